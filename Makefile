@@ -1,0 +1,43 @@
+# academail — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install system-deps migrate demo run test lint unit clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Third-party clients the end-to-end tests drive (Debian packages; root needed once).
+system-deps:
+	@command -v swaks >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swaks >/dev/null; \
+	  else echo "swaks is missing: sudo apt-get install swaks"; exit 1; fi; }
+
+migrate: install
+	$(BIN)/academail migrate
+
+demo: migrate
+	$(BIN)/academail demo
+
+run: demo
+	$(BIN)/academail serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+unit: install system-deps
+	$(BIN)/pytest
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,5 @@
+import sys
+
+from academail.config.cli import main
+
+sys.exit(main())

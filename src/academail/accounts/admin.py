@@ -1,0 +1,182 @@
+"""Django admin for accounts (administrators only: ``Account.is_staff``).
+
+The NUMEN never appears in clear here: the list and the form only say whether
+one is on file. A search term that is a valid NUMEN is also looked up by its
+keyed hash, so an administrator can find a person from their NUMEN without the
+admin ever decrypting anything. Accounts are created through
+``services.check_create_account`` (identifier, address, encrypted NUMEN,
+mailboxes); the identifier and the main address are read-only afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from academail.accounts.models import Account, Alias
+from academail.accounts.naming import base_identifier, base_local_part
+from academail.accounts.numen import NumenError, validate_numen
+from academail.accounts.secrets import numen_hash
+from academail.accounts.services import (
+    AccountError,
+    address_taken,
+    check_create_account,
+    clean_own_address,
+    clean_secondary_address,
+)
+
+
+class AliasForm(forms.ModelForm):
+    class Meta:
+        model = Alias
+        fields = ("address",)
+
+    def clean_address(self) -> str:
+        try:
+            address = clean_own_address(self.cleaned_data["address"])
+        except AccountError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        unchanged = self.instance.pk is not None and self.instance.address == address
+        if not unchanged and address_taken(address):
+            raise forms.ValidationError(f"L'adresse « {address} » est déjà utilisée.")
+        return address
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    form = AliasForm
+    extra = 0
+
+
+class AccountCreationForm(forms.ModelForm):
+    """The admin's "add" form: the service picks identifier and address."""
+
+    numen = forms.CharField(
+        label="NUMEN", required=False, max_length=40,
+        help_text="13 caractères ; enregistré chiffré, jamais affiché.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Account
+        fields = (
+            "first_name", "last_name", "role", "status", "establishment",
+            "secondary_address", "quota_bytes",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quota_bytes"].required = False
+
+    def clean_numen(self) -> str:
+        value: str = self.cleaned_data.get("numen") or ""
+        if not value.strip():
+            return ""
+        try:
+            numen = validate_numen(value)
+        except NumenError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if Account.objects.filter(numen_hash=numen_hash(numen)).exists():
+            raise forms.ValidationError("Ce NUMEN est déjà attribué à un autre compte.")
+        return numen
+
+    def clean_secondary_address(self) -> str:
+        try:
+            return clean_secondary_address(self.cleaned_data.get("secondary_address") or "")
+        except AccountError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        first, last = cleaned.get("first_name"), cleaned.get("last_name")
+        if first and last:
+            try:
+                base_identifier(first, last)
+                base_local_part(first, last)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+    def save(self, commit: bool = True) -> Account:
+        data = self.cleaned_data
+        account = check_create_account(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            numen=data.get("numen") or None,
+            role=data["role"],
+            status=data["status"],
+            establishment=data.get("establishment") or "",
+            secondary_address=data.get("secondary_address") or "",
+            quota_bytes=data.get("quota_bytes"),
+        )
+        self.instance = account
+        self.save_m2m = lambda: None
+        return account
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("identifier", "full_name", "address", "role", "status", "establishment")
+    list_filter = ("role", "status")
+    search_fields = ("identifier", "first_name", "last_name", "address")
+    ordering = ("last_name", "first_name", "identifier")
+    inlines = [AliasInline]
+    readonly_fields = (
+        "identifier", "address", "numen_on_file", "is_superuser",
+        "last_login", "created_at", "updated_at",
+    )
+    fieldsets = (
+        ("Identité", {"fields": ("identifier", "first_name", "last_name", "establishment")}),
+        ("Messagerie", {"fields": ("address", "quota_bytes")}),
+        ("Récupération", {"fields": ("numen_on_file", "secondary_address", "secondary_verified")}),
+        ("Rôle et statut", {"fields": ("role", "status", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("first_name", "last_name", "numen", "role", "status")}),
+        ("Facultatif", {"fields": ("establishment", "secondary_address", "quota_bytes")}),
+    )
+
+    @admin.display(description="nom complet", ordering="last_name")
+    def full_name(self, obj: Account) -> str:
+        return obj.full_name
+
+    @admin.display(description="NUMEN")
+    def numen_on_file(self, obj: Account) -> str:
+        return "renseigné" if obj.numen_hash else "non renseigné"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        return () if obj is None else self.readonly_fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Account | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = AccountCreationForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        # Aliases are added once the account exists (and has its address).
+        return [] if obj is None else super().get_inline_instances(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # On add, AccountCreationForm.save() already created it through the service.
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
+    ) -> tuple[QuerySet[Account], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            numen = validate_numen(search_term)
+        except NumenError:
+            return results, may_have_duplicates
+        return results | queryset.filter(numen_hash=numen_hash(numen)), may_have_duplicates

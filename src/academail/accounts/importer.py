@@ -1,0 +1,437 @@
+"""The secretariat's bulk import of accounts from a CSV file (an export of the
+staff list, usually from a spreadsheet).
+
+What it accepts: a header row, then one person per line. Header names are
+matched case- and accent-insensitively, in French or English (``Prénom``,
+``prenom``, ``first_name``...). Encoding: UTF-8 with or without BOM, UTF-16 with
+BOM (spreadsheets' "Unicode text"), otherwise Windows-1252 (what French Excel
+writes). Delimiter: ``;``, ``,`` or tab, whichever the header row uses most.
+
+What it does: the NUMEN is the key. A NUMEN not yet known creates an account
+(``services.check_create_account``); a known one updates the names, role,
+establishment and quota of that account, never its identifier, address or
+password, so running the same file twice changes nothing. Each line runs in its
+own savepoint, so a bad line is rejected whole (with its line number and a
+French reason) and never leaves half an account. A file whose header lacks a
+required column is rejected whole, before anything is written. A dry run does
+all of it inside one transaction rolled back at the end, so the identifiers it
+reports are the ones a real run would give.
+
+Decisions: an empty cell never erases anything (an import may come from a
+partial export); the secondary address is only filled in when the account has
+none (the owner may have set and verified another); the quota column is in
+mebibytes ("Mo", 1 Mo = 1 048 576 octets, like ``DEFAULT_QUOTA``); the raw line
+kept in a rejection has its NUMEN masked, since reports get pasted into
+tickets and e-mails.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+
+from academail.accounts.models import Account, Role
+from academail.accounts.naming import ascii_fold
+from academail.accounts.numen import NumenError, validate_numen
+from academail.accounts.secrets import mask_numen, numen_hash
+from academail.accounts.services import (
+    AccountError,
+    check_create_account,
+    check_update_account,
+    clean_secondary_address,
+)
+
+MEBIBYTE = 1024 * 1024
+
+Source = str | os.PathLike[str] | bytes
+
+# Folded header name -> field. Folding (``ascii_fold``) removes case, accents,
+# spaces, underscores and hyphens: "Adresse de secours" and "adresse_secours"
+# are the same column.
+_COLUMN_NAMES: dict[str, str] = {
+    **dict.fromkeys(["nom", "nomdefamille", "nomdusage", "lastname", "surname", "familyname"], "last_name"),
+    **dict.fromkeys(["prenom", "firstname", "givenname"], "first_name"),
+    **dict.fromkeys(["numen"], "numen"),
+    **dict.fromkeys(["role", "profil", "profile"], "role"),
+    **dict.fromkeys(["etablissement", "establishment", "school"], "establishment"),
+    **dict.fromkeys(
+        [
+            "adressesecours", "adressedesecours", "courrielsecours", "courrieldesecours",
+            "emailsecours", "mailsecours", "secondaryaddress", "secondaryemail",
+            "recoveryaddress", "recoveryemail",
+        ],
+        "secondary_address",
+    ),
+    **dict.fromkeys(["quotamo", "quota", "quotamb", "quotamio", "quotamib"], "quota_mb"),
+}
+REQUIRED_FIELDS = ("last_name", "first_name", "numen")
+# The column name shown in messages, in French.
+_FIELD_LABELS = {
+    "last_name": "nom",
+    "first_name": "prenom",
+    "numen": "numen",
+    "role": "role",
+    "establishment": "etablissement",
+    "secondary_address": "adresse_secours",
+    "quota_mb": "quota_mo",
+}
+
+_ROLE_NAMES: dict[str, str] = {
+    **dict.fromkeys(["personnel", "staff", "agent", "enseignant"], str(Role.STAFF)),
+    **dict.fromkeys(["secretariat", "secretary", "secretaire"], str(Role.SECRETARIAT)),
+    **dict.fromkeys(
+        ["assistance", "support", "agentdassistance", "helpdesk"], str(Role.SUPPORT)
+    ),
+    **dict.fromkeys(["administrateur", "admin", "administrator"], str(Role.ADMIN)),
+}
+
+_DELIMITERS = (";", ",", "\t")
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    line_number: int
+    reason_fr: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class CreatedLine:
+    line_number: int
+    identifier: str
+    address: str
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[RejectedLine] = field(default_factory=list)
+    created_accounts: list[CreatedLine] = field(default_factory=list)
+    # Set when the whole file was refused; then nothing was imported.
+    file_error: str | None = None
+    # Things worth knowing that did not stop anything (ignored columns...).
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    encoding: str = ""
+    delimiter: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.file_error is None and not self.rejected
+
+
+class _LineRejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- reading the file -------------------------------------------------------------
+
+
+def _read_bytes(source: Source) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    return Path(source).read_bytes()
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding name) for the encodings spreadsheets write."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # Bytes cp1252 leaves undefined (0x81, 0x8D...): Latin-1 maps every byte.
+        return data.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter the header row uses most (``;`` on a tie: French Excel)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return max(_DELIMITERS, key=lambda d: (header.count(d), d == ";"))
+
+
+def _map_header(header: list[str], report: ImportReport) -> dict[str, int] | None:
+    """Field -> column index; ``None`` (and ``report.file_error``) if unusable."""
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        folded = ascii_fold(name)
+        if not folded:
+            continue
+        field_name = _COLUMN_NAMES.get(folded)
+        if field_name is None:
+            report.warnings.append(f"Colonne « {name.strip()} » inconnue : ignorée.")
+            continue
+        if field_name in columns:
+            report.file_error = (
+                f"La colonne « {_FIELD_LABELS[field_name]} » apparaît deux fois dans l'en-tête "
+                f"(colonnes {columns[field_name] + 1} et {index + 1}). Aucun compte n'a été importé."
+            )
+            return None
+        columns[field_name] = index
+    missing = [_FIELD_LABELS[f] for f in REQUIRED_FIELDS if f not in columns]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        report.file_error = (
+            f"Colonne{plural} obligatoire{plural} absente{plural} de la première ligne : "
+            f"{', '.join(missing)}. La première ligne doit nommer les colonnes "
+            "(nom, prenom, numen, et au choix role, etablissement, adresse_secours, quota_mo). "
+            "Aucun compte n'a été importé."
+        )
+        return None
+    return columns
+
+
+# --- one line ---------------------------------------------------------------------
+
+
+def _parse_role(value: str) -> str | None:
+    if not value.strip():
+        return None
+    role = _ROLE_NAMES.get(ascii_fold(value))
+    if role is None:
+        raise _LineRejected(
+            f"Rôle « {value.strip()} » inconnu : indiquez personnel, secretariat, "
+            "assistance ou administrateur."
+        )
+    return role
+
+
+def _parse_quota(value: str) -> int | None:
+    text = value.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        megabytes = Decimal(text)
+    except InvalidOperation:
+        raise _LineRejected(
+            f"Quota « {value.strip()} » illisible : indiquez un nombre de mégaoctets (ex. 2048)."
+        ) from None
+    if not megabytes.is_finite() or megabytes <= 0:
+        raise _LineRejected(f"Quota « {value.strip()} » invalide : il doit être positif.")
+    return int(megabytes * MEBIBYTE)
+
+
+def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    if index is None or index >= len(row):
+        return ""
+    return row[index].strip()
+
+
+def _masked_raw(row: list[str], columns: dict[str, int], delimiter: str) -> str:
+    cells = list(row)
+    index = columns.get("numen")
+    if index is not None and index < len(cells) and cells[index].strip():
+        cells[index] = mask_numen(cells[index].strip())
+    return delimiter.join(cells)
+
+
+def _import_row(
+    row: list[str], columns: dict[str, int], line_number: int, report: ImportReport
+) -> None:
+    """Create or update the account of one line. Caller holds a savepoint."""
+    values = {name: _cell(row, columns, name) for name in _FIELD_LABELS}
+    for name in REQUIRED_FIELDS:
+        if not values[name]:
+            raise _LineRejected(f"La colonne « {_FIELD_LABELS[name]} » est vide.")
+    numen = validate_numen(values["numen"])
+    role = _parse_role(values["role"])
+    quota = _parse_quota(values["quota_mb"])
+    establishment = values["establishment"] or None
+
+    account = Account.objects.filter(numen_hash=numen_hash(numen)).first()
+    if account is None:
+        created = check_create_account(
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            numen=numen,
+            role=role or str(Role.STAFF),
+            establishment=establishment or "",
+            secondary_address=values["secondary_address"],
+            quota_bytes=quota,
+        )
+        report.created += 1
+        report.created_accounts.append(CreatedLine(line_number, created.identifier, created.address))
+        return
+
+    changed = check_update_account(
+        account,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        role=role,
+        establishment=establishment,
+        quota_bytes=quota,
+    )
+    secondary = clean_secondary_address(values["secondary_address"])
+    if secondary and not account.secondary_address:
+        account.secondary_address = secondary
+        account.secondary_verified = False
+        account.save(update_fields=["secondary_address", "secondary_verified", "updated_at"])
+        changed.append("secondary_address")
+    if changed:
+        report.updated += 1
+    else:
+        report.unchanged += 1
+
+
+# --- the whole file -----------------------------------------------------------------
+
+
+def import_accounts(
+    source: Source,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import the accounts of a CSV file (a path or its bytes); see the module
+    docstring for the format and the rules. ``progress(done, total)`` is called
+    after each data line. Never raises for bad content: problems are in the
+    report (``file_error`` for the whole file, ``rejected`` per line)."""
+    report = ImportReport(dry_run=dry_run)
+    text, report.encoding = decode(_read_bytes(source))
+    if not text.strip():
+        report.file_error = "Le fichier est vide. Aucun compte n'a été importé."
+        return report
+    report.delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=report.delimiter)
+    try:
+        header = next(reader)
+        rows: list[tuple[int, list[str]]] = []
+        previous_end = reader.line_num
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((previous_end + 1, row))
+            previous_end = reader.line_num
+    except csv.Error as exc:
+        report.file_error = (
+            f"Le fichier n'est pas un CSV lisible (ligne {reader.line_num} : {exc}). "
+            "Aucun compte n'a été importé."
+        )
+        return report
+    columns = _map_header(header, report)
+    if columns is None:
+        return report
+
+    if not dry_run:
+        # No transaction around the whole file: each line commits on its own, so
+        # a long import does not hold the write lock delivery needs, and a run
+        # cut short is finished by running it again.
+        _import_rows(rows, columns, len(header), report, progress)
+        return report
+    with transaction.atomic():
+        _import_rows(rows, columns, len(header), report, progress)
+        transaction.set_rollback(True)
+    return report
+
+
+def _import_rows(
+    rows: list[tuple[int, list[str]]],
+    columns: dict[str, int],
+    width: int,
+    report: ImportReport,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    # NUMEN hash -> line number, to refuse the same person twice in one file.
+    seen: dict[str, int] = {}
+    for done, (line_number, row) in enumerate(rows, start=1):
+        try:
+            if any(cell.strip() for cell in row[width:]):
+                raise _LineRejected(
+                    f"La ligne a {len(row)} colonnes alors que l'en-tête n'en nomme que "
+                    f"{width} : un « {report.delimiter} » en trop dans un champ ?"
+                )
+            numen_cell = _cell(row, columns, "numen")
+            if numen_cell:
+                key = numen_hash(validate_numen(numen_cell))
+                if key in seen:
+                    raise _LineRejected(
+                        f"Ce NUMEN figure déjà ligne {seen[key]} du fichier : "
+                        "ligne ignorée (une personne, une ligne)."
+                    )
+                seen[key] = line_number
+            with transaction.atomic():
+                _import_row(row, columns, line_number, report)
+        except _LineRejected as exc:
+            _reject(report, line_number, exc.reason, row, columns)
+        except (NumenError, AccountError) as exc:
+            _reject(report, line_number, str(exc), row, columns)
+        except IntegrityError:
+            _reject(
+                report, line_number,
+                "Conflit avec un compte créé au même moment : relancez l'import.",
+                row, columns,
+            )
+        except ValueError as exc:  # a name without usable letters (accounts.naming)
+            _reject(report, line_number, str(exc), row, columns)
+        if progress is not None:
+            progress(done, len(rows))
+
+
+def _reject(
+    report: ImportReport, line_number: int, reason: str, row: list[str], columns: dict[str, int]
+) -> None:
+    report.rejected.append(
+        RejectedLine(line_number, reason, _masked_raw(row, columns, report.delimiter))
+    )
+
+
+# --- the report, in French ----------------------------------------------------------
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n <= 1 else plural}"
+
+
+def format_report(report: ImportReport) -> str:
+    """The report as French text, for the command line and the secretariat's page."""
+    lines: list[str] = []
+    if report.dry_run:
+        lines.append("Simulation : aucune modification n'a été enregistrée.")
+    if report.file_error is not None:
+        lines.append(f"Fichier refusé. {report.file_error}")
+        lines.extend(report.warnings)
+        return "\n".join(lines)
+    lines.append(
+        ", ".join(
+            [
+                _count(report.created, "compte créé", "comptes créés"),
+                _count(report.updated, "mis à jour", "mis à jour"),
+                _count(report.unchanged, "inchangé", "inchangés"),
+                _count(len(report.rejected), "ligne rejetée", "lignes rejetées"),
+            ]
+        )
+        + "."
+    )
+    lines.extend(report.warnings)
+    if report.created_accounts:
+        lines.append("")
+        lines.append("Comptes créés :" if not report.dry_run else "Comptes qui seraient créés :")
+        lines.extend(
+            f"  ligne {c.line_number} : {c.identifier} <{c.address}>"
+            for c in report.created_accounts
+        )
+    if report.rejected:
+        lines.append("")
+        lines.append("Lignes rejetées :")
+        for rejected in report.rejected:
+            lines.append(f"  ligne {rejected.line_number} : {rejected.reason_fr}")
+            lines.append(f"    {rejected.raw}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""The one door for a new message, whatever brought it (SMTP MX, the ``deliver``
+command, later submission, the webmail and imports): resolve the recipients,
+check size and quota, store the content once for all of them, publish events.
+
+Protocol code calls ``check_recipient`` early (SMTP RCPT) and ``deliver`` or a
+``DeliveryBatcher`` once the bytes are in; nothing here knows about SMTP codes:
+each outcome is a ``Refusal`` kind the caller maps to its own reply.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from academail.accounts.services import resolve_address
+from academail.store.errors import QuotaExceeded
+from academail.store.messages import (
+    Placement,
+    PreparedContent,
+    do_store,
+    fits_quota,
+    inbox_ids,
+    prepare_content,
+    quota_usage,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Refusal(enum.Enum):
+    UNKNOWN_RECIPIENT = "unknown"
+    MAILBOX_FULL = "full"
+    TOO_BIG = "too_big"
+
+
+class DeliveryRefused(Exception):
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    account_id: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient: Recipient
+    uid: int | None = None
+    refusal: Refusal | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.refusal is None
+
+
+def check_recipient(address: str, *, size_hint: int = 0) -> Recipient:
+    """Resolve ``address`` (case-insensitive, aliases included) to an account that
+    can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP
+    SIZE=) lets a full mailbox be refused before the data is sent."""
+    account = resolve_address(address)
+    if account is None:
+        raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, "Adresse inconnue dans l'académie.")
+    used, limit = quota_usage(account.pk)
+    if not fits_quota(used, limit, size_hint):
+        raise DeliveryRefused(Refusal.MAILBOX_FULL, "La boîte aux lettres du destinataire est pleine.")
+    return Recipient(address.strip().lower(), account.pk)
+
+
+def check_size(size: int) -> None:
+    if size > settings.MAX_MESSAGE_SIZE:
+        limit_mb = settings.MAX_MESSAGE_SIZE // (1024 * 1024)
+        raise DeliveryRefused(Refusal.TOO_BIG, f"Message trop volumineux (limite : {limit_mb} Mo).")
+
+
+def prepare(raw: bytes) -> PreparedContent:
+    """Check the size, write the blob durably and parse. Needs no transaction."""
+    check_size(len(raw))
+    return prepare_content(raw)
+
+
+def do_deliver_prepared(
+    prepared: PreparedContent, recipients: Sequence[Recipient], *, prefix: bytes = b""
+) -> list[Outcome]:
+    """Store a prepared message for each distinct account among ``recipients``
+    (two aliases of one person give one copy), into its INBOX.
+
+    Precondition: inside ``transaction.atomic()``. Publishes "exists" per mailbox."""
+    unique: dict[int, Recipient] = {}
+    for recipient in recipients:
+        unique.setdefault(recipient.account_id, recipient)
+    inboxes = inbox_ids(unique)
+    placements = [Placement(account_id, inboxes[account_id]) for account_id in unique if account_id in inboxes]
+    results = do_store(prepared, placements, prefix=prefix)
+    by_account: dict[int, Outcome] = {}
+    for placement, result in zip(placements, results, strict=True):
+        recipient = unique[placement.account_id]
+        if isinstance(result, QuotaExceeded):
+            by_account[placement.account_id] = Outcome(recipient, refusal=Refusal.MAILBOX_FULL)
+        else:
+            by_account[placement.account_id] = Outcome(recipient, uid=result.uid)
+    return [
+        by_account.get(r.account_id, Outcome(r, refusal=Refusal.UNKNOWN_RECIPIENT)) for r in recipients
+    ]
+
+
+def deliver(raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"") -> list[Outcome | DeliveryRefused]:
+    """The whole path for one message, synchronously (the ``deliver`` command,
+    imports, tests): per address, an Outcome or the DeliveryRefused that kept it
+    out. Durable when it returns."""
+    checked: list[Recipient | DeliveryRefused] = []
+    for address in addresses:
+        try:
+            checked.append(check_recipient(address))
+        except DeliveryRefused as refused:
+            checked.append(refused)
+    good = [r for r in checked if isinstance(r, Recipient)]
+    if not good:
+        return [r for r in checked if isinstance(r, DeliveryRefused)]
+    prepared = prepare(raw)
+    with transaction.atomic():
+        outcomes = iter(do_deliver_prepared(prepared, good, prefix=prefix))
+    return [next(outcomes) if isinstance(r, Recipient) else r for r in checked]

@@ -1,0 +1,122 @@
+"""``academail demo``: a demo académie — accounts of every role with French
+names (homonyms included), their folders and a few hundred realistic messages —
+and the credentials to sign in, printed and kept in ``var/demo-credentials.txt``.
+
+Accounts go through the real account service and messages through the real
+store, exactly as an import and deliveries would.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from academail.accounts.models import Account, Status
+from academail.accounts.services import check_create_account
+from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
+from academail.store import mailboxes
+from academail.store.errors import MailboxNotFound
+from academail.store.messages import Placement, do_store, prepare_content
+from academail.store.models import Flag
+
+CREDENTIALS_FILE = "demo-credentials.txt"
+_SPECIAL = {use for use, _ in mailboxes.DEFAULT_MAILBOXES}
+
+
+def _password() -> str:
+    # Demo passwords are random per installation: a demo left on a network is not an open door.
+    alphabet = string.ascii_letters + string.digits
+    core = "".join(secrets.choice(alphabet) for _ in range(14))
+    return f"{core[:7]}-{secrets.randbelow(90) + 10}!{core[7:]}"
+
+
+def _numen(rng_index: int) -> str:
+    return f"34E{secrets.randbelow(10**6):06d}{rng_index:02d}{secrets.token_hex(1).upper()}"
+
+
+def _folder_id(account_id: int, folder: str, cache: dict[str, int]) -> int:
+    if folder not in cache:
+        if folder in _SPECIAL:
+            cache[folder] = mailboxes.special_mailbox(account_id, folder).pk
+        else:
+            try:
+                cache[folder] = mailboxes.access_mailbox_by_name(account_id, folder).pk
+            except MailboxNotFound:
+                cache[folder] = mailboxes.do_create_mailbox(account_id, folder).pk
+    return cache[folder]
+
+
+def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextIO) -> list[dict[str, str]]:
+    """Create the demo académie (once; ``force`` adds another cast of homonyms)."""
+    path = settings.VAR_DIR / CREDENTIALS_FILE
+    if path.exists() and not force and Account.objects.filter(role="admin").exists():
+        out.write(f"Démo déjà installée. Identifiants : {path}\n\n")
+        out.write(path.read_text())
+        return []
+    rows: list[dict[str, str]] = []
+    people: list[tuple[Account, DemoPerson]] = []
+    for index, (first, last, role, establishment) in enumerate(DEMO_PEOPLE_SPEC):
+        numen = _numen(index)
+        password = _password()
+        with transaction.atomic():
+            account = check_create_account(
+                first_name=first, last_name=last, numen=numen, role=role,
+                establishment=establishment, status=str(Status.ACTIVE),
+                secondary_address=f"secours.{index + 1}@exemple-perso.fr",
+            )
+            account.secondary_verified = True
+            account.set_password(password)
+            account.save()
+        people.append((account, DemoPerson(first, last, role, establishment, account.address)))
+        rows.append({
+            "identifiant": account.identifier, "mot de passe": password, "adresse": account.address,
+            "rôle": account.get_role_display(), "NUMEN": numen,
+        })
+    cast = [person for _, person in people]
+    now = timezone.now()
+    total = 0
+    for index, (account, person) in enumerate(people):
+        total += _fill(account, person, cast, messages_per_account, index, now)
+    _write_credentials(path, rows, force)
+    out.write(f"Démo prête : {len(rows)} comptes, {total} messages.\n\n")
+    out.write(path.read_text())
+    return rows
+
+
+def _fill(account: Account, person: DemoPerson, cast: list[DemoPerson], count: int, seed: int, now: datetime) -> int:
+    folders: dict[str, int] = {}
+    messages = generate_mailbox(person, cast, count, seed, now)
+    for message in messages:
+        flags = (
+            (Flag.SEEN if message.seen else 0)
+            | (Flag.FLAGGED if message.flagged else 0)
+            | (Flag.ANSWERED if message.answered else 0)
+            | (Flag.DRAFT if message.draft else 0)
+        )
+        prepared = prepare_content(message.raw)
+        with transaction.atomic():
+            placement = Placement(account.pk, _folder_id(account.pk, message.folder, folders), flags)
+            do_store(prepared, [placement], internaldate=message.internaldate)
+    return len(messages)
+
+
+def _write_credentials(path: Path, rows: list[dict[str, str]], append: bool) -> None:
+    header = "identifiant       mot de passe              adresse                                  rôle                NUMEN\n"
+    lines = [
+        f"{r['identifiant']:<17} {r['mot de passe']:<25} {r['adresse']:<40} {r['rôle']:<19} {r['NUMEN']}\n"
+        for r in rows
+    ]
+    mode = "a" if append and path.exists() else "w"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC), 0o600)
+    with os.fdopen(fd, mode) as handle:
+        if mode == "w":
+            handle.write(header)
+        handle.writelines(lines)

@@ -1,0 +1,90 @@
+"""``academail serve``: web (uvicorn), SMTP MX and the worker in one asyncio
+loop. ``--only`` runs a subset, so the same code scales out over several
+processes or machines sharing one database and one blob store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterable, Iterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from academail.delivery.batcher import DeliveryBatcher
+from academail.server.tls import server_context
+from academail.smtp.mx import start_mx
+from academail.store.gc import do_collect
+
+log = logging.getLogger("academail.serve")
+
+SERVICES = ("web", "smtp", "worker")
+GC_INTERVAL_SECONDS = 3600
+
+
+async def _worker(stop: asyncio.Event) -> None:
+    """Periodic housekeeping: blob and content garbage collection."""
+    while not stop.is_set():
+        try:
+            report = await sync_to_async(do_collect, thread_sensitive=False)()
+            if report.contents or report.blobs:
+                log.info("gc: %d contents, %d blobs removed", report.contents, report.blobs)
+        except Exception:
+            log.exception("garbage collection failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), GC_INTERVAL_SECONDS)
+
+
+async def serve(services: Iterable[str] = SERVICES) -> None:
+    wanted = set(services)
+    unknown = wanted - set(SERVICES)
+    if unknown:
+        raise SystemExit(f"unknown service(s): {', '.join(sorted(unknown))}; choose among {', '.join(SERVICES)}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    tls = server_context()
+    host = settings.BIND_ADDRESS
+    tasks: list[asyncio.Task[None]] = []
+    servers: list[asyncio.base_events.Server] = []
+    batcher: DeliveryBatcher | None = None
+
+    if "smtp" in wanted:
+        batcher = DeliveryBatcher()
+        servers.append(await start_mx(batcher, host=host, port=settings.SMTP_PORT, tls_context=tls))
+        log.info("SMTP MX listening on %s:%d (STARTTLS)", host, settings.SMTP_PORT)
+    if "web" in wanted:
+        import uvicorn
+
+        from academail.config.asgi import application
+
+        class EmbeddedServer(uvicorn.Server):
+            # The process's signals are ours (they stop every service), not uvicorn's.
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        config = uvicorn.Config(application, host=host, port=settings.WEB_PORT, log_level="info", lifespan="off")
+        web = EmbeddedServer(config)
+        tasks.append(asyncio.create_task(web.serve()))
+        log.info("web listening on http://%s:%d/", host, settings.WEB_PORT)
+    if "worker" in wanted:
+        tasks.append(asyncio.create_task(_worker(stop)))
+    print(f"academail ready: {', '.join(sorted(wanted))}", flush=True)  # noqa: T201
+
+    await stop.wait()
+    log.info("stopping")
+    for server in servers:
+        server.close()
+    if "web" in wanted:
+        web.should_exit = True
+    for server in servers:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 5)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if batcher is not None:
+        await asyncio.to_thread(batcher.close)

@@ -1,0 +1,190 @@
+"""The MX: receives mail from the Internet for the académie's domains and hands
+it to the one door. Answers ``250`` only once the message is durable (the door's
+batcher commits before resolving).
+
+aiosmtpd does the protocol (pipelining, dot-stuffing, CRLF-only end of data,
+which refuses the bare-LF smuggling variants); this module decides who may send
+what to whom, and words the replies with enhanced status codes (RFC 3463).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from email.utils import format_datetime
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from academail.delivery.batcher import DeliveryBatcher
+from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_recipient
+from academail.smtp import codes
+
+log = logging.getLogger(__name__)
+
+_RECEIVED = re.compile(rb"^received:", re.IGNORECASE | re.MULTILINE)
+
+
+def count_received(data: bytes) -> int:
+    """Received header fields in the header section (loop detection, RFC 5321 §6.3)."""
+    end = data.find(b"\r\n\r\n")
+    return len(_RECEIVED.findall(data if end < 0 else data[: end + 2]))
+
+
+def received_header(session: Session, envelope: Envelope, queue_id: str, recipient: str | None) -> bytes:
+    """Our trace field (RFC 5321 §4.4); "for" only for a single recipient, so the
+    prefix is the same for all recipients of a circular."""
+    peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+    helo = re.sub(r"[^A-Za-z0-9.\-\[\]:]", "", session.host_name or "unknown")[:255] or "unknown"
+    protocol = "ESMTPS" if session.ssl else ("ESMTP" if session.extended_smtp else "SMTP")
+    if envelope.smtp_utf8:
+        protocol = "UTF8" + protocol
+    recipient_part = f"\r\n\tfor <{recipient}>" if recipient else ""
+    date = format_datetime(timezone.localtime())
+    text = (
+        f"Received: from {helo} ([{peer}])\r\n\tby {settings.MAIL_HOSTNAME} (academail) "
+        f"with {protocol} id {queue_id}{recipient_part};\r\n\t{date}\r\n"
+    )
+    return text.encode("utf-8")
+
+
+class MXHandler:
+    def __init__(self, batcher: DeliveryBatcher) -> None:
+        self.batcher = batcher
+        self.domains = {d.lower() for d in settings.MAIL_DOMAINS}
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        # RFC 2034: we send enhanced codes, so say so (aiosmtpd does not list it).
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", "250-PIPELINING", responses[-1]]
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return codes.S250_SENDER_OK
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= settings.SMTP_MAX_RECIPIENTS:
+            return codes.S452_TOO_MANY_RECIPIENTS
+        domain = address.rpartition("@")[2].lower()
+        if domain not in self.domains:
+            return codes.S550_RELAY_DENIED
+        size_hint = _size_param(envelope.mail_options)
+        try:
+            recipient = await sync_to_async(check_recipient, thread_sensitive=False)(address, size_hint=size_hint)
+        except DeliveryRefused as refused:
+            return _reply_for(refused.refusal)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        session_recipients(envelope).append(recipient)
+        return codes.S250_RECIPIENT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        if count_received(data) > codes.MAX_RECEIVED_HEADERS:
+            return codes.S554_LOOP
+        recipients = session_recipients(envelope)
+        if not recipients:
+            return codes.S554_NO_VALID_RECIPIENTS
+        queue_id = secrets.token_hex(6).upper()
+        single = recipients[0].address if len(recipients) == 1 else None
+        prefix = received_header(session, envelope, queue_id, single)
+        try:
+            outcomes = await self.batcher.deliver(data, recipients, prefix=prefix, all_or_nothing=True)
+        except DeliveryRefused as refused:
+            return _reply_for(refused.refusal)
+        except Exception:
+            log.exception("storing message %s failed", queue_id)
+            return codes.S451_LOCAL_ERROR
+        refused_outcomes = [o for o in outcomes if not o.delivered]
+        if refused_outcomes:
+            return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
+        log.info("stored %s from=%s rcpts=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(data))
+        return codes.S250_QUEUED.format(queue_id=queue_id)
+
+
+def session_recipients(envelope: Envelope) -> list[Recipient]:
+    # aiosmtpd makes a new Envelope per transaction (RSET, MAIL), so resolved
+    # recipients live on it and never leak into the next transaction.
+    recipients: list[Recipient] | None = getattr(envelope, "academail_recipients", None)
+    if recipients is None:
+        recipients = []
+        envelope.academail_recipients = recipients  # type: ignore[attr-defined]
+    return recipients
+
+
+def _size_param(options: list[str]) -> int:
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _reply_for(refusal: Refusal) -> str:
+    return {
+        Refusal.UNKNOWN_RECIPIENT: codes.S550_UNKNOWN_RECIPIENT,
+        Refusal.MAILBOX_FULL: codes.S452_MAILBOX_FULL,
+        Refusal.TOO_BIG: codes.S552_TOO_BIG,
+    }[refusal]
+
+
+class MXProtocol(SMTP):
+    """aiosmtpd's SMTP with our reply wording and a per-address connection limit."""
+
+    connections: dict[str, int] = {}
+
+    def connection_made(self, transport: Any) -> None:
+        peer = transport.get_extra_info("peername")
+        self._academail_peer = peer[0] if peer else "?"
+        count = self.connections.get(self._academail_peer, 0)
+        if count >= settings.SMTP_MAX_CONNECTIONS_PER_IP:
+            transport.write((codes.S421_TOO_MANY_CONNECTIONS + "\r\n").encode())
+            transport.close()
+            self._academail_counted = False
+            return
+        self.connections[self._academail_peer] = count + 1
+        self._academail_counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if getattr(self, "_academail_counted", False):
+            left = self.connections.get(self._academail_peer, 1) - 1
+            if left <= 0:
+                self.connections.pop(self._academail_peer, None)
+            else:
+                self.connections[self._academail_peer] = left
+            self._academail_counted = False
+            super().connection_lost(error)
+
+    async def push(self, status: str) -> None:  # type: ignore[override]
+        await super().push(codes.AIOSMTPD_REWRITES.get(status, status))
+
+
+async def start_mx(batcher: DeliveryBatcher, *, host: str, port: int, tls_context: Any) -> asyncio.base_events.Server:
+    """Listen for SMTP on (host, port); STARTTLS offered with ``tls_context``."""
+    loop = asyncio.get_running_loop()
+    handler = MXHandler(batcher)
+
+    def factory() -> MXProtocol:
+        return MXProtocol(
+            handler,
+            data_size_limit=settings.MAX_MESSAGE_SIZE,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.MAIL_HOSTNAME,
+            ident="academail",
+            tls_context=tls_context,
+            require_starttls=False,
+            timeout=300,
+            loop=loop,
+        )
+
+    return await loop.create_server(factory, host=host, port=port, reuse_address=True)

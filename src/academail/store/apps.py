@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StoreConfig(AppConfig):
+    name = "academail.store"
+    label = "store"
+    verbose_name = "Stockage du courrier"

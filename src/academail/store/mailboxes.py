@@ -1,0 +1,225 @@
+"""Mailboxes: provisioning the special folders of a new account, create, rename,
+delete, subscribe, list and the ``access_*`` lookups that check ownership.
+
+Names are full paths with "/" as the hierarchy separator (the IMAP layer converts
+to and from modified UTF-7). Special folders carry their RFC 6154 use and French
+names; INBOX is named "INBOX" on the wire and shown as "Boîte de réception".
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from academail.store.errors import (
+    InvalidMailboxName,
+    MailboxExists,
+    MailboxNotFound,
+    ProtectedMailbox,
+)
+from academail.store.events import MailEvent, publish_on_commit
+from academail.store.models import Content, Expunged, Mailbox, Message, Usage
+
+SEPARATOR = "/"
+MAX_NAME_LENGTH = 512
+
+# (special use, stored name). INBOX keeps its protocol name (RFC 3501 §5.1).
+DEFAULT_MAILBOXES: list[tuple[str, str]] = [
+    ("inbox", "INBOX"),
+    ("sent", "Envoyés"),
+    ("drafts", "Brouillons"),
+    ("trash", "Corbeille"),
+    ("junk", "Indésirables"),
+    ("archive", "Archives"),
+]
+
+DISPLAY_NAMES = {"inbox": "Boîte de réception"}
+
+
+def _next_uidvalidity(account_id: int) -> int:
+    # Seconds since the epoch, strictly above any value this account had, so a
+    # mailbox re-created under an old name never reuses a UIDVALIDITY (RFC 3501 §2.3.1.1).
+    latest = Mailbox.objects.filter(account_id=account_id).aggregate(m=Max("uidvalidity"))["m"] or 0
+    return max(int(time.time()), latest + 1)
+
+
+def do_provision_account(account: Any) -> None:
+    """Create the special folders and the quota row of a new account.
+
+    Precondition: inside the transaction that creates the account. Idempotent."""
+    Usage.objects.get_or_create(account=account)
+    existing = set(
+        Mailbox.objects.filter(account=account, special_use__isnull=False).values_list(
+            "special_use", flat=True
+        )
+    )
+    base = _next_uidvalidity(account.pk)
+    Mailbox.objects.bulk_create(
+        [
+            Mailbox(account=account, name=name, special_use=use, uidvalidity=base + i)
+            for i, (use, name) in enumerate(DEFAULT_MAILBOXES)
+            if use not in existing
+        ]
+    )
+
+
+def check_mailbox_name(name: str) -> str:
+    """Validate a full mailbox path; return it NFC-normalised."""
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name:
+        raise InvalidMailboxName("Le nom du dossier est vide : saisissez un nom.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidMailboxName("Le nom du dossier est trop long (512 caractères au plus).")
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in name):
+        raise InvalidMailboxName("Le nom du dossier contient un caractère invisible ou de contrôle.")
+    if any(ch in name for ch in "%*"):
+        raise InvalidMailboxName("Les caractères « % » et « * » ne sont pas permis dans un nom de dossier.")
+    parts = name.split(SEPARATOR)
+    if any(part.strip() == "" for part in parts):
+        raise InvalidMailboxName("Le nom du dossier ne peut pas commencer, finir par « / » ni contenir « // ».")
+    if any(part in {".", ".."} for part in parts):
+        raise InvalidMailboxName("« . » et « .. » ne sont pas des noms de dossier permis.")
+    if parts[0].upper() == "INBOX":
+        parts[0] = "INBOX"
+    return SEPARATOR.join(parts)
+
+
+def access_mailbox(account_id: int, mailbox_id: int) -> Mailbox:
+    """The mailbox, if it belongs to ``account_id``; else MailboxNotFound."""
+    try:
+        return Mailbox.objects.get(pk=mailbox_id, account_id=account_id)
+    except Mailbox.DoesNotExist:
+        raise MailboxNotFound("Ce dossier n'existe pas ou plus.") from None
+
+
+def access_mailbox_by_name(account_id: int, name: str) -> Mailbox:
+    if name.upper() == "INBOX":
+        name = "INBOX"
+    try:
+        return Mailbox.objects.get(account_id=account_id, name=name)
+    except Mailbox.DoesNotExist:
+        raise MailboxNotFound(f"Le dossier « {name} » n'existe pas.") from None
+
+
+def special_mailbox(account_id: int, use: str) -> Mailbox:
+    try:
+        return Mailbox.objects.get(account_id=account_id, special_use=use)
+    except Mailbox.DoesNotExist:
+        raise MailboxNotFound(f"Le dossier spécial {use} manque à ce compte.") from None
+
+
+def list_mailboxes(account_id: int) -> list[Mailbox]:
+    """All mailboxes of an account, INBOX first then by name; one query."""
+    boxes = list(Mailbox.objects.filter(account_id=account_id))
+    boxes.sort(key=lambda m: (m.name != "INBOX", m.name.casefold()))
+    return boxes
+
+
+def do_create_mailbox(account_id: int, name: str, *, special_use: str | None = None) -> Mailbox:
+    """Create ``name`` and any missing parents (RFC 3501 §6.3.3).
+
+    Precondition: none (opens its own transaction). Publishes "mailbox"."""
+    name = check_mailbox_name(name)
+    with transaction.atomic():
+        if Mailbox.objects.filter(account_id=account_id, name=name).exists():
+            raise MailboxExists(f"Un dossier « {name} » existe déjà.")
+        parent: Mailbox | None = None
+        parts = name.split(SEPARATOR)
+        for depth in range(1, len(parts) + 1):
+            path = SEPARATOR.join(parts[:depth])
+            box = Mailbox.objects.filter(account_id=account_id, name=path).first()
+            if box is None:
+                box = Mailbox.objects.create(
+                    account_id=account_id,
+                    name=path,
+                    parent=parent,
+                    uidvalidity=_next_uidvalidity(account_id),
+                    special_use=special_use if depth == len(parts) else None,
+                )
+            parent = box
+        assert parent is not None
+        publish_on_commit([MailEvent(account_id, parent.pk, "mailbox")])
+        return parent
+
+
+def do_rename_mailbox(account_id: int, mailbox_id: int, new_name: str) -> Mailbox:
+    """Rename a mailbox and its children; UIDs and UIDVALIDITY stay (the rows
+    are the same). Renaming INBOX or a special folder is refused.
+
+    Precondition: none (own transaction). Publishes "mailbox"."""
+    new_name = check_mailbox_name(new_name)
+    with transaction.atomic():
+        box = access_mailbox(account_id, mailbox_id)
+        if box.special_use:
+            raise ProtectedMailbox("Les dossiers spéciaux ne peuvent pas être renommés.")
+        if Mailbox.objects.filter(account_id=account_id, name=new_name).exists():
+            raise MailboxExists(f"Un dossier « {new_name} » existe déjà.")
+        if new_name.startswith(box.name + SEPARATOR):
+            raise InvalidMailboxName("Un dossier ne peut pas être déplacé dans l'un de ses sous-dossiers.")
+        old_prefix = box.name + SEPARATOR
+        children = list(Mailbox.objects.filter(account_id=account_id, name__startswith=old_prefix))
+        parent_name, _, _ = new_name.rpartition(SEPARATOR)
+        parent = None
+        if parent_name:
+            parent = Mailbox.objects.filter(account_id=account_id, name=parent_name).first()
+            if parent is None:
+                parent = do_create_mailbox(account_id, parent_name)
+        box.name = new_name
+        box.parent = parent
+        box.save(update_fields=["name", "parent"])
+        for child in children:
+            child.name = new_name + SEPARATOR + child.name[len(old_prefix):]
+        Mailbox.objects.bulk_update(children, ["name"])
+        publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
+        return box
+
+
+def do_delete_mailbox(account_id: int, mailbox_id: int) -> None:
+    """Delete a mailbox, its children and their messages (quota released).
+
+    Precondition: none (own transaction). Publishes "mailbox"."""
+    with transaction.atomic():
+        box = access_mailbox(account_id, mailbox_id)
+        if box.special_use:
+            raise ProtectedMailbox("Les dossiers spéciaux ne peuvent pas être supprimés.")
+        boxes = Mailbox.objects.filter(
+            Q(pk=box.pk) | Q(account_id=account_id, name__startswith=box.name + SEPARATOR)
+        )
+        ids = list(boxes.values_list("pk", flat=True))
+        _release_messages(account_id, Message.objects.filter(mailbox_id__in=ids))
+        Expunged.objects.filter(mailbox_id__in=ids).delete()
+        Mailbox.objects.filter(pk__in=ids).delete()
+        publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
+
+
+def do_subscribe(account_id: int, mailbox_id: int, subscribed: bool) -> None:
+    Mailbox.objects.filter(pk=mailbox_id, account_id=account_id).update(subscribed=subscribed)
+
+
+def _release_messages(account_id: int, messages: QuerySet[Message]) -> None:
+    """Delete ``messages`` rows: content refcounts and quota usage go down, in SQL
+    (no per-message loop, whatever the number of rows).
+
+    Precondition: inside a transaction; callers adjust mailbox counters."""
+    totals = messages.aggregate(n=Count("id"), size=Sum("size"))
+    if not totals["n"]:
+        return
+    per_content = (
+        messages.filter(content_id=OuterRef("pk"))
+        .order_by()
+        .values("content_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    touched = Content.objects.filter(pk__in=messages.values("content_id"))
+    touched.update(refcount=F("refcount") - Subquery(per_content))
+    touched.filter(refcount__lte=0).update(released_at=timezone.now())
+    messages.delete()
+    Usage.objects.filter(account_id=account_id).update(
+        bytes=F("bytes") - (totals["size"] or 0), messages=F("messages") - totals["n"]
+    )

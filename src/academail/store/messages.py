@@ -1,0 +1,548 @@
+"""Messages: store a new message (deliver, append), copy, move, flags, expunge,
+list a page, read the bytes, search. Every change allocates UIDs and MODSEQs under
+the mailbox row's lock, keeps the mailbox counters and the quota usage in the
+same transaction, and publishes its event on commit.
+
+A message's bytes are its per-delivery ``prefix`` followed by the content blob.
+Part offsets in ``Content.structure`` are relative to the blob; add
+``len(prefix)`` for offsets in the whole message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from academail.mime.parse import ParsedMessage, parse_message
+from academail.store import search
+from academail.store.blobs import blob_store
+from academail.store.errors import MessageNotFound, QuotaExceeded
+from academail.store.events import MailEvent, publish_on_commit
+from academail.store.mailboxes import _release_messages, access_mailbox, special_mailbox
+from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
+
+# Ranges of UIDs, inclusive; a client's "1:*" arrives as (1, MAX_UID).
+UidRanges = Sequence[tuple[int, int]]
+MAX_UID = 2**32 - 1
+# SQLite nests OR terms; stay well below its expression depth limit (1000).
+_RANGES_PER_QUERY = 400
+
+
+@dataclass(frozen=True)
+class PreparedContent:
+    """A message whose blob is durable and which is parsed, ready to be stored."""
+
+    sha256: str
+    size: int
+    parsed: ParsedMessage
+
+
+def prepare_content(raw: bytes) -> PreparedContent:
+    """Write the blob (durable on return) and parse the message once.
+
+    Needs no transaction and touches no table: call it from any thread, before
+    opening the transaction that stores the message."""
+    sha256 = blob_store().put(raw)
+    return PreparedContent(sha256=sha256, size=len(raw), parsed=parse_message(raw))
+
+
+def _content_row(prepared: PreparedContent) -> Content:
+    parsed = prepared.parsed
+    sender = parsed.from_[0] if parsed.from_ else None
+    return Content(
+        sha256=prepared.sha256,
+        size=prepared.size,
+        subject=parsed.subject[:10000],
+        from_name=(sender.name if sender else "")[:256],
+        from_addr=(sender.addr if sender else "")[:320],
+        to_text=", ".join(a.addr for a in parsed.to)[:10000],
+        cc_text=", ".join(a.addr for a in parsed.cc)[:10000],
+        date=parsed.date,
+        message_id=(parsed.message_id or "")[:998],
+        in_reply_to=(parsed.in_reply_to or "")[:998],
+        references=" ".join(parsed.references)[:20000],
+        preview=parsed.preview[:256],
+        has_attachments=parsed.has_attachments,
+        thread_key=parsed.thread_key[:64],
+        structure={
+            "root": parsed.root.to_dict(),
+            "envelope": parsed.envelope.to_dict(),
+        },
+        parse_defects=list(parsed.defects)[:100],
+    )
+
+
+def _attach_content(prepared: PreparedContent, references: int) -> Content:
+    """The Content row for ``prepared`` with ``references`` more users, created
+    (and indexed) if new. Precondition: inside a transaction."""
+    rows = Content.objects.filter(sha256=prepared.sha256)
+    if rows.update(refcount=F("refcount") + references, released_at=None):
+        return rows.get()
+    content = _content_row(prepared)
+    content.refcount = references
+    try:
+        with transaction.atomic():
+            content.save(force_insert=True)
+    except IntegrityError:  # another node created it in the meantime (PostgreSQL)
+        rows.update(refcount=F("refcount") + references, released_at=None)
+        return rows.get()
+    search.do_index(content.pk, _index_text(prepared.parsed))
+    return content
+
+
+def _index_text(parsed: ParsedMessage) -> str:
+    """What a search finds a message by: subject, people, then the body text."""
+    people = " ".join(f"{a.name} {a.addr}" for a in (*parsed.from_, *parsed.to, *parsed.cc))
+    return f"{parsed.subject}\n{people}\n{parsed.search_text}"
+
+
+def _quota_room(account_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(used, limit) per account, usage rows locked. Precondition: in a transaction."""
+    from django.contrib.auth import get_user_model
+
+    ids = sorted(set(account_ids))
+    limits = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "quota_bytes"))
+    used = dict(
+        Usage.objects.select_for_update().filter(account_id__in=ids).order_by("account_id").values_list("account_id", "bytes")
+    )
+    return {i: (used.get(i, 0), limits.get(i, 0)) for i in ids}
+
+
+def fits_quota(used: int, limit: int, size: int) -> bool:
+    """A message fits if the mailbox is under quota and stays within the grace."""
+    if limit <= 0:
+        return True  # 0 means unlimited (service accounts)
+    grace = limit * settings.QUOTA_GRACE_PERCENT // 100
+    return used < limit and used + size <= limit + grace
+
+
+QUOTA_FULL_TEXT = "La boîte aux lettres du destinataire est pleine."
+
+
+@dataclass(frozen=True)
+class Placement:
+    account_id: int
+    mailbox_id: int
+    flags: int = 0
+    keywords: str = ""
+
+
+def do_store(
+    prepared: PreparedContent,
+    placements: Sequence[Placement],
+    *,
+    prefix: bytes = b"",
+    internaldate: datetime | None = None,
+) -> list[Message | QuotaExceeded]:
+    """Store one message into several mailboxes at once (a delivery to many
+    recipients, an append): the content and blob once, a Message row each.
+
+    Returns, in the order of ``placements``, the new Message or the QuotaExceeded
+    that kept it out; the others are stored regardless.
+    Precondition: inside ``transaction.atomic()``; the blob is already durable
+    (``prepare_content``). Locks the usage and mailbox rows involved, in id order.
+    Publishes "exists" per mailbox on commit."""
+    internaldate = internaldate or timezone.now()
+    size = len(prefix) + prepared.size
+    room = _quota_room(p.account_id for p in placements)
+    results: list[Message | QuotaExceeded] = []
+    accepted: list[tuple[int, Placement]] = []
+    extra: dict[int, int] = {}  # bytes added per account
+    extra_count: dict[int, int] = {}
+    for index, placement in enumerate(placements):
+        used, limit = room[placement.account_id]
+        used += extra.get(placement.account_id, 0)
+        if not fits_quota(used, limit, size):
+            results.append(QuotaExceeded(QUOTA_FULL_TEXT))
+            continue
+        extra[placement.account_id] = extra.get(placement.account_id, 0) + size
+        extra_count[placement.account_id] = extra_count.get(placement.account_id, 0) + 1
+        accepted.append((index, placement))
+        results.append(None)  # type: ignore[arg-type]
+    if not accepted:
+        return results
+    content = _attach_content(prepared, len(accepted))
+    # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
+    box_ids = sorted({p.mailbox_id for _, p in accepted})
+    boxes = {
+        b.pk: b for b in Mailbox.objects.select_for_update().filter(pk__in=box_ids).order_by("pk")
+    }
+    next_uid = {pk: boxes[pk].uidnext for pk in box_ids}
+    modseq = {pk: boxes[pk].highestmodseq + 1 for pk in box_ids}
+    added: dict[int, list[int]] = {pk: [0, 0, 0] for pk in box_ids}  # count, unseen, size
+    rows: list[Message] = []
+    for index, placement in accepted:
+        uid = next_uid[placement.mailbox_id]
+        next_uid[placement.mailbox_id] = uid + 1
+        message = Message(
+            mailbox_id=placement.mailbox_id,
+            uid=uid,
+            modseq=modseq[placement.mailbox_id],
+            content=content,
+            prefix=prefix,
+            size=size,
+            internaldate=internaldate,
+            flags=placement.flags,
+            keywords=placement.keywords,
+        )
+        counters = added[placement.mailbox_id]
+        counters[0] += 1
+        counters[1] += 0 if placement.flags & Flag.SEEN else 1
+        counters[2] += size
+        rows.append(message)
+        results[index] = message
+    Message.objects.bulk_create(rows)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE store_mailbox SET uidnext = %s, highestmodseq = %s, messages = messages + %s,"
+            " unseen = unseen + %s, size = size + %s WHERE id = %s",
+            [(next_uid[pk], modseq[pk], *added[pk], pk) for pk in box_ids],
+        )
+        cursor.executemany(
+            "UPDATE store_usage SET bytes = bytes + %s, messages = messages + %s WHERE account_id = %s",
+            [(extra[a], extra_count[a], a) for a in sorted(extra)],
+        )
+    publish_on_commit(
+        [
+            MailEvent(boxes[pk].account_id, pk, "exists", modseq[pk], tuple(range(boxes[pk].uidnext, next_uid[pk])))
+            for pk in box_ids
+        ]
+    )
+    return results
+
+
+def inbox_ids(account_ids: Iterable[int]) -> dict[int, int]:
+    """The INBOX mailbox id of each account (one query)."""
+    return dict(
+        Mailbox.objects.filter(account_id__in=set(account_ids), special_use=SpecialUse.INBOX).values_list(
+            "account_id", "pk"
+        )
+    )
+
+
+def do_append(
+    account_id: int,
+    mailbox_id: int,
+    raw: bytes,
+    *,
+    flags: int = 0,
+    keywords: str = "",
+    internaldate: datetime | None = None,
+) -> Message:
+    """APPEND (RFC 3501 §6.3.11), saving a draft or a sent copy: store ``raw``
+    in one mailbox of the account. Raises QuotaExceeded (IMAP ``[OVERQUOTA]``).
+
+    Precondition: none (writes the blob, then opens its own transaction).
+    Publishes "exists"."""
+    prepared = prepare_content(raw)
+    with transaction.atomic():
+        access_mailbox(account_id, mailbox_id)
+        (result,) = do_store(
+            prepared, [Placement(account_id, mailbox_id, flags, keywords)], internaldate=internaldate
+        )
+    if isinstance(result, QuotaExceeded):
+        raise result
+    return result
+
+
+def _merge(ranges: UidRanges) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted((min(a, b), max(a, b)) for a, b in ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _selections(mailbox_id: int, ranges: UidRanges) -> Iterator[QuerySet[Message]]:
+    """Querysets covering the UID ranges, a bounded number of ranges each."""
+    merged = _merge(ranges)
+    for start in range(0, len(merged), _RANGES_PER_QUERY):
+        condition = Q()
+        for lo, hi in merged[start : start + _RANGES_PER_QUERY]:
+            condition |= Q(uid=lo) if lo == hi else Q(uid__gte=lo, uid__lte=hi)
+        yield Message.objects.filter(condition, mailbox_id=mailbox_id)
+
+
+def _bump_modseq(mailbox_id: int) -> tuple[Mailbox, int]:
+    box = Mailbox.objects.select_for_update().get(pk=mailbox_id)
+    box.highestmodseq += 1
+    Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=box.highestmodseq)
+    return box, box.highestmodseq
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    uid: int
+    flags: int
+    keywords: str
+    modseq: int
+
+
+def do_set_flags(
+    account_id: int,
+    mailbox_id: int,
+    uids: UidRanges,
+    *,
+    mode: str,
+    flags: int = 0,
+    keywords: Sequence[str] = (),
+    unchanged_since: int | None = None,
+) -> list[FlagChange]:
+    """STORE (RFC 3501 §6.4.6): ``mode`` is "add", "remove" or "replace". Every
+    changed message gets the mailbox's next MODSEQ (RFC 7162 §3.1); with
+    ``unchanged_since`` only messages not modified since are touched.
+    Returns the changed messages' new state.
+
+    Precondition: none (own transaction). Publishes "flags"."""
+    if mode not in {"add", "remove", "replace"}:
+        raise ValueError(mode)
+    with transaction.atomic():
+        access_mailbox(account_id, mailbox_id)
+        box, modseq = _bump_modseq(mailbox_id)
+        changes: list[FlagChange] = []
+        unseen_delta = 0
+        for selection in _selections(mailbox_id, uids):
+            if unchanged_since is not None:
+                selection = selection.filter(modseq__lte=unchanged_since)
+            updates: list[Message] = []
+            for message in selection.only("pk", "uid", "flags", "keywords").order_by("uid"):
+                new_flags, new_keywords = _apply(mode, message.flags, message.keywords, flags, keywords)
+                if (new_flags, new_keywords) == (message.flags, message.keywords):
+                    continue
+                unseen_delta += _unseen(new_flags) - _unseen(message.flags)
+                message.flags, message.keywords, message.modseq = new_flags, new_keywords, modseq
+                updates.append(message)
+                changes.append(FlagChange(message.uid, new_flags, new_keywords, modseq))
+            Message.objects.bulk_update(updates, ["flags", "keywords", "modseq"], batch_size=500)
+        if changes:
+            Mailbox.objects.filter(pk=mailbox_id).update(unseen=F("unseen") + unseen_delta)
+            publish_on_commit(
+                [MailEvent(account_id, mailbox_id, "flags", modseq, tuple(c.uid for c in changes))]
+            )
+        else:
+            # Nothing changed: give the MODSEQ back so HIGHESTMODSEQ only moves on change.
+            Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=modseq - 1)
+        return changes
+
+
+def _unseen(flags: int) -> int:
+    return 0 if flags & Flag.SEEN else 1
+
+
+def _apply(mode: str, old: int, old_keywords: str, flags: int, keywords: Sequence[str]) -> tuple[int, str]:
+    current = old_keywords.split()
+    if mode == "replace":
+        return flags, " ".join(dict.fromkeys(keywords))
+    if mode == "add":
+        return old | flags, " ".join(dict.fromkeys([*current, *keywords]))
+    lowered = {k.lower() for k in keywords}
+    return old & ~flags, " ".join(k for k in current if k.lower() not in lowered)
+
+
+def do_expunge(account_id: int, mailbox_id: int, uids: UidRanges | None = None) -> list[int]:
+    """EXPUNGE (RFC 3501 §6.4.3) / UID EXPUNGE (RFC 4315): remove the messages
+    flagged \\Deleted (only among ``uids`` if given). Leaves tombstones for
+    QRESYNC, releases quota and content references. Returns the expunged UIDs.
+
+    Precondition: none (own transaction). Publishes "expunge"."""
+    with transaction.atomic():
+        access_mailbox(account_id, mailbox_id)
+        selections = (
+            _selections(mailbox_id, uids)
+            if uids is not None
+            else iter([Message.objects.filter(mailbox_id=mailbox_id)])
+        )
+        deleted = [s.filter(flags=F("flags").bitor(Flag.DELETED)) for s in selections]
+        return _remove(account_id, mailbox_id, deleted)
+
+
+def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Message]]) -> list[int]:
+    """Delete the selected messages of one mailbox. Precondition: in a transaction."""
+    removed: list[int] = []
+    box, modseq = _bump_modseq(mailbox_id)
+    totals = {"n": 0, "unseen": 0, "size": 0}
+    for selection in selections:
+        rows = list(selection.values_list("uid", "flags", "size"))
+        if not rows:
+            continue
+        removed.extend(uid for uid, _, _ in rows)
+        totals["n"] += len(rows)
+        totals["unseen"] += sum(_unseen(f) for _, f, _ in rows)
+        totals["size"] += sum(s for _, _, s in rows)
+        Expunged.objects.bulk_create(
+            [Expunged(mailbox_id=mailbox_id, uid=uid, modseq=modseq) for uid, _, _ in rows], batch_size=1000
+        )
+        _release_messages(account_id, selection)
+    if not removed:
+        Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=modseq - 1)
+        return removed
+    Mailbox.objects.filter(pk=mailbox_id).update(
+        messages=F("messages") - totals["n"],
+        unseen=F("unseen") - totals["unseen"],
+        size=F("size") - totals["size"],
+    )
+    removed.sort()
+    publish_on_commit([MailEvent(account_id, mailbox_id, "expunge", modseq, tuple(removed))])
+    return removed
+
+
+def do_copy(
+    account_id: int, source_id: int, uids: UidRanges, target_id: int, *, move: bool = False
+) -> list[tuple[int, int]]:
+    """COPY / MOVE (RFC 3501 §6.4.7, RFC 6851): the messages keep content, flags
+    and INTERNALDATE and get new UIDs in the target. Returns (source UID, new UID)
+    pairs for COPYUID (RFC 4315). Raises QuotaExceeded for a copy that does not
+    fit (a move within the account changes no usage).
+
+    Precondition: none (own transaction). Publishes "exists" (and "expunge" for a move)."""
+    with transaction.atomic():
+        access_mailbox(account_id, source_id)
+        access_mailbox(account_id, target_id)
+        sources: list[Message] = []
+        for selection in _selections(source_id, uids):
+            sources.extend(selection.order_by("uid"))
+        if not sources:
+            return []
+        size = sum(m.size for m in sources)
+        if not move:
+            ((used, limit),) = _quota_room([account_id]).values()
+            if limit > 0 and used + size > limit:
+                raise QuotaExceeded("Votre boîte aux lettres est pleine : libérez de la place pour copier ces messages.")
+        lock_order = sorted({source_id, target_id})
+        list(Mailbox.objects.select_for_update().filter(pk__in=lock_order).order_by("pk"))
+        target = Mailbox.objects.get(pk=target_id)
+        modseq = target.highestmodseq + 1
+        mapping: list[tuple[int, int]] = []
+        copies: list[Message] = []
+        for offset, message in enumerate(sources):
+            uid = target.uidnext + offset
+            mapping.append((message.uid, uid))
+            copies.append(
+                Message(
+                    mailbox_id=target_id, uid=uid, modseq=modseq, content_id=message.content_id,
+                    prefix=message.prefix, size=message.size, internaldate=message.internaldate,
+                    flags=message.flags, keywords=message.keywords,
+                )
+            )
+        Message.objects.bulk_create(copies, batch_size=1000)
+        per_content: dict[int, int] = {}
+        for message in sources:
+            per_content[message.content_id] = per_content.get(message.content_id, 0) + 1
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE store_content SET refcount = refcount + %s, released_at = NULL WHERE id = %s",
+                [(n, pk) for pk, n in per_content.items()],
+            )
+        Mailbox.objects.filter(pk=target_id).update(
+            uidnext=target.uidnext + len(sources), highestmodseq=modseq,
+            messages=F("messages") + len(sources),
+            unseen=F("unseen") + sum(_unseen(m.flags) for m in sources),
+            size=F("size") + size,
+        )
+        Usage.objects.filter(account_id=account_id).update(
+            bytes=F("bytes") + size, messages=F("messages") + len(sources)
+        )
+        publish_on_commit(
+            [MailEvent(account_id, target_id, "exists", modseq, tuple(uid for _, uid in mapping))]
+        )
+        if move:
+            _remove(account_id, source_id, [Message.objects.filter(pk__in=[m.pk for m in chunk]) for chunk in _chunked(sources, 500)])
+        return mapping
+
+
+def _chunked(items: Sequence[Message], size: int) -> Iterator[Sequence[Message]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def access_message(account_id: int, mailbox_id: int, uid: int) -> Message:
+    """The message, if its mailbox belongs to ``account_id``; else MessageNotFound."""
+    try:
+        return Message.objects.select_related("content").get(
+            mailbox_id=mailbox_id, uid=uid, mailbox__account_id=account_id
+        )
+    except Message.DoesNotExist:
+        raise MessageNotFound("Ce message n'existe pas ou a été supprimé.") from None
+
+
+def read_raw(message: Message) -> bytes:
+    """The bytes a client sees: the delivery prefix, then the blob unchanged."""
+    return bytes(message.prefix) + blob_store().get(message.content.sha256)
+
+
+def page_messages(mailbox: Mailbox, *, before_uid: int | None = None, limit: int = 50) -> list[Message]:
+    """The newest ``limit`` messages below ``before_uid`` (keyset pagination on the
+    (mailbox, uid) index: the same cost on page 1 and page 2,000)."""
+    rows = Message.objects.filter(mailbox=mailbox).select_related("content")
+    if before_uid is not None:
+        rows = rows.filter(uid__lt=before_uid)
+    return list(rows.order_by("-uid")[:limit])
+
+
+def search_messages(
+    account_id: int,
+    query: str,
+    *,
+    mailbox_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Message]:
+    """Full-text search over an account (or one of its mailboxes), newest first.
+
+    Keyset-paginated on Message.id (``before_id``); accents and case ignored."""
+    condition = search.match_sql(query)
+    if condition is None:
+        return []
+    clause, params = condition
+    sql = [f"SELECT m.id FROM store_message m JOIN store_mailbox b ON b.id = m.mailbox_id WHERE {clause} AND b.account_id = %s"]  # noqa: S608
+    args: list[object] = [*params, account_id]
+    if mailbox_id is not None:
+        sql.append("AND m.mailbox_id = %s")
+        args.append(mailbox_id)
+    if before_id is not None:
+        sql.append("AND m.id < %s")
+        args.append(before_id)
+    sql.append("ORDER BY m.id DESC LIMIT %s")
+    args.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(" ".join(sql), args)
+        ids = [row[0] for row in cursor.fetchall()]
+    found = Message.objects.in_bulk(ids)
+    return [found[i] for i in ids if i in found]
+
+
+def quota_usage(account_id: int) -> tuple[int, int]:
+    """(bytes used, quota in bytes) of an account."""
+    from django.contrib.auth import get_user_model
+
+    used = Usage.objects.filter(account_id=account_id).values_list("bytes", flat=True).first() or 0
+    limit = get_user_model().objects.filter(pk=account_id).values_list("quota_bytes", flat=True).first() or 0
+    return used, limit
+
+
+def recount_usage(account_id: int) -> tuple[int, int]:
+    """Recompute an account's usage from its messages (repair tool)."""
+    totals = Message.objects.filter(mailbox__account_id=account_id).aggregate(n=Count("id"), size=Sum("size"))
+    with transaction.atomic():
+        Usage.objects.update_or_create(
+            account_id=account_id, defaults={"bytes": totals["size"] or 0, "messages": totals["n"]}
+        )
+    return totals["size"] or 0, totals["n"]
+
+
+__all__ = [
+    "FlagChange", "MAX_UID", "Placement", "PreparedContent", "access_message", "do_append",
+    "do_copy", "do_expunge", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
+    "prepare_content", "quota_usage", "read_raw", "recount_usage", "search_messages", "special_mailbox",
+]

@@ -1,0 +1,146 @@
+"""Mail data, owned by the store alone: mailboxes, messages (one row per message
+in a mailbox), contents (one row per distinct raw message, pointing at its blob,
+with everything parsed once at delivery), expunge tombstones and quota usage.
+
+Only modules of ``academail.store`` write these tables.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class SpecialUse(models.TextChoices):
+    # RFC 6154 attributes; INBOX is not special-use in the RFC but is one here.
+    INBOX = "inbox", "INBOX"
+    SENT = "sent", "\\Sent"
+    DRAFTS = "drafts", "\\Drafts"
+    TRASH = "trash", "\\Trash"
+    JUNK = "junk", "\\Junk"
+    ARCHIVE = "archive", "\\Archive"
+
+
+class Mailbox(models.Model):
+    """A folder. ``name`` is the full path with "/" as the hierarchy separator.
+
+    ``uidnext`` and ``highestmodseq`` are allocated under the row's write lock
+    (RFC 3501 §2.3.1.1, RFC 7162 §3.1). ``messages``, ``unseen`` and ``size`` are
+    counters kept in the same transaction as each change, so folder lists and
+    STATUS never count rows.
+    """
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    name = models.CharField(max_length=512)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    special_use = models.CharField(max_length=16, choices=SpecialUse.choices, null=True, blank=True)
+    uidvalidity = models.BigIntegerField()
+    uidnext = models.BigIntegerField(default=1)
+    highestmodseq = models.BigIntegerField(default=1)
+    subscribed = models.BooleanField(default=True)
+    messages = models.BigIntegerField(default=0)
+    unseen = models.BigIntegerField(default=0)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="mailbox_unique_name"),
+            models.UniqueConstraint(
+                fields=["account", "special_use"],
+                condition=models.Q(special_use__isnull=False),
+                name="mailbox_unique_special_use",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Content(models.Model):
+    """One distinct raw message (its SHA-256 names the blob), parsed once.
+
+    ``refcount`` counts the Message rows pointing here; at zero the row and its
+    blob are collected (``store.gc``). A circular to 40,000 staff is one Content.
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    refcount = models.BigIntegerField(default=0)
+    released_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    subject = models.TextField(blank=True)
+    from_name = models.CharField(max_length=256, blank=True)
+    from_addr = models.CharField(max_length=320, blank=True)
+    to_text = models.TextField(blank=True)
+    cc_text = models.TextField(blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    preview = models.CharField(max_length=256, blank=True)
+    has_attachments = models.BooleanField(default=False)
+    thread_key = models.CharField(max_length=64, blank=True, db_index=True)
+    # The part map, envelope and body structure (mime.ParsedMessage), as JSON.
+    structure = models.JSONField(default=dict)
+    parse_defects = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Flag:
+    """System flags as bits (RFC 3501 §2.3.2); keywords are kept as text."""
+
+    SEEN = 1
+    ANSWERED = 2
+    FLAGGED = 4
+    DELETED = 8
+    DRAFT = 16
+
+    NAMES = {SEEN: "\\Seen", ANSWERED: "\\Answered", FLAGGED: "\\Flagged", DELETED: "\\Deleted", DRAFT: "\\Draft"}
+
+
+class Message(models.Model):
+    """A message in a mailbox. The bytes a client reads are ``prefix`` (headers
+    added at this delivery: Received, Authentication-Results...) followed by the
+    content's blob, unchanged."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    uid = models.BigIntegerField()
+    modseq = models.BigIntegerField()
+    content = models.ForeignKey(Content, on_delete=models.PROTECT, related_name="+")
+    prefix = models.BinaryField(default=b"")
+    size = models.BigIntegerField()
+    internaldate = models.DateTimeField()
+    flags = models.IntegerField(default=0)
+    keywords = models.TextField(default="", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "uid"], name="message_unique_uid"),
+        ]
+        indexes = [
+            models.Index(fields=["mailbox", "modseq"], name="message_modseq"),
+            models.Index(fields=["content", "mailbox"], name="message_content"),
+        ]
+
+
+class Expunged(models.Model):
+    """Tombstone of an expunged UID, for QRESYNC's VANISHED (RFC 7162 §3.2.10)."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    uid = models.BigIntegerField()
+    modseq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mailbox", "modseq"], name="expunged_modseq")]
+
+
+class Usage(models.Model):
+    """Quota usage of an account, changed in the same transaction as the mail."""
+
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+    bytes = models.BigIntegerField(default=0)
+    messages = models.BigIntegerField(default=0)

@@ -1,0 +1,107 @@
+"""The account admin: NUMEN search by hash, never the NUMEN in clear, creation
+through the service."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from academail.accounts.models import Account, Alias, Role, Status
+from academail.accounts.services import check_create_account
+
+pytestmark = pytest.mark.django_db
+
+NUMEN = "11E9501234ABC"
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    admin = Account.objects.create_superuser(
+        "admin", "un mot de passe solide", first_name="Ada", last_name="Admin",
+        address="admin@ac-demo.fr", quota_bytes=1,
+    )
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def julie() -> Account:
+    return check_create_account(first_name="Julie", last_name="Martin", numen=NUMEN,
+                                establishment="Lycée Victor Hugo")
+
+
+def changelist(client: Client, q: str) -> str:
+    response = client.get(reverse("admin:accounts_account_changelist"), {"q": q})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_search_by_numen_finds_by_hash(admin_client: Client, julie: Account) -> None:
+    check_create_account(first_name="Paul", last_name="Durand", numen="11E9501234ABD")
+    page = changelist(admin_client, "11 e 950 1234 abc")
+    assert "jmartin" in page
+    assert "pdurand" not in page
+    assert NUMEN not in page.replace("11 e 950 1234 abc", "")
+
+
+def test_search_by_name_and_address(admin_client: Client, julie: Account) -> None:
+    assert "jmartin" in changelist(admin_client, "Martin")
+    assert "jmartin" in changelist(admin_client, "julie.martin@")
+    assert "jmartin" not in changelist(admin_client, "Durand")
+
+
+def test_change_page_never_shows_the_numen(admin_client: Client, julie: Account) -> None:
+    response = admin_client.get(reverse("admin:accounts_account_change", args=[julie.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "renseigné" in page
+    assert NUMEN not in page and NUMEN[2:] not in page
+    assert "jmartin" in page
+
+
+def test_add_goes_through_the_service(admin_client: Client, julie: Account) -> None:
+    response = admin_client.post(
+        reverse("admin:accounts_account_add"),
+        {"first_name": "Julie", "last_name": "Martin", "numen": "11E9501234ABE",
+         "role": Role.STAFF, "status": Status.PENDING, "establishment": "",
+         "secondary_address": "", "quota_bytes": ""},
+    )
+    assert response.status_code == 302, response.content.decode()
+    created = Account.objects.get(identifier="jmartin1")
+    assert created.address == "julie.martin1@ac-demo.fr"
+    assert created.mailboxes.exists()
+
+
+def test_add_refuses_a_used_or_bad_numen(admin_client: Client, julie: Account) -> None:
+    for numen, message in [(NUMEN, "déjà attribué"), ("11E9501234AB", "vous en avez saisi 12")]:
+        response = admin_client.post(
+            reverse("admin:accounts_account_add"),
+            {"first_name": "Paul", "last_name": "Durand", "numen": numen,
+             "role": Role.STAFF, "status": Status.PENDING},
+        )
+        assert response.status_code == 200
+        assert message in response.content.decode()
+    assert Account.objects.count() == 2
+
+
+def test_alias_inline_refuses_a_taken_address(admin_client: Client, julie: Account) -> None:
+    paul = check_create_account(first_name="Paul", last_name="Durand", numen=None)
+    url = reverse("admin:accounts_account_change", args=[paul.pk])
+    page = admin_client.get(url).content.decode()
+    assert "aliases-TOTAL_FORMS" in page
+    data = {
+        "first_name": "Paul", "last_name": "Durand", "establishment": "", "quota_bytes": paul.quota_bytes,
+        "secondary_address": "", "role": Role.STAFF, "status": Status.PENDING,
+        "aliases-TOTAL_FORMS": "1", "aliases-INITIAL_FORMS": "0",
+        "aliases-MIN_NUM_FORMS": "0", "aliases-MAX_NUM_FORMS": "1000",
+        "aliases-0-address": "Julie.Martin@ac-demo.fr", "aliases-0-id": "", "aliases-0-account": paul.pk,
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "déjà utilisée" in response.content.decode()
+    data["aliases-0-address"] = "P.Durand@ac-demo.fr"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert Alias.objects.get(account=paul).address == "p.durand@ac-demo.fr"

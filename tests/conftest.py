@@ -1,0 +1,49 @@
+"""Shared fixtures: accounts made through the real account service, and raw messages."""
+
+from __future__ import annotations
+
+import itertools
+from email.message import EmailMessage
+from email.policy import SMTP
+
+import pytest
+
+_numbers = itertools.count(1)
+
+
+def make_numen() -> str:
+    """A fresh well-formed NUMEN (académie 11, letter E, 10 digits)."""
+    return f"11E{next(_numbers):010d}"
+
+
+@pytest.fixture
+def make_account(db):
+    from academail.accounts.models import Status
+    from academail.accounts.services import check_create_account
+
+    def factory(first: str = "Julie", last: str = "Martin", **fields):
+        fields.setdefault("numen", make_numen())
+        fields.setdefault("role", "staff")
+        fields.setdefault("status", Status.ACTIVE)
+        return check_create_account(first_name=first, last_name=last, **fields)
+
+    return factory
+
+
+def build_message(
+    subject: str = "Conseil de classe",
+    body: str = "Bonjour,\n\nLe conseil de classe de 3eB aura lieu jeudi.\n",
+    sender: str = "direction@college-exemple.fr",
+    to: str = "julie.martin@ac-demo.fr",
+    attachment: bytes | None = None,
+) -> bytes:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = "Thu, 26 Nov 2026 10:00:00 +0100"
+    message["Message-ID"] = f"<{next(_numbers)}@college-exemple.fr>"
+    message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(attachment, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
+    return message.as_bytes()
