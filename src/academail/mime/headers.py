@@ -289,6 +289,8 @@ _ADDR_TOKEN = re.compile(
     re.X | re.S,
 )
 _PAREN = re.compile(r"[()\\]")
+MAX_ADDRESS_CHARS = 256 * 1024
+MAX_ADDRESSES = 10_000
 
 
 @dataclass(slots=True)
@@ -324,17 +326,24 @@ def _skip_comment(text: str, pos: int) -> tuple[str, int]:
 
 
 def parse_address_list(text: str | None) -> list[RawAddress]:
-    """Parse an address-list with groups; never raises, keeps what it can."""
+    """Parse an address-list with groups; never raises, keeps what it can.
+
+    At most ``MAX_ADDRESS_CHARS`` of the field and ``MAX_ADDRESSES`` addresses are
+    read: far beyond any real recipient list, and it bounds the work per message.
+    """
     if not text:
         return []
+    text = text[:MAX_ADDRESS_CHARS]
     result: list[RawAddress] = []
     words: list[tuple[str, str]] = []  # (kind, text) of the address being read
     angle: str | None = None
     comment = ""
     in_group = False
+    has_at = False  # an "@" among ``words``: a ":" then is not a group start
 
     def flush() -> None:
-        nonlocal angle, comment
+        nonlocal angle, comment, has_at
+        has_at = False
         address = _make_address(words, angle, comment)
         if address is not None:
             result.append(address)
@@ -362,7 +371,9 @@ def parse_address_list(text: str | None) -> list[RawAddress]:
             angle = tok[1:-1] if tok.endswith(">") else tok[1:]
         elif tok == ",":
             flush()
-        elif tok == ":" and not in_group and angle is None and ("sp", "@") not in words:
+            if len(result) >= MAX_ADDRESSES:
+                break
+        elif tok == ":" and not in_group and angle is None and not has_at:
             name = " ".join(_word_text(k, t) for k, t in words)
             result.append(RawAddress(name="", mailbox=name, host="", group="start"))
             words.clear()
@@ -374,6 +385,7 @@ def parse_address_list(text: str | None) -> list[RawAddress]:
                 result.append(RawAddress(name="", mailbox="", host="", group="end"))
                 in_group = False
         else:
+            has_at = has_at or tok == "@"
             words.append((kind, tok))
     flush()
     if in_group:

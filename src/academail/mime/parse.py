@@ -168,7 +168,9 @@ class Part:
 
     ``section`` is the IMAP part specifier prefix (RFC 3501 §6.4.5): "" for the
     top-level message, "1.2" for a part; the root of a message embedded in the
-    message/rfc822 part "2" has section "2" and its parts are "2.1", "2.2"... Use
+    message/rfc822 part "2" has section "2" and its parts are "2.1", "2.2"... (a
+    message whose own root is message/rfc822 is part "1", so its embedded root has
+    section "1"). Use
     ``find_part`` to resolve a specifier, and ``iter_parts`` for the IMAP numbers of
     single-part message bodies ("1", "2.1").
 
@@ -463,15 +465,16 @@ def parse_message(raw: bytes) -> ParsedMessage:
 def _parse_message(raw: bytes) -> ParsedMessage:
     ctx = _Context(raw)
     root, block = _parse_entity(ctx, 0, len(raw), "", 0, "text/plain", message_root=True)
-    envelope = _envelope(block)
+    raw_lists = _raw_addresses(block)
+    envelope = _envelope(block, raw_lists)
     subject_raw = block.get("subject")
     subject = collapse_whitespace(decode_words(subject_raw)) if subject_raw else ""
     msg = ParsedMessage(root=root, envelope=envelope, subject=subject, defects=ctx.defects)
-    msg.from_ = _decoded(block, "from")
-    msg.to = _decoded(block, "to")
-    msg.cc = _decoded(block, "cc")
-    msg.bcc = _decoded(block, "bcc")
-    msg.reply_to = _decoded(block, "reply-to")
+    msg.from_ = _decoded(raw_lists["from"])
+    msg.to = _decoded(raw_lists["to"])
+    msg.cc = _decoded(raw_lists["cc"])
+    msg.bcc = _decoded(raw_lists["bcc"])
+    msg.reply_to = _decoded(raw_lists["reply-to"])
     msg.date = _parse_date(block.get("date"))
     if block.get("date") is not None and msg.date is None:
         ctx.defect("", "unparseable Date")
@@ -543,8 +546,11 @@ def _parse_entity(
         elif limited:
             content_type = _over_limit(ctx, section, depth)
         else:
+            # The embedded message is numbered under this part's IMAP number, which
+            # for a single-part message root is "1" (RFC 3501 §6.4.5).
+            inner_section = (f"{section}.1" if section else "1") if message_root else section
             inner, inner_block = _parse_entity(
-                ctx, body_start, end, section, depth + 1, "text/plain", message_root=True
+                ctx, body_start, end, inner_section, depth + 1, "text/plain", message_root=True
             )
             message = MessageInfo(envelope=_envelope(inner_block), root=inner)
 
@@ -695,28 +701,32 @@ def _to_address(a: RawAddress, *, decode: bool) -> Address:
     return Address(name=name, mailbox=a.mailbox, host=a.host, route=a.route, group=a.group)
 
 
-def _addresses(block: HeaderBlock, name: str) -> list[Address]:
-    return [_to_address(a, decode=False) for a in parse_address_list(block.get(name))]
+_ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc", "bcc")
 
 
-def _decoded(block: HeaderBlock, name: str) -> list[Address]:
-    return [
-        _to_address(a, decode=True) for a in parse_address_list(block.get(name)) if a.group is None
-    ]
+def _raw_addresses(block: HeaderBlock) -> dict[str, list[RawAddress]]:
+    return {name: parse_address_list(block.get(name)) for name in _ADDRESS_FIELDS}
 
 
-def _envelope(block: HeaderBlock) -> Envelope:
-    from_ = _addresses(block, "from")
+def _decoded(addresses: list[RawAddress]) -> list[Address]:
+    return [_to_address(a, decode=True) for a in addresses if a.group is None]
+
+
+def _envelope(block: HeaderBlock, raw_lists: dict[str, list[RawAddress]] | None = None) -> Envelope:
+    lists = {
+        name: [_to_address(a, decode=False) for a in addresses]
+        for name, addresses in (raw_lists or _raw_addresses(block)).items()
+    }
     return Envelope(
         date=block.get("date"),
         subject=block.get("subject"),
-        from_=from_,
+        from_=lists["from"],
         # RFC 3501 §7.4.2: absent or empty Sender and Reply-To take From's value.
-        sender=_addresses(block, "sender") or list(from_),
-        reply_to=_addresses(block, "reply-to") or list(from_),
-        to=_addresses(block, "to"),
-        cc=_addresses(block, "cc"),
-        bcc=_addresses(block, "bcc"),
+        sender=lists["sender"] or list(lists["from"]),
+        reply_to=lists["reply-to"] or list(lists["from"]),
+        to=lists["to"],
+        cc=lists["cc"],
+        bcc=lists["bcc"],
         in_reply_to=block.get("in-reply-to"),
         message_id=block.get("message-id"),
     )
@@ -858,12 +868,12 @@ def _preview(raw: bytes, root: Part) -> str:
         if part.content_type == "text/plain":
             text = collapse_whitespace(_decode_prefix(raw, part, 16 * PREVIEW_CHARS))
             if text:
-                return text[:PREVIEW_CHARS]
+                return text[:PREVIEW_CHARS].rstrip()
         elif html_part is None:
             html_part = part
     if html_part is not None:
         text = html_to_text(_decode_prefix(raw, html_part, _HTML_PREVIEW_RAW_BUDGET))
-        return collapse_whitespace(text)[:PREVIEW_CHARS]
+        return collapse_whitespace(text)[:PREVIEW_CHARS].rstrip()
     return ""
 
 

@@ -41,12 +41,13 @@ def do_index(content_id: int, text: str) -> None:
 
 
 def do_unindex(content_ids: list[int]) -> None:
-    """Drop index entries (PostgreSQL's cascade does it there). Precondition: in a transaction."""
-    if not content_ids or connection.vendor != "sqlite":
+    """Drop the index entries of deleted contents. Precondition: in a transaction."""
+    if not content_ids:
         return
+    key = "rowid" if connection.vendor == "sqlite" else "content_id"
     with connection.cursor() as cursor:
         marks = ",".join(["%s"] * len(content_ids))
-        cursor.execute(f"DELETE FROM store_search WHERE rowid IN ({marks})", content_ids)  # noqa: S608
+        cursor.execute(f"DELETE FROM store_search WHERE {key} IN ({marks})", content_ids)  # noqa: S608
 
 
 def match_sql(query: str) -> tuple[str, list[str]] | None:

@@ -20,7 +20,7 @@ def create_index(apps, schema_editor):
     elif vendor == "postgresql":
         schema_editor.execute(
             "CREATE TABLE store_search ("
-            " content_id bigint PRIMARY KEY REFERENCES store_content(id) ON DELETE CASCADE,"
+            " content_id bigint PRIMARY KEY,"
             " doc tsvector NOT NULL)"
         )
         schema_editor.execute("CREATE INDEX store_search_doc ON store_search USING GIN (doc)")

@@ -1,0 +1,218 @@
+"""SMTP inbound throughput of the real MX: N messages of 10–100 KB from 8
+concurrent clients, each keeping its connection open for several messages.
+
+    .venv/bin/python bench/deliver.py [--messages 2000] [--clients 8]
+    .venv/bin/python bench/deliver.py --database-url postgres://postgres@127.0.0.1:5432
+
+Starts ``academail serve --only smtp`` (after ``academail migrate``) in a fresh
+ACADEMAIL_HOME (and, with --database-url, a fresh PostgreSQL database, dropped
+at the end), creates the recipients through ``check_create_account``, sends,
+prints messages/s and the latency from the end of DATA to the 250 reply, then
+checks that every message acknowledged with 250 is in the database.
+
+Goal (BENCHMARKS.md): >= 200 msg/s accepted, stored before 250.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import random
+import smtplib
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import _common as c
+
+
+@dataclass
+class Item:
+    recipients: list[str]
+    raw: bytes
+    message_id: str
+
+
+@dataclass
+class Result:
+    accepted: list[tuple[Item, list[str]]] = field(default_factory=list)  # item, recipients stored
+    refused: list[tuple[Item, str]] = field(default_factory=list)
+    data_to_250: list[float] = field(default_factory=list)  # seconds
+    transaction: list[float] = field(default_factory=list)  # MAIL..250, seconds
+    connections: int = 0
+
+
+class TimedSMTP(smtplib.SMTP):
+    """smtplib.SMTP that notes when the last bytes were handed to the socket:
+    in ``data()`` the last ``send`` is the body with its final ".", so the time
+    from there to the reply is "DATA end to 250"."""
+
+    last_send_end = 0.0
+
+    def send(self, s: bytes | str) -> None:
+        super().send(s)
+        self.last_send_end = time.perf_counter()
+
+
+def generate(args: argparse.Namespace, addresses: list[str]) -> list[Item]:
+    rng = random.Random(args.seed)
+    items = []
+    for _ in range(args.messages):
+        count = 1 if rng.random() >= args.multi_share else rng.randint(2, 3)
+        recipients = rng.sample(addresses, count)
+        size = rng.randint(args.min_kb * 1024, args.max_kb * 1024)
+        attachment = int(size * rng.uniform(0.4, 0.8)) * 3 // 4 if rng.random() < args.attachment_share else 0
+        raw = c.make_message(rng, to=recipients, size=size, attachment=attachment)
+        message_id = raw.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode()
+        items.append(Item(recipients, raw, message_id))
+    return items
+
+
+def client(port: int, work: queue.Queue[Item | None], per_connection: int, result: Result, lock: threading.Lock) -> None:
+    smtp: TimedSMTP | None = None
+    sent_here = 0
+    try:
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            if smtp is None or (per_connection and sent_here >= per_connection):
+                if smtp is not None:
+                    smtp.quit()
+                smtp = TimedSMTP("127.0.0.1", port, timeout=120)
+                smtp.ehlo("bench.exemple-ecole.fr")
+                sent_here = 0
+                with lock:
+                    result.connections += 1
+            started = time.perf_counter()
+            try:
+                refused = smtp.sendmail(
+                    "expediteur@exemple-ecole.fr", item.recipients, item.raw, mail_options=["BODY=8BITMIME"]
+                )
+            except smtplib.SMTPException as error:
+                with lock:
+                    result.refused.append((item, repr(error)))
+                if isinstance(error, smtplib.SMTPServerDisconnected):
+                    smtp = None
+                else:
+                    smtp.rset()
+                continue
+            ended = time.perf_counter()
+            sent_here += 1
+            with lock:
+                result.accepted.append((item, [r for r in item.recipients if r not in refused]))
+                result.transaction.append(ended - started)
+                result.data_to_250.append(ended - smtp.last_send_end)
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except smtplib.SMTPException:
+                smtp.close()
+
+
+def verify(result: Result) -> bool:
+    from academail.store.models import Content, Mailbox, Message
+
+    expected_rows = sum(len(stored) for _, stored in result.accepted)
+    rows = Message.objects.count()
+    contents = Content.objects.count()
+    counters = sum(Mailbox.objects.values_list("messages", flat=True))
+    stored_ids = {m.strip("<>") for m in Content.objects.values_list("message_id", flat=True)}
+    missing = [item.message_id for item, _ in result.accepted if item.message_id not in stored_ids]
+    print(f"verify   Message rows {rows} (expected {expected_rows}), Content rows {contents} "
+          f"(accepted messages {len(result.accepted)}), mailbox counters {counters}, "
+          f"250 but not in the DB: {len(missing)}")
+    ok = rows == expected_rows and contents == len(result.accepted) and counters == rows and not missing
+    print("verify   OK: every 250 is stored" if ok else "verify   MISMATCH")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--per-connection", type=int, default=50,
+                        help="messages per SMTP connection before QUIT and reconnect (0: one connection per client)")
+    parser.add_argument("--min-kb", type=int, default=10)
+    parser.add_argument("--max-kb", type=int, default=100)
+    parser.add_argument("--attachment-share", type=float, default=0.3, help="share of messages with a base64 attachment")
+    parser.add_argument("--multi-share", type=float, default=0.1, help="share of messages to 2–3 recipients")
+    parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
+    args = parser.parse_args()
+
+    c.banner("bench/deliver.py: SMTP inbound, real MX")
+    with c.bench_home(args.database_url, keep=args.keep) as home:
+        took = c.migrate()
+        c.setup_django()
+        print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
+        started = time.perf_counter()
+        addresses = c.create_accounts_checked(args.accounts)
+        print(f"setup    {len(addresses)} accounts by check_create_account in {time.perf_counter() - started:.2f} s")
+        started = time.perf_counter()
+        items = generate(args, addresses)
+        total_bytes = sum(len(i.raw) for i in items)
+        with_attachment = sum(b"Content-Transfer-Encoding: base64" in i.raw for i in items)
+        print(f"setup    {len(items)} messages generated in {time.perf_counter() - started:.1f} s: "
+              f"{c.human_bytes(total_bytes)}, mean {total_bytes / len(items) / 1024:.0f} KiB, "
+              f"{with_attachment} with a base64 attachment, "
+              f"{sum(len(i.recipients) for i in items)} recipients in all")
+        from django.db import connections
+
+        connections.close_all()
+        port = c.free_port()
+        with c.smtp_server(port) as server:
+            work: queue.Queue[Item | None] = queue.Queue()
+            for item in items:
+                work.put(item)
+            for _ in range(args.clients):
+                work.put(None)
+            result = Result()
+            lock = threading.Lock()
+            threads = [
+                threading.Thread(target=client, args=(port, work, args.per_connection, result, lock), daemon=True)
+                for _ in range(args.clients)
+            ]
+            cpu_server = c.process_cpu_seconds(server.pid)
+            cpu_client = time.process_time()
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=600)
+            elapsed = time.perf_counter() - started
+            cpu_server = c.process_cpu_seconds(server.pid) - cpu_server
+            cpu_client = time.process_time() - cpu_client
+            if any(t.is_alive() for t in threads):
+                print("clients still running after 600 s: giving up")
+                return 1
+            accepted = len(result.accepted)
+            accepted_bytes = sum(len(i.raw) for i, _ in result.accepted)
+            ms = [t * 1000 for t in result.data_to_250]
+            tx = [t * 1000 for t in result.transaction]
+            print(f"result   {accepted} accepted, {len(result.refused)} refused, over {result.connections} "
+                  f"connections from {args.clients} clients, in {elapsed:.2f} s")
+            print(f"result   {accepted / elapsed:.0f} msg/s accepted ({accepted_bytes / elapsed / 1e6:.1f} MB/s); "
+                  f"DATA end -> 250: p50 {c.percentile(ms, 50):.1f} ms, p90 {c.percentile(ms, 90):.1f} ms, "
+                  f"p99 {c.percentile(ms, 99):.1f} ms, max {max(ms, default=0):.1f} ms")
+            print(f"result   whole transaction (MAIL..250, sendmail): p50 {c.percentile(tx, 50):.1f} ms, "
+                  f"p99 {c.percentile(tx, 99):.1f} ms")
+            print(f"cpu      server {cpu_server:.1f} s ({cpu_server / elapsed * 100:.0f} % of one core), "
+                  f"bench clients {cpu_client:.1f} s ({cpu_client / elapsed * 100:.0f} %)")
+            for item, error in result.refused[:5]:
+                print(f"refused  {item.message_id}: {error}")
+            ok = verify(result)
+            files, apparent, _, _ = c.dir_usage(home / "blobs")
+            print(f"disk     {files} blob files, {c.human_bytes(apparent)}; DB {c.human_bytes(c.db_size_bytes())}")
+            connections.close_all()
+        if not ok or result.refused:
+            print("--- server log (tail) ---\n" + c.server_log_tail())
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
