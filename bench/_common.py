@@ -163,13 +163,17 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 
 @contextlib.contextmanager
-def smtp_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``academail serve --only smtp`` on 127.0.0.1:port, stopped with SIGTERM."""
+def smtp_server(port: int, *, profile: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """``academail serve --only smtp`` on 127.0.0.1:port, stopped with SIGTERM;
+    with ``profile``, under cProfile writing to that file."""
     env = os.environ.copy()
     env["ACADEMAIL_SMTP_PORT"] = str(port)
     env["ACADEMAIL_BIND"] = "127.0.0.1"
     log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([ACADEMAIL, "serve", "--only", "smtp"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [ACADEMAIL, "serve", "--only", "smtp"]
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port, process)
         yield process

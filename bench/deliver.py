@@ -142,6 +142,7 @@ def main() -> int:
     parser.add_argument("--multi-share", type=float, default=0.1, help="share of messages to 2–3 recipients")
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats written to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     args = parser.parse_args()
 
@@ -165,7 +166,7 @@ def main() -> int:
 
         connections.close_all()
         port = c.free_port()
-        with c.smtp_server(port) as server:
+        with c.smtp_server(port, profile=args.profile) as server:
             work: queue.Queue[Item | None] = queue.Queue()
             for item in items:
                 work.put(item)

@@ -597,7 +597,15 @@ class _MailboxBuilder:
         self.near = near or colleagues
 
         d = self.domain
-        self.direction = _Contact(f"Principal – {self.school}", f"ce.{self.uai}@{d}")
+        if self.school.startswith("Collège"):
+            self.head_title = "Le principal"
+        elif self.school.startswith("Lycée"):
+            self.head_title = "Le proviseur"
+        else:
+            self.head_title = "La direction"
+        head = self.head_title.split(" ", 1)[1].capitalize()
+        self.direction = _Contact(f"{head} – {self.school}", f"ce.{self.uai}@{d}")
+        self.teaches = owner.role == "staff"
         self.secretariat = _Contact(f"Secrétariat – {self.school}", f"secretariat.{self.uai}@{d}", True)
         self.staff_list = _Contact(f"Personnels – {self.school}", f"personnels.{self.uai}@{d}")
         self.rectorat = _Contact("Rectorat – Secrétariat général", f"sg@{d}")
@@ -1094,7 +1102,7 @@ class _MailboxBuilder:
              "Bonjour à tous,\n\nVoici le compte rendu de notre réunion :\n\n- progression commune "
              "de 4e : validée\n- sujet du brevet blanc : à finaliser\n- \n\n[à compléter]", [colleague]),
             ("Demande d'autorisation d'absence",
-             f"Monsieur le Principal,\n\nJ'ai l'honneur de solliciter une autorisation d'absence le "
+             f"Madame, Monsieur,\n\nJ'ai l'honneur de solliciter une autorisation d'absence le "
              f"{_fr_day(self._future(t, 7, 20, 8))} afin de ", [self.direction]),
             ("Sortie au musée Fabre – liste des accompagnateurs",
              "Bonjour,\n\nPour la sortie, les accompagnateurs seraient :\n- \n- \n\nIl reste à "
@@ -1226,7 +1234,7 @@ class _MailboxBuilder:
         ]
         subject, body = self._pick(notes)
         self._send(folder, sender=self.direction, to=[self.staff_list], subject=subject, date=t,
-                   text=f"Mesdames, Messieurs,\n\n{body}\n\nBien cordialement,\n\nLe principal\n{self.school}",
+                   text=f"Mesdames, Messieurs,\n\n{body}\n\nBien cordialement,\n\n{self.head_title}\n{self.school}",
                    flagged=self.rng.random() < 0.25)
 
     def sc_class_council(self, room: int, folder: str = "Élèves/3eB") -> None:
@@ -1274,6 +1282,17 @@ class _MailboxBuilder:
                    date=t, text=f"Bonjour,\n\nCi-joint les notes de la 3eB exportées depuis Pronote, "
                    f"pour préparer le conseil de classe.\n\nBien cordialement,\n\n{self._signature()}",
                    attachments=[self._grades_csv("3eB")])
+
+    def sc_sent_awareness(self, room: int, folder: str = "sent") -> None:
+        """Support and admin owners warn staff about phishing, with an annotated capture."""
+        t = self._when(min_days=1)
+        self._send(folder, sender=self.me, to=[self.staff_list],
+                   subject="Vigilance : campagne d'hameçonnage en cours", date=t,
+                   text="Bonjour à toutes et à tous,\n\nUne campagne de faux messages « Votre boîte "
+                   "mail est pleine » circule actuellement. La capture jointe montre le message "
+                   "frauduleux : ne cliquez pas sur le lien et ne saisissez jamais votre mot de passe.\n\n"
+                   "En cas de doute, contactez l'assistance.\n\n" + self._signature(),
+                   attachments=[_Attachment("Capture – faux message.png", _photo_png(7), "image", "png")])
 
     def sc_forward_rfc822(self, room: int, folder: str = "sent") -> None:
         t0 = self._when(min_days=2)
@@ -1392,7 +1411,7 @@ class _MailboxBuilder:
                    text=f"Bonjour,\n\n{absent.title} {absent.last} étant absent{'e' if absent.feminine else ''} "
                    f"jusqu'au {_fr_day(until)}, pourriez-vous assurer deux heures de remplacement en {cls} "
                    f"(mardi 10 h – 11 h et jeudi 15 h – 16 h) ? Ces heures seront rémunérées en HSE.\n\n"
-                   f"Merci de me confirmer votre accord.\n\nLe principal")
+                   f"Merci de me confirmer votre accord.\n\n{self.head_title}")
 
     def sc_ent_notice(self, room: int, folder: str = "inbox") -> None:
         t = self._when(human=False)
@@ -1467,13 +1486,27 @@ class _MailboxBuilder:
              "Bonjour,\n\nJe joins la progression commune que nous avions évoquée, avec les dates "
              "des évaluations.",
              "Parfait, je la dépose dans l'espace de l'équipe sur l'ENT."),
+        ] if self.teaches else [
+            ("Fiche pratique : configurer la messagerie sur smartphone",
+             "Bonjour,\n\nComme convenu, voici la fiche pratique pour configurer la messagerie "
+             "académique sur un téléphone (IMAP et envoi authentifié). Peux-tu la relire avant diffusion ?",
+             "Relue, c'est clair. J'ajouterais seulement une capture de l'écran de connexion."),
+            ("Procédure de réinitialisation des mots de passe",
+             "Bonjour,\n\nJe joins la procédure mise à jour pour la réinitialisation des mots de "
+             "passe par l'assistance. Merci de me dire si quelque chose manque.",
+             "Parfait, je la dépose dans l'espace documentaire de l'assistance."),
         ]
         subject, text, answer = self._pick(subjects)
+        content = (
+            "Exercice 1 – Calcul littéral\nExercice 2 – Théorème de Pythagore\n"
+            "Exercice 3 – Statistiques"
+            if self.teaches else
+            "1. Vérifier l'identité de l'agent (NUMEN ou rappel téléphonique).\n"
+            "2. Générer un mot de passe provisoire.\n3. Demander le changement à la première connexion."
+        )
         mine = self._send(folder, sender=self.me, to=[colleague], subject=subject, date=t0,
                           text=f"{text}\n\n{self._signature()}",
-                          attachments=[self._pdf(f"{subject}.pdf", subject,
-                                                 "Exercice 1 – Calcul littéral\nExercice 2 – Théorème de "
-                                                 "Pythagore\nExercice 3 – Statistiques")])
+                          attachments=[self._pdf(f"{subject}.pdf", subject, content)])
         if room >= 2:
             self._reply(mine, sender=colleague, text=f"Bonjour,\n\n{answer}\n\n{colleague.first}",
                         date=self._after(t0, 30, 60 * 30), folder="inbox",
@@ -1578,8 +1611,10 @@ class _MailboxBuilder:
             (lambda r: self.sc_forward_inline(r), 1),
             (lambda r: self.sc_circular(r, restricted=True), 1),
             (lambda r: self.sc_training(r), 1),
-            (lambda r: self.sc_outing(r), 1),
-            (lambda r: self.sc_sent_grades(r), 1),
+            (lambda r: self.sc_outing(r) if role in ("staff", "secretariat")
+             else self.sc_sent_awareness(r), 1),
+            (lambda r: self.sc_sent_grades(r) if role in ("staff", "secretariat")
+             else self.sc_owner_thread(r), 1),
             *[(lambda r: self.sc_trash_misc(r), 1) for _ in range(trash - 1)],
             (lambda r: self.sc_newsletter(r, "trash", logo=False), 1),
             (lambda r: self.sc_spam(r), 1),
