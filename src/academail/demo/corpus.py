@@ -1487,6 +1487,11 @@ class _MailboxBuilder:
              "des évaluations.",
              "Parfait, je la dépose dans l'espace de l'équipe sur l'ENT."),
         ] if self.teaches else [
+            ("Planning des inscriptions au DNB",
+             "Bonjour,\n\nVoici le planning de vérification des inscriptions au DNB par classe. "
+             "Peux-tu me confirmer les créneaux pour les 3e ?",
+             "C'est bon pour moi, je préviens les professeurs principaux."),
+        ] if self.owner.role == "secretariat" else [
             ("Fiche pratique : configurer la messagerie sur smartphone",
              "Bonjour,\n\nComme convenu, voici la fiche pratique pour configurer la messagerie "
              "académique sur un téléphone (IMAP et envoi authentifié). Peux-tu la relire avant diffusion ?",
@@ -1501,6 +1506,8 @@ class _MailboxBuilder:
             "Exercice 1 – Calcul littéral\nExercice 2 – Théorème de Pythagore\n"
             "Exercice 3 – Statistiques"
             if self.teaches else
+            "3eA : mardi 9 h\n3eB : mardi 14 h\n3eD : jeudi 10 h"
+            if self.owner.role == "secretariat" else
             "1. Vérifier l'identité de l'agent (NUMEN ou rappel téléphonique).\n"
             "2. Générer un mot de passe provisoire.\n3. Demander le changement à la première connexion."
         )

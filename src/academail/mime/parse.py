@@ -523,6 +523,8 @@ def _parse_entity(
     if disposition_value is not None:
         disposition, disposition_params, defects = parse_params(disposition_value)
         disposition = disposition or None
+        for text in defects:
+            ctx.defect(section, f"Content-Disposition {text}")
     filename = disposition_params.get("filename") or params.get("name")
     body_start = block.body_start
     children: tuple[Part, ...] = ()
