@@ -98,7 +98,13 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'academail.sqlite3'}")
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("ACADEMAIL_DB_CONN_MAX_AGE", 0)))
+    # Long-lived services keep their connections (reconnecting to PostgreSQL costs
+    # more than a commit) and check them before reuse after an error.
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(
+            url, conn_max_age=env_int("ACADEMAIL_DB_CONN_MAX_AGE", 300), conn_health_checks=True
+        )
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the writer; IMMEDIATE transactions take the
         # write lock up front so concurrent writers wait (busy timeout) instead of

@@ -93,6 +93,8 @@ class DeliveryBatcher:
             connection.close()
 
     def _commit(self, batch: list[_Job]) -> None:
+        # The writer keeps its connection across batches (CONN_MAX_AGE); one that
+        # broke or aged is dropped here and made anew.
         close_old_connections()
         results: list[tuple[_Job, list[Outcome] | BaseException]] = []
         try:
@@ -110,6 +112,7 @@ class DeliveryBatcher:
         except Exception as error:  # the commit itself failed: nobody is acknowledged
             log.exception("delivery batch commit failed")
             results = [(job, error) for job in batch]
+            connection.close()
         for job, result in results:
             job.loop.call_soon_threadsafe(_settle, job.future, result)
 

@@ -19,6 +19,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from academail.delivery.batcher import DeliveryBatcher
@@ -76,7 +77,7 @@ class MXHandler:
             return codes.S550_RELAY_DENIED
         size_hint = _size_param(envelope.mail_options)
         try:
-            recipient = await sync_to_async(check_recipient, thread_sensitive=False)(address, size_hint=size_hint)
+            recipient = await sync_to_async(_check_recipient, thread_sensitive=False)(address, size_hint)
         except DeliveryRefused as refused:
             return _reply_for(refused.refusal)
         envelope.rcpt_tos.append(address)
@@ -108,6 +109,11 @@ class MXHandler:
             return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
         log.info("stored %s from=%s rcpts=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(data))
         return codes.S250_QUEUED.format(queue_id=queue_id)
+
+
+def _check_recipient(address: str, size_hint: int) -> Recipient:
+    close_old_connections()  # worker threads keep connections; drop broken ones
+    return check_recipient(address, size_hint=size_hint)
 
 
 def session_recipients(envelope: Envelope) -> list[Recipient]:
