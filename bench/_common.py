@@ -169,7 +169,7 @@ def smtp_server(port: int, *, profile: str | None = None) -> Iterator[subprocess
     env = os.environ.copy()
     env["ACADEMAIL_SMTP_PORT"] = str(port)
     env["ACADEMAIL_BIND"] = "127.0.0.1"
-    log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "wb")  # noqa: SIM115
+    log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "wb")
     command = [ACADEMAIL, "serve", "--only", "smtp"]
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, *command]

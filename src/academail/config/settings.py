@@ -39,11 +39,20 @@ CSRF_TRUSTED_ORIGINS = env_list("ACADEMAIL_CSRF_TRUSTED_ORIGINS", [])
 BIND_ADDRESS = env_str("ACADEMAIL_BIND", "127.0.0.1")
 WEB_PORT = env_int("ACADEMAIL_WEB_PORT", 8000)
 SMTP_PORT = env_int("ACADEMAIL_SMTP_PORT", 2525)
+IMAP_PORT = env_int("ACADEMAIL_IMAP_PORT", 1143)  # STARTTLS
+IMAPS_PORT = env_int("ACADEMAIL_IMAPS_PORT", 1993)  # implicit TLS
 
 TLS_CERT_FILE = env_str("ACADEMAIL_TLS_CERT", str(VAR_DIR / "tls" / "cert.pem"))
 TLS_KEY_FILE = env_str("ACADEMAIL_TLS_KEY", str(VAR_DIR / "tls" / "key.pem"))
 
 BLOB_DIR = Path(env_str("ACADEMAIL_BLOB_DIR", str(VAR_DIR / "blobs")))
+
+# Mail the platform itself sends (activation codes, alerts...) goes through
+# delivery.outbound: local recipients through the one door, others to the
+# outbound capture until the outbound queue exists.
+EMAIL_BACKEND = "academail.delivery.mailbackend.PlatformEmailBackend"
+DEFAULT_FROM_EMAIL = env_str("ACADEMAIL_FROM", f"ne-pas-repondre@{MAIL_DOMAINS[0]}")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 MAX_MESSAGE_SIZE = env_int("ACADEMAIL_MAX_MESSAGE_SIZE", 25 * 1024 * 1024)
 DEFAULT_QUOTA = env_int("ACADEMAIL_DEFAULT_QUOTA", 2 * 1024 * 1024 * 1024)
@@ -64,6 +73,7 @@ INSTALLED_APPS = [
     "academail.config",
     "academail.accounts",
     "academail.store",
+    "academail.delivery",
 ]
 
 MIDDLEWARE = [
