@@ -73,6 +73,8 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
                 secondary_address=f"secours.{index + 1}@exemple-perso.fr",
             )
             account.secondary_verified = True
+            # The demo's administrator manages everything in the admin.
+            account.is_superuser = role == "admin"
             account.set_password(password)
             account.save()
         people.append((account, DemoPerson(first, last, role, establishment, account.address)))
