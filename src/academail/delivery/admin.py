@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from academail.delivery.models import CapturedMessage
@@ -22,8 +23,8 @@ class CapturedMessageAdmin(admin.ModelAdmin):
         text = bytes(obj.raw).decode("utf-8", "replace")
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
