@@ -10,12 +10,13 @@ Part offsets in ``Content.structure`` are relative to the blob; add
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -78,22 +79,49 @@ def _content_row(prepared: PreparedContent) -> Content:
     )
 
 
-def _attach_content(prepared: PreparedContent, references: int) -> Content:
-    """The Content row for ``prepared`` with ``references`` more users, created
-    (and indexed) if new. Precondition: inside a transaction."""
-    rows = Content.objects.filter(sha256=prepared.sha256)
-    if rows.update(refcount=F("refcount") + references, released_at=None):
-        return rows.get()
-    content = _content_row(prepared)
-    content.refcount = references
-    try:
-        with transaction.atomic():
-            content.save(force_insert=True)
-    except IntegrityError:  # another node created it in the meantime (PostgreSQL)
-        rows.update(refcount=F("refcount") + references, released_at=None)
-        return rows.get()
-    search.do_index(content.pk, _index_text(prepared.parsed))
-    return content
+def _attach_content(prepared: PreparedContent, references: int) -> int:
+    """The id of the Content row for ``prepared`` with ``references`` more users,
+    created (and indexed) if new. Precondition: inside a transaction.
+
+    Raw SQL: this runs once per delivery on the hottest path of the platform."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE store_content SET refcount = refcount + %s, released_at = NULL"
+            " WHERE sha256 = %s RETURNING id",
+            [references, prepared.sha256],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        content = _content_row(prepared)
+        ops = connection.ops
+        # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
+        cursor.execute(
+            "INSERT INTO store_content (sha256, size, refcount, released_at, subject, from_name,"
+            " from_addr, to_text, cc_text, date, message_id, in_reply_to, \"references\", preview,"
+            " has_attachments, thread_key, structure, parse_defects, created_at)"
+            " VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (sha256) DO NOTHING RETURNING id",
+            [
+                content.sha256, content.size, references, content.subject, content.from_name,
+                content.from_addr, content.to_text, content.cc_text,
+                ops.adapt_datetimefield_value(content.date), content.message_id,
+                content.in_reply_to, content.references, content.preview, content.has_attachments,
+                content.thread_key, json.dumps(content.structure), json.dumps(content.parse_defects),
+                ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                "UPDATE store_content SET refcount = refcount + %s, released_at = NULL"
+                " WHERE sha256 = %s RETURNING id",
+                [references, prepared.sha256],
+            )
+            return int(cursor.fetchone()[0])
+    content_id = int(row[0])
+    search.do_index(content_id, _index_text(prepared.parsed))
+    return content_id
 
 
 def _index_text(parsed: ParsedMessage) -> str:
@@ -104,14 +132,18 @@ def _index_text(parsed: ParsedMessage) -> str:
 
 def _quota_room(account_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
     """(used, limit) per account, usage rows locked. Precondition: in a transaction."""
-    from django.contrib.auth import get_user_model
-
     ids = sorted(set(account_ids))
-    limits = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "quota_bytes"))
-    used = dict(
-        Usage.objects.select_for_update().filter(account_id__in=ids).order_by("account_id").values_list("account_id", "bytes")
-    )
-    return {i: (used.get(i, 0), limits.get(i, 0)) for i in ids}
+    marks = ",".join(["%s"] * len(ids))
+    lock = " FOR UPDATE OF u" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        sql = (
+            "SELECT u.account_id, u.bytes, a.quota_bytes FROM store_usage u"  # noqa: S608 (placeholders only)
+            f" JOIN accounts_account a ON a.id = u.account_id WHERE u.account_id IN ({marks})"
+            f" ORDER BY u.account_id{lock}"
+        )
+        cursor.execute(sql, ids)
+        found = {int(a): (int(used), int(limit)) for a, used, limit in cursor.fetchall()}
+    return {i: found.get(i, (0, 0)) for i in ids}
 
 
 def fits_quota(used: int, limit: int, size: int) -> bool:
@@ -167,14 +199,21 @@ def do_store(
         results.append(None)  # type: ignore[arg-type]
     if not accepted:
         return results
-    content = _attach_content(prepared, len(accepted))
+    content_id = _attach_content(prepared, len(accepted))
     # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
     box_ids = sorted({p.mailbox_id for _, p in accepted})
-    boxes = {
-        b.pk: b for b in Mailbox.objects.select_for_update().filter(pk__in=box_ids).order_by("pk")
-    }
-    next_uid = {pk: boxes[pk].uidnext for pk in box_ids}
-    modseq = {pk: boxes[pk].highestmodseq + 1 for pk in box_ids}
+    marks = ",".join(["%s"] * len(box_ids))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        sql = (
+            f"SELECT id, account_id, uidnext, highestmodseq FROM store_mailbox WHERE id IN ({marks})"  # noqa: S608
+            f" ORDER BY id{lock}"
+        )
+        cursor.execute(sql, box_ids)
+        boxes = {int(pk): (int(owner), int(uidnext), int(hms)) for pk, owner, uidnext, hms in cursor.fetchall()}
+    first_uid = {pk: boxes[pk][1] for pk in box_ids}
+    next_uid = dict(first_uid)
+    modseq = {pk: boxes[pk][2] + 1 for pk in box_ids}
     added: dict[int, list[int]] = {pk: [0, 0, 0] for pk in box_ids}  # count, unseen, size
     rows: list[Message] = []
     for index, placement in accepted:
@@ -184,7 +223,7 @@ def do_store(
             mailbox_id=placement.mailbox_id,
             uid=uid,
             modseq=modseq[placement.mailbox_id],
-            content=content,
+            content_id=content_id,
             prefix=prefix,
             size=size,
             internaldate=internaldate,
@@ -210,7 +249,7 @@ def do_store(
         )
     publish_on_commit(
         [
-            MailEvent(boxes[pk].account_id, pk, "exists", modseq[pk], tuple(range(boxes[pk].uidnext, next_uid[pk])))
+            MailEvent(boxes[pk][0], pk, "exists", modseq[pk], tuple(range(first_uid[pk], next_uid[pk])))
             for pk in box_ids
         ]
     )
@@ -523,12 +562,11 @@ def search_messages(
 
 
 def quota_usage(account_id: int) -> tuple[int, int]:
-    """(bytes used, quota in bytes) of an account."""
-    from django.contrib.auth import get_user_model
-
-    used = Usage.objects.filter(account_id=account_id).values_list("bytes", flat=True).first() or 0
-    limit = get_user_model().objects.filter(pk=account_id).values_list("quota_bytes", flat=True).first() or 0
-    return used, limit
+    """(bytes used, quota in bytes) of an account, in one query."""
+    row = (
+        Usage.objects.filter(account_id=account_id).values_list("bytes", "account__quota_bytes").first()
+    )
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def recount_usage(account_id: int) -> tuple[int, int]:

@@ -23,7 +23,12 @@ def create_index(apps, schema_editor):
             " content_id bigint PRIMARY KEY,"
             " doc tsvector NOT NULL)"
         )
-        schema_editor.execute("CREATE INDEX store_search_doc ON store_search USING GIN (doc)")
+        # fastupdate off: entries go straight into the index instead of a pending
+        # list the planner must scan, which made it prefer a sequential scan
+        # right after bulk deliveries (bench/store.py).
+        schema_editor.execute(
+            "CREATE INDEX store_search_doc ON store_search USING GIN (doc) WITH (fastupdate = off)"
+        )
     else:
         raise RuntimeError(f"academail supports SQLite and PostgreSQL, not {vendor}")
 

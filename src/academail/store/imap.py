@@ -1,0 +1,491 @@
+"""Read-side and IMAP-specific store functions: mailbox snapshots for SELECT and
+STATUS, the rows a FETCH needs (only the columns asked for), resynchronisation
+after events (new UIDs, flag changes by MODSEQ, expunge tombstones), QRESYNC
+VANISHED, and SEARCH compiled to one SQL query over flags, dates, sizes, UIDs,
+cached header fields and the full-text index (never a loop over blobs).
+
+Functions here are synchronous and run ORM queries; the IMAP server calls them
+off the event loop. Writes go through ``store.messages`` and ``store.mailboxes``;
+the wrappers below only resolve names to ids and return plain dataclasses, so
+protocol code never holds a model instance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from academail.store import search
+from academail.store.blobs import blob_store
+from academail.store.mailboxes import (
+    access_mailbox,
+    access_mailbox_by_name,
+    do_create_mailbox,
+    do_delete_mailbox,
+    do_rename_mailbox,
+    do_subscribe,
+    list_mailboxes,
+)
+from academail.store.messages import UidRanges, _merge, do_append, do_copy
+from academail.store.models import Expunged, Flag, Mailbox, Message
+
+# SQLite nests OR terms; stay well below its expression depth limit.
+MAX_SEARCH_RANGES = 300
+
+
+@dataclass(frozen=True)
+class MailboxInfo:
+    id: int
+    name: str
+    special_use: str | None
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    messages: int
+    unseen: int
+    size: int
+    subscribed: bool
+
+
+def _info(box: Mailbox) -> MailboxInfo:
+    return MailboxInfo(
+        id=box.pk, name=box.name, special_use=box.special_use, uidvalidity=box.uidvalidity,
+        uidnext=box.uidnext, highestmodseq=box.highestmodseq, messages=box.messages,
+        unseen=box.unseen, size=box.size, subscribed=box.subscribed,
+    )
+
+
+# --- mailboxes -----------------------------------------------------------------------
+
+
+def list_mailbox_infos(account_id: int) -> list[MailboxInfo]:
+    """Every mailbox of the account with its counters (one query)."""
+    return [_info(b) for b in list_mailboxes(account_id)]
+
+
+def mailbox_info(account_id: int, name: str) -> MailboxInfo:
+    """The mailbox named ``name`` (INBOX case-insensitive); MailboxNotFound otherwise."""
+    return _info(access_mailbox_by_name(account_id, name))
+
+
+def create_mailbox(account_id: int, name: str) -> MailboxInfo:
+    return _info(do_create_mailbox(account_id, name))
+
+
+def rename_mailbox(account_id: int, name: str, new_name: str) -> MailboxInfo:
+    box = access_mailbox_by_name(account_id, name)
+    return _info(do_rename_mailbox(account_id, box.pk, new_name))
+
+
+def delete_mailbox(account_id: int, name: str) -> None:
+    box = access_mailbox_by_name(account_id, name)
+    do_delete_mailbox(account_id, box.pk)
+
+
+def subscribe_mailbox(account_id: int, name: str, subscribed: bool) -> None:
+    box = access_mailbox_by_name(account_id, name)
+    do_subscribe(account_id, box.pk, subscribed)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What SELECT needs: the mailbox row and its UIDs in order, read in one
+    transaction so that counts and UIDs agree (RFC 3501 §6.3.1)."""
+
+    info: MailboxInfo
+    uids: array[int]
+    first_unseen: int | None  # sequence number
+
+
+def select_snapshot(account_id: int, name: str) -> Snapshot:
+    with transaction.atomic():
+        box = access_mailbox_by_name(account_id, name)
+        uids = array("I", Message.objects.filter(mailbox_id=box.pk).order_by("uid").values_list("uid", flat=True))
+        unseen_uid = (
+            Message.objects.filter(mailbox_id=box.pk)
+            .annotate(seen=F("flags").bitand(Flag.SEEN))
+            .filter(seen=0)
+            .order_by("uid")
+            .values_list("uid", flat=True)
+            .first()
+        )
+        info = _info(box)
+    first_unseen = None
+    if unseen_uid is not None:
+        first_unseen = bisect_left(uids, unseen_uid) + 1
+    return Snapshot(info, uids, first_unseen)
+
+
+# --- resynchronisation ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    uid: int
+    flags: int
+    keywords: str
+    modseq: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a mailbox since a session last looked (RFC 7162 §3.1)."""
+
+    highestmodseq: int
+    uidnext: int
+    new_uids: list[int]
+    changed: list[FlagRow]
+    expunged: list[int]
+
+
+def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) -> Changes:
+    """New messages above ``last_uid``, messages whose MODSEQ passed ``modseq``
+    and UIDs expunged since ``modseq``. The mailbox row is read first: whatever
+    commits later has a higher MODSEQ and is seen on the next call, so nothing is
+    missed (at worst a change is reported twice). Raises MailboxNotFound if the
+    mailbox went away."""
+    box = access_mailbox(account_id, mailbox_id)
+    new_uids = list(
+        Message.objects.filter(mailbox_id=mailbox_id, uid__gt=last_uid).order_by("uid").values_list("uid", flat=True)
+    )
+    changed = [
+        FlagRow(*row)
+        for row in Message.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lte=last_uid)
+        .order_by("uid")
+        .values_list("uid", "flags", "keywords", "modseq")
+    ]
+    expunged = list(
+        Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lte=last_uid)
+        .order_by("uid")
+        .values_list("uid", flat=True)
+    )
+    return Changes(box.highestmodseq, box.uidnext, new_uids, changed, expunged)
+
+
+def _uid_condition(ranges: UidRanges) -> Q:
+    condition = Q()
+    for lo, hi in _merge(ranges):
+        condition |= Q(uid=lo) if lo == hi else Q(uid__gte=lo, uid__lte=hi)
+    return condition
+
+
+def flag_rows(mailbox_id: int, ranges: UidRanges, *, changed_since: int | None = None) -> list[FlagRow]:
+    rows: list[FlagRow] = []
+    merged = _merge(ranges)
+    for start in range(0, len(merged), MAX_SEARCH_RANGES):
+        query = Message.objects.filter(_uid_condition(merged[start : start + MAX_SEARCH_RANGES]), mailbox_id=mailbox_id)
+        if changed_since is not None:
+            query = query.filter(modseq__gt=changed_since)
+        rows.extend(FlagRow(*r) for r in query.order_by("uid").values_list("uid", "flags", "keywords", "modseq"))
+    return rows
+
+
+def vanished_uids(mailbox_id: int, modseq: int, ranges: UidRanges | None = None) -> list[int]:
+    """UIDs expunged after ``modseq`` (QRESYNC VANISHED (EARLIER), RFC 7162 §3.2.5.2)."""
+    query = Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq)
+    if ranges is not None:
+        merged = _merge(ranges)
+        if len(merged) <= MAX_SEARCH_RANGES:
+            query = query.filter(_uid_condition(merged))
+    return sorted(set(query.values_list("uid", flat=True)))
+
+
+# --- FETCH ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchRow:
+    uid: int
+    modseq: int
+    flags: int
+    keywords: str
+    internaldate: dt.datetime
+    size: int
+    prefix: bytes
+    sha256: str
+    root: dict[str, Any] | None  # Content.structure["root"], when asked for
+    envelope: dict[str, Any] | None  # Content.structure["envelope"], when asked for
+
+
+def fetch_rows(
+    mailbox_id: int,
+    uids: Sequence[int],
+    *,
+    structure: bool = False,
+    envelope: bool = False,
+    changed_since: int | None = None,
+) -> list[FetchRow]:
+    """The rows of ``uids`` (ascending) that still exist, one query on the
+    (mailbox, uid) index; the JSON part map and envelope are read only when
+    asked for, and only their own keys."""
+    if not uids:
+        return []
+    wanted = set(uids)
+    query = Message.objects.filter(mailbox_id=mailbox_id, uid__gte=uids[0], uid__lte=uids[-1])
+    if changed_since is not None:
+        query = query.filter(modseq__gt=changed_since)
+    columns = ["uid", "modseq", "flags", "keywords", "internaldate", "size", "prefix", "content__sha256"]
+    if structure:
+        columns.append("content__structure__root")
+    if envelope:
+        columns.append("content__structure__envelope")
+    rows: list[FetchRow] = []
+    for values in query.order_by("uid").values_list(*columns):
+        if values[0] not in wanted:
+            continue
+        extra = list(values[8:])
+        root = extra.pop(0) if structure else None
+        env = extra.pop(0) if envelope else None
+        rows.append(
+            FetchRow(
+                uid=values[0], modseq=values[1], flags=values[2], keywords=values[3],
+                internaldate=values[4], size=values[5], prefix=bytes(values[6] or b""),
+                sha256=values[7], root=root, envelope=env,
+            )
+        )
+    return rows
+
+
+def read_blob(sha256: str, start: int, end: int) -> bytes:
+    """Bytes ``[start:end)`` of a content blob (offsets of the part map)."""
+    return blob_store().read_range(sha256, start, end)
+
+
+# --- writes through the store's own functions ------------------------------------------
+
+
+def append_message(
+    account_id: int, name: str, raw: bytes, *, flags: int, keywords: str, internaldate: dt.datetime | None
+) -> tuple[int, int]:
+    """APPEND into the mailbox named ``name``: (UIDVALIDITY, UID) for APPENDUID
+    (RFC 4315). Raises MailboxNotFound or QuotaExceeded."""
+    box = access_mailbox_by_name(account_id, name)
+    message = do_append(account_id, box.pk, raw, flags=flags, keywords=keywords, internaldate=internaldate)
+    return box.uidvalidity, message.uid
+
+
+def copy_messages(
+    account_id: int, source_id: int, uids: UidRanges, target: str, *, move: bool
+) -> tuple[int, list[tuple[int, int]]]:
+    """COPY/MOVE to the mailbox named ``target``: (target UIDVALIDITY, pairs)."""
+    box = access_mailbox_by_name(account_id, target)
+    return box.uidvalidity, do_copy(account_id, source_id, uids, box.pk, move=move)
+
+
+# --- SEARCH --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Everything:
+    value: bool  # ALL (True) or nothing (False)
+
+
+@dataclass(frozen=True)
+class HasFlag:
+    bit: int  # a Flag bit, or 0 for a keyword
+    keyword: str
+    present: bool
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    field: str  # "text" | "body" | "subject" | "from" | "to" | "cc" | "bcc"
+    value: str
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    field: str  # "internal" | "sent"
+    op: str  # "before" | "on" | "since"
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class SizeMatch:
+    larger: bool
+    size: int
+
+
+@dataclass(frozen=True)
+class UidIn:
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ModseqAtLeast:
+    modseq: int
+
+
+@dataclass(frozen=True)
+class Negation:
+    criterion: Criterion
+
+
+@dataclass(frozen=True)
+class Either:
+    left: Criterion
+    right: Criterion
+
+
+@dataclass(frozen=True)
+class Conjunction:
+    criteria: tuple[Criterion, ...]
+
+
+Criterion = (
+    Everything | HasFlag | TextMatch | DateMatch | SizeMatch | UidIn | ModseqAtLeast | Negation | Either | Conjunction
+)
+
+
+class SearchTooComplex(ValueError):
+    pass
+
+
+# Columns holding what SUBJECT, FROM, TO and CC compare with.
+_TEXT_COLUMNS = {
+    "subject": "c.subject",
+    "from": "c.from_name || ' ' || c.from_addr",
+    "to": "c.to_text",
+    "cc": "c.cc_text",
+}
+_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
+
+
+def _folded(column: str) -> str:
+    """SQL folding case and accents as ``search.fold`` does, so SUBJECT "reunion"
+    finds "Réunion" on both engines."""
+    if connection.vendor == "sqlite":
+        return f"academail_fold({column})"
+    return f"translate(lower({column}), '{_ACCENTED}', '{_PLAIN}')"
+
+
+def _like(value: str) -> str:
+    escaped = search.fold(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    # RFC 3501 §6.4.4: dates disregard time and time zone; ours is the server's.
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()), timezone.get_default_timezone())
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+        self.needs_content = False
+        self.ranges = 0
+
+    def compile(self, c: Criterion) -> str:
+        if isinstance(c, Everything):
+            return "1=1" if c.value else "1=0"
+        if isinstance(c, HasFlag):
+            if c.bit:
+                self.params.append(c.bit)
+                return f"(m.flags & %s) {'!=' if c.present else '='} 0"
+            self.params.append(f"% {c.keyword.lower()} %")
+            return f"(' ' || lower(m.keywords) || ' ') {'' if c.present else 'NOT '}LIKE %s"
+        if isinstance(c, TextMatch):
+            return self._text(c)
+        if isinstance(c, DateMatch):
+            column = "m.internaldate" if c.field == "internal" else "c.date"
+            if c.field == "sent":
+                self.needs_content = True
+            start = _day_start(c.date)
+            end = _day_start(c.date + dt.timedelta(days=1))
+            if c.op == "before":
+                self.params.append(start)
+                return f"{column} < %s"
+            if c.op == "since":
+                self.params.append(start)
+                return f"{column} >= %s"
+            self.params.extend([start, end])
+            return f"({column} >= %s AND {column} < %s)"
+        if isinstance(c, SizeMatch):
+            self.params.append(c.size)
+            return f"m.size {'>' if c.larger else '<'} %s"
+        if isinstance(c, UidIn):
+            merged = _merge(c.ranges)
+            if not merged:
+                return "1=0"
+            self.ranges += len(merged)
+            if self.ranges > MAX_SEARCH_RANGES:
+                raise SearchTooComplex("too many ranges in one search")
+            terms = []
+            for lo, hi in merged:
+                if lo == hi:
+                    terms.append("m.uid = %s")
+                    self.params.append(lo)
+                else:
+                    terms.append("(m.uid >= %s AND m.uid <= %s)")
+                    self.params.extend([lo, hi])
+            return "(" + " OR ".join(terms) + ")"
+        if isinstance(c, ModseqAtLeast):
+            self.params.append(c.modseq)
+            return "m.modseq >= %s"
+        if isinstance(c, Negation):
+            return f"NOT ({self.compile(c.criterion)})"
+        if isinstance(c, Either):
+            return f"(({self.compile(c.left)}) OR ({self.compile(c.right)}))"
+        return "(" + " AND ".join(f"({self.compile(x)})" for x in c.criteria) + ")" if c.criteria else "1=1"
+
+    def _text(self, c: TextMatch) -> str:
+        # The full-text index (accent- and case-folded word prefixes over subject,
+        # people and body text) does the heavy lifting; for header fields the
+        # cached column narrows it to the field asked for.
+        parts: list[str] = []
+        condition = search.match_sql(c.value)
+        if condition is not None:
+            clause, params = condition
+            parts.append(clause)
+            self.params.extend(params)
+        column = _TEXT_COLUMNS.get(c.field)
+        if c.field in ("text", "body") and condition is None:
+            column = _TEXT_COLUMNS["subject"]
+        if column is not None and (condition is None or c.field in ("subject", "from")):
+            self.needs_content = True
+            parts.append(f"{_folded(column)} LIKE %s ESCAPE '\\'")
+            self.params.append(_like(c.value))
+        return "(" + " AND ".join(parts) + ")" if parts else "1=1"
+
+
+def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
+    """(UID, MODSEQ) of the messages matching ``criterion``, by UID; one query.
+    Raises SearchTooComplex beyond MAX_SEARCH_RANGES UID ranges."""
+    compiler = _Compiler()
+    where = compiler.compile(criterion)
+    join = " JOIN store_content c ON c.id = m.content_id" if compiler.needs_content else ""
+    sql = f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) ORDER BY m.uid"  # noqa: S608
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            connection.connection.create_function("academail_fold", 1, _fold_or_none, deterministic=True)
+        cursor.execute(sql, [mailbox_id, *compiler.params])
+        return [(int(uid), int(modseq)) for uid, modseq in cursor.fetchall()]
+
+
+def _fold_or_none(value: str | None) -> str | None:
+    return None if value is None else search.fold(value)
+
+
+def checkout() -> None:
+    """Drop a broken or expired database connection before work in a worker
+    thread (the IMAP server's threads live as long as the process)."""
+    close_old_connections()
+
+
+__all__ = [
+    "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
+    "HasFlag", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
+    "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since", "checkout",
+    "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
+    "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",
+    "select_snapshot", "subscribe_mailbox", "vanished_uids",
+]
