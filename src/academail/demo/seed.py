@@ -28,6 +28,8 @@ from academail.store.messages import Placement, do_store, prepare_content
 from academail.store.models import Flag
 
 CREDENTIALS_FILE = "demo-credentials.txt"
+# Positions in DEMO_PEOPLE_SPEC left pending activation (two staff members).
+PENDING_INDEXES = frozenset({4, 8})
 _SPECIAL = {use for use, _ in mailboxes.DEFAULT_MAILBOXES}
 
 
@@ -65,21 +67,28 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     people: list[tuple[Account, DemoPerson]] = []
     for index, (first, last, role, establishment) in enumerate(DEMO_PEOPLE_SPEC):
         numen = _numen(index)
-        password = _password()
+        # A few people have not activated their account yet: the first
+        # connection (identifier + NUMEN) is part of what the demo shows.
+        pending = index in PENDING_INDEXES
+        password = "" if pending else _password()
         with transaction.atomic():
             account = check_create_account(
                 first_name=first, last_name=last, numen=numen, role=role,
-                establishment=establishment, status=str(Status.ACTIVE),
-                secondary_address=f"secours.{index + 1}@exemple-perso.fr",
+                establishment=establishment,
+                status=str(Status.PENDING if pending else Status.ACTIVE),
+                secondary_address="" if pending else f"secours.{index + 1}@exemple-perso.fr",
             )
-            account.secondary_verified = True
+            if not pending:
+                account.secondary_verified = True
+                account.set_password(password)
             # The demo's administrator manages everything in the admin.
             account.is_superuser = role == "admin"
-            account.set_password(password)
             account.save()
         people.append((account, DemoPerson(first, last, role, establishment, account.address)))
         rows.append({
-            "identifiant": account.identifier, "mot de passe": password, "adresse": account.address,
+            "identifiant": account.identifier,
+            "mot de passe": password or "(à activer)",
+            "adresse": account.address,
             "rôle": account.get_role_display(), "NUMEN": numen,
         })
     cast = [person for _, person in people]

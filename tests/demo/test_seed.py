@@ -1,0 +1,39 @@
+"""``academail demo`` through the real services: accounts, folders, messages,
+credentials kept private, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import io
+import stat
+
+import pytest
+from django.conf import settings
+
+from academail.accounts.models import Account
+from academail.demo.seed import CREDENTIALS_FILE, PENDING_INDEXES, seed_demo
+from academail.store.models import Mailbox, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seeds_every_role_with_mail_and_private_credentials():
+    out = io.StringIO()
+    rows = seed_demo(messages_per_account=4, out=out)
+    assert len(rows) == 12
+    assert set(Account.objects.values_list("role", flat=True)) == {"staff", "secretariat", "support", "admin"}
+    assert Account.objects.filter(identifier__in=["jmartin", "jmartin1"]).count() == 2
+    pending = Account.objects.filter(status="pending")
+    assert pending.count() == len(PENDING_INDEXES)
+    assert not any(a.has_usable_password() for a in pending)
+    active = Account.objects.filter(status="active").first()
+    password = next(r["mot de passe"] for r in rows if r["identifiant"] == active.identifier)
+    assert active.check_password(password)
+    assert Account.objects.get(role="admin").is_superuser
+    assert Message.objects.count() == 12 * 4
+    path = settings.VAR_DIR / CREDENTIALS_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert password in path.read_text() and password in out.getvalue()
+
+    again = io.StringIO()
+    assert seed_demo(messages_per_account=4, out=again) == []
+    assert Account.objects.count() == 12 and "déjà installée" in again.getvalue()
