@@ -11,7 +11,7 @@ from django.conf import settings
 
 from academail.accounts.models import Account
 from academail.demo.seed import CREDENTIALS_FILE, PENDING_INDEXES, seed_demo
-from academail.store.models import Mailbox, Message
+from academail.store.models import Message
 
 pytestmark = pytest.mark.django_db
 
