@@ -43,7 +43,8 @@ def test_message_is_stored_before_250(mx, make_account):
     assert inbox_uids(account) == [1]
     box = Mailbox.objects.get(account=account, special_use="inbox")
     stored = read_raw(access_message(account.pk, box.pk, 1))
-    assert stored.startswith(b"Received: from client.example ([127.0.0.1])")
+    assert stored.startswith(b"Authentication-Results: localhost;\r\n\tspf=none")  # RFC 8601 §4: above Received
+    assert b"\r\nReceived: from client.example ([127.0.0.1])" in stored
     assert stored.endswith(raw)
     assert quota_usage(account.pk)[0] == len(stored)
 

@@ -1,5 +1,5 @@
 """The ``academail`` command: serve, migrate, import-accounts, deliver, demo,
-and ``manage`` for any other Django management command."""
+queue, dkim-keygen, and ``manage`` for any other Django management command."""
 
 from __future__ import annotations
 
@@ -61,6 +61,67 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_queue(args: argparse.Namespace) -> int:
+    from django.utils import timezone
+
+    from academail.delivery import queue
+
+    if args.action == "list":
+        entries = queue.list_entries(args.limit)
+        for entry in entries:
+            due = timezone.localtime(entry.next_attempt_at).strftime("%Y-%m-%d %H:%M:%S")
+            reply = " ".join(entry.last_reply.split())[:60]
+            print(  # noqa: T201
+                f"{entry.pk:>8}  {due}  essais={entry.attempts:<3} <{entry.message.mail_from}> -> "
+                f"<{entry.recipient}>  {reply}"
+            )
+        print(f"{len(entries)} destinataire(s) en file d'attente")  # noqa: T201
+        return 0
+    if args.action == "show":
+        found = 0
+        for entry_id in args.ids:
+            shown = queue.get_entry(entry_id)
+            if shown is None:
+                print(f"{entry_id}: introuvable", file=sys.stderr)  # noqa: T201
+                continue
+            found += 1
+            message = shown.message
+            raw = bytes(message.raw)
+            end = raw.find(b"\r\n\r\n")
+            print(  # noqa: T201
+                f"entrée {shown.pk} (message {message.pk})\n"
+                f"  expéditeur   <{message.mail_from}>\n  destinataire <{shown.recipient}>\n"
+                f"  créée        {timezone.localtime(shown.created_at):%Y-%m-%d %H:%M:%S}\n"
+                f"  prochain essai {timezone.localtime(shown.next_attempt_at):%Y-%m-%d %H:%M:%S}\n"
+                f"  essais       {shown.attempts}\n  dernière réponse {shown.last_reply or '-'}\n"
+                f"  taille       {message.size} octets\n"
+            )
+            print(raw[: end if end >= 0 else 4096].decode("utf-8", "replace"))  # noqa: T201
+        return 0 if found == len(args.ids) else 1
+    if args.action == "retry":
+        count = queue.do_retry(args.ids or None)
+        print(f"{count} destinataire(s) à réessayer maintenant")  # noqa: T201
+        return 0
+    if not args.ids:
+        print("academail queue delete: donnez les numéros des entrées", file=sys.stderr)  # noqa: T201
+        return 64
+    count = queue.do_delete(args.ids)
+    print(f"{count} destinataire(s) retiré(s) de la file, sans avis de non-remise")  # noqa: T201
+    return 0
+
+
+def cmd_dkim_keygen(args: argparse.Namespace) -> int:
+    from academail.delivery import dkim
+
+    path = dkim.generate_key(args.domain, selector=args.selector, force=args.force)
+    print(f"; clé privée / private key: {path}")  # noqa: T201
+    print("; enregistrements DNS à publier / DNS records to publish:")  # noqa: T201
+    for name, value in dkim.dns_records(args.domain, args.selector):
+        chunks = " ".join(f'"{value[i:i + 250]}"' for i in range(0, len(value), 250))
+        print(f"{name} IN TXT {chunks}")  # noqa: T201
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -94,6 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--messages", type=int, default=60, help="messages per account")
     demo.add_argument("--force", action="store_true", help="seed again even if demo accounts exist")
     demo.set_defaults(func=cmd_demo)
+
+    q = sub.add_parser("queue", help="the outbound queue: list, show, retry, delete")
+    q.add_argument("action", choices=["list", "show", "retry", "delete"])
+    q.add_argument("ids", nargs="*", type=int, help="entry numbers (retry without any: all)")
+    q.add_argument("--limit", type=int, default=1000, help="list: at most this many entries")
+    q.set_defaults(func=cmd_queue)
+
+    keygen = sub.add_parser("dkim-keygen", help="create a domain's DKIM key and print the DNS records")
+    keygen.add_argument("domain")
+    keygen.add_argument("--selector", default=None, help="default: ACADEMAIL_DKIM_SELECTOR")
+    keygen.add_argument("--force", action="store_true", help="replace an existing key")
+    keygen.set_defaults(func=cmd_dkim_keygen)
 
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,6 +34,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Outcome]]
     all_or_nothing: bool
+    also: Callable[[], object] | None = None
 
 
 class DeliveryBatcher:
@@ -51,17 +52,22 @@ class DeliveryBatcher:
         *,
         prefix: bytes = b"",
         all_or_nothing: bool = False,
+        also: Callable[[], object] | None = None,
     ) -> list[Outcome]:
         """Store ``raw`` for ``recipients``; returns once durable. Raises
         DeliveryRefused (size) or any storage error.
 
         With ``all_or_nothing``, one refused recipient leaves the message stored
         for nobody (SMTP after DATA has one reply for the whole transaction: the
-        sender retries all of them later, so nobody gets it twice)."""
+        sender retries all of them later, so nobody gets it twice).
+
+        ``also`` runs in the same savepoint once the local copies are stored
+        (submission queues the remote recipients there): the local copies and
+        the queue entries commit together or not at all."""
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self._pool, prepare, raw)
         future: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._jobs.put(_Job(prepared, recipients, prefix, loop, future, all_or_nothing))
+        self._jobs.put(_Job(prepared, recipients, prefix, loop, future, all_or_nothing, also))
         return await future
 
     def close(self) -> None:
@@ -105,6 +111,8 @@ class DeliveryBatcher:
                             outcomes = do_deliver_prepared(job.prepared, job.recipients, prefix=job.prefix)
                             if job.all_or_nothing and not all(o.delivered for o in outcomes):
                                 transaction.set_rollback(True)
+                            elif job.also is not None:
+                                job.also()
                         results.append((job, outcomes))
                     except Exception as error:  # one bad delivery must not sink the batch
                         log.exception("delivery failed")

@@ -25,6 +25,6 @@ class PlatformEmailBackend(BaseEmailBackend):
                 if not self.fail_silently:
                     raise
                 continue
-            if report.delivered or report.captured:
+            if report.delivered or report.captured or report.queued:
                 sent += 1
         return sent

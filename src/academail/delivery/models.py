@@ -22,3 +22,49 @@ class CapturedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.recipients)}"
+
+
+class OutboundMessage(models.Model):
+    """One message waiting to leave (the outbound queue, ``delivery.queue``):
+    its bytes once, however many remote recipients it has (the bytes live here,
+    not in the store's blob files, whose garbage collector only knows store
+    contents). Deleted with its last entry."""
+
+    created_at = models.DateTimeField()
+    mail_from = models.CharField(_("expéditeur (enveloppe)"), max_length=320, blank=True)
+    subject = models.TextField(_("objet"), blank=True)
+    raw = models.BinaryField(_("message"))
+    size = models.BigIntegerField(default=0)
+    # The account that submitted it (sending limits, the admin); null for the platform's own mail.
+    account_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message en file d'attente")
+        verbose_name_plural = _("messages en file d'attente")
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.subject}"
+
+
+class QueueEntry(models.Model):
+    """One remote recipient of an OutboundMessage. ``next_attempt_at`` is when a
+    worker may take it; a worker that takes it pushes it forward by a lease, so a
+    worker that dies mid-delivery leaves it to another once the lease ends."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="entries")
+    recipient = models.CharField(_("destinataire"), max_length=320)
+    domain = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(db_index=True)
+    attempts = models.IntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_reply = models.TextField(blank=True)
+    delay_notified = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("destinataire en file d'attente")
+        verbose_name_plural = _("file d'attente sortante")
+        ordering = ["next_attempt_at"]
+
+    def __str__(self) -> str:
+        return f"{self.pk} → {self.recipient}"

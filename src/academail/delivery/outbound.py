@@ -1,6 +1,8 @@
-"""Mail leaving a sender: académie recipients go through the one door, others
-to the outbound capture (the outbound queue replaces the capture for real
-sending when the SMTP issue lands)."""
+"""The platform's own mail (activation codes, alerts, notices): académie
+recipients go through the one door; others into the outbound queue
+(``delivery.queue``, DKIM-signed), or straight into the outbound capture in
+capture mode (``settings.OUTBOUND_CAPTURE``: demo, tests, any non-production
+run), where administrators read it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from django.conf import settings
 
 from academail.delivery.door import DeliveryRefused, deliver
 from academail.delivery.models import CapturedMessage
+from academail.delivery.queue import enqueue, is_local
+from academail.delivery.submit import sign
 from academail.mime.parse import parse_message
 
 log = logging.getLogger(__name__)
@@ -21,11 +25,10 @@ log = logging.getLogger(__name__)
 class SendReport:
     delivered: list[str] = field(default_factory=list)
     captured: list[str] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def is_local(address: str) -> bool:
-    return address.rpartition("@")[2].lower() in settings.MAIL_DOMAINS
 
 
 def send_message(raw: bytes, *, mail_from: str, recipients: Sequence[str]) -> SendReport:
@@ -43,7 +46,10 @@ def send_message(raw: bytes, *, mail_from: str, recipients: Sequence[str]) -> Se
                 report.refused[address] = outcome.refusal.value
             else:
                 report.delivered.append(address)
-    if remote:
+    if remote and not settings.OUTBOUND_CAPTURE:
+        enqueue(sign(raw), mail_from=mail_from, recipients=remote)
+        report.queued.extend(remote)
+    elif remote:
         CapturedMessage.objects.create(
             mail_from=mail_from, recipients=list(remote), subject=parse_message(raw).subject[:2000], raw=raw
         )

@@ -1,5 +1,5 @@
-"""``academail serve``: web (uvicorn), SMTP MX and the worker in one asyncio
-loop. ``--only`` runs a subset, so the same code scales out over several
+"""``academail serve``: web (uvicorn), SMTP (MX and submission) and the worker
+(housekeeping, outbound queue) in one asyncio loop. ``--only`` runs a subset, so the same code scales out over several
 processes or machines sharing one database and one blob store.
 """
 
@@ -15,8 +15,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from academail.delivery.batcher import DeliveryBatcher
+from academail.delivery.queue import run_queue_worker
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
+from academail.smtp.submission import start_submission
 from academail.store.gc import do_collect
 
 log = logging.getLogger("academail.serve")
@@ -57,6 +59,11 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         batcher = DeliveryBatcher()
         servers.append(await start_mx(batcher, host=host, port=settings.SMTP_PORT, tls_context=tls))
         log.info("SMTP MX listening on %s:%d (STARTTLS)", host, settings.SMTP_PORT)
+        for port, implicit in ((settings.SUBMISSION_PORT, False), (settings.SUBMISSIONS_PORT, True)):
+            servers.append(
+                await start_submission(batcher, host=host, port=port, tls_context=tls, implicit_tls=implicit)
+            )
+            log.info("submission listening on %s:%d (%s)", host, port, "TLS" if implicit else "STARTTLS")
     if "web" in wanted:
         import uvicorn
 
@@ -74,6 +81,7 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         log.info("web listening on http://%s:%d/", host, settings.WEB_PORT)
     if "worker" in wanted:
         tasks.append(asyncio.create_task(_worker(stop)))
+        tasks.append(asyncio.create_task(run_queue_worker(stop)))
     print(f"academail ready: {', '.join(sorted(wanted))}", flush=True)  # noqa: T201
 
     await stop.wait()

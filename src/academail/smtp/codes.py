@@ -19,11 +19,39 @@ S552_TOO_BIG = "552 5.3.4 Message too big for system"
 S554_LOOP = "554 5.4.6 Too many Received headers: mail loop detected"
 S554_NO_VALID_RECIPIENTS = "554 5.5.1 No valid recipients"
 
+# Submission (RFC 6409, AUTH RFC 4954 §6).
+S235_AUTH_OK = "235 2.7.0 Authentication successful"
+S454_AUTH_TEMPORARY = "454 4.7.0 Temporary authentication failure, try again later"
+S454_AUTH_THROTTLED = "454 4.7.0 Too many failed attempts, try again in {seconds} seconds"
+S530_AUTH_REQUIRED = "530 5.7.0 Authentication required"
+S535_AUTH_INVALID = "535 5.7.8 Authentication credentials invalid"
+S538_ENCRYPTION_REQUIRED = "538 5.7.11 Encryption required for requested authentication mechanism"
+S553_SENDER_NOT_OWNED = (
+    "553 5.7.1 Sender address rejected: {address} is not one of your addresses "
+    "(use your own address or one of your aliases)"
+)
+S550_FROM_NOT_OWNED = (
+    "550 5.7.1 From header rejected: {address} is not one of your addresses "
+    "(use your own address or one of your aliases)"
+)
+S550_FROM_INVALID = "550 5.7.1 From header rejected: exactly one address of yours is required"
+S451_QUEUE_ERROR = "451 4.3.0 Local error while queueing the message, try again later"
+
+# Synthetic replies for the outbound queue when no remote server answered
+# (RFC 3463 codes); they go into DSNs and the queue listing.
+S451_CONNECT_FAILED = "451 4.4.1 No answer from {host}: {reason}"
+S451_DNS_TEMPORARY = "451 4.4.3 DNS lookup for {domain} failed temporarily"
+S550_DNS_NO_DOMAIN = "550 5.1.2 Domain {domain} does not exist"
+S556_NULL_MX = "556 5.1.10 Domain {domain} does not accept mail (null MX, RFC 7505)"
+S553_NO_SMTPUTF8 = "553 5.6.7 The remote server does not support internationalised addresses (SMTPUTF8)"
+
 # aiosmtpd answers these itself without enhanced codes; the server rewrites them.
 AIOSMTPD_REWRITES = {
     "552 Error: Too much mail data": S552_TOO_BIG,
     "552 Error: message size exceeds fixed maximum message size": S552_TOO_BIG,
     "500 Line too long (see RFC5321 4.5.3.1.6)": S500_LINE_TOO_LONG,
+    "538 5.7.11 Encryption required for requested authentication mechanism": S538_ENCRYPTION_REQUIRED,
+    "535 5.7.8 Authentication credentials invalid": S535_AUTH_INVALID,
 }
 
 MAX_RECEIVED_HEADERS = 30

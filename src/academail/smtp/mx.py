@@ -22,7 +22,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from academail.delivery.authcheck import check_inbound
 from academail.delivery.batcher import DeliveryBatcher
+from academail.delivery.dns import DnsPythonResolver, Resolver
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_recipient
 from academail.smtp import codes
 
@@ -37,12 +39,17 @@ def count_received(data: bytes) -> int:
     return len(_RECEIVED.findall(data if end < 0 else data[: end + 2]))
 
 
-def received_header(session: Session, envelope: Envelope, queue_id: str, recipient: str | None) -> bytes:
+def received_header(
+    session: Session, envelope: Envelope, queue_id: str, recipient: str | None, *, authenticated: bool = False
+) -> bytes:
     """Our trace field (RFC 5321 §4.4); "for" only for a single recipient, so the
-    prefix is the same for all recipients of a circular."""
+    prefix is the same for all recipients of a circular. ``authenticated``: the
+    "A" of ESMTPA/ESMTPSA (RFC 3848)."""
     peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
     helo = re.sub(r"[^A-Za-z0-9.\-\[\]:]", "", session.host_name or "unknown")[:255] or "unknown"
     protocol = "ESMTPS" if session.ssl else ("ESMTP" if session.extended_smtp else "SMTP")
+    if authenticated and protocol != "SMTP":
+        protocol += "A"
     if envelope.smtp_utf8:
         protocol = "UTF8" + protocol
     recipient_part = f"\r\n\tfor <{recipient}>" if recipient else ""
@@ -55,8 +62,9 @@ def received_header(session: Session, envelope: Envelope, queue_id: str, recipie
 
 
 class MXHandler:
-    def __init__(self, batcher: DeliveryBatcher) -> None:
+    def __init__(self, batcher: DeliveryBatcher, resolver: Resolver | None = None) -> None:
         self.batcher = batcher
+        self.resolver = resolver or DnsPythonResolver(timeout=5)
         self.domains = {d.lower() for d in settings.MAIL_DOMAINS}
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
@@ -96,7 +104,13 @@ class MXHandler:
             return codes.S554_NO_VALID_RECIPIENTS
         queue_id = secrets.token_hex(6).upper()
         single = recipients[0].address if len(recipients) == 1 else None
-        prefix = received_header(session, envelope, queue_id, single)
+        # SPF/DKIM/DMARC (RFC 8601): the verdict goes in the per-delivery prefix,
+        # above our Received field, so the blob stays the sender's bytes.
+        verdict = await check_inbound(
+            data, ip=_peer_ip(session), helo=session.host_name or "", mail_from=envelope.mail_from or "",
+            resolver=self.resolver,
+        )
+        prefix = verdict.header() + received_header(session, envelope, queue_id, single)
         try:
             outcomes = await self.batcher.deliver(data, recipients, prefix=prefix, all_or_nothing=True)
         except DeliveryRefused as refused:
@@ -109,6 +123,10 @@ class MXHandler:
             return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
         log.info("stored %s from=%s rcpts=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(data))
         return codes.S250_QUEUED.format(queue_id=queue_id)
+
+
+def _peer_ip(session: Session) -> str:
+    return session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
 
 
 def _check_recipient(address: str, size_hint: int) -> Recipient:
@@ -174,10 +192,13 @@ class MXProtocol(SMTP):
         await super().push(codes.AIOSMTPD_REWRITES.get(status, status))
 
 
-async def start_mx(batcher: DeliveryBatcher, *, host: str, port: int, tls_context: Any) -> asyncio.base_events.Server:
-    """Listen for SMTP on (host, port); STARTTLS offered with ``tls_context``."""
+async def start_mx(
+    batcher: DeliveryBatcher, *, host: str, port: int, tls_context: Any, resolver: Resolver | None = None
+) -> asyncio.base_events.Server:
+    """Listen for SMTP on (host, port); STARTTLS offered with ``tls_context``.
+    ``resolver``: DNS for the SPF/DKIM/DMARC checks (default: the system's)."""
     loop = asyncio.get_running_loop()
-    handler = MXHandler(batcher)
+    handler = MXHandler(batcher, resolver)
 
     def factory() -> MXProtocol:
         return MXProtocol(

@@ -1,0 +1,172 @@
+"""Mail a person sends (SMTP submission, RFC 6409): who may use which sender
+address, the header fixes a message submission agent makes (RFC 6409 §8), and
+the route of each recipient: académie addresses through the one door, the
+others into the outbound queue, DKIM-signed, in the same commit.
+
+No copy goes to the sender's Sent folder: mail clients APPEND it themselves
+over IMAP, and a second copy from the server would duplicate it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, make_msgid
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from academail.delivery import dkim
+from academail.delivery.batcher import DeliveryBatcher
+from academail.delivery.door import Outcome, Recipient
+from academail.delivery.queue import do_enqueue
+from academail.mime.parse import parse_message
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated sender: the account and every address it may send as."""
+
+    account_id: int
+    identifier: str
+    address: str
+    addresses: frozenset[str]
+
+    def owns(self, address: str) -> bool:
+        return address.strip().lower() in self.addresses
+
+
+def identity_of(account: object) -> Identity:
+    """Precondition: none (reads the aliases)."""
+    from academail.accounts.models import Account
+
+    assert isinstance(account, Account)
+    close_old_connections()
+    aliases = set(account.aliases.values_list("address", flat=True))
+    return Identity(account.pk, account.identifier, account.address, frozenset({account.address, *aliases}))
+
+
+class SenderRefused(Exception):
+    """The From header names an address the sender does not own (or none)."""
+
+    def __init__(self, address: str | None) -> None:
+        super().__init__(address or "")
+        self.address = address
+
+
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
+
+
+def _split(raw: bytes) -> tuple[list[bytes], bytes]:
+    """Header fields (each with its continuation lines and line end) and the
+    rest (blank line and body). A message without a header section (RFC 5322
+    §2.1 allows none) has no fields."""
+    fields: list[bytes] = []
+    position = 0
+    while position < len(raw):
+        if raw.startswith(b"\r\n", position) or raw.startswith(b"\n", position):
+            return fields, raw[position:]
+        if not _FIELD.match(raw, position):
+            if not fields:
+                return [], raw  # no header section: it is all body
+            return fields, raw[position:]
+        end = position
+        while True:
+            newline = raw.find(b"\n", end)
+            if newline < 0:
+                end = len(raw)
+                break
+            end = newline + 1
+            if end >= len(raw) or raw[end : end + 1] not in (b" ", b"\t"):
+                break
+        fields.append(raw[position:end])
+        position = end
+    return fields, b""
+
+
+def _name(field: bytes) -> bytes:
+    return field.split(b":", 1)[0].strip().lower()
+
+
+def fix_headers(raw: bytes, identity: Identity, *, mail_from: str, now: datetime | None = None) -> bytes:
+    """Check the From header and make the MSA's fixes (RFC 6409 §8):
+
+    - every From address must be one of ``identity``'s (else SenderRefused); a
+      message without From gets the envelope sender (or the account's address);
+    - Bcc removed (RFC 5322 §3.6.3: the other recipients must not see it);
+    - Date and Message-ID added when missing (RFC 6409 §8.2, §8.3).
+    """
+    fields, rest = _split(raw)
+    names = [_name(f) for f in fields]
+    if b"from" in names:
+        parsed = parse_message(b"".join(f for f, n in zip(fields, names, strict=True) if n == b"from") + b"\r\n")
+        addresses = [a.addr for a in parsed.from_ if a.group is None]
+        if not addresses:
+            raise SenderRefused(None)
+        for address in addresses:
+            if not identity.owns(address):
+                raise SenderRefused(address)
+    added: list[bytes] = []
+    if b"from" not in names:
+        added.append(f"From: <{mail_from or identity.address}>\r\n".encode())
+    if b"date" not in names:
+        added.append(f"Date: {format_datetime(timezone.localtime(now or timezone.now()))}\r\n".encode())
+    if b"message-id" not in names:
+        added.append(f"Message-ID: {make_msgid(domain=identity.address.rpartition('@')[2])}\r\n".encode())
+    kept = [f for f, n in zip(fields, names, strict=True) if n != b"bcc"]
+    if not fields and not rest.startswith((b"\r\n", b"\n")):
+        rest = b"\r\n" + rest  # the blank line that ends the header section we add
+    if kept and not kept[-1].endswith(b"\n"):
+        kept[-1] += b"\r\n"
+    return b"".join(kept) + b"".join(added) + rest
+
+
+def sign(raw: bytes) -> bytes:
+    """Prepend a DKIM-Signature for the From domain, when it has a key."""
+    parsed = parse_message(raw)
+    if not parsed.from_:
+        return raw
+    domain = parsed.from_[0].host.lower()
+    if domain not in settings.MAIL_DOMAINS:
+        return raw
+    return dkim.signature_for(raw, domain) + raw
+
+
+async def submit(
+    batcher: DeliveryBatcher,
+    raw: bytes,
+    *,
+    mail_from: str,
+    local: Sequence[Recipient],
+    remote: Sequence[str],
+    identity: Identity,
+    trace: bytes,
+) -> list[Outcome]:
+    """Store for ``local`` and queue for ``remote`` in one commit; durable when
+    it returns. ``trace`` is our Received field, prepended to the queued bytes
+    (before signing: RFC 6376 §5.4 does not sign trace fields) and used as the
+    local copies' per-delivery prefix. Raises DeliveryRefused or storage errors;
+    with all-or-nothing local delivery, a refused local recipient stores
+    nothing and queues nothing."""
+    import asyncio
+
+    queued = await asyncio.to_thread(sign, trace + raw) if remote else b""
+
+    def queue_remote() -> None:
+        if remote:
+            do_enqueue(queued, mail_from=mail_from, recipients=remote, account_id=identity.account_id)
+
+    if local:
+        return await batcher.deliver(raw, local, prefix=trace, all_or_nothing=True, also=queue_remote)
+    from asgiref.sync import sync_to_async
+
+    def only_remote() -> None:
+        close_old_connections()
+        with transaction.atomic():
+            queue_remote()
+
+    await sync_to_async(only_remote, thread_sensitive=False)()
+    return []
