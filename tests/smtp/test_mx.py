@@ -156,3 +156,45 @@ def test_connection_limit_per_address(mx, settings):
     finally:
         for client in clients:
             client.quit()
+
+
+def test_dot_stuffing_is_undone_and_long_lines_refused(mx, make_account):
+    account = make_account()
+    body = b"Subject: points\r\n\r\n.commence par un point\r\n..deux points\r\nfin\r\n"
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.sendmail("a@example.org", [account.address], body)  # smtplib stuffs the dots
+        with pytest.raises(smtplib.SMTPDataError) as error:
+            client.sendmail("a@example.org", [account.address], b"Subject: long\r\n\r\n" + b"x" * 1200 + b"\r\n")
+        assert error.value.smtp_code == code_of(codes.S500_LINE_TOO_LONG)
+        # The session goes on normally after a refused DATA.
+        assert client.sendmail("a@example.org", [account.address], b"Subject: vide\r\n\r\n") == {}
+    box = Mailbox.objects.get(account=account, special_use="inbox")
+    stored = read_raw(access_message(account.pk, box.pk, 1))
+    assert stored.endswith(body)
+    assert inbox_uids(account) == [1, 2]
+
+
+def test_pipelined_transactions_after_data(mx, make_account):
+    """Bytes after the end of data (a pipelining client) are the next commands."""
+    import socket
+
+    account = make_account()
+    with socket.create_connection((mx.host, mx.port)) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"EHLO client.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        message = b"Subject: un\r\n\r\ncorps\r\n.\r\n"
+        sock.sendall(
+            b"MAIL FROM:<a@example.org>\r\nRCPT TO:<" + account.address.encode() + b">\r\nDATA\r\n"
+        )
+        replies = [reader.readline() for _ in range(3)]
+        assert replies[2].startswith(b"354")
+        sock.sendall(message + b"MAIL FROM:<b@example.org>\r\nRCPT TO:<" + account.address.encode() + b">\r\nDATA\r\n")
+        replies = [reader.readline() for _ in range(4)]
+        assert [r[:3] for r in replies] == [b"250", b"250", b"250", b"354"]
+        sock.sendall(b"Subject: deux\r\n\r\ncorps\r\n.\r\nQUIT\r\n")
+        assert reader.readline().startswith(b"250")
+        assert reader.readline().startswith(b"221")
+    assert inbox_uids(account) == [1, 2]
