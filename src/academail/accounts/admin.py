@@ -6,6 +6,8 @@ keyed hash, so an administrator can find a person from their NUMEN without the
 admin ever decrypting anything. Accounts are created through
 ``services.check_create_account`` (identifier, address, encrypted NUMEN,
 mailboxes); the identifier and the main address are read-only afterwards.
+An administrator sets a password with Django's admin form, so the one policy
+applies. Throttles, the journal, devices and helpdesk requests are listed too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from academail.accounts.models import Account, Alias
+from academail.accounts.models import (
+    Account,
+    Alias,
+    AssistanceRequest,
+    Device,
+    JournalEntry,
+    Throttle,
+)
 from academail.accounts.naming import base_identifier, base_local_part
 from academail.accounts.numen import NumenError, validate_numen
 from academail.accounts.secrets import numen_hash
@@ -28,6 +37,7 @@ from academail.accounts.services import (
     clean_own_address,
     clean_secondary_address,
 )
+from academail.accounts.throttle import do_clear
 
 
 class AliasForm(forms.ModelForm):
@@ -180,3 +190,57 @@ class AccountAdmin(admin.ModelAdmin):
         except NumenError:
             return results, may_have_duplicates
         return results | queryset.filter(numen_hash=numen_hash(numen)), may_have_duplicates
+
+
+# --- access life cycle -------------------------------------------------------------------
+
+
+@admin.register(Throttle)
+class ThrottleAdmin(admin.ModelAdmin):
+    """Who is being slowed down, and the button to lift it (a person locked
+    out of a shared school network, a helpdesk call)."""
+
+    list_display = ("key", "failures", "window_failures", "refused", "last_failure_at", "blocked_until")
+    search_fields = ("key",)
+    ordering = ("-last_failure_at",)
+    readonly_fields = list_display + ("window_start",)
+    actions = ["clear"]
+
+    @admin.action(description="Lever la limitation (remettre les compteurs à zéro)")
+    def clear(self, request: HttpRequest, queryset: QuerySet[Throttle]) -> None:
+        count = do_clear(queryset.values_list("key", flat=True))
+        self.message_user(request, f"{count} limitation(s) levée(s).")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "account", "kind", "protocol", "remote_addr", "device")
+    list_filter = ("kind", "protocol")
+    search_fields = ("account__identifier", "remote_addr")
+    list_select_related = ("account",)
+    show_full_result_count = False  # a COUNT(*) over a year of sign-ins per page view is waste
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AssistanceRequest)
+class AssistanceRequestAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "reason", "name", "identifier", "numen_verified", "contact", "handled_at")
+    list_filter = ("reason", "numen_verified")
+    search_fields = ("identifier", "name", "contact")
+    readonly_fields = ("created_at", "remote_addr", "account", "numen_verified")
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("account", "label", "protocol", "first_seen", "last_seen", "last_addr")
+    search_fields = ("account__identifier",)
+    list_select_related = ("account",)
+    readonly_fields = ("account", "key", "protocol", "label", "first_seen", "last_seen", "last_addr")

@@ -1,5 +1,8 @@
 """Identity records: the Account (login identifier, names, addresses, NUMEN,
-secondary address, role, status, quota limit) and its aliases.
+secondary address, role, status, quota limit, alert preferences) and its
+aliases; and what the access life cycle keeps about an account: its recent
+password hashes, sign-in throttles, activity journal, recognised devices, web
+sessions, one-time codes, reset links and helpdesk requests.
 
 Identifiers and addresses are stored lower-cased, so the unique indexes make them
 case-insensitive on every database. The NUMEN is never stored in clear: an
@@ -69,6 +72,12 @@ class Account(AbstractBaseUser, PermissionsMixin):
     quota_bytes = models.BigIntegerField(_("quota (octets)"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # New-device alerts: on by default (the guide asks staff to keep them on);
+    # the copy to the secondary address is opt-in, it leaves the académie.
+    alert_new_device = models.BooleanField(_("alerte de connexion depuis un nouvel appareil"), default=True)
+    alert_copy_secondary = models.BooleanField(
+        _("copie des alertes à l'adresse de secours"), default=False
+    )
 
     objects = AccountManager()
 
@@ -121,3 +130,182 @@ class Alias(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.address = self.address.strip().lower()
         super().save(*args, **kwargs)
+
+
+# --- access life cycle ---------------------------------------------------------------
+
+
+class PasswordHistory(models.Model):
+    """The hashes of an account's recent passwords (the current one included),
+    so that a new password can be refused when it repeats one of the last
+    ``settings.PASSWORD_HISTORY``. Written by ``passwords.PasswordPolicyValidator
+    .password_changed``, i.e. every time ``Account.save()`` follows
+    ``set_password()``."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-id"])]
+
+
+class Throttle(models.Model):
+    """Failure counters of one throttling bucket (see ``accounts.throttle``):
+    ``addr:<network>``, ``id:<identifier>`` or ``dev:<account>:<device key>``."""
+
+    key = models.CharField(_("clé"), max_length=200, unique=True)
+    failures = models.PositiveIntegerField(_("échecs consécutifs"), default=0)
+    window_start = models.DateTimeField(_("début de la fenêtre de 24 h"), null=True)
+    window_failures = models.PositiveIntegerField(_("échecs sur 24 h"), default=0)
+    refused = models.PositiveIntegerField(_("tentatives refusées pendant un délai"), default=0)
+    last_failure_at = models.DateTimeField(_("dernier échec"), null=True, db_index=True)
+    blocked_until = models.DateTimeField(_("bloqué jusqu'à"), null=True)
+
+    class Meta:
+        verbose_name = _("limitation de connexion")
+        verbose_name_plural = _("limitations de connexion")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class EventKind(models.TextChoices):
+    SIGNIN = "signin", _("Connexion réussie")
+    SIGNIN_FAILED = "signin_failed", _("Échec de connexion")
+    NEW_DEVICE = "new_device", _("Connexion depuis un nouvel appareil")
+    ACTIVATED = "activated", _("Compte activé")
+    PASSWORD_CHANGED = "password_changed", _("Mot de passe modifié")
+    PASSWORD_RESET = "password_reset", _("Mot de passe réinitialisé")
+    RESET_REQUESTED = "reset_requested", _("Demande de réinitialisation du mot de passe")
+    SECONDARY_CHANGED = "secondary_changed", _("Adresse de secours modifiée")
+    SIGNED_OUT = "signed_out", _("Déconnexion")
+    SESSION_REVOKED = "session_revoked", _("Session fermée à distance")
+    ALL_SESSIONS_REVOKED = "all_sessions_revoked", _("Toutes les sessions fermées")
+    DEVICE_FORGOTTEN = "device_forgotten", _("Appareil oublié")
+    ALERTS_CHANGED = "alerts_changed", _("Réglage des alertes modifié")
+    NOT_ME = "not_me", _("Signalement « Ce n'était pas moi »")
+    FILTER_CHANGED = "filter_changed", _("Filtre modifié")
+    FORWARDING_CHANGED = "forwarding_changed", _("Transfert modifié")
+
+
+class JournalEntry(models.Model):
+    """One line of an account's activity journal (kept 12 months)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="journal")
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("événement"), max_length=32, choices=EventKind.choices)
+    protocol = models.CharField(_("protocole"), max_length=8, blank=True)
+    remote_addr = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    device = models.CharField(_("appareil ou logiciel"), max_length=200, blank=True)
+    detail = models.CharField(_("détail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("entrée du journal")
+        verbose_name_plural = _("journal d'activité")
+        # Keyset pagination: newest first by id within one account.
+        indexes = [models.Index(fields=["account", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class Device(models.Model):
+    """A device or mail program that has signed in to an account: a browser
+    (key from its signed cookie) or an IMAP/SMTP client (key from its name and
+    network). Only a hash of the key is stored."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="devices")
+    key = models.CharField(max_length=80)
+    protocol = models.CharField(_("protocole"), max_length=8)
+    label = models.CharField(_("appareil"), max_length=200, blank=True)
+    first_seen = models.DateTimeField(_("première connexion"), default=timezone.now)
+    last_seen = models.DateTimeField(_("dernière connexion"), default=timezone.now)
+    last_addr = models.GenericIPAddressField(_("dernière adresse IP"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appareil")
+        verbose_name_plural = _("appareils")
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="device_account_key")]
+
+    def __str__(self) -> str:
+        return self.label or self.key[:12]
+
+
+class WebSession(models.Model):
+    """Links a Django database session to its account, so a person can list
+    their sessions and close one or all (the session row itself belongs to
+    ``django.contrib.sessions``)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("session web")
+        verbose_name_plural = _("sessions web")
+
+
+class CodePurpose(models.TextChoices):
+    ACTIVATION = "activation", _("Vérification de l'adresse de secours (activation)")
+    SECONDARY = "secondary", _("Vérification d'une nouvelle adresse de secours")
+
+
+class VerificationCode(models.Model):
+    """A 6-digit code sent to a secondary address, stored as a keyed hash."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="codes")
+    purpose = models.CharField(max_length=16, choices=CodePurpose.choices)
+    address = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "purpose", "-id"])]
+
+
+class ResetToken(models.Model):
+    """A single-use password-reset link; only the SHA-256 of its secret is kept."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="reset_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True)
+
+
+class AssistanceRequest(models.Model):
+    """A request to the helpdesk, stored now; the helpdesk's own pages come
+    with a later issue. ``numen_verified`` tells the agent that whoever filed
+    it knew the identifier and NUMEN of ``account``."""
+
+    class Reason(models.TextChoices):
+        PASSWORD = "password", _("Mot de passe oublié")
+        SECONDARY = "secondary", _("Adresse de secours inaccessible")
+        ACTIVATION = "activation", _("Première connexion impossible")
+        NUMEN = "numen", _("NUMEN perdu")
+        OTHER = "other", _("Autre question")
+
+    reason = models.CharField(_("motif"), max_length=16, choices=Reason.choices)
+    identifier = models.CharField(_("identifiant saisi"), max_length=64, blank=True)
+    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True)
+    numen_verified = models.BooleanField(_("identifiant et NUMEN vérifiés"), default=False)
+    name = models.CharField(_("nom et prénom"), max_length=200)
+    contact = models.CharField(_("téléphone ou adresse pour vous répondre"), max_length=254)
+    message = models.TextField(_("message"), max_length=4000, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    handled_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande d'assistance")
+        verbose_name_plural = _("demandes d'assistance")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} — {self.name}"

@@ -1,5 +1,7 @@
 """Account services: creating an account (identifier, address, NUMEN, mailboxes),
-finding one by NUMEN or by address, and checking a password.
+finding one by NUMEN or by address, and the one sign-in check
+(``check_sign_in`` / ``authenticate``) with its throttling, journal and
+new-device detection.
 
 Web, IMAP, SMTP and the import all come through here; none of them writes the
 ``Account`` table directly. Identifiers and addresses are stored lower-cased (see
@@ -10,17 +12,23 @@ case-insensitive lookup that uses the unique indexes on every database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import islice
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 
-from academail.accounts.models import Account, Alias, Role, Status
+from academail.accounts import journal, throttle
+from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
+from academail.accounts.models import Account, Alias, Device, EventKind, Role, Status
 from academail.accounts.naming import base_identifier, base_local_part, candidates, next_free
+from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
 from academail.accounts.secrets import encrypt_numen, numen_hash
 from academail.store.mailboxes import do_provision_account
@@ -370,27 +378,126 @@ def resolve_address(address: str) -> Account | None:
 # --- authentication ---------------------------------------------------------------
 
 
-def authenticate(identifier: str, password: str, *, protocol: str, remote_addr: str) -> Account | None:
-    """The one password check used by the web, IMAP and SMTP submission.
+def normalize_identifier(text: str) -> str | None:
+    """The identifier as stored, or ``None`` if it cannot be one.
 
-    Returns the account if ``identifier`` (trimmed, case-insensitive) names an
-    ACTIVE account whose password is ``password``; otherwise ``None``, with no
-    hint of which part was wrong. An unknown identifier, or an account without a
-    usable password, costs one password hash too, so timing does not tell which
-    identifiers exist.
+    NFKC folds compatibility look-alikes to their plain form (full-width
+    ``ｊｍａｒｔｉｎ`` is ``jmartin``); what is still not ASCII afterwards
+    (a Cyrillic ``а`` in ``jmаrtin``) is refused rather than guessed, so two
+    different strings never reach the same account."""
+    folded = unicodedata.normalize("NFKC", text).strip().lower()
+    if not folded or not folded.isascii() or len(folded) > 64:
+        return None
+    return folded
 
-    ``protocol`` ("web", "imap", "smtp") and ``remote_addr`` are not used yet:
-    this is the basic version. Throttling per identifier and per address, and
-    the sign-in journal with new-device detection, come with a later issue and
-    will use them; callers pass them already so that no call site changes then.
-    """
-    account = Account.objects.filter(identifier=identifier.strip().lower()).first()
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of ``check_sign_in``. ``account`` is None when refused;
+    ``retry_after`` > 0 says the attempt was refused by throttling without the
+    password being checked (IMAP may answer ``[UNAVAILABLE]``, SMTP ``454``)."""
+
+    account: Account | None
+    retry_after: int = 0
+    device: Device | None = None
+    new_device: bool = False
+
+    @property
+    def throttled(self) -> bool:
+        return self.retry_after > 0
+
+
+def _password_matches(account: Account | None, password: str) -> bool:
     if account is None or not account.has_usable_password():
         # Same cost as a real check (Django's ModelBackend does the same).
         make_password(password)
-        return None
-    if not account.check_password(password):
-        return None
-    if account.status != Status.ACTIVE:
-        return None
-    return account
+        return False
+    return account.check_password(password)
+
+
+def check_sign_in(
+    identifier: str,
+    password: str,
+    *,
+    protocol: str,
+    remote_addr: str,
+    device: str = "",
+    client_name: str = "",
+    base_url: str = "",
+) -> SignInResult:
+    """The one sign-in check of the web, IMAP and SMTP submission: throttling,
+    password, journal, device recognition and new-device alert.
+
+    ``device`` is the browser id from the device cookie (web); ``client_name``
+    the user agent (web), the IMAP ``ID`` name or the SMTP client's name. A
+    refusal never says which part was wrong: unknown identifier, wrong password
+    and inactive account look the same, and throttling treats known and unknown
+    identifiers alike (see ``accounts.throttle``). Never sleeps.
+    """
+    ident = normalize_identifier(identifier)
+    account = Account.objects.filter(identifier=ident).first() if ident else None
+    key = device_key(protocol, device=device, client_name=client_name, remote_addr=remote_addr)
+    if account is not None and is_known(account, key):
+        buckets = [throttle.device_bucket_key(account.pk, key)]
+    else:
+        raw = unicodedata.normalize("NFKC", identifier).strip().lower()
+        buckets = [throttle.address_key(remote_addr), throttle.identifier_key(ident or "#" + raw)]
+    wait = throttle.retry_after(buckets)
+    if wait:
+        return SignInResult(None, retry_after=wait)
+    label = describe_client(protocol, client_name)
+    if not _password_matches(account, password) or account is None or account.status != Status.ACTIVE:
+        throttle.record_failure(buckets)
+        if account is not None:
+            journal.do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol,
+                              remote_addr=remote_addr, device=label)
+        return SignInResult(None)
+    # Never the address bucket: an attacker's own valid account must not reopen it.
+    throttle.record_success([key for key in buckets if not key.startswith("addr:")])
+    seen = None
+    if key:
+        seen = do_note_device(account, key, protocol=protocol, label=label, remote_addr=remote_addr)
+    is_new = seen is not None and seen.is_new
+    journal.do_record(account, EventKind.NEW_DEVICE if is_new and seen and seen.had_devices else EventKind.SIGNIN,
+                      protocol=protocol, remote_addr=remote_addr, device=label)
+    if seen is not None and seen.is_new and seen.had_devices and account.alert_new_device:
+        from academail.accounts.lifecycle import not_me_url
+
+        send_new_device_alert(account, seen.device, remote_addr=remote_addr,
+                              secure_url=not_me_url(account, base_url or settings.PUBLIC_URL))
+    return SignInResult(account, device=seen.device if seen else None, new_device=is_new)
+
+
+def authenticate(
+    identifier: str,
+    password: str,
+    *,
+    protocol: str,
+    remote_addr: str,
+    device: str = "",
+    client_name: str = "",
+) -> Account | None:
+    """The one password check used by the web, IMAP and SMTP submission.
+
+    Returns the account if ``identifier`` (trimmed, case-insensitive, NFKC)
+    names an ACTIVE account whose password is ``password`` and throttling lets
+    the attempt through; otherwise ``None``, with no hint of which part was
+    wrong. An unknown identifier, or an account without a usable password,
+    costs one password hash too, so timing does not tell which identifiers
+    exist. ``check_sign_in`` says more (seconds to wait when throttled, the
+    device); this wrapper keeps the original signature for protocol code.
+    """
+    return check_sign_in(
+        identifier, password, protocol=protocol, remote_addr=remote_addr,
+        device=device, client_name=client_name,
+    ).account
+
+
+async def check_sign_in_async(
+    identifier: str, password: str, *, protocol: str, remote_addr: str, client_name: str = ""
+) -> SignInResult:
+    """``check_sign_in`` for asyncio protocol code (IMAP, SMTP submission):
+    the ORM work and the password hash run off the event loop."""
+    return await sync_to_async(check_sign_in, thread_sensitive=False)(
+        identifier, password, protocol=protocol, remote_addr=remote_addr, client_name=client_name
+    )

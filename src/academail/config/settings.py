@@ -140,11 +140,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The password policy lives in one validator (accounts.passwords): every form,
+# the admin and set-password paths go through it.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "academail.accounts.passwords.PasswordPolicyValidator"},
 ]
 
 LANGUAGE_CODE = "fr"
@@ -156,11 +155,47 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:security"
+
+# Sessions live in the database (django.contrib.sessions), each linked to its
+# account by accounts.WebSession so people can list and close them.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("ACADEMAIL_SESSION_AGE", 12 * 3600)
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- identity and access (academail.accounts) -----------------------------------
+# Base of the links put in e-mails sent outside a web request (IMAP/SMTP
+# new-device alerts); web flows use the request's own host.
+PUBLIC_URL = env_str("ACADEMAIL_PUBLIC_URL", f"http://{MAIL_HOSTNAME}:{WEB_PORT}").rstrip("/")
+# Throttling (CNIL 2022-100, case 2): failures allowed before delays start, the
+# first delay (doubling with each further failure) and its cap, failures allowed
+# per 24 h per account, and the quiet time after which consecutive failures
+# are forgotten.
+THROTTLE_FREE_FAILURES = env_int("ACADEMAIL_THROTTLE_FREE_FAILURES", 5)
+THROTTLE_BASE_DELAY = env_int("ACADEMAIL_THROTTLE_BASE_DELAY", 2)
+THROTTLE_MAX_DELAY = env_int("ACADEMAIL_THROTTLE_MAX_DELAY", 900)
+THROTTLE_DAILY_FAILURES = env_int("ACADEMAIL_THROTTLE_DAILY_FAILURES", 25)
+THROTTLE_FORGET_AFTER = env_int("ACADEMAIL_THROTTLE_FORGET_AFTER", 3600)
+# Password policy: minimum length, zxcvbn score, how many past passwords may
+# not come back.
+PASSWORD_MIN_LENGTH = env_int("ACADEMAIL_PASSWORD_MIN_LENGTH", 12)
+PASSWORD_MIN_SCORE = env_int("ACADEMAIL_PASSWORD_MIN_SCORE", 3)
+PASSWORD_HISTORY = env_int("ACADEMAIL_PASSWORD_HISTORY", 5)
+# Lifetimes (seconds): reset link, e-mailed codes, a first-connection or
+# recovery flow in progress; activity journal in days.
+PASSWORD_RESET_TTL = env_int("ACADEMAIL_PASSWORD_RESET_TTL", 3600)
+VERIFICATION_CODE_TTL = env_int("ACADEMAIL_VERIFICATION_CODE_TTL", 900)
+JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
+# The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).
+DEVICE_COOKIE_NAME = "academail_appareil"
+DEVICE_COOKIE_AGE = env_int("ACADEMAIL_DEVICE_COOKIE_AGE", 400 * 24 * 3600)
+# --- end of identity and access ---------------------------------------------------
 
 LOGGING = {
     "version": 1,
@@ -171,3 +206,31 @@ LOGGING = {
     # aiosmtpd logs every command line at INFO: addresses of every message.
     "loggers": {"mail.log": {"level": "WARNING"}},
 }
+
+
+# --- submission and outbound queue (academail.smtp.submission, academail.delivery.queue) ---
+# Submission listeners (RFC 6409): STARTTLS port, AUTH refused before TLS
+# (538 5.7.11), and implicit-TLS port (RFC 8314). Production: 587 and 465.
+SUBMISSION_PORT = env_int("ACADEMAIL_SUBMISSION_PORT", 1587)
+SUBMISSIONS_PORT = env_int("ACADEMAIL_SUBMISSIONS_PORT", 1465)
+# Remote mail goes to this smarthost ("host" or "host:port") instead of the
+# recipients' MX; empty: MX lookup (RFC 5321 §5.1).
+RELAY_HOST = env_str("ACADEMAIL_RELAY_HOST", "")
+# Port of remote MX hosts (25; a test or a lab may change it).
+OUTBOUND_SMTP_PORT = env_int("ACADEMAIL_OUTBOUND_SMTP_PORT", 25)
+# Seconds before each retry; the last one repeats (RFC 5321 §4.5.4.1: at least
+# 30 minutes between retries once the first ones failed, give up after 4-5 days).
+QUEUE_RETRY_SCHEDULE = [
+    int(s) for s in env_list("ACADEMAIL_QUEUE_RETRY_SCHEDULE", ["300", "900", "1800", "3600", "7200", "14400"])
+]
+QUEUE_MAX_LIFETIME = env_int("ACADEMAIL_QUEUE_MAX_LIFETIME", 5 * 24 * 3600)  # then bounce
+QUEUE_DELAY_NOTICE = env_int("ACADEMAIL_QUEUE_DELAY_NOTICE", 4 * 3600)  # "delayed" DSN after
+QUEUE_CONNECT_TIMEOUT = env_int("ACADEMAIL_QUEUE_TIMEOUT", 300)  # per SMTP reply (RFC 5321 §4.5.3.2)
+# Capture mode: outbound mail is kept in CapturedMessage (admin page "Courrier
+# sortant retenu") instead of leaving the machine. On by default outside production.
+OUTBOUND_CAPTURE = env_bool("ACADEMAIL_OUTBOUND_CAPTURE", not PRODUCTION)
+# DKIM signing (RFC 6376): keys made by `academail dkim-keygen DOMAIN` as
+# <DKIM_KEY_DIR>/<domain>.<selector>.key; a domain without a key is not signed.
+DKIM_SELECTOR = env_str("ACADEMAIL_DKIM_SELECTOR", "academail")
+DKIM_KEY_DIR = Path(env_str("ACADEMAIL_DKIM_KEY_DIR", str(VAR_DIR / "dkim")))
+# --- end of submission and outbound queue ---------------------------------------------

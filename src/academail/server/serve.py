@@ -13,7 +13,11 @@ from collections.abc import Iterable, Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.management import call_command
+from django.db import close_old_connections
+from django.utils import timezone
 
+from academail.accounts.journal import do_purge_journal
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
 from academail.server.tls import server_context
@@ -27,15 +31,29 @@ SERVICES = ("web", "smtp", "worker")
 GC_INTERVAL_SECONDS = 3600
 
 
+def _housekeeping(hour: int) -> None:
+    """One round: blob and content collection every hour; once a day, the
+    journal purge (12 months, CNIL), spent codes, idle throttles and expired
+    web sessions, and the orphan-blob sweep."""
+    close_old_connections()
+    report = do_collect(sweep_orphans=hour == 0)
+    if report.contents or report.blobs or report.orphans:
+        log.info("gc: %d contents, %d blobs, %d orphans removed", report.contents, report.blobs, report.orphans)
+    if hour == 0:
+        purged = do_purge_journal(timezone.now())
+        call_command("clearsessions")
+        log.info("daily purge: %d journal entries", purged)
+
+
 async def _worker(stop: asyncio.Event) -> None:
-    """Periodic housekeeping: blob and content garbage collection."""
+    """Periodic housekeeping, hourly; the first round of a run is a daily one."""
+    hour = 0
     while not stop.is_set():
         try:
-            report = await sync_to_async(do_collect, thread_sensitive=False)()
-            if report.contents or report.blobs:
-                log.info("gc: %d contents, %d blobs removed", report.contents, report.blobs)
+            await sync_to_async(_housekeeping, thread_sensitive=False)(hour)
         except Exception:
-            log.exception("garbage collection failed")
+            log.exception("housekeeping failed")
+        hour = (hour + 1) % 24
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), GC_INTERVAL_SECONDS)
 

@@ -1,0 +1,144 @@
+"""Sign-in throttling shared by the web, IMAP and SMTP (through
+``services.check_sign_in``), and by the NUMEN checks of first connection and
+password recovery (CNIL deliberation 2022-100, second case).
+
+Failures are counted in buckets (``models.Throttle`` rows):
+
+- ``addr:<network>``: per source network (an IPv4 address, an IPv6 /64, since
+  one host usually owns a whole /64): 10,000 guesses from one address;
+- ``id:<identifier>``: per identifier, known or not, so the delays never tell
+  whether an identifier exists: guesses spread over 1,000 addresses;
+- ``dev:<account>:<device>``: per recognised device of an account (one that has
+  already signed in: a browser cookie, or an IMAP/SMTP client on its network).
+
+A sign-in from a recognised device is checked against its own bucket only, so
+a legitimate person is never locked out by attempts made from elsewhere; every
+other attempt is checked against the address and identifier buckets. After
+``THROTTLE_FREE_FAILURES`` consecutive failures each further failure closes the
+bucket for a delay that doubles (``THROTTLE_BASE_DELAY`` up to
+``THROTTLE_MAX_DELAY``); ``THROTTLE_DAILY_FAILURES`` failures within 24 h close
+it until that window ends. Consecutive failures are forgotten after a success
+(identifier and device buckets only: an attacker's own account must not reopen
+an address) or after ``THROTTLE_FORGET_AFTER`` seconds without failure. Nothing
+here sleeps: a closed bucket answers with the seconds to wait, and the caller
+refuses the attempt without checking the password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from academail.accounts.models import Throttle
+
+_DAY = timedelta(hours=24)
+
+
+def network_of(remote_addr: str) -> str:
+    """The network a source address stands for: the IPv4 address itself, or
+    the /64 of an IPv6 address (IPv4-mapped IPv6 counts as IPv4)."""
+    try:
+        address = ipaddress.ip_address(remote_addr.strip())
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def address_key(remote_addr: str) -> str:
+    return f"addr:{network_of(remote_addr)}"
+
+
+def identifier_key(identifier: str) -> str:
+    # Long or odd identifiers are hashed so the key always fits its column.
+    if len(identifier) > 64:
+        identifier = "#" + hashlib.sha256(identifier.encode()).hexdigest()
+    return f"id:{identifier}"
+
+
+def device_bucket_key(account_id: int, device_key: str) -> str:
+    return f"dev:{account_id}:{device_key[:60]}"
+
+
+def _delay(failures: int) -> timedelta:
+    free = int(settings.THROTTLE_FREE_FAILURES)
+    if failures < free:
+        return timedelta(0)
+    seconds = int(settings.THROTTLE_BASE_DELAY) * 2 ** min(failures - free, 20)
+    return timedelta(seconds=min(seconds, int(settings.THROTTLE_MAX_DELAY)))
+
+
+def retry_after(keys: Iterable[str], now: datetime | None = None) -> int:
+    """Seconds before an attempt may be checked (0: go ahead). A refused
+    attempt is counted in ``refused`` for the administrators."""
+    now = now or timezone.now()
+    keys = list(keys)
+    closed = Throttle.objects.filter(key__in=keys, blocked_until__gt=now)
+    wait = 0
+    for row in closed.only("key", "blocked_until"):
+        assert row.blocked_until is not None
+        wait = max(wait, int((row.blocked_until - now).total_seconds()) + 1)
+    if wait:
+        closed.update(refused=F("refused") + 1)
+    return wait
+
+
+def record_failure(keys: Iterable[str], now: datetime | None = None) -> None:
+    """Count one failure in each bucket and close those that reached a limit."""
+    now = now or timezone.now()
+    forget = timedelta(seconds=int(settings.THROTTLE_FORGET_AFTER))
+    daily = int(settings.THROTTLE_DAILY_FAILURES)
+    for key in keys:
+        with transaction.atomic():
+            Throttle.objects.get_or_create(key=key)
+            row = Throttle.objects.select_for_update().get(key=key)
+            if row.last_failure_at is None or now - row.last_failure_at > forget:
+                row.failures = 0
+            if row.window_start is None or now - row.window_start >= _DAY:
+                row.window_start, row.window_failures = now, 0
+            row.failures += 1
+            row.window_failures += 1
+            row.last_failure_at = now
+            until = now + _delay(row.failures)
+            if row.window_failures >= daily:
+                until = max(until, row.window_start + _DAY)
+            row.blocked_until = until if until > now else None
+            row.save()
+
+
+def record_success(keys: Iterable[str]) -> None:
+    """Forget the consecutive failures of these buckets, but never the 24-hour
+    count: a success between guesses must not buy 25 more, and a bucket closed
+    by the daily limit stays closed until its window ends."""
+    keys = list(keys)
+    daily = int(settings.THROTTLE_DAILY_FAILURES)
+    Throttle.objects.filter(key__in=keys, failures__gt=0, window_failures__lt=daily).update(
+        failures=0, blocked_until=None
+    )
+    Throttle.objects.filter(key__in=keys, failures__gt=0, window_failures__gte=daily).update(failures=0)
+
+
+def do_clear(keys: Iterable[str]) -> int:
+    """An administrator lifts these throttles (the admin's action)."""
+    deleted, _ = Throttle.objects.filter(key__in=list(keys)).delete()
+    return deleted
+
+
+def do_purge_throttles(now: datetime) -> int:
+    """Delete buckets with no failure for 24 h and no block left."""
+    deleted, _ = (
+        Throttle.objects.filter(last_failure_at__lt=now - _DAY)
+        .exclude(blocked_until__gt=now)
+        .delete()
+    )
+    return deleted

@@ -1,0 +1,539 @@
+"""The sign-in and account pages: sign in and out, first connection, forgotten
+password, helpdesk request, and "Sécurité du compte" (journal, alerts,
+sessions and devices, password and secondary address). Views parse the form,
+call one service of ``accounts`` and render; what a page shows comes from the
+``access_*`` functions, which only ever return the requester's own records.
+Every page here is sent with ``no-store`` caching, a strict CSP and a
+same-origin referrer policy (reset and "not me" links carry secrets in their
+path).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from academail.accounts import devices, journal, lifecycle
+from academail.accounts.forms import (
+    AlertsForm,
+    AssistanceForm,
+    ChangePasswordForm,
+    CodeForm,
+    NewPasswordForm,
+    NumenChallengeForm,
+    SecondaryAddressForm,
+    SignInForm,
+)
+from academail.accounts.models import Account, AssistanceRequest, Status
+from academail.accounts.passwords import SENTENCE_TIP, evaluate
+from academail.accounts.services import AccountError, check_sign_in, normalize_identifier
+
+FLOW_MAX_AGE = 30 * 60
+_BACKEND = "django.contrib.auth.backends.ModelBackend"
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+ASSISTANCE_PER_HOUR = 5
+
+
+def secured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = _CSP
+        response["Cache-Control"] = "no-store"
+        # Not "no-referrer": Chromium then sends "Origin: null" with our own
+        # form posts and CSRF (rightly) refuses them. "same-origin" keeps the
+        # secret paths of reset links from leaving the site all the same.
+        response["Referrer-Policy"] = "same-origin"
+        return response
+
+    return wrapper
+
+
+def client_addr(request: HttpRequest) -> str:
+    # REMOTE_ADDR only: behind a reverse proxy, the proxy must set it (uvicorn's
+    # --forwarded-allow-ips); trusting X-Forwarded-For here would let anyone
+    # pick the address the throttle counts.
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def base_url(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def _user_agent(request: HttpRequest) -> str:
+    return str(request.META.get("HTTP_USER_AGENT", ""))[:300]
+
+
+def _wait_message(seconds: int) -> str:
+    minutes = (seconds + 59) // 60
+    if seconds < 60:
+        return _("Trop de tentatives. Patientez %(n)s secondes avant de réessayer.") % {"n": seconds}
+    return _("Trop de tentatives. Patientez %(n)s minute(s) avant de réessayer.") % {"n": minutes}
+
+
+def _sign_in(request: HttpRequest, account: Account, device: Any) -> None:
+    """Open the web session and remember the browser."""
+    login(request, account, backend=_BACKEND)
+    assert request.session.session_key is not None
+    devices.do_link_session(
+        account, request.session.session_key, device=device,
+        label=devices.describe_client("web", _user_agent(request)), remote_addr=client_addr(request),
+    )
+    request.session["device_id"] = device.pk if device is not None else None
+
+
+def _set_device_cookie(response: HttpResponse, browser_id: str) -> HttpResponse:
+    response.set_cookie(settings.DEVICE_COOKIE_NAME, devices.sign_browser_id(browser_id),
+                        **devices.cookie_settings())
+    return response
+
+
+def _browser_id(request: HttpRequest) -> str:
+    return devices.read_browser_id(request.COOKIES.get(settings.DEVICE_COOKIE_NAME)) or devices.new_browser_id()
+
+
+# --- sign in / out ----------------------------------------------------------------------
+
+
+@secured
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = ""
+    error = ""
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        browser_id = _browser_id(request)
+        result = check_sign_in(
+            form.cleaned_data["identifier"], form.cleaned_data["password"], protocol="web",
+            remote_addr=client_addr(request), device=browser_id, client_name=_user_agent(request),
+            base_url=base_url(request),
+        )
+        if result.account is not None:
+            _sign_in(request, result.account, result.device)
+            response = redirect(next_url or settings.LOGIN_REDIRECT_URL)
+            return _set_device_cookie(response, browser_id)
+        error = _wait_message(result.retry_after) if result.throttled else _(
+            "Identifiant ou mot de passe incorrect."
+        )
+    elif request.method == "POST":
+        error = _("Identifiant ou mot de passe incorrect.")
+    return render(request, "accounts/pages/login.html",
+                  {"form": SignInForm(initial={"identifier": request.POST.get("identifier", "")})
+                   if error else form, "error": error, "next": next_url})
+
+
+@require_POST
+@secured
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("Vous êtes déconnecté."))
+    return redirect("accounts:login")
+
+
+# --- first connection --------------------------------------------------------------------
+
+
+def _flow_account(request: HttpRequest, name: str, step: str | None = None) -> Account | None:
+    """The account of a flow in progress in this session, if still fresh."""
+    data = request.session.get(name)
+    if not data or time.time() - data.get("at", 0) > FLOW_MAX_AGE:
+        return None
+    if step is not None and data.get("step") != step:
+        return None
+    return Account.objects.filter(pk=data.get("id")).first()
+
+
+def _set_flow(request: HttpRequest, name: str, account: Account, step: str, **extra: Any) -> None:
+    request.session[name] = {"id": account.pk, "at": time.time(), "step": step, **extra}
+
+
+@secured
+def activation_start(request: HttpRequest) -> HttpResponse:
+    form = NumenChallengeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        result = lifecycle.check_numen_challenge(
+            form.cleaned_data["identifier"], form.cleaned_data["numen"], remote_addr=client_addr(request)
+        )
+        account = result.account
+        if result.throttled:
+            error = _wait_message(result.retry_after)
+        elif account is None:
+            error = _("Identifiant ou NUMEN incorrect.")
+        elif account.status == Status.ACTIVE:
+            error = _("Ce compte est déjà activé. Connectez-vous, ou utilisez « Mot de passe oublié ».")
+        elif account.status != Status.PENDING:
+            error = _("Ce compte ne peut pas être activé en ligne : contactez l'assistance.")
+        else:
+            _set_flow(request, "activation", account, "password")
+            return redirect("accounts:activation_password")
+    return render(request, "accounts/pages/activation_start.html", {"form": form, "error": error})
+
+
+@secured
+def activation_password(request: HttpRequest) -> HttpResponse:
+    account = _flow_account(request, "activation")
+    if account is None or account.status != Status.PENDING:
+        return _flow_expired(request, "accounts:activation_start")
+    form = NewPasswordForm(request.POST or None, user=account)
+    if request.method == "POST" and form.is_valid():
+        lifecycle.check_set_password(account, form.cleaned_data["password1"])
+        _set_flow(request, "activation", account, "secondary")
+        return redirect("accounts:activation_secondary")
+    return render(request, "accounts/pages/activation_password.html",
+                  {"form": form, "account": account, "tip": SENTENCE_TIP, "step": 2})
+
+
+@secured
+def activation_secondary(request: HttpRequest) -> HttpResponse:
+    account = _flow_account(request, "activation")
+    data = request.session.get("activation") or {}
+    if account is None or account.status != Status.PENDING or data.get("step") == "password":
+        return _flow_expired(request, "accounts:activation_start")
+    form = SecondaryAddressForm(request.POST or None, initial={"address": account.secondary_address})
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.do_send_code(account, form.cleaned_data["address"], lifecycle.ACTIVATION)
+        except AccountError as exc:
+            form.add_error("address", str(exc))
+        except lifecycle.CodeError as exc:
+            form.add_error("address", str(exc))
+        else:
+            _set_flow(request, "activation", account, "code")
+            return redirect("accounts:activation_code")
+    return render(request, "accounts/pages/activation_secondary.html", {"form": form, "step": 3})
+
+
+@secured
+def activation_code(request: HttpRequest) -> HttpResponse:
+    account = _flow_account(request, "activation", "code")
+    if account is None or account.status != Status.PENDING:
+        return _flow_expired(request, "accounts:activation_start")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            address = lifecycle.check_code(account, lifecycle.ACTIVATION, form.cleaned_data["code"])
+        except lifecycle.CodeError as exc:
+            form.add_error("code", str(exc))
+        else:
+            lifecycle.do_activate(account, address, remote_addr=client_addr(request))
+            del request.session["activation"]
+            browser_id = _browser_id(request)
+            key = devices.device_key("web", device=browser_id)
+            label = devices.describe_client("web", _user_agent(request))
+            seen = devices.do_note_device(account, key, protocol="web", label=label,
+                                          remote_addr=client_addr(request))
+            _sign_in(request, account, seen.device)
+            messages.success(request, _("Votre compte est activé. Bienvenue dans votre messagerie !"))
+            return _set_device_cookie(redirect("accounts:security"), browser_id)
+    return render(request, "accounts/pages/activation_code.html", {"form": form, "step": 4})
+
+
+def _flow_expired(request: HttpRequest, restart: str) -> HttpResponse:
+    messages.warning(request, _("Cette étape a expiré ou n'est pas disponible : recommencez depuis le début."))
+    return redirect(restart)
+
+
+# --- forgotten password ---------------------------------------------------------------------
+
+
+@secured
+def reset_request(request: HttpRequest) -> HttpResponse:
+    form = NumenChallengeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        identifier = form.cleaned_data["identifier"]
+        result = lifecycle.check_numen_challenge(identifier, form.cleaned_data["numen"],
+                                                 remote_addr=client_addr(request))
+        if result.throttled:
+            error = _wait_message(result.retry_after)
+        else:
+            if result.account is not None:
+                lifecycle.do_request_reset(result.account, base_url=base_url(request),
+                                           remote_addr=client_addr(request))
+            # What the helpdesk form will be pre-filled with; the page itself
+            # says the same thing whatever happened above.
+            request.session["recovery"] = {
+                "identifier": normalize_identifier(identifier) or "",
+                "id": result.account.pk if result.account is not None else None,
+                "at": time.time(),
+            }
+            return redirect("accounts:reset_sent")
+    return render(request, "accounts/pages/reset_request.html", {"form": form, "error": error})
+
+
+@secured
+def reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/pages/reset_sent.html")
+
+
+@secured
+def reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        reset = lifecycle.access_reset_token(token)
+    except lifecycle.LinkError:
+        return render(request, "accounts/pages/link_invalid.html", status=410)
+    form = NewPasswordForm(request.POST or None, user=reset.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.check_reset_password(token, form.cleaned_data["password1"],
+                                           base_url=base_url(request), remote_addr=client_addr(request))
+        except lifecycle.LinkError:
+            return render(request, "accounts/pages/link_invalid.html", status=410)
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        else:
+            if request.user.is_authenticated:
+                logout(request)
+            messages.success(request, _("Votre mot de passe est changé. Connectez-vous avec le nouveau."))
+            return redirect("accounts:login")
+    request.session["reset_account"] = reset.account_id
+    return render(request, "accounts/pages/reset_confirm.html",
+                  {"form": form, "tip": SENTENCE_TIP})
+
+
+# --- helpdesk -------------------------------------------------------------------------------------
+
+
+@secured
+def assistance(request: HttpRequest) -> HttpResponse:
+    recovery = request.session.get("recovery") or {}
+    fresh = recovery and time.time() - recovery.get("at", 0) < FLOW_MAX_AGE
+    reason = request.GET.get("motif", "")
+    initial = {
+        "reason": reason if reason in AssistanceRequest.Reason.values else AssistanceRequest.Reason.OTHER,
+        "identifier": recovery.get("identifier", "") if fresh else "",
+    }
+    form = AssistanceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        addr = client_addr(request)
+        recent = AssistanceRequest.objects.filter(
+            remote_addr=addr or None, created_at__gt=_hour_ago()
+        ).count() if addr else 0
+        if recent >= ASSISTANCE_PER_HOUR:
+            form.add_error(None, _("Vous avez déjà envoyé plusieurs demandes : l'assistance vous répondra."))
+        else:
+            item: AssistanceRequest = form.save(commit=False)
+            item.identifier = normalize_identifier(item.identifier) or item.identifier.strip()[:64]
+            account_id = recovery.get("id") if fresh else None
+            if account_id and item.identifier == recovery.get("identifier"):
+                item.account_id = account_id
+                item.numen_verified = True
+            item.remote_addr = addr or None
+            item.save()
+            return render(request, "accounts/pages/assistance_sent.html")
+    return render(request, "accounts/pages/assistance.html", {"form": form})
+
+
+def _hour_ago() -> datetime:
+    return timezone.now() - timedelta(hours=1)
+
+
+# --- "Sécurité du compte" -----------------------------------------------------------------------
+
+
+def _requester(request: HttpRequest) -> Account:
+    user = request.user
+    assert isinstance(user, Account)
+    return user
+
+
+@login_required
+@secured
+def security(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    before = request.GET.get("avant", "")
+    page = journal.access_journal_page(account, before=int(before) if before.isdigit() else None)
+    alerts = AlertsForm(initial={"alert_new_device": account.alert_new_device,
+                                 "alert_copy_secondary": account.alert_copy_secondary})
+    return render(request, "accounts/pages/security.html",
+                  {"account": account, "page": page, "alerts": alerts, "first_page": not before})
+
+
+@login_required
+@require_POST
+@secured
+def alerts(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    form = AlertsForm(request.POST)
+    if form.is_valid():
+        lifecycle.do_set_alerts(account, new_device=form.cleaned_data["alert_new_device"],
+                                copy_secondary=form.cleaned_data["alert_copy_secondary"],
+                                remote_addr=client_addr(request))
+        messages.success(request, _("Vos préférences d'alerte sont enregistrées."))
+    return redirect("accounts:security")
+
+
+@login_required
+@secured
+def sessions(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    return render(request, "accounts/pages/sessions.html", {
+        "sessions": devices.access_sessions(account),
+        "devices": devices.access_devices(account),
+        "current_key": request.session.session_key,
+        "current_device": request.session.get("device_id"),
+    })
+
+
+@login_required
+@require_POST
+@secured
+def session_end(request: HttpRequest, link_id: int) -> HttpResponse:
+    account = _requester(request)
+    try:
+        link = devices.access_session(account, link_id)
+    except devices.NotFound:
+        return render(request, "accounts/pages/not_found.html", status=404)
+    current = link.session_key == request.session.session_key
+    devices.do_end_session(account, link_id)
+    journal.do_record(account, "session_revoked", protocol="web", remote_addr=client_addr(request),
+                      device=link.label)
+    if current:
+        return redirect("accounts:login")
+    messages.success(request, _("La session est fermée."))
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+@secured
+def sessions_end_all(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    closed = devices.do_end_all(account, keep_session_key=request.session.session_key,
+                                keep_device_id=request.session.get("device_id"))
+    journal.do_record(account, "all_sessions_revoked", protocol="web", remote_addr=client_addr(request),
+                      detail=f"{closed} session(s) fermée(s)")
+    messages.success(request, _("Toutes vos autres sessions sont fermées et les autres appareils oubliés."))
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+@secured
+def device_forget(request: HttpRequest, device_id: int) -> HttpResponse:
+    account = _requester(request)
+    try:
+        device = devices.do_forget_device(account, device_id)
+    except devices.NotFound:
+        return render(request, "accounts/pages/not_found.html", status=404)
+    journal.do_record(account, "device_forgotten", protocol="web", remote_addr=client_addr(request),
+                      device=device.label)
+    if not request.user.is_authenticated or device.pk == request.session.get("device_id"):
+        return redirect("accounts:login")
+    messages.success(request, _("L'appareil est oublié : une nouvelle connexion depuis celui-ci vous sera signalée."))
+    return redirect("accounts:sessions")
+
+
+@login_required
+@secured
+def change_password(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    form = ChangePasswordForm(request.POST or None, user=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.check_change_password(
+                account, form.cleaned_data["current"], form.cleaned_data["password1"],
+                keep_session_key=request.session.session_key,
+                keep_device_id=request.session.get("device_id"),
+                base_url=base_url(request), remote_addr=client_addr(request),
+            )
+        except ValueError as exc:
+            if isinstance(exc, ValidationError):
+                form.add_error("password1", exc)
+            else:
+                form.add_error("current", str(exc))
+        else:
+            # Changing the password changes the session hash: keep this session.
+            update_session_auth_hash(request, account)
+            messages.success(request, _("Votre mot de passe est changé. Vos autres sessions sont fermées."))
+            return redirect("accounts:security")
+    return render(request, "accounts/pages/change_password.html", {"form": form, "tip": SENTENCE_TIP})
+
+
+@login_required
+@secured
+def change_secondary(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    form = SecondaryAddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.do_send_code(account, form.cleaned_data["address"], lifecycle.SECONDARY)
+        except (AccountError, lifecycle.CodeError) as exc:
+            form.add_error("address", str(exc))
+        else:
+            return redirect("accounts:change_secondary_code")
+    return render(request, "accounts/pages/change_secondary.html", {"form": form, "account": account})
+
+
+@login_required
+@secured
+def change_secondary_code(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            address = lifecycle.check_code(account, lifecycle.SECONDARY, form.cleaned_data["code"])
+        except lifecycle.CodeError as exc:
+            form.add_error("code", str(exc))
+        else:
+            lifecycle.do_change_secondary(account, address, remote_addr=client_addr(request))
+            messages.success(request, _("Votre nouvelle adresse de secours est vérifiée et enregistrée."))
+            return redirect("accounts:security")
+    return render(request, "accounts/pages/change_secondary_code.html", {"form": form})
+
+
+@secured
+def not_me(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        account = lifecycle.access_not_me(token)
+    except lifecycle.LinkError:
+        return render(request, "accounts/pages/link_invalid.html", status=410)
+    if request.method == "POST":
+        lifecycle.do_secure_account(account, remote_addr=client_addr(request))
+        if request.user.is_authenticated:
+            logout(request)
+        return render(request, "accounts/pages/not_me_done.html")
+    return render(request, "accounts/pages/not_me.html", {"account": account})
+
+
+@require_POST
+@secured
+def password_strength(request: HttpRequest) -> JsonResponse:
+    """The live meter asks the policy itself (same rules as on submit), with
+    the data of the person whose password it is when the session knows them."""
+    user: Any = request.user if request.user.is_authenticated else None
+    if user is None:
+        user = _flow_account(request, "activation")
+    if user is None and request.session.get("reset_account"):
+        user = Account.objects.filter(pk=request.session["reset_account"]).first()
+    verdict = evaluate(request.POST.get("password", "")[:300], user)
+    return JsonResponse({"score": verdict.score, "label": verdict.label, "ok": verdict.ok,
+                         "problems": verdict.problems})
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponse:
+    """The admin signs in through the one sign-in page (throttling, journal)."""
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")
