@@ -80,3 +80,17 @@ def test_dns_failure_is_temperror(mx, make_account):
     account = make_account()
     verdict = results(deliver(mx, account, "x@panne.example", build_message(sender="x@panne.example")))
     assert "spf=none" in verdict and "dmarc=temperror" in verdict
+
+
+def test_checks_can_be_turned_off(mx, make_account, settings):
+    import smtplib
+
+    from academail.store.messages import access_message, read_raw
+    from academail.store.models import Mailbox
+
+    settings.INBOUND_CHECKS = False
+    account = make_account()
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.sendmail("a@example.org", [account.address], b"Subject: sans DNS\r\n\r\nx\r\n")
+    box = Mailbox.objects.get(account=account, special_use="inbox")
+    assert read_raw(access_message(account.pk, box.pk, 1)).startswith(b"Received: ")

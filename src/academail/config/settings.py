@@ -60,6 +60,9 @@ DEFAULT_QUOTA = env_int("ACADEMAIL_DEFAULT_QUOTA", 2 * 1024 * 1024 * 1024)
 # as the mailbox was under quota before (Dovecot's quota_grace): a circular is not
 # refused to a colleague at 99.9 %.
 QUOTA_GRACE_PERCENT = env_int("ACADEMAIL_QUOTA_GRACE_PERCENT", 10)
+# SPF/DKIM/DMARC on the MX need DNS; an isolated installation (or one behind a
+# filtering relay that already checked) can turn them off.
+INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 SMTP_MAX_RECIPIENTS = env_int("ACADEMAIL_SMTP_MAX_RECIPIENTS", 10000)
 SMTP_MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_SMTP_MAX_CONNECTIONS_PER_IP", 20)
 

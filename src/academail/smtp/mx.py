@@ -106,11 +106,13 @@ class MXHandler:
         single = recipients[0].address if len(recipients) == 1 else None
         # SPF/DKIM/DMARC (RFC 8601): the verdict goes in the per-delivery prefix,
         # above our Received field, so the blob stays the sender's bytes.
-        verdict = await check_inbound(
-            data, ip=_peer_ip(session), helo=session.host_name or "", mail_from=envelope.mail_from or "",
-            resolver=self.resolver,
-        )
-        prefix = verdict.header() + received_header(session, envelope, queue_id, single)
+        prefix = received_header(session, envelope, queue_id, single)
+        if settings.INBOUND_CHECKS:
+            verdict = await check_inbound(
+                data, ip=_peer_ip(session), helo=session.host_name or "", mail_from=envelope.mail_from or "",
+                resolver=self.resolver,
+            )
+            prefix = verdict.header() + prefix
         try:
             outcomes = await self.batcher.deliver(data, recipients, prefix=prefix, all_or_nothing=True)
         except DeliveryRefused as refused:
