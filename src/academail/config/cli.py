@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="academail", description="La messagerie de l'académie.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run web, SMTP and the worker in one process")
-    serve.add_argument("--only", help="comma-separated subset: web,smtp,worker")
+    serve = sub.add_parser("serve", help="run web, SMTP, IMAP and the worker in one process")
+    serve.add_argument("--only", help="comma-separated subset: web,smtp,imap,worker")
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="create or update the database schema")

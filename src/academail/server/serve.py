@@ -1,5 +1,5 @@
 """``academail serve``: web (uvicorn), SMTP (MX and submission) and the worker
-(housekeeping, outbound queue) in one asyncio loop. ``--only`` runs a subset, so the same code scales out over several
+(housekeeping, outbound queue) and IMAP in one asyncio loop. ``--only`` runs a subset, so the same code scales out over several
 processes or machines sharing one database and one blob store.
 """
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from academail.accounts.journal import do_purge_journal
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
+from academail.imap.server import start_imap, stop_store_threads
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
@@ -27,7 +28,7 @@ from academail.store.gc import do_collect
 
 log = logging.getLogger("academail.serve")
 
-SERVICES = ("web", "smtp", "worker")
+SERVICES = ("web", "smtp", "imap", "worker")
 GC_INTERVAL_SECONDS = 3600
 
 
@@ -82,6 +83,10 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
                 await start_submission(batcher, host=host, port=port, tls_context=tls, implicit_tls=implicit)
             )
             log.info("submission listening on %s:%d (%s)", host, port, "TLS" if implicit else "STARTTLS")
+    if "imap" in wanted:
+        for port, implicit in ((settings.IMAPS_PORT, True), (settings.IMAP_PORT, False)):
+            servers.append(await start_imap(host=host, port=port, tls_context=tls, implicit_tls=implicit))
+            log.info("IMAP listening on %s:%d (%s)", host, port, "TLS" if implicit else "STARTTLS")
     if "web" in wanted:
         import uvicorn
 
@@ -114,3 +119,5 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     if batcher is not None:
         await asyncio.to_thread(batcher.close)
+    if "imap" in wanted:
+        await asyncio.to_thread(stop_store_threads)

@@ -98,6 +98,8 @@ def access_mailbox(account_id: int, mailbox_id: int) -> Mailbox:
 
 
 def access_mailbox_by_name(account_id: int, name: str) -> Mailbox:
+    # Names are stored NFC; macOS clients send NFD ("Envoyés" decomposed).
+    name = unicodedata.normalize("NFC", name)
     if name.upper() == "INBOX":
         name = "INBOX"
     try:

@@ -453,7 +453,7 @@ def do_copy(
         size = sum(m.size for m in sources)
         if not move:
             ((used, limit),) = _quota_room([account_id]).values()
-            if limit > 0 and used + size > limit:
+            if not fits_quota(used, limit, size):
                 raise QuotaExceeded("Votre boîte aux lettres est pleine : libérez de la place pour copier ces messages.")
         lock_order = sorted({source_id, target_id})
         list(Mailbox.objects.select_for_update().filter(pk__in=lock_order).order_by("pk"))

@@ -1,0 +1,535 @@
+"""Typed commands (RFC 3501 §6, RFC 9051 §6 and the extensions listed in
+``academail.imap.session.CAPABILITIES``) and ``parse_command``, which turns the
+bytes of one complete command (final CRLF removed, literals inline) into one of
+them or raises ParseError."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from academail.imap.parsing import utf7
+from academail.imap.parsing.errors import ParseError
+from academail.imap.parsing.fetch import FetchItem, parse_items
+from academail.imap.parsing.lexer import Lexer, SequenceSet
+from academail.imap.parsing.search import MONTHS, SearchKey, parse_keys
+
+SIMPLE_COMMANDS = frozenset(
+    {"CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE",
+     "NAMESPACE", "IDLE"}
+)
+STATUS_ITEMS = frozenset(
+    {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED"}
+)
+ESEARCH_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
+LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
+
+
+@dataclass(frozen=True)
+class Command:
+    tag: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Simple(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Login(Command):
+    user: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Authenticate(Command):
+    mechanism: str
+    initial: bytes | None = field(default=None, repr=False)  # SASL-IR (RFC 4959), base64
+
+
+@dataclass(frozen=True)
+class Id(Command):
+    params: tuple[tuple[str, str | None], ...] | None
+
+
+@dataclass(frozen=True)
+class Enable(Command):
+    capabilities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Qresync:
+    uidvalidity: int
+    modseq: int
+    known_uids: SequenceSet | None = None
+    seq_match: tuple[SequenceSet, SequenceSet] | None = None
+
+
+@dataclass(frozen=True)
+class Select(Command):
+    mailbox: str
+    readonly: bool
+    condstore: bool = False
+    qresync: Qresync | None = None
+
+
+@dataclass(frozen=True)
+class MailboxCommand(Command):
+    """CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE, GETQUOTAROOT."""
+
+    mailbox: str
+
+
+@dataclass(frozen=True)
+class GetQuota(Command):
+    root: str
+
+
+@dataclass(frozen=True)
+class Rename(Command):
+    mailbox: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class ListCommand(Command):
+    """LIST and LSUB; LIST-EXTENDED options (RFC 5258), LIST-STATUS (RFC 5819)."""
+
+    reference: str
+    patterns: tuple[str, ...]
+    selection: frozenset[str] = frozenset()
+    returns: frozenset[str] = frozenset()
+    status_items: tuple[str, ...] = ()
+    extended: bool = False
+
+
+@dataclass(frozen=True)
+class Status(Command):
+    mailbox: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Append(Command):
+    mailbox: str
+    flags: tuple[str, ...]
+    date: dt.datetime | None
+    message: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UidExpunge(Command):
+    set: SequenceSet
+
+
+@dataclass(frozen=True)
+class Search(Command):
+    uid: bool
+    key: SearchKey
+    charset: str | None = None
+    returns: tuple[str, ...] | None = None  # ESEARCH (RFC 4731); None: plain SEARCH
+
+
+@dataclass(frozen=True)
+class Fetch(Command):
+    uid: bool
+    set: SequenceSet
+    items: tuple[FetchItem, ...]
+    changed_since: int | None = None
+    vanished: bool = False
+
+
+@dataclass(frozen=True)
+class Store(Command):
+    uid: bool
+    set: SequenceSet
+    mode: str  # "add" | "remove" | "replace"
+    silent: bool
+    flags: tuple[str, ...]
+    unchanged_since: int | None = None
+
+
+@dataclass(frozen=True)
+class Copy(Command):
+    uid: bool
+    set: SequenceSet
+    mailbox: str
+    move: bool
+
+
+def mailbox_name(raw: bytes, *, utf8: bool, lx: Lexer) -> str:
+    """A mailbox name from the wire: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8
+    once UTF8=ACCEPT is enabled (RFC 6855 §3)."""
+    if b"\x00" in raw:
+        raise lx.error("NUL in mailbox name")
+    if utf8:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise lx.error("mailbox name is not valid UTF-8") from None
+    try:
+        return utf7.decode(raw)
+    except utf7.UTF7Error as exc:
+        raise lx.error(f"invalid modified UTF-7 mailbox name ({exc})") from None
+
+
+def _mailbox(lx: Lexer, utf8: bool) -> str:
+    return mailbox_name(lx.astring(), utf8=utf8, lx=lx)
+
+
+_DATE_TIME = re.compile(rb'"([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"')
+
+
+def parse_date_time(lx: Lexer) -> dt.datetime:
+    """date-time (RFC 3501 §9): "26-Nov-2026 10:00:00 +0100"."""
+    m = _DATE_TIME.match(lx.data, lx.pos)
+    if m is None:
+        raise lx.error("bad date-time")
+    lx.pos = m.end()
+    day, month, year, hh, mm, ss, sign, zh, zm = (g.decode("ascii") for g in m.groups())
+    try:
+        offset = dt.timedelta(hours=int(zh), minutes=int(zm)) * (-1 if sign == "-" else 1)
+        return dt.datetime(
+            int(year), MONTHS.index(month.upper()) + 1, int(day.strip()), int(hh), int(mm), int(ss),
+            tzinfo=dt.timezone(offset),
+        )
+    except ValueError:
+        raise lx.error("invalid date-time") from None
+
+
+def _text(raw: bytes, lx: Lexer) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise lx.error("not UTF-8") from None
+
+
+# --- per-command parsers ---------------------------------------------------------
+
+
+def _login(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    user = _text(lx.astring(), lx)
+    lx.sp()
+    password = _text(lx.astring(), lx)
+    return Login(tag, name, user, password)
+
+
+def _authenticate(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    mechanism = lx.keyword()
+    initial = None
+    if not lx.at_end():
+        lx.sp()
+        initial = lx._match(re.compile(rb"[A-Za-z0-9+/]*={0,2}"), "initial response")
+    return Authenticate(tag, name, mechanism, initial)
+
+
+def _id(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    if lx.maybe(b"NIL"):
+        return Id(tag, name, None)
+    items = lx.paren_list(lambda: lx.nstring())
+    if len(items) % 2 or len(items) > 60:
+        raise lx.error("ID takes field/value pairs (30 at most)")
+    pairs: list[tuple[str, str | None]] = []
+    for i in range(0, len(items), 2):
+        key, value = items[i], items[i + 1]
+        if key is None:
+            raise lx.error("ID field name is NIL")
+        pairs.append((key.decode("utf-8", "replace")[:30], None if value is None else value.decode("utf-8", "replace")[:1024]))
+    return Id(tag, name, tuple(pairs))
+
+
+def _enable(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    caps: list[str] = []
+    while not lx.at_end():
+        lx.sp()
+        caps.append(lx.keyword())
+        if len(caps) > 100:
+            raise lx.error("too many capabilities")
+    if not caps:
+        raise lx.error("ENABLE needs a capability")
+    return Enable(tag, name, tuple(caps))
+
+
+def _select(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    mailbox = _mailbox(lx, utf8)
+    condstore = False
+    qresync: Qresync | None = None
+    if not lx.at_end():
+        lx.sp()
+
+        def param() -> None:
+            nonlocal condstore, qresync
+            word = lx.keyword()
+            if word == "CONDSTORE":  # RFC 7162 §3.1.8
+                condstore = True
+            elif word == "QRESYNC":  # RFC 7162 §3.2.5
+                lx.sp()
+                lx.expect(b"(")
+                uidvalidity = lx.number(nonzero=True)
+                lx.sp()
+                modseq = lx.number(nonzero=True, bits=64)
+                known = None
+                match = None
+                if lx.maybe(b" "):
+                    if lx.peek() != b"(":
+                        known = lx.sequence_set()
+                        lx.maybe(b" ")
+                    if lx.peek() == b"(":
+                        lx.expect(b"(")
+                        seqs = lx.sequence_set()
+                        lx.sp()
+                        uids = lx.sequence_set()
+                        lx.expect(b")")
+                        match = (seqs, uids)
+                lx.expect(b")")
+                qresync = Qresync(uidvalidity, modseq, known, match)
+            else:
+                raise lx.error(f"unknown SELECT parameter {word[:40]}")
+
+        lx.paren_list(param)
+    return Select(tag, name, mailbox, readonly=name == "EXAMINE", condstore=condstore, qresync=qresync)
+
+
+def _one_mailbox(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    return MailboxCommand(tag, name, _mailbox(lx, utf8))
+
+
+def _getquota(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    return GetQuota(tag, name, _text(lx.astring(), lx))
+
+
+def _rename(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    old = _mailbox(lx, utf8)
+    lx.sp()
+    return Rename(tag, name, old, _mailbox(lx, utf8))
+
+
+def _list(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    selection: set[str] = set()
+    extended = False
+    if lx.peek() == b"(":
+        extended = True  # RFC 5258 §3: list-select-opts
+        for opt in lx.paren_list(lambda: lx.keyword()):
+            if opt not in LIST_SELECTION:
+                raise lx.error(f"unknown LIST selection option {opt[:40]}")
+            selection.add(opt)
+        lx.sp()
+    reference = mailbox_name(lx.astring() if lx.peek() != b'"' else lx.quoted(), utf8=utf8, lx=lx)
+    lx.sp()
+    if lx.peek() == b"(":
+        extended = True
+        raw_patterns = lx.paren_list(lambda: lx.list_mailbox(), allow_empty=False)
+    else:
+        raw_patterns = [lx.list_mailbox()]
+    patterns = tuple(mailbox_name(p, utf8=utf8, lx=lx) for p in raw_patterns)
+    returns: set[str] = set()
+    status_items: tuple[str, ...] = ()
+    if not lx.at_end():
+        lx.sp()
+        if not lx.maybe(b"RETURN "):
+            raise lx.error("expected RETURN")
+        extended = True
+
+        def option() -> str:
+            nonlocal status_items
+            word = lx.keyword()
+            if word not in LIST_RETURN:
+                raise lx.error(f"unknown LIST return option {word[:40]}")
+            if word == "STATUS":  # RFC 5819
+                lx.sp()
+                status_items = tuple(_status_items(lx))
+            return word
+
+        returns = set(lx.paren_list(option))
+    if name == "LSUB" and extended:
+        raise lx.error("LSUB takes no options")
+    if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH"}:
+        raise lx.error("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3.1
+    return ListCommand(
+        tag, name, reference, patterns, frozenset(selection), frozenset(returns), status_items, extended
+    )
+
+
+def _status_items(lx: Lexer) -> list[str]:
+    items = lx.paren_list(lambda: lx.keyword(), allow_empty=False)
+    for item in items:
+        if item not in STATUS_ITEMS:
+            raise lx.error(f"unknown STATUS item {item[:40]}")
+    return items
+
+
+def _status(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    mailbox = _mailbox(lx, utf8)
+    lx.sp()
+    return Status(tag, name, mailbox, tuple(_status_items(lx)))
+
+
+def _append(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    mailbox = _mailbox(lx, utf8)
+    lx.sp()
+    flags: list[str] = []
+    date = None
+    if lx.peek() == b"(":
+        flags = lx.paren_list(lx.flag)
+        lx.sp()
+    if lx.peek() == b'"':
+        date = parse_date_time(lx)
+        lx.sp()
+    if lx.maybe(b"UTF8 ("):  # RFC 6855 §4
+        message = lx.literal()
+        lx.expect(b")")
+    else:
+        message = lx.literal()
+    if not lx.at_end():
+        raise lx.error("MULTIAPPEND is not supported")
+    return Append(tag, name, mailbox, tuple(flags), date, message)
+
+
+def _uid_expunge(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    return UidExpunge(tag, name, lx.sequence_set())
+
+
+def _search(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    lx.sp()
+    returns: tuple[str, ...] | None = None
+    if lx.maybe(b"RETURN "):  # RFC 4731 §3
+        opts = lx.paren_list(lambda: lx.keyword())
+        for opt in opts:
+            if opt not in ESEARCH_RETURN:
+                raise lx.error(f"unknown SEARCH return option {opt[:40]}")
+        returns = tuple(opts) or ("ALL",)
+        lx.sp()
+    charset = None
+    if lx.maybe(b"CHARSET "):
+        charset = lx.astring().decode("ascii", "replace").upper()
+        lx.sp()
+    key = parse_keys(lx, charset or "US-ASCII")
+    return Search(tag, name, uid, key, charset, returns)
+
+
+def _fetch(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    lx.sp()
+    sequence = lx.sequence_set()
+    lx.sp()
+    items = parse_items(lx)
+    changed_since = None
+    vanished = False
+    if not lx.at_end():
+        lx.sp()
+
+        def modifier() -> None:
+            nonlocal changed_since, vanished
+            word = lx.keyword()
+            if word == "CHANGEDSINCE":  # RFC 7162 §3.1.4
+                lx.sp()
+                changed_since = lx.number(bits=64)
+            elif word == "VANISHED":  # RFC 7162 §3.2.6
+                vanished = True
+            else:
+                raise lx.error(f"unknown FETCH modifier {word[:40]}")
+
+        lx.paren_list(modifier, allow_empty=False)
+        if vanished and (not uid or changed_since is None):
+            raise lx.error("VANISHED needs UID FETCH and CHANGEDSINCE")  # RFC 7162 §3.2.6
+    return Fetch(tag, name, uid, sequence, tuple(items), changed_since, vanished)
+
+
+def _store(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    lx.sp()
+    sequence = lx.sequence_set()
+    lx.sp()
+    unchanged_since = None
+    if lx.peek() == b"(":
+        def modifier() -> None:
+            nonlocal unchanged_since
+            if lx.keyword() != "UNCHANGEDSINCE":  # RFC 7162 §3.1.3
+                raise lx.error("unknown STORE modifier")
+            lx.sp()
+            unchanged_since = lx.number(bits=64)
+
+        lx.paren_list(modifier, allow_empty=False)
+        lx.sp()
+    item = lx.keyword()
+    mode = {"FLAGS": "replace", "+FLAGS": "add", "-FLAGS": "remove"}
+    if item.startswith(("+", "-")):
+        pass
+    base, _, silent = item.partition(".")
+    if base not in mode or silent not in ("", "SILENT"):
+        raise lx.error("expected FLAGS, +FLAGS or -FLAGS")
+    lx.sp()
+    if lx.peek() == b"(":
+        flags = lx.paren_list(lx.flag)
+    else:
+        flags = [lx.flag()]
+        while not lx.at_end():
+            lx.sp()
+            flags.append(lx.flag())
+    return Store(tag, name, uid, sequence, mode[base], bool(silent), tuple(flags), unchanged_since)
+
+
+def _copy(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    lx.sp()
+    sequence = lx.sequence_set()
+    lx.sp()
+    return Copy(tag, name, uid, sequence, _mailbox(lx, utf8), move=name == "MOVE")
+
+
+_PARSERS = {
+    "LOGIN": _login, "AUTHENTICATE": _authenticate, "ID": _id, "ENABLE": _enable,
+    "SELECT": _select, "EXAMINE": _select, "CREATE": _one_mailbox, "DELETE": _one_mailbox,
+    "SUBSCRIBE": _one_mailbox, "UNSUBSCRIBE": _one_mailbox, "GETQUOTAROOT": _one_mailbox,
+    "GETQUOTA": _getquota, "RENAME": _rename, "LIST": _list, "LSUB": _list, "STATUS": _status,
+    "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
+    "MOVE": _copy,
+}
+_UID_PARSERS = {"SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
+KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
+
+
+def read_tag(data: bytes) -> str | None:
+    """The tag of a command line, if it has a valid one (for error replies)."""
+    try:
+        return Lexer(data).tag_token()
+    except ParseError:
+        return None
+
+
+def parse_command(data: bytes, *, utf8: bool = False) -> Command:
+    """Parse one whole command (without its final CRLF)."""
+    lx = Lexer(data)
+    tag = lx.tag_token()
+    lx.tag = tag
+    lx.sp()
+    name = lx.keyword()
+    command: Command
+    if name in SIMPLE_COMMANDS:
+        command = Simple(tag, name)
+    elif name == "UID":
+        lx.sp()
+        sub = lx.keyword()
+        if sub == "EXPUNGE":  # RFC 4315 §2.1
+            command = _uid_expunge(lx, tag, "UID EXPUNGE", utf8)
+        elif sub in _UID_PARSERS:
+            command = _UID_PARSERS[sub](lx, tag, sub, utf8, True)
+        else:
+            raise lx.error(f"unknown UID command {sub[:40]}")
+    elif name in _PARSERS:
+        command = _PARSERS[name](lx, tag, name, utf8)
+    else:
+        raise lx.error(f"unknown command {name[:40]}")
+    lx.end()
+    return command

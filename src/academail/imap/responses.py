@@ -1,0 +1,114 @@
+"""What the server says: named response texts and codes (RFC 3501 §7.1, RFC 5530),
+and the encoders for strings, flags and mailbox names on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from academail.imap.parsing import utf7
+
+# Response codes (RFC 3501 §7.1, RFC 4315, RFC 5530, RFC 7162, RFC 7889, RFC 9208).
+CODE_ALERT = "ALERT"
+CODE_AUTHENTICATIONFAILED = "AUTHENTICATIONFAILED"
+CODE_PRIVACYREQUIRED = "PRIVACYREQUIRED"
+CODE_TRYCREATE = "TRYCREATE"
+CODE_NONEXISTENT = "NONEXISTENT"
+CODE_ALREADYEXISTS = "ALREADYEXISTS"
+CODE_CANNOT = "CANNOT"
+CODE_OVERQUOTA = "OVERQUOTA"
+CODE_TOOBIG = "TOOBIG"
+CODE_LIMIT = "LIMIT"
+CODE_READ_ONLY = "READ-ONLY"
+CODE_READ_WRITE = "READ-WRITE"
+CODE_CLIENTBUG = "CLIENTBUG"
+CODE_BADCHARSET = "BADCHARSET (UTF-8 US-ASCII)"
+CODE_UNAVAILABLE = "UNAVAILABLE"
+CODE_SERVERBUG = "SERVERBUG"
+CODE_CLOSED = "CLOSED"
+CODE_EXPUNGEISSUED = "EXPUNGEISSUED"
+
+# Texts. Protocol replies are in English; what a person may read is also French.
+GREETING = "academail IMAP ready / serveur IMAP academail prêt"
+BYE_LOGOUT = "Logging out / déconnexion"
+BYE_AUTOLOGOUT = "Autologout: idle for too long / déconnexion après 30 minutes d'inactivité"
+BYE_TOO_LONG = "Command line too long / ligne de commande trop longue"
+BYE_SLOW_READER = "Client does not read its responses"
+BYE_SHUTDOWN = "Server shutting down / arrêt du serveur"
+BYE_MAILBOX_GONE = "Selected mailbox was deleted / le dossier ouvert a été supprimé"
+OK_DONE = "completed"
+OK_STARTTLS = "Begin TLS negotiation now"
+OK_IDLE = "idling"
+NO_LOGIN_DISABLED = "Use STARTTLS or port 993 first / connexion chiffrée requise"
+NO_AUTH_FAILED = "Authentication failed / identifiant ou mot de passe incorrect"
+NO_MECHANISM = "Unsupported authentication mechanism"
+NO_NOT_ALLOWED = "Command not allowed in this state"
+BAD_LINE_TOO_LONG = "Command line too long (64 KiB at most)"
+BAD_LITERAL_TOO_BIG = "Literal too big"
+BAD_AUTH_CANCELLED = "Authentication cancelled"
+BAD_TLS_ACTIVE = "TLS already active"
+NO_READ_ONLY = "Mailbox is read-only (EXAMINE)"
+NO_SERVER_ERROR = "Internal error, try again / erreur interne, réessayez"
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+def quoted(value: str | bytes) -> bytes:
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def string(value: str | bytes) -> bytes:
+    """A quoted string when safe, else a literal (8-bit, CR, LF, long values)."""
+    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    if len(data) < 1000 and all(0x20 <= b < 0x7F for b in data):
+        return quoted(data)
+    return b"{%d}\r\n" % len(data) + data
+
+
+def nstring(value: str | bytes | None) -> bytes:
+    return b"NIL" if value is None else string(value)
+
+
+def astring(value: str) -> bytes:
+    data = value.encode("utf-8")
+    if data and all(0x21 <= b < 0x7F and b not in b'(){%*"\\]' for b in data) and data.upper() != b"NIL":
+        return data
+    return string(data)
+
+
+def mailbox(name: str, *, utf8: bool) -> bytes:
+    """A mailbox name on the wire: modified UTF-7 (RFC 3501 §5.1.3), or UTF-8 in
+    a quoted string once UTF8=ACCEPT is enabled (RFC 6855 §3)."""
+    if utf8:
+        return quoted(name) if "\r" not in name and "\n" not in name else string(name)
+    encoded = utf7.encode(name)
+    return quoted(encoded)
+
+
+def flag_list(names: Iterable[str]) -> bytes:
+    return b"(" + " ".join(names).encode("utf-8") + b")"
+
+
+def imap_date_time(value: dt.datetime) -> bytes:
+    """INTERNALDATE (RFC 3501 §9 date-time) in the server's time zone."""
+    from django.utils import timezone
+
+    local = timezone.localtime(value)
+    return local.strftime('"%d-%b-%Y %H:%M:%S %z"').encode("ascii")
+
+
+def number_set(numbers: Iterable[int]) -> str:
+    """1,2,3,5 -> "1:3,5" (sorted input)."""
+    out: list[str] = []
+    start = prev = -2
+    for n in numbers:
+        if n == prev + 1:
+            prev = n
+            continue
+        if start > 0:
+            out.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = n
+    if start > 0:
+        out.append(str(start) if start == prev else f"{start}:{prev}")
+    return ",".join(out)

@@ -1,0 +1,287 @@
+"""The IMAP listener on asyncio streams: TLS (implicit, or STARTTLS on the plain
+port), framing of commands with their literals, limits (64 KiB command lines,
+literal sizes, a bounded write buffer, the 30-minute autologout of RFC 9051
+§5.4), the state check before every command, and the thread pool in which store
+and accounts functions run so the event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from academail.imap import responses as R
+from academail.imap.parsing import ParseError, parse_command
+from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
+from academail.imap.session import Session
+from academail.imap.state import State, allowed
+from academail.store.imap import checkout, release
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_LINE = 64 * 1024  # one line of a command, literals excluded
+MAX_DISCARD = 1024 * 1024  # an over-long line is skipped up to this, then the client is dropped
+MAX_PREAUTH_LITERAL = 8 * 1024  # before login, literals only carry a user name or password
+AUTOLOGOUT_SECONDS = 30 * 60  # RFC 9051 §5.4: at least 30 minutes
+PREAUTH_TIMEOUT_SECONDS = 120
+WRITE_BUFFER_HIGH = 256 * 1024
+WRITE_TIMEOUT_SECONDS = 60.0
+STORE_THREADS = 8
+
+_LITERAL_AT_END = re.compile(rb"~?\{(\d{1,20})(\+?)\}$")
+_COMMAND_NAME = re.compile(rb"^[^ ]+ (?:UID )?([A-Za-z]+)", re.IGNORECASE)
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _store_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="imap-store")
+    return _executor
+
+
+def stop_store_threads() -> None:
+    """Close every store thread's database connection and end the threads
+    (server shutdown; PostgreSQL cannot drop a database still in use)."""
+    global _executor
+    executor, _executor = _executor, None
+    if executor is None:
+        return
+    barrier = threading.Barrier(STORE_THREADS)
+
+    def close_one() -> None:
+        release()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)  # one call per thread: each waits for the others
+
+    for _ in range(STORE_THREADS):
+        executor.submit(close_one)
+    executor.shutdown(wait=True)
+
+
+def _in_store_thread(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    checkout()
+    return fn(*args, **kwargs)
+
+
+class Disconnect(Exception):
+    """The connection is over (client gone, too slow, or told BYE)."""
+
+
+class Connection:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, tls: bool,
+        tls_context: ssl.SSLContext, implicit_tls: bool,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.tls_context = tls_context
+        self.starttls_available = not implicit_tls
+        peer = writer.get_extra_info("peername")
+        self.peer = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+        self.session = Session(self)
+        writer.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
+
+    # -- store calls ---------------------------------------------------------------
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _store_executor(), functools.partial(_in_store_thread, fn, args, kwargs)
+        )
+
+    # -- output --------------------------------------------------------------------
+    async def write(self, data: bytes) -> None:
+        if self.writer.is_closing():
+            raise Disconnect("closed")
+        self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Wait until the client has read enough; a client that never reads is
+        dropped after WRITE_TIMEOUT_SECONDS instead of growing our memory."""
+        try:
+            await asyncio.wait_for(self.writer.drain(), WRITE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise Disconnect("client does not read") from None
+        except (ConnectionError, RuntimeError) as exc:
+            raise Disconnect(str(exc)) from None
+
+    # -- input ---------------------------------------------------------------------
+    def _timeout(self) -> float:
+        if self.session.state is State.NOT_AUTHENTICATED:
+            return PREAUTH_TIMEOUT_SECONDS
+        return AUTOLOGOUT_SECONDS
+
+    async def read_line(self) -> bytes:
+        """One line with its line end. An over-long line is answered BAD and
+        skipped; a client that keeps sending without a line end is dropped."""
+        discarded = 0
+        while True:
+            try:
+                line = await asyncio.wait_for(self.reader.readuntil(b"\n"), self._timeout())
+            except TimeoutError:
+                with contextlib.suppress(Disconnect):
+                    await self.write(f"* BYE {R.BYE_AUTOLOGOUT}\r\n".encode())
+                raise Disconnect("timeout") from None
+            except asyncio.IncompleteReadError:
+                raise Disconnect("eof") from None
+            except asyncio.LimitOverrunError as exc:
+                discarded += exc.consumed
+                await self.reader.readexactly(exc.consumed)
+                if discarded > MAX_DISCARD:
+                    await self.write(f"* BYE {R.BYE_TOO_LONG}\r\n".encode())
+                    raise Disconnect("line too long") from None
+                continue
+            except (ConnectionError, ssl.SSLError) as exc:
+                raise Disconnect(str(exc)) from None
+            if discarded or len(line) > MAX_LINE:
+                tag = read_tag(line if not discarded else b"") or "*"
+                await self.write(f"{tag} BAD [{R.CODE_TOOBIG}] {R.BAD_LINE_TOO_LONG}\r\n".encode())
+                discarded = 0
+                continue
+            return line
+
+    async def read_command(self) -> bytes | None:
+        """One complete command with its literals inline (RFC 3501 §4.3, RFC 7888),
+        without the final CRLF; None when the command was refused during framing."""
+        line = await self.read_line()
+        pieces: list[bytes] = []
+        total = 0
+        first = line
+        limit = settings.MAX_MESSAGE_SIZE
+        if self.session.state is State.NOT_AUTHENTICATED:
+            limit = MAX_PREAUTH_LITERAL
+        while True:
+            stripped = line.rstrip(b"\r\n")
+            m = _LITERAL_AT_END.search(stripped)
+            if m is None:
+                pieces.append(stripped)
+                return b"".join(pieces)
+            pieces.append(stripped + b"\r\n")
+            size = int(m.group(1))
+            synchronizing = not m.group(2)
+            total += size
+            if total > limit or len(pieces) > 1000:
+                tag = read_tag(first) or "*"
+                name = _COMMAND_NAME.match(first)
+                is_append = bool(name and name.group(1).upper() == b"APPEND")
+                if synchronizing:
+                    # RFC 3501 §7.5: refuse instead of "+", the client sends nothing more.
+                    status = "NO" if is_append else "BAD"
+                    await self.write(f"{tag} {status} [{R.CODE_TOOBIG}] {R.BAD_LITERAL_TOO_BIG}\r\n".encode())
+                    return None
+                # RFC 7888 §4: a non-synchronizing literal too big: BAD, then close.
+                await self.write(f"{tag} BAD [{R.CODE_TOOBIG}] {R.BAD_LITERAL_TOO_BIG}\r\n".encode())
+                await self.write(f"* BYE {R.BAD_LITERAL_TOO_BIG}\r\n".encode())
+                raise Disconnect("literal too big")
+            if synchronizing:
+                await self.write(b"+ Ready for literal data\r\n")
+                await self.flush()
+            try:
+                data = await asyncio.wait_for(self.reader.readexactly(size), self._timeout())
+            except (asyncio.IncompleteReadError, TimeoutError, ConnectionError, ssl.SSLError):
+                raise Disconnect("client vanished mid-literal") from None
+            pieces.append(data)
+            line = await self.read_line()
+
+    async def start_tls(self, reply: bytes) -> None:
+        """Send ``reply`` (the tagged OK) and upgrade the connection at once."""
+        # RFC 9051 §6.2.1: anything pipelined after STARTTLS was sent in clear
+        # text and must not be taken as coming over TLS (CVE-2011-0411 class).
+        buffered = getattr(self.reader, "_buffer", None)
+        if buffered:
+            buffered.clear()
+        await self.flush()
+        # No await between the OK and start_tls: the client's ClientHello must
+        # reach the TLS layer, not the plain-text reader.
+        self.writer.write(reply)
+        try:
+            await self.writer.start_tls(self.tls_context, ssl_handshake_timeout=30)
+        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+            raise Disconnect(f"TLS handshake failed: {exc}") from None
+        self.tls = True
+        self.starttls_available = False
+
+    # -- the loop ------------------------------------------------------------------
+    async def serve(self) -> None:
+        session = self.session
+        try:
+            await self.write(f"* OK [CAPABILITY {session.capability_line()}] {R.GREETING}\r\n".encode())
+            while session.state is not State.LOGOUT:
+                data = await self.read_command()
+                if data is None:
+                    continue
+                await self.handle(data)
+                await self.flush()
+        except Disconnect as exc:
+            log.debug("imap connection from %s ended: %s", self.peer, exc)
+        except (ConnectionError, ssl.SSLError) as exc:
+            log.debug("imap connection from %s lost: %s", self.peer, exc)
+        finally:
+            session.close()
+            await self.close()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
+        try:
+            await asyncio.wait_for(self.writer.wait_closed(), 2)
+        except (TimeoutError, asyncio.CancelledError, ConnectionError, ssl.SSLError):
+            # A peer that never completes the TLS close: drop the socket.
+            self.writer.transport.abort()
+
+    async def handle(self, data: bytes) -> None:
+        session = self.session
+        try:
+            command = parse_command(data, utf8=session.utf8)
+        except ParseError as exc:
+            tag = exc.tag or "*"
+            word = _COMMAND_NAME.match(data)
+            if word and word.group(1).upper().decode() not in KNOWN_COMMANDS:
+                await self.write(f"{tag} BAD Unknown command\r\n".encode())
+            else:
+                await self.write(f"{tag} BAD Syntax error: {exc.text}\r\n".encode("utf-8", "replace"))
+            return
+        # The one state check (RFC 3501 §3): see state.ALLOWED.
+        if not allowed(command.name, session.state):
+            await session.bad(command, f"{R.NO_NOT_ALLOWED} ({session.state.value})")
+            return
+        try:
+            await session.dispatch(command)
+        except Disconnect:
+            raise
+        except Exception:
+            log.exception("imap command %s failed", command.name)
+            await session.no(command, R.NO_SERVER_ERROR, R.CODE_SERVERBUG)
+
+
+async def start_imap(
+    *, host: str, port: int, tls_context: ssl.SSLContext, implicit_tls: bool
+) -> asyncio.base_events.Server:
+    """Listen for IMAP on (host, port): TLS from the first byte (993) when
+    ``implicit_tls``, else plain text with STARTTLS (143) and LOGINDISABLED until then."""
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = Connection(
+            reader, writer, tls=implicit_tls, tls_context=tls_context, implicit_tls=implicit_tls
+        )
+        await connection.serve()
+
+    return await asyncio.start_server(
+        client, host=host, port=port, ssl=tls_context if implicit_tls else None,
+        limit=MAX_LINE + 2, reuse_address=True, ssl_handshake_timeout=30 if implicit_tls else None,
+    )

@@ -1,0 +1,179 @@
+"""A real IMAP server (implicit TLS and STARTTLS ports) on loopback, in its own
+event-loop thread, over the test database; a tiny line client for transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from academail.imap.server import start_imap, stop_store_threads
+from academail.server.tls import server_context
+
+PASSWORD = "Corr3ct-cheval-batterie"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def client_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@dataclass
+class RunningIMAP:
+    host: str
+    tls_port: int
+    plain_port: int
+    loop: asyncio.AbstractEventLoop
+
+
+@pytest.fixture
+def imap(transactional_db) -> Iterator[RunningIMAP]:
+    tls_port, plain_port = free_port(), free_port()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    servers: list[asyncio.base_events.Server] = []
+
+    async def main() -> None:
+        context = server_context()
+        servers.append(await start_imap(host="127.0.0.1", port=tls_port, tls_context=context, implicit_tls=True))
+        servers.append(await start_imap(host="127.0.0.1", port=plain_port, tls_context=context, implicit_tls=False))
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(main()), loop.run_forever()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield RunningIMAP("127.0.0.1", tls_port, plain_port, loop)
+
+    async def stop() -> None:
+        for server in servers:
+            server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    stop_store_threads()
+
+
+@pytest.fixture
+def user(make_account):
+    """An active account with a known password: (account, login identifier)."""
+    account = make_account()
+    account.set_password(PASSWORD)
+    account.save()
+    return account
+
+
+@dataclass
+class Response:
+    untagged: list[bytes]
+    tagged: bytes
+    lines: list[bytes] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.tagged.split(b" ", 2)[1].decode()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "OK"
+
+    def text(self) -> str:
+        return b"".join(self.untagged).decode("utf-8", "replace")
+
+    def find(self, pattern: bytes) -> list[re.Match[bytes]]:
+        return [m for line in self.untagged if (m := re.search(pattern, line, re.S))]
+
+
+class Client:
+    """Sends tagged commands, reads responses with their literals inline."""
+
+    def __init__(self, host: str, port: int, *, tls: bool = True, timeout: float = 10) -> None:
+        raw = socket.create_connection((host, port), timeout=timeout)
+        self.sock: socket.socket = client_context().wrap_socket(raw) if tls else raw
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.readline()
+        self.counter = 0
+
+    def readline(self) -> bytes:
+        line = self.file.readline()
+        out = line
+        while m := re.search(rb"\{(\d+)\}\r\n$", line):
+            out += self.file.read(int(m.group(1)))
+            line = self.file.readline()
+            out += line
+        return out
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def next_tag(self) -> str:
+        self.counter += 1
+        return f"t{self.counter}"
+
+    def cmd(self, text: str | bytes) -> Response:
+        tag = self.next_tag()
+        data = text.encode() if isinstance(text, str) else text
+        self.send(tag.encode() + b" " + data + b"\r\n")
+        return self.read_until(tag)
+
+    def read_until(self, tag: str) -> Response:
+        untagged: list[bytes] = []
+        while True:
+            line = self.readline()
+            if not line:
+                raise ConnectionError("server closed the connection")
+            if line.startswith(tag.encode() + b" "):
+                return Response(untagged, line)
+            untagged.append(line)
+
+    def login(self, account, password: str = PASSWORD) -> Response:
+        response = self.cmd(f'LOGIN {account.identifier} "{password}"')
+        assert response.ok, response
+        return response
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def connect(imap):
+    clients: list[Client] = []
+
+    def factory(*, tls: bool = True) -> Client:
+        client = Client(imap.host, imap.tls_port if tls else imap.plain_port, tls=tls)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def session(connect, user) -> Client:
+    """A logged-in client over implicit TLS."""
+    client = connect()
+    client.login(user)
+    return client

@@ -1,0 +1,75 @@
+"""IDLE and concurrent sessions: changes by delivery and by other sessions are
+pushed within a second, and EXPUNGE arrives only where RFC 3501 §7.4.1 allows."""
+
+from __future__ import annotations
+
+import time
+
+from tests.imap.helpers import deliver_to
+
+
+def test_idle_sees_delivery_within_a_second(session, user):
+    session.cmd("SELECT INBOX")
+    session.send(b"i IDLE\r\n")
+    assert session.readline().startswith(b"+ ")
+    started = time.monotonic()
+    deliver_to(user)
+    assert session.readline() == b"* 1 EXISTS\r\n"
+    assert time.monotonic() - started < 1.0
+    session.send(b"DONE\r\n")
+    assert session.read_until("i").ok
+
+
+def test_idle_sees_flag_changes_and_expunges_from_another_session(connect, session, user):
+    deliver_to(user)
+    deliver_to(user)
+    session.cmd("SELECT INBOX")
+    other = connect()
+    other.login(user)
+    other.cmd("SELECT INBOX")
+    session.send(b"i IDLE\r\n")
+    session.readline()
+    other.cmd("STORE 1 +FLAGS (\\Flagged)")
+    assert session.readline() == b"* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n"
+    other.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    assert session.readline() == b"* 2 FETCH (UID 2 FLAGS (\\Deleted))\r\n"
+    other.cmd("EXPUNGE")
+    assert session.readline() == b"* 2 EXPUNGE\r\n"
+    session.send(b"DONE\r\n")
+    assert session.read_until("i").ok
+
+
+def test_expunge_by_another_session_waits_for_an_allowed_point(connect, session, user):
+    for _ in range(3):
+        deliver_to(user)
+    session.cmd("SELECT INBOX")
+    other = connect()
+    other.login(user)
+    other.cmd("SELECT INBOX")
+    other.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    other.cmd("EXPUNGE")
+    time.sleep(0.2)
+    # FETCH must not announce the expunge: numbers stay as the client knows them.
+    fetched = session.cmd("FETCH 1:3 UID")
+    assert not any(b"EXPUNGE" in line for line in fetched.untagged)
+    assert [m.group(1) for m in fetched.find(rb"UID (\d+)")] == [b"1", b"3"]
+    assert session.cmd("FETCH 3 UID").find(rb"\* 3 FETCH \(UID 3\)")
+    searched = session.cmd("SEARCH ALL")
+    assert not any(b"EXPUNGE" in line for line in searched.untagged)
+    noop = session.cmd("NOOP")
+    assert b"* 2 EXPUNGE\r\n" in noop.untagged
+    assert [m.group(1) for m in session.cmd("FETCH 1:* UID").find(rb"UID (\d+)")] == [b"1", b"3"]
+
+
+def test_new_mail_announced_after_a_command(session, user):
+    session.cmd("SELECT INBOX")
+    deliver_to(user)
+    time.sleep(0.1)
+    assert b"* 1 EXISTS\r\n" in session.cmd("NOOP").untagged
+
+
+def test_idle_in_authenticated_state_and_bad_done(session):
+    session.send(b"i IDLE\r\n")
+    assert session.readline().startswith(b"+ ")
+    session.send(b"NOTDONE\r\n")
+    assert session.read_until("i").status == "BAD"
