@@ -16,6 +16,7 @@ Goal (BENCHMARKS.md): >= 200 msg/s accepted, stored before 250.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import queue
 import random
 import smtplib
@@ -143,6 +144,8 @@ def main() -> int:
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats written to FILE")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="`serve --only smtp` processes sharing the port (SO_REUSEPORT)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     args = parser.parse_args()
 
@@ -166,7 +169,8 @@ def main() -> int:
 
         connections.close_all()
         port = c.free_port()
-        with c.smtp_server(port, profile=args.profile) as server:
+        with contextlib.ExitStack() as stack:
+            servers = [stack.enter_context(c.smtp_server(port, profile=args.profile)) for _ in range(args.servers)]
             work: queue.Queue[Item | None] = queue.Queue()
             for item in items:
                 work.put(item)
@@ -178,7 +182,7 @@ def main() -> int:
                 threading.Thread(target=client, args=(port, work, args.per_connection, result, lock), daemon=True)
                 for _ in range(args.clients)
             ]
-            cpu_server = c.process_cpu_seconds(server.pid)
+            cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers)
             cpu_client = time.process_time()
             started = time.perf_counter()
             for thread in threads:
@@ -186,7 +190,7 @@ def main() -> int:
             for thread in threads:
                 thread.join(timeout=600)
             elapsed = time.perf_counter() - started
-            cpu_server = c.process_cpu_seconds(server.pid) - cpu_server
+            cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers) - cpu_server
             cpu_client = time.process_time() - cpu_client
             if any(t.is_alive() for t in threads):
                 print("clients still running after 600 s: giving up")

@@ -43,9 +43,14 @@ class DnsPythonResolver:
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         import dns.asyncresolver
+        import dns.resolver
 
         self._resolver = dns.asyncresolver.Resolver()
         self._resolver.lifetime = timeout
+        # Answers (negative ones too) are kept for their TTL: an MX sees the
+        # same sender domains all day, and a lookup per message would bound
+        # inbound throughput by the resolver's latency (bench/deliver.py).
+        self._resolver.cache = dns.resolver.LRUCache(100_000)
 
     async def _query(self, name: str, rdtype: str) -> list:
         import dns.exception

@@ -283,5 +283,5 @@ async def start_imap(
 
     return await asyncio.start_server(
         client, host=host, port=port, ssl=tls_context if implicit_tls else None,
-        limit=MAX_LINE + 2, reuse_address=True, ssl_handshake_timeout=30 if implicit_tls else None,
+        limit=MAX_LINE + 2, reuse_address=True, reuse_port=True, ssl_handshake_timeout=30 if implicit_tls else None,
     )

@@ -278,4 +278,4 @@ async def start_mx(
             loop=loop,
         )
 
-    return await loop.create_server(factory, host=host, port=port, reuse_address=True)
+    return await loop.create_server(factory, host=host, port=port, reuse_address=True, reuse_port=True)

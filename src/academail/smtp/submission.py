@@ -235,5 +235,6 @@ async def start_submission(
         )
 
     return await loop.create_server(
-        factory, host=host, port=port, reuse_address=True, ssl=tls_context if implicit_tls else None
+        factory, host=host, port=port, reuse_address=True, reuse_port=True,
+        ssl=tls_context if implicit_tls else None,
     )
