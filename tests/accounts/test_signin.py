@@ -33,7 +33,7 @@ def test_page_has_fields_links_and_autocomplete(client):
 def test_right_password_signs_in_and_remembers_browser(client, person):
     response = post(client, "  JMartin ", PASSWORD)
     assert response.status_code == 302
-    assert response.url == reverse("accounts:security")
+    assert response.url == reverse("webmail:index")
     assert settings.DEVICE_COOKIE_NAME in response.cookies
     cookie = response.cookies[settings.DEVICE_COOKIE_NAME]
     assert cookie["httponly"] and cookie["max-age"] == settings.DEVICE_COOKIE_AGE
@@ -77,7 +77,7 @@ def test_pending_account_cannot_sign_in(client, pending):
 def test_next_is_followed_only_on_this_site(client, person):
     assert post(client, "jmartin", PASSWORD, next="/compte/sessions/").url == "/compte/sessions/"
     client.logout()
-    assert post(client, "jmartin", PASSWORD, next="https://evil.example/").url == reverse("accounts:security")
+    assert post(client, "jmartin", PASSWORD, next="https://evil.example/").url == reverse("webmail:index")
 
 
 def test_logout_needs_post(client, person):

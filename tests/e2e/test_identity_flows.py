@@ -88,7 +88,7 @@ def test_forgotten_password(page, live_server):
     fill(page, "identifier", "jmartin")
     fill(page, "password", NEW_PASSWORD)
     submit(page)
-    wait_for_text(page, "Journal d'activité")
+    wait_for_text(page, "Boîte de réception")
 
 
 def test_sign_in_from_a_new_browser_alerts(page, live_server):
@@ -102,14 +102,14 @@ def test_sign_in_from_a_new_browser_alerts(page, live_server):
     assert page.switch_to.active_element.get_attribute("id") == "global-error"
     fill(page, "password", PASSWORD)
     submit(page)
-    wait_for_text(page, "Journal d'activité")
+    wait_for_text(page, "Boîte de réception")
     assert not mail.outbox
     page.delete_all_cookies()  # another browser
     page.get(live_server.url + "/connexion/")
     fill(page, "identifier", "jmartin")
     fill(page, "password", PASSWORD)
     submit(page)
-    wait_for_text(page, "Journal d'activité")
+    wait_for_text(page, "Boîte de réception")
     assert len(mail.outbox) == 1 and "Nouvelle connexion" in mail.outbox[0].subject
     page.find_element(By.LINK_TEXT, "Sessions et appareils").click()
     wait_for_text(page, "Sessions web ouvertes")

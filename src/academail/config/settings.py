@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "academail.accounts",
     "academail.store",
     "academail.delivery",
+    "academail.webmail",
+    "academail.autoconfig",
 ]
 
 MIDDLEWARE = [
@@ -159,7 +161,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:security"
+LOGIN_REDIRECT_URL = "webmail:index"
 
 # Sessions live in the database (django.contrib.sessions), each linked to its
 # account by accounts.WebSession so people can list and close them.
@@ -237,3 +239,15 @@ OUTBOUND_CAPTURE = env_bool("ACADEMAIL_OUTBOUND_CAPTURE", not PRODUCTION)
 DKIM_SELECTOR = env_str("ACADEMAIL_DKIM_SELECTOR", "academail")
 DKIM_KEY_DIR = Path(env_str("ACADEMAIL_DKIM_KEY_DIR", str(VAR_DIR / "dkim")))
 # --- end of submission and outbound queue ---------------------------------------------
+
+
+# --- automatic configuration of mail clients (academail.autoconfig) ----------------
+# What Thunderbird autoconfig, Outlook autodiscover, the Apple profile and the page
+# "Configurer mon téléphone" tell clients: the public names and implicit-TLS ports
+# (RFC 8314), which differ from the listeners' when a load balancer or NAT sits in
+# front. Production defaults to the standard 993 and 465.
+PUBLIC_IMAP_HOST = env_str("ACADEMAIL_PUBLIC_IMAP_HOST", MAIL_HOSTNAME)
+PUBLIC_IMAP_PORT = env_int("ACADEMAIL_PUBLIC_IMAP_PORT", 993 if PRODUCTION else IMAPS_PORT)
+PUBLIC_SMTP_HOST = env_str("ACADEMAIL_PUBLIC_SMTP_HOST", MAIL_HOSTNAME)
+PUBLIC_SMTP_PORT = env_int("ACADEMAIL_PUBLIC_SMTP_PORT", 465 if PRODUCTION else SUBMISSIONS_PORT)
+# --- end of automatic configuration ------------------------------------------------

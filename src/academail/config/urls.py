@@ -3,15 +3,19 @@ from django.urls import include, path
 
 from academail.accounts.views import admin_login_redirect
 from academail.config import views
+from academail.webmail import views as webmail_views
 
 admin.site.site_header = "academail — administration"
 admin.site.site_title = "academail"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # "/" is the webmail for a signed-in person, the landing page otherwise.
+    path("", webmail_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # One sign-in door for everyone, administrators included (throttling, journal).
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
+    path("courrier/", include("academail.webmail.urls")),
     path("", include("academail.accounts.urls")),
+    path("", include("academail.autoconfig.urls")),
 ]

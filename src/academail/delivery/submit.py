@@ -170,3 +170,105 @@ async def submit(
 
     await sync_to_async(only_remote, thread_sensitive=False)()
     return []
+
+
+# --- sending from the webmail -------------------------------------------------------
+
+
+class SendRefused(Exception):
+    """The message cannot be sent as it is; ``message`` is French a person can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Sent:
+    local: list[str]
+    remote: list[str]
+    sent_copy_uid: int | None  # None when Envoyés had no room left (the mail went all the same)
+
+
+def account_identity(account: object) -> Identity:
+    """``identity_of`` for code already inside a request (web views): the same
+    addresses, without recycling the thread's database connection."""
+    from academail.accounts.models import Account
+
+    assert isinstance(account, Account)
+    aliases = set(account.aliases.values_list("address", flat=True))
+    return Identity(account.pk, account.identifier, account.address, frozenset({account.address, *aliases}))
+
+
+def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequence[str] = ()) -> Sent:
+    """Send ``raw`` (built by the webmail) to ``recipients`` (To, Cc and Bcc
+    addresses), under the rules of SMTP submission: the From header must be one
+    of the account's addresses (SenderRefused), Bcc removed, Date and
+    Message-ID added when missing; académie addresses go through the one door
+    (all or nothing), the others into the outbound queue, DKIM-signed, in the
+    same commit. Then the sent copy (with its Bcc line, for the sender's eyes
+    only) is appended to Envoyés, \\Seen.
+
+    Raises SenderRefused, SendRefused (unknown or full local mailbox, too many
+    recipients, too big) before anything is stored or queued.
+    Precondition: none (own transactions; synchronous, for web views)."""
+    from academail.delivery.door import (
+        DeliveryRefused,
+        check_recipient,
+        do_deliver_prepared,
+        prepare,
+    )
+    from academail.delivery.queue import is_local
+    from academail.store.errors import QuotaExceeded
+    from academail.store.messages import do_append, special_mailbox
+    from academail.store.models import Flag
+
+    identity = account_identity(account)
+    unique = list(dict.fromkeys(r.strip().lower() for r in recipients if r.strip()))
+    if not unique:
+        raise SendRefused("Indiquez au moins un destinataire.")
+    if len(unique) > settings.SMTP_MAX_RECIPIENTS:
+        raise SendRefused(f"Trop de destinataires ({len(unique)}) : {settings.SMTP_MAX_RECIPIENTS} au plus.")
+    for address in unique:
+        if not _ADDRESS.fullmatch(address):
+            raise SendRefused(f"L'adresse « {address} » n'est pas valide.")
+    fixed = fix_headers(raw, identity, mail_from=identity.address)
+    local: list[Recipient] = []
+    remote: list[str] = []
+    for address in unique:
+        if is_local(address):
+            try:
+                local.append(check_recipient(address, size_hint=len(fixed)))
+            except DeliveryRefused as refused:
+                raise SendRefused(f"{address} : {refused.message}") from None
+        else:
+            remote.append(address)
+    try:
+        prepared = prepare(fixed)
+    except DeliveryRefused as refused:
+        raise SendRefused(refused.message) from None
+    queued = sign(fixed) if remote else b""
+    with transaction.atomic():
+        if local:
+            outcomes = do_deliver_prepared(prepared, local)
+            refused_to = [o.recipient.address for o in outcomes if not o.delivered]
+            if refused_to:
+                # All or nothing, as in SMTP submission: raising rolls the commit back.
+                raise SendRefused(
+                    "La boîte aux lettres de " + ", ".join(refused_to) + " est pleine : message non envoyé."
+                )
+        if remote:
+            do_enqueue(queued, mail_from=identity.address, recipients=remote, account_id=identity.account_id)
+    copy = fixed
+    if bcc:
+        copy = ("Bcc: " + ", ".join(bcc) + "\r\n").encode() + fixed
+    uid: int | None
+    try:
+        sent_box = special_mailbox(identity.account_id, "sent")
+        uid = do_append(identity.account_id, sent_box.pk, copy, flags=Flag.SEEN).uid
+    except QuotaExceeded:
+        uid = None
+    return Sent([r.address for r in local], remote, uid)
+
+
+_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")

@@ -1,0 +1,1 @@
+"""The webmail: the mail pages of academail (read, write, organise, search)."""

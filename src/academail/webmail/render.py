@@ -1,0 +1,302 @@
+"""Turning a stored message into what the reading page shows, safely: the body
+to display (HTML sanitised by nh3 with an allow-list of tags, attributes and CSS
+properties, remote images blocked unless asked for, ``cid:`` images inlined
+from their parts; plain text escaped then linkified), the attachments list and
+safe download file names.
+
+Pure functions over the blob and its part map: no ORM, no request.
+HTML is sanitised once, here, and nothing edits the markup afterwards (the
+post-processing of sanitised markup is how Roundcube's sanitiser was
+bypassed again and again).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import nh3
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from academail.mime.parse import Part, decode_part_body, iter_parts, part_text
+
+# Tags kept (others are unwrapped: their text stays); no script, style, svg,
+# math, form, iframe, object, base, meta, link, template, noscript.
+ALLOWED_TAGS = {
+    "a", "abbr", "address", "b", "bdi", "bdo", "big", "blockquote", "br", "caption", "center",
+    "cite", "code", "col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em", "font",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p",
+    "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var", "wbr",
+}
+# Removed with everything inside them.
+DROPPED_WITH_CONTENT = {"script", "style", "svg", "math", "template", "noscript", "title", "head",
+                        "iframe", "object", "embed", "textarea", "select", "xmp", "noembed", "noframes"}
+_COMMON = {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color"}
+ALLOWED_ATTRIBUTES = {
+    "*": _COMMON,
+    "a": {"href", "name"},
+    "img": {"src", "alt", "border"},
+    "table": {"border", "cellpadding", "cellspacing", "summary"},
+    "td": {"colspan", "rowspan", "nowrap"},
+    "th": {"colspan", "rowspan", "nowrap", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "font": {"face", "size"},
+    "ol": {"start", "type"},
+    "ul": {"type"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "cid"}
+# CSS properties kept in style attributes; nothing that takes a url() (background,
+# list-style-image, border-image, content, cursor) or positions over the page.
+ALLOWED_CSS = {
+    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
+    "font-variant", "text-align", "text-decoration", "text-indent", "text-transform",
+    "letter-spacing", "word-spacing", "line-height", "vertical-align", "white-space",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color",
+    "border-style", "border-width", "border-collapse", "border-spacing", "border-radius",
+    "width", "max-width", "min-width", "height", "max-height", "min-height",
+    "list-style-type", "table-layout", "direction", "overflow-wrap", "word-break",
+}
+_CSS_FORBIDDEN = ("url(", "expression", "\\", "@", "image-set", "javascript", "behavior", "-moz-binding")
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+MAX_INLINE_IMAGE = 2 * 1024 * 1024
+MAX_HTML_CHARS = 2 * 1024 * 1024
+MAX_TEXT_CHARS = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Attachment:
+    section: str
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Body:
+    kind: str  # "html", "text" or "" (nothing to show)
+    text_html: SafeString  # plain text escaped and linkified (kind "text")
+    has_remote_images: bool
+
+
+def _is_attachment(part: Part) -> bool:
+    return part.disposition == "attachment" or bool(part.filename)
+
+
+def body_parts(root: Part) -> tuple[Part | None, Part | None]:
+    """The first text/plain and text/html parts that are the message's own text
+    (not attachments, not inside an attached message)."""
+    plain: Part | None = None
+    html: Part | None = None
+    for _, part in _own_parts(root):
+        if part.is_multipart or _is_attachment(part):
+            continue
+        if part.content_type == "text/plain" and plain is None:
+            plain = part
+        elif part.content_type == "text/html" and html is None:
+            html = part
+    return plain, html
+
+
+def _own_parts(root: Part) -> list[tuple[str, Part]]:
+    """Parts of the message itself, stopping at attached messages."""
+    found: list[tuple[str, Part]] = []
+    stack = [root]
+    while stack:
+        part = stack.pop(0)
+        if part.children:
+            stack = list(part.children) + stack
+            continue
+        found.append((part.section or "1", part))
+    return found
+
+
+def attachments(root: Part) -> list[Attachment]:
+    """What the reading page lists for download: every leaf part with a file
+    name or an attachment disposition, attached messages whole."""
+    plain, html = body_parts(root)
+    result: list[Attachment] = []
+    for section, part in _own_parts(root):
+        if part is plain or part is html:
+            continue
+        if not (_is_attachment(part) or part.content_type in ("message/rfc822", "message/global")):
+            if part.content_id and part.content_type.startswith("image/"):
+                continue  # an inline image shown in the HTML
+            if part.content_type.startswith("text/"):
+                continue  # another alternative of the text
+        result.append(
+            Attachment(
+                section=section,
+                filename=safe_filename(part.filename or "", part.content_type),
+                content_type=part.content_type,
+                size=_decoded_size(part),
+            )
+        )
+    return result
+
+
+def _decoded_size(part: Part) -> int:
+    return part.size * 3 // 4 if part.encoding == "base64" else part.size
+
+
+def find_leaf(root: Part, section: str) -> Part | None:
+    for found, part in _own_parts(root):
+        if found == section:
+            return part
+    return None
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def safe_filename(name: str, content_type: str = "application/octet-stream") -> str:
+    """A file name that is only a name: no directory, no control character, no
+    quote or newline, not hidden, not empty, at most 150 characters."""
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"})
+    name = _UNSAFE_NAME.sub("_", name).strip(" ._")
+    if not name:
+        extension = {"message/rfc822": ".eml", "text/plain": ".txt", "application/pdf": ".pdf"}
+        name = "piece-jointe" + extension.get(content_type, "")
+    return name[:150]
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 ``attachment`` with an ASCII fallback and the UTF-8 ``filename*``."""
+    name = safe_filename(filename)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or "piece-jointe"
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()-]", "_", ascii_name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# --- plain text -----------------------------------------------------------------
+
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+def linkify(text: str) -> SafeString:
+    """Escape ``text``, making http(s) URLs links (escaping first: the URL is
+    escaped both as href and as text, so it cannot close the attribute)."""
+    out: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        trimmed = url.rstrip(_TRAILING)
+        if len(trimmed) < len("https://x"):
+            continue
+        start, end = match.start(), match.start() + len(trimmed)
+        out.append(escape(text[position:start]))
+        safe = escape(trimmed)
+        out.append(f'<a href="{safe}" rel="noopener noreferrer nofollow" target="_blank">{safe}</a>')
+        position = end
+    out.append(escape(text[position:]))
+    return mark_safe("".join(out))  # noqa: S308 - every piece above is escaped
+
+
+# --- HTML -------------------------------------------------------------------------
+
+
+def _clean_style(value: str) -> str | None:
+    kept = [d for d in value.split(";") if d.strip() and not any(bad in d.lower() for bad in _CSS_FORBIDDEN)]
+    return ";".join(kept) or None
+
+
+def sanitize_html(markup: str, raw: bytes, root: Part, *, allow_remote: bool) -> tuple[str, bool]:
+    """Sanitised markup and whether it referred to remote images (blocked unless
+    ``allow_remote``). ``cid:`` images become data: URLs of their parts."""
+    remote_seen = False
+    by_cid = {p.content_id.strip("<> ").lower(): p for _, p in _own_parts(root) if p.content_id}
+
+    def inline_image(value: str) -> str | None:
+        part = by_cid.get(value[4:].strip("<> ").lower())
+        if part is None or part.content_type not in INLINE_IMAGE_TYPES or _decoded_size(part) > MAX_INLINE_IMAGE:
+            return None
+        data = base64.b64encode(decode_part_body(raw, part)).decode()
+        return f"data:{part.content_type};base64,{data}"
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        nonlocal remote_seen
+        if attribute == "style":
+            return _clean_style(value)
+        if tag == "img" and attribute == "src":
+            lowered = value.strip().lower()
+            if lowered.startswith("cid:"):
+                return inline_image(value.strip())
+            if lowered.startswith(("http:", "https:", "//")):
+                remote_seen = True
+                return value if allow_remote and not lowered.startswith("//") else None
+            return None
+        if attribute in ("href", "cite"):
+            # Absolute http(s) and mailto only: a relative URL would resolve
+            # against the webmail itself.
+            return value if value.strip().lower().startswith(("http:", "https:", "mailto:")) else None
+        return value
+
+    cleaned = nh3.clean(
+        markup[:MAX_HTML_CHARS],
+        tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        filter_style_properties=ALLOWED_CSS,
+        strip_comments=True,
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+    )
+    return cleaned, remote_seen
+
+
+def message_body(raw: bytes, root: Part, *, allow_remote: bool = False) -> Body:
+    """What the reading page shows: HTML goes to the sandboxed frame (the
+    page only learns whether it had remote images), text is shown inline."""
+    plain, html = body_parts(root)
+    if html is not None:
+        _, remote = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote)
+        return Body("html", mark_safe(""), remote)  # noqa: S308 - empty
+    if plain is not None:
+        return Body("text", linkify(part_text(raw, plain)[:MAX_TEXT_CHARS]), False)
+    return Body("", mark_safe(""), False)  # noqa: S308 - empty
+
+
+def html_document(raw: bytes, root: Part, *, allow_remote: bool) -> str:
+    """The whole document the sandboxed frame loads (sanitised body only)."""
+    _, html = body_parts(root)
+    cleaned = ""
+    if html is not None:
+        cleaned, _ = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="referrer" content="no-referrer"></head>'
+        '<body style="margin:0;font-family:system-ui,sans-serif;overflow-wrap:anywhere">'
+        f"{cleaned}</body></html>"
+    )
+
+
+def plain_text(raw: bytes, root: Part) -> str:
+    """The text of the message for a reply or a forward (HTML turned into text)."""
+    from academail.mime.text import html_to_text
+
+    plain, html = body_parts(root)
+    if plain is not None:
+        return part_text(raw, plain)[:MAX_TEXT_CHARS]
+    if html is not None:
+        return html_to_text(part_text(raw, html))[:MAX_TEXT_CHARS]
+    return ""
+
+
+__all__ = [
+    "Attachment", "Body", "attachments", "body_parts", "content_disposition", "find_leaf",
+    "html_document", "iter_parts", "linkify", "message_body", "plain_text", "safe_filename",
+    "sanitize_html",
+]

@@ -1,0 +1,24 @@
+"""Template filters of the webmail: message flags as booleans."""
+
+from __future__ import annotations
+
+from django import template
+
+from academail.store.models import Flag, Message
+
+register = template.Library()
+
+
+@register.filter
+def unread(message: Message) -> bool:
+    return not message.flags & Flag.SEEN
+
+
+@register.filter
+def flagged(message: Message) -> bool:
+    return bool(message.flags & Flag.FLAGGED)
+
+
+@register.filter
+def answered(message: Message) -> bool:
+    return bool(message.flags & Flag.ANSWERED)

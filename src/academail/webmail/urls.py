@@ -1,0 +1,24 @@
+"""URLs of the webmail (French paths, under /courrier/)."""
+
+from django.urls import path
+
+from academail.webmail import views
+
+app_name = "webmail"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("dossier/<int:mailbox_id>/", views.folder, name="folder"),
+    path("dossier/<int:mailbox_id>/actions/", views.actions, name="actions"),
+    path("message/<int:mailbox_id>/<int:uid>/", views.message, name="message"),
+    path("message/<int:mailbox_id>/<int:uid>/contenu/", views.message_frame, name="message_frame"),
+    path("message/<int:mailbox_id>/<int:uid>/source/", views.source, name="source"),
+    path(
+        "message/<int:mailbox_id>/<int:uid>/piece/<str:section>/", views.attachment, name="attachment"
+    ),
+    path("ecrire/", views.write, name="write"),
+    path("recherche/", views.search, name="search"),
+    path("dossiers/", views.folders, name="folders"),
+    path("dossiers/<int:mailbox_id>/renommer/", views.folder_rename, name="folder_rename"),
+    path("dossiers/<int:mailbox_id>/supprimer/", views.folder_delete, name="folder_delete"),
+]

@@ -1,0 +1,368 @@
+"""The webmail pages: folder list, reading, actions, writing, search and
+folder management. Views parse the request, call one service (``store.webmail``,
+``store.mailboxes``, ``delivery.submit.do_send``) and render ``pages/`` or
+``partials/``. Every message and folder is reached through the store's
+``access_*`` lookups, so an id of another account is a 404.
+
+Pages are sent with a strict CSP (no inline script, ``frame-ancestors
+'none'``); the HTML body of a message is served on its own URL, with its own
+CSP, and shown in a sandboxed iframe without scripts or same-origin rights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from academail.config import views as config_views
+from academail.delivery.submit import SenderRefused, SendRefused, account_identity, do_send
+from academail.mime.parse import decode_part_body, parse_message
+from academail.store import mailboxes as store_mailboxes
+from academail.store import webmail as store
+from academail.store.errors import MailboxNotFound, MessageNotFound, QuotaExceeded, StoreError
+from academail.store.messages import do_append
+from academail.store.models import Flag
+from academail.webmail import compose
+from academail.webmail import render as rendering
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+# The message frame: nothing but inline styles and inlined (cid:) images;
+# remote images only once the person asked for them.
+_FRAME_CSP = "default-src 'none'; img-src data:{remote}; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+_SAFE_DOWNLOAD_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "text/csv"}
+
+
+def webmail_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Sign-in required; unknown ids of any kind become a 404; strict headers."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except (MailboxNotFound, MessageNotFound):
+            raise Http404(_("Ce message ou ce dossier n'existe pas.")) from None
+        response.setdefault("Content-Security-Policy", _CSP)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "same-origin"
+        return response
+
+    return wrapper
+
+
+def _account_id(request: HttpRequest) -> int:
+    return int(request.user.pk)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
+    pane = store.folder_pane(_account_id(request))
+    return render(request, f"webmail/pages/{template}", {"pane": pane, "current": current, **context})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """"/": the webmail for a signed-in person, the landing page otherwise."""
+    if request.user.is_authenticated:
+        return redirect("webmail:index")
+    return config_views.home(request)
+
+
+@webmail_view
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("webmail:folder", mailbox_id=store.inbox(_account_id(request)).pk)
+
+
+@webmail_view
+@require_GET
+def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    page = store.folder_page(_account_id(request), mailbox_id, before_uid=_int(request.GET.get("avant")))
+    return _page(
+        request,
+        "folder.html",
+        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages},
+        current=mailbox_id,
+    )
+
+
+@webmail_view
+@require_POST
+def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    action = request.POST.get("action", "")
+    uids = [u for u in (_int(v) for v in request.POST.getlist("uid")) if u is not None]
+    next_url = reverse("webmail:folder", args=[mailbox_id])
+    if action not in store.ACTIONS:
+        messages.error(request, _("Action inconnue."))
+        return redirect(next_url)
+    if not uids:
+        messages.error(request, _("Sélectionnez au moins un message."))
+        return redirect(next_url)
+    target = _int(request.POST.get("target"))
+    if action == "move" and target is None:
+        messages.error(request, _("Choisissez le dossier de destination."))
+        return redirect(next_url)
+    try:
+        # Another account's folder, as source or target, is a 404 (webmail_view).
+        count = store.do_message_action(_account_id(request), mailbox_id, uids, action, target_id=target)
+    except QuotaExceeded as error:
+        messages.error(request, error.message)
+        return redirect(next_url)
+    done = {
+        "seen": _("Marqué comme lu."),
+        "unseen": _("Marqué comme non lu."),
+        "flag": _("Suivi activé."),
+        "unflag": _("Suivi retiré."),
+        "move": _("Déplacé."),
+        "delete": _("Supprimé."),
+        "junk": _("Signalé comme indésirable et déplacé dans Indésirables."),
+    }[action]
+    messages.success(request, done if count else _("Aucun message n'a changé."))
+    # Stay on a message whose flags changed; leave one that is gone.
+    if len(uids) == 1 and action in ("seen", "flag", "unflag") and request.POST.get("from") == "message":
+        return redirect("webmail:message", mailbox_id=mailbox_id, uid=uids[0])
+    return redirect(next_url)
+
+
+@webmail_view
+@require_GET
+def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    opened = store.open_message(_account_id(request), mailbox_id, uid, mark_seen=True)
+    parsed = parse_message(opened.raw)
+    allow_images = request.GET.get("images") == "1"
+    body = rendering.message_body(opened.raw, opened.root, allow_remote=allow_images)
+    return _page(
+        request,
+        "message.html",
+        {
+            "opened": opened,
+            "m": opened.message,
+            "parsed": parsed,
+            "body": body,
+            "allow_images": allow_images,
+            "attachments": rendering.attachments(opened.root),
+            "flagged": bool(opened.message.flags & Flag.FLAGGED),
+            "title": parsed.subject or _("(sans objet)"),
+            "targets": [f for f in store.folder_pane(_account_id(request)).folders if f.mailbox.pk != mailbox_id],
+        },
+        current=mailbox_id,
+    )
+
+
+@xframe_options_sameorigin
+@webmail_view
+@require_GET
+def message_frame(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    opened = store.open_message(_account_id(request), mailbox_id, uid)
+    allow = request.GET.get("images") == "1"
+    document = rendering.html_document(opened.raw, opened.root, allow_remote=allow)
+    response = HttpResponse(document, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = _FRAME_CSP.format(remote=" https: http:" if allow else "")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@webmail_view
+@require_GET
+def source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    opened = store.open_message(_account_id(request), mailbox_id, uid)
+    response = HttpResponse(opened.full, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@webmail_view
+@require_GET
+def attachment(request: HttpRequest, mailbox_id: int, uid: int, section: str) -> HttpResponse:
+    opened = store.open_message(_account_id(request), mailbox_id, uid)
+    part = rendering.find_leaf(opened.root, section)
+    if part is None:
+        raise Http404(_("Cette pièce jointe n'existe pas."))
+    content_type = part.content_type if part.content_type in _SAFE_DOWNLOAD_TYPES else "application/octet-stream"
+    response = HttpResponse(decode_part_body(opened.raw, part), content_type=content_type)
+    response["Content-Disposition"] = rendering.content_disposition(part.filename or "")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def _source_message(request: HttpRequest, reference: str | None) -> tuple[int, int] | None:
+    if not reference or "-" not in reference:
+        return None
+    box, _, uid = reference.partition("-")
+    box_id, uid_number = _int(box), _int(uid)
+    if box_id is None or uid_number is None:
+        raise Http404
+    return box_id, uid_number
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def write(request: HttpRequest) -> HttpResponse:
+    account = request.user
+    account_id = _account_id(request)
+    data = request.POST if request.method == "POST" else request.GET
+    mode = data.get("mode", "")
+    if mode not in ("reply", "all", "forward"):
+        mode = ""
+    reference = _source_message(request, data.get("source"))
+    draft = compose.Draft()
+    original = None
+    if reference is not None and mode:
+        opened = store.open_message(account_id, *reference)
+        original = parse_message(opened.raw)
+        draft = compose.start_reply(
+            original,
+            rendering.plain_text(opened.raw, opened.root),
+            mode=mode,
+            own_addresses=account_identity(account).addresses,
+        )
+    context: dict[str, Any] = {
+        "mode": mode,
+        "source": data.get("source", "") if reference else "",
+        "max_size": settings.MAX_MESSAGE_SIZE,
+        "title": _("Écrire un message"),
+    }
+    if request.method == "GET":
+        return _page(request, "write.html", {**context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": ""})
+    # The identification fields come from the original, read again: never from the form.
+    draft.to = compose.parse_addresses(request.POST.get("to", ""))
+    draft.cc = compose.parse_addresses(request.POST.get("cc", ""))
+    draft.bcc = compose.parse_addresses(request.POST.get("bcc", ""))
+    draft.subject = request.POST.get("subject", "")[:998]
+    draft.body = request.POST.get("body", "")
+    total = 0
+    for upload in request.FILES.getlist("attachments"):
+        total += upload.size or 0
+        if total > settings.MAX_MESSAGE_SIZE:
+            break
+        draft.attachments.append(
+            compose.Upload(
+                rendering.safe_filename(upload.name or "", upload.content_type or ""),
+                upload.content_type or "application/octet-stream",
+                upload.read(),
+            )
+        )
+    form = {**context, "draft": draft, "to": request.POST.get("to", ""), "cc": request.POST.get("cc", ""), "bcc": request.POST.get("bcc", "")}
+    if total > settings.MAX_MESSAGE_SIZE:
+        form["error"] = _("Les pièces jointes dépassent la taille permise (%(mb)s Mo au total).") % {
+            "mb": settings.MAX_MESSAGE_SIZE // (1024 * 1024)
+        }
+        return _page(request, "write.html", form)
+    raw = compose.build_message(draft, sender_name=account.full_name, sender_address=account.address)
+    if request.POST.get("intent") == "draft":
+        drafts = store_mailboxes.special_mailbox(account_id, "drafts")
+        try:
+            do_append(account_id, drafts.pk, raw, flags=Flag.DRAFT | Flag.SEEN)
+        except QuotaExceeded as error:
+            form["error"] = error.message
+            return _page(request, "write.html", form)
+        messages.success(request, _("Brouillon enregistré dans Brouillons."))
+        return redirect("webmail:folder", mailbox_id=drafts.pk)
+    if (
+        not draft.attachments
+        and compose.mentions_attachment(f"{draft.subject}\n{draft.body}")
+        and request.POST.get("confirm") != "1"
+    ):
+        form["attachment_warning"] = True
+        return _page(request, "write.html", form)
+    try:
+        sent = do_send(account, raw, [*draft.to, *draft.cc, *draft.bcc], bcc=draft.bcc)
+    except SenderRefused:
+        form["error"] = _("Vous ne pouvez envoyer qu'avec votre propre adresse.")
+        return _page(request, "write.html", form)
+    except SendRefused as refused:
+        form["error"] = refused.message
+        return _page(request, "write.html", form)
+    if reference is not None and mode in ("reply", "all"):
+        try:
+            store.do_message_action(account_id, reference[0], [reference[1]], "answered")
+        except StoreError:
+            pass  # the original went away meanwhile: the reply is sent all the same
+    if sent.sent_copy_uid is None:
+        messages.warning(request, _("Message envoyé, mais Envoyés est plein : aucune copie n'y a été gardée."))
+    else:
+        messages.success(request, _("Message envoyé."))
+    return redirect("webmail:index")
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+@webmail_view
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    found = store.search_page(_account_id(request), query, before_id=_int(request.GET.get("avant"))) if query else None
+    return _page(request, "search.html", {"query": query, "found": found, "title": _("Recherche")})
+
+
+# --- folders --------------------------------------------------------------------------
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def folders(request: HttpRequest) -> HttpResponse:
+    account_id = _account_id(request)
+    error = ""
+    if request.method == "POST":
+        try:
+            box = store_mailboxes.do_create_mailbox(account_id, request.POST.get("name", ""))
+        except StoreError as failure:
+            error = failure.message
+        else:
+            messages.success(request, _("Dossier « %(name)s » créé.") % {"name": box.name})
+            return redirect("webmail:folders")
+    return _page(request, "folders.html", {"error": error, "title": _("Gérer les dossiers")})
+
+
+@webmail_view
+@require_POST
+def folder_rename(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    try:
+        box = store_mailboxes.do_rename_mailbox(_account_id(request), mailbox_id, request.POST.get("name", ""))
+    except (MailboxNotFound, MessageNotFound):
+        raise
+    except StoreError as failure:
+        messages.error(request, failure.message)
+    else:
+        messages.success(request, _("Dossier renommé en « %(name)s ».") % {"name": box.name})
+    return redirect("webmail:folders")
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def folder_delete(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    account_id = _account_id(request)
+    box = store_mailboxes.access_mailbox(account_id, mailbox_id)
+    if request.method == "POST":
+        try:
+            store_mailboxes.do_delete_mailbox(account_id, mailbox_id)
+        except StoreError as failure:
+            messages.error(request, failure.message)
+        else:
+            messages.success(request, _("Dossier « %(name)s » supprimé.") % {"name": box.name})
+        return redirect("webmail:folders")
+    return _page(request, "folder_delete.html", {"box": box, "title": _("Supprimer un dossier")})
