@@ -84,7 +84,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -151,6 +150,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "academail.accounts.passwords.PasswordPolicyValidator"},
 ]
 
+# French for everyone, whatever the browser asks: the English translation comes
+# as an explicit choice, not from Accept-Language (a headless or foreign-set
+# browser would otherwise get English dates in a French product).
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 TIME_ZONE = env_str("ACADEMAIL_TIME_ZONE", "Europe/Paris")
