@@ -198,3 +198,13 @@ def test_pipelined_transactions_after_data(mx, make_account):
         assert reader.readline().startswith(b"250")
         assert reader.readline().startswith(b"221")
     assert inbox_uids(account) == [1, 2]
+
+
+def test_vacation_reply_goes_to_the_smtp_envelope_sender(mx, make_account):
+    from academail.filters.services import check_and_save_script
+
+    absent, colleague = make_account(), make_account("Paul", "Durand")
+    check_and_save_script(absent.pk, 'require ["vacation"];\nvacation :days 3 "Absente cette semaine.";\n')
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.sendmail(colleague.address, [absent.address], build_message(sender=colleague.address, to=absent.address))
+    assert inbox_uids(colleague) == [1], "the out-of-office reply reached the sender"

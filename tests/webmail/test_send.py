@@ -116,3 +116,12 @@ def test_draft_saved_in_brouillons(web, person):
     draft = _only(person, "drafts")
     assert draft.flags & Flag.DRAFT and draft.content.subject == "À finir"
     assert not QueueEntry.objects.exists()
+
+
+def test_held_message_is_announced_as_held(web, person, other, settings):
+    settings.SEND_LIMIT_SOFT_HOUR = 1
+    response = _send(web, to=f"{other.address}, ami@exemple.org", subject="Sortie")
+    assert response.status_code == 302
+    page = web.get(response.url, follow=True).content.decode()
+    assert "Message retenu" in page and "Message envoyé." not in page
+    assert not Message.objects.filter(mailbox=box_of(other, "inbox")).exists()

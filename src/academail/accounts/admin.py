@@ -22,10 +22,12 @@ from django.http import HttpRequest
 from academail.accounts.models import (
     Account,
     Alias,
+    AppPassword,
     AssistanceRequest,
     Device,
     JournalEntry,
     Throttle,
+    TotpDevice,
 )
 from academail.accounts.naming import base_identifier, base_local_part
 from academail.accounts.numen import NumenError, validate_numen
@@ -38,6 +40,7 @@ from academail.accounts.services import (
     clean_secondary_address,
 )
 from academail.accounts.throttle import do_clear
+from academail.accounts.totp import do_admin_reset, do_check_role_change
 
 
 class AliasForm(forms.ModelForm):
@@ -135,8 +138,9 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("identifier", "first_name", "last_name", "address")
     ordering = ("last_name", "first_name", "identifier")
     inlines = [AliasInline]
+    actions = ["reset_second_factor"]
     readonly_fields = (
-        "identifier", "address", "numen_on_file", "is_superuser",
+        "identifier", "address", "numen_on_file", "second_factor", "app_password_count", "is_superuser",
         "last_login", "created_at", "updated_at",
     )
     fieldsets = (
@@ -144,6 +148,7 @@ class AccountAdmin(admin.ModelAdmin):
         ("Messagerie", {"fields": ("address", "quota_bytes")}),
         ("Récupération", {"fields": ("numen_on_file", "secondary_address", "secondary_verified")}),
         ("Rôle et statut", {"fields": ("role", "status", "is_superuser")}),
+        ("Accès", {"fields": ("second_factor", "app_password_count")}),
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = (
@@ -158,6 +163,25 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="NUMEN")
     def numen_on_file(self, obj: Account) -> str:
         return "renseigné" if obj.numen_hash else "non renseigné"
+
+    @admin.display(description="double authentification")
+    def second_factor(self, obj: Account) -> str:
+        return "activée" if TotpDevice.objects.filter(account=obj).exists() else "non activée"
+
+    @admin.display(description="mots de passe d'application")
+    def app_password_count(self, obj: Account) -> int:
+        return AppPassword.objects.filter(account=obj).count()
+
+    @admin.action(description="Réinitialiser la double authentification (téléphone perdu)")
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        by = request.user
+        assert isinstance(by, Account)
+        count = 0
+        for account in queryset:
+            do_admin_reset(account, by=by, remote_addr=str(request.META.get("REMOTE_ADDR", "")))
+            count += 1
+        self.message_user(request, f"Double authentification réinitialisée pour {count} compte(s) ; "
+                                   "leurs sessions web sont fermées.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -179,6 +203,8 @@ class AccountAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            if "role" in form.changed_data:
+                do_check_role_change(obj)
         # On add, AccountCreationForm.save() already created it through the service.
 
     def get_search_results(

@@ -178,13 +178,17 @@ def do_end_session(requester: Account, link_id: int) -> None:
 def do_end_all(account: Account, *, keep_session_key: str | None = None,
                keep_device_id: int | None = None, forget_devices: bool = True) -> int:
     """Close every web session of the account (but ``keep_session_key``) and,
-    by default, forget every device (but ``keep_device_id``). Returns the
-    number of sessions closed."""
+    by default, forget every device (but ``keep_device_id``) and revoke every
+    app password (phones and mail programs must be given a new one: signing
+    out everywhere must reach them too). Returns the number of sessions closed."""
+    from academail.accounts.apppasswords import do_revoke_all
+
     keys = list(WebSession.objects.filter(account=account).values_list("session_key", flat=True))
     keys = [key for key in keys if key != keep_session_key]
     _end_sessions(account, keys)
     if forget_devices:
         Device.objects.filter(account=account).exclude(pk=keep_device_id or 0).delete()
+        do_revoke_all(account)
     return len(keys)
 
 

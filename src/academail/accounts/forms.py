@@ -131,3 +131,31 @@ class AssistanceForm(forms.ModelForm):
             "contact": forms.TextInput(attrs={"autocomplete": "tel"}),
             "message": forms.Textarea(attrs={"rows": 5}),
         }
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code de vérification", max_length=20,
+        help_text="Les 6 chiffres affichés par votre application d'authentification, "
+                  "ou l'un de vos codes de secours.",
+        widget=forms.TextInput(attrs={
+            "autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false",
+        }),
+    )
+
+
+class TotpCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code à 6 chiffres affiché par l'application", max_length=12,
+        widget=forms.TextInput(attrs={
+            "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*",
+        }),
+    )
+
+
+class AppPasswordForm(forms.Form):
+    name = forms.CharField(
+        label="Nom de l'appareil ou du logiciel", max_length=80,
+        help_text="Pour le reconnaître dans la liste, par exemple « Téléphone » ou « Thunderbird au bureau ».",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -186,7 +186,15 @@ class EventKind(models.TextChoices):
     ALERTS_CHANGED = "alerts_changed", _("Réglage des alertes modifié")
     NOT_ME = "not_me", _("Signalement « Ce n'était pas moi »")
     FILTER_CHANGED = "filter_changed", _("Filtre modifié")
+    FILTER_ERROR = "filter_error", _("Erreur de filtre (message gardé dans la boîte de réception)")
     FORWARDING_CHANGED = "forwarding_changed", _("Transfert modifié")
+    APP_PASSWORD_CREATED = "app_password_created", _("Mot de passe d'application créé")
+    APP_PASSWORD_REVOKED = "app_password_revoked", _("Mot de passe d'application révoqué")
+    TOTP_ENABLED = "totp_enabled", _("Double authentification activée")
+    TOTP_DISABLED = "totp_disabled", _("Double authentification désactivée")
+    TOTP_RESET = "totp_reset", _("Double authentification réinitialisée par un administrateur")
+    TOTP_FAILED = "totp_failed", _("Code de double authentification refusé")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Code de secours utilisé")
 
 
 class JournalEntry(models.Model):
@@ -309,3 +317,53 @@ class AssistanceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} — {self.name}"
+
+
+# --- app passwords and second factor ----------------------------------------------------
+
+
+class AppPassword(models.Model):
+    """A password generated for one phone or mail program, valid for IMAP and
+    SMTP only (see ``accounts.apppasswords``). Only a keyed hash is kept."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField(_("nom"), max_length=80)
+    salt = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    last_used_protocol = models.CharField(_("protocole"), max_length=8, blank=True)
+    last_used_addr = models.GenericIPAddressField(_("dernière adresse IP"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mot de passe d'application")
+        verbose_name_plural = _("mots de passe d'application")
+        indexes = [models.Index(fields=["account", "-id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TotpDevice(models.Model):
+    """The confirmed authenticator app of an account (RFC 6238, see
+    ``accounts.totp``). The secret is stored AES-GCM encrypted;
+    ``last_counter`` is the last time step accepted, so a code is never
+    accepted twice."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="totp")
+    secret_ciphertext = models.BinaryField(editable=False)
+    last_counter = models.BigIntegerField(default=-1)
+    created_at = models.DateTimeField(_("activée le"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("double authentification")
+        verbose_name_plural = _("doubles authentifications")
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that replaces the authenticator app once (keyed hash)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True)

@@ -53,3 +53,28 @@ def decrypt_numen(blob: bytes) -> str:
 def mask_numen(numen: str) -> str:
     """What a list may show: the académie code and the last two characters."""
     return f"{numen[:2]}•••••••••{numen[-2:]}" if len(numen) == 13 else "•" * 13
+
+
+# --- other secrets of the identity app ----------------------------------------------------
+# Their own HKDF labels: a leak of one kind of key or hash says nothing of another.
+
+
+def keyed_hash(label: bytes, *parts: str) -> str:
+    """HMAC-SHA-256 under a key derived from ``NUMEN_KEY`` for ``label``
+    (app passwords, recovery codes)."""
+    key = _derive(settings.NUMEN_KEY, b"academail keyed hash " + label)
+    return hmac.new(key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_totp_secret(secret: bytes) -> bytes:
+    key = _derive(settings.NUMEN_KEY, b"academail totp encryption")
+    nonce = os.urandom(12)
+    return _VERSION + nonce + AESGCM(key).encrypt(nonce, secret, _VERSION + b"totp")
+
+
+def decrypt_totp_secret(blob: bytes) -> bytes:
+    blob = bytes(blob)
+    if blob[:1] != _VERSION:
+        raise ValueError("unknown TOTP ciphertext version")
+    key = _derive(settings.NUMEN_KEY, b"academail totp encryption")
+    return AESGCM(key).decrypt(blob[1:13], blob[13:], _VERSION + b"totp")

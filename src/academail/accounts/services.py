@@ -24,9 +24,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 
-from academail.accounts import journal, throttle
+from academail.accounts import apppasswords, journal, throttle
 from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
-from academail.accounts.models import Account, Alias, Device, EventKind, Role, Status
+from academail.accounts.models import Account, Alias, AppPassword, Device, EventKind, Role, Status
 from academail.accounts.naming import base_identifier, base_local_part, candidates, next_free
 from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
@@ -342,6 +342,10 @@ def check_update_account(
         setattr(account, name, wanted[name])
     if changed:
         account.save(update_fields=[*changed, "updated_at"])
+    if "role" in changed:
+        from academail.accounts.totp import do_check_role_change
+
+        do_check_role_change(account)
     return changed
 
 
@@ -401,6 +405,7 @@ class SignInResult:
     retry_after: int = 0
     device: Device | None = None
     new_device: bool = False
+    app_password: AppPassword | None = None  # the one used (IMAP, SMTP)
 
     @property
     def throttled(self) -> bool:
@@ -413,6 +418,13 @@ def _password_matches(account: Account | None, password: str) -> bool:
         make_password(password)
         return False
     return account.check_password(password)
+
+
+def _app_password_matches(account: Account | None, password: str, *, protocol: str,
+                          remote_addr: str) -> AppPassword | None:
+    if account is None or protocol not in apppasswords.MAIL_PROTOCOLS:
+        return None  # never for the web sign-in
+    return apppasswords.match(account, password, protocol=protocol, remote_addr=remote_addr)
 
 
 def check_sign_in(
@@ -433,6 +445,11 @@ def check_sign_in(
     refusal never says which part was wrong: unknown identifier, wrong password
     and inactive account look the same, and throttling treats known and unknown
     identifiers alike (see ``accounts.throttle``). Never sleeps.
+
+    For ``imap`` and ``smtp`` an app password of the account is accepted too
+    (``accounts.apppasswords``), and only one when the administrator sets
+    ``REQUIRE_APP_PASSWORDS``; the web accepts the account password only, and
+    its second factor is the caller's next step (``accounts.totp``).
     """
     ident = normalize_identifier(identifier)
     account = Account.objects.filter(identifier=ident).first() if ident else None
@@ -446,7 +463,16 @@ def check_sign_in(
     if wait:
         return SignInResult(None, retry_after=wait)
     label = describe_client(protocol, client_name)
-    if not _password_matches(account, password) or account is None or account.status != Status.ACTIVE:
+    app_password = _app_password_matches(account, password, protocol=protocol, remote_addr=remote_addr)
+    if app_password is not None:
+        matches = True
+    elif protocol in apppasswords.MAIL_PROTOCOLS and apppasswords.required():
+        # The administrator requires app passwords for IMAP/SMTP: the account
+        # password fails like any wrong one (same cost, same throttle).
+        matches = _password_matches(None, password)
+    else:
+        matches = _password_matches(account, password)
+    if not matches or account is None or account.status != Status.ACTIVE:
         throttle.record_failure(buckets)
         if account is not None:
             journal.do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol,
@@ -459,13 +485,15 @@ def check_sign_in(
         seen = do_note_device(account, key, protocol=protocol, label=label, remote_addr=remote_addr)
     is_new = seen is not None and seen.is_new
     journal.do_record(account, EventKind.NEW_DEVICE if is_new and seen and seen.had_devices else EventKind.SIGNIN,
-                      protocol=protocol, remote_addr=remote_addr, device=label)
+                      protocol=protocol, remote_addr=remote_addr, device=label,
+                      detail=f"mot de passe d'application « {app_password.name} »" if app_password else "")
     if seen is not None and seen.is_new and seen.had_devices and account.alert_new_device:
         from academail.accounts.lifecycle import not_me_url
 
         send_new_device_alert(account, seen.device, remote_addr=remote_addr,
                               secure_url=not_me_url(account, base_url or settings.PUBLIC_URL))
-    return SignInResult(account, device=seen.device if seen else None, new_device=is_new)
+    return SignInResult(account, device=seen.device if seen else None, new_device=is_new,
+                        app_password=app_password)
 
 
 def authenticate(

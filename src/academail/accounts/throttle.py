@@ -9,7 +9,9 @@ Failures are counted in buckets (``models.Throttle`` rows):
 - ``id:<identifier>``: per identifier, known or not, so the delays never tell
   whether an identifier exists: guesses spread over 1,000 addresses;
 - ``dev:<account>:<device>``: per recognised device of an account (one that has
-  already signed in: a browser cookie, or an IMAP/SMTP client on its network).
+  already signed in: a browser cookie, or an IMAP/SMTP client on its network);
+- ``totp:<account>``: second-step codes of the web sign-in (``accounts.totp``),
+  with the address bucket.
 
 A sign-in from a recognised device is checked against its own bucket only, so
 a legitimate person is never locked out by attempts made from elsewhere; every

@@ -8,6 +8,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("connexion/", views.login_view, name="login"),
+    path("connexion/verification/", views.second_factor, name="second_factor"),
     path("deconnexion/", views.logout_view, name="logout"),
     path("premiere-connexion/", views.activation_start, name="activation_start"),
     path("premiere-connexion/mot-de-passe/", views.activation_password, name="activation_password"),
@@ -26,6 +27,13 @@ urlpatterns = [
     path("compte/mot-de-passe/", views.change_password, name="change_password"),
     path("compte/adresse-de-secours/", views.change_secondary, name="change_secondary"),
     path("compte/adresse-de-secours/code/", views.change_secondary_code, name="change_secondary_code"),
+    path("compte/double-authentification/", views.totp_settings, name="totp_settings"),
+    path("compte/double-authentification/activer/", views.totp_enrol, name="totp_enrol"),
+    path("compte/double-authentification/codes-de-secours/", views.totp_recovery, name="totp_recovery"),
+    path("compte/double-authentification/desactiver/", views.totp_disable, name="totp_disable"),
+    path("compte/mots-de-passe-application/", views.app_passwords, name="app_passwords"),
+    path("compte/mots-de-passe-application/<int:app_password_id>/revoquer/", views.app_password_revoke,
+         name="app_password_revoke"),
     path("compte/ce-n-etait-pas-moi/<str:token>/", views.not_me, name="not_me"),
     path("compte/force-du-mot-de-passe/", views.password_strength, name="password_strength"),
 ]

@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -27,21 +28,25 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from academail.accounts import devices, journal, lifecycle
+from academail.accounts import apppasswords, devices, journal, lifecycle, totp
 from academail.accounts.forms import (
     AlertsForm,
+    AppPasswordForm,
     AssistanceForm,
     ChangePasswordForm,
     CodeForm,
     NewPasswordForm,
     NumenChallengeForm,
     SecondaryAddressForm,
+    SecondFactorForm,
     SignInForm,
+    TotpCodeForm,
 )
-from academail.accounts.models import Account, AssistanceRequest, Status
+from academail.accounts.models import Account, AssistanceRequest, Device, Status
 from academail.accounts.passwords import SENTENCE_TIP, evaluate
 from academail.accounts.services import AccountError, check_sign_in, normalize_identifier
 
@@ -52,6 +57,8 @@ _CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 ASSISTANCE_PER_HOUR = 5
+_SECOND_FACTOR = "second_factor"
+_TOTP_PENDING = "totp_pending"
 
 
 def secured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -130,8 +137,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             base_url=base_url(request),
         )
         if result.account is not None:
-            _sign_in(request, result.account, result.device)
-            response = redirect(next_url or settings.LOGIN_REDIRECT_URL)
+            response = _after_password(request, result.account, result.device, next_url)
             return _set_device_cookie(response, browser_id)
         error = _wait_message(result.retry_after) if result.throttled else _(
             "Identifiant ou mot de passe incorrect."
@@ -141,6 +147,57 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/pages/login.html",
                   {"form": SignInForm(initial={"identifier": request.POST.get("identifier", "")})
                    if error else form, "error": error, "next": next_url})
+
+
+def _after_password(request: HttpRequest, account: Account, device: Any, next_url: str) -> HttpResponse:
+    """The password is right: sign in, or first ask for the second factor,
+    or (administrator and support roles without one) first enrol it. Until
+    then nobody is signed in, so nothing else (the admin included) is reachable."""
+    device_id = device.pk if device is not None else None
+    if totp.has_device(account):
+        _set_flow(request, _SECOND_FACTOR, account, "code", device_id=device_id, next=next_url)
+        return redirect("accounts:second_factor")
+    if totp.is_required(account):
+        _set_flow(request, _SECOND_FACTOR, account, "enrol", device_id=device_id, next=next_url)
+        return redirect("accounts:totp_enrol")
+    _sign_in(request, account, device)
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
+def _finish_second_factor(request: HttpRequest, account: Account) -> str:
+    """Sign in the person whose flow just passed its second step; returns
+    where they were going."""
+    data = request.session.pop(_SECOND_FACTOR, {})
+    device = Device.objects.filter(account=account, pk=data.get("device_id") or 0).first()
+    _sign_in(request, account, device)
+    return str(data.get("next") or settings.LOGIN_REDIRECT_URL)
+
+
+@secured
+def second_factor(request: HttpRequest) -> HttpResponse:
+    account = _flow_account(request, _SECOND_FACTOR, "code")
+    if account is None or account.status != Status.ACTIVE:
+        return _flow_expired(request, "accounts:login")
+    form = SecondFactorForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        verdict = totp.check_second_factor(
+            account, form.cleaned_data["code"], remote_addr=client_addr(request),
+            device=devices.describe_client("web", _user_agent(request)),
+        )
+        if verdict.ok:
+            target = _finish_second_factor(request, account)
+            if verdict.recovery_used:
+                left = totp.recovery_codes_left(account)
+                messages.warning(request, _(
+                    "Vous avez utilisé un code de secours ; il vous en reste %(n)s. "
+                    "Pensez à en générer de nouveaux dans « Sécurité du compte »."
+                ) % {"n": left})
+            return redirect(target)
+        error = _wait_message(verdict.retry_after) if verdict.retry_after else _("Code incorrect.")
+    if error:
+        form = SecondFactorForm()
+    return render(request, "accounts/pages/second_factor.html", {"form": form, "error": error})
 
 
 @require_POST
@@ -244,9 +301,9 @@ def activation_code(request: HttpRequest) -> HttpResponse:
             label = devices.describe_client("web", _user_agent(request))
             seen = devices.do_note_device(account, key, protocol="web", label=label,
                                           remote_addr=client_addr(request))
-            _sign_in(request, account, seen.device)
             messages.success(request, _("Votre compte est activé. Bienvenue dans votre messagerie !"))
-            return _set_device_cookie(redirect("accounts:security"), browser_id)
+            response = _after_password(request, account, seen.device, reverse("accounts:security"))
+            return _set_device_cookie(response, browser_id)
     return render(request, "accounts/pages/activation_code.html", {"form": form, "step": 4})
 
 
@@ -502,6 +559,135 @@ def change_secondary_code(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Votre nouvelle adresse de secours est vérifiée et enregistrée."))
             return redirect("accounts:security")
     return render(request, "accounts/pages/change_secondary_code.html", {"form": form})
+
+
+# --- second factor ------------------------------------------------------------------------------
+
+
+@login_required
+@secured
+def totp_settings(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    return render(request, "accounts/pages/totp.html", {
+        "enabled": totp.has_device(account), "required": totp.is_required(account),
+        "codes_left": totp.recovery_codes_left(account), "form": TotpCodeForm(),
+    })
+
+
+def _pending_secret(request: HttpRequest, account: Account) -> bytes:
+    """The secret being enrolled, kept in the (server-side) session until the
+    app shows a right code; a fresh one for a new enrolment."""
+    data = request.session.get(_TOTP_PENDING) or {}
+    if data.get("id") == account.pk and data.get("secret"):
+        return totp.from_b32(data["secret"])
+    secret = totp.new_secret()
+    request.session[_TOTP_PENDING] = {"id": account.pk, "secret": totp.b32(secret)}
+    return secret
+
+
+def _qr_svg(uri: str) -> str:
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, border=4, dark="#000", light="#fff", svgclass="academail-qr",
+        title="Code QR à scanner avec votre application d'authentification",
+    )
+    return svg.replace("<svg ", '<svg role="img" ', 1)
+
+
+@secured
+def totp_enrol(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app: signed in (optional for staff), or right
+    after the password step for a role that requires it (not signed in yet)."""
+    in_flow = not request.user.is_authenticated
+    if in_flow:
+        flow_account = _flow_account(request, _SECOND_FACTOR, "enrol")
+        if flow_account is None or flow_account.status != Status.ACTIVE:
+            return _flow_expired(request, "accounts:login")
+        account = flow_account
+    else:
+        account = _requester(request)
+        if totp.has_device(account):
+            return redirect("accounts:totp_settings")
+    secret = _pending_secret(request, account)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = totp.check_enrol(account, secret, form.cleaned_data["code"], remote_addr=client_addr(request))
+        if codes is None:
+            form.add_error("code", _("Code incorrect. Vérifiez l'heure de votre téléphone et saisissez le code affiché."))
+        else:
+            del request.session[_TOTP_PENDING]
+            target = _finish_second_factor(request, account) if in_flow else reverse("accounts:totp_settings")
+            return render(request, "accounts/pages/recovery_codes.html", {"codes": codes, "next": target})
+    return render(request, "accounts/pages/totp_enrol.html", {
+        "form": form, "in_flow": in_flow, "secret": " ".join(
+            totp.b32(secret)[i:i + 4] for i in range(0, len(totp.b32(secret)), 4)),
+        "qr_svg": mark_safe(_qr_svg(totp.otpauth_uri(secret, account))),  # noqa: S308 - segno output, escaped title
+    })
+
+
+@login_required
+@require_POST
+@secured
+def totp_recovery(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    if not totp.has_device(account):
+        return redirect("accounts:totp_settings")
+    codes = totp.do_regenerate_recovery_codes(account, remote_addr=client_addr(request))
+    return render(request, "accounts/pages/recovery_codes.html",
+                  {"codes": codes, "next": reverse("accounts:totp_settings")})
+
+
+@login_required
+@require_POST
+@secured
+def totp_disable(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    if totp.is_required(account):
+        messages.error(request, _("Votre rôle impose la double authentification : elle ne peut pas être désactivée."))
+        return redirect("accounts:totp_settings")
+    form = TotpCodeForm(request.POST)
+    verdict = totp.check_second_factor(account, form.data.get("code", ""), remote_addr=client_addr(request))
+    if not verdict.ok:
+        messages.error(request, _wait_message(verdict.retry_after) if verdict.retry_after else _("Code incorrect."))
+        return redirect("accounts:totp_settings")
+    totp.do_disable(account, remote_addr=client_addr(request))
+    messages.success(request, _("La double authentification est désactivée."))
+    return redirect("accounts:totp_settings")
+
+
+# --- app passwords --------------------------------------------------------------------------------
+
+
+@login_required
+@secured
+def app_passwords(request: HttpRequest) -> HttpResponse:
+    account = _requester(request)
+    form = AppPasswordForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = apppasswords.check_create(account, form.cleaned_data["name"],
+                                                remote_addr=client_addr(request))
+        except apppasswords.AppPasswordError as exc:
+            form.add_error("name", str(exc))
+        else:
+            form = AppPasswordForm()
+    return render(request, "accounts/pages/app_passwords.html", {
+        "form": form, "created": created, "items": apppasswords.access_app_passwords(account),
+        "required": apppasswords.required(),
+    })
+
+
+@login_required
+@require_POST
+@secured
+def app_password_revoke(request: HttpRequest, app_password_id: int) -> HttpResponse:
+    account = _requester(request)
+    try:
+        row = apppasswords.do_revoke(account, app_password_id, remote_addr=client_addr(request))
+    except apppasswords.NotFound:
+        return render(request, "accounts/pages/not_found.html", status=404)
+    messages.success(request, _("Le mot de passe d'application « %(name)s » est révoqué.") % {"name": row.name})
+    return redirect("accounts:app_passwords")
 
 
 @secured

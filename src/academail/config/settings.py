@@ -63,6 +63,9 @@ QUOTA_GRACE_PERCENT = env_int("ACADEMAIL_QUOTA_GRACE_PERCENT", 10)
 # SPF/DKIM/DMARC on the MX need DNS; an isolated installation (or one behind a
 # filtering relay that already checked) can turn them off.
 INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
+# Where filters may redirect mail besides the académie's own domains (the
+# académie's rule: sensitive information does not leave public education).
+FORWARD_ALLOWED_DOMAINS = [d.lower() for d in env_list("ACADEMAIL_FORWARD_ALLOWED_DOMAINS", [])]
 SMTP_MAX_RECIPIENTS = env_int("ACADEMAIL_SMTP_MAX_RECIPIENTS", 10000)
 SMTP_MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_SMTP_MAX_CONNECTIONS_PER_IP", 20)
 
@@ -79,6 +82,7 @@ INSTALLED_APPS = [
     "academail.delivery",
     "academail.webmail",
     "academail.autoconfig",
+    "academail.filters",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +206,10 @@ JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).
 DEVICE_COOKIE_NAME = "academail_appareil"
 DEVICE_COOKIE_AGE = env_int("ACADEMAIL_DEVICE_COOKIE_AGE", 400 * 24 * 3600)
+# App passwords: when on, IMAP and SMTP submission accept only app passwords
+# (one per phone or mail program, made in "Sécurité du compte"), never the
+# account password; the web sign-in never accepts app passwords.
+REQUIRE_APP_PASSWORDS = env_bool("ACADEMAIL_REQUIRE_APP_PASSWORDS", False)
 # --- end of identity and access ---------------------------------------------------
 
 LOGGING = {
@@ -240,6 +248,18 @@ OUTBOUND_CAPTURE = env_bool("ACADEMAIL_OUTBOUND_CAPTURE", not PRODUCTION)
 # <DKIM_KEY_DIR>/<domain>.<selector>.key; a domain without a key is not signed.
 DKIM_SELECTOR = env_str("ACADEMAIL_DKIM_SELECTOR", "academail")
 DKIM_KEY_DIR = Path(env_str("ACADEMAIL_DKIM_KEY_DIR", str(VAR_DIR / "dkim")))
+# Sending limits per account (delivery.limits), in recipients (local and remote
+# alike) over the last minute, hour and day; 0 disables a limit. Over a soft
+# limit the message is accepted but held for an administrator; over a hard one
+# it is refused for now (SMTP 450 4.7.1, a French message in the webmail).
+SEND_LIMIT_SOFT_MINUTE = env_int("ACADEMAIL_SEND_LIMIT_SOFT_MINUTE", 0)
+SEND_LIMIT_SOFT_HOUR = env_int("ACADEMAIL_SEND_LIMIT_SOFT_HOUR", 100)
+SEND_LIMIT_SOFT_DAY = env_int("ACADEMAIL_SEND_LIMIT_SOFT_DAY", 300)
+SEND_LIMIT_HARD_MINUTE = env_int("ACADEMAIL_SEND_LIMIT_HARD_MINUTE", 30)
+SEND_LIMIT_HARD_HOUR = env_int("ACADEMAIL_SEND_LIMIT_HARD_HOUR", 200)
+SEND_LIMIT_HARD_DAY = env_int("ACADEMAIL_SEND_LIMIT_HARD_DAY", 1000)
+# Administrators hear about an account over its limits at most once per this many seconds.
+SEND_LIMIT_NOTIFY_EVERY = env_int("ACADEMAIL_SEND_LIMIT_NOTIFY_EVERY", 3600)
 # --- end of submission and outbound queue ---------------------------------------------
 
 

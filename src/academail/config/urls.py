@@ -15,6 +15,7 @@ urlpatterns = [
     # One sign-in door for everyone, administrators included (throttling, journal).
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
+    path("courrier/filtres/", include("academail.filters.urls")),
     path("courrier/", include("academail.webmail.urls")),
     path("", include("academail.accounts.urls")),
     path("", include("academail.autoconfig.urls")),

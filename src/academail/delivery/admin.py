@@ -1,10 +1,15 @@
+"""Administrators' pages: outbound mail kept by the capture, and messages held
+by the sending limits (release or delete them)."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from academail.delivery.models import CapturedMessage
+from academail.delivery.limits import release_held
+from academail.delivery.models import CapturedMessage, HeldMessage
 
 
 @admin.register(CapturedMessage)
@@ -22,6 +27,58 @@ class CapturedMessageAdmin(admin.ModelAdmin):
     def source(self, obj: CapturedMessage) -> str:
         text = bytes(obj.raw).decode("utf-8", "replace")
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(HeldMessage)
+class HeldMessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "identifier", "origin", "subject", "recipient_count", "reason")
+    list_filter = ("origin",)
+    search_fields = ("identifier", "subject", "mail_from")
+    readonly_fields = ("created_at", "identifier", "origin", "mail_from", "recipients_text", "subject", "reason", "size", "source")
+    exclude = ("raw", "trace", "recipients", "event", "account_id")
+    actions = ["release", "discard"]
+
+    @admin.display(description="destinataires")
+    def recipient_count(self, obj: HeldMessage) -> int:
+        return len(obj.recipients)
+
+    @admin.display(description="destinataires")
+    def recipients_text(self, obj: HeldMessage) -> str:
+        return ", ".join(obj.recipients)
+
+    @admin.display(description="source du message")
+    def source(self, obj: HeldMessage) -> str:
+        text = bytes(obj.raw).decode("utf-8", "replace")
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
+
+    @admin.action(description="Libérer (envoyer) les messages choisis")
+    def release(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
+        done = 0
+        for held_id in list(queryset.values_list("pk", flat=True)):
+            report = release_held(held_id)
+            if report is None:
+                continue
+            done += 1
+            for address, reason in report.refused.items():
+                self.message_user(request, f"{address} : {reason}", messages.WARNING)
+        self.message_user(request, f"{done} message(s) libéré(s).", messages.SUCCESS)
+
+    @admin.action(description="Supprimer les messages choisis (sans les envoyer)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
+        # Their held counts stay: the attempts still weigh on the hard limits.
+        count, _ = queryset.delete()
+        self.message_user(request, f"{count} message(s) supprimé(s).", messages.SUCCESS)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "Supprimer" above says what it does
+        return actions
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -28,13 +28,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Job:
-    prepared: PreparedContent
+    prepared: PreparedContent | None  # None: nothing to store, only ``gate`` and ``also``
     recipients: Sequence[Recipient]
     prefix: bytes
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Outcome]]
     all_or_nothing: bool
     also: Callable[[], object] | None = None
+    gate: Callable[[], bool] | None = None
+    envelope_from: str = ""
 
 
 class DeliveryBatcher:
@@ -53,6 +55,8 @@ class DeliveryBatcher:
         prefix: bytes = b"",
         all_or_nothing: bool = False,
         also: Callable[[], object] | None = None,
+        gate: Callable[[], bool] | None = None,
+        envelope_from: str = "",
     ) -> list[Outcome]:
         """Store ``raw`` for ``recipients``; returns once durable. Raises
         DeliveryRefused (size) or any storage error.
@@ -63,12 +67,25 @@ class DeliveryBatcher:
 
         ``also`` runs in the same savepoint once the local copies are stored
         (submission queues the remote recipients there): the local copies and
-        the queue entries commit together or not at all."""
+        the queue entries commit together or not at all.
+
+        ``gate`` runs first in that savepoint (the sending limits); when it
+        returns False nothing is stored and the outcomes are empty."""
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self._pool, prepare, raw)
         future: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._jobs.put(_Job(prepared, recipients, prefix, loop, future, all_or_nothing, also))
+        self._jobs.put(_Job(prepared, recipients, prefix, loop, future, all_or_nothing, also, gate, envelope_from))
         return await future
+
+    async def run(self, also: Callable[[], object], *, gate: Callable[[], bool] | None = None) -> None:
+        """Run ``also`` (unless ``gate`` returns False) in the writer's next
+        group commit; returns once committed. Submission queues mail for
+        outside recipients only this way: eight clients then share one commit
+        instead of queueing behind each other for the database's write lock."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Outcome]] = loop.create_future()
+        self._jobs.put(_Job(None, [], b"", loop, future, False, also, gate))
+        await future
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -107,12 +124,21 @@ class DeliveryBatcher:
             with transaction.atomic():
                 for job in batch:
                     try:
+                        outcomes: list[Outcome] = []
                         with transaction.atomic():
-                            outcomes = do_deliver_prepared(job.prepared, job.recipients, prefix=job.prefix)
-                            if job.all_or_nothing and not all(o.delivered for o in outcomes):
-                                transaction.set_rollback(True)
-                            elif job.also is not None:
-                                job.also()
+                            if job.gate is not None and not job.gate():
+                                pass
+                            elif job.prepared is None:
+                                if job.also is not None:
+                                    job.also()
+                            else:
+                                outcomes = do_deliver_prepared(
+                                    job.prepared, job.recipients, prefix=job.prefix, envelope_from=job.envelope_from
+                                )
+                                if job.all_or_nothing and not all(o.delivered for o in outcomes):
+                                    transaction.set_rollback(True)
+                                elif job.also is not None:
+                                    job.also()
                         results.append((job, outcomes))
                     except Exception as error:  # one bad delivery must not sink the batch
                         log.exception("delivery failed")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from academail.accounts.services import resolve_address
+from academail.delivery import filtering
 from academail.store.errors import QuotaExceeded
 from academail.store.messages import (
     Placement,
@@ -88,31 +89,63 @@ def prepare(raw: bytes) -> PreparedContent:
 
 
 def do_deliver_prepared(
-    prepared: PreparedContent, recipients: Sequence[Recipient], *, prefix: bytes = b""
+    prepared: PreparedContent,
+    recipients: Sequence[Recipient],
+    *,
+    prefix: bytes = b"",
+    envelope_from: str = "",
+    run_filters: bool = True,
 ) -> list[Outcome]:
     """Store a prepared message for each distinct account among ``recipients``
-    (two aliases of one person give one copy), into its INBOX.
+    (two aliases of one person give one copy), where each person's filters put
+    it (INBOX by default), then send what the filters set off (redirects,
+    out-of-office replies) in the same transaction.
 
+    A message discarded by a filter counts as delivered (``uid`` None); a person
+    is refused as full only if every copy for them was.
     Precondition: inside ``transaction.atomic()``. Publishes "exists" per mailbox."""
     unique: dict[int, Recipient] = {}
     for recipient in recipients:
         unique.setdefault(recipient.account_id, recipient)
     inboxes = inbox_ids(unique)
-    placements = [Placement(account_id, inboxes[account_id]) for account_id in unique if account_id in inboxes]
+    addresses = {account_id: r.address for account_id, r in unique.items()}
+    if run_filters:
+        planned = filtering.plan(
+            prepared, addresses, inboxes, envelope_from=envelope_from, size=len(prefix) + prepared.size
+        )
+        placements, decisions = planned.placements, planned.decisions
+    else:
+        placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
+        decisions = {}
     results = do_store(prepared, placements, prefix=prefix)
-    by_account: dict[int, Outcome] = {}
+    stored: dict[int, int | None] = {}
+    full: set[int] = set()
     for placement, result in zip(placements, results, strict=True):
-        recipient = unique[placement.account_id]
         if isinstance(result, QuotaExceeded):
-            by_account[placement.account_id] = Outcome(recipient, refusal=Refusal.MAILBOX_FULL)
-        else:
-            by_account[placement.account_id] = Outcome(recipient, uid=result.uid)
+            full.add(placement.account_id)
+        elif stored.get(placement.account_id) is None:
+            stored[placement.account_id] = result.uid
+    by_account: dict[int, Outcome] = {}
+    for account_id, recipient in unique.items():
+        if account_id not in inboxes:
+            continue
+        if account_id in stored:
+            by_account[account_id] = Outcome(recipient, uid=stored[account_id])
+        elif account_id in full:
+            by_account[account_id] = Outcome(recipient, refusal=Refusal.MAILBOX_FULL)
+        else:  # discarded by a filter: delivered, nothing stored
+            by_account[account_id] = Outcome(recipient, uid=None)
+    delivered = {a: d for a, d in decisions.items() if a not in full or a in stored}
+    if delivered:
+        filtering.do_follow_up(prepared, delivered, addresses)
     return [
         by_account.get(r.account_id, Outcome(r, refusal=Refusal.UNKNOWN_RECIPIENT)) for r in recipients
     ]
 
 
-def deliver(raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"") -> list[Outcome | DeliveryRefused]:
+def deliver(
+    raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"", envelope_from: str = ""
+) -> list[Outcome | DeliveryRefused]:
     """The whole path for one message, synchronously (the ``deliver`` command,
     imports, tests): per address, an Outcome or the DeliveryRefused that kept it
     out. Durable when it returns."""
@@ -127,5 +160,5 @@ def deliver(raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"") -> lis
         return [r for r in checked if isinstance(r, DeliveryRefused)]
     prepared = prepare(raw)
     with transaction.atomic():
-        outcomes = iter(do_deliver_prepared(prepared, good, prefix=prefix))
+        outcomes = iter(do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from))
     return [next(outcomes) if isinstance(r, Recipient) else r for r in checked]

@@ -50,7 +50,7 @@ def run_lda(stream: BinaryIO, addresses: list[str], *, sender: str = "") -> int:
         prepared = prepare(raw)
         prefix = f"Return-Path: <{sender}>\r\n".encode() if sender else b""
         with transaction.atomic():
-            outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix)
+            outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix, envelope_from=sender)
             refused = [o for o in outcomes if not o.delivered]
             if refused:
                 transaction.set_rollback(True)

@@ -68,3 +68,63 @@ class QueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} → {self.recipient}"
+
+
+# --- sending limits (``delivery.limits``) ------------------------------------------
+
+
+class SendEvent(models.Model):
+    """Recipients one account sent (or had held) at one moment: the sending
+    limits sum these over the last minute, hour and day through the
+    (account_id, at) index; rows older than a day are purged."""
+
+    account_id = models.BigIntegerField()
+    at = models.DateTimeField()
+    recipients = models.IntegerField()
+    # Held for an administrator: counts against the hard limits (a compromised
+    # account ends up refused), not the soft ones (released mail counts then).
+    held = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["account_id", "at"], name="delivery_sendevent_acct_at")]
+
+
+class SendingState(models.Model):
+    """One row per account that went over a limit (on PostgreSQL, per account
+    that sent): locked (SELECT ... FOR UPDATE) while its limits are checked and
+    counted, so concurrent sends of one account count one after the other;
+    and when administrators were last told about it."""
+
+    account_id = models.BigIntegerField(primary_key=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+
+class HeldMessage(models.Model):
+    """A message over a soft sending limit: accepted from the sender, kept here
+    (neither delivered nor queued) until an administrator releases or deletes it."""
+
+    class Origin(models.TextChoices):
+        SUBMISSION = "smtp", _("SMTP (logiciel ou téléphone)")
+        WEBMAIL = "webmail", _("Webmail")
+
+    created_at = models.DateTimeField(db_index=True)
+    account_id = models.BigIntegerField(_("compte"), db_index=True)
+    identifier = models.CharField(_("identifiant"), max_length=150)
+    origin = models.CharField(_("origine"), max_length=10, choices=Origin.choices)
+    mail_from = models.CharField(_("expéditeur (enveloppe)"), max_length=320, blank=True)
+    recipients = models.JSONField(_("destinataires"), default=list)
+    subject = models.TextField(_("objet"), blank=True)
+    reason = models.TextField(_("motif"))
+    # Our Received field (submission), prepended at release as it would have been at once.
+    trace = models.BinaryField(default=b"")
+    raw = models.BinaryField(_("message"))
+    size = models.BigIntegerField(_("taille"), default=0)
+    event = models.ForeignKey(SendEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("message retenu (limite d'envoi)")
+        verbose_name_plural = _("messages retenus (limites d'envoi)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.identifier}: {self.subject}"

@@ -67,6 +67,21 @@ def is_local(address: str) -> bool:
     return _domain(address) in settings.MAIL_DOMAINS
 
 
+def header_section(raw: bytes) -> bytes:
+    """The header section of ``raw`` and its ending blank line (RFC 5322 §2.1):
+    what reading the subject or the From needs, without parsing (and indexing
+    for search) a whole 25 MB body."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(separator)
+        if end >= 0:
+            return raw[: end + len(separator)]
+    return raw
+
+
+def subject_of(raw: bytes) -> str:
+    return parse_message(header_section(raw)).subject[:2000]
+
+
 # --- enqueue -------------------------------------------------------------------
 
 
@@ -87,7 +102,7 @@ def do_enqueue(
     message = OutboundMessage.objects.create(
         created_at=now,
         mail_from=mail_from,
-        subject=parse_message(raw).subject[:2000],
+        subject=subject_of(raw),
         raw=raw,
         size=len(raw),
         account_id=account_id,
@@ -260,7 +275,7 @@ class CaptureTransport:
 def _capture(mail_from: str, recipients: list[str], data: bytes) -> None:
     close_old_connections()
     CapturedMessage.objects.create(
-        mail_from=mail_from, recipients=recipients, subject=parse_message(data).subject[:2000], raw=data
+        mail_from=mail_from, recipients=recipients, subject=subject_of(data), raw=data
     )
 
 

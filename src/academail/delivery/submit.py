@@ -22,7 +22,8 @@ from django.utils import timezone
 from academail.delivery import dkim
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.door import Outcome, Recipient
-from academail.delivery.queue import do_enqueue
+from academail.delivery.limits import Decision, Verdict, check_sending_limits
+from academail.delivery.queue import do_enqueue, header_section
 from academail.mime.parse import parse_message
 
 
@@ -126,13 +127,19 @@ def fix_headers(raw: bytes, identity: Identity, *, mail_from: str, now: datetime
 
 def sign(raw: bytes) -> bytes:
     """Prepend a DKIM-Signature for the From domain, when it has a key."""
-    parsed = parse_message(raw)
+    parsed = parse_message(header_section(raw))
     if not parsed.from_:
         return raw
     domain = parsed.from_[0].host.lower()
     if domain not in settings.MAIL_DOMAINS:
         return raw
     return dkim.signature_for(raw, domain) + raw
+
+
+@dataclass(frozen=True)
+class Submitted:
+    outcomes: list[Outcome]  # empty when the message was held or refused by the limits
+    decision: Decision
 
 
 async def submit(
@@ -144,32 +151,41 @@ async def submit(
     remote: Sequence[str],
     identity: Identity,
     trace: bytes,
-) -> list[Outcome]:
-    """Store for ``local`` and queue for ``remote`` in one commit; durable when
-    it returns. ``trace`` is our Received field, prepended to the queued bytes
-    (before signing: RFC 6376 §5.4 does not sign trace fields) and used as the
-    local copies' per-delivery prefix. Raises DeliveryRefused or storage errors;
-    with all-or-nothing local delivery, a refused local recipient stores
-    nothing and queues nothing."""
+) -> Submitted:
+    """Check the sending limits, then store for ``local`` and queue for
+    ``remote``, all in one commit; durable when it returns. ``trace`` is our
+    Received field, prepended to the queued bytes (before signing: RFC 6376
+    §5.4 does not sign trace fields) and used as the local copies'
+    per-delivery prefix. Over a soft limit the message is held instead
+    (nothing stored nor queued), over a hard one nothing happens
+    (``Submitted.decision`` says which). Raises DeliveryRefused or storage
+    errors; with all-or-nothing local delivery, a refused local recipient
+    stores nothing, queues nothing and counts nothing."""
     import asyncio
 
     queued = await asyncio.to_thread(sign, trace + raw) if remote else b""
+    decisions: list[Decision] = []
+
+    def gate() -> bool:
+        decision = check_sending_limits(
+            account_id=identity.account_id, identifier=identity.identifier,
+            recipients=[*(r.address for r in local), *remote], raw=raw, mail_from=mail_from,
+            origin="smtp", trace=trace,
+        )
+        decisions.append(decision)
+        return decision.verdict is Verdict.SEND
 
     def queue_remote() -> None:
         if remote:
             do_enqueue(queued, mail_from=mail_from, recipients=remote, account_id=identity.account_id)
 
     if local:
-        return await batcher.deliver(raw, local, prefix=trace, all_or_nothing=True, also=queue_remote)
-    from asgiref.sync import sync_to_async
-
-    def only_remote() -> None:
-        close_old_connections()
-        with transaction.atomic():
-            queue_remote()
-
-    await sync_to_async(only_remote, thread_sensitive=False)()
-    return []
+        outcomes = await batcher.deliver(
+            raw, local, prefix=trace, all_or_nothing=True, also=queue_remote, gate=gate, envelope_from=mail_from
+        )
+        return Submitted(outcomes, decisions[-1])
+    await batcher.run(queue_remote, gate=gate)
+    return Submitted([], decisions[-1])
 
 
 # --- sending from the webmail -------------------------------------------------------
@@ -188,6 +204,7 @@ class Sent:
     local: list[str]
     remote: list[str]
     sent_copy_uid: int | None  # None when Envoyés had no room left (the mail went all the same)
+    held: bool = False  # over a soft sending limit: kept for an administrator, not sent yet
 
 
 def account_identity(account: object) -> Identity:
@@ -209,8 +226,13 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
     same commit. Then the sent copy (with its Bcc line, for the sender's eyes
     only) is appended to Envoyés, \\Seen.
 
+    Sending limits (``delivery.limits``) are checked and counted in the same
+    transaction: over a soft limit the message is held for an administrator
+    (``Sent.held``; nothing delivered nor queued, the sent copy kept), over a
+    hard one SendRefused with the French reason.
+
     Raises SenderRefused, SendRefused (unknown or full local mailbox, too many
-    recipients, too big) before anything is stored or queued.
+    recipients, too big, sending limit) before anything is stored or queued.
     Precondition: none (own transactions; synchronous, for web views)."""
     from academail.delivery.door import (
         DeliveryRefused,
@@ -249,8 +271,14 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
         raise SendRefused(refused.message) from None
     queued = sign(fixed) if remote else b""
     with transaction.atomic():
+        decision = check_sending_limits(
+            account_id=identity.account_id, identifier=identity.identifier, recipients=unique, raw=fixed,
+            mail_from=identity.address, origin="webmail",
+        )
+        if decision.verdict is not Verdict.SEND:
+            local, remote = [], []
         if local:
-            outcomes = do_deliver_prepared(prepared, local)
+            outcomes = do_deliver_prepared(prepared, local, envelope_from=identity.address)
             refused_to = [o.recipient.address for o in outcomes if not o.delivered]
             if refused_to:
                 # All or nothing, as in SMTP submission: raising rolls the commit back.
@@ -259,6 +287,8 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
                 )
         if remote:
             do_enqueue(queued, mail_from=identity.address, recipients=remote, account_id=identity.account_id)
+    if decision.verdict is Verdict.REFUSE:
+        raise SendRefused(decision.reason)
     copy = fixed
     if bcc:
         copy = ("Bcc: " + ", ".join(bcc) + "\r\n").encode() + fixed
@@ -268,7 +298,7 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
         uid = do_append(identity.account_id, sent_box.pk, copy, flags=Flag.SEEN).uid
     except QuotaExceeded:
         uid = None
-    return Sent([r.address for r in local], remote, uid)
+    return Sent([r.address for r in local], remote, uid, held=decision.verdict is Verdict.HOLD)
 
 
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")

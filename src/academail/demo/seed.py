@@ -97,7 +97,12 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     for index, (account, person) in enumerate(people):
         total += _fill(account, person, cast, messages_per_account, index, now)
     _write_credentials(path, rows, force)
-    out.write(f"Démo prête : {len(rows)} comptes, {total} messages.\n\n")
+    out.write(f"Démo prête : {len(rows)} comptes, {total} messages.\n")
+    out.write(
+        "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
+        "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"
+        "« Première connexion » avec l'identifiant et le NUMEN.\n\n"
+    )
     out.write(path.read_text())
     return rows
 

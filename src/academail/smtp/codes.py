@@ -36,6 +36,11 @@ S550_FROM_NOT_OWNED = (
 )
 S550_FROM_INVALID = "550 5.7.1 From header rejected: exactly one address of yours is required"
 S451_QUEUE_ERROR = "451 4.3.0 Local error while queueing the message, try again later"
+# Sending limits (delivery.limits). RFC 3463 §3.8: X.7.1 "delivery not
+# authorized"; 4xx because the limit is per window and lifts with time.
+S450_SENDING_LIMIT = "450 4.7.1 Sending limit reached for this account, try again later"
+# Over a soft limit the message is accepted (the sender must not resend it) and held for an administrator.
+S250_HELD = "250 2.0.0 Held for review: over the sending limit, an administrator will check it ({queue_id})"
 
 # Synthetic replies for the outbound queue when no remote server answered
 # (RFC 3463 codes); they go into DSNs and the queue listing.

@@ -114,7 +114,9 @@ class MXHandler:
             )
             prefix = verdict.header() + prefix
         try:
-            outcomes = await self.batcher.deliver(data, recipients, prefix=prefix, all_or_nothing=True)
+            outcomes = await self.batcher.deliver(
+                data, recipients, prefix=prefix, all_or_nothing=True, envelope_from=envelope.mail_from or ""
+            )
         except DeliveryRefused as refused:
             return _reply_for(refused.refusal)
         except Exception:

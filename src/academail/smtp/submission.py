@@ -4,7 +4,9 @@ LOGIN (RFC 4954, 4616) through the accounts' one sign-in check, never over a
 clear channel (``538 5.7.11``); MAIL FROM and From must be the account's
 address or an alias; the message is fixed (Bcc, Date, Message-ID) and routed
 by ``delivery.submit``: local recipients through the one door, remote ones into
-the outbound queue, in one commit before ``250``.
+the outbound queue, in one commit before ``250``, with the account's sending
+limits counted in that commit (``delivery.limits``: ``250`` "held for review"
+over a soft limit, ``450 4.7.1`` over a hard one).
 
 The protocol is aiosmtpd's, as on the MX (same connection limit, same reply
 wording); this module decides who may send as whom.
@@ -23,6 +25,7 @@ from django.conf import settings
 
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_size
+from academail.delivery.limits import Verdict
 from academail.delivery.queue import is_local
 from academail.delivery.submit import Identity, SenderRefused, fix_headers, identity_of, submit
 from academail.smtp import codes
@@ -161,7 +164,7 @@ class SubmissionHandler:
         single = (local[0].address if local else remote[0]) if len(local) + len(remote) == 1 else None
         trace = received_header(session, envelope, queue_id, single, authenticated=True)
         try:
-            outcomes = await submit(
+            submitted = await submit(
                 self.batcher, fixed, mail_from=envelope.mail_from or "", local=local, remote=remote,
                 identity=identity, trace=trace,
             )
@@ -170,7 +173,14 @@ class SubmissionHandler:
         except Exception:
             log.exception("submission %s failed", queue_id)
             return codes.S451_QUEUE_ERROR
-        refused_outcomes = [o for o in outcomes if not o.delivered]
+        # Sending limits (delivery.limits): a temporary refusal over a hard limit;
+        # over a soft one, accepted (the client must not resend) but held.
+        if submitted.decision.verdict is Verdict.REFUSE:
+            return codes.S450_SENDING_LIMIT
+        if submitted.decision.verdict is Verdict.HOLD:
+            log.info("submission %s by %s held: %s", queue_id, identity.identifier, submitted.decision.reason)
+            return codes.S250_HELD.format(queue_id=queue_id)
+        refused_outcomes = [o for o in submitted.outcomes if not o.delivered]
         if refused_outcomes:
             return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
         log.info(

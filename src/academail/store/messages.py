@@ -180,6 +180,8 @@ def do_store(
     Precondition: inside ``transaction.atomic()``; the blob is already durable
     (``prepare_content``). Locks the usage and mailbox rows involved, in id order.
     Publishes "exists" per mailbox on commit."""
+    if not placements:  # every copy discarded by filters
+        return []
     internaldate = internaldate or timezone.now()
     size = len(prefix) + prepared.size
     room = _quota_room(p.account_id for p in placements)

@@ -301,7 +301,13 @@ def write(request: HttpRequest) -> HttpResponse:
             store.do_message_action(account_id, reference[0], [reference[1]], "answered")
         except StoreError:
             pass  # the original went away meanwhile: the reply is sent all the same
-    if sent.sent_copy_uid is None:
+    if sent.held:
+        messages.warning(
+            request,
+            _("Message retenu : vous avez dépassé le volume d'envoi habituel. Un administrateur va le "
+              "vérifier avant de le laisser partir ; inutile de le renvoyer."),
+        )
+    elif sent.sent_copy_uid is None:
         messages.warning(request, _("Message envoyé, mais Envoyés est plein : aucune copie n'y a été gardée."))
     else:
         messages.success(request, _("Message envoyé."))

@@ -1,0 +1,12 @@
+"""URLs of the filter page (under /courrier/filtres/)."""
+
+from django.urls import path
+
+from academail.filters import views
+
+app_name = "filters"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("avance/", views.advanced, name="advanced"),
+]

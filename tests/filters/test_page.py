@@ -1,0 +1,149 @@
+"""The filter page: rules in plain French saved as Sieve and read back, the
+out-of-office, the advanced mode's validation, the test over existing messages,
+the journal."""
+
+from __future__ import annotations
+
+import pytest
+
+from academail.accounts.models import JournalEntry
+from academail.filters.engine import decide
+from academail.filters.models import SieveScript
+from academail.mime.parse import parse_message
+from tests.filters.conftest import raw_message
+
+URL = "/courrier/filtres/"
+ADVANCED = "/courrier/filtres/avance/"
+
+
+@pytest.fixture
+def person(make_account):
+    return make_account("Julie", "Martin")
+
+
+@pytest.fixture
+def web(client, person):
+    client.force_login(person)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _form(**extra):
+    data = {
+        "rules": "1",
+        "rule-0-order": "1", "rule-0-enabled": "1", "rule-0-stop": "1",
+        "rule-0-field0": "subject", "rule-0-value0": "réunion",
+        "rule-0-field1": "subject", "rule-0-value1": "",
+        "rule-0-match": "any", "rule-0-folder": "Réunions",
+        "vac-days": "7",
+    }
+    data.update(extra)
+    return data
+
+
+def test_sign_in_required(client):
+    response = client.get(URL)
+    assert response.status_code == 302 and "next=" in response["Location"]
+
+
+def test_empty_page_in_french(web):
+    page = web.get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Réponse d'absence" in html and "Nouvelle règle" in html and 'lang="fr"' in html
+
+
+def test_rule_round_trip_and_delivery_decision(web, person):
+    response = web.post(URL, _form(**{"rule-0-read": "1"}))
+    assert response.status_code == 302
+    script = SieveScript.objects.get(account=person).content
+    assert 'fileinto :create "Réunions"' in script and "i;unicode-casemap" in script
+    page = web.get(URL).content.decode()
+    assert 'value="réunion"' in page and 'value="Réunions"' in page
+    raw = raw_message("REUNION du conseil pédagogique")
+    decision = decide(person.pk, parse_message(raw), envelope_from="a@b.fr", envelope_to=person.address,
+                      size=len(raw), raw=raw)
+    assert decision.mailbox == "Réunions" and decision.flags == frozenset({"\\Seen"})
+    entry = JournalEntry.objects.filter(account=person, kind="filter_changed").latest("id")
+    assert "réunion" in entry.detail
+
+
+def test_order_disable_and_delete(web, person):
+    web.post(URL, _form(**{
+        "rules": "3",
+        "rule-1-order": "0", "rule-1-enabled": "1", "rule-1-field0": "from", "rule-1-value0": "parent",
+        "rule-1-folder": "Parents",
+        "rule-2-order": "5", "rule-2-field0": "body", "rule-2-value0": "élève", "rule-2-folder": "Élèves",
+    }))
+    from academail.filters.services import read_filters
+
+    rules = read_filters(person.pk).settings.rules
+    assert [r.folder for r in rules] == ["Parents", "Réunions", "Élèves"]
+    assert [r.enabled for r in rules] == [True, True, False]
+    data = _form(**{"rules": "3", "rule-0-delete": "1",
+                    "rule-1-order": "2", "rule-1-enabled": "1", "rule-1-field0": "subject",
+                    "rule-1-value0": "x", "rule-1-folder": "X"})
+    web.post(URL, data)
+    assert [r.folder for r in read_filters(person.pk).settings.rules] == ["X"]
+
+
+def test_invalid_rule_is_explained(web):
+    response = web.post(URL, _form(**{"rule-0-folder": "", "rule-0-forward": "pas-une-adresse"}))
+    assert response.status_code == 400
+    assert "Règle 1" in response.content.decode()
+
+
+def test_vacation_settings_round_trip(web, person):
+    web.post(URL, _form(**{"vac-enabled": "1", "vac-start": "2026-07-01", "vac-end": "2026-07-31",
+                           "vac-subject": "Absente", "vac-text": "Je serai de retour le 1er août.", "vac-days": "4"}))
+    script = SieveScript.objects.get(account=person).content
+    assert "vacation :days 4" in script and "currentdate" in script
+    page = web.get(URL).content.decode()
+    assert 'value="2026-07-01"' in page and "de retour le 1er août" in page and 'value="4"' in page
+
+
+def test_vacation_end_before_start(web):
+    response = web.post(URL, _form(**{"vac-enabled": "1", "vac-start": "2026-07-31", "vac-end": "2026-07-01",
+                                      "vac-text": "x"}))
+    assert response.status_code == 400 and "précède" in response.content.decode()
+
+
+def test_advanced_mode_validation_in_french(web, person):
+    response = web.post(ADVANCED, {"script": 'require "fileinto";\nif header :contains "subject" "x" {\n fileinto "A"\n', "action": "save"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Ligne" in html and 'aria-invalid="true"' in html
+    assert not SieveScript.objects.filter(account=person).exists()
+    response = web.post(ADVANCED, {"script": 'require "fileinto";\nif header :contains "subject" "x" { fileinto "A"; }\n', "action": "save"})
+    assert response.status_code == 302
+    assert JournalEntry.objects.filter(account=person, kind="filter_changed").exists()
+
+
+def test_advanced_script_is_not_shown_as_rules(web, person):
+    web.post(ADVANCED, {"script": 'require "fileinto";\nif size :over 1M { fileinto "Gros"; }\n', "action": "save"})
+    assert "mode avancé : il n'est pas affiché" in web.get(URL).content.decode()
+
+
+def test_test_on_existing_messages(web, person):
+    from academail.delivery.door import deliver
+
+    deliver(raw_message("Réunion parents-professeurs"), [person.address])
+    deliver(raw_message("Conseil de classe"), [person.address])
+    response = web.post(URL, _form(action="test"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "1 message(s) concerné(s) parmi les 2" in html
+    assert "Réunion parents-professeurs" in html and "Conseil de classe" not in html.split("Résultat du test")[1]
+    assert not SieveScript.objects.filter(account=person).exists()  # testing saves nothing
+
+
+def test_test_results_show_mark_as_read(web, person):
+    from academail.delivery.door import deliver
+
+    deliver(raw_message("Réunion"), [person.address])
+    html = web.post(URL, _form(action="test", **{"rule-0-read": "1"})).content.decode()
+    assert "marqué comme lu" in html
