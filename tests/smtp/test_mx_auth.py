@@ -94,3 +94,25 @@ def test_checks_can_be_turned_off(mx, make_account, settings):
         client.sendmail("a@example.org", [account.address], b"Subject: sans DNS\r\n\r\nx\r\n")
     box = Mailbox.objects.get(account=account, special_use="inbox")
     assert read_raw(access_message(account.pk, box.pk, 1)).startswith(b"Received: ")
+
+
+ARC_RESOLVER = FakeResolver(
+    txt={
+        "liste.example": ["v=spf1 ip4:127.0.0.1 -all"],
+        "arc._domainkey.liste.example": [f"v=DKIM1; k=rsa; p={PUBLIC}"],
+    },
+)
+
+
+@pytest.mark.parametrize("mx", [ARC_RESOLVER], indirect=True)
+def test_arc_chain_is_reported(mx, make_account):
+    """A mailing list that sealed the message (RFC 8617): arc=pass; a seal
+    broken after the list (body changed): arc=fail."""
+    account = make_account()
+    raw = build_message(sender="membre@ailleurs.example")
+    auth = b"Authentication-Results: liste.example; spf=pass smtp.mailfrom=membre@ailleurs.example\r\n"
+    sealed = dkim.arc_sign(auth + raw, b"arc", b"liste.example", PRIVATE, b"liste.example")
+    message = b"".join(sealed) + auth + raw
+    assert "arc=pass" in results(deliver(mx, account, "bounces@liste.example", message))
+    tampered = message.replace(b"conseil de classe", b"conseil DE CLASSE")
+    assert "arc=fail" in results(deliver(mx, account, "bounces@liste.example", tampered))
