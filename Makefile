@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Third-party clients the end-to-end tests drive (Debian packages; root needed once).
-SYSTEM_PACKAGES := swaks chromium chromium-driver
+SYSTEM_PACKAGES := swaks chromium chromium-driver isync
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -73,3 +73,28 @@ def test_idle_in_authenticated_state_and_bad_done(session):
     assert session.readline().startswith(b"+ ")
     session.send(b"NOTDONE\r\n")
     assert session.read_until("i").status == "BAD"
+
+
+def test_many_idlers_share_resyncs_and_miss_nothing(connect, user):
+    """Sessions in the same state share one changes query (session._RESYNCS);
+    deliveries in quick succession still reach every one of them."""
+    clients = []
+    for _ in range(6):
+        client = connect()
+        client.login(user)
+        client.cmd("SELECT INBOX")
+        client.send(b"i IDLE\r\n")
+        assert client.readline().startswith(b"+ ")
+        clients.append(client)
+    for _ in range(3):
+        deliver_to(user)
+    for client in clients:
+        seen = b""
+        while b"* 3 EXISTS" not in seen:
+            line = client.readline()
+            assert line.endswith(b" EXISTS\r\n"), line
+            seen += line
+        client.send(b"DONE\r\n")
+        assert client.read_until("i").ok
+        assert client.cmd("NOOP").ok
+        assert client.cmd("UID SEARCH ALL").untagged == [b"* SEARCH 1 2 3\r\n"]

@@ -4,6 +4,7 @@ and the encoders for strings, flags and mailbox names on the wire."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 
 from academail.imap.parsing import utf7
@@ -43,6 +44,9 @@ NO_LOGIN_DISABLED = "Use STARTTLS or port 993 first / connexion chiffrée requis
 NO_AUTH_FAILED = "Authentication failed / identifiant ou mot de passe incorrect"
 NO_MECHANISM = "Unsupported authentication mechanism"
 NO_NOT_ALLOWED = "Command not allowed in this state"
+# RFC 5530 §3 [LIMIT]: refused because of a per-address or per-account cap.
+BYE_TOO_MANY_FROM_ADDRESS = "Too many connections from your address / trop de connexions depuis votre adresse"
+NO_TOO_MANY_FOR_ACCOUNT = "Too many connections to this account / trop de connexions ouvertes sur ce compte"
 BAD_LINE_TOO_LONG = "Command line too long (64 KiB at most)"
 BAD_LITERAL_TOO_BIG = "Literal too big"
 BAD_AUTH_CANCELLED = "Authentication cancelled"
@@ -58,10 +62,16 @@ def quoted(value: str | bytes) -> bytes:
     return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
+# One regex scan instead of a Python loop per byte: string() runs about ten
+# times per message in an ENVELOPE, so this is on the initial sync's hot path.
+_NOT_QUOTABLE = re.compile(rb"[^\x20-\x7e]")
+_NOT_ATOM = re.compile(rb'[^\x21-\x7e]|[(){%*"\\\]]')
+
+
 def string(value: str | bytes) -> bytes:
     """A quoted string when safe, else a literal (8-bit, CR, LF, long values)."""
     data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-    if len(data) < 1000 and all(0x20 <= b < 0x7F for b in data):
+    if len(data) < 1000 and _NOT_QUOTABLE.search(data) is None:
         return quoted(data)
     return b"{%d}\r\n" % len(data) + data
 
@@ -72,7 +82,7 @@ def nstring(value: str | bytes | None) -> bytes:
 
 def astring(value: str) -> bytes:
     data = value.encode("utf-8")
-    if data and all(0x21 <= b < 0x7F and b not in b'(){%*"\\]' for b in data) and data.upper() != b"NIL":
+    if data and _NOT_ATOM.search(data) is None and data.upper() != b"NIL":
         return data
     return string(data)
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
+from academail.imap import limits
 from academail.imap import responses as R
 from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
@@ -219,7 +220,13 @@ class Connection:
     # -- the loop ------------------------------------------------------------------
     async def serve(self) -> None:
         session = self.session
+        counted = False
         try:
+            counted = limits.by_address.acquire(self.peer, limits.MAX_CONNECTIONS_PER_IP)
+            if not counted:
+                # RFC 3501 §7.1.5: a BYE greeting refuses the connection; RFC 5530 §3 [LIMIT].
+                await self.write(f"* BYE [{R.CODE_LIMIT}] {R.BYE_TOO_MANY_FROM_ADDRESS}\r\n".encode())
+                return
             await self.write(f"* OK [CAPABILITY {session.capability_line()}] {R.GREETING}\r\n".encode())
             while session.state is not State.LOGOUT:
                 data = await self.read_command()
@@ -232,6 +239,8 @@ class Connection:
         except (ConnectionError, ssl.SSLError) as exc:
             log.debug("imap connection from %s lost: %s", self.peer, exc)
         finally:
+            if counted:
+                limits.by_address.release(self.peer)
             session.close()
             await self.close()
 

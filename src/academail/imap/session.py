@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.conf import settings
 
 from academail.accounts.services import authenticate
+from academail.imap import limits
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.parsing import search as S
@@ -36,7 +37,7 @@ from academail.store.errors import (
     QuotaExceeded,
     StoreError,
 )
-from academail.store.events import Subscription, bus
+from academail.store.events import MailEvent, Subscription, bus
 from academail.store.messages import do_expunge, do_set_flags, quota_usage
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ SPECIAL_USE_ATTRIBUTES = {
     "sent": "\\Sent", "drafts": "\\Drafts", "trash": "\\Trash", "junk": "\\Junk", "archive": "\\Archive",
 }
 ENABLEABLE = ("CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
+# Resynchronisations in flight, shared by the sessions whose views are in the
+# same state: (account, mailbox, modseq, last UID) -> (the newest event the
+# starting session had seen, result). One delivery wakes every phone idling on
+# that INBOX, and they all ask the same question.
+_RESYNCS: dict[tuple[int, int, int, int], tuple[MailEvent | None, asyncio.Future[store.Changes]]] = {}
 _KEYWORD = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]{1,64}$")
 
 
@@ -113,6 +119,9 @@ class Session:
         self.view: SelectedView | None = None
         self.enabled: set[str] = set()
         self.subscription: Subscription | None = None
+        self.client_name = ""  # the "name" the client gave in ID (RFC 2971), if before LOGIN
+        self.counted_account: int | None = None  # counted in limits.by_account
+        self.last_event: MailEvent | None = None  # newest event seen for the selected mailbox
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -163,6 +172,9 @@ class Session:
         return R.mailbox(name, utf8=self.utf8)
 
     def close(self) -> None:
+        if self.counted_account is not None:
+            limits.by_account.release(self.counted_account)
+            self.counted_account = None
         if self.subscription is not None:
             self.subscription.close()
             self.subscription = None
@@ -175,7 +187,34 @@ class Session:
         while not queue.empty():
             event = queue.get_nowait()
             if event.mailbox_id == self.view.mailbox_id:
-                self.view.poked = True
+                self._poke(event)
+
+    def _poke(self, event: MailEvent) -> None:
+        assert self.view is not None
+        self.view.poked = True
+        self.last_event = event
+
+    async def _changes_since(self, view: SelectedView) -> store.Changes:
+        """``store.changes_since`` for this view, sharing a query already in
+        flight for the same view state when it was started by a session that
+        had already received our newest event (the very same object: the bus
+        hands one instance to every subscriber). That query then sees every
+        change the event announced: events are published after commit, and
+        the query started after the event arrived."""
+        key = (self.account, view.mailbox_id, view.modseq, view.last_uid)
+        shared = _RESYNCS.get(key)
+        if shared is not None and self.last_event is not None and shared[0] is self.last_event:
+            return await asyncio.shield(shared[1])
+        future = asyncio.ensure_future(self.run(store.changes_since, *key))
+        _RESYNCS[key] = (self.last_event, future)
+
+        def forget(done: asyncio.Future[store.Changes]) -> None:
+            current = _RESYNCS.get(key)
+            if current is not None and current[1] is done:
+                del _RESYNCS[key]
+
+        future.add_done_callback(forget)
+        return await asyncio.shield(future)
 
     async def announce(self, *, expunge_ok: bool) -> None:
         """Tell the client what changed in the selected mailbox. EXPUNGE (or
@@ -188,7 +227,7 @@ class Session:
         if view.poked:
             view.poked = False
             try:
-                changes = await self.run(store.changes_since, self.account, view.mailbox_id, view.modseq, view.last_uid)
+                changes = await self._changes_since(view)
             except MailboxNotFound:
                 await self.untagged(f"BYE {R.BYE_MAILBOX_GONE}")
                 self.state = State.LOGOUT
@@ -254,7 +293,13 @@ class Session:
         self.state = State.LOGOUT
 
     async def do_id(self, command: C.Command) -> None:
-        # RFC 2971: answer with our own identification; the client's is not recorded yet.
+        # RFC 2971: answer with our own identification. The client's name names
+        # the device in the sign-in journal when it comes before LOGIN.
+        assert isinstance(command, C.Id)
+        if self.state is State.NOT_AUTHENTICATED:
+            for key, value in command.params or ():
+                if key.lower() == "name" and value:
+                    self.client_name = value[:100]
         await self.untagged('ID ("name" "academail" "vendor" "academail")')
         await self.ok(command)
 
@@ -302,10 +347,17 @@ class Session:
         await self._authenticate(command, user, secret)
 
     async def _authenticate(self, command: C.Command, user: str, password: str) -> None:
-        account = await self.run(authenticate, user, password, protocol="imap", remote_addr=self.conn.peer)
+        account = await self.run(
+            authenticate, user, password, protocol="imap", remote_addr=self.conn.peer, client_name=self.client_name
+        )
         if account is None:
             await self.no(command, R.NO_AUTH_FAILED, R.CODE_AUTHENTICATIONFAILED)
             return
+        # Checked after the password, so the refusal tells nothing to someone without it.
+        if not limits.by_account.acquire(account.pk, limits.MAX_CONNECTIONS_PER_ACCOUNT):
+            await self.no(command, R.NO_TOO_MANY_FOR_ACCOUNT, R.CODE_LIMIT)  # RFC 5530 §3
+            return
+        self.counted_account = account.pk
         self.account_id = account.pk
         self.state = State.AUTHENTICATED
         self.subscription = bus.subscribe(account.pk)
@@ -537,7 +589,7 @@ class Session:
                 if waiter in done:
                     event = waiter.result()
                     if self.view is not None and event.mailbox_id == self.view.mailbox_id:
-                        self.view.poked = True
+                        self._poke(event)
                     await self.announce(expunge_ok=True)
                     await self.conn.flush()
                     if self.state is State.LOGOUT:
@@ -743,11 +795,11 @@ class Session:
                 _render_chunk, view.mailbox_id, chunk, items, structure, envelope, command.changed_since,
                 with_modseq or (self.condstore and "FLAGS" in names), newly_seen,
             )
-            for uid, body in lines:
-                seq = view.seq_of(uid)
-                if seq is None:
-                    continue
-                await self.conn.write(b"* %d FETCH (" % seq + body + b")\r\n")
+            # One write per chunk: a TLS record and a buffer check per line
+            # would cost more than rendering the line.
+            out = [b"* %d FETCH (" % seq + body + b")\r\n" for uid, body in lines if (seq := view.seq_of(uid)) is not None]
+            if out:
+                await self.conn.write(b"".join(out))
         await self.announce(expunge_ok=command.uid)
         await self.ok(command)
 
