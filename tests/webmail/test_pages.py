@@ -221,3 +221,22 @@ def test_folder_errors_in_french(web, person):
     response = web.post(reverse("webmail:folder_delete", args=[inbox.pk]), follow=True)
     assert "ne peuvent pas être supprimés" in response.content.decode()
     assert Mailbox.objects.filter(pk=inbox.pk).exists()
+
+
+def test_empty_trash_needs_confirmation_and_only_for_trash_or_junk(web, person):
+    from academail.store.messages import quota_usage
+
+    deliver(person, build_message(subject="à jeter"))
+    inbox, trash = box_of(person, "inbox"), box_of(person, "trash")
+    web.post(reverse("webmail:actions", args=[inbox.pk]), {"action": "delete", "uid": ["1"]})
+    assert "Vider la corbeille" in web.get(reverse("webmail:folder", args=[trash.pk])).content.decode()
+    web.post(reverse("webmail:empty_folder", args=[trash.pk]))  # no confirmation: nothing happens
+    trash.refresh_from_db()
+    assert trash.messages == 1
+    web.post(reverse("webmail:empty_folder", args=[trash.pk]), {"confirm": "on"})
+    trash.refresh_from_db()
+    assert trash.messages == 0 and quota_usage(person.pk)[0] == 0
+    deliver(person, build_message(subject="à garder"))
+    web.post(reverse("webmail:empty_folder", args=[inbox.pk]), {"confirm": "on"})
+    inbox.refresh_from_db()
+    assert inbox.messages == 1

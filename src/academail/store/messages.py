@@ -23,7 +23,7 @@ from django.utils import timezone
 from academail.mime.parse import ParsedMessage, parse_message
 from academail.store import search
 from academail.store.blobs import blob_store
-from academail.store.errors import MessageNotFound, QuotaExceeded
+from academail.store.errors import MessageNotFound, ProtectedMailbox, QuotaExceeded
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import _release_messages, access_mailbox, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
@@ -433,6 +433,18 @@ def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Mess
     removed.sort()
     publish_on_commit([MailEvent(account_id, mailbox_id, "expunge", modseq, tuple(removed))])
     return removed
+
+
+def do_empty_mailbox(account_id: int, mailbox_id: int, *, only_special: tuple[str, ...] = ("trash", "junk")) -> int:
+    """Empty Corbeille or Indésirables (nothing else): every message expunged,
+    quota released, tombstones left for QRESYNC. Returns how many went.
+
+    Precondition: none (own transaction). Publishes "expunge"."""
+    with transaction.atomic():
+        box = access_mailbox(account_id, mailbox_id)
+        if box.special_use not in only_special:
+            raise ProtectedMailbox("Seuls la corbeille et les indésirables peuvent être vidés d'un coup.")
+        return len(_remove(account_id, mailbox_id, [Message.objects.filter(mailbox_id=mailbox_id)]))
 
 
 def do_copy(

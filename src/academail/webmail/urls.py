@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("dossier/<int:mailbox_id>/", views.folder, name="folder"),
     path("dossier/<int:mailbox_id>/actions/", views.actions, name="actions"),
+    path("dossier/<int:mailbox_id>/vider/", views.empty_folder, name="empty_folder"),
     path("message/<int:mailbox_id>/<int:uid>/", views.message, name="message"),
     path("message/<int:mailbox_id>/<int:uid>/contenu/", views.message_frame, name="message_frame"),
     path("message/<int:mailbox_id>/<int:uid>/source/", views.source, name="source"),

@@ -30,8 +30,14 @@ from academail.delivery.submit import SenderRefused, SendRefused, account_identi
 from academail.mime.parse import decode_part_body, parse_message
 from academail.store import mailboxes as store_mailboxes
 from academail.store import webmail as store
-from academail.store.errors import MailboxNotFound, MessageNotFound, QuotaExceeded, StoreError
-from academail.store.messages import do_append
+from academail.store.errors import (
+    MailboxNotFound,
+    MessageNotFound,
+    ProtectedMailbox,
+    QuotaExceeded,
+    StoreError,
+)
+from academail.store.messages import do_append, do_empty_mailbox
 from academail.store.models import Flag
 from academail.webmail import compose
 from academail.webmail import render as rendering
@@ -90,6 +96,22 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     return redirect("webmail:folder", mailbox_id=store.inbox(_account_id(request)).pk)
+
+
+@webmail_view
+@require_POST
+def empty_folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """"Vider la corbeille" / "Vider les indésirables" (another account's folder: 404)."""
+    if request.POST.get("confirm") != "on":
+        messages.error(request, _("Cochez la case de confirmation pour vider ce dossier."))
+        return redirect("webmail:folder", mailbox_id)
+    try:
+        count = do_empty_mailbox(_account_id(request), mailbox_id)
+    except ProtectedMailbox as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Dossier vidé : %(n)d message(s) supprimé(s) définitivement.") % {"n": count})
+    return redirect("webmail:folder", mailbox_id)
 
 
 @webmail_view
