@@ -9,12 +9,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from academail.accounts.journal import do_purge_journal
@@ -24,6 +25,7 @@ from academail.imap.server import start_imap, stop_store_threads
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
+from academail.store.events import listen_forever
 from academail.store.gc import do_collect
 
 log = logging.getLogger("academail.serve")
@@ -102,6 +104,12 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         web = EmbeddedServer(config)
         tasks.append(asyncio.create_task(web.serve()))
         log.info("web listening on http://%s:%d/", host, settings.WEB_PORT)
+    listener_stop = threading.Event()
+    listener: threading.Thread | None = None
+    if connection.vendor == "postgresql":
+        # Other processes' store events reach this one's IDLE sessions.
+        listener = threading.Thread(target=listen_forever, args=(listener_stop,), name="academail-events", daemon=True)
+        listener.start()
     if "worker" in wanted:
         tasks.append(asyncio.create_task(_worker(stop)))
         tasks.append(asyncio.create_task(run_queue_worker(stop)))
@@ -117,6 +125,9 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 5)
     await asyncio.gather(*tasks, return_exceptions=True)
+    listener_stop.set()
+    if listener is not None:
+        await asyncio.to_thread(listener.join, 5)
     if batcher is not None:
         await asyncio.to_thread(batcher.close)
     if "imap" in wanted:

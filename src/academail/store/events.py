@@ -4,17 +4,34 @@ account (IMAP IDLE, the webmail's live updates).
 Store functions queue events with ``publish_on_commit`` so that nobody hears of
 a change that was rolled back. In one process the bus is in memory; publishing
 is thread-safe because the store runs in worker threads while subscribers live
-on the event loop.
+on the event loop. On PostgreSQL the same events also go out with ``NOTIFY``
+inside the changing transaction (so they are sent only if it commits), and
+``listen_forever`` relays other processes' events into this one: several
+``serve`` processes share one database and their IDLE sessions hear each
+other's deliveries. Relayed events carry no UIDs (sessions ask the store what
+changed since their MODSEQ anyway), which keeps payloads under NOTIFY's limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
 import threading
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "academail_events"
+# Tells our own notifications from other processes' (a pid can repeat across hosts).
+PROCESS_TAG = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_NOTIFY_PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8,000 bytes and more
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,71 @@ bus = EventBus()
 
 
 def publish_on_commit(events: list[MailEvent]) -> None:
-    """Publish ``events`` once the current transaction commits (at once if none)."""
-    if events:
-        transaction.on_commit(lambda: bus.publish(events))
+    """Publish ``events`` once the current transaction commits (at once if none);
+    on PostgreSQL also to the other processes (NOTIFY is transactional)."""
+    if not events:
+        return
+    transaction.on_commit(lambda: bus.publish(events))
+    if connection.vendor == "postgresql":
+        _notify(events)
+
+
+def _notify(events: list[MailEvent]) -> None:
+    rows = [[e.account_id, e.mailbox_id, e.kind, e.modseq] for e in events]
+    batch: list[list[object]] = []
+    size = 0
+    with connection.cursor() as cursor:
+        for row in rows:
+            encoded = len(json.dumps(row)) + 1
+            if batch and size + encoded > _NOTIFY_PAYLOAD_LIMIT:
+                cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps({"from": PROCESS_TAG, "events": batch})])
+                batch, size = [], 0
+            batch.append(row)
+            size += encoded
+        if batch:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps({"from": PROCESS_TAG, "events": batch})])
+
+
+def relay(payload: str) -> int:
+    """Publish on this process's bus the events another process notified.
+    Returns how many (0 for our own notifications)."""
+    try:
+        data = json.loads(payload)
+        if data.get("from") == PROCESS_TAG:
+            return 0
+        events = [MailEvent(int(a), int(m), str(k), int(s)) for a, m, k, s in data["events"]]
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring a malformed event notification")
+        return 0
+    bus.publish(events)
+    return len(events)
+
+
+def listen_forever(stop: threading.Event) -> None:
+    """LISTEN for other processes' events until ``stop`` is set (a thread of
+    ``serve``, PostgreSQL only). Reconnects with a growing pause on errors."""
+    import psycopg
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    params = {
+        "dbname": settings_dict["NAME"], "user": settings_dict.get("USER") or None,
+        "password": settings_dict.get("PASSWORD") or None, "host": settings_dict.get("HOST") or None,
+        "port": settings_dict.get("PORT") or None,
+    }
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            with psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v}) as listener:
+                listener.execute(f"LISTEN {CHANNEL}")
+                pause = 1.0
+                while not stop.is_set():
+                    for notice in listener.notifies(timeout=1.0):
+                        relay(notice.payload)
+        except psycopg.Error:
+            log.exception("event listener lost its connection; retrying in %.0f s", pause)
+            stop.wait(pause)
+            pause = min(pause * 2, 30.0)
+        except Exception:
+            log.exception("event listener failed")
+            time.sleep(1)
