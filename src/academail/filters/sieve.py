@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,7 +166,7 @@ def split_address(text: str) -> Addr:
     return Addr(local, domain) if at else Addr(text, "")
 
 
-class MessageView:
+class MessageView(ABC):
     """What tests read. Subclasses supply headers; values are cached per comparator."""
 
     def __init__(self, *, envelope_from: str, envelope_to: str, size: int, body: str, now: datetime) -> None:
@@ -176,11 +177,11 @@ class MessageView:
         self.now = now
         self._folded: dict[tuple[str, str], list[str]] = {}
 
-    def header(self, name: str) -> list[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def header(self, name: str) -> list[str]: ...
 
-    def addresses(self, name: str) -> list[Addr]:
-        raise NotImplementedError
+    @abstractmethod
+    def addresses(self, name: str) -> list[Addr]: ...
 
     def folded(self, name: str, comparator: str) -> list[str]:
         key = (name, comparator)
