@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps migrate demo run test lint unit clean
+.PHONY: install system-deps node-deps migrate demo run test lint unit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,17 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
 
+# axe-core for the accessibility browser tests, pinned by its lock file (npm ci).
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else echo "npm is missing (sudo apt-get install npm)"; exit 1; fi; }
+	cd tests/e2e/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+node-deps: $(AXE)
+
 migrate: install
 	$(BIN)/academail migrate
 
@@ -36,7 +47,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-unit: install system-deps
+unit: install system-deps node-deps
 	$(BIN)/pytest
 
 test: lint unit
