@@ -27,6 +27,7 @@ from academail.store.errors import MessageNotFound, ProtectedMailbox, QuotaExcee
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import _release_messages, access_mailbox, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
+from academail.store.sortkeys import sender_key, subject_key
 
 # Ranges of UIDs, inclusive; a client's "1:*" arrives as (1, MAX_UID).
 UidRanges = Sequence[tuple[int, int]]
@@ -202,6 +203,7 @@ def do_store(
     if not accepted:
         return results
     content_id = _attach_content(prepared, len(accepted))
+    sender_sort, subject_sort = _sort_keys(prepared.parsed)  # once per content, not per recipient
     # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
     box_ids = sorted({p.mailbox_id for _, p in accepted})
     marks = ",".join(["%s"] * len(box_ids))
@@ -231,6 +233,8 @@ def do_store(
             internaldate=internaldate,
             flags=placement.flags,
             keywords=placement.keywords,
+            sender_sort=sender_sort,
+            subject_sort=subject_sort,
         )
         counters = added[placement.mailbox_id]
         counters[0] += 1
@@ -256,6 +260,11 @@ def do_store(
         ]
     )
     return results
+
+
+def _sort_keys(parsed: ParsedMessage) -> tuple[str, str]:
+    sender = parsed.from_[0] if parsed.from_ else None
+    return sender_key(sender.name if sender else "", sender.addr if sender else ""), subject_key(parsed.subject)
 
 
 def inbox_ids(account_ids: Iterable[int]) -> dict[int, int]:
@@ -483,6 +492,7 @@ def do_copy(
                     mailbox_id=target_id, uid=uid, modseq=modseq, content_id=message.content_id,
                     prefix=message.prefix, size=message.size, internaldate=message.internaldate,
                     flags=message.flags, keywords=message.keywords,
+                    sender_sort=message.sender_sort, subject_sort=message.subject_sort,
                 )
             )
         Message.objects.bulk_create(copies, batch_size=1000)

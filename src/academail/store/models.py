@@ -114,6 +114,10 @@ class Message(models.Model):
     internaldate = models.DateTimeField()
     flags = models.IntegerField(default=0)
     keywords = models.TextField(default="", blank=True)
+    # Sort keys (store.sortkeys), copied from the content's parse so that the
+    # list sorted by sender or subject is an index range like the UID order.
+    sender_sort = models.CharField(max_length=100, default="", blank=True)
+    subject_sort = models.CharField(max_length=100, default="", blank=True)
 
     class Meta:
         constraints = [
@@ -122,6 +126,10 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["mailbox", "modseq"], name="message_modseq"),
             models.Index(fields=["content", "mailbox"], name="message_content"),
+            # Keyset pagination of the sorted message list: (key, uid) per mailbox.
+            models.Index(fields=["mailbox", "sender_sort", "uid"], name="message_sender_sort"),
+            models.Index(fields=["mailbox", "subject_sort", "uid"], name="message_subject_sort"),
+            models.Index(fields=["mailbox", "size", "uid"], name="message_size_sort"),
         ]
 
 

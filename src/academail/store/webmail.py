@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
+
 from academail.mime.parse import Part
-from academail.store.errors import MailboxNotFound
+from academail.store.errors import MailboxNotFound, MessageNotFound
 from academail.store.mailboxes import (
     DEFAULT_MAILBOXES,
     DISPLAY_NAMES,
@@ -30,7 +32,6 @@ from academail.store.messages import (
     do_copy,
     do_expunge,
     do_set_flags,
-    page_messages,
     quota_usage,
     read_raw,
     search_messages,
@@ -102,19 +103,230 @@ def folder_pane(account_id: int) -> FolderPane:
     return FolderPane(folders, Quota(used, limit))
 
 
+# The list's sorts: URL word -> column of store_message. "date" is the order
+# of arrival (UID, which follows INTERNALDATE for delivered mail): the unique
+# (mailbox, uid) index. The others have an index (mailbox, key, uid), and ties
+# are broken by UID in the same direction, so keyset pagination never skips
+# nor repeats a message.
+SORTS = {"date": "uid", "expediteur": "sender_sort", "objet": "subject_sort", "taille": "size"}
+DEFAULT_DIRECTION = {"date": "desc", "expediteur": "asc", "objet": "asc", "taille": "desc"}
+PAGE_SIZES = (25, 50, 100)
+
+
 @dataclass(frozen=True)
 class Page:
     mailbox: Mailbox
     messages: list[Message]
-    older: int | None  # the ``before_uid`` of the next page, None on the last one
+    older: int | None  # UID of the last message shown when there is a next page, else None
+    sort: str = "date"
+    descending: bool = True
+    next_key: str = ""  # the sort key of that last message ("" for the date sort)
 
 
-def folder_page(account_id: int, mailbox_id: int, *, before_uid: int | None = None) -> Page:
-    """One page (newest first) of a folder of the account; keyset on UID."""
+def _sort_value(message: Message, column: str) -> str:
+    return str(getattr(message, column))
+
+
+def folder_page(
+    account_id: int,
+    mailbox_id: int,
+    *,
+    before_uid: int | None = None,
+    sort: str = "date",
+    descending: bool = True,
+    after: tuple[str, int] | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Page:
+    """One page of a folder of the account, sorted by ``sort`` (a key of SORTS).
+
+    Keyset pagination: ``after`` is the (sort key, UID) of the last message of
+    the previous page (``before_uid`` is the older form for the date order,
+    newest first). Each page is one range scan of an index, whatever its depth.
+    Raises MailboxNotFound (another account's folder) and ValueError (unknown sort)."""
     mailbox = access_mailbox(account_id, mailbox_id)
-    rows = page_messages(mailbox, before_uid=before_uid, limit=PAGE_SIZE + 1)
-    older = rows[PAGE_SIZE - 1].uid if len(rows) > PAGE_SIZE else None
-    return Page(mailbox, rows[:PAGE_SIZE], older)
+    column = SORTS[sort]
+    if before_uid is not None and after is None and sort == "date" and descending:
+        after = ("", before_uid)
+    rows = page_messages_sorted(mailbox.pk, column, descending=descending, after=after, limit=page_size + 1)
+    shown = rows[:page_size]
+    more = len(rows) > page_size
+    last = shown[-1] if more else None
+    return Page(
+        mailbox,
+        shown,
+        last.uid if last else None,
+        sort,
+        descending,
+        _sort_value(last, column) if last and column != "uid" else "",
+    )
+
+
+def page_messages_sorted(
+    mailbox_id: int, column: str, *, descending: bool, after: tuple[str, int] | None, limit: int
+) -> list[Message]:
+    """Up to ``limit`` messages of a mailbox in (column, uid) order after the
+    keyset ``after``, each with its content (two queries). Precondition: the
+    mailbox was reached through ``access_mailbox``."""
+    if column not in SORTS.values():
+        raise ValueError(column)
+    direction, compare = ("DESC", "<") if descending else ("ASC", ">")
+    args: list[object] = [mailbox_id]
+    if column == "uid":
+        where = "" if after is None else f" AND uid {compare} %s"
+        order = f"uid {direction}"
+        if after is not None:
+            args.append(after[1])
+    else:
+        where = ""
+        if after is not None:
+            key: object = int(after[0]) if column == "size" else after[0]
+            # Row-value comparison: one index range on (mailbox_id, column, uid).
+            where = f" AND ({column}, uid) {compare} (%s, %s)"
+            args.extend([key, after[1]])
+        order = f"{column} {direction}, uid {direction}"
+    args.append(limit)
+    sql = f"SELECT id FROM store_message WHERE mailbox_id = %s{where} ORDER BY {order} LIMIT %s"  # noqa: S608 (whitelisted column)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        ids = [row[0] for row in cursor.fetchall()]
+    loaded = Message.objects.select_related("content").in_bulk(ids)
+    return [loaded[i] for i in ids if i in loaded]
+
+
+# --- conversations -------------------------------------------------------------
+
+_CONVERSATION_SCAN_CHUNK = 300
+_CONVERSATION_SCAN_LIMIT = 20  # chunks per page at most: a page may end short, never slow
+MAX_PARTICIPANTS = 4
+
+
+@dataclass(frozen=True)
+class Conversation:
+    thread_key: str
+    latest: Message  # the newest message of the conversation in this folder
+    count: int
+    unseen: int
+    participants: list[str]
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    mailbox: Mailbox
+    conversations: list[Conversation]
+    older: int | None  # ``before_uid`` of the next page
+
+
+def conversation_page(
+    account_id: int, mailbox_id: int, *, before_uid: int | None = None, page_size: int = PAGE_SIZE
+) -> ConversationPage:
+    """A page of the folder's conversations (messages sharing ``Content.thread_key``),
+    the one with the newest message first.
+
+    A conversation belongs to the page of its newest message: the walk goes down
+    the (mailbox, uid) index from ``before_uid`` and keeps the first message of
+    each thread, skipping threads that have a newer message (shown on an earlier
+    page: one indexed query per chunk, through content.thread_key and the
+    (content, mailbox) index). Counts and participants: two grouped queries for
+    the page's threads only."""
+    mailbox = access_mailbox(account_id, mailbox_id)
+    limit = before_uid if before_uid is not None else MAX_UID + 1
+    seen: set[str] = set()
+    found: list[tuple[str, int]] = []  # (thread_key, newest uid)
+    cursor_uid = limit
+    older: int | None = None
+    with connection.cursor() as cursor:
+        for _ in range(_CONVERSATION_SCAN_LIMIT):
+            cursor.execute(
+                "SELECT m.uid, c.thread_key FROM store_message m JOIN store_content c ON c.id = m.content_id"
+                " WHERE m.mailbox_id = %s AND m.uid < %s ORDER BY m.uid DESC LIMIT %s",
+                [mailbox.pk, cursor_uid, _CONVERSATION_SCAN_CHUNK],
+            )
+            chunk = [(int(uid), str(key)) for uid, key in cursor.fetchall()]
+            if not chunk:
+                break
+            fresh: list[tuple[str, int]] = []
+            for uid, key in chunk:
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append((key, uid))
+            if fresh and before_uid is not None:
+                marks = ",".join(["%s"] * len(fresh))
+                cursor.execute(
+                    "SELECT DISTINCT c.thread_key FROM store_content c JOIN store_message m ON m.content_id = c.id"  # noqa: S608
+                    f" WHERE c.thread_key IN ({marks}) AND m.mailbox_id = %s AND m.uid >= %s",
+                    [*(key for key, _ in fresh), mailbox.pk, before_uid],
+                )
+                earlier = {row[0] for row in cursor.fetchall()}
+                fresh = [item for item in fresh if item[0] not in earlier]
+            found.extend(fresh)
+            cursor_uid = chunk[-1][0]
+            if len(found) > page_size:
+                break
+            if len(chunk) < _CONVERSATION_SCAN_CHUNK:
+                cursor_uid = 0
+                break
+        if len(found) > page_size:
+            found = found[:page_size]
+            older = found[-1][1]
+        elif cursor_uid > 1:
+            older = cursor_uid  # the scan stopped early: carry on from there
+        keys = [key for key, _ in found]
+        stats: dict[str, tuple[int, int]] = {}
+        people: dict[str, list[str]] = {key: [] for key in keys}
+        if keys:
+            marks = ",".join(["%s"] * len(keys))
+            cursor.execute(
+                "SELECT c.thread_key, COUNT(*), SUM(CASE WHEN m.flags %% 2 = 0 THEN 1 ELSE 0 END)"  # noqa: S608
+                " FROM store_message m JOIN store_content c ON c.id = m.content_id"
+                f" WHERE c.thread_key IN ({marks}) AND m.mailbox_id = %s GROUP BY c.thread_key",
+                [*keys, mailbox.pk],
+            )
+            stats = {str(key): (int(n), int(unseen or 0)) for key, n, unseen in cursor.fetchall()}
+            cursor.execute(
+                "SELECT c.thread_key, c.from_name, c.from_addr, MAX(m.uid) AS newest"  # noqa: S608
+                " FROM store_message m JOIN store_content c ON c.id = m.content_id"
+                f" WHERE c.thread_key IN ({marks}) AND m.mailbox_id = %s"
+                " GROUP BY c.thread_key, c.from_name, c.from_addr ORDER BY newest DESC LIMIT %s",
+                [*keys, mailbox.pk, len(keys) * MAX_PARTICIPANTS * 4],
+            )
+            for key, name, addr, _ in cursor.fetchall():
+                label = name or addr
+                names = people[str(key)]
+                if label and label not in names and len(names) < MAX_PARTICIPANTS:
+                    names.append(label)
+    latest = {
+        m.uid: m for m in Message.objects.select_related("content").filter(mailbox=mailbox, uid__in=[u for _, u in found])
+    }
+    conversations = [
+        Conversation(key, latest[uid], *stats.get(key, (1, 0)), people.get(key, []))
+        for key, uid in found
+        if uid in latest
+    ]
+    return ConversationPage(mailbox, conversations, older if older and older > 1 else None)
+
+
+@dataclass(frozen=True)
+class Thread:
+    mailbox: Mailbox
+    messages: list[Opened]
+
+
+MAX_THREAD_MESSAGES = 100
+
+
+def open_conversation(account_id: int, mailbox_id: int, thread_key: str, *, mark_seen: bool = False) -> Thread:
+    """The messages of one conversation in a folder, oldest first (at most the
+    newest MAX_THREAD_MESSAGES), each with its blob and part map. An unknown or
+    foreign thread key is MessageNotFound."""
+    mailbox = access_mailbox(account_id, mailbox_id)
+    uids = list(
+        Message.objects.filter(mailbox=mailbox, content__thread_key=thread_key)
+        .order_by("-uid")
+        .values_list("uid", flat=True)[:MAX_THREAD_MESSAGES]
+    )
+    if not uids:
+        raise MessageNotFound("Cette conversation n'existe pas ou a été supprimée.")
+    return Thread(mailbox, [open_message(account_id, mailbox_id, uid, mark_seen=mark_seen) for uid in reversed(uids)])
 
 
 def inbox(account_id: int) -> Mailbox:
@@ -214,7 +426,8 @@ def do_message_action(
 
 
 __all__ = [
-    "ACTIONS", "Folder", "FolderPane", "Found", "Opened", "PAGE_SIZE", "Page", "Quota",
-    "display_name", "do_message_action", "folder_page", "folder_pane", "inbox", "open_message",
-    "search_page",
+    "ACTIONS", "Conversation", "ConversationPage", "DEFAULT_DIRECTION", "Folder", "FolderPane", "Found",
+    "Opened", "PAGE_SIZE", "PAGE_SIZES", "Page", "Quota", "SORTS", "Thread", "conversation_page",
+    "display_name", "do_message_action", "folder_page", "folder_pane", "inbox", "open_conversation",
+    "open_message", "page_messages_sorted", "search_page",
 ]
