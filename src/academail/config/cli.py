@@ -1,5 +1,5 @@
 """The ``academail`` command: serve, migrate, import-accounts, deliver, demo,
-queue, dkim-keygen, and ``manage`` for any other Django management command."""
+queue, dkim-keygen, jobs, and ``manage`` for any other Django management command."""
 
 from __future__ import annotations
 
@@ -122,6 +122,19 @@ def cmd_dkim_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from academail.jobs.models import Job
+    from academail.jobs.runner import run_pending
+
+    if args.action == "run":
+        count = run_pending()
+        print(f"{count} traitement(s) exécuté(s)")  # noqa: T201
+        return 0
+    for job in Job.objects.order_by("-created_at")[: args.limit]:
+        print(f"{job.pk:>8}  {job.kind:<16} compte={job.account_id}  {job.state:<8} {job.done}/{job.total}  {job.result}")  # noqa: T201
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -167,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--selector", default=None, help="default: ACADEMAIL_DKIM_SELECTOR")
     keygen.add_argument("--force", action="store_true", help="replace an existing key")
     keygen.set_defaults(func=cmd_dkim_keygen)
+
+    jobs = sub.add_parser("jobs", help="background jobs: run those due now and exit (cron, tests), or list")
+    jobs.add_argument("action", choices=["run", "list"])
+    jobs.add_argument("--limit", type=int, default=50, help="list: the newest this many")
+    jobs.set_defaults(func=cmd_jobs)
 
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

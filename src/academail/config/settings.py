@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "academail.webmail",
     "academail.autoconfig",
     "academail.filters",
+    "academail.jobs",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +204,9 @@ PASSWORD_HISTORY = env_int("ACADEMAIL_PASSWORD_HISTORY", 5)
 PASSWORD_RESET_TTL = env_int("ACADEMAIL_PASSWORD_RESET_TTL", 3600)
 VERIFICATION_CODE_TTL = env_int("ACADEMAIL_VERIFICATION_CODE_TTL", 900)
 JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
+# Expunge tombstones (QRESYNC VANISHED) older than this are purged daily; a client
+# resyncing from before them gets every missing UID as VANISHED instead.
+EXPUNGED_KEEP_DAYS = env_int("ACADEMAIL_EXPUNGED_KEEP_DAYS", 90)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).
 DEVICE_COOKIE_NAME = "academail_appareil"
 DEVICE_COOKIE_AGE = env_int("ACADEMAIL_DEVICE_COOKIE_AGE", 400 * 24 * 3600)

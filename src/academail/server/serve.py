@@ -22,11 +22,13 @@ from academail.accounts.journal import do_purge_journal
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
 from academail.imap.server import start_imap, stop_store_threads
+from academail.jobs.runner import run_jobs_worker
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
 from academail.store.events import listen_forever
 from academail.store.gc import do_collect
+from academail.store.tombstones import do_purge_tombstones
 
 log = logging.getLogger("academail.serve")
 
@@ -37,7 +39,8 @@ GC_INTERVAL_SECONDS = 3600
 def _housekeeping(hour: int) -> None:
     """One round: blob and content collection every hour; once a day, the
     journal purge (12 months, CNIL), spent codes, idle throttles and expired
-    web sessions, and the orphan-blob sweep."""
+    web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), and the
+    orphan-blob sweep."""
     close_old_connections()
     report = do_collect(sweep_orphans=hour == 0)
     if report.contents or report.blobs or report.orphans:
@@ -45,7 +48,8 @@ def _housekeeping(hour: int) -> None:
     if hour == 0:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")
-        log.info("daily purge: %d journal entries", purged)
+        tombstones = do_purge_tombstones(timezone.now())
+        log.info("daily purge: %d journal entries, %d expunge tombstones", purged, tombstones)
 
 
 async def _worker(stop: asyncio.Event) -> None:
@@ -113,6 +117,7 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
     if "worker" in wanted:
         tasks.append(asyncio.create_task(_worker(stop)))
         tasks.append(asyncio.create_task(run_queue_worker(stop)))
+        tasks.append(asyncio.create_task(run_jobs_worker(stop)))
     print(f"academail ready: {', '.join(sorted(wanted))}", flush=True)  # noqa: T201
 
     await stop.wait()

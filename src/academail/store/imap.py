@@ -36,6 +36,7 @@ from academail.store.mailboxes import (
 )
 from academail.store.messages import UidRanges, _merge, do_append, do_copy
 from academail.store.models import Expunged, Flag, Mailbox, Message
+from academail.store.tombstones import missing_uids
 
 # SQLite nests OR terms; stay well below its expression depth limit.
 MAX_SEARCH_RANGES = 300
@@ -162,11 +163,14 @@ def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) 
         .order_by("uid")
         .values_list("uid", "flags", "keywords", "modseq")
     ]
-    expunged = list(
-        Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lte=last_uid)
-        .order_by("uid")
-        .values_list("uid", flat=True)
-    )
+    if modseq < box.tombstones_purged_modseq:  # tombstones purged (store.tombstones)
+        expunged = missing_uids(mailbox_id, [(1, last_uid)]) if last_uid > 0 else []
+    else:
+        expunged = list(
+            Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lte=last_uid)
+            .order_by("uid")
+            .values_list("uid", flat=True)
+        )
     return Changes(box.highestmodseq, box.uidnext, new_uids, changed, expunged)
 
 
@@ -189,7 +193,13 @@ def flag_rows(mailbox_id: int, ranges: UidRanges, *, changed_since: int | None =
 
 
 def vanished_uids(mailbox_id: int, modseq: int, ranges: UidRanges | None = None) -> list[int]:
-    """UIDs expunged after ``modseq`` (QRESYNC VANISHED (EARLIER), RFC 7162 §3.2.5.2)."""
+    """UIDs expunged after ``modseq`` (QRESYNC VANISHED (EARLIER), RFC 7162 §3.2.5.2).
+
+    Below the mailbox's purge watermark the tombstones are gone: every UID of
+    ``ranges`` (or of 1:UIDNEXT-1) without a message is reported instead."""
+    box = Mailbox.objects.filter(pk=mailbox_id).values_list("tombstones_purged_modseq", "uidnext").first()
+    if box is not None and modseq < box[0]:
+        return missing_uids(mailbox_id, _merge(ranges) if ranges is not None else [(1, max(box[1] - 1, 0))])
     query = Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq)
     if ranges is not None:
         merged = _merge(ranges)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class SpecialUse(models.TextChoices):
@@ -43,6 +44,9 @@ class Mailbox(models.Model):
     messages = models.BigIntegerField(default=0)
     unseen = models.BigIntegerField(default=0)
     size = models.BigIntegerField(default=0)
+    # Tombstones (Expunged) with a MODSEQ up to this were purged (``store.tombstones``):
+    # a QRESYNC from an older MODSEQ gets every missing UID as VANISHED (RFC 7162 §3.2.5.2).
+    tombstones_purged_modseq = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -139,9 +143,14 @@ class Expunged(models.Model):
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
     uid = models.BigIntegerField()
     modseq = models.BigIntegerField()
+    # When, for the daily purge (``store.tombstones``, ACADEMAIL_EXPUNGED_KEEP_DAYS).
+    expunged_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["mailbox", "modseq"], name="expunged_modseq")]
+        indexes = [
+            models.Index(fields=["mailbox", "modseq"], name="expunged_modseq"),
+            models.Index(fields=["expunged_at"], name="expunged_at"),
+        ]
 
 
 class Usage(models.Model):
