@@ -11,12 +11,14 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from academail.accounts.views import client_addr
-from academail.filters import queries, services
+from academail.filters import apply, queries, services
 from academail.filters.rules import (
     FIELDS,
     Condition,
@@ -28,6 +30,7 @@ from academail.filters.rules import (
     to_sieve,
 )
 from academail.filters.sieve import DEFAULT_DAYS, ScriptError, compile_script
+from academail.jobs.runner import JobError
 from academail.store.mailboxes import list_mailboxes
 from academail.store.webmail import folder_pane
 from academail.webmail.views import webmail_view
@@ -124,6 +127,7 @@ def _render(request: HttpRequest, *, settings: Settings, advanced: bool, script:
         "script": script,
         "error": error,
         "results": results,
+        "apply_job": apply.latest(account_id),
     }
     context["pane"] = folder_pane(account_id)
     return render(request, "filters/pages/filters.html", context, status=status)
@@ -172,3 +176,29 @@ def advanced(request: HttpRequest) -> HttpResponse:
                        error=exc.message, status=400)
     messages.success(request, "Script enregistré.")
     return redirect("filters:advanced")
+
+
+@webmail_view
+@require_http_methods(["POST"])
+def apply_existing(request: HttpRequest) -> HttpResponse:
+    """"Appliquer aux messages existants": queue the job, back to the page."""
+    try:
+        apply.check_and_queue(_account_id(request))
+    except (ScriptError, JobError) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Le tri des messages existants a commencé ; sa progression s'affiche ci-dessous."))
+    page = "filters:advanced" if request.POST.get("back") == "advanced" else "filters:index"
+    return redirect(reverse(page) + "#flt-apply")
+
+
+@webmail_view
+@require_http_methods(["GET"])
+def apply_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job's progress as JSON, for the page's polling script; 404 for
+    another account's job."""
+    try:
+        job = apply.access_apply_job(_account_id(request), job_id)
+    except JobError:
+        raise Http404(_("Ce traitement n'existe pas.")) from None
+    return JsonResponse(apply.status(job))
