@@ -65,6 +65,9 @@ class Draft:
     in_reply_to: str = ""  # message ids with their brackets, as the parser gives them
     references: list[str] = field(default_factory=list)
     attachments: list[Upload] = field(default_factory=list)
+    # Rich text: HTML already cleaned by webmail.richtext (``body`` is then its
+    # text/plain alternative); empty for a plain-text message.
+    html: str = ""
 
 
 def _clean_header(value: str) -> str:
@@ -94,6 +97,13 @@ def build_message(
     message["MIME-Version"] = "1.0"
     message["User-Agent"] = "academail webmail"
     message.set_content(draft.body.replace("\r\n", "\n"), charset="utf-8")
+    if draft.html:
+        # multipart/alternative: text/plain first, the preferred HTML last (RFC 2046 §5.1.4).
+        message.add_alternative(
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>{draft.html}</body></html>\n',
+            subtype="html",
+            charset="utf-8",
+        )
     for upload in draft.attachments:
         maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
         if not subtype or "\n" in upload.content_type:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from academail.webmail import views
+from academail.webmail import directory, drafts, live, views
 
 app_name = "webmail"
 
@@ -18,6 +18,10 @@ urlpatterns = [
         "message/<int:mailbox_id>/<int:uid>/piece/<str:section>/", views.attachment, name="attachment"
     ),
     path("ecrire/", views.write, name="write"),
+    path("ecrire/brouillon/", drafts.autosave, name="autosave"),
+    path("annuaire/", directory.suggest, name="directory"),
+    path("direct/etat/", live.state, name="live_state"),
+    path("direct/flux/", live.events, name="live_events"),
     path("recherche/", views.search, name="search"),
     path("dossiers/", views.folders, name="folders"),
     path("dossiers/<int:mailbox_id>/renommer/", views.folder_rename, name="folder_rename"),

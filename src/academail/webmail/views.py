@@ -37,10 +37,11 @@ from academail.store.errors import (
     QuotaExceeded,
     StoreError,
 )
-from academail.store.messages import do_append, do_empty_mailbox
+from academail.store.messages import do_empty_mailbox
 from academail.store.models import Flag
 from academail.webmail import compose
 from academail.webmail import render as rendering
+from academail.webmail.drafts import apply_rich_text, do_discard_draft, do_save_draft, parse_uid
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -275,6 +276,7 @@ def write(request: HttpRequest) -> HttpResponse:
     draft.bcc = compose.parse_addresses(request.POST.get("bcc", ""))
     draft.subject = request.POST.get("subject", "")[:998]
     draft.body = request.POST.get("body", "")
+    apply_rich_text(draft, request.POST)
     total = 0
     for upload in request.FILES.getlist("attachments"):
         total += upload.size or 0
@@ -297,7 +299,8 @@ def write(request: HttpRequest) -> HttpResponse:
     if request.POST.get("intent") == "draft":
         drafts = store_mailboxes.special_mailbox(account_id, "drafts")
         try:
-            do_append(account_id, drafts.pk, raw, flags=Flag.DRAFT | Flag.SEEN)
+            # Replaces the draft this page saved automatically, if any.
+            do_save_draft(account_id, raw, replaces=parse_uid(request.POST.get("draft")))
         except QuotaExceeded as error:
             form["error"] = error.message
             return _page(request, "write.html", form)
@@ -318,6 +321,10 @@ def write(request: HttpRequest) -> HttpResponse:
     except SendRefused as refused:
         form["error"] = refused.message
         return _page(request, "write.html", form)
+    try:
+        do_discard_draft(account_id, parse_uid(request.POST.get("draft")))
+    except StoreError:
+        pass  # the message is sent; a draft left behind is only clutter
     if reference is not None and mode in ("reply", "all"):
         try:
             store.do_message_action(account_id, reference[0], [reference[1]], "answered")
