@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps node-deps migrate demo run test lint unit clean
+.PHONY: install system-deps node-deps migrate demo run test lint unit clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Third-party clients the end-to-end tests drive (Debian packages; root needed once).
-SYSTEM_PACKAGES := swaks chromium chromium-driver isync
+# gettext: `make messages` and the test that keeps the translation catalogues in sync.
+SYSTEM_PACKAGES := swaks chromium chromium-driver isync gettext
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,6 +52,25 @@ unit: install system-deps node-deps
 	$(BIN)/pytest
 
 test: lint unit
+
+# Translation catalogues, for maintainers (the compiled .mo files are committed,
+# so `make run` needs no gettext). French is the source language; each app keeps
+# its English catalogue in its own locale/en/LC_MESSAGES/django.po. After this,
+# translate the new or changed entries (no empty msgstr, no "fuzzy" flag) and run
+# it again to compile; tests/i18n fails while a catalogue is behind the sources.
+I18N_ENV := ACADEMAIL_HOME=$(CURDIR)/var DJANGO_SETTINGS_MODULE=academail.config.settings
+messages: install
+	@command -v msgfmt >/dev/null || { echo "gettext is missing (sudo apt-get install gettext)"; exit 1; }
+	@for app in src/academail/*/; do \
+	  test -f $$app/__init__.py || continue; mkdir -p $$app/locale; \
+	  (cd $$app && $(I18N_ENV) $(CURDIR)/$(BIN)/django-admin makemessages --locale en \
+	    --no-obsolete --add-location file --verbosity 0) || exit 1; \
+	  find $$app/locale -type d -empty -delete; \
+	  if [ -d $$app/locale ]; then \
+	    (cd $$app && $(I18N_ENV) $(CURDIR)/$(BIN)/django-admin compilemessages --verbosity 0) || exit 1; \
+	    msgfmt --statistics -o /dev/null $$app/locale/en/LC_MESSAGES/django.po 2>&1 | sed "s|^|$$app: |"; \
+	  fi; \
+	done
 
 clean:
 	rm -rf $(VENV) var

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before anything that renders: French unless chosen otherwise.
+    "academail.config.language.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -155,11 +157,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "academail.accounts.passwords.PasswordPolicyValidator"},
 ]
 
-# French for everyone, whatever the browser asks: the English translation comes
-# as an explicit choice, not from Accept-Language (a headless or foreign-set
-# browser would otherwise get English dates in a French product).
+# French for everyone, whatever the browser asks: English is an explicit choice
+# (the footer's selector, Django's set_language view), remembered in the
+# language cookie by config.language.ChosenLanguageMiddleware, never taken from
+# Accept-Language (a headless or foreign-set browser would otherwise get English
+# dates in a French product). Catalogues live in each app's locale/ folder.
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+LANGUAGE_COOKIE_NAME = "academail_language"
+LANGUAGE_COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 TIME_ZONE = env_str("ACADEMAIL_TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True

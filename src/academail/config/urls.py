@@ -12,6 +12,8 @@ urlpatterns = [
     # "/" is the webmail for a signed-in person, the landing page otherwise.
     path("", webmail_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.
+    path("i18n/", include("django.conf.urls.i18n")),
     # One sign-in door for everyone, administrators included (throttling, journal).
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
