@@ -1,0 +1,92 @@
+"""The language selector in a real browser: headless Chromium (Debian's
+``chromium`` and ``chromium-driver``) set up in British English and with
+JavaScript turned off, against the live server. The service answers in French
+until the person presses "English" in the footer, then stays in English across
+the sign-in and the webmail until "Français" is pressed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import build_message
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("ACADEMAIL_CHROMIUM", "/usr/bin/chromium")
+DRIVER = os.environ.get("ACADEMAIL_CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+PASSWORD = "Vache-Rouge7!Orage"
+
+
+@pytest.fixture(scope="module")
+def english_browser():
+    assert os.path.exists(CHROMIUM) and os.path.exists(DRIVER), (
+        "chromium and chromium-driver are missing: run `make system-deps` (apt-get install chromium chromium-driver)"
+    )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=en-GB"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {
+        "intl.accept_languages": "en-GB,en",
+        "profile.managed_default_content_settings.javascript": 2,  # no JavaScript at all
+    })
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.implicitly_wait(3)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def person(make_account, settings):
+    from academail.delivery.door import deliver
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    account = make_account("Julie", "Martin")
+    account.set_password(PASSWORD)
+    account.save()
+    (outcome,) = deliver(build_message(subject="Conseil de classe"), [account.address])
+    assert outcome.delivered
+    return account
+
+
+def lang(driver) -> str:
+    return driver.find_element("css selector", "html").get_attribute("lang")
+
+
+def press(driver, label: str) -> None:
+    driver.find_element("xpath", f'//footer//form[@class="fr-language"]//button[normalize-space()="{label}"]').click()
+
+
+def test_selector_without_javascript_in_a_browser_set_to_english(english_browser, live_server, person):
+    driver = english_browser
+    driver.delete_all_cookies()
+    driver.get(live_server.url + reverse("accounts:login"))
+    assert lang(driver) == "fr"
+    assert driver.find_element("css selector", ".fr-skiplink").get_attribute("textContent") == "Aller au contenu"
+
+    press(driver, "English")
+    assert lang(driver) == "en"
+    assert driver.current_url.endswith(reverse("accounts:login"))
+    assert driver.find_element("css selector", ".fr-skiplink").get_attribute("textContent") == "Skip to content"
+    assert "Sign in" in driver.find_element("css selector", "header").text
+
+    driver.find_element("name", "identifier").send_keys(person.identifier)
+    driver.find_element("name", "password").send_keys(PASSWORD)
+    driver.find_element("css selector", "main form button[type=submit]").click()
+    assert lang(driver) == "en"
+    body = driver.find_element("tag name", "body").text
+    assert "Write a message" in body and "Conseil de classe" in body and "Sign out" in body
+
+    press(driver, "Français")
+    assert lang(driver) == "fr"
+    body = driver.find_element("tag name", "body").text
+    assert "Écrire un message" in body and "Se déconnecter" in body and "Write a message" not in body
