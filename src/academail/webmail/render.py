@@ -73,12 +73,39 @@ MAX_HTML_CHARS = 2 * 1024 * 1024
 MAX_TEXT_CHARS = 1024 * 1024
 
 
+PREVIEW_IMAGE_TYPES = INLINE_IMAGE_TYPES  # never SVG: it is a document that runs scripts
+MAX_PREVIEW = 20 * 1024 * 1024
+# The first bytes each previewable type must start with: a part that claims
+# image/png but is HTML is served as a download, never inline.
+_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+}
+EMBEDDED_TYPES = ("message/rfc822", "message/global")
+MAX_EMBEDDED_DEPTH = 5
+
+
 @dataclass(frozen=True)
 class Attachment:
     section: str
     filename: str
     content_type: str
     size: int
+
+    @property
+    def kind(self) -> str:
+        """"image" (a thumbnail is shown), "pdf" (opens in a tab), "message"
+        (opens as a message) or "" (download only)."""
+        if self.content_type in PREVIEW_IMAGE_TYPES:
+            return "image"
+        if self.content_type == "application/pdf":
+            return "pdf"
+        if self.content_type in EMBEDDED_TYPES:
+            return "message"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +180,67 @@ def find_leaf(root: Part, section: str) -> Part | None:
         if found == section:
             return part
     return None
+
+
+def previewable(part: Part, data: bytes) -> bool:
+    """Whether a part may be shown inline: a safe type (PNG, JPEG, GIF, WebP,
+    PDF; never SVG) whose bytes really start like that type, within size."""
+    magic = _MAGIC.get(part.content_type)
+    if magic is None or len(data) > MAX_PREVIEW:
+        return False
+    if part.content_type == "image/webp" and data[8:12] != b"WEBP":
+        return False
+    return data.startswith(magic)
+
+
+def open_embedded(raw: bytes, root: Part, path: str) -> tuple[bytes, Part] | None:
+    """The bytes and part map of a message attached to this one (message/rfc822),
+    addressed by ``path``: the attachment's section in the outer message, then
+    "-" and a section inside that one for a message attached to the attached
+    message ("2", "2-3"). Each step must be a listed attachment of type
+    message/rfc822 or message/global; the embedded message is decoded (any
+    transfer encoding) and parsed on its own, so its sections start again at 1.
+    None for anything else."""
+    from academail.mime.parse import parse_message
+
+    steps = path.split("-")
+    if not path or len(steps) > MAX_EMBEDDED_DEPTH:
+        return None
+    for section in steps:
+        part = find_leaf(root, section)
+        if part is None or part.content_type not in EMBEDDED_TYPES:
+            return None
+        raw = decode_part_body(raw, part)
+        parsed = parse_message(raw)
+        root = parsed.root
+    return raw, root
+
+
+# --- sender authentication ------------------------------------------------------
+
+_AUTH_RESULT = re.compile(r"\b(spf|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def authentication_failed(prefix: bytes, authserv_id: str) -> bool:
+    """Whether our MX found SPF or DMARC failing for this delivery.
+
+    Reads only the per-delivery prefix (what our MX wrote, never the sender's
+    own headers) and only Authentication-Results fields whose authserv-id is
+    ours (RFC 8601 §5). No such field (mail from inside the académie, checks
+    turned off) is not a failure."""
+    from email import message_from_bytes
+    from email.policy import compat32
+
+    headers = message_from_bytes(bytes(prefix) + b"\r\n", policy=compat32)
+    for value in headers.get_all("Authentication-Results") or []:
+        text = re.sub(r"\s+", " ", str(value))
+        served_by, _sep, results = text.partition(";")
+        if served_by.strip().lower() != authserv_id.lower():
+            continue
+        for method, verdict in _AUTH_RESULT.findall(results):
+            if verdict.lower() in ("fail", "softfail") and method.lower() in ("spf", "dmarc"):
+                return True
+    return False
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
@@ -296,6 +384,7 @@ def plain_text(raw: bytes, root: Part) -> str:
 
 
 __all__ = [
+    "EMBEDDED_TYPES", "PREVIEW_IMAGE_TYPES", "authentication_failed", "open_embedded", "previewable",
     "Attachment", "Body", "attachments", "body_parts", "content_disposition", "find_leaf",
     "html_document", "iter_parts", "linkify", "message_body", "plain_text", "safe_filename",
     "sanitize_html",

@@ -39,7 +39,7 @@ from academail.store.errors import (
 )
 from academail.store.messages import do_empty_mailbox
 from academail.store.models import Flag
-from academail.webmail import compose
+from academail.webmail import compose, preferences
 from academail.webmail import render as rendering
 from academail.webmail.drafts import apply_rich_text, do_discard_draft, do_save_draft, parse_uid
 
@@ -118,13 +118,92 @@ def empty_folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 @webmail_view
 @require_GET
 def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    page = store.folder_page(_account_id(request), mailbox_id, before_uid=_int(request.GET.get("avant")))
+    """A folder's list, sorted (``tri``, ``sens``), by message or by
+    conversation (``vue``); keyset pages (``apres`` + ``cle``, or ``avant``)."""
+    account_id = _account_id(request)
+    settings_ = preferences.access_preferences(account_id)
+    view = request.GET.get("vue", "")
+    if view in ("conversations", "messages"):
+        if (view == "conversations") != settings_.conversations:
+            preferences.do_set_conversations(account_id, view == "conversations")
+        conversations = view == "conversations"
+    else:
+        conversations = settings_.conversations
+    page_size = settings_.page_size if settings_.page_size in store.PAGE_SIZES else store.PAGE_SIZE
+    sort = request.GET.get("tri", "date")
+    if sort not in store.SORTS:
+        sort = "date"
+    direction = request.GET.get("sens", store.DEFAULT_DIRECTION[sort])
+    descending = direction != "asc"
+    if conversations:
+        threads = store.conversation_page(account_id, mailbox_id, before_uid=_int(request.GET.get("avant")), page_size=page_size)
+        return _page(
+            request,
+            "folder.html",
+            {"threads": threads, "page": threads, "title": store.display_name(threads.mailbox), "rows": threads.conversations, "conversations": True},
+            current=mailbox_id,
+        )
+    after_uid = _int(request.GET.get("apres"))
+    key = request.GET.get("cle", "")[:100]
+    if sort == "taille" and not key.isdigit():
+        after_uid = None
+    page = store.folder_page(
+        account_id,
+        mailbox_id,
+        before_uid=_int(request.GET.get("avant")),
+        sort=sort,
+        descending=descending,
+        after=(key, after_uid) if after_uid is not None else None,
+        page_size=page_size,
+    )
     return _page(
         request,
         "folder.html",
-        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages},
+        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page)},
         current=mailbox_id,
     )
+
+
+_SORT_LABELS = {"date": "Date", "expediteur": "De", "objet": "Objet", "taille": "Taille"}
+
+
+def _sort_links(page: store.Page) -> dict[str, dict[str, str]]:
+    """For each sortable column: the link that sorts by it (the other direction
+    when it is the current sort) and its aria-sort value."""
+    links: dict[str, dict[str, str]] = {}
+    for sort in store.SORTS:
+        current = sort == page.sort
+        if current:
+            direction = "asc" if page.descending else "desc"
+            aria = "descending" if page.descending else "ascending"
+        else:
+            direction, aria = store.DEFAULT_DIRECTION[sort], "none"
+        links[sort] = {"href": f"?tri={sort}&sens={direction}", "aria": aria, "current": "1" if current else ""}
+    return links
+
+
+@webmail_view
+@require_GET
+def conversation(request: HttpRequest, mailbox_id: int, thread_key: str) -> HttpResponse:
+    """One conversation of a folder, its messages oldest first."""
+    account_id = _account_id(request)
+    thread = store.open_conversation(account_id, mailbox_id, thread_key[:64], mark_seen=True)
+    items: list[dict[str, Any]] = []
+    for opened in thread.messages:
+        parsed = parse_message(opened.raw)
+        allow = _images_allowed(request, account_id, opened)
+        items.append(
+            {
+                "opened": opened,
+                "m": opened.message,
+                "parsed": parsed,
+                "body": rendering.message_body(opened.raw, opened.root, allow_remote=allow),
+                "allow_images": allow,
+                "attachments": rendering.attachments(opened.root),
+            }
+        )
+    title = items[-1]["parsed"].subject or _("(sans objet)")
+    return _page(request, "conversation.html", {"items": items, "thread": thread, "title": title}, current=mailbox_id)
 
 
 @webmail_view
@@ -165,38 +244,116 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return redirect(next_url)
 
 
+def _images_allowed(request: HttpRequest, account_id: int, opened: store.Opened) -> bool:
+    """Remote images: when asked for (``images=1``), or automatically for a
+    trusted sender (exact From address) whose message did not fail SPF/DMARC."""
+    if request.GET.get("images") == "1":
+        return True
+    return _sender_trusted(account_id, opened)
+
+
+def _sender_trusted(account_id: int, opened: store.Opened) -> bool:
+    address = opened.message.content.from_addr
+    return (
+        preferences.is_trusted_sender(account_id, address)
+        and not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME)
+    )
+
+
+def _reading_context(raw: bytes, root: Any, allow_images: bool) -> dict[str, Any]:
+    parsed = parse_message(raw)
+    return {
+        "parsed": parsed,
+        "body": rendering.message_body(raw, root, allow_remote=allow_images),
+        "allow_images": allow_images,
+        "attachments": rendering.attachments(root),
+    }
+
+
 @webmail_view
 @require_GET
 def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    opened = store.open_message(_account_id(request), mailbox_id, uid, mark_seen=True)
-    parsed = parse_message(opened.raw)
-    allow_images = request.GET.get("images") == "1"
-    body = rendering.message_body(opened.raw, opened.root, allow_remote=allow_images)
+    account_id = _account_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid, mark_seen=True)
+    trusted = _sender_trusted(account_id, opened)
+    allow_images = trusted or request.GET.get("images") == "1"
+    context = _reading_context(opened.raw, opened.root, allow_images)
     return _page(
         request,
         "message.html",
         {
+            **context,
             "opened": opened,
             "m": opened.message,
-            "parsed": parsed,
-            "body": body,
-            "allow_images": allow_images,
-            "attachments": rendering.attachments(opened.root),
+            "trusted": trusted,
+            "can_trust": bool(opened.message.content.from_addr)
+            and not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME),
             "flagged": bool(opened.message.flags & Flag.FLAGGED),
-            "title": parsed.subject or _("(sans objet)"),
-            "targets": [f for f in store.folder_pane(_account_id(request)).folders if f.mailbox.pk != mailbox_id],
+            "title": context["parsed"].subject or _("(sans objet)"),
+            "targets": [f for f in store.folder_pane(account_id).folders if f.mailbox.pk != mailbox_id],
         },
         current=mailbox_id,
     )
 
 
+def _embedded(opened: store.Opened, path: str) -> tuple[bytes, Any]:
+    found = rendering.open_embedded(opened.raw, opened.root, path)
+    if found is None:
+        raise Http404(_("Ce message joint n'existe pas."))
+    return found
+
+
+@webmail_view
+@require_GET
+def embedded(request: HttpRequest, mailbox_id: int, uid: int, path: str) -> HttpResponse:
+    """A message attached to a message (message/rfc822), shown as a message:
+    same sanitising, same sandboxed frame; its remote images only when asked."""
+    opened = store.open_message(_account_id(request), mailbox_id, uid)
+    raw, root = _embedded(opened, path)
+    context = _reading_context(raw, root, request.GET.get("images") == "1")
+    return _page(
+        request,
+        "embedded.html",
+        {**context, "opened": opened, "m": opened.message, "path": path,
+         "title": context["parsed"].subject or _("(sans objet)")},
+        current=mailbox_id,
+    )
+
+
+@webmail_view
+@require_POST
+def trust_sender(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """"Toujours afficher les images de cet expéditeur": the message's exact From
+    address joins the account's trusted senders."""
+    account_id = _account_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid)
+    address = opened.message.content.from_addr
+    if rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME):
+        messages.error(request, _("L'authenticité de ce message n'a pas pu être vérifiée : ses images restent bloquées."))
+    elif preferences.do_trust_sender(account_id, address):
+        messages.success(
+            request,
+            _("Les images de %(address)s seront toujours affichées. Vous pouvez changer d'avis dans les préférences.")
+            % {"address": address},
+        )
+    else:
+        messages.info(request, _("Cet expéditeur est déjà dans votre liste, ou elle est pleine (voir les préférences)."))
+    return redirect("webmail:message", mailbox_id=mailbox_id, uid=uid)
+
+
 @xframe_options_sameorigin
 @webmail_view
 @require_GET
-def message_frame(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    opened = store.open_message(_account_id(request), mailbox_id, uid)
-    allow = request.GET.get("images") == "1"
-    document = rendering.html_document(opened.raw, opened.root, allow_remote=allow)
+def message_frame(request: HttpRequest, mailbox_id: int, uid: int, path: str = "") -> HttpResponse:
+    account_id = _account_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid)
+    if path:
+        raw, root = _embedded(opened, path)
+        allow = request.GET.get("images") == "1"
+    else:
+        raw, root = opened.raw, opened.root
+        allow = _images_allowed(request, account_id, opened)
+    document = rendering.html_document(raw, root, allow_remote=allow)
     response = HttpResponse(document, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = _FRAME_CSP.format(remote=" https: http:" if allow else "")
     response["X-Content-Type-Options"] = "nosniff"
@@ -213,18 +370,45 @@ def source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     return response
 
 
-@webmail_view
-@require_GET
-def attachment(request: HttpRequest, mailbox_id: int, uid: int, section: str) -> HttpResponse:
+def _part(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str) -> tuple[Any, bytes]:
     opened = store.open_message(_account_id(request), mailbox_id, uid)
-    part = rendering.find_leaf(opened.root, section)
+    raw, root = _embedded(opened, path) if path else (opened.raw, opened.root)
+    part = rendering.find_leaf(root, section)
     if part is None:
         raise Http404(_("Cette pièce jointe n'existe pas."))
+    return part, decode_part_body(raw, part)
+
+
+@webmail_view
+@require_GET
+def attachment(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str = "") -> HttpResponse:
+    part, data = _part(request, mailbox_id, uid, section, path)
     content_type = part.content_type if part.content_type in _SAFE_DOWNLOAD_TYPES else "application/octet-stream"
-    response = HttpResponse(decode_part_body(opened.raw, part), content_type=content_type)
+    response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = rendering.content_disposition(part.filename or "")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@webmail_view
+@require_GET
+def preview(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str = "") -> HttpResponse:
+    """"Aperçu": a PNG, JPEG, GIF or WebP image (thumbnail) or a PDF (new tab),
+    served inline with its own type. Anything else, SVG included, or bytes that
+    do not look like the type they claim: 404 (the download link stays)."""
+    part, data = _part(request, mailbox_id, uid, section, path)
+    if not rendering.previewable(part, data):
+        raise Http404(_("Pas d'aperçu pour cette pièce jointe : téléchargez-la."))
+    response = HttpResponse(data, content_type=part.content_type)
+    disposition = rendering.content_disposition(part.filename or "")
+    response["Content-Disposition"] = "inline" + disposition[len("attachment") :]
+    response["X-Content-Type-Options"] = "nosniff"
+    # A PDF's scripts and forms get no origin (sandbox); an image needs nothing.
+    response["Content-Security-Policy"] = (
+        "sandbox" if part.content_type == "application/pdf" else "default-src 'none'; sandbox"
+    )
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 
@@ -269,6 +453,10 @@ def write(request: HttpRequest) -> HttpResponse:
         "title": _("Écrire un message"),
     }
     if request.method == "GET":
+        # The signature: below a new message's body, above the quoted original.
+        signature = preferences.signature_block(preferences.access_preferences(account_id).signature)
+        if signature:
+            draft.body = "\n\n" + signature + draft.body
         return _page(request, "write.html", {**context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": ""})
     # The identification fields come from the original, read again: never from the form.
     draft.to = compose.parse_addresses(request.POST.get("to", ""))

@@ -22,3 +22,9 @@ def flagged(message: Message) -> bool:
 @register.filter
 def answered(message: Message) -> bool:
     return bool(message.flags & Flag.ANSWERED)
+
+
+@register.filter
+def get_item(mapping: dict[str, object], key: str) -> object:
+    """``mapping|get_item:key``: a dictionary entry by a variable key."""
+    return mapping.get(key) if isinstance(mapping, dict) else None
