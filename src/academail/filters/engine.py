@@ -172,20 +172,24 @@ def _format(address: Address) -> str:
 
 # --- cache ---------------------------------------------------------------------------
 
-_cache: dict[int, tuple[datetime, Program | ScriptError]] = {}
+_cache: dict[int, tuple[tuple[int, datetime], Program | ScriptError]] = {}
 _cache_lock = threading.Lock()
 
 
 def compiled_for(account_id: int) -> Program | ScriptError | None:
     """The account's active program (or the ScriptError it gave), None without
-    an active script. One indexed query per call; compiles only on change."""
-    row = SieveScript.objects.filter(account_id=account_id, active=True).values_list("updated_at", flat=True).first()
+    an active script. One indexed query per call; compiles only on change.
+
+    The cache key is the active script's (id, updated_at): switching the
+    active script (ManageSieve SETACTIVE) changes the id even when the newly
+    active script is older than the cached one."""
+    row = SieveScript.objects.filter(account_id=account_id, active=True).values_list("pk", "updated_at").first()
     if row is None:
         return None
     cached = _cache.get(account_id)
     if cached is not None and cached[0] == row:
         return cached[1]
-    content = SieveScript.objects.filter(account_id=account_id).values_list("content", flat=True).first() or ""
+    content = SieveScript.objects.filter(pk=row[0]).values_list("content", flat=True).first() or ""
     program: Program | ScriptError
     try:
         program = compile_script(content)

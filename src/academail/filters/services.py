@@ -35,17 +35,40 @@ class Filters:
 
 
 def read_filters(account_id: int) -> Filters:
-    script = SieveScript.objects.filter(account_id=account_id).values_list("content", flat=True).first() or ""
+    """The account's active script (ManageSieve may keep others, inactive),
+    as rules when the rule editor can represent it."""
+    script = (
+        SieveScript.objects.filter(account_id=account_id, active=True).values_list("content", flat=True).first()
+        or ""
+    )
     try:
         return Filters(script, from_sieve(script), None)
     except ScriptError as exc:
         return Filters(script, None, exc.message)
 
 
+WEBMAIL_SCRIPT_NAME = "academail"
+
+
 def _store(account_id: int, content: str) -> None:
-    SieveScript.objects.update_or_create(
-        account_id=account_id, defaults={"content": content, "active": True, "updated_at": timezone.now()}
+    """Write ``content`` into the active script; without one (none yet, or all
+    deactivated over ManageSieve), into a new active script named
+    ``academail`` (``academail-2``... if an inactive script has that name: an
+    inactive script the page does not show is never overwritten).
+
+    Precondition: inside a transaction."""
+    now = timezone.now()
+    if SieveScript.objects.filter(account_id=account_id, active=True).update(content=content, updated_at=now):
+        return
+    taken = set(
+        SieveScript.objects.filter(account_id=account_id, name__startswith=WEBMAIL_SCRIPT_NAME)
+        .values_list("name", flat=True)
     )
+    name, n = WEBMAIL_SCRIPT_NAME, 1
+    while name in taken:
+        n += 1
+        name = f"{WEBMAIL_SCRIPT_NAME}-{n}"
+    SieveScript.objects.create(account_id=account_id, name=name, content=content, active=True, updated_at=now)
 
 
 def check_and_save_settings(account_id: int, settings: Settings, *, remote_addr: str = "") -> str:

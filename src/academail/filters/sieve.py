@@ -390,6 +390,7 @@ _SUPPORTED_REQUIRES = frozenset(
      "relational", "date", "reject", "ereject", "comparator-i;unicode-casemap",
      "comparator-i;ascii-casemap", "comparator-i;octet"}
 )
+SUPPORTED_EXTENSIONS = _SUPPORTED_REQUIRES  # what ManageSieve announces (RFC 5804 §1.7 "SIEVE")
 
 
 class _Compiler:

@@ -23,6 +23,8 @@ from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
 from academail.imap.server import start_imap, stop_store_threads
 from academail.jobs.runner import run_jobs_worker
+from academail.managesieve.server import start_managesieve
+from academail.managesieve.server import stop_store_threads as stop_sieve_threads
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
@@ -93,6 +95,9 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         for port, implicit in ((settings.IMAPS_PORT, True), (settings.IMAP_PORT, False)):
             servers.append(await start_imap(host=host, port=port, tls_context=tls, implicit_tls=implicit))
             log.info("IMAP listening on %s:%d (%s)", host, port, "TLS" if implicit else "STARTTLS")
+        # ManageSieve (RFC 5804) edits the filters of the same mail clients.
+        servers.append(await start_managesieve(host=host, port=settings.MANAGESIEVE_PORT, tls_context=tls))
+        log.info("ManageSieve listening on %s:%d (STARTTLS)", host, settings.MANAGESIEVE_PORT)
     if "web" in wanted:
         import uvicorn
 
@@ -137,3 +142,4 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         await asyncio.to_thread(batcher.close)
     if "imap" in wanted:
         await asyncio.to_thread(stop_store_threads)
+        await asyncio.to_thread(stop_sieve_threads)
