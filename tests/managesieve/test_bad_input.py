@@ -83,3 +83,11 @@ def test_too_many_connections_from_one_address(sieve_server, monkeypatch):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_idle_client_is_told_bye_and_dropped(connect, monkeypatch):
+    monkeypatch.setattr(server, "PREAUTH_TIMEOUT_SECONDS", 0.5)
+    client = connect()
+    bye = client.read_reply()  # sent nothing: the server gives up on us
+    assert bye.status == "BYE" and "inactivité" in bye.text
+    assert client.file.read() == b""

@@ -124,7 +124,7 @@ class Connection:
             return await asyncio.wait_for(coro, self._timeout())
         except TimeoutError:
             with contextlib.suppress(Disconnect):
-                await self.write(R.response("BYE", R.BYE_TIMEOUT, R.CODE_TRYLATER))
+                await self.write(R.response("BYE", R.BYE_TIMEOUT))
                 await self.flush()
             raise Disconnect("timeout") from None
         except asyncio.IncompleteReadError:
