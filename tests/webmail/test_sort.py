@@ -214,6 +214,9 @@ def test_conversation_toggle_is_remembered_and_opens_in_order(web, person):
     order = [page.index(s) for s in ("Sortie au musée</a>", "Re: Sortie au musée</a>", "Re: Re: Sortie au musée</a>")]
     assert order == sorted(order)
     assert "Autre sujet" not in page.split('class="wm-conversation"')[1]
+    flags = dict(Message.objects.filter(mailbox_id=inbox).values_list("content__subject", "flags"))
+    assert [flags[s] & 1 for s in ("Sortie au musée", "Re: Sortie au musée", "Re: Re: Sortie au musée")] == [1, 1, 1]
+    assert flags["Autre sujet"] & 1 == 0
     web.get(url, {"vue": "messages"})
     assert "Regrouper par conversation" in web.get(url).content.decode()
 

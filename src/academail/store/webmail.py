@@ -326,7 +326,13 @@ def open_conversation(account_id: int, mailbox_id: int, thread_key: str, *, mark
     )
     if not uids:
         raise MessageNotFound("Cette conversation n'existe pas ou a été supprimée.")
-    return Thread(mailbox, [open_message(account_id, mailbox_id, uid, mark_seen=mark_seen) for uid in reversed(uids)])
+    opened = [open_message(account_id, mailbox_id, uid) for uid in reversed(uids)]
+    unseen = [o.message.uid for o in opened if not o.message.flags & Flag.SEEN]
+    if mark_seen and unseen:  # one transaction and one "flags" event for the whole conversation
+        do_set_flags(account_id, mailbox_id, _ranges(unseen), mode="add", flags=Flag.SEEN)
+        for item in opened:
+            item.message.flags |= Flag.SEEN
+    return Thread(mailbox, opened)
 
 
 def inbox(account_id: int) -> Mailbox:
