@@ -3,6 +3,8 @@ case-insensitive names, and what it refuses."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from academail.managesieve.parsing import (
@@ -76,3 +78,24 @@ def test_sasl_response_is_one_string():
     assert parse_sasl_response(b"{4+}\r\nabc=") == b"abc="
     with pytest.raises(ParseError):
         parse_sasl_response(b"abc")
+
+
+def test_fuzz_only_parse_errors():
+    """Random mutations of valid commands: the parser answers a command or a
+    ParseError, never another exception (a crash would drop the connection)."""
+    seeds = [b'PUTSCRIPT "a" {5+}\r\nkeep;', b'HAVESPACE "x" 12', b'AUTHENTICATE "PLAIN" "AGEAYg=="',
+             b'RENAMESCRIPT {1+}\r\na "b"', b'NOOP "t\\\"q"']
+    alphabet = b' "{}+\\\r\n0123456789aZ\xff\x00'
+    rng = random.Random(5804)
+    for _ in range(5000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(data) + 1)
+            if rng.random() < 0.5 and data:
+                del data[min(pos, len(data) - 1)]
+            else:
+                data[pos:pos] = bytes([rng.choice(alphabet)])
+        try:
+            parse_command(bytes(data))
+        except ParseError:
+            pass

@@ -1,7 +1,7 @@
 """The ManageSieve listener (RFC 5804) on asyncio streams: plain text with
 STARTTLS (§2.2; port 4190), framing of commands with their literals, limits
-(8 KiB lines, literals of at most one script before sign-in 8 KiB, an idle
-timeout, connections per address), the state check before every command, and
+(8 KiB lines; literals of at most one script's size once signed in, 8 KiB
+before; idle timeouts; connections per address), the state check before every command, and
 the small thread pool in which accounts and filters functions run so the event
 loop never blocks on the database.
 """
