@@ -8,6 +8,7 @@ from typing import Any
 import dj_database_url
 
 from academail.config.env import (
+    ConfigurationError,
     env_bool,
     env_int,
     env_list,
@@ -67,6 +68,25 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 # Where filters may redirect mail besides the académie's own domains (the
 # académie's rule: sensitive information does not leave public education).
 FORWARD_ALLOWED_DOMAINS = [d.lower() for d in env_list("ACADEMAIL_FORWARD_ALLOWED_DOMAINS", [])]
+# Forwarding policy (academail.forwarding.policy): outside the académie's domains
+# and FORWARD_ALLOWED_DOMAINS, forwards are refused ("refuse") or each message
+# waits for an administrator ("hold"). Sensitive mail (a subject tag, compared
+# without case or accents; or a "Name: value" header, "Name" alone for any
+# value) never leaves the académie's own domains.
+FORWARD_OUTSIDE = env_str("ACADEMAIL_FORWARD_OUTSIDE", "refuse").strip().lower()
+if FORWARD_OUTSIDE not in ("refuse", "hold"):
+    raise ConfigurationError(f"ACADEMAIL_FORWARD_OUTSIDE must be 'refuse' or 'hold', got {FORWARD_OUTSIDE!r}")
+SENSITIVE_SUBJECT_TAGS = env_list("ACADEMAIL_SENSITIVE_SUBJECT_TAGS", ["[DIFFUSION RESTREINTE]"])
+SENSITIVE_HEADERS = env_list(
+    "ACADEMAIL_SENSITIVE_HEADER", ["X-Academail-Sensitivity: restricted", "Sensitivity: Company-Confidential"]
+)
+FORWARD_CONFIRM_TTL = env_int("ACADEMAIL_FORWARD_CONFIRM_TTL", 48 * 3600)  # confirmation link (s)
+# SRS (academail.forwarding.srs): the key signing rewritten envelope senders
+# (same on every node), older keys still accepted during a rotation, and how
+# many days a bounce to an SRS address is accepted.
+SRS_SECRET = secret("ACADEMAIL_SRS_SECRET", "srs_secret", 32)
+SRS_OLD_SECRETS = env_list("ACADEMAIL_SRS_OLD_SECRETS", [])
+SRS_MAX_AGE_DAYS = env_int("ACADEMAIL_SRS_MAX_AGE_DAYS", 21)
 SMTP_MAX_RECIPIENTS = env_int("ACADEMAIL_SMTP_MAX_RECIPIENTS", 10000)
 SMTP_MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_SMTP_MAX_CONNECTIONS_PER_IP", 20)
 
@@ -85,6 +105,7 @@ INSTALLED_APPS = [
     "academail.autoconfig",
     "academail.filters",
     "academail.jobs",
+    "academail.forwarding",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
     path("courrier/filtres/", include("academail.filters.urls")),
+    path("courrier/transfert/", include("academail.forwarding.urls")),
     path("courrier/", include("academail.webmail.urls")),
     path("", include("academail.accounts.urls")),
     path("", include("academail.autoconfig.urls")),

@@ -63,10 +63,39 @@ class Outcome:
         return self.refusal is None
 
 
+def check_relay(address: str) -> str | None:
+    """For an SRS address of ours (a bounce to mail we forwarded,
+    ``forwarding.srs``): the address it stands for, to relay the bounce to;
+    None when ``address`` is no SRS address of our domains. Raises
+    DeliveryRefused (unknown recipient) for a forged or expired one. Reads no
+    database."""
+    from academail.forwarding import srs
+
+    if address.rpartition("@")[2].lower() not in settings.MAIL_DOMAINS or not srs.is_srs(address):
+        return None
+    try:
+        return srs.reverse(address)
+    except srs.SRSError:
+        raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, "Adresse de retour invalide ou expirée.") from None
+
+
+def do_relay(raw: bytes, recipients: Sequence[str], *, mail_from: str = "") -> None:
+    """Queue a bounce that came to SRS addresses for the original senders
+    (``check_relay``'s answers). Precondition: inside ``transaction.atomic()``."""
+    from academail.delivery.queue import do_enqueue
+
+    null = mail_from.strip() in ("", "<>")  # aiosmtpd gives the null sender as "<>"
+    do_enqueue(raw, mail_from="" if null else mail_from, recipients=recipients)
+
+
 def check_recipient(address: str, *, size_hint: int = 0) -> Recipient:
     """Resolve ``address`` (case-insensitive, aliases included) to an account that
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP
-    SIZE=) lets a full mailbox be refused before the data is sent."""
+    SIZE=) lets a full mailbox be refused before the data is sent. An SRS
+    address standing for an académie address resolves to that address."""
+    relay = check_relay(address)
+    if relay is not None and relay.rpartition("@")[2].lower() in settings.MAIL_DOMAINS:
+        address = relay
     account = resolve_address(address)
     if account is None:
         raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, "Adresse inconnue dans l'académie.")
@@ -113,10 +142,10 @@ def do_deliver_prepared(
         planned = filtering.plan(
             prepared, addresses, inboxes, envelope_from=envelope_from, size=len(prefix) + prepared.size
         )
-        placements, decisions = planned.placements, planned.decisions
+        placements, decisions, forwards = planned.placements, planned.decisions, planned.forwards
     else:
         placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
-        decisions = {}
+        decisions, forwards = {}, []
     results = do_store(prepared, placements, prefix=prefix)
     stored: dict[int, int | None] = {}
     full: set[int] = set()
@@ -137,7 +166,9 @@ def do_deliver_prepared(
             by_account[account_id] = Outcome(recipient, uid=None)
     delivered = {a: d for a, d in decisions.items() if a not in full or a in stored}
     if delivered:
-        filtering.do_follow_up(prepared, delivered, addresses)
+        filtering.do_follow_up(
+            prepared, delivered, addresses, forwards=forwards, prefix=prefix, envelope_from=envelope_from
+        )
     return [
         by_account.get(r.account_id, Outcome(r, refusal=Refusal.UNKNOWN_RECIPIENT)) for r in recipients
     ]
@@ -149,16 +180,32 @@ def deliver(
     """The whole path for one message, synchronously (the ``deliver`` command,
     imports, tests): per address, an Outcome or the DeliveryRefused that kept it
     out. Durable when it returns."""
-    checked: list[Recipient | DeliveryRefused] = []
+    checked: list[Recipient | DeliveryRefused | str] = []
     for address in addresses:
         try:
-            checked.append(check_recipient(address))
+            relay = check_relay(address)
+            if relay is not None and relay.rpartition("@")[2].lower() not in settings.MAIL_DOMAINS:
+                checked.append(relay)  # a bounce for an outside sender whose mail we forwarded
+            else:
+                checked.append(check_recipient(address))
         except DeliveryRefused as refused:
             checked.append(refused)
     good = [r for r in checked if isinstance(r, Recipient)]
-    if not good:
+    relays = [r for r in checked if isinstance(r, str)]
+    if not good and not relays:
         return [r for r in checked if isinstance(r, DeliveryRefused)]
-    prepared = prepare(raw)
+    prepared = prepare(raw) if good else None
     with transaction.atomic():
-        outcomes = iter(do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from))
-    return [next(outcomes) if isinstance(r, Recipient) else r for r in checked]
+        stored = do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from) if prepared else []
+        if relays:
+            do_relay(prefix + raw, relays, mail_from=envelope_from)
+    outcomes = iter(stored)
+    results: list[Outcome | DeliveryRefused] = []
+    for address, item in zip(addresses, checked, strict=True):
+        if isinstance(item, Recipient):
+            results.append(next(outcomes))
+        elif isinstance(item, str):
+            results.append(Outcome(Recipient(address.strip().lower(), 0)))
+        else:
+            results.append(item)
+    return results

@@ -1,18 +1,22 @@
 """Each recipient's filters at delivery: where the message goes (folder, flags,
-discard), and what it sets off (redirects, an out-of-office reply).
+discard), and what it sets off (redirects, the person's forward, an
+out-of-office reply).
 
 Runs inside the delivery transaction, for the door only. Decisions come from
 ``filters.engine.decide`` (which only reads); this module turns them into store
 placements and, after storing, into outbound mail. A filter never loses mail:
 a broken script is an implicit keep, a folder that cannot be made falls back to
-the INBOX, a refused redirect keeps the message and journals why.
+the INBOX, a redirect or forward the académie's policy does not allow
+(``forwarding.policy``) or that would loop keeps the message and journals why.
+The person's forward (``forwarding``) applies after the filters, to what they
+kept; without "keep a copy" the local copies go only once the forward is allowed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
@@ -25,11 +29,14 @@ from django.utils import timezone
 from academail.accounts.journal import do_record
 from academail.accounts.models import EventKind
 from academail.filters.engine import (
+    IMPLICIT_KEEP,
     FilterDecision,
     accounts_with_filters,
     decide,
     do_remember_vacation,
 )
+from academail.forwarding import policy, sending
+from academail.mime.headers import split_header
 from academail.store.blobs import blob_store
 from academail.store.errors import StoreError
 from academail.store.mailboxes import access_mailbox_by_name, do_create_mailbox
@@ -39,9 +46,21 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Forward:
+    """One copy to send for an account (Sieve redirect or the person's
+    forward), with the policy's verdict for this message."""
+
+    account_id: int
+    account_address: str
+    target: str
+    decision: policy.Decision
+
+
+@dataclass(frozen=True)
 class Plan:
     decisions: dict[int, FilterDecision]
     placements: list[Placement]
+    forwards: list[Forward] = field(default_factory=list)
 
 
 def plan(
@@ -55,24 +74,74 @@ def plan(
     """Run each recipient's filters and list the placements (0, 1 or 2 per
     account). Precondition: inside the delivery transaction."""
     raw: Callable[[], bytes] = cache(lambda: blob_store().get(prepared.sha256))
+    marks = cache(lambda: _marks(prepared, raw()))
     decisions: dict[int, FilterDecision] = {}
     placements: list[Placement] = []
-    filtered = accounts_with_filters([a for a in recipients if a in inboxes])
+    forwards: list[Forward] = []
+    present = [a for a in recipients if a in inboxes]
+    filtered = accounts_with_filters(present)
+    forwarding = sending.forwards_for(present)
     for account_id, address in recipients.items():
         if account_id not in inboxes:
             continue
-        if account_id not in filtered:
+        active = forwarding.get(account_id)
+        if account_id not in filtered and active is None:
             placements.append(Placement(account_id, inboxes[account_id]))
             continue
-        decision = decide(
-            account_id, prepared.parsed, envelope_from=envelope_from, envelope_to=address, size=size, raw=raw
-        )
+        decision = IMPLICIT_KEEP
+        if account_id in filtered:
+            decision = decide(
+                account_id, prepared.parsed, envelope_from=envelope_from, envelope_to=address, size=size, raw=raw
+            )
         decisions[account_id] = decision
+        folders = decision.local_mailboxes
+        targets = list(decision.redirects)
+        if active is not None and folders:  # the forward takes what the filters kept
+            targets.append(active.target)
+        if targets:
+            own = active.address if active is not None else _main_address(account_id, address)
+            judged = [Forward(account_id, own, t, _judge(own, t, marks)) for t in targets]
+            forwards.extend(judged)
+            if active is not None and folders and judged[-1].decision.allowed and not active.keep_copy:
+                folders = []
+            if not folders and not all(f.decision.allowed for f in judged):
+                folders = [None]  # a copy that does not go keeps the message here
         bits, keywords = decision.store_flags()
-        for folder in decision.local_mailboxes:
+        for folder in folders:
             box_id = inboxes[account_id] if folder is None else _folder_id(account_id, folder, inboxes[account_id])
             placements.append(Placement(account_id, box_id, bits, keywords))
-    return Plan(decisions, placements)
+    return Plan(decisions, placements, forwards)
+
+
+def _marks(prepared: PreparedContent, raw: bytes) -> tuple[policy.MessageMarks, list[tuple[str, str]]]:
+    fields = split_header(raw, 0, len(raw), allow_unixfrom=True).fields()
+    return policy.marks_from(prepared.parsed.subject, fields), fields
+
+
+def _main_address(account_id: int, fallback: str) -> str:
+    from academail.accounts.models import Account
+
+    return Account.objects.filter(pk=account_id).values_list("address", flat=True).first() or fallback
+
+
+def _judge(
+    own: str, target: str, marks: Callable[[], tuple[policy.MessageMarks, list[tuple[str, str]]]]
+) -> policy.Decision:
+    message, fields = marks()
+    if sending.already_forwarded(fields, own):
+        return policy.Decision(policy.Verdict.REFUSE, (
+            f"Message non transféré vers {target} : il a déjà été transféré depuis {own} et y revient "
+            "(boucle de transfert). Il reste dans votre boîte."
+        ))
+    decision = policy.decide(own, target, message)
+    if decision.allowed and _local(target):
+        from academail.delivery.door import DeliveryRefused, check_recipient
+
+        try:
+            check_recipient(target)
+        except DeliveryRefused as refused:  # checked now, so the message stays rather than vanish
+            return policy.Decision(policy.Verdict.REFUSE, f"Transfert vers {target} impossible : {refused.message}")
+    return decision
 
 
 def _folder_id(account_id: int, folder: str, inbox_id: int) -> int:
@@ -87,26 +156,43 @@ def _folder_id(account_id: int, folder: str, inbox_id: int) -> int:
         return inbox_id  # an unusable folder name never loses the message
 
 
-def do_follow_up(prepared: PreparedContent, decisions: Mapping[int, FilterDecision], addresses: Mapping[int, str]) -> None:
-    """After storing: journal script errors, send redirects and out-of-office
-    replies. Precondition: inside the delivery transaction (the outbound mail
-    commits with the delivery)."""
+def do_follow_up(
+    prepared: PreparedContent,
+    decisions: Mapping[int, FilterDecision],
+    addresses: Mapping[int, str],
+    *,
+    forwards: Sequence[Forward] = (),
+    prefix: bytes = b"",
+    envelope_from: str = "",
+) -> None:
+    """After storing: journal script errors, send (or hold, or journal the
+    refusal of) redirects and forwards, send out-of-office replies. Only for
+    the accounts in ``decisions`` (those that got the message).
+    Precondition: inside the delivery transaction (the outbound mail commits
+    with the delivery)."""
     for account_id, decision in decisions.items():
         if decision.error:
             do_record(account_id, EventKind.FILTER_ERROR, detail=decision.error[:500])
-        for target in decision.redirects:
-            _redirect(account_id, prepared, target, addresses[account_id])
         if decision.vacation is not None:
             _vacation(account_id, decision)
+    for forward in forwards:
+        if forward.account_id not in decisions:
+            continue
+        verdict = forward.decision.verdict
+        if verdict is policy.Verdict.ALLOW:
+            sending.do_send(forward.account_id, forward.account_address, forward.target, prepared,
+                            prefix=prefix, envelope_from=envelope_from)
+        elif verdict is policy.Verdict.HOLD:
+            sending.do_hold(forward.account_id, forward.account_address, forward.target, prepared,
+                            prefix=prefix, envelope_from=envelope_from, reason=forward.decision.reason)
+            do_record(forward.account_id, EventKind.FILTER_ERROR,
+                      detail=f"Transfert vers {forward.target} en attente de l'accord d'un administrateur.")
+        else:
+            do_record(forward.account_id, EventKind.FILTER_ERROR, detail=forward.decision.reason)
 
 
 def _local(address: str) -> bool:
     return address.rpartition("@")[2].lower() in settings.MAIL_DOMAINS
-
-
-def _allowed(address: str) -> bool:
-    domain = address.rpartition("@")[2].lower()
-    return domain in settings.MAIL_DOMAINS or domain in settings.FORWARD_ALLOWED_DOMAINS
 
 
 def _send(raw: bytes, *, mail_from: str, to: str) -> None:
@@ -130,17 +216,6 @@ def _send(raw: bytes, *, mail_from: str, to: str) -> None:
         do_deliver_prepared(prepare(raw), [recipient], run_filters=False)
     else:
         do_enqueue(raw, mail_from=mail_from, recipients=[to])
-
-
-def _redirect(account_id: int, prepared: PreparedContent, target: str, own_address: str) -> None:
-    """Sieve redirect (RFC 5228 §4.2), within the académie's forwarding rules:
-    outside the allowed domains it is refused and journaled; the message stays."""
-    if not _allowed(target):
-        do_record(account_id, EventKind.FILTER_ERROR, detail=f"Transfert vers {target} refusé : domaine non autorisé.")
-        return
-    # The envelope sender is the forwarding person (SPF stays valid without SRS;
-    # a bounce comes back to them, who set up the rule).
-    _send(blob_store().get(prepared.sha256), mail_from=own_address, to=target)
 
 
 def _vacation(account_id: int, decision: FilterDecision) -> None:

@@ -25,7 +25,14 @@ from django.utils import timezone
 from academail.delivery.authcheck import check_inbound
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.dns import DnsPythonResolver, Resolver
-from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_recipient
+from academail.delivery.door import (
+    DeliveryRefused,
+    Recipient,
+    Refusal,
+    check_recipient,
+    check_relay,
+    do_relay,
+)
 from academail.smtp import codes
 
 log = logging.getLogger(__name__)
@@ -85,6 +92,13 @@ class MXHandler:
             return codes.S550_RELAY_DENIED
         size_hint = _size_param(envelope.mail_options)
         try:
+            # A bounce to an SRS address of ours goes back to the original
+            # sender outside; forged or expired ones are unknown users.
+            relay = check_relay(address)
+            if relay is not None and relay.rpartition("@")[2].lower() not in self.domains:
+                envelope.rcpt_tos.append(address)
+                session_relays(envelope).append(relay)
+                return codes.S250_RECIPIENT_OK
             recipient = await sync_to_async(_check_recipient, thread_sensitive=False)(address, size_hint)
         except DeliveryRefused as refused:
             return _reply_for(refused.refusal)
@@ -100,7 +114,8 @@ class MXHandler:
         if count_received(data) > codes.MAX_RECEIVED_HEADERS:
             return codes.S554_LOOP
         recipients = session_recipients(envelope)
-        if not recipients:
+        relays = session_relays(envelope)
+        if not recipients and not relays:
             return codes.S554_NO_VALID_RECIPIENTS
         queue_id = secrets.token_hex(6).upper()
         single = recipients[0].address if len(recipients) == 1 else None
@@ -113,10 +128,22 @@ class MXHandler:
                 resolver=self.resolver,
             )
             prefix = verdict.header() + prefix
+        also = None
+        if relays:
+            mail_from, queued = envelope.mail_from or "", prefix + data
+
+            def also() -> None:  # queued in the commit that stores the local copies
+                do_relay(queued, relays, mail_from=mail_from)
+
         try:
-            outcomes = await self.batcher.deliver(
-                data, recipients, prefix=prefix, all_or_nothing=True, envelope_from=envelope.mail_from or ""
-            )
+            if not recipients:
+                await self.batcher.run(also)
+                outcomes = []
+            else:
+                outcomes = await self.batcher.deliver(
+                    data, recipients, prefix=prefix, all_or_nothing=True, envelope_from=envelope.mail_from or "",
+                    also=also,
+                )
         except DeliveryRefused as refused:
             return _reply_for(refused.refusal)
         except Exception:
@@ -146,6 +173,15 @@ def session_recipients(envelope: Envelope) -> list[Recipient]:
         recipients = []
         envelope.academail_recipients = recipients  # type: ignore[attr-defined]
     return recipients
+
+
+def session_relays(envelope: Envelope) -> list[str]:
+    """Original senders of the SRS addresses among this transaction's recipients."""
+    relays: list[str] | None = getattr(envelope, "academail_relays", None)
+    if relays is None:
+        relays = []
+        envelope.academail_relays = relays  # type: ignore[attr-defined]
+    return relays
 
 
 def _size_param(options: list[str]) -> int:

@@ -1,0 +1,179 @@
+"""Forwarding at delivery: which recipients of a batch forward (one query), the
+loop marker, and sending a forwarded copy (the person's forward or a Sieve
+``redirect``) once the policy allowed it, or holding it for an administrator.
+
+A forwarded copy carries ``X-Academail-Forwarded-For: <account address>`` on
+top; a message that already carries the account's address there went through
+its forward once (A → outside X → back to A) and is not forwarded again, only
+kept. Copies to académie addresses are stored through the one door, without
+the target's filters or forward (so two accounts never loop), from the same
+stored content. Copies to other domains are queued DKIM-signed for the
+account's domain, with an SRS envelope sender in that domain (``forwarding.srs``)
+so SPF holds and bounces come back to the original sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from academail.forwarding import srs
+from academail.forwarding.models import Forwarding, HeldForward
+from academail.forwarding.policy import domain_of, is_academie
+from academail.store.messages import PreparedContent
+
+log = logging.getLogger(__name__)
+
+MARKER = "X-Academail-Forwarded-For"
+_MARKER_NAME = MARKER.lower()
+
+
+@dataclass(frozen=True)
+class ActiveForward:
+    account_id: int
+    address: str  # the account's main address: the loop marker's value
+    target: str
+    keep_copy: bool
+
+
+def forwards_for(account_ids: Iterable[int]) -> dict[int, ActiveForward]:
+    """The confirmed forwards among these accounts: one query (the unique
+    account index, joined to the account for its address)."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    rows = Forwarding.objects.filter(account_id__in=ids, confirmed_at__isnull=False).values_list(
+        "account_id", "account__address", "target", "keep_copy"
+    )
+    return {row[0]: ActiveForward(*row) for row in rows}
+
+
+def already_forwarded(fields: Iterable[tuple[str, str]], address: str) -> bool:
+    """Did this message already go through ``address``'s forward?"""
+    address = address.strip().lower()
+    for name, value in fields:
+        if name.lower() == _MARKER_NAME:
+            if address in {part.strip().strip("<>").lower() for part in value.split(",")}:
+                return True
+    return False
+
+
+def marker(address: str) -> bytes:
+    return f"{MARKER}: {address}\r\n".encode()
+
+
+def envelope_sender(original: str, account_address: str) -> str:
+    """SRS for senders outside the académie; the null sender and académie
+    senders stay as they are (our SPF covers the latter)."""
+    original = original.strip().strip("<>")
+    if not original or is_academie(original):
+        return original
+    return srs.forward(original, domain_of(account_address))
+
+
+def do_send(
+    account_id: int,
+    account_address: str,
+    target: str,
+    prepared: PreparedContent,
+    *,
+    prefix: bytes,
+    envelope_from: str,
+) -> None:
+    """Send a forwarded copy of a stored message to ``target`` (policy already
+    allowed). Precondition: inside the delivery transaction."""
+    from academail.delivery.door import DeliveryRefused, check_recipient, do_deliver_prepared
+
+    head = marker(account_address) + prefix
+    if is_academie(target):
+        try:
+            recipient = check_recipient(target)
+        except DeliveryRefused as refused:
+            log.info("forward of account %s to %s not delivered: %s", account_id, target, refused.message)
+            return
+        do_deliver_prepared(prepared, [recipient], prefix=head, envelope_from=envelope_from, run_filters=False)
+        return
+    from academail.store.blobs import blob_store
+
+    do_send_outside(account_id, account_address, target, head + blob_store().get(prepared.sha256),
+                    envelope_from=envelope_from)
+
+
+def do_send_outside(account_id: int, account_address: str, target: str, raw: bytes, *, envelope_from: str) -> None:
+    """Queue ``raw`` for ``target`` outside the académie: DKIM-signed for the
+    account's domain (the original signature, if any, stays valid beside it),
+    SRS envelope sender. Precondition: inside ``transaction.atomic()``."""
+    from academail.delivery import dkim
+    from academail.delivery.queue import do_enqueue
+
+    signed = dkim.signature_for(raw, domain_of(account_address)) + raw
+    do_enqueue(signed, mail_from=envelope_sender(envelope_from, account_address), recipients=[target],
+               account_id=account_id)
+
+
+def do_hold(
+    account_id: int,
+    account_address: str,
+    target: str,
+    prepared: PreparedContent,
+    *,
+    prefix: bytes,
+    envelope_from: str,
+    reason: str,
+) -> HeldForward:
+    """Keep a forwarded copy for an administrator. Precondition: inside the
+    delivery transaction. Administrators are told after the commit."""
+    from academail.store.blobs import blob_store
+
+    raw = marker(account_address) + prefix + blob_store().get(prepared.sha256)
+    held = HeldForward.objects.create(
+        account_id=account_id, target=target, mail_from=envelope_from[:320],
+        subject=prepared.parsed.subject[:2000], reason=reason, raw=raw, size=len(raw),
+    )
+    transaction.on_commit(lambda: notify_admins(account_address, target))
+    return held
+
+
+def notify_admins(account_address: str, target: str) -> int:
+    """Tell active administrators a forward waits for them (never raises)."""
+    from django.core.mail import send_mail
+
+    from academail.accounts.models import Account, Role, Status
+
+    addresses = list(Account.objects.filter(role=Role.ADMIN, status=Status.ACTIVE).values_list("address", flat=True))
+    if not addresses:
+        return 0
+    body = (
+        f"Un message reçu par {account_address} doit être transféré vers {target}, "
+        "une adresse extérieure à l'Éducation nationale.\n"
+        "Il attend votre accord dans l'administration, « Transferts retenus (approbation) » : "
+        "autorisez-le ou refusez-le (la personne garde sa copie dans sa boîte).\n"
+        f"{settings.PUBLIC_URL}/admin/forwarding/heldforward/\n"
+    )
+    try:
+        send_mail(f"Transfert à approuver : {account_address} → {target}", body, None, addresses)
+    except Exception:  # noqa: BLE001 - a notice must not break delivery
+        log.exception("could not notify administrators of a held forward")
+        return 0
+    return len(addresses)
+
+
+def release_held(held_id: int) -> bool:
+    """An administrator approved: send the held copy (SRS sender and DKIM made
+    now, so they are fresh) and drop it. False when already handled.
+
+    Precondition: none (own transaction)."""
+    with transaction.atomic():
+        held = HeldForward.objects.select_for_update().select_related("account").filter(pk=held_id).first()
+        if held is None:
+            return False
+        do_send_outside(held.account_id, held.account.address, held.target, bytes(held.raw),
+                        envelope_from=held.mail_from)
+        held.delete()
+    log.info("held forward %s released at %s", held_id, timezone.now())
+    return True
