@@ -1,7 +1,7 @@
 """App passwords: one per phone or mail program, named by its owner, generated
-here, shown once, valid for IMAP and SMTP submission only (never for the web
+here, shown once, valid for IMAP, SMTP submission and ManageSieve only (never for the web
 sign-in), listed with their last use and revocable. ``services.check_sign_in``
-tries them for ``imap`` and ``smtp``; a password reset or "sign out everywhere"
+tries them for ``imap``, ``smtp`` and ``sieve``; a password reset or "sign out everywhere"
 revokes them all (``do_revoke_all``).
 
 Hashing: HMAC-SHA-256 under a key derived from ``NUMEN_KEY`` with a per-row
@@ -27,7 +27,7 @@ from academail.accounts.models import Account, AppPassword, EventKind
 from academail.accounts.secrets import keyed_hash
 from academail.accounts.throttle import network_of
 
-MAIL_PROTOCOLS = frozenset({"imap", "smtp"})
+MAIL_PROTOCOLS = frozenset({"imap", "smtp", "sieve"})
 MAX_PER_ACCOUNT = 20
 NAME_MAX_LENGTH = 80
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -50,7 +50,7 @@ class Created:
 
 
 def required() -> bool:
-    """Does the administrator require app passwords for IMAP and SMTP?"""
+    """Does the administrator require app passwords for IMAP, SMTP and ManageSieve?"""
     return bool(getattr(settings, "REQUIRE_APP_PASSWORDS", False))
 
 
@@ -87,7 +87,7 @@ def check_create(account: Account, name: str, *, remote_addr: str = "") -> Creat
 
 def match(account: Account, secret: str, *, protocol: str, remote_addr: str) -> AppPassword | None:
     """The app password of ``account`` equal to ``secret``, its last use
-    updated; ``None`` if none is (or ``protocol`` is not IMAP or SMTP)."""
+    updated; ``None`` if none is (or ``protocol`` is not a mail protocol)."""
     if protocol not in MAIL_PROTOCOLS or len(_normalize(secret)) != _GROUPS * _GROUP_LENGTH:
         return None
     found = None
