@@ -216,3 +216,10 @@ def test_stream_refuses_without_a_session(person):
             assert forged.status == 401
         finally:
             forged.close()
+
+
+def test_stream_under_wsgi_tells_the_page_to_poll(web):
+    # Django would buffer an async stream under WSGI: 204 makes EventSource stop,
+    # and live.js falls back to polling the state.
+    response = web.get(reverse("webmail:live_events"))
+    assert response.status_code == 204 and not response.content

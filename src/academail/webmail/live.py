@@ -27,6 +27,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -126,6 +127,10 @@ async def _stream(account_id: int) -> AsyncIterator[bytes]:
 async def events(request: HttpRequest) -> HttpResponse:
     """GET text/event-stream of the signed-in account's changes (per-account
     subscription: nobody hears of another account's mail)."""
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI (runserver, a test live server) Django would buffer the whole
+        # stream; 204 tells EventSource not to reconnect, and the page polls.
+        return HttpResponse(status=204)
     account_id = await sync_to_async(_signed_in_account_id)(request)
     if account_id is None:
         return _unauthorised()
