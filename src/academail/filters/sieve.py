@@ -183,6 +183,15 @@ class MessageView(ABC):
     @abstractmethod
     def addresses(self, name: str) -> list[Addr]: ...
 
+    def folded_body(self, comparator: str) -> str:
+        """The body text normalised once per message, however many body tests."""
+        key = ("\0body", comparator)
+        cached = self._folded.get(key)
+        if cached is None:
+            cached = [normalize(self.body, comparator)]
+            self._folded[key] = cached
+        return cached[0]
+
     def folded(self, name: str, comparator: str) -> list[str]:
         key = (name, comparator)
         cached = self._folded.get(key)
@@ -497,7 +506,7 @@ class _Compiler:
 
             return address_test
         if name == "body":
-            return lambda view: matcher([normalize(view.body, comparator)])
+            return lambda view: matcher([view.folded_body(comparator)])
         if name == "currentdate":
             date_part = strings(node.arguments.get("date-part"))
             if date_part != ["date"]:

@@ -8,6 +8,7 @@ configuration. Every term of the query must match (AND), as a word prefix.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -17,11 +18,54 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 16
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip diacritics ("Élève" -> "eleve"; "œ" -> "oe")."""
+def _fold_any(text: str) -> str:
     text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@functools.cache
+def _cp1252_table() -> tuple[bytes, re.Pattern[bytes]]:
+    """``fold`` as a byte table over Windows-1252 (Latin-1 plus ’ – — … € œ...),
+    the repertoire of nearly all French mail; the pattern finds the characters
+    whose folded form is not one such byte (ß, ™, ½...), left to ``_fold_any``."""
+    table = bytearray(range(256))
+    special = []
+    for byte in range(256):
+        try:
+            char = bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            continue  # never produced by encoding
+        folded = _fold_any(char)
+        try:
+            encoded = folded.encode("cp1252")
+        except UnicodeEncodeError:
+            encoded = b""
+        if len(encoded) == 1:
+            table[byte] = encoded[0]
+        else:
+            special.append(re.escape(bytes([byte])))
+    return bytes(table), re.compile(b"[" + b"".join(special) + b"]")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics ("Élève" -> "eleve"; "œ" -> "oe").
+
+    Filters fold every message's text ("le message contient"), so the usual
+    case runs in C: ASCII, or Windows-1252 text through a byte table (fold is
+    character by character there); anything else takes the general path."""
+    if text.isascii():
+        return text.casefold()
+    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+    text = text.replace("…", "...")  # its NFKD, frequent in French mail
+    try:
+        raw = text.encode("cp1252")
+    except UnicodeEncodeError:
+        return _fold_any(text)
+    table, special = _cp1252_table()
+    if special.search(raw):
+        return _fold_any(text)
+    return raw.translate(table).decode("cp1252")
 
 
 def terms(query: str) -> list[str]:
