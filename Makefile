@@ -55,20 +55,24 @@ test: lint unit
 
 # Translation catalogues, for maintainers (the compiled .mo files are committed,
 # so `make run` needs no gettext). French is the source language; each app keeps
-# its English catalogue in its own locale/en/LC_MESSAGES/django.po. After this,
+# its English catalogues in its own locale/en/LC_MESSAGES/: django.po for Python
+# and templates, djangojs.po for scripts (gettext() from /i18n/js/). After this,
 # translate the new or changed entries (no empty msgstr, no "fuzzy" flag) and run
 # it again to compile; tests/i18n fails while a catalogue is behind the sources.
 I18N_ENV := ACADEMAIL_HOME=$(CURDIR)/var DJANGO_SETTINGS_MODULE=academail.config.settings
 messages: install
 	@command -v msgfmt >/dev/null || { echo "gettext is missing (sudo apt-get install gettext)"; exit 1; }
-	@for app in src/academail/*/; do \
+	@for app in src/academail/*/; do app=$${app%/}; \
 	  test -f $$app/__init__.py || continue; mkdir -p $$app/locale; \
-	  (cd $$app && $(I18N_ENV) $(CURDIR)/$(BIN)/django-admin makemessages --locale en \
-	    --no-obsolete --add-location file --verbosity 0) || exit 1; \
+	  for domain in django djangojs; do \
+	    (cd $$app && $(I18N_ENV) $(CURDIR)/$(BIN)/django-admin makemessages --locale en --domain $$domain \
+	      --no-obsolete --add-location file --verbosity 0) || exit 1; \
+	  done; \
 	  find $$app/locale -type d -empty -delete; \
 	  if [ -d $$app/locale ]; then \
 	    (cd $$app && $(I18N_ENV) $(CURDIR)/$(BIN)/django-admin compilemessages --verbosity 0) || exit 1; \
-	    msgfmt --statistics -o /dev/null $$app/locale/en/LC_MESSAGES/django.po 2>&1 | sed "s|^|$$app: |"; \
+	    for po in $$app/locale/en/LC_MESSAGES/*.po; do \
+	      msgfmt --statistics -o /dev/null $$po 2>&1 | sed "s|^|$$po: |"; done; \
 	  fi; \
 	done
 

@@ -2,8 +2,9 @@
 translated, without fuzzy guesses, with the same placeholders, and compiled.
 
 French is the source language (the msgids); each app keeps its English
-catalogue in ``locale/en/LC_MESSAGES/django.po`` with the compiled ``.mo``
-committed beside it. When a test here fails, run ``make messages``, translate
+catalogues in ``locale/en/LC_MESSAGES/`` (``django.po`` for Python and
+templates, ``djangojs.po`` for scripts) with the compiled ``.mo`` committed
+beside them. When a test here fails, run ``make messages``, translate
 what it lists, and run it again (see the Makefile).
 
 The sources are extracted with Django's own ``makemessages`` (Debian's gettext
@@ -29,6 +30,7 @@ SRC = Path(academail.__file__).resolve().parent
 CATALOGUE = Path("locale") / "en" / "LC_MESSAGES"
 FIX = "run `make messages`, translate the entries it leaves empty or fuzzy, then run it again"
 
+DOMAINS = ("django", "djangojs")
 Key = tuple[str, str, str]  # (msgctxt, msgid, msgid_plural)
 
 
@@ -80,27 +82,32 @@ def apps() -> list[Path]:
 
 
 def committed() -> dict[str, Path]:
-    return {app.name: app / CATALOGUE / "django.po" for app in apps() if (app / CATALOGUE / "django.po").is_file()}
+    """"app/domain" -> the committed catalogue."""
+    return {
+        f"{app.name}/{domain}": app / CATALOGUE / f"{domain}.po"
+        for app in apps() for domain in DOMAINS if (app / CATALOGUE / f"{domain}.po").is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory) -> dict[str, dict[Key, dict]]:
-    """What makemessages extracts today from each app's sources, app by app."""
+    """What makemessages extracts today from each app's sources: "app/domain" -> entries."""
     assert shutil.which("xgettext") and shutil.which("msgfmt"), (
         "Debian's gettext tools are missing: apt-get install gettext (or make system-deps)"
     )
     root = tmp_path_factory.mktemp("i18n") / "academail"
-    shutil.copytree(SRC, root, ignore=shutil.ignore_patterns("__pycache__", "locale", "static", "*.mo"))
+    shutil.copytree(SRC, root, ignore=shutil.ignore_patterns("__pycache__", "locale", "*.mo"))
     extracted: dict[str, dict[Key, dict]] = {}
     here = os.getcwd()
     try:
         for app in sorted(p for p in root.iterdir() if (p / "__init__.py").is_file()):
             (app / "locale").mkdir()
             os.chdir(app)
-            call_command("makemessages", locale=["en"], no_obsolete=True, verbosity=0)
-            po = app / CATALOGUE / "django.po"
-            if po.is_file():
-                extracted[app.name] = parse_po(po)
+            for domain in DOMAINS:
+                call_command("makemessages", locale=["en"], domain=domain, no_obsolete=True, verbosity=0)
+                po = app / CATALOGUE / f"{domain}.po"
+                if po.is_file():
+                    extracted[f"{app.name}/{domain}"] = parse_po(po)
     finally:
         os.chdir(here)
     return extracted
@@ -110,13 +117,13 @@ def test_the_parser_reads_what_makemessages_writes(fresh):
     # Guards the checks below: the sources do have texts, plural forms included.
     assert sum(len(entries) for entries in fresh.values()) > 100
     assert any(key[2] for entries in fresh.values() for key in entries)
-    base = {key[1] for key in fresh["config"]}
+    base = {key[1] for key in fresh["config/django"]}
     assert "Se connecter" in base and "Aller au contenu" in base
 
 
 def test_every_app_with_french_texts_has_an_english_catalogue(fresh):
     missing = sorted(set(fresh) - set(committed()))
-    assert not missing, f"apps with translatable texts but no English catalogue: {missing}; {FIX}"
+    assert not missing, f"translatable texts but no English catalogue: {missing}; {FIX}"
 
 
 def test_catalogues_hold_exactly_the_texts_of_the_sources(fresh):
@@ -157,7 +164,7 @@ def test_compiled_catalogues_are_the_committed_po(tmp_path):
     for app, path in committed().items():
         mo = path.with_suffix(".mo")
         assert mo.is_file(), f"{app}: {mo} is missing; {FIX}"
-        fresh_mo = tmp_path / f"{app}.mo"
+        fresh_mo = tmp_path / f"{app.replace('/', '-')}.mo"
         subprocess.run(["msgfmt", "-o", str(fresh_mo), str(path)], check=True)
         with mo.open("rb") as shipped, fresh_mo.open("rb") as expected:
             assert gettext.GNUTranslations(shipped)._catalog == gettext.GNUTranslations(expected)._catalog, (
@@ -166,11 +173,32 @@ def test_compiled_catalogues_are_the_committed_po(tmp_path):
 
 
 def test_one_french_text_has_one_english_translation():
-    # Django merges every app's catalogue into one: the same msgid translated
-    # two ways would show the first app's choice everywhere.
-    seen: dict[Key, dict[tuple[str, ...], list[str]]] = defaultdict(lambda: defaultdict(list))
-    for app, path in committed().items():
+    # Django merges every app's catalogue of a domain into one: the same msgid
+    # translated two ways would show the first app's choice everywhere.
+    seen: dict[tuple[str, Key], dict[tuple[str, ...], list[str]]] = defaultdict(lambda: defaultdict(list))
+    for name, path in committed().items():
         for key, entry in parse_po(path).items():
-            seen[key][tuple(entry["msgstr"])].append(app)
-    clashes = [f"{key[1]!r}: {dict(t)}" for key, t in seen.items() if len(t) > 1]
+            seen[(path.stem, key)][tuple(entry["msgstr"])].append(name)
+    clashes = [f"{key[1][1]!r}: {dict(t)}" for key, t in seen.items() if len(t) > 1]
     assert not clashes, "translate the same French text the same way in every app (or give it a context):\n" + "\n".join(clashes)
+
+
+def test_scripts_texts_are_extracted_too(tmp_path):
+    # The djangojs half of the pipeline, on a throw-away app: gettext() in a
+    # script lands in djangojs.po, as `make messages` would write it.
+    app = tmp_path / "essai"
+    (app / "static" / "essai").mkdir(parents=True)
+    (app / "locale").mkdir()
+    (app / "static" / "essai" / "essai.js").write_text(
+        'button.textContent = gettext("Afficher");\n'
+        'status.textContent = interpolate(ngettext("%s message", "%s messages", n), [n]);\n',
+        encoding="utf-8",
+    )
+    here = os.getcwd()
+    try:
+        os.chdir(app)
+        call_command("makemessages", locale=["en"], domain="djangojs", no_obsolete=True, verbosity=0)
+    finally:
+        os.chdir(here)
+    keys = set(parse_po(app / CATALOGUE / "djangojs.po"))
+    assert ("", "Afficher", "") in keys and ("", "%s message", "%s messages") in keys

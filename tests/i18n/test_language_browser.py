@@ -62,8 +62,19 @@ def lang(driver) -> str:
     return driver.find_element("css selector", "html").get_attribute("lang")
 
 
+def submitting(driver, element) -> None:
+    """Click ``element`` and wait until the browser has left the page."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("css selector", "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+
 def press(driver, label: str) -> None:
-    driver.find_element("xpath", f'//footer//form[@class="fr-language"]//button[normalize-space()="{label}"]').click()
+    submitting(driver, driver.find_element(
+        "xpath", f'//footer//form[@class="fr-language"]//button[normalize-space()="{label}"]'))
 
 
 def test_selector_without_javascript_in_a_browser_set_to_english(english_browser, live_server, person):
@@ -81,7 +92,7 @@ def test_selector_without_javascript_in_a_browser_set_to_english(english_browser
 
     driver.find_element("name", "identifier").send_keys(person.identifier)
     driver.find_element("name", "password").send_keys(PASSWORD)
-    driver.find_element("css selector", "main form button[type=submit]").click()
+    submitting(driver, driver.find_element("css selector", "main form button[type=submit]"))
     assert lang(driver) == "en"
     body = driver.find_element("tag name", "body").text
     assert "Write a message" in body and "Conseil de classe" in body and "Sign out" in body

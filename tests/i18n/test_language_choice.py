@@ -173,3 +173,17 @@ def test_selector_needs_the_csrf_token_and_stays_on_the_site(browser):
         reverse("set_language"), {"csrfmiddlewaretoken": token, "language": "en", "next": "https://ailleurs.example/"}
     )
     assert response.status_code == 302 and not response["Location"].startswith("https://ailleurs")
+
+
+def test_scripts_get_the_catalogue_of_the_chosen_language(browser):
+    french = browser.get(LOGIN).content.decode()
+    url = re.search(r'<script src="([^"]*/i18n/js/[^"]*)" defer></script>', french)[1]
+    assert url.endswith("?fr")  # one cached copy per language
+    catalogue = browser.get(url)
+    assert catalogue.status_code == 200 and catalogue["Content-Type"].startswith("text/javascript")
+    assert "django.gettext" in catalogue.content.decode() and "Cookie" in catalogue["Vary"]
+    again = browser.get(url, HTTP_IF_MODIFIED_SINCE=catalogue["Last-Modified"])
+    assert again.status_code == 304
+
+    english = choose(browser, french, "English").content.decode()
+    assert re.search(r'<script src="[^"]*/i18n/js/\?en" defer></script>', english)

@@ -14,11 +14,16 @@ English catalogues only cover what is shown in the browser.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
+from django.views.decorators.http import last_modified
+from django.views.i18n import JavaScriptCatalog
 
 
 def chosen_language(request: HttpRequest) -> str:
@@ -41,3 +46,16 @@ class ChosenLanguageMiddleware(MiddlewareMixin):
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE))
         return response
+
+
+_STARTED = timezone.now().replace(microsecond=0)
+
+
+def _catalogue_date(request: HttpRequest, **kwargs: Any) -> datetime:
+    return _STARTED
+
+
+# gettext() for scripts: every app's djangojs catalogue in the active language.
+# Pages link it with the language in its URL, so a browser keeps one copy per
+# language and revalidates it with If-Modified-Since (a 304 until the next start).
+javascript_catalog = last_modified(_catalogue_date)(JavaScriptCatalog.as_view())

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from academail.accounts.views import admin_login_redirect
 from academail.config import views
+from academail.config.language import javascript_catalog
 from academail.webmail import views as webmail_views
 
 admin.site.site_header = "academail — administration"
@@ -14,6 +15,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.
     path("i18n/", include("django.conf.urls.i18n")),
+    # gettext() for scripts: the djangojs catalogues of every app, in the chosen language.
+    path("i18n/js/", javascript_catalog, name="javascript-catalog"),
     # One sign-in door for everyone, administrators included (throttling, journal).
     path("admin/login/", admin_login_redirect),
     path("admin/", admin.site.urls),
