@@ -1,0 +1,156 @@
+"""Accessibility of every page with axe-core (from npm, pinned by
+tests/e2e/axe/package-lock.json, installed by `make node-deps`), on a desktop
+and on a phone-sized screen: no violation of impact "serious" or "critical"
+for the WCAG 2.0 A/AA and 2.1 AA rules (what RGAA 4 builds on).
+
+The pages' CSP forbids inline script; axe is injected through WebDriver, whose
+scripts the CSP does not govern (test_axe_runs_despite_the_csp checks it runs
+and finds a planted violation, so a silent axe cannot pass the others).
+The message's own HTML, third-party content in its sandboxed frame, is not
+audited: axe runs on the webmail's page around it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+
+from tests.e2e.conftest import PASSWORD, deliver, fill_demo_mailbox, make_person, sign_in, wait_text
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = {"serious", "critical"}
+VIEWPORTS = {"bureau": (1280, 900), "telephone": (390, 844)}
+
+_RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, iframes: false, resultTypes: ['violations']})
+  .then(r => done({violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary.replace(/\\s+/g, ' ').slice(0, 300))}))}),
+        e => done({error: String(e)}));
+"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
+    return AXE.read_text()
+
+
+def audit(driver, source: str) -> list[dict]:
+    """The blocking violations of the page open in ``driver``."""
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(source + "\n;window.axe = axe;")
+    driver.set_script_timeout(60)
+    result = driver.execute_async_script(_RUN_AXE, TAGS)
+    assert "error" not in result, result
+    return [v for v in result["violations"] if v["impact"] in BLOCKING]
+
+
+def report(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for page, violations in found.items():
+        for v in violations:
+            lines.append(f"{page}: [{v['impact']}] {v['id']} — {v['help']}")
+            lines += [f"    {node}" for node in v["nodes"][:5]]
+    return "\n".join(lines)
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def screen(request, page):
+    width, height = VIEWPORTS[request.param]
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    yield page
+    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def audit_pages(driver, source: str, live_server, paths: dict[str, str]) -> dict[str, list[dict]]:
+    found = {}
+    for name, path in paths.items():
+        driver.get(live_server.url + path)
+        assert "Erreur du serveur" not in driver.title and "Server Error" not in driver.page_source[:2000], path
+        violations = audit(driver, source)
+        if violations:
+            found[f"{name} ({path})"] = violations
+    return found
+
+
+def test_axe_runs_despite_the_csp(page, live_server, axe_source):
+    page.get(live_server.url + reverse("accounts:login"))
+    # A planted violation: an image without a text alternative (critical).
+    page.execute_script("const i = document.createElement('img'); i.src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';"
+                        "document.querySelector('main').append(i);")
+    ids = {v["id"] for v in audit(page, axe_source)}
+    assert "image-alt" in ids
+
+
+def test_pages_before_sign_in(screen, live_server, axe_source):
+    make_person("Julie", "Martin")
+    paths = {
+        "connexion": reverse("accounts:login"),
+        "première connexion": reverse("accounts:activation_start"),
+        "mot de passe oublié": reverse("accounts:reset_request"),
+        "assistance": reverse("accounts:assistance"),
+    }
+    found = audit_pages(screen, axe_source, live_server, paths)
+    # The sign-in page with its error summary.
+    screen.get(live_server.url + reverse("accounts:login"))
+    screen.find_element(By.NAME, "identifier").send_keys("jmartin")
+    screen.find_element(By.NAME, "password").send_keys("pas le bon")
+    screen.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_text(screen, "Identifiant ou mot de passe incorrect.")
+    if violations := audit(screen, axe_source):
+        found["connexion en erreur"] = violations
+    assert not found, "\n" + report(found)
+
+
+def test_pages_of_a_signed_in_person(screen, live_server, axe_source):
+    julie = make_person("Julie", "Martin")
+    jean = make_person("Jean", "Dupont")
+    fill_demo_mailbox(julie, [jean], count=30)
+    from tests.e2e.test_webmail_browser import message_from
+
+    html = '<h2>Ordre du jour</h2><p>Le conseil.</p><img src="https://exemple.fr/logo.png" alt="Logo">'
+    deliver(message_from(jean, julie, "Conseil pédagogique", "Ordre du jour", message_id="<a11y@ac-demo.fr>",
+                         html=html), julie.address)
+    from academail.store.mailboxes import do_create_mailbox, special_mailbox
+    from academail.store.models import Message
+
+    projects = do_create_mailbox(julie.pk, "Projets")
+    inbox = special_mailbox(julie.pk, "inbox")
+    trash = special_mailbox(julie.pk, "trash")
+    html_uid = Message.objects.get(mailbox=inbox, content__subject="Conseil pédagogique").uid
+    with_attachment = Message.objects.filter(mailbox__account=julie, content__has_attachments=True).first()
+    sign_in(screen, live_server, julie.identifier, PASSWORD)
+    paths = {
+        "boîte de réception": reverse("webmail:folder", args=[inbox.pk]),
+        "corbeille": reverse("webmail:folder", args=[trash.pk]),
+        "message HTML": reverse("webmail:message", args=[inbox.pk, html_uid]),
+        "écrire": reverse("webmail:write"),
+        "répondre": reverse("webmail:write") + f"?mode=reply&source={inbox.pk}-{html_uid}",
+        "recherche": reverse("webmail:search") + "?q=conseil",
+        "recherche vide": reverse("webmail:search") + "?q=introuvable",
+        "dossiers": reverse("webmail:folders"),
+        "supprimer un dossier": reverse("webmail:folder_delete", args=[projects.pk]),
+        "préférences": reverse("webmail:preferences"),
+        "filtres": reverse("filters:index"),
+        "filtres (avancé)": reverse("filters:advanced"),
+        "sécurité du compte": reverse("accounts:security"),
+        "sessions": reverse("accounts:sessions"),
+        "mot de passe": reverse("accounts:change_password"),
+        "adresse de secours": reverse("accounts:change_secondary"),
+        "double authentification": reverse("accounts:totp_settings"),
+        "mots de passe d'application": reverse("accounts:app_passwords"),
+        "configurer mon téléphone": reverse("autoconfig:setup"),
+    }
+    if with_attachment is not None:
+        paths["message avec pièce jointe"] = reverse("webmail:message", args=[with_attachment.mailbox_id,
+                                                                              with_attachment.uid])
+    found = audit_pages(screen, axe_source, live_server, paths)
+    assert not found, "\n" + report(found)
