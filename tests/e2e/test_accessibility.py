@@ -154,3 +154,39 @@ def test_pages_of_a_signed_in_person(screen, live_server, axe_source):
                                                                               with_attachment.uid])
     found = audit_pages(screen, axe_source, live_server, paths)
     assert not found, "\n" + report(found)
+
+
+def test_states_after_interaction(screen, live_server, axe_source):
+    """The keyboard help dialog, a form refused with its error, and the
+    attachment warning of the write page."""
+    from selenium.webdriver.common.keys import Keys
+
+    julie = make_person("Julie", "Martin")
+    jean = make_person("Jean", "Dupont")
+    fill_demo_mailbox(julie, [jean], count=8)
+    sign_in(screen, live_server, julie.identifier, PASSWORD)
+    found = {}
+    screen.find_element(By.TAG_NAME, "body").send_keys("?")
+    dialog = screen.find_element(By.ID, "wm-shortcuts")
+    assert dialog.get_attribute("open") is not None
+    if violations := audit(screen, axe_source):
+        found["aide des raccourcis"] = violations
+    dialog.send_keys(Keys.ESCAPE)
+
+    screen.get(live_server.url + reverse("webmail:folders"))
+    for _ in range(2):
+        screen.find_element(By.ID, "wm-new").send_keys("Projets")
+        screen.find_element(By.CSS_SELECTOR, "section form button[type=submit]").click()
+    wait_text(screen, "Projets", css="#wm-new-error")
+    if violations := audit(screen, axe_source):
+        found["dossier refusé"] = violations
+
+    screen.get(live_server.url + reverse("webmail:write"))
+    screen.find_element(By.ID, "wm-to").send_keys(jean.address)
+    screen.find_element(By.ID, "wm-subject").send_keys("Compte rendu")
+    screen.find_element(By.ID, "wm-body").send_keys("Ci-joint le compte rendu.")
+    screen.find_element(By.CSS_SELECTOR, ".wm-write button[type=submit]:not([name])").click()
+    wait_text(screen, "aucun fichier n'est joint")
+    if violations := audit(screen, axe_source):
+        found["écrire : pièce jointe oubliée"] = violations
+    assert not found, "\n" + report(found)
