@@ -63,13 +63,18 @@ def lang(driver) -> str:
 
 
 def submitting(driver, element) -> None:
-    """Click ``element`` and wait until the browser has left the page."""
+    """Click ``element`` and wait (generously: the machine may be busy) until
+    the browser has left the page and the next one is complete."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("css selector", "html")
     element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element("css selector", "footer") and d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def press(driver, label: str) -> None:
