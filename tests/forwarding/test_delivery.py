@@ -183,3 +183,28 @@ def test_forward_to_an_unknown_local_target_keeps_the_message(make_account, forw
     (outcome,) = deliver(build_message(), [julie.address])
     assert outcome.delivered and len(inbox(julie)) == 1
     assert "parti@ac-demo.fr impossible" in errors(julie)[0]
+
+
+def test_admin_lists_authorises_and_refuses_held_forwards(make_account, forward, settings, client):
+    settings.FORWARD_OUTSIDE = "hold"
+    admin = make_account("Ada", "Admin", role="admin")
+    admin.is_superuser = True
+    admin.save()
+    julie = make_account()
+    forward(julie, "julie@gmail.example")
+    deliver(build_message(subject="Premier"), [julie.address], envelope_from="direction@college-exemple.fr")
+    deliver(build_message(subject="Second"), [julie.address], envelope_from="direction@college-exemple.fr")
+    first, second = HeldForward.objects.order_by("created_at", "pk")
+    client.force_login(admin)
+    listing = client.get("/admin/forwarding/heldforward/").content.decode()
+    assert "Premier" in listing and "julie@gmail.example" in listing and "Autoriser et transférer" in listing
+    detail = client.get(f"/admin/forwarding/heldforward/{first.pk}/change/").content.decode()
+    assert "Le conseil de classe de 3eB" in detail and "X-Academail-Forwarded-For" in detail
+    response = client.post("/admin/forwarding/heldforward/", {"action": "release", "_selected_action": [first.pk]},
+                           follow=True)
+    assert "1 transfert(s) autorisé(s)" in response.content.decode()
+    ((_, recipients, raw),) = queued()
+    assert recipients == ["julie@gmail.example"] and b"Subject: Premier" in raw
+    client.post("/admin/forwarding/heldforward/", {"action": "discard", "_selected_action": [second.pk]})
+    assert HeldForward.objects.count() == 0 and len(queued()) == 1
+    assert len(inbox(julie)) == 2, "her copies stay whatever the administrator decides"

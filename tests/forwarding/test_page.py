@@ -222,3 +222,23 @@ def test_links_per_hour_are_limited(web, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             web.post(URL, {"action": "resend"})
     assert ConfirmationToken.objects.count() == 5
+    # Turning off and on again, or changing the target, does not reset the count.
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(URL, {"action": "disable"})
+    save(web, "paul@education.gouv.fr", capture=django_capture_on_commit_callbacks)
+    save(web, "marie@education.gouv.fr", capture=django_capture_on_commit_callbacks)
+    assert ConfirmationToken.objects.count() == 5
+    assert not [m for m in mail.outbox if "marie@education.gouv.fr" in m.to]
+
+
+def test_links_of_a_forward_turned_off_or_changed_back_confirm_nothing(web, django_capture_on_commit_callbacks):
+    save(web, "paul@education.gouv.fr", capture=django_capture_on_commit_callbacks)
+    first = link_sent_to("paul@education.gouv.fr")
+    save(web, "marie@education.gouv.fr", capture=django_capture_on_commit_callbacks)
+    save(web, "paul@education.gouv.fr", capture=django_capture_on_commit_callbacks)  # back to Paul: a new link
+    assert Client().post(path_of(first)).status_code == 410
+    second = link_sent_to("paul@education.gouv.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(URL, {"action": "disable"})
+    assert Client().post(path_of(second)).status_code == 410
+    assert Forwarding.objects.count() == 0

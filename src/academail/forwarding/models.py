@@ -35,7 +35,15 @@ class ConfirmationToken(models.Model):
     """A link sent to ``target``: valid ``FORWARD_CONFIRM_TTL`` seconds (48 h),
     once, and only while the account's forward still points to ``target``."""
 
-    forwarding = models.ForeignKey(Forwarding, on_delete=models.CASCADE, related_name="tokens")
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"], name="forwarding_token_recent")]
+
+
+    # Kept when the forward is turned off (the link then confirms nothing), so
+    # the links-per-hour limit still counts them: turning off and on again
+    # cannot send the académie's mail to an address again and again.
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True)
+    forwarding = models.ForeignKey(Forwarding, on_delete=models.SET_NULL, related_name="tokens", null=True)
     target = models.CharField(max_length=320)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -89,9 +89,15 @@ def check_set_forwarding(
             if current.confirmed_at is not None:
                 return current, decision, False
             forwarding = current
+        elif current is not None:
+            # The old target stops at once; its links no longer match the target.
+            current.target, current.keep_copy, current.confirmed_at = target, keep_copy, None
+            current.save(update_fields=["target", "keep_copy", "confirmed_at"])
+            ConfirmationToken.objects.filter(forwarding=current, used_at__isnull=True).update(used_at=timezone.now())
+            forwarding = current
+            do_record(requester, EventKind.FORWARDING_CHANGED, protocol="web", remote_addr=remote_addr,
+                      detail=_("Transfert vers %(target)s demandé (en attente de confirmation)") % {"target": target})
         else:
-            if current is not None:
-                current.delete()  # the old target stops at once, its links die with it
             forwarding = Forwarding.objects.create(account=requester, target=target, keep_copy=keep_copy)
             do_record(requester, EventKind.FORWARDING_CHANGED, protocol="web", remote_addr=remote_addr,
                       detail=_("Transfert vers %(target)s demandé (en attente de confirmation)") % {"target": target})
@@ -101,15 +107,13 @@ def check_set_forwarding(
 
 def _do_send_link(requester: Account, forwarding: Forwarding, *, base_url: str) -> bool:
     now = timezone.now()
-    recent = ConfirmationToken.objects.filter(
-        forwarding__account_id=requester.pk, created_at__gt=now - timedelta(hours=1)
-    ).count()
+    recent = ConfirmationToken.objects.filter(account_id=requester.pk, created_at__gt=now - timedelta(hours=1)).count()
     if recent >= LINKS_PER_HOUR:
         return False
     raw = secrets.token_urlsafe(32)
     ttl = int(settings.FORWARD_CONFIRM_TTL)
     ConfirmationToken.objects.create(
-        forwarding=forwarding, target=forwarding.target, token_hash=_hash(raw), created_at=now,
+        account_id=requester.pk, forwarding=forwarding, target=forwarding.target, token_hash=_hash(raw), created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
     url = base_url + reverse("forwarding:confirm", args=[raw])
@@ -153,11 +157,12 @@ def do_disable_forwarding(requester: Account, *, remote_addr: str) -> bool:
 def _live_token(raw: str, *, lock: bool = False) -> ConfirmationToken:
     rows = ConfirmationToken.objects.select_related("forwarding", "forwarding__account")
     if lock:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(of=("self",))  # the forward may be gone: an outer join
     token = rows.filter(token_hash=_hash(raw)).first()
     if (
-        token is None or token.used_at is not None or token.expires_at <= timezone.now()
-        or token.forwarding.target != token.target or token.forwarding.confirmed_at is not None
+        token is None or token.forwarding is None or token.used_at is not None
+        or token.expires_at <= timezone.now() or token.forwarding.target != token.target
+        or token.forwarding.confirmed_at is not None
     ):
         raise ForwardingError(_(
             "Ce lien de confirmation n'est plus valable (déjà utilisé, expiré après 48 heures, ou le transfert "
