@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -327,3 +328,51 @@ def test_new_mail_appears_live_with_the_count_in_the_title(browser, server):
     do_set_flags(julie.pk, inbox.pk, [(1, 2)], mode="add", flags=Flag.SEEN)
     wait(browser, lambda d: d.title == "Boîte de réception — academail")
     assert not browser.find_elements(By.CSS_SELECTOR, f'.wm-folders li[data-mailbox="{inbox.pk}"] .wm-count')
+
+
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+_RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+                   iframes: false, resultTypes: ['violations']})
+  .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))),
+        e => done(['axe failed: ' + e]));
+"""
+
+
+def blocking_violations(browser) -> list[str]:
+    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
+    if not js(browser, "return typeof window.axe === 'object'"):
+        js(browser, AXE.read_text() + "\n;window.axe = axe;")
+    browser.set_script_timeout(60)
+    return browser.execute_async_script(_RUN_AXE)
+
+
+def test_enhanced_states_pass_axe(browser, server):
+    """The states only JavaScript creates: the shortcuts dialog open, the
+    suggestions open, the rich-text editor on, files listed in the drop zone."""
+    julie = person("Julie", "Martin")
+    person("Hervé", "Le Guen")
+    deliver(julie, "Pour l'audit")
+    signed_in(browser, server, julie)
+    browser.find_element(By.TAG_NAME, "body").click()
+    press(browser, "j", "?")
+    wait(browser, lambda d: js(d, "return document.getElementById('wm-shortcuts').open"))
+    assert blocking_violations(browser) == []
+    press(browser, Keys.ESCAPE)
+
+    browser.get(server + "/courrier/ecrire/")
+    to = browser.find_element(By.ID, "wm-to")
+    to.send_keys("herve")
+    wait(browser, lambda d: to.get_attribute("aria-expanded") == "true")
+    to.send_keys(Keys.ARROW_DOWN)
+    assert blocking_violations(browser) == []
+    to.send_keys(Keys.ESCAPE)
+    browser.find_element(By.ID, "wm-rich-toggle").click()
+    js(browser, """
+        var data = new DataTransfer(); data.items.add(new File(["x"], "note.txt", {type: "text/plain"}));
+        document.getElementById("wm-dropzone").dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+    """)
+    assert browser.find_elements(By.CSS_SELECTOR, ".wm-files li")
+    assert blocking_violations(browser) == []

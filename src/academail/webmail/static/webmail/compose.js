@@ -143,7 +143,10 @@
       ["insertOrderedList", "Liste numérotée", "1."], ["createLink", "Lien", "🔗"], ["blockquote", "Citation", "❝"]
     ];
     buttons.forEach(function (spec) {
-      var b = el("button", { type: "button", "class": "wm-richbar__btn", "aria-pressed": "false", "data-command": spec[0], title: spec[1], "aria-label": spec[1] }, spec[2]);
+      // The name is the French word; the symbol shown is hidden from assistive technology.
+      var b = el("button", { type: "button", "class": "wm-richbar__btn", "aria-pressed": "false", "data-command": spec[0], title: spec[1] });
+      b.appendChild(el("span", { "aria-hidden": "true" }, spec[2]));
+      b.appendChild(el("span", { "class": "fr-sr-only" }, spec[1]));
       b.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keep the selection
       b.addEventListener("click", function () {
         editor.focus();
