@@ -190,3 +190,48 @@ def test_states_after_interaction(screen, live_server, axe_source):
     if violations := audit(screen, axe_source):
         found["écrire : pièce jointe oubliée"] = violations
     assert not found, "\n" + report(found)
+
+
+def test_conversations_and_attached_message(screen, live_server, axe_source):
+    """The list grouped by conversation, one conversation, and a message
+    attached to a message opened as a message."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from tests.e2e.test_webmail_browser import message_from
+
+    julie = make_person("Julie", "Martin")
+    jean = make_person("Jean", "Dupont")
+    first = message_from(jean, julie, "Voyage à Nîmes", "Qui vient ?", message_id="<nimes-1@ac-demo.fr>")
+    deliver(first, julie.address)
+    answer = EmailMessage(policy=SMTP)
+    answer["From"] = f"Jean Dupont <{jean.address}>"
+    answer["To"] = julie.address
+    answer["Subject"] = "Re: Voyage à Nîmes"
+    answer["Message-ID"] = "<nimes-2@ac-demo.fr>"
+    answer["In-Reply-To"] = answer["References"] = "<nimes-1@ac-demo.fr>"
+    answer.set_content("Le car part à 8 h.")
+    answer.add_attachment(first, maintype="message", subtype="rfc822")
+    deliver(answer.as_bytes(), julie.address)
+    sign_in(screen, live_server, julie.identifier, PASSWORD)
+    found = {}
+    screen.find_element(By.LINK_TEXT, "Regrouper par conversation").click()
+    wait_text(screen, "Afficher message par message")
+    if violations := audit(screen, axe_source):
+        found["conversations"] = violations
+    screen.find_element(By.PARTIAL_LINK_TEXT, "Voyage à Nîmes").click()
+    wait_text(screen, "Le car part à 8 h.")
+    if violations := audit(screen, axe_source):
+        found["une conversation"] = violations
+    from academail.store.mailboxes import special_mailbox
+
+    inbox = special_mailbox(julie.pk, "inbox")
+    screen.get(live_server.url + reverse("webmail:folder", args=[inbox.pk]) + "?vue=messages")
+    wait_text(screen, "Regrouper par conversation")
+    screen.find_element(By.PARTIAL_LINK_TEXT, "Re: Voyage à Nîmes").click()
+    wait_text(screen, "Re: Voyage à Nîmes", css="h1#wm-subject")
+    screen.find_element(By.LINK_TEXT, "Ouvrir comme message").click()
+    wait_text(screen, "Voyage à Nîmes", css="main h1")
+    if violations := audit(screen, axe_source):
+        found["message joint"] = violations
+    assert not found, "\n" + report(found)
