@@ -97,3 +97,21 @@ def test_rate_limit_against_scraping(web, settings, make_account):
     assert response.status_code == 429
     assert response["Retry-After"] == "60"
     assert "patientez" in response.json()["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_index_is_rebuilt_in_the_background(make_account, settings):
+    import time
+
+    make_account("Odile", "Ancienne")
+    assert [p.name for p in directory.search_directory("odile")] == ["Odile Ancienne"]
+    make_account("Odile", "Nouvelle")
+    settings.WEBMAIL_DIRECTORY_TTL = 0
+    # The stale index answers (no wait for the rebuild, which runs in a thread of its own).
+    assert "Odile Ancienne" in [p.name for p in directory.search_directory("odile")]
+    deadline = time.monotonic() + 10
+    while directory._index.rebuilding:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    settings.WEBMAIL_DIRECTORY_TTL = 300
+    assert sorted(p.name for p in directory.search_directory("odile")) == ["Odile Ancienne", "Odile Nouvelle"]
