@@ -279,6 +279,15 @@ def test_drafts_saved_automatically_then_removed_on_send(browser, server):
     assert [m.content.subject for m in messages_in(paul, "inbox")] == ["Brouillon du conseil"]
 
 
+def test_draft_saved_when_leaving_the_page(browser, server):
+    julie = person("Julie", "Martin")
+    signed_in(browser, server, julie, "/courrier/ecrire/")
+    browser.find_element(By.ID, "wm-subject").send_keys("Écrit puis quitté")
+    browser.find_element(By.ID, "wm-body").send_keys("Ne pas perdre ce texte.")
+    browser.find_element(By.CSS_SELECTOR, ".wm-folders li[data-use=inbox] a").click()
+    wait(browser, lambda d: [m.content.subject for m in messages_in(julie, "drafts")] == ["Écrit puis quitté"])
+
+
 def test_drag_and_drop_move(browser, server):
     from academail.store.mailboxes import do_create_mailbox
 
