@@ -41,7 +41,7 @@
     // Only the newest page of a folder list is refreshed; older pages and
     // other pages (a message, the compose form) keep what the person reads.
     if (!document.querySelector(".wm-list, #wm-bulk") && !document.querySelector(".wm-main h1 .wm-h1-count")) { return; }
-    if (/[?&]avant=/.test(window.location.search)) { return; }
+    if (/[?&](avant|apres)=/.test(window.location.search)) { return; }
     fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
