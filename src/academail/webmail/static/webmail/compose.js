@@ -9,6 +9,13 @@
 
   var form, token;
 
+  function T(key, fallback, values) {
+    var node = document.getElementById("wm-texts");
+    var text = (node && node.dataset[key]) || fallback;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
+    return text;
+  }
+
   function field(name) { return form.querySelector('[name="' + name + '"]'); }
 
   function el(tag, attrs, text) {
@@ -88,7 +95,7 @@
         var option = el("li", { role: "option", id: id + "-" + (++counter), "aria-selected": "false" });
         if (person.name) { option.appendChild(el("span", { "class": "wm-suggest__name" }, person.name)); option.appendChild(document.createTextNode(" ")); }
         option.appendChild(el("span", { "class": "wm-suggest__addr" }, person.address));
-        if (person.recent) { option.appendChild(el("span", { "class": "wm-suggest__recent" }, " (récent)")); }
+        if (person.recent) { option.appendChild(el("span", { "class": "wm-suggest__recent" }, " (" + T("recent", "récent") + ")")); }
         option.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
         list.appendChild(option);
       });
@@ -135,12 +142,13 @@
     if (!textarea || !format || !html || !document.execCommand) { return; }
     var label = form.querySelector('label[for="' + textarea.id + '"]');
     label.id = label.id || textarea.id + "-label";
-    var toggle = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small", "aria-pressed": "false", id: "wm-rich-toggle" }, "Texte enrichi");
-    var bar = el("div", { role: "toolbar", "class": "wm-richbar", "aria-label": "Mise en forme", hidden: "" });
+    var toggle = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small", "aria-pressed": "false", id: "wm-rich-toggle" }, T("richToggle", "Texte enrichi"));
+    var bar = el("div", { role: "toolbar", "class": "wm-richbar", "aria-label": T("formatting", "Mise en forme"), hidden: "" });
     var editor = el("div", { contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-labelledby": label.id, "class": "wm-editor", id: "wm-editor", hidden: "" });
     var buttons = [
-      ["bold", "Gras", "G"], ["italic", "Italique", "I"], ["insertUnorderedList", "Liste à puces", "•"],
-      ["insertOrderedList", "Liste numérotée", "1."], ["createLink", "Lien", "🔗"], ["blockquote", "Citation", "❝"]
+      ["bold", T("bold", "Gras"), "G"], ["italic", T("italic", "Italique"), "I"],
+      ["insertUnorderedList", T("bullets", "Liste à puces"), "•"], ["insertOrderedList", T("numbers", "Liste numérotée"), "1."],
+      ["createLink", T("link", "Lien"), "🔗"], ["blockquote", T("quote", "Citation"), "❝"]
     ];
     buttons.forEach(function (spec) {
       // The name is the French word; the symbol shown is hidden from assistive technology.
@@ -151,7 +159,7 @@
       b.addEventListener("click", function () {
         editor.focus();
         if (spec[0] === "createLink") {
-          var url = window.prompt("Adresse du lien (https://…)", "https://");
+          var url = window.prompt(T("linkPrompt", "Adresse du lien (https://…)"), "https://");
           if (url && /^(https?:|mailto:)/i.test(url)) { document.execCommand("createLink", false, url); }
         } else if (spec[0] === "blockquote") {
           var inQuote = document.queryCommandValue("formatBlock") === "blockquote";
@@ -218,7 +226,7 @@
     var limit = parseInt(form.getAttribute("data-max-size"), 10) || 0;
     if (!input || !window.DataTransfer) { return; }
     var zone = el("div", { "class": "wm-dropzone", id: "wm-dropzone" });
-    zone.appendChild(el("p", {}, "Déposez vos fichiers ici, ou utilisez le bouton ci-dessus."));
+    zone.appendChild(el("p", {}, T("drop", "Déposez vos fichiers ici, ou utilisez le bouton ci-dessus.")));
     var list = el("ul", { "class": "wm-files", "aria-live": "polite" });
     var total = el("p", { "class": "wm-files__total", id: "wm-files-total" });
     zone.appendChild(list);
@@ -233,16 +241,16 @@
         sum += file.size;
         var item = el("li");
         item.appendChild(el("span", {}, file.name + " (" + size(file.size) + ") "));
-        var remove = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small" }, "Retirer");
+        var remove = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small" }, T("remove", "Retirer"));
         remove.appendChild(el("span", { "class": "fr-sr-only" }, " " + file.name));
         remove.addEventListener("click", function () { files.splice(index, 1); render(); input.focus(); });
         item.appendChild(remove);
         list.appendChild(item);
       });
       input.files = transfer.files;
-      total.textContent = files.length ? "Total : " + size(sum) + " sur " + size(limit) + " permis." : "";
+      total.textContent = files.length ? T("total", "Total : {used} sur {limit} permis.", { used: size(sum), limit: size(limit) }) : "";
       total.classList.toggle("wm-files__total--over", limit > 0 && sum > limit);
-      if (limit > 0 && sum > limit) { total.textContent += " C'est trop : retirez un fichier."; }
+      if (limit > 0 && sum > limit) { total.textContent += " " + T("tooBig", "C'est trop : retirez un fichier."); }
     }
 
     function add(list) { Array.prototype.forEach.call(list, function (f) { files.push(f); }); render(); }
@@ -276,8 +284,8 @@
     if (event.defaultPrevented || !files.length || !window.XMLHttpRequest || !window.FormData) { return; }
     event.preventDefault();
     var data = new FormData(form, event.submitter || undefined);
-    var bar = el("progress", { max: "100", value: "0", id: "wm-upload-progress", "aria-label": "Envoi des pièces jointes" });
-    var status = el("p", { role: "status", "class": "wm-upload-status" }, "Envoi en cours : 0 %");
+    var bar = el("progress", { max: "100", value: "0", id: "wm-upload-progress", "aria-label": T("uploadLabel", "Envoi des pièces jointes") });
+    var status = el("p", { role: "status", "class": "wm-upload-status" }, T("uploading", "Envoi en cours : {percent} % ({done} sur {total})", { percent: 0, done: size(0), total: "…" }));
     var zone = document.getElementById("wm-dropzone") || form;
     zone.appendChild(bar);
     zone.appendChild(status);
@@ -288,7 +296,7 @@
       if (!e.lengthComputable) { return; }
       var percent = Math.round(e.loaded * 100 / e.total);
       bar.value = percent;
-      status.textContent = "Envoi en cours : " + percent + " % (" + size(e.loaded) + " sur " + size(e.total) + ")";
+      status.textContent = T("uploading", "Envoi en cours : {percent} % ({done} sur {total})", { percent: percent, done: size(e.loaded), total: size(e.total) });
     });
     xhr.addEventListener("load", function () {
       // The answer is already the next page (its one-time notice "Message
@@ -300,7 +308,7 @@
       if (url && window.history.replaceState) { window.history.replaceState(null, "", url); }
     });
     xhr.addEventListener("error", function () {
-      status.textContent = "L'envoi a échoué (connexion interrompue). Votre texte est toujours là : réessayez.";
+      status.textContent = T("uploadFailed", "L'envoi a échoué (connexion interrompue). Votre texte est toujours là : réessayez.");
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
     });
     xhr.send(data);
@@ -335,12 +343,12 @@
             draft.value = String(answer.body.draft);
             saved = now;
             var time = new Date().toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" });
-            status.textContent = "Brouillon enregistré à " + time + ".";
+            status.textContent = T("saved", "Brouillon enregistré à {time}.", { time: time });
           } else {
-            status.textContent = (answer.body && answer.body.error) || "Le brouillon n'a pas pu être enregistré.";
+            status.textContent = (answer.body && answer.body.error) || T("saveFailed", "Le brouillon n'a pas pu être enregistré.");
           }
         })
-        .catch(function () { status.textContent = "Brouillon non enregistré (connexion interrompue) ; nouvel essai dans 30 secondes."; })
+        .catch(function () { status.textContent = T("saveOffline", "Brouillon non enregistré (connexion interrompue) ; nouvel essai dans 30 secondes."); })
         .then(function () { inFlight = null; });
       return inFlight;
     }

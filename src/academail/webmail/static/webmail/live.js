@@ -10,6 +10,13 @@
   var root, stateUrl, baseTitle, known = {}, timer = null, pollTimer = null, source = null;
   var POLL_MS = 60000;
 
+  function T(key, fallback, values) {
+    var node = document.getElementById("wm-texts");
+    var text = (node && node.dataset[key]) || fallback;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
+    return text;
+  }
+
   function currentMailbox() {
     var link = document.querySelector(".wm-folders a[aria-current=page]");
     var item = link && link.closest("li[data-mailbox]");
@@ -28,7 +35,7 @@
     badge.textContent = String(unseen);
     var hidden = document.createElement("span");
     hidden.className = "fr-sr-only";
-    hidden.textContent = " non lus";
+    hidden.textContent = " " + T("unread", "non lus");
     badge.appendChild(hidden);
   }
 
@@ -86,7 +93,7 @@
     });
     var count = state.inbox_unseen;
     document.title = (count ? "(" + count + ") " : "") + baseTitle;
-    if (grew) { announce("Nouveau message reçu."); }
+    if (grew) { announce(T("newMail", "Nouveau message reçu.")); }
     if (listChanged) { refreshList(); }
   }
 
