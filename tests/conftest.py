@@ -11,6 +11,18 @@ import pytest
 _numbers = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _french_by_default():
+    """Each test starts and ends in French: a request in English (language
+    cookie) leaves English active in the test's thread, as LocaleMiddleware
+    never deactivates it."""
+    from django.utils import translation
+
+    translation.activate("fr")
+    yield
+    translation.activate("fr")
+
+
 def make_numen() -> str:
     """A fresh well-formed NUMEN (académie 11, letter E, 10 digits)."""
     return f"11E{next(_numbers):010d}"
