@@ -195,7 +195,7 @@ def test_search_ignores_accents(web, person):
     deliver(person, build_message(subject="Réunion des élèves délégués"))
     deliver(person, build_message(subject="Cantine"))
     page = web.get(reverse("webmail:search"), {"q": "reunion eleves"}).content.decode()
-    assert "Réunion des élèves délégués" in page and "Cantine" not in page
+    assert "<mark>Réunion</mark> des <mark>élèves</mark> délégués" in page and "Cantine" not in page
     empty = web.get(reverse("webmail:search"), {"q": "introuvable"}).content.decode()
     assert "Aucun message ne correspond" in empty
 

@@ -561,30 +561,88 @@ def page_messages(mailbox: Mailbox, *, before_uid: int | None = None, limit: int
     return list(rows.order_by("-uid")[:limit])
 
 
+@dataclass(frozen=True)
+class Criteria:
+    """An advanced search: every given field must match (AND).
+
+    ``words`` go through the full-text index (headers and text of the message);
+    ``sender`` and ``subject`` are matched inside the folded sort keys (accents
+    and case ignored, "Re:" prefixes gone), ``recipient`` inside To and Cc (case
+    ignored); ``since``/``until`` bound the arrival date (``until`` excluded)."""
+
+    words: str = ""
+    sender: str = ""
+    recipient: str = ""
+    subject: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    with_attachments: bool = False
+    mailbox_id: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            search.terms(self.words) or self.sender.strip() or self.recipient.strip() or self.subject.strip()
+            or self.since or self.until or self.with_attachments
+        )
+
+
+def _contains(value: str) -> str:
+    """A LIKE pattern for "contains ``value``" (escape character backslash)."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def search_messages(
     account_id: int,
-    query: str,
+    query: str | Criteria,
     *,
     mailbox_id: int | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Message]:
-    """Full-text search over an account (or one of its mailboxes), newest first.
-
-    Keyset-paginated on Message.id (``before_id``); accents and case ignored."""
-    condition = search.match_sql(query)
-    if condition is None:
+    """Full-text or advanced search over an account (or one of its mailboxes),
+    newest first. Keyset-paginated on Message.id (``before_id``); accents and
+    case ignored. Empty criteria find nothing."""
+    criteria = query if isinstance(query, Criteria) else Criteria(words=query)
+    if criteria.empty:
         return []
-    clause, params = condition
-    sql = [f"SELECT m.id FROM store_message m JOIN store_mailbox b ON b.id = m.mailbox_id WHERE {clause} AND b.account_id = %s"]  # noqa: S608
-    args: list[object] = [*params, account_id]
+    mailbox_id = criteria.mailbox_id if criteria.mailbox_id is not None else mailbox_id
+    sql = ["SELECT m.id FROM store_message m JOIN store_mailbox b ON b.id = m.mailbox_id"]
+    where: list[str] = ["b.account_id = %s"]
+    args: list[object] = [account_id]
+    condition = search.match_sql(criteria.words)
+    if condition is not None:
+        where.append(condition[0])
+        args.extend(condition[1])
+    if criteria.sender.strip() or criteria.recipient.strip() or criteria.with_attachments:
+        sql.append("JOIN store_content c ON c.id = m.content_id")
+    if criteria.sender.strip():
+        # The sort key is the display name when there is one: the address too.
+        where.append("(m.sender_sort LIKE %s ESCAPE '\\' OR LOWER(c.from_addr) LIKE %s ESCAPE '\\')")
+        args.extend([_contains(search.fold(criteria.sender.strip())), _contains(criteria.sender.strip().lower())])
+    if criteria.subject.strip():
+        where.append("m.subject_sort LIKE %s ESCAPE '\\'")
+        args.append(_contains(search.fold(criteria.subject.strip())))
+    if criteria.recipient.strip():
+        where.append("(LOWER(c.to_text) LIKE %s ESCAPE '\\' OR LOWER(c.cc_text) LIKE %s ESCAPE '\\')")
+        pattern = _contains(criteria.recipient.strip().lower())
+        args.extend([pattern, pattern])
+    if criteria.with_attachments:
+        where.append("c.has_attachments = %s")
+        args.append(True)
+    if criteria.since is not None:
+        where.append("m.internaldate >= %s")
+        args.append(criteria.since)
+    if criteria.until is not None:
+        where.append("m.internaldate < %s")
+        args.append(criteria.until)
     if mailbox_id is not None:
-        sql.append("AND m.mailbox_id = %s")
+        where.append("m.mailbox_id = %s")
         args.append(mailbox_id)
     if before_id is not None:
-        sql.append("AND m.id < %s")
+        where.append("m.id < %s")
         args.append(before_id)
-    sql.append("ORDER BY m.id DESC LIMIT %s")
+    sql.append("WHERE " + " AND ".join(where) + " ORDER BY m.id DESC LIMIT %s")
     args.append(limit)
     with connection.cursor() as cursor:
         cursor.execute(" ".join(sql), args)

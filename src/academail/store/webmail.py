@@ -28,6 +28,7 @@ from academail.store.mailboxes import (
 )
 from academail.store.messages import (
     MAX_UID,
+    Criteria,
     access_message,
     do_copy,
     do_expunge,
@@ -373,9 +374,10 @@ class Found:
     older: int | None  # the ``before_id`` of the next page
 
 
-def search_page(account_id: int, query: str, *, before_id: int | None = None) -> Found:
-    """Search the whole account (accents and case ignored), newest first, with
-    each message's content and folder loaded in one more query."""
+def search_page(account_id: int, query: str | Criteria, *, before_id: int | None = None) -> Found:
+    """Search the account (words, or advanced criteria; accents and case
+    ignored), newest first, with each message's content and folder loaded in
+    one more query."""
     hits = search_messages(account_id, query, before_id=before_id, limit=PAGE_SIZE + 1)
     ids = [m.pk for m in hits[:PAGE_SIZE]]
     loaded = Message.objects.select_related("content", "mailbox").in_bulk(ids)

@@ -39,7 +39,7 @@ from academail.store.errors import (
 )
 from academail.store.messages import do_empty_mailbox
 from academail.store.models import Flag
-from academail.webmail import compose, preferences
+from academail.webmail import compose, preferences, searching
 from academail.webmail import render as rendering
 from academail.webmail.drafts import apply_rich_text, do_discard_draft, do_save_draft, parse_uid
 
@@ -537,9 +537,19 @@ def write(request: HttpRequest) -> HttpResponse:
 @webmail_view
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
-    found = store.search_page(_account_id(request), query, before_id=_int(request.GET.get("avant"))) if query else None
-    return _page(request, "search.html", {"query": query, "found": found, "title": _("Recherche")})
+    account_id = _account_id(request)
+    form = searching.SearchForm(request.GET, store.folder_pane(account_id).folders)
+    criteria = form.criteria()
+    found = store.search_page(account_id, criteria, before_id=_int(request.GET.get("avant"))) if criteria else None
+    context = {
+        "query": request.GET.get("q", "").strip()[:200],
+        "form": form,
+        "found": found,
+        "terms": form.highlight_terms(),
+        "next_query": form.query_string(),
+        "title": _("Recherche"),
+    }
+    return _page(request, "search.html", context)
 
 
 # --- folders --------------------------------------------------------------------------
