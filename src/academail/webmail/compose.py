@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid
 
@@ -105,11 +106,22 @@ def build_message(
             charset="utf-8",
         )
     for upload in draft.attachments:
+        if upload.content_type == "message/rfc822":
+            # A forwarded message travels as it is (7bit/8bit, never base64: RFC 2046 §5.2.1).
+            inner = BytesParser(policy=SMTP).parsebytes(upload.data)
+            message.add_attachment(inner, filename=upload.filename)
+            continue
         maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
         if not subtype or "\n" in upload.content_type:
             maintype, subtype = "application", "octet-stream"
         message.add_attachment(upload.data, maintype=maintype, subtype=subtype, filename=upload.filename)
     return message.as_bytes()
+
+
+def attached_message_name(subject: str) -> str:
+    """The file name of a message forwarded as an attachment: its subject, ".eml"."""
+    stem = _clean_header(subject)[:80].strip(" .") or "message"
+    return stem.replace("/", "-").replace("\\", "-") + ".eml"
 
 
 def _people(addresses: Sequence[object]) -> list[str]:

@@ -425,6 +425,10 @@ def _source_message(request: HttpRequest, reference: str | None) -> tuple[int, i
     return box_id, uid_number
 
 
+def _attached_name(original: Any) -> str:
+    return rendering.safe_filename(compose.attached_message_name(original.subject), "message/rfc822")
+
+
 @webmail_view
 @require_http_methods(["GET", "POST"])
 def write(request: HttpRequest) -> HttpResponse:
@@ -432,25 +436,36 @@ def write(request: HttpRequest) -> HttpResponse:
     account_id = _account_id(request)
     data = request.POST if request.method == "POST" else request.GET
     mode = data.get("mode", "")
-    if mode not in ("reply", "all", "forward"):
+    if mode not in ("reply", "all", "forward", "forward_attached"):
         mode = ""
     reference = _source_message(request, data.get("source"))
     draft = compose.Draft()
     original = None
+    opened = None
     if reference is not None and mode:
         opened = store.open_message(account_id, *reference)
         original = parse_message(opened.raw)
         draft = compose.start_reply(
             original,
             rendering.plain_text(opened.raw, opened.root),
-            mode=mode,
+            mode="forward" if mode == "forward_attached" else mode,
             own_addresses=account_identity(account).addresses,
         )
+        if mode == "forward_attached":
+            draft.body = ""  # the original travels whole, as an attached message
+    # A forward carries the original's files (each can be left out), or the whole original.
+    original_files = rendering.attachments(opened.root) if opened is not None and mode == "forward" else []
     context: dict[str, Any] = {
         "mode": mode,
         "source": data.get("source", "") if reference else "",
         "max_size": settings.MAX_MESSAGE_SIZE,
         "title": _("Écrire un message"),
+        "original_files": original_files,
+        "kept": {a.section for a in original_files} if request.method == "GET" else set(request.POST.getlist("keep")),
+        "attached_original": (
+            (_attached_name(original), opened.message.size)
+            if opened is not None and mode == "forward_attached" else None
+        ),
     }
     if request.method == "GET":
         # The signature: below a new message's body, above the quoted original.
@@ -466,6 +481,21 @@ def write(request: HttpRequest) -> HttpResponse:
     draft.body = request.POST.get("body", "")
     apply_rich_text(draft, request.POST)
     total = 0
+    if opened is not None and mode == "forward":
+        for kept in original_files:
+            if kept.section not in context["kept"]:
+                continue
+            part = rendering.find_leaf(opened.root, kept.section)
+            if part is None:
+                continue
+            data_bytes = decode_part_body(opened.raw, part)
+            total += len(data_bytes)
+            draft.attachments.append(compose.Upload(kept.filename, part.content_type, data_bytes))
+    elif opened is not None and mode == "forward_attached":
+        total += len(opened.raw)
+        draft.attachments.append(
+            compose.Upload(_attached_name(original), "message/rfc822", opened.raw)
+        )
     for upload in request.FILES.getlist("attachments"):
         total += upload.size or 0
         if total > settings.MAX_MESSAGE_SIZE:
