@@ -19,11 +19,15 @@ journaled: answering the sender needs the SMTP layer, not wired yet.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import message_from_string
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 
 from django.db.models import Q
 from django.utils import timezone
@@ -38,7 +42,7 @@ from academail.filters.sieve import (
     compile_script,
     split_address,
 )
-from academail.mime.headers import HeaderBlock, decode_words, parse_address_list, split_header
+from academail.mime.headers import decode_words, parse_address_list, split_header
 from academail.mime.parse import Address, ParsedMessage
 from academail.store.models import Flag
 
@@ -62,7 +66,20 @@ class VacationReply:
     from_: str
     in_reply_to: str | None
     days: int
-    remember: str  # the sender key for VacationSeen
+    remember: str  # the VacationSeen key: sender and handle (RFC 5230 §4.2)
+    mime: str | None = None  # with :mime, the reason as a whole MIME entity (RFC 5230 §4.3)
+
+    def entity(self) -> EmailMessage:
+        """The reply's content as a MIME entity (headers From/To/Subject to be
+        added by the sender): the :mime reason as written, else ``body`` as
+        text/plain in UTF-8."""
+        if self.mime is not None:
+            parsed = message_from_string(self.mime.lstrip("\r\n"), _class=EmailMessage, policy=SMTP_POLICY)
+            assert isinstance(parsed, EmailMessage)
+            return parsed
+        entity = EmailMessage(policy=SMTP_POLICY)
+        entity.set_content(self.body)
+        return entity
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,15 @@ def _keep_with_error(error: str) -> FilterDecision:
 
 
 class ParsedView(MessageView):
-    """Header fields from the parsed message; every other field from the raw
-    header, read only when the script asks for one (``Program.needs_headers``)."""
+    """Header fields the parser already gives (subject, from, to, cc, bcc,
+    reply-to, date, message-id, in-reply-to) come from the parsed message and
+    never touch the blob; any other field comes from the header section alone
+    (``parsed.root.body_start`` bytes), read and split once, only when the
+    script asks for one (``Program.needs_headers``).
+
+    ``header`` is that section, or a function returning it (at delivery, a
+    ranged read of the blob); without it, ``raw`` (the whole message, or a
+    function returning it) is cut at the header's end."""
 
     def __init__(
         self,
@@ -122,38 +146,46 @@ class ParsedView(MessageView):
         envelope_to: str,
         size: int,
         now: datetime,
+        header: bytes | Callable[[], bytes] | None = None,
     ) -> None:
         super().__init__(
             envelope_from=envelope_from, envelope_to=envelope_to, size=size, body=parsed.search_text, now=now
         )
         self.parsed = parsed
         self._raw = raw
-        self._block: HeaderBlock | None = None
+        self._header = header
         self._fields: dict[str, list[str]] | None = None
 
-    def _all_fields(self) -> dict[str, list[str]] | None:
-        if self._fields is None and self._raw is not None:
-            raw = self._raw() if callable(self._raw) else self._raw
-            self._block = split_header(raw, 0, len(raw), allow_unixfrom=True)
+    @property
+    def has_source(self) -> bool:
+        """Whether fields beyond the parsed ones can be read at all."""
+        return self._header is not None or self._raw is not None
+
+    def _other_fields(self) -> dict[str, list[str]]:
+        if self._fields is None:
             fields: dict[str, list[str]] = {}
-            for name, value in self._block.fields():
-                fields.setdefault(name, []).append(decode_words(value))
+            source = self._header if self._header is not None else self._raw
+            if source is not None:
+                data = source() if callable(source) else source
+                end = min(self.parsed.root.body_start, len(data))
+                for name, value in split_header(data, 0, end, allow_unixfrom=True).fields():
+                    fields.setdefault(name, []).append(decode_words(value))
             self._fields = fields
         return self._fields
 
     def header(self, name: str) -> list[str]:
-        fields = self._all_fields()
-        if fields is not None:
-            return fields.get(name, [])
         p = self.parsed
         if name == "subject":
             return [p.subject] if p.envelope.subject is not None else []
         lists = {"from": p.from_, "to": p.to, "cc": p.cc, "bcc": p.bcc, "reply-to": p.reply_to}
         if name in lists:
-            return [", ".join(_format(a) for a in lists[name])] if lists[name] else []
-        single = {"message-id": p.message_id, "in-reply-to": p.in_reply_to, "date": p.envelope.date}
-        value = single.get(name)
-        return [value] if value else []
+            found = [a for a in lists[name] if a.group is None]
+            return [", ".join(_format(a) for a in found)] if found else []
+        if name in _PARSED_SINGLE:
+            e = p.envelope
+            value = e.message_id if name == "message-id" else e.in_reply_to if name == "in-reply-to" else e.date
+            return [value] if value is not None else []
+        return self._other_fields().get(name, [])
 
     def addresses(self, name: str) -> list[Addr]:
         p = self.parsed
@@ -164,6 +196,9 @@ class ParsedView(MessageView):
         for value in self.header(name):
             found.extend(Addr(a.mailbox, a.host) for a in parse_address_list(value) if a.group is None)
         return found
+
+
+_PARSED_SINGLE = frozenset({"message-id", "in-reply-to", "date"})
 
 
 def _format(address: Address) -> str:
@@ -223,14 +258,17 @@ def decide(
     envelope_to: str,
     size: int,
     raw: bytes | Callable[[], bytes] | None = None,
+    header: bytes | Callable[[], bytes] | None = None,
     now: datetime | None = None,
 ) -> FilterDecision:
     """Run the account's active script over one message. Never raises.
 
-    ``raw`` (the message bytes, or a function returning them, called at most
-    once and only when the script reads a header the parsed message does not
-    carry, or has a vacation action) lets tests such as ``header "list-id"``
-    work; without it such headers read as absent and no vacation reply is sent.
+    ``header`` (the message's header section, ``parsed.root.body_start`` bytes,
+    or a function returning it, e.g. a ranged blob read) or else ``raw`` (the
+    whole message, or a function returning it), called at most once and only
+    when the script reads a field the parsed message does not carry or has a
+    vacation action, lets tests such as ``header "list-id"`` work; without
+    either, such fields read as absent and no vacation reply is sent.
     Precondition: may run inside the delivery transaction; reads only."""
     try:
         program = compiled_for(account_id)
@@ -241,11 +279,12 @@ def decide(
         moment = now or timezone.now()
         moment = timezone.localtime(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
         view = ParsedView(
-            parsed, raw=raw, envelope_from=envelope_from, envelope_to=envelope_to, size=size, now=moment
+            parsed, raw=raw, header=header, envelope_from=envelope_from, envelope_to=envelope_to, size=size,
+            now=moment,
         )
         outcome = program.run(view)
         vacation = None
-        if outcome.vacation is not None and raw is not None:
+        if outcome.vacation is not None and view.has_source:
             vacation = _vacation(account_id, outcome.vacation, view, moment)
         return _decision(outcome, vacation)
     except ScriptError as exc:
@@ -293,27 +332,52 @@ def vacation_allowed(view: MessageView, own: list[str]) -> bool:
     if any(v.strip().lower() in ("bulk", "list", "junk") for v in view.header("precedence")):
         return False
     mine = {a.lower() for a in own if a}
+    if sender in mine:  # RFC 5230 §4.5: never answer one's own addresses
+        return False
     named = {a.all.lower() for h in ("to", "cc", "bcc", "resent-to", "resent-cc") for a in view.addresses(h)}
     return bool(mine & named)
 
 
+def vacation_key(sender: str, params: dict[str, object]) -> str:
+    """The once-per-:days memory key (RFC 5230 §4.2): the sender and the
+    :handle, or, without one, a handle made of :subject, :from, :mime and the
+    reason, so that a new out-of-office text answers again at once. Fits
+    ``VacationSeen.sender`` (320 characters)."""
+    handle = params.get("handle")
+    if handle is None:
+        handle = "\0".join(str(params.get(k) or "") for k in ("subject", "from", "mime", "reason"))
+    digest = hashlib.sha256(str(handle).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{sender.strip().lower()[:300]} {digest}"
+
+
 def _vacation(account_id: int, params: dict[str, object], view: ParsedView, now: datetime) -> VacationReply | None:
-    own = [view.envelope_to, *[str(a) for a in params.get("addresses") or []]]  # type: ignore[attr-defined]
+    extra = params.get("addresses") or []
+    own = [view.envelope_to, *[str(a).strip().strip("<>") for a in extra]]  # type: ignore[attr-defined]
     if not vacation_allowed(view, own):
         return None
     sender = view.envelope_from.strip().strip("<>").lower()
-    if VacationSeen.objects.filter(Q(account_id=account_id, sender=sender[:320], until__gt=now)).exists():
+    remember = vacation_key(sender, params)
+    if VacationSeen.objects.filter(Q(account_id=account_id, sender=remember, until__gt=now)).exists():
         return None
     original = view.parsed.subject
+    # RFC 5230 §4.3 (suggested): "Auto:" and the original subject.
     subject = str(params.get("subject") or (f"Auto: {original}" if original else "Réponse automatique"))
+    reason = str(params.get("reason") or "")
+    mime = reason if params.get("mime") else None
+    body = reason
+    if mime is not None:  # text for senders that only read ``body``
+        entity = VacationReply("", "", "", "", None, 1, "", mime).entity()
+        part = entity.get_body(("plain",))
+        body = part.get_content() if isinstance(part, EmailMessage) else ""
     return VacationReply(
         to=sender,
         subject=subject,
-        body=str(params.get("reason") or ""),
+        body=body,
         from_=str(params.get("from") or view.envelope_to),
         in_reply_to=view.parsed.message_id,
         days=int(params.get("days") or 7),  # type: ignore[call-overload]
-        remember=sender[:320],
+        remember=remember,
+        mime=mime,
     )
 
 

@@ -10,7 +10,14 @@ anyof, not, true, false; match types :is :contains :matches :regex (draft
 i;unicode-casemap (RFC 5051: here accent- and case-insensitive through
 ``store.search.fold``); actions keep, fileinto (:create, :copy, :flags),
 discard, redirect (:copy), addflag/setflag/removeflag (RFC 5232), stop,
-vacation (RFC 5230), reject/ereject (RFC 5429).
+vacation (RFC 5230, with :handle, :addresses, :mime, :from), reject/ereject
+(RFC 5429); variables (RFC 5229: set and its modifiers, ${name}, the match
+variables ${0}..${9} of :matches and :regex, the string test), hasflag and flag
+variables (RFC 5232), encoded-character (RFC 5228 §2.4.2.4).
+
+Variables cost nothing to scripts that do not require them: only a script with
+``require "variables"`` compiles strings holding "${" into expanding closures,
+and only its :matches/:regex tests capture match variables.
 
 :regex runs on the ``regex`` module with a timeout, a pattern of at most
 ``MAX_REGEX_PATTERN`` characters and a subject text cut at ``MAX_REGEX_TEXT``: a
@@ -44,6 +51,11 @@ MAX_REGEX_TEXT = 64 * 1024
 REGEX_TIMEOUT = 0.05  # seconds per match
 MAX_DAYS = 30
 DEFAULT_DAYS = 7
+# RFC 5229 §6: at least 128 variables and 4000-character values must be supported;
+# we hold to those minimums so a script cannot grow a run's memory.
+MAX_VARIABLES = 128
+MAX_VARIABLE_VALUE = 4000
+MAX_MATCH_VARIABLES = 10  # ${0}..${9}
 
 # sievelib only knows i;octet and i;ascii-casemap; RFC 5051's i;unicode-casemap is
 # what makes "réunion" match "REUNION" (the issue's example), so we accept it.
@@ -59,7 +71,19 @@ class ErejectCommand(sieve_commands.ActionCommand):
     args_definition = [{"name": "text", "type": ["string"], "required": True}]
 
 
-sieve_commands.add_commands(ErejectCommand)
+class StringCommand(sieve_commands.TestCommand):
+    """RFC 5229 §5 string test, which sievelib lacks."""
+
+    extension = "variables"
+    args_definition = [
+        sieve_commands.comparator,
+        sieve_commands.match_type,
+        {"name": "source", "type": ["string", "stringlist"], "required": True},
+        {"name": "key-list", "type": ["string", "stringlist"], "required": True},
+    ]
+
+
+sieve_commands.add_commands([ErejectCommand, StringCommand])
 
 # sievelib keeps its parser state in a module global: one parse at a time.
 _PARSE_LOCK = threading.Lock()
@@ -126,8 +150,8 @@ def unquote(value: str) -> str:
     if value.startswith("text:"):
         body = value.split("\n", 1)[1] if "\n" in value else ""
         body = body.replace("\r\n", "\n")
-        if body.endswith("\n."):
-            body = body[:-2]
+        if body.endswith("\n."):  # RFC 5228 §2.4.2: the last line's line end is part of the string
+            body = body[:-1]
         elif body == ".":
             body = ""
         lines = [line[1:] if line.startswith("..") else line for line in body.split("\n")]
@@ -176,6 +200,18 @@ class MessageView(ABC):
         self.body = body
         self.now = now
         self._folded: dict[tuple[str, str], list[str]] = {}
+        # Run state of RFC 5229 variables and RFC 5232 hasflag, reset by Program.run.
+        self.variables: dict[str, str] = {}
+        self.match: list[str] = []
+        self.outcome: Outcome | None = None
+
+    def lookup(self, name: str) -> str:
+        """The value of ``${name}``: a match variable (RFC 5229 §3.2) or a
+        variable set earlier; unknown ones are the empty string (§3)."""
+        if name[0].isdigit():
+            number = int(name)
+            return self.match[number] if number < len(self.match) else ""
+        return self.variables.get(name.lower(), "")
 
     @abstractmethod
     def header(self, name: str) -> list[str]: ...
@@ -375,6 +411,11 @@ class Program:
 
     def run(self, view: MessageView) -> Outcome:
         outcome = Outcome()
+        view.outcome = outcome
+        if view.variables:
+            view.variables = {}
+        if view.match:
+            view.match = []
         try:
             _run_block(self.block, view, outcome)
         except _Stop:
@@ -396,16 +437,172 @@ def _run_block(block: Block, view: MessageView, outcome: Outcome) -> None:
 PARSED_HEADERS = frozenset({"subject", "from", "to", "cc", "bcc", "reply-to", "message-id", "in-reply-to", "date"})
 _SUPPORTED_REQUIRES = frozenset(
     {"fileinto", "envelope", "imap4flags", "copy", "mailbox", "vacation", "regex", "body",
-     "relational", "date", "reject", "ereject", "comparator-i;unicode-casemap",
-     "comparator-i;ascii-casemap", "comparator-i;octet"}
+     "relational", "date", "reject", "ereject", "variables", "encoded-character",
+     "comparator-i;unicode-casemap", "comparator-i;ascii-casemap", "comparator-i;octet"}
 )
 SUPPORTED_EXTENSIONS = _SUPPORTED_REQUIRES  # what ManageSieve announces (RFC 5804 §1.7 "SIEVE")
+
+
+# --- strings with variables (RFC 5229) and encoded characters (RFC 5228 §2.4.2.4) ---
+
+# RFC 5229 §3: variable-ref = "${" [namespace] variable-name "}", or a number.
+_VARIABLE_REF = re.compile(r"\$\{([0-9]+|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENCODED = re.compile(r"\$\{(hex|unicode):([^}]*)\}", re.I)
+_HEX_PAIRS = re.compile(r"[ \t\r\n]*[0-9A-Fa-f]{1,2}(?:[ \t\r\n]+[0-9A-Fa-f]{1,2})*[ \t\r\n]*")
+_UNICODE_HEX = re.compile(r"[ \t\r\n]*[0-9A-Fa-f]+(?:[ \t\r\n]+[0-9A-Fa-f]+)*[ \t\r\n]*")
+
+# A string argument: a constant, or (in a script that requires "variables" and
+# whose string holds a reference) a function of the run.
+Str = str | Callable[[MessageView], str]
+
+
+def decode_encoded_characters(text: str) -> str:
+    """RFC 5228 §2.4.2.4: ${hex:...} and ${unicode:...}; a sequence that does not
+    follow the grammar stays as written, one that encodes no valid character is
+    an error (§2.4.2.4: "MUST be treated as an error")."""
+
+    def one(found: re.Match[str]) -> str:
+        kind, body = found.group(1).lower(), found.group(2)
+        if kind == "hex":
+            if not _HEX_PAIRS.fullmatch(body):
+                return found.group(0)
+            try:
+                return bytes(int(h, 16) for h in body.split()).decode("utf-8")
+            except UnicodeDecodeError:
+                raise ScriptError(f"« {found.group(0)[:60]} » ne code pas un texte UTF-8 valide.") from None
+        if not _UNICODE_HEX.fullmatch(body):
+            return found.group(0)
+        chars = []
+        for h in body.split():
+            point = int(h, 16)
+            if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+                raise ScriptError(f"« {found.group(0)[:60]} » n'est pas un caractère Unicode valide.")
+            chars.append(chr(point))
+        return "".join(chars)
+
+    return _ENCODED.sub(one, text)
+
+
+def resolve(view: MessageView, value: Str) -> str:
+    return value if isinstance(value, str) else value(view)
+
+
+def _expander(template: str) -> Callable[[MessageView], str]:
+    # One pass (RFC 5229 §3): a substituted value is never expanded again.
+    def expand(view: MessageView) -> str:
+        return _VARIABLE_REF.sub(lambda found: view.lookup(found.group(1)), template)
+
+    return expand
+
+
+def _wildcard_capture_pattern(key: str, comparator: str) -> regex.Pattern[str]:
+    """:matches key as a regular expression with one group per wildcard. RFC 5229
+    §3.2: each "?" and "*" is a match variable, "*" as short as possible; "**"
+    is two variables (the first always empty)."""
+    parts = []
+    escaped = False
+    for ch in key:
+        if escaped:
+            parts.append(regex.escape(ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "*":
+            parts.append("(.*?)")
+        elif ch == "?":
+            parts.append("(.)")
+        else:
+            parts.append(regex.escape(ch))
+    flags = regex.S | (0 if comparator == "i;octet" else regex.I)
+    return regex.compile("".join(parts), flags)
+
+
+Capturer = Callable[[list[str], list[str]], list[str] | None]
+
+
+def make_capturer(match_type: str, comparator: str, keys: list[str]) -> Capturer | None:
+    """For :matches and :regex in a script with variables: the match variables
+    of the first value and key that match (RFC 5229 §3.2), tried on the value as
+    written, then on its normalised form (accent-insensitive comparators)."""
+    if match_type == ":matches":
+        patterns = [_wildcard_capture_pattern(k, comparator) for k in keys]
+        full = True
+    elif match_type == ":regex":
+        flags = regex.S | (0 if comparator == "i;octet" else regex.I)
+        source = [_strip_accents(k) for k in keys] if comparator == "i;unicode-casemap" else keys
+        patterns = [regex.compile(k, flags) for k in source]
+        full = False
+    else:
+        return None
+
+    def capture(originals: list[str], folded: list[str]) -> list[str] | None:
+        for candidates in (originals, folded):
+            for value in candidates:
+                subject = value[:MAX_REGEX_TEXT]
+                for pattern in patterns:
+                    try:
+                        hit = (pattern.fullmatch if full else pattern.search)(subject, timeout=REGEX_TIMEOUT)
+                    except TimeoutError:
+                        raise ScriptError("Motif trop coûteux, abandonné.") from None
+                    if hit:
+                        groups = [hit.group(0), *(g or "" for g in hit.groups())]
+                        return groups[:MAX_MATCH_VARIABLES]
+        return None
+
+    return capture
+
+
+def _split_flags(values: list[str]) -> list[str]:
+    # RFC 5232 §3: each string is a space-separated list of flags; duplicates
+    # (case-insensitive, as IMAP flags are) count once.
+    seen: dict[str, str] = {}
+    for item in values:
+        for flag in item.split():
+            seen.setdefault(flag.lower(), flag)
+    return list(seen.values())
+
+
+def _flag_edit(current: list[str], flags: list[str], name: str) -> list[str]:
+    if name == "setflag":
+        return _split_flags(flags)
+    if name == "addflag":
+        return _split_flags([*current, *flags])
+    gone = {f.lower() for f in _split_flags(flags)}
+    return [f for f in current if f.lower() not in gone]
 
 
 class _Compiler:
     def __init__(self) -> None:
         self.needs_headers = False
         self.rules = 0
+        self.variables = False  # require "variables": strings expand ${...}
+        self.encoded = False  # require "encoded-character"
+        self.names: set[str] = set()
+
+    # strings --------------------------------------------------------------
+    def text(self, token: str) -> Str:
+        value = unquote(token)
+        if self.encoded and "${" in value:
+            value = decode_encoded_characters(value)
+        if not self.variables or "${" not in value:
+            return value
+        for found in _VARIABLE_REF.finditer(value):
+            if "." in found.group(1):  # RFC 5229 §3: an unknown namespace is an error
+                raise ScriptError(
+                    f"« ${{{found.group(1)}}} » : l'espace de noms « {found.group(1).split('.')[0]} » "
+                    "n'est pas pris en charge (seules les variables simples le sont)."
+                )
+        return _expander(value)
+
+    def texts(self, value: Any) -> list[Str]:
+        if value is None:
+            return []
+        return [self.text(v) for v in (value if isinstance(value, list) else [value])]
+
+    def first(self, value: Any, default: str = "") -> Str:
+        found = self.texts(value)
+        return found[0] if found else default
 
     def block(self, nodes: Sequence[Any]) -> Block:
         steps: list[Any] = []
@@ -427,6 +624,8 @@ class _Compiler:
                 for ext in strings(node.arguments.get("capabilities")):
                     if ext not in _SUPPORTED_REQUIRES:
                         raise ScriptError(f"L'extension « {ext} » n'est pas prise en charge.")
+                    self.variables = self.variables or ext == "variables"
+                    self.encoded = self.encoded or ext == "encoded-character"
             else:
                 steps.append(self.action(node))
         if pending is not None:
@@ -438,14 +637,73 @@ class _Compiler:
         comparator = strings(node.extra_arguments.get("comparator"))
         return comparator[0] if comparator else "i;ascii-casemap"
 
-    def _matcher(self, node: Any, comparator: str) -> Matcher:
-        match_type = str(node.arguments.get("match-type") or ":is").lower()
-        relation = strings(node.extra_arguments.get("match-type"))
-        return make_matcher(match_type, relation[0] if relation else None, comparator, strings(node.arguments.get("key-list")))
-
     def _note(self, names: list[str]) -> None:
         if any(n not in PARSED_HEADERS for n in names):
             self.needs_headers = True
+
+    def _names(self, value: Any) -> list[Str]:
+        names = [n.lower() if isinstance(n, str) else n for n in self.texts(value)]
+        if all(isinstance(n, str) for n in names):
+            self._note([n for n in names if isinstance(n, str)])
+        else:
+            self.needs_headers = True  # a computed name may be any field
+        return names
+
+    def _keyed(
+        self,
+        node: Any,
+        comparator: str,
+        originals: Callable[[MessageView], list[str]],
+        folded: Callable[[MessageView], list[str]] | None = None,
+        keys: list[Str] | None = None,
+        split_keys: bool = False,
+    ) -> Test:
+        """A test matching values against the key-list: the compiled matcher
+        alone when the keys are constants and no match variable is wanted,
+        else keys expanded at run time (matcher compiled once per distinct
+        expansion) and match variables set on success (RFC 5229 §3.2)."""
+        match_type = str(node.arguments.get("match-type") or ":is").lower()
+        relation_args = strings(node.extra_arguments.get("match-type"))
+        relation = relation_args[0] if relation_args else None
+        keys = keys if keys is not None else self.texts(node.arguments.get("key-list"))
+
+        def fold_all(view: MessageView) -> list[str]:
+            return [normalize(v, comparator) for v in originals(view)]
+
+        get_folded = folded or fold_all
+        constant = all(isinstance(k, str) for k in keys)
+        capturing = self.variables and match_type in (":matches", ":regex")
+        if constant and not capturing:
+            matcher = make_matcher(match_type, relation, comparator, [k for k in keys if isinstance(k, str)])
+            return lambda view: matcher(get_folded(view))
+        compiled: dict[tuple[str, ...], tuple[Matcher, Capturer | None]] = {}
+        if constant:
+            static = tuple(k for k in keys if isinstance(k, str))
+            compiled[static] = (make_matcher(match_type, relation, comparator, list(static)),
+                                make_capturer(match_type, comparator, list(static)))
+
+        def keyed_test(view: MessageView) -> bool:
+            expanded = tuple(resolve(view, k) for k in keys)
+            if split_keys:  # hasflag: each key string is a list of flags
+                expanded = tuple(_split_flags(list(expanded)))
+            entry = compiled.get(expanded)
+            if entry is None:
+                if len(compiled) >= 64:
+                    compiled.clear()
+                entry = (make_matcher(match_type, relation, comparator, list(expanded)),
+                         make_capturer(match_type, comparator, list(expanded)) if capturing else None)
+                compiled[expanded] = entry
+            matcher, capturer = entry
+            values = get_folded(view)
+            if not matcher(values):
+                return False
+            if capturer is not None:
+                groups = capturer(originals(view), values)
+                if groups is not None:
+                    view.match = groups
+            return True
+
+        return keyed_test
 
     def test(self, node: Any) -> Test:
         name = node.name
@@ -462,88 +720,127 @@ class _Compiler:
                 return lambda view: all(t(view) for t in tests)
             return lambda view: any(t(view) for t in tests)
         if name == "exists":
-            names = [n.lower() for n in strings(node.arguments.get("header-names"))]
-            self._note(names)
-            return lambda view: all(view.header(n) for n in names)
+            names = self._names(node.arguments.get("header-names"))
+            return lambda view: all(view.header(resolve(view, n).lower()) for n in names)
         if name == "size":
             limit = _size(str(node.arguments["limit"]))
             if node.arguments.get("comparator") == ":over":
                 return lambda view: view.size > limit
             return lambda view: view.size < limit
         comparator = self._comparator(node)
-        matcher = self._matcher(node, comparator)
         if name == "header":
-            names = [n.lower() for n in strings(node.arguments.get("header-names"))]
-            self._note(names)
-            if len(names) == 1:
-                only = names[0]
-                return lambda view: matcher(view.folded(only, comparator))
-            return lambda view: matcher([v for n in names for v in view.folded(n, comparator)])
+            names = self._names(node.arguments.get("header-names"))
+            fixed = [n for n in names if isinstance(n, str)]
+            if len(fixed) == len(names):
+                if len(fixed) == 1:
+                    only = fixed[0]
+                    return self._keyed(node, comparator, lambda view: view.header(only),
+                                       lambda view: view.folded(only, comparator))
+                return self._keyed(node, comparator, lambda view: [v for n in fixed for v in view.header(n)],
+                                   lambda view: [v for n in fixed for v in view.folded(n, comparator)])
+            return self._keyed(
+                node, comparator, lambda view: [v for n in names for v in view.header(resolve(view, n).lower())]
+            )
         if name in ("address", "envelope"):
-            names = [n.lower() for n in strings(node.arguments.get("header-list"))]
+            names = self._names(node.arguments.get("header-list")) if name == "address" else [
+                n.lower() if isinstance(n, str) else n for n in self.texts(node.arguments.get("header-list"))
+            ]
             part = str(node.arguments.get("address-part") or ":all").lower()
             if name == "address":
-                self._note(names)
 
                 def addresses(view: MessageView) -> list[Addr]:
-                    return [a for n in names for a in view.addresses(n)]
+                    return [a for n in names for a in view.addresses(resolve(view, n).lower())]
             else:
 
                 def addresses(view: MessageView) -> list[Addr]:
                     found = []
                     for n in names:
-                        value = view.envelope_from if n == "from" else view.envelope_to if n == "to" else None
+                        field_name = resolve(view, n).lower()
+                        value = (view.envelope_from if field_name == "from"
+                                 else view.envelope_to if field_name == "to" else None)
                         if value is not None:
                             found.append(split_address(value))
                     return found
 
-            def address_test(view: MessageView) -> bool:
-                values = [
+            def parts(view: MessageView) -> list[str]:
+                return [
                     a.local if part == ":localpart" else a.domain if part == ":domain" else a.all
                     for a in addresses(view)
                 ]
-                return matcher([normalize(v, comparator) for v in values])
 
-            return address_test
+            return self._keyed(node, comparator, parts)
         if name == "body":
-            return lambda view: matcher([view.folded_body(comparator)])
+            return self._keyed(node, comparator, lambda view: [view.body],
+                               lambda view: [view.folded_body(comparator)])
         if name == "currentdate":
             date_part = strings(node.arguments.get("date-part"))
             if date_part != ["date"]:
                 raise ScriptError("Seule la partie « date » de currentdate est prise en charge.")
-            return lambda view: matcher([view.now.date().isoformat()])
+            return self._keyed(node, comparator, lambda view: [view.now.date().isoformat()])
+        if name == "string":  # RFC 5229 §5
+            sources = self.texts(node.arguments.get("source"))
+            count = str(node.arguments.get("match-type") or "").lower() == ":count"
+
+            def source_values(view: MessageView) -> list[str]:
+                values = [resolve(view, s) for s in sources]
+                return [v for v in values if v] if count else values  # §5: "" counts 0
+
+            return self._keyed(node, comparator, source_values)
+        if name == "hasflag":  # RFC 5232 §4
+            variables = self.texts(node.arguments.get("variable-list"))
+            flag_keys = self.texts(node.arguments.get("list-of-flags"))
+
+            def current_flags(view: MessageView) -> list[str]:
+                if variables:
+                    return _split_flags([view.lookup(resolve(view, v)) for v in variables])
+                return sorted(view.outcome.flags) if view.outcome is not None else []
+
+            if all(isinstance(k, str) for k in flag_keys):
+                flag_keys = list(_split_flags([k for k in flag_keys if isinstance(k, str)]))
+                return self._keyed(node, comparator, current_flags, keys=flag_keys)
+            return self._keyed(node, comparator, current_flags, keys=flag_keys, split_keys=True)
         raise ScriptError(f"Le test « {name} » n'est pas pris en charge.")
 
     # actions --------------------------------------------------------------
+    def _flag_list(self, value: Any) -> Callable[[MessageView], frozenset[str]]:
+        items = self.texts(value)
+        if all(isinstance(i, str) for i in items):
+            fixed = frozenset(_split_flags([i for i in items if isinstance(i, str)]))
+            return lambda view: fixed
+        return lambda view: frozenset(_split_flags([resolve(view, i) for i in items]))
+
     def action(self, node: Any) -> Action:
         name = node.name
         args = node.arguments
+        if name == "set":  # RFC 5229 §4
+            return self._set(node)
         if name == "keep":
-            flags = _flags(node.extra_arguments.get("flags")) if "flags" in args else None
+            keep_flags = self._flag_list(node.extra_arguments.get("flags")) if "flags" in args else None
 
             def keep(view: MessageView, out: Outcome) -> None:
                 out.keep = True
-                if flags is not None:
-                    out.flags = set(flags)
+                if keep_flags is not None:
+                    out.flags = set(keep_flags(view))
 
             return keep
         if name == "fileinto":
-            try:
-                folder = check_mailbox_name(strings(args.get("mailbox"))[0])
-            except StoreError as exc:
-                raise ScriptError(f"fileinto : {exc}") from None
+            mailbox = self.first(args.get("mailbox"))
+            folder_fixed = None
+            if isinstance(mailbox, str):
+                folder_fixed = _check_folder(mailbox)
             copy = "copy" in args
-            flags = _flags(node.extra_arguments.get("flags")) if "flags" in args else None
+            into_flags = self._flag_list(node.extra_arguments.get("flags")) if "flags" in args else None
 
             def fileinto(view: MessageView, out: Outcome) -> None:
+                folder = folder_fixed if folder_fixed is not None else _check_folder(resolve(view, mailbox))
                 if folder.upper() == "INBOX":
                     out.keep = True
                 elif folder not in out.fileinto:
                     out.fileinto.append(folder)
                 if copy:
                     out.keep = True
-                if flags is not None:
-                    out.flags = set(flags)
+                if into_flags is not None:
+                    out.flags = set(into_flags(view))
 
             return fileinto
         if name == "discard":
@@ -553,12 +850,12 @@ class _Compiler:
 
             return discard
         if name == "redirect":
-            address = strings(args.get("address"))[0].strip()
-            if "@" not in address or any(c in address for c in " \r\n<>,"):
-                raise ScriptError(f"redirect : adresse invalide « {address[:80]} ».")
+            target = self.first(args.get("address"))
+            fixed_address = _check_redirect(target) if isinstance(target, str) else None
             copy = "copy" in args
 
             def redirect(view: MessageView, out: Outcome) -> None:
+                address = fixed_address or _check_redirect(resolve(view, target))
                 if address.lower() not in (a.lower() for a in out.redirects):
                     out.redirects.append(address)
                 if not copy:
@@ -566,17 +863,23 @@ class _Compiler:
 
             return redirect
         if name in ("addflag", "setflag", "removeflag"):
-            flags = _flags(args.get("list-of-flags"))
-            if "variablename" in args:
-                raise ScriptError("Les variables de drapeaux (imap4flags) ne sont pas prises en charge.")
+            flag_list = self._flag_list(args.get("list-of-flags"))
+            variable = self.first(args.get("variable-name")) if "variable-name" in args else None
+            if isinstance(variable, str):
+                self._declare(variable)
 
             def flag_action(view: MessageView, out: Outcome) -> None:
-                if name == "setflag":
+                flags = sorted(flag_list(view))
+                if variable is not None:  # RFC 5232 §3: a flag variable instead of the internal one
+                    key = resolve(view, variable).lower()
+                    current = _split_flags([view.variables.get(key, "")])
+                    self_set(view, key, " ".join(_flag_edit(current, flags, name)))
+                elif name == "setflag":
                     out.flags = set(flags)
                 elif name == "addflag":
-                    out.flags |= flags
+                    out.flags |= set(flags)
                 else:
-                    out.flags -= flags
+                    out.flags -= set(flags)
 
             return flag_action
         if name == "stop":
@@ -586,30 +889,107 @@ class _Compiler:
 
             return stop
         if name in ("reject", "ereject"):
-            text = strings(args.get("text"))[0] if args.get("text") else ""
+            reject_text = self.first(args.get("text")) if args.get("text") else ""
 
             def reject(view: MessageView, out: Outcome) -> None:
-                out.rejected = text or name
+                out.rejected = resolve(view, reject_text) or name
 
             return reject
         if name == "vacation":
-            self.needs_headers = True  # RFC 3834 checks read List-Id, Precedence...
-            extra = node.extra_arguments
-            days = int(extra.get("days") or DEFAULT_DAYS)
-            params = {
-                "days": min(max(days, 1), MAX_DAYS),
-                "subject": next(iter(strings(extra.get("subject"))), None),
-                "from": next(iter(strings(extra.get("from"))), None),
-                "addresses": strings(extra.get("addresses")),
-                "reason": strings(args.get("reason"))[0] if args.get("reason") else "",
-            }
-
-            def vacation(view: MessageView, out: Outcome) -> None:
-                if out.vacation is None:  # RFC 5230 §4: at most one vacation action
-                    out.vacation = params
-
-            return vacation
+            return self._vacation(node)
         raise ScriptError(f"L'action « {name} » n'est pas prise en charge.")
+
+    def _declare(self, name: str) -> None:
+        if not _IDENTIFIER.fullmatch(name):
+            raise ScriptError(
+                f"set : « {name[:60]} » n'est pas un nom de variable (lettres, chiffres et _, "
+                "sans point ni chiffre au début)."
+            )
+        self.names.add(name.lower())
+        if len(self.names) > MAX_VARIABLES:
+            raise ScriptError(f"Trop de variables ({MAX_VARIABLES} au plus).")
+
+    def _set(self, node: Any) -> Action:
+        args = node.arguments
+        name = unquote(args["name"])
+        if self.encoded:
+            name = decode_encoded_characters(name)
+        self._declare(name)
+        key = name.lower()
+        value = self.first(args.get("value"))
+        # RFC 5229 §4.1: modifiers apply by decreasing precedence: :lower/:upper
+        # (40), :lowerfirst/:upperfirst (30), :quotewildcard and :quoteregex (20),
+        # :length (10).
+        case = str(args.get("case") or "").lower()
+        first_case = str(args.get("first-case") or "").lower()
+        quotewildcard = "quotewildcard" in args
+        quoteregex = str(args.get("encoding") or "").lower() == ":quoteregex"
+        length = "length" in args
+
+        def set_variable(view: MessageView, out: Outcome) -> None:
+            text = resolve(view, value)
+            if case == ":lower":
+                text = text.lower()
+            elif case == ":upper":
+                text = text.upper()
+            if first_case == ":lowerfirst":
+                text = text[:1].lower() + text[1:]
+            elif first_case == ":upperfirst":
+                text = text[:1].upper() + text[1:]
+            if quotewildcard:
+                text = re.sub(r"([\\*?])", r"\\\1", text)
+            if quoteregex:
+                text = re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text)
+            if length:
+                text = str(len(text))
+            self_set(view, key, text)
+
+        return set_variable
+
+    def _vacation(self, node: Any) -> Action:
+        self.needs_headers = True  # RFC 3834 checks read List-Id, Precedence...
+        extra = node.extra_arguments
+        args = node.arguments
+        days = int(extra.get("days") or DEFAULT_DAYS)
+        fields: dict[str, Str | None] = {
+            "subject": self.first(extra.get("subject")) if "subject" in extra else None,
+            "from": self.first(extra.get("from")) if "from" in extra else None,
+            "handle": self.first(extra.get("handle")) if "handle" in extra else None,
+            "reason": self.first(args.get("reason")) if args.get("reason") else "",
+        }
+        addresses = self.texts(extra.get("addresses"))
+        fixed = {
+            "days": min(max(days, 1), MAX_DAYS),  # RFC 5230 §4.1: at least 1; our ceiling
+            "mime": "mime" in args,
+        }
+
+        def vacation(view: MessageView, out: Outcome) -> None:
+            if out.vacation is None:  # RFC 5230 §4: at most one vacation action
+                params: dict[str, Any] = dict(fixed)
+                for key, value in fields.items():
+                    params[key] = None if value is None else resolve(view, value)
+                params["addresses"] = [resolve(view, a) for a in addresses]
+                out.vacation = params
+
+        return vacation
+
+
+def self_set(view: MessageView, key: str, text: str) -> None:
+    view.variables[key] = text[:MAX_VARIABLE_VALUE]  # RFC 5229 §6: values may be truncated
+
+
+def _check_folder(name: str) -> str:
+    try:
+        return check_mailbox_name(name)
+    except StoreError as exc:
+        raise ScriptError(f"fileinto : {exc}") from None
+
+
+def _check_redirect(address: str) -> str:
+    address = address.strip()
+    if "@" not in address or any(c in address for c in " \r\n<>,"):
+        raise ScriptError(f"redirect : adresse invalide « {address[:80]} ».")
+    return address
 
 
 def _size(limit: str) -> int:
@@ -618,15 +998,6 @@ def _size(limit: str) -> int:
     if limit and limit[-1] in units:
         return int(limit[:-1]) * units[limit[-1]]
     return int(limit)
-
-
-def _flags(value: Any) -> frozenset[str]:
-    # RFC 5232 §3: each string is a space-separated list of flags.
-    flags: set[str] = set()
-    for item in strings(value):
-        for flag in item.split():
-            flags.add(flag)
-    return frozenset(flags)
 
 
 def compile_script(script: str) -> Program:
@@ -638,6 +1009,6 @@ def compile_script(script: str) -> Program:
         block = compiler.block(tree)
     except ScriptError:
         raise
-    except (KeyError, ValueError, IndexError, TypeError) as exc:
+    except (KeyError, ValueError, IndexError, TypeError, regex.error) as exc:
         raise ScriptError(f"Script non pris en charge : {exc!r}") from None
     return Program(block=block, needs_headers=compiler.needs_headers, rules=compiler.rules)
