@@ -1,5 +1,5 @@
 """The interpreter, one table per family: tests, match types, comparators, actions
-(RFC 5228, 5229-free, 5230, 5231, 5232, 5260, 5429)."""
+(RFC 5228, 5230, 5231, 5232, 5260, 5429; RFC 5229 and the RFC examples are in test_rfc_examples.py), and what header tests read."""
 
 from __future__ import annotations
 
@@ -182,3 +182,55 @@ def test_invalid_folder_name_is_a_script_error():
 def test_store_flags():
     _, decision = run(R + 'addflag ["\\\\Seen \\\\Flagged", "urgent", "bad(kw"];')
     assert decision.store_flags() == (1 | 4, "urgent")
+
+
+# --- what header tests read ----------------------------------------------------------
+
+
+def _counting_view(message: bytes, **sources):
+    from academail.filters.engine import ParsedView
+    from academail.mime.parse import parse_message
+    from tests.filters.conftest import NOW
+
+    return ParsedView(parse_message(message), envelope_from="direction@college-exemple.fr",
+                      envelope_to="julie.martin@ac-demo.fr", size=len(message), now=NOW, **sources)
+
+
+def test_parsed_headers_never_read_the_message():
+    raw = raw_message(extra="X-Classe: 6eB\r\n")
+    calls = []
+    view = _counting_view(raw, raw=lambda: calls.append("raw") or raw)
+    script = R + ('if anyof (header :contains "subject" "zzz", header :contains "from" "zzz", '
+                  'header :contains ["to", "cc", "bcc", "reply-to"] "zzz", header :contains "message-id" "zzz", '
+                  'header :contains "date" "zzz", address :is "from" "zzz") { discard; }')
+    assert not compile_script(script).run(view).discard
+    assert calls == []
+    assert view.header("from") == ["Direction <direction@college-exemple.fr>"]
+    assert view.header("message-id") == ["<m1@college-exemple.fr>"]
+    assert compile_script(R + 'if header :is "x-classe" "6eB" { discard; }').run(view).discard
+    assert calls == ["raw"]  # once, whatever the number of other fields read
+    assert view.header("x-absent") == [] and calls == ["raw"]
+
+
+def test_other_headers_come_from_the_header_section_only():
+    # A "field" in the body is not a header field.
+    raw = raw_message(body="X-Fake: yes\r\n")
+    assert _counting_view(raw, raw=raw).header("x-fake") == []
+    end = raw.index(b"\r\n\r\n") + 4
+    calls = []
+    view = _counting_view(raw, raw=None, header=lambda: calls.append("header") or raw[:end])
+    assert view.header("mime-version") == ["1.0"] and calls == ["header"]
+
+
+def test_variables_cost_nothing_without_require():
+    # The fast path: no variables state is touched by a script that does not require them.
+    view = _counting_view(raw_message(), raw=None)
+    compile_script(R + 'if header :matches "subject" "Conseil*" { fileinto "${1}"; }').run(view)
+    assert view.match == [] and view.variables == {}
+
+
+def test_flag_variables_computed_names_are_bounded():
+    script = ('require ["variables", "imap4flags"];\n'
+              'set "i" "";\n' + "".join(f'setflag "${{i}}v{n}" "a";\n' for n in range(130)))
+    with pytest.raises(ScriptError):
+        compile_script(script).run(_counting_view(raw_message(), raw=None))

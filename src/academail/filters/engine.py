@@ -9,9 +9,9 @@ Out-of-office (RFC 5230, RFC 3834): no reply to a null sender, to
 MAILER-DAEMON and list robots (owner-*, *-request, LISTSERV, majordomo), to
 mail with ``Auto-Submitted`` other than "no", with ``List-Id``/``List-*`` or
 ``Precedence: bulk|list|junk``, to mail that names none of the person's
-addresses in To/Cc/Bcc (§4.5), nor twice to one sender within ``:days``
-(``VacationSeen``, written by ``do_remember_vacation`` in the delivery
-transaction).
+addresses in To/Cc/Bcc (§4.5), to the person's own addresses, nor twice to
+one sender within ``:days`` for one ``:handle`` (§4.2; ``VacationSeen``,
+written by ``do_remember_vacation`` in the delivery transaction).
 
 Reject and ereject (RFC 5429) are treated as discard with ``error`` set, to be
 journaled: answering the sender needs the SMTP layer, not wired yet.

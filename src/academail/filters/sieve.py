@@ -975,6 +975,8 @@ class _Compiler:
 
 
 def self_set(view: MessageView, key: str, text: str) -> None:
+    if key not in view.variables and len(view.variables) >= MAX_VARIABLES:  # names computed at run time
+        raise ScriptError(f"Trop de variables ({MAX_VARIABLES} au plus).")
     view.variables[key] = text[:MAX_VARIABLE_VALUE]  # RFC 5229 §6: values may be truncated
 
 
