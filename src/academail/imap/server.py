@@ -72,6 +72,36 @@ def stop_store_threads() -> None:
     executor.shutdown(wait=True)
 
 
+# asyncio's SSLProtocol (Python 3.11+) gives every TLS connection its own
+# 256 KiB read buffer, allocated and zeroed when the connection opens: most of
+# the memory of an idle IMAP session (330 KiB each before this). The loop only
+# uses that buffer between get_buffer() and buffer_updated(), which copies the
+# bytes into the connection's SSL object at once, both in one synchronous call,
+# so every connection of one event loop can share a single buffer.
+_SHARED_TLS_BUFFERS: dict[asyncio.AbstractEventLoop, tuple[bytearray, memoryview]] = {}
+
+
+def share_tls_read_buffer(transport: asyncio.BaseTransport) -> bool:
+    """Point the TLS protocol behind ``transport`` at its loop's shared read
+    buffer. Returns False (and changes nothing) for a plain transport or an
+    asyncio without the buffered SSLProtocol."""
+    protocol = getattr(transport, "_ssl_protocol", None)
+    own = getattr(protocol, "_ssl_buffer", None)
+    if protocol is None or not isinstance(own, bytearray) or not hasattr(protocol, "_ssl_buffer_view"):
+        return False
+    loop = asyncio.get_running_loop()
+    shared = _SHARED_TLS_BUFFERS.get(loop)
+    if shared is None:
+        if len(_SHARED_TLS_BUFFERS) > 16:  # loops of finished test servers
+            _SHARED_TLS_BUFFERS.clear()
+        buffer = bytearray(len(own))
+        shared = _SHARED_TLS_BUFFERS[loop] = (buffer, memoryview(buffer))
+    if len(shared[0]) < len(own):
+        return False
+    protocol._ssl_buffer, protocol._ssl_buffer_view = shared
+    return True
+
+
 def _in_store_thread(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
     checkout()
     return fn(*args, **kwargs)
@@ -95,6 +125,8 @@ class Connection:
         self.peer = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
         self.session = Session(self)
         writer.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
+        if tls:
+            share_tls_read_buffer(writer.transport)
 
     # -- store calls ---------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -214,6 +246,7 @@ class Connection:
             await self.writer.start_tls(self.tls_context, ssl_handshake_timeout=30)
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
             raise Disconnect(f"TLS handshake failed: {exc}") from None
+        share_tls_read_buffer(self.writer.transport)
         self.tls = True
         self.starttls_available = False
 
