@@ -6,7 +6,10 @@ never by re-parsing or re-serialising a message."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from academail.imap.parsing.fetch import FetchItem, Section
@@ -25,6 +28,111 @@ def flag_names(flags: int, keywords: str) -> list[str]:
 
 def flags_item(flags: int, keywords: str) -> bytes:
     return b"FLAGS (" + " ".join(flag_names(flags, keywords)).encode("utf-8", "replace") + b")"
+
+
+# --- rendered pieces, per content --------------------------------------------------
+
+
+class RenderedCache:
+    """A bounded LRU of bytes rendered once per content (keyed by its SHA-256:
+    the same bytes always give the same ENVELOPE, BODYSTRUCTURE and header).
+
+    Rendering an ENVELOPE (and decoding the stored JSON it comes from) was most
+    of an initial sync's cost; a second device, or a client that syncs again,
+    now gets the bytes as they were. Shared by the store threads, hence the lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+# About 0.3-1 KB an entry: ~20 MB for ENVELOPEs and BODYSTRUCTUREs of 50,000
+# messages, ~10 MB of top-level headers for the newest messages of many boxes.
+ENVELOPES = RenderedCache(50_000)
+STRUCTURES = RenderedCache(50_000)  # key: "S" (BODYSTRUCTURE) or "B" (BODY) + sha256
+HEADERS = RenderedCache(10_000)  # the blob's top-level header (the prefix is per message)
+
+
+@dataclass
+class Pinned:
+    """What the caches held for one chunk of rows, taken once so that an
+    eviction meanwhile cannot leave a row without its data; and the contents
+    whose stored JSON must be read because something was missing."""
+
+    envelopes: dict[str, bytes] = field(default_factory=dict)
+    structures: dict[str, bytes] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
+    need_envelope: set[str] = field(default_factory=set)
+    need_root: set[str] = field(default_factory=set)
+
+
+def _root_header_item(item: FetchItem) -> bool:
+    if item.name == "RFC822.HEADER":
+        return True
+    section = item.section
+    return section is not None and not section.part and section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT")
+
+
+def _needs_root(item: FetchItem) -> bool:
+    """Whether ``item`` needs the part map beyond the cached pieces."""
+    if item.name == "RFC822.TEXT":
+        return True
+    section = item.section
+    if section is None:
+        return False
+    return bool(section.part) or section.text == "TEXT" or section.text == "MIME"
+
+
+def pin(rows: Iterable[FetchRow], items: Iterable[FetchItem]) -> Pinned:
+    items = list(items)
+    names = {i.name for i in items}
+    want_envelope = "ENVELOPE" in names
+    kinds = [k for k, n in (("S", "BODYSTRUCTURE"), ("B", "BODY")) if n in names]
+    want_header = any(_root_header_item(i) for i in items)
+    always_root = any(_needs_root(i) for i in items)
+    pinned = Pinned()
+    for row in rows:
+        sha = row.sha256
+        if want_envelope and sha not in pinned.envelopes:
+            value = ENVELOPES.get(sha)
+            if value is None:
+                pinned.need_envelope.add(sha)
+            else:
+                pinned.envelopes[sha] = value
+        if always_root:
+            pinned.need_root.add(sha)
+        for kind in kinds:
+            value = STRUCTURES.get(kind + sha)
+            if value is None:
+                pinned.need_root.add(sha)
+            else:
+                pinned.structures[kind + sha] = value
+        if want_header and sha not in pinned.headers:
+            value = HEADERS.get(sha)
+            if value is None:
+                pinned.need_root.add(sha)
+            else:
+                pinned.headers[sha] = value
+    return pinned
 
 
 # --- ENVELOPE ----------------------------------------------------------------------
@@ -150,20 +258,46 @@ class MessageBytes:
         return self.row.prefix + self.blob(0, self.row.size - self.offset)
 
 
-def section_bytes(message: MessageBytes, root: Part, section: Section) -> bytes | None:
+def _root_header(message: MessageBytes, root: Part | None, pinned: Pinned | None) -> bytes:
+    """The blob's top-level header, from the cache or read and cached."""
+    sha = message.row.sha256
+    if pinned is not None:
+        cached = pinned.headers.get(sha)
+        if cached is not None:
+            return cached
+    assert root is not None
+    header = message.blob(root.start, root.body_start)
+    HEADERS.put(sha, header)
+    if pinned is not None:
+        pinned.headers[sha] = header
+    return header
+
+
+def section_bytes(
+    message: MessageBytes, root: Part | None, section: Section, pinned: Pinned | None = None
+) -> bytes | None:
     """The bytes of ``section``; None when the part does not exist (the
-    response then carries NIL... or an empty string, see RFC 3501 §6.4.5)."""
+    response then carries NIL... or an empty string, see RFC 3501 §6.4.5).
+    ``root`` may be None only for the whole message and the top-level header
+    when ``pinned`` holds that header."""
     spec = ".".join(str(n) for n in section.part)
     text = section.text
     if not spec:
         if text is None:
             return message.whole()
+        if text != "TEXT":
+            header = message.row.prefix + _root_header(message, root, pinned)
+            if text == "HEADER":
+                return header
+            return header_fields(header, section.fields, exclude=text == "HEADER.FIELDS.NOT")
+        assert root is not None
         header = message.row.prefix + message.blob(root.start, root.body_start)
         if text == "HEADER":
             return header
         if text == "TEXT":
             return message.blob(root.body_start, root.end)
         return header_fields(header, section.fields, exclude=text == "HEADER.FIELDS.NOT")
+    assert root is not None
     part = find_part(root, spec)
     if part is None:
         return None
@@ -198,13 +332,16 @@ def literal(data: bytes) -> bytes:
 
 
 def fetch_items(
-    row: FetchRow, items: Iterable[FetchItem], read: BlobReader, *, with_modseq: bool
+    row: FetchRow, items: Iterable[FetchItem], read: BlobReader, *, with_modseq: bool, pinned: Pinned | None = None
 ) -> list[bytes]:
     """The data items of one FETCH response (without the UID item, which the
-    caller puts first)."""
+    caller puts first). With ``pinned`` (see ``pin``), ENVELOPE, BODYSTRUCTURE
+    and the top-level header come from the per-content caches when they were
+    there, and are cached once rendered."""
     out: list[bytes] = []
     root: Part | None = None
     message = MessageBytes(row, read)
+    sha = row.sha256
     for item in items:
         name = item.name
         if name == "UID":
@@ -218,21 +355,38 @@ def fetch_items(
         elif name == "MODSEQ":
             continue  # added once below
         elif name == "ENVELOPE":
-            out.append(b"ENVELOPE " + envelope(row.envelope))
+            data = pinned.envelopes.get(sha) if pinned is not None else None
+            if data is None:
+                data = envelope(row.envelope)
+                if pinned is not None and row.envelope is not None:
+                    ENVELOPES.put(sha, data)
+                    pinned.envelopes[sha] = data
+            out.append(b"ENVELOPE " + data)
         elif name in ("BODYSTRUCTURE", "BODY"):
-            root = root or _root(row)
-            out.append(name.encode() + b" " + bodystructure(root, extensible=name == "BODYSTRUCTURE"))
+            key = ("S" if name == "BODYSTRUCTURE" else "B") + sha
+            data = pinned.structures.get(key) if pinned is not None else None
+            if data is None:
+                root = root or _root(row)
+                data = bodystructure(root, extensible=name == "BODYSTRUCTURE")
+                if pinned is not None and row.root is not None:
+                    STRUCTURES.put(key, data)
+                    pinned.structures[key] = data
+            out.append(name.encode() + b" " + data)
         elif name == "RFC822":
             out.append(b"RFC822 " + literal(message.whole()))
         elif name == "RFC822.HEADER":
-            root = root or _root(row)
-            out.append(b"RFC822.HEADER " + literal(section_bytes(message, root, Section(text="HEADER")) or b""))
+            if pinned is None or sha not in pinned.headers:
+                root = root or _root(row)
+            out.append(b"RFC822.HEADER " + literal(section_bytes(message, root, Section(text="HEADER"), pinned) or b""))
         elif name == "RFC822.TEXT":
             root = root or _root(row)
             out.append(b"RFC822.TEXT " + literal(section_bytes(message, root, Section(text="TEXT")) or b""))
         elif item.section is not None:
-            root = root or _root(row)
-            data = section_bytes(message, root, item.section)
+            if not (_root_header_item(item) and pinned is not None and sha in pinned.headers) and not (
+                not item.section.part and item.section.text is None
+            ):
+                root = root or _root(row)
+            data = section_bytes(message, root, item.section, pinned)
             # A part that does not exist reads as empty (Dovecot, Cyrus do the same).
             out.append(item.response_name().encode("ascii") + b" " + literal(_partial(data or b"", item.partial)))
     if with_modseq:
@@ -246,4 +400,4 @@ def _root(row: FetchRow) -> Part:
     return Part.from_dict(row.root)
 
 
-__all__ = ["bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]
+__all__ = ["ENVELOPES", "HEADERS", "STRUCTURES", "Pinned", "RenderedCache", "pin", "bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]

@@ -68,9 +68,18 @@ _NOT_QUOTABLE = re.compile(rb"[^\x20-\x7e]")
 _NOT_ATOM = re.compile(rb'[^\x21-\x7e]|[(){%*"\\\]]')
 
 
+_PLAIN_STR = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]*')
+
+
 def string(value: str | bytes) -> bytes:
     """A quoted string when safe, else a literal (8-bit, CR, LF, long values)."""
-    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    if isinstance(value, str):
+        # The common case (printable ASCII, no quote or backslash) in one C scan.
+        if len(value) < 1000 and _PLAIN_STR.fullmatch(value) is not None:
+            return b'"' + value.encode("ascii") + b'"'
+        data = value.encode("utf-8", "surrogateescape")
+    else:
+        data = value
     if len(data) < 1000 and _NOT_QUOTABLE.search(data) is None:
         return quoted(data)
     return b"{%d}\r\n" % len(data) + data
@@ -100,12 +109,26 @@ def flag_list(names: Iterable[str]) -> bytes:
     return b"(" + " ".join(names).encode("utf-8") + b")"
 
 
+_MONTHS = (b"", b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+
+
 def imap_date_time(value: dt.datetime) -> bytes:
-    """INTERNALDATE (RFC 3501 §9 date-time) in the server's time zone."""
+    """INTERNALDATE (RFC 3501 §9 date-time) in the server's time zone.
+
+    Formatted by hand: English month names whatever the locale (``%b`` is
+    not), and no per-call lookup of the active time zone (a FETCH of a whole
+    mailbox calls this once per message; the IMAP server never activates one)."""
     from django.utils import timezone
 
-    local = timezone.localtime(value)
-    return local.strftime('"%d-%b-%Y %H:%M:%S %z"').encode("ascii")
+    local = value.astimezone(timezone.get_default_timezone()) if value.tzinfo else value
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    sign = b"+" if minutes >= 0 else b"-"
+    minutes = abs(minutes)
+    return b'"%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
+        local.day, _MONTHS[local.month], local.year, local.hour, local.minute, local.second,
+        sign, minutes // 60, minutes % 60,
+    )
 
 
 def number_set(numbers: Iterable[int]) -> str:

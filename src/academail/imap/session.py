@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from academail.imap.parsing import commands as C
 from academail.imap.parsing import search as S
 from academail.imap.parsing.fetch import FetchItem
 from academail.imap.parsing.lexer import SequenceSet
-from academail.imap.render import fetch_items, flags_item
+from academail.imap.render import fetch_items, flags_item, pin
 from academail.imap.state import State
 from academail.imap.view import InvalidSequence, SelectedView
 from academail.store import imap as store
@@ -930,7 +931,21 @@ def _render_chunk(
 ) -> list[tuple[int, bytes]]:
     """Rows and their FETCH data for one chunk (runs in a store thread: reads
     the database and the blobs)."""
-    rows = store.fetch_rows(mailbox_id, uids, structure=structure, envelope=envelope, changed_since=changed_since)
+    del structure, envelope  # what the rows need is decided per content by render.pin
+    rows = store.fetch_rows(mailbox_id, uids, changed_since=changed_since)
+    pinned = pin(rows, items)
+    if pinned.need_root or pinned.need_envelope:
+        # Only the contents whose rendering is not cached: their JSON is read
+        # and decoded here, once, then rendered and cached by fetch_items.
+        missing = pinned.need_root | pinned.need_envelope
+        found = store.content_structures(
+            sorted(missing), structure=bool(pinned.need_root), envelope=bool(pinned.need_envelope)
+        )
+        rows = [
+            dataclasses.replace(row, root=found[row.sha256][0], envelope=found[row.sha256][1])
+            if row.sha256 in found else row
+            for row in rows
+        ]
     has_flags = any(i.name == "FLAGS" for i in items)
     out: list[tuple[int, bytes]] = []
     for row in rows:
@@ -944,7 +959,7 @@ def _render_chunk(
         row_items = items
         if seen is not None and not has_flags:
             row_items = [*items, FetchItem("FLAGS")]  # RFC 3501 §6.4.5: report the new \Seen
-        data = fetch_items(row, row_items, store.read_blob, with_modseq=with_modseq)
+        data = fetch_items(row, row_items, store.read_blob, with_modseq=with_modseq, pinned=pinned)
         if any(i.name == "UID" for i in row_items):
             data.insert(0, b"UID %d" % row.uid)
         out.append((row.uid, b" ".join(data)))

@@ -35,7 +35,7 @@ from academail.store.mailboxes import (
     list_mailboxes,
 )
 from academail.store.messages import UidRanges, _merge, do_append, do_copy
-from academail.store.models import Expunged, Flag, Mailbox, Message
+from academail.store.models import Content, Expunged, Flag, Mailbox, Message
 from academail.store.tombstones import missing_uids
 
 # SQLite nests OR terms; stay well below its expression depth limit.
@@ -174,10 +174,18 @@ def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) 
     return Changes(box.highestmodseq, box.uidnext, new_uids, changed, expunged)
 
 
-def _uid_condition(ranges: UidRanges) -> Q:
-    condition = Q()
-    for lo, hi in _merge(ranges):
-        condition |= Q(uid=lo) if lo == hi else Q(uid__gte=lo, uid__lte=hi)
+def _uid_condition(mailbox_id: int, merged: Sequence[tuple[int, int]]) -> Q:
+    """The rows of ``mailbox_id`` whose UID is in ``merged`` (already merged).
+
+    Single UIDs share one IN list and every OR arm names the mailbox, so each
+    arm is a range of the (mailbox, uid) index on SQLite and PostgreSQL. With
+    the mailbox outside the OR, SQLite walked the whole mailbox as soon as a
+    range was mixed with single UIDs ("2,5,7:9"), as store.messages found."""
+    singles = [lo for lo, hi in merged if lo == hi]
+    condition = Q(mailbox_id=mailbox_id, uid__in=singles) if singles else Q(pk__in=[])
+    for lo, hi in merged:
+        if lo != hi:
+            condition |= Q(mailbox_id=mailbox_id, uid__gte=lo, uid__lte=hi)
     return condition
 
 
@@ -185,7 +193,7 @@ def flag_rows(mailbox_id: int, ranges: UidRanges, *, changed_since: int | None =
     rows: list[FlagRow] = []
     merged = _merge(ranges)
     for start in range(0, len(merged), MAX_SEARCH_RANGES):
-        query = Message.objects.filter(_uid_condition(merged[start : start + MAX_SEARCH_RANGES]), mailbox_id=mailbox_id)
+        query = Message.objects.filter(_uid_condition(mailbox_id, merged[start : start + MAX_SEARCH_RANGES]))
         if changed_since is not None:
             query = query.filter(modseq__gt=changed_since)
         rows.extend(FlagRow(*r) for r in query.order_by("uid").values_list("uid", "flags", "keywords", "modseq"))
@@ -204,7 +212,8 @@ def vanished_uids(mailbox_id: int, modseq: int, ranges: UidRanges | None = None)
     if ranges is not None:
         merged = _merge(ranges)
         if len(merged) <= MAX_SEARCH_RANGES:
-            query = query.filter(_uid_condition(merged))
+            # Tombstones have no (mailbox, uid) index: (mailbox, modseq) leads.
+            query = query.filter(_uid_condition(mailbox_id, merged))
     return sorted(set(query.values_list("uid", flat=True)))
 
 
@@ -234,12 +243,13 @@ def fetch_rows(
     changed_since: int | None = None,
 ) -> list[FetchRow]:
     """The rows of ``uids`` (ascending) that still exist, one query on the
-    (mailbox, uid) index; the JSON part map and envelope are read only when
-    asked for, and only their own keys."""
+    (mailbox, uid) index (each run of consecutive UIDs one index range); the
+    JSON part map and envelope are read only when asked for, and only their
+    own keys (``content_structures`` reads them apart, for the contents whose
+    rendering the IMAP layer has not cached)."""
     if not uids:
         return []
-    wanted = set(uids)
-    query = Message.objects.filter(mailbox_id=mailbox_id, uid__gte=uids[0], uid__lte=uids[-1])
+    query = Message.objects.filter(_uid_condition(mailbox_id, _merge(_runs(uids))))
     if changed_since is not None:
         query = query.filter(modseq__gt=changed_since)
     columns = ["uid", "modseq", "flags", "keywords", "internaldate", "size", "prefix", "content__sha256"]
@@ -249,8 +259,6 @@ def fetch_rows(
         columns.append("content__structure__envelope")
     rows: list[FetchRow] = []
     for values in query.order_by("uid").values_list(*columns):
-        if values[0] not in wanted:
-            continue
         extra = list(values[8:])
         root = extra.pop(0) if structure else None
         env = extra.pop(0) if envelope else None
@@ -262,6 +270,39 @@ def fetch_rows(
             )
         )
     return rows
+
+
+def _runs(uids: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending UIDs as (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    start = prev = uids[0]
+    for uid in uids[1:]:
+        if uid != prev + 1:
+            runs.append((start, prev))
+            start = uid
+        prev = uid
+    runs.append((start, prev))
+    return runs
+
+
+def content_structures(
+    sha256s: Sequence[str], *, structure: bool, envelope: bool
+) -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """sha256 -> (part map root, envelope) of these contents, one query (the
+    JSON decoded only for the keys asked for)."""
+    if not sha256s or not (structure or envelope):
+        return {}
+    columns = ["sha256"]
+    if structure:
+        columns.append("structure__root")
+    if envelope:
+        columns.append("structure__envelope")
+    out: dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+    for values in Content.objects.filter(sha256__in=list(sha256s)).values_list(*columns):
+        root = values[1] if structure else None
+        env = values[-1] if envelope else None
+        out[values[0]] = (root, env)
+    return out
 
 
 def read_blob(sha256: str, start: int, end: int) -> bytes:
@@ -500,7 +541,7 @@ __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
     "HasFlag", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since", "checkout",
-    "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
+    "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "mailbox_info", "read_blob", "release", "rename_mailbox", "search_uids",
     "select_snapshot", "subscribe_mailbox", "vanished_uids",
 ]
