@@ -6,14 +6,18 @@ one content under two per-delivery prefixes), sparse UID sets on the
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from academail.delivery.door import deliver
 from academail.imap import render
 from academail.imap.responses import imap_date_time
 from academail.imap.server import share_tls_read_buffer
+from academail.imap.view import UidRuns
 from academail.server.tls import server_context
 from academail.store import imap as store
 from academail.store.messages import _merge
@@ -141,3 +145,34 @@ def test_tls_connections_share_one_read_buffer():
 
     buffers = asyncio.run(main())
     assert len(buffers) == 2 and buffers[0] is buffers[1]
+
+
+@given(st.sets(st.integers(min_value=1, max_value=300), max_size=120), st.sets(st.integers(min_value=1, max_value=400)))
+@settings(max_examples=300, deadline=None)
+def test_uid_runs_behave_like_a_sorted_list(uids, probes):
+    ordered = sorted(uids)
+    runs = UidRuns(ordered)
+    assert len(runs) == len(ordered) and bool(runs) == bool(ordered) and list(runs) == ordered
+    for i in range(len(ordered)):
+        assert runs[i] == ordered[i] and runs[i - len(ordered)] == ordered[i - len(ordered)]
+    for probe in probes:
+        assert runs.index_left(probe) == bisect.bisect_left(ordered, probe)
+        assert runs.index_right(probe) == bisect.bisect_right(ordered, probe)
+    for start in range(0, len(ordered) + 2, 7):
+        for stop in range(start, len(ordered) + 3, 11):
+            assert runs.slice(start, stop) == ordered[start:stop]
+    more = [u for u in sorted(probes) if u > (ordered[-1] if ordered else 0)]
+    runs.extend(more)
+    assert list(runs) == ordered + more
+
+
+def test_a_selected_contiguous_mailbox_holds_one_run(session, user):
+    for n in range(30):
+        deliver_to(user, subject=f"Message {n + 1}")
+    assert session.cmd("SELECT INBOX").ok
+    assert session.cmd("UID STORE 5,9:11 +FLAGS.SILENT (\\Deleted)").ok
+    assert session.cmd("EXPUNGE").untagged == [b"* 11 EXPUNGE\r\n", b"* 10 EXPUNGE\r\n", b"* 9 EXPUNGE\r\n", b"* 5 EXPUNGE\r\n"]
+    fetched = session.cmd("FETCH 4:6,25:* (UID)").untagged
+    assert [line.split(b"UID ")[1].rstrip(b")\r\n") for line in fetched] == [b"4", b"6", b"7", b"29", b"30"]
+    view = UidRuns(range(1, 50_001))
+    assert len(view._firsts) == 1 and view[-1] == 50_000 and view.index_left(25_000) == 24_999
