@@ -461,11 +461,25 @@ def test_5230_4_2_new_reason_answers_again(make_account, with_script):
 
 
 def test_5230_4_3_subject_and_4_4_from(make_account, with_script):
+    from academail.accounts.models import Alias
+
     person = make_account()
+    Alias.objects.create(account=person, address="hemingway@example.com")
     with_script(person, 'require "vacation";\n'
-                'vacation :subject "Out of office" :from "hemingway@example.com" "My dog ate my homework.";\n')
+                'vacation :subject "Out of office" :from "Ernest <hemingway@example.com>" "My dog ate my homework.";\n')
     reply = _decide(person, message())
-    assert reply.vacation.subject == "Out of office" and reply.vacation.from_ == "hemingway@example.com"
+    assert reply.vacation.subject == "Out of office" and reply.vacation.from_ == "Ernest <hemingway@example.com>"
+    # §4.4: a :from that is not one of the person's addresses is not used.
+    with_script(person, 'require "vacation";\nvacation :from "recteur@example.com" "Absente.";\n')
+    assert _decide(person, message()).vacation.from_ == ME
+
+
+def test_5230_4_5_own_addresses_count_as_named(make_account, with_script):
+    # Mail naming the person's main address (not the address it was delivered to) is answered.
+    person = make_account()
+    with_script(person, 'require "vacation";\nvacation "Absente.";\n')
+    assert _decide(person, message(to=person.address)).vacation is not None
+    assert _decide(person, message(to="someone-else@example.com")).vacation is None
 
 
 MIME_REASON = """require "vacation";

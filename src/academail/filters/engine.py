@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from email import message_from_string
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.utils import parseaddr
 
 from django.db.models import Q
 from django.utils import timezone
@@ -350,9 +351,31 @@ def vacation_key(sender: str, params: dict[str, object]) -> str:
     return f"{sender.strip().lower()[:300]} {digest}"
 
 
+def _account_addresses(account_id: int) -> list[str]:
+    """The account's main address and aliases (one query each, only when a
+    vacation action ran)."""
+    from academail.accounts.models import Account, Alias
+
+    main = Account.objects.filter(pk=account_id).values_list("address", flat=True).first()
+    aliases = Alias.objects.filter(account_id=account_id).values_list("address", flat=True)
+    return [a.lower() for a in [main, *aliases] if a]
+
+
+def _reply_from(wanted: object, mine: list[str], fallback: str) -> str:
+    """RFC 5230 §4.4: :from, only when it is one of the person's own addresses
+    (an out-of-office reply may not speak for someone else); else the address
+    the message came to."""
+    if wanted:
+        address = parseaddr(str(wanted))[1].lower()
+        if address and address in mine:
+            return str(wanted)
+    return fallback
+
+
 def _vacation(account_id: int, params: dict[str, object], view: ParsedView, now: datetime) -> VacationReply | None:
     extra = params.get("addresses") or []
-    own = [view.envelope_to, *[str(a).strip().strip("<>") for a in extra]]  # type: ignore[attr-defined]
+    mine = _account_addresses(account_id)
+    own = [view.envelope_to, *mine, *[str(a).strip().strip("<>") for a in extra]]  # type: ignore[attr-defined]
     if not vacation_allowed(view, own):
         return None
     sender = view.envelope_from.strip().strip("<>").lower()
@@ -373,7 +396,7 @@ def _vacation(account_id: int, params: dict[str, object], view: ParsedView, now:
         to=sender,
         subject=subject,
         body=body,
-        from_=str(params.get("from") or view.envelope_to),
+        from_=_reply_from(params.get("from"), [view.envelope_to.lower(), *mine], view.envelope_to),
         in_reply_to=view.parsed.message_id,
         days=int(params.get("days") or 7),  # type: ignore[call-overload]
         remember=remember,
