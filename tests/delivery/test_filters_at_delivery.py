@@ -79,3 +79,54 @@ def test_broken_script_keeps_mail_and_journals(make_account):
     (outcome,) = deliver(build_message(), [account.address])
     assert outcome.delivered and len(messages(account)) == 1
     assert JournalEntry.objects.filter(account=account, kind="filter_error").exists()
+
+
+def test_vacation_mime_reason_is_sent_as_written(make_account):
+    absent, colleague = make_account(), make_account("Paul", "Durand")
+    check_and_save_script(absent.pk, 'require ["vacation"];\n'
+                          'vacation :mime :subject "Absente" text:\n'
+                          'Content-Type: multipart/alternative; boundary=frontiere\n'
+                          '\n'
+                          '--frontiere\n'
+                          'Content-Type: text/plain; charset=utf-8\n'
+                          '\n'
+                          'Je suis absente.\n'
+                          '--frontiere\n'
+                          'Content-Type: text/html; charset=utf-8\n'
+                          '\n'
+                          '<p>Je suis <b>absente</b>.</p>\n'
+                          '--frontiere--\n'
+                          '.\n;\n')
+    deliver(build_message(sender=colleague.address, to=absent.address), [absent.address],
+            envelope_from=colleague.address)
+    (reply,) = messages(colleague)
+    from email import message_from_bytes
+    from email.policy import default
+
+    from academail.store.messages import read_raw
+
+    sent = message_from_bytes(read_raw(reply), policy=default)
+    assert sent.get_content_type() == "multipart/alternative"
+    assert sent["Auto-Submitted"] == "auto-replied" and sent["Subject"] == "Absente"
+    assert sent["From"] == absent.address and sent["MIME-Version"] == "1.0"
+    assert sent.get_body(("html",)).get_content().strip() == "<p>Je suis <b>absente</b>.</p>"
+
+
+def test_header_tests_read_only_the_header_section(make_account, monkeypatch):
+    from academail.store.blobs import BlobStore
+
+    account = make_account()
+    check_and_save_script(account.pk, 'require ["fileinto"];\n'
+                          'if header :contains "list-id" "parents" { fileinto "Parents"; }\n')
+    reads = []
+    original_get = BlobStore.get
+
+    def counting_get(self, sha256):
+        reads.append(sha256)
+        return original_get(self, sha256)
+
+    monkeypatch.setattr(BlobStore, "get", counting_get)
+    raw = build_message(subject="Liste").replace(b"Subject:", b"List-Id: <parents.college>\r\nSubject:", 1)
+    deliver(raw, [account.address])
+    assert len(messages(account, "Parents")) == 1
+    assert reads == []  # the whole message was never read back from its blob

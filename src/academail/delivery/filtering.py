@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from functools import cache
 
@@ -74,6 +72,10 @@ def plan(
     """Run each recipient's filters and list the placements (0, 1 or 2 per
     account). Precondition: inside the delivery transaction."""
     raw: Callable[[], bytes] = cache(lambda: blob_store().get(prepared.sha256))
+    # Header tests on fields the parser does not carry read the header section only.
+    header: Callable[[], bytes] = cache(
+        lambda: blob_store().read_range(prepared.sha256, 0, prepared.parsed.root.body_start)
+    )
     marks = cache(lambda: _marks(prepared, raw()))
     decisions: dict[int, FilterDecision] = {}
     placements: list[Placement] = []
@@ -91,7 +93,8 @@ def plan(
         decision = IMPLICIT_KEEP
         if account_id in filtered:
             decision = decide(
-                account_id, prepared.parsed, envelope_from=envelope_from, envelope_to=address, size=size, raw=raw
+                account_id, prepared.parsed, envelope_from=envelope_from, envelope_to=address, size=size,
+                raw=raw, header=header,
             )
         decisions[account_id] = decision
         folders = decision.local_mailboxes
@@ -221,7 +224,10 @@ def _send(raw: bytes, *, mail_from: str, to: str) -> None:
 def _vacation(account_id: int, decision: FilterDecision) -> None:
     reply = decision.vacation
     assert reply is not None
-    message = EmailMessage(policy=SMTP_POLICY)
+    # The reason as a MIME entity (":mime", RFC 5230 §4.3) or as UTF-8 text.
+    message = reply.entity()
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "In-Reply-To", "References"):
+        del message[name]
     message["From"] = reply.from_
     message["To"] = reply.to
     message["Subject"] = reply.subject
@@ -231,7 +237,8 @@ def _vacation(account_id: int, decision: FilterDecision) -> None:
     if reply.in_reply_to:
         message["In-Reply-To"] = reply.in_reply_to
         message["References"] = reply.in_reply_to
-    message.set_content(reply.body)
+    if "MIME-Version" not in message:
+        message["MIME-Version"] = "1.0"
     # RFC 5230 §5.1: the reply's envelope sender is empty, so it never bounces back.
     _send(message.as_bytes(), mail_from="", to=reply.to)
     do_remember_vacation(account_id, reply.remember, timezone.now(), days=reply.days)
