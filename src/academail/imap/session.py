@@ -581,23 +581,39 @@ class Session:
         await self.conn.write(f"+ {R.OK_IDLE}\r\n".encode())
         await self.announce(expunge_ok=True)
         await self.conn.flush()
-        assert self.subscription is not None
+        subscription = self.subscription
+        assert subscription is not None
+        loop = asyncio.get_running_loop()
         reader = asyncio.ensure_future(self.conn.read_line())
         try:
             while True:
-                waiter = asyncio.ensure_future(self.subscription.queue.get())
-                done, _ = await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                if waiter in done:
-                    event = waiter.result()
-                    if self.view is not None and event.mailbox_id == self.view.mailbox_id:
-                        self._poke(event)
+                # One future per wait, resolved by a new event or by the
+                # client's line: no task per event and no asyncio.wait, which
+                # mattered when a delivery wakes a thousand sessions at once.
+                if subscription.queue.empty() and not reader.done():
+                    wake: asyncio.Future[None] = loop.create_future()
+
+                    def wake_up(_: object, wake: asyncio.Future[None] = wake) -> None:
+                        if not wake.done():
+                            wake.set_result(None)
+
+                    subscription.wakeup = wake
+                    reader.add_done_callback(wake_up)
+                    try:
+                        await wake
+                    finally:
+                        subscription.wakeup = None
+                        reader.remove_done_callback(wake_up)
+                if not subscription.queue.empty():
+                    while not subscription.queue.empty():
+                        event = subscription.queue.get_nowait()
+                        if self.view is not None and event.mailbox_id == self.view.mailbox_id:
+                            self._poke(event)
                     await self.announce(expunge_ok=True)
                     await self.conn.flush()
                     if self.state is State.LOGOUT:
                         return
-                else:
-                    waiter.cancel()
-                if reader in done:
+                if reader.done():
                     line = reader.result().rstrip(b"\r\n")
                     if line.upper() == b"DONE":
                         await self.ok(command)

@@ -49,6 +49,9 @@ class Subscription:
         self.account_id = account_id
         self.loop = loop
         self.queue: asyncio.Queue[MailEvent] = asyncio.Queue(maxsize=1000)
+        # Set by a waiter that prefers one future to a task on queue.get()
+        # (IMAP IDLE: a thousand sessions of one account wake per delivery).
+        self.wakeup: asyncio.Future[None] | None = None
 
     async def get(self) -> MailEvent:
         return await self.queue.get()
@@ -59,6 +62,9 @@ class Subscription:
         if self.queue.full():
             self.queue.get_nowait()
         self.queue.put_nowait(event)
+        wakeup = self.wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     def close(self) -> None:
         self.bus.unsubscribe(self)
