@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from academail.accounts.services import resolve_address
+from academail.accounts.models import Account, Alias
+from academail.accounts.services import RECEIVING_STATUSES, resolve_address
 from academail.delivery import filtering
 from academail.store.errors import QuotaExceeded
 from academail.store.messages import (
@@ -29,8 +30,12 @@ from academail.store.messages import (
     prepare_content,
     quota_usage,
 )
+from academail.store.models import Usage
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_TEXT = "Adresse inconnue dans l'académie."
+FULL_TEXT = "La boîte aux lettres du destinataire est pleine."
 
 
 class Refusal(enum.Enum):
@@ -98,11 +103,61 @@ def check_recipient(address: str, *, size_hint: int = 0) -> Recipient:
         address = relay
     account = resolve_address(address)
     if account is None:
-        raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, "Adresse inconnue dans l'académie.")
+        raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, UNKNOWN_TEXT)
     used, limit = quota_usage(account.pk)
     if not fits_quota(used, limit, size_hint):
-        raise DeliveryRefused(Refusal.MAILBOX_FULL, "La boîte aux lettres du destinataire est pleine.")
+        raise DeliveryRefused(Refusal.MAILBOX_FULL, FULL_TEXT)
     return Recipient(address.strip().lower(), account.pk)
+
+
+def check_recipients(addresses: Sequence[str], *, size_hint: int = 0) -> list[Recipient | DeliveryRefused]:
+    """``check_recipient`` for many addresses at once (the pipelined RCPTs of a
+    circular): per address, in order, the Recipient or the DeliveryRefused that
+    ``check_recipient`` would give, in three queries whatever their number
+    instead of up to three each. Same rules: SRS addresses standing for ours,
+    case-insensitive, main address before alias, only receiving accounts, quota
+    with ``size_hint``."""
+    targets: list[str | DeliveryRefused] = []
+    for address in addresses:
+        try:
+            relay = check_relay(address)
+        except DeliveryRefused as refused:
+            targets.append(refused)
+            continue
+        if relay is not None and relay.rpartition("@")[2].lower() in settings.MAIL_DOMAINS:
+            address = relay
+        targets.append(address)
+    cleaned = {t.strip().lower() for t in targets if isinstance(t, str)} - {""}
+    # resolve_address's rules, for a set: a main address wins over an alias.
+    owners: dict[str, int] = dict(
+        Account.objects.filter(address__in=cleaned, status__in=RECEIVING_STATUSES).values_list("address", "pk")
+    )
+    if cleaned - owners.keys():
+        owners.update(
+            Alias.objects.filter(
+                address__in=cleaned - owners.keys(), account__status__in=RECEIVING_STATUSES
+            ).values_list("address", "account_id")
+        )
+    # quota_usage's rule: no Usage row counts as (0, 0), i.e. unlimited.
+    usage: dict[int, tuple[int, int]] = {
+        account_id: (int(used), int(limit))
+        for account_id, used, limit in Usage.objects.filter(account_id__in=set(owners.values())).values_list(
+            "account_id", "bytes", "account__quota_bytes"
+        )
+    }
+    results: list[Recipient | DeliveryRefused] = []
+    for target in targets:
+        if isinstance(target, DeliveryRefused):
+            results.append(target)
+            continue
+        account_id = owners.get(target.strip().lower())
+        if account_id is None:
+            results.append(DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, UNKNOWN_TEXT))
+        elif not fits_quota(*usage.get(account_id, (0, 0)), size_hint):
+            results.append(DeliveryRefused(Refusal.MAILBOX_FULL, FULL_TEXT))
+        else:
+            results.append(Recipient(target.strip().lower(), account_id))
+    return results
 
 
 def check_size(size: int) -> None:
