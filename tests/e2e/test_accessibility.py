@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import PASSWORD, deliver, fill_demo_mailbox, make_person, sign_in, wait_text
 
@@ -176,7 +178,10 @@ def test_states_after_interaction(screen, live_server, axe_source):
     screen.get(live_server.url + reverse("webmail:folders"))
     for _ in range(2):
         screen.find_element(By.ID, "wm-new").send_keys("Projets")
-        screen.find_element(By.CSS_SELECTOR, "section form button[type=submit]").click()
+        button = screen.find_element(By.CSS_SELECTOR, "section form button[type=submit]")
+        button.click()
+        # Wait for the next page: else the second round may find the old page's field.
+        WebDriverWait(screen, 10).until(EC.staleness_of(button))
     wait_text(screen, "Projets", css="#wm-new-error")
     if violations := audit(screen, axe_source):
         found["dossier refusé"] = violations
