@@ -11,7 +11,10 @@ not part of the figure.
 
 The default client pipelines its commands (RFC 2920, as Postfix does: MAIL and
 RCPTs are sent in windows of --window commands before reading the replies);
-``--client smtplib`` waits for each RCPT reply in turn.
+``--client smtplib`` waits for each RCPT reply in turn. The MX resolves the
+RCPT lines waiting in its input buffer together (``smtp.mx.RCPT_PREFETCH``), so
+the pipelined client measures that batched path and ``--client smtplib`` the
+one-lookup-per-RCPT path.
 
 Goals (BENCHMARKS.md): 2,000 recipients <= 2 s, 10,000 <= 30 s; blobs: one copy.
 """
