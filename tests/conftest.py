@@ -11,6 +11,18 @@ import pytest
 _numbers = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_connection_left_at_the_end(django_db_setup):
+    """Server threads of the tests (MX executors, the delivery writer, live
+    servers) end with a database connection in their thread-local storage,
+    freed only by the garbage collector: collect before pytest-django drops
+    the test database, which PostgreSQL refuses while sessions remain."""
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture(autouse=True)
 def _french_by_default():
     """Each test starts and ends in French: a request in English (language
