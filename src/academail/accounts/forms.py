@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
 
 from academail.accounts.models import AssistanceRequest
 from academail.accounts.numen import NumenError, validate_numen
@@ -17,8 +18,8 @@ from academail.accounts.passwords import MAX_LENGTH
 
 def _identifier_field() -> forms.CharField:
     return forms.CharField(
-        label="Identifiant", max_length=200,
-        help_text="Initiale du prénom suivie du nom, par exemple jdupont.",
+        label=_("Identifiant"), max_length=200,
+        help_text=_("Initiale du prénom suivie du nom, par exemple jdupont."),
         widget=forms.TextInput(attrs={
             "autocomplete": "username", "autocapitalize": "none", "spellcheck": "false",
         }),
@@ -27,8 +28,8 @@ def _identifier_field() -> forms.CharField:
 
 def _numen_field() -> forms.CharField:
     return forms.CharField(
-        label="NUMEN", max_length=40,
-        help_text="13 caractères, par exemple 11E9501234ABC (espaces et minuscules acceptés).",
+        label=_("NUMEN"), max_length=40,
+        help_text=_("13 caractères, par exemple 11E9501234ABC (espaces et minuscules acceptés)."),
         widget=forms.TextInput(attrs={
             "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
         }),
@@ -38,7 +39,7 @@ def _numen_field() -> forms.CharField:
 class SignInForm(forms.Form):
     identifier = _identifier_field()
     password = forms.CharField(
-        label="Mot de passe", max_length=MAX_LENGTH, strip=False,
+        label=_("Mot de passe"), max_length=MAX_LENGTH, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -58,11 +59,11 @@ class NewPasswordForm(forms.Form):
     """A new password typed twice, checked by the policy for ``user``."""
 
     password1 = forms.CharField(
-        label="Nouveau mot de passe", max_length=MAX_LENGTH, strip=False,
+        label=_("Nouveau mot de passe"), max_length=MAX_LENGTH, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "data-strength": "1"}),
     )
     password2 = forms.CharField(
-        label="Confirmez le nouveau mot de passe", max_length=MAX_LENGTH, strip=False,
+        label=_("Confirmez le nouveau mot de passe"), max_length=MAX_LENGTH, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
@@ -79,13 +80,13 @@ class NewPasswordForm(forms.Form):
         cleaned: dict[str, Any] = super().clean() or {}
         one, two = cleaned.get("password1"), cleaned.get("password2")
         if one and two and one != two:
-            self.add_error("password2", "Les deux mots de passe ne sont pas identiques.")
+            self.add_error("password2", _("Les deux mots de passe ne sont pas identiques."))
         return cleaned
 
 
 class ChangePasswordForm(NewPasswordForm):
     current = forms.CharField(
-        label="Mot de passe actuel", max_length=MAX_LENGTH, strip=False,
+        label=_("Mot de passe actuel"), max_length=MAX_LENGTH, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["current", "password1", "password2"]
@@ -93,18 +94,18 @@ class ChangePasswordForm(NewPasswordForm):
 
 class SecondaryAddressForm(forms.Form):
     address = forms.EmailField(
-        label="Adresse de secours", max_length=254,
-        help_text="Une adresse personnelle, extérieure à la messagerie académique : "
-                  "elle sert à récupérer votre accès si vous oubliez votre mot de passe.",
+        label=_("Adresse de secours"), max_length=254,
+        help_text=_("Une adresse personnelle, extérieure à la messagerie académique : "
+                  "elle sert à récupérer votre accès si vous oubliez votre mot de passe."),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
-        error_messages={"invalid": "Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr."},
+        error_messages={"invalid": _("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.")},
     )
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code reçu par courriel", max_length=12,
-        help_text="6 chiffres.",
+        label=_("Code reçu par courriel"), max_length=12,
+        help_text=_("6 chiffres."),
         widget=forms.TextInput(attrs={
             "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*",
         }),
@@ -113,10 +114,10 @@ class CodeForm(forms.Form):
 
 class AlertsForm(forms.Form):
     alert_new_device = forms.BooleanField(
-        label="M'avertir par courriel d'une connexion depuis un nouvel appareil", required=False,
+        label=_("M'avertir par courriel d'une connexion depuis un nouvel appareil"), required=False,
     )
     alert_copy_secondary = forms.BooleanField(
-        label="Envoyer aussi ces alertes à mon adresse de secours", required=False,
+        label=_("Envoyer aussi ces alertes à mon adresse de secours"), required=False,
     )
 
 
@@ -124,7 +125,7 @@ class AssistanceForm(forms.ModelForm):
     class Meta:
         model = AssistanceRequest
         fields = ("reason", "identifier", "name", "contact", "message")
-        labels = {"identifier": "Identifiant (si vous le connaissez)"}
+        labels = {"identifier": _("Identifiant (si vous le connaissez)")}
         widgets = {
             "identifier": forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
             "name": forms.TextInput(attrs={"autocomplete": "name"}),
@@ -135,9 +136,9 @@ class AssistanceForm(forms.ModelForm):
 
 class SecondFactorForm(forms.Form):
     code = forms.CharField(
-        label="Code de vérification", max_length=20,
-        help_text="Les 6 chiffres affichés par votre application d'authentification, "
-                  "ou l'un de vos codes de secours.",
+        label=_("Code de vérification"), max_length=20,
+        help_text=_("Les 6 chiffres affichés par votre application d'authentification, "
+                  "ou l'un de vos codes de secours."),
         widget=forms.TextInput(attrs={
             "autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false",
         }),
@@ -146,7 +147,7 @@ class SecondFactorForm(forms.Form):
 
 class TotpCodeForm(forms.Form):
     code = forms.CharField(
-        label="Code à 6 chiffres affiché par l'application", max_length=12,
+        label=_("Code à 6 chiffres affiché par l'application"), max_length=12,
         widget=forms.TextInput(attrs={
             "autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*",
         }),
@@ -155,7 +156,7 @@ class TotpCodeForm(forms.Form):
 
 class AppPasswordForm(forms.Form):
     name = forms.CharField(
-        label="Nom de l'appareil ou du logiciel", max_length=80,
-        help_text="Pour le reconnaître dans la liste, par exemple « Téléphone » ou « Thunderbird au bureau ».",
+        label=_("Nom de l'appareil ou du logiciel"), max_length=80,
+        help_text=_("Pour le reconnaître dans la liste, par exemple « Téléphone » ou « Thunderbird au bureau »."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

@@ -16,6 +16,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from academail.accounts.models import Account, Device
 
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def _send(template: str, to: list[str], subject: str, context: dict[str, object]) -> bool:
-    body = render_to_string(f"accounts/email/{template}.txt", context)
+    # French whatever language the person chose for the web pages (dates included).
+    with translation.override(settings.LANGUAGE_CODE):
+        body = render_to_string(f"accounts/email/{template}.txt", context)
     message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to)
     message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
     try:
