@@ -242,3 +242,12 @@ def test_links_of_a_forward_turned_off_or_changed_back_confirm_nothing(web, djan
         web.post(URL, {"action": "disable"})
     assert Client().post(path_of(second)).status_code == 410
     assert Forwarding.objects.count() == 0
+
+
+def test_link_is_written_in_french_for_a_person_reading_in_english(web, person, django_capture_on_commit_callbacks):
+    web.cookies["academail_language"] = "en"
+    assert web.get(URL).headers["Content-Language"] == "en"
+    save(web, "julie.martin@education.gouv.fr", capture=django_capture_on_commit_callbacks)
+    (sent,) = [m for m in mail.outbox if "julie.martin@education.gouv.fr" in m.to]
+    assert sent.subject == "Confirmez le transfert du courrier de julie.martin@ac-demo.fr"
+    assert sent.body.startswith("Bonjour,") and "souhaite que le courrier" in sent.body

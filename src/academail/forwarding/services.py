@@ -17,7 +17,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from academail.accounts.journal import do_record
@@ -117,13 +117,13 @@ def _do_send_link(requester: Account, forwarding: Forwarding, *, base_url: str) 
         expires_at=now + timedelta(seconds=ttl),
     )
     url = base_url + reverse("forwarding:confirm", args=[raw])
-    body = render_to_string("forwarding/email/confirm.txt", {
-        "account": requester, "target": forwarding.target, "url": url, "hours": ttl // 3600,
-    })
-    message = EmailMessage(
-        subject=_("Confirmez le transfert du courrier de %(address)s") % {"address": requester.address},
-        body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[forwarding.target],
-    )
+    # In French whatever language the requester reads: the target is someone else.
+    with translation.override("fr"):
+        body = render_to_string("forwarding/email/confirm.txt", {
+            "account": requester, "target": forwarding.target, "url": url, "hours": ttl // 3600,
+        })
+        subject = _("Confirmez le transfert du courrier de %(address)s") % {"address": requester.address}
+    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[forwarding.target])
     message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
     # Sent when the transaction commits: a rolled-back change sends no link.
     transaction.on_commit(lambda: message.send())
