@@ -14,12 +14,10 @@ import functools
 import logging
 import re
 import ssl
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from academail.config.env import env_int
 from academail.filters.scripts import MAX_SCRIPT_BYTES
@@ -28,6 +26,7 @@ from academail.managesieve import responses as R
 from academail.managesieve.parsing import ParseError, parse_command
 from academail.managesieve.session import Session
 from academail.managesieve.state import State, allowed
+from academail.store.threads import StoreThreads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,33 +44,9 @@ MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_MANAGESIEVE_MAX_CONNECTIONS_PER_IP",
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})\+?\}$")
 
 by_address = ConnectionCounter()
-_executor: ThreadPoolExecutor | None = None
-
-
-def _store_executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="sieve-store")
-    return _executor
-
-
-def stop_store_threads() -> None:
-    """Close every worker thread's database connection and end the threads
-    (server shutdown; PostgreSQL cannot drop a database still in use)."""
-    global _executor
-    executor, _executor = _executor, None
-    if executor is None:
-        return
-    barrier = threading.Barrier(STORE_THREADS)
-
-    def close_one() -> None:
-        connection.close()
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=5)  # one call per thread: each waits for the others
-
-    for _ in range(STORE_THREADS):
-        executor.submit(close_one)
-    executor.shutdown(wait=True)
+_threads = StoreThreads(STORE_THREADS, "sieve-store")
+_store_executor = _threads.executor
+stop_store_threads = _threads.stop  # server shutdown: each thread's connection closed, threads ended
 
 
 def _in_store_thread(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

@@ -555,16 +555,11 @@ def checkout() -> None:
     close_old_connections()
 
 
-def release() -> None:
-    """Close this thread's database connection (a worker thread about to end)."""
-    connection.close()
-
-
 __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
     "HasFlag", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since", "checkout",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
-    "list_mailbox_infos", "mailbox_info", "read_blob", "release", "rename_mailbox", "search_uids",
+    "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",
     "select_snapshot", "subscribe_mailbox", "vanished_uids",
 ]
