@@ -13,9 +13,7 @@ import functools
 import logging
 import re
 import ssl
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -26,13 +24,19 @@ from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
 from academail.imap.state import State, allowed
-from academail.store.imap import checkout, release
+from academail.store.imap import checkout
+from academail.store.threads import StoreThreads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_LINE = 64 * 1024  # one line of a command, literals excluded
 MAX_DISCARD = 1024 * 1024  # an over-long line is skipped up to this, then the client is dropped
+# Before dropping a client that sent too much, what it is still sending is read
+# and thrown away for a moment: closing with unread input makes the kernel send
+# a reset, which can destroy the BYE in flight before the client reads it.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 4 * 1024 * 1024
 MAX_PREAUTH_LITERAL = 8 * 1024  # before login, literals only carry a user name or password
 AUTOLOGOUT_SECONDS = 30 * 60  # RFC 9051 §5.4: at least 30 minutes
 PREAUTH_TIMEOUT_SECONDS = 120
@@ -44,33 +48,9 @@ STORE_THREADS = 8
 _LITERAL_AT_END = re.compile(rb"~?\{(\d{1,20})(\+?)\}$")
 _COMMAND_NAME = re.compile(rb"^[^ ]+ (?:UID )?([A-Za-z]+)", re.IGNORECASE)
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def _store_executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="imap-store")
-    return _executor
-
-
-def stop_store_threads() -> None:
-    """Close every store thread's database connection and end the threads
-    (server shutdown; PostgreSQL cannot drop a database still in use)."""
-    global _executor
-    executor, _executor = _executor, None
-    if executor is None:
-        return
-    barrier = threading.Barrier(STORE_THREADS)
-
-    def close_one() -> None:
-        release()
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait(timeout=5)  # one call per thread: each waits for the others
-
-    for _ in range(STORE_THREADS):
-        executor.submit(close_one)
-    executor.shutdown(wait=True)
+_threads = StoreThreads(STORE_THREADS, "imap-store")
+_store_executor = _threads.executor
+stop_store_threads = _threads.stop  # server shutdown: each thread's connection closed, threads ended
 
 
 # asyncio's SSLProtocol (Python 3.11+) gives every TLS connection its own
@@ -144,6 +124,24 @@ class Connection:
         if self.writer.transport.get_write_buffer_size() > WRITE_BUFFER_HIGH:
             await self.flush()
 
+    async def linger(self) -> None:
+        """Send what is written, then read and drop the client's input for at
+        most LINGER_SECONDS or LINGER_BYTES, so the close that follows is not a
+        reset that could wipe out our last words."""
+        with contextlib.suppress(Disconnect):
+            await self.flush()
+        deadline = asyncio.get_running_loop().time() + LINGER_SECONDS
+        dropped = 0
+        with contextlib.suppress(TimeoutError, ConnectionError, ssl.SSLError):
+            while dropped < LINGER_BYTES:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                chunk = await asyncio.wait_for(self.reader.read(64 * 1024), left)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+
     async def flush(self) -> None:
         """Wait until the client has read enough; a client that never reads is
         dropped after WRITE_TIMEOUT_SECONDS instead of growing our memory."""
@@ -185,6 +183,7 @@ class Connection:
                 await self.reader.readexactly(exc.consumed)
                 if discarded > MAX_DISCARD:
                     await self.write(f"* BYE {R.BYE_TOO_LONG}\r\n".encode())
+                    await self.linger()
                     raise Disconnect("line too long") from None
                 continue
             except (ConnectionError, ssl.SSLError) as exc:
@@ -228,6 +227,7 @@ class Connection:
                 # RFC 7888 §4: a non-synchronizing literal too big: BAD, then close.
                 await self.write(f"{tag} BAD [{R.CODE_TOOBIG}] {R.BAD_LITERAL_TOO_BIG}\r\n".encode())
                 await self.write(f"* BYE {R.BAD_LITERAL_TOO_BIG}\r\n".encode())
+                await self.linger()
                 raise Disconnect("literal too big")
             if synchronizing:
                 await self.write(b"+ Ready for literal data\r\n")
