@@ -24,6 +24,7 @@ from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
 from academail.imap.state import State, allowed
+from academail.server.tls import start_tls_after
 from academail.store.imap import checkout
 from academail.store.threads import StoreThreads
 
@@ -241,17 +242,10 @@ class Connection:
 
     async def start_tls(self, reply: bytes) -> None:
         """Send ``reply`` (the tagged OK) and upgrade the connection at once."""
-        # RFC 9051 §6.2.1: anything pipelined after STARTTLS was sent in clear
-        # text and must not be taken as coming over TLS (CVE-2011-0411 class).
-        buffered = getattr(self.reader, "_buffer", None)
-        if buffered:
-            buffered.clear()
         await self.flush()
-        # No await between the OK and start_tls: the client's ClientHello must
-        # reach the TLS layer, not the plain-text reader.
-        self.writer.write(reply)
         try:
-            await self.writer.start_tls(self.tls_context, ssl_handshake_timeout=30)
+            # RFC 9051 §6.2.1: what was pipelined after STARTTLS is dropped.
+            await start_tls_after(self.reader, self.writer, reply, self.tls_context)
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
             raise Disconnect(f"TLS handshake failed: {exc}") from None
         share_tls_read_buffer(self.writer.transport)

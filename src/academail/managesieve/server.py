@@ -26,6 +26,7 @@ from academail.managesieve import responses as R
 from academail.managesieve.parsing import ParseError, parse_command
 from academail.managesieve.session import Session
 from academail.managesieve.state import State, allowed
+from academail.server.tls import start_tls_after
 from academail.store.threads import StoreThreads
 
 log = logging.getLogger(__name__)
@@ -169,15 +170,9 @@ class Connection:
 
     async def start_tls(self, reply: bytes) -> None:
         """Send ``reply`` (the OK to STARTTLS) and upgrade the connection."""
-        # Anything pipelined after STARTTLS came in clear text: never take it as
-        # coming over TLS (the CVE-2011-0411 class of bugs).
-        buffered = getattr(self.reader, "_buffer", None)
-        if buffered:
-            buffered.clear()
         await self.flush()
-        self.writer.write(reply)
         try:
-            await self.writer.start_tls(self.tls_context, ssl_handshake_timeout=30)
+            await start_tls_after(self.reader, self.writer, reply, self.tls_context)
         except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
             raise Disconnect(f"TLS handshake failed: {exc}") from None
         self.tls = True

@@ -8,6 +8,7 @@ addresses, and some still read the CN.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import os
@@ -74,3 +75,19 @@ def server_context() -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
+
+
+async def start_tls_after(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: bytes, context: ssl.SSLContext
+) -> None:
+    """STARTTLS for a line protocol (IMAP, ManageSieve): send ``reply`` (the OK)
+    and upgrade the connection at once. Anything the client pipelined after its
+    STARTTLS came in clear text and is thrown away, never taken as coming over
+    TLS (the CVE-2011-0411 class of bugs). No await between the OK and the
+    upgrade: the ClientHello must reach the TLS layer, not the plain reader.
+    Raises ssl.SSLError, ConnectionError or TimeoutError if the handshake fails."""
+    buffered = getattr(reader, "_buffer", None)
+    if buffered:
+        buffered.clear()
+    writer.write(reply)
+    await writer.start_tls(context, ssl_handshake_timeout=30)
