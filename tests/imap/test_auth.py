@@ -29,6 +29,19 @@ def test_plain_port_disables_login_until_starttls(connect, user):
     assert client.cmd(f"LOGIN {user.identifier} {PASSWORD}").ok
 
 
+def test_starttls_discards_commands_pipelined_in_clear_text(connect, user):
+    from tests.imap.conftest import client_context
+
+    client = connect(tls=False)
+    client.send(f"s STARTTLS\r\nx LOGIN {user.identifier} {PASSWORD}\r\n".encode())
+    assert client.read_until("s").ok
+    client.sock = client_context().wrap_socket(client.sock)
+    client.file = client.sock.makefile("rb")
+    # The LOGIN sent in clear text after STARTTLS was dropped: not signed in.
+    assert client.cmd("SELECT INBOX").status == "BAD"
+    assert client.cmd(f"LOGIN {user.identifier} {PASSWORD}").ok
+
+
 def test_login_wrong_password_and_state_table(connect, user):
     client = connect()
     # Commands of the authenticated state are refused before login.
