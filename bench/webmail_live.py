@@ -56,10 +56,12 @@ def main() -> int:
         took = c.migrate()
         c.setup_django()
         print(f"setup    {c.db_label()}; migrate {took:.1f} s")
+        from academail.accounts import directory
         from academail.accounts.services import check_create_account
         from academail.store.mailboxes import special_mailbox
         from academail.store.messages import do_append
-        from academail.webmail import directory, live
+        from academail.webmail import directory as suggestions
+        from academail.webmail import live
 
         started = time.perf_counter()
         insert_accounts(args.accounts)
@@ -89,7 +91,7 @@ def main() -> int:
             name = c.ascii_fold(rng.choice(c.FIRST_NAMES + c.LAST_NAMES)).lower()
             queries.append(name[: rng.randint(2, min(6, len(name)))])
         for label, fn in (("directory", directory.search_directory),
-                          ("suggest", lambda q: directory.access_suggestions(me.pk, q))):
+                          ("suggest", lambda q: suggestions.access_suggestions(me.pk, q))):
             times, found = [], 0
             for q in queries:
                 t = time.perf_counter()
@@ -106,7 +108,7 @@ def main() -> int:
 
             tracemalloc.start()
             before, _ = tracemalloc.get_traced_memory()
-            gens = [live._stream(1000 + i) for i in range(args.streams)]
+            gens = [live.stream(1000 + i) for i in range(args.streams)]
             for gen in gens:
                 await gen.__anext__()  # subscribed, "hello" sent, now waiting
             waiting = [asyncio.ensure_future(gen.__anext__()) for gen in gens]

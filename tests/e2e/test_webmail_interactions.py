@@ -29,7 +29,7 @@ def server(browser, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
 
-    from academail.webmail import directory
+    from academail.accounts import directory
 
     cache.clear()
     directory.forget_index()

@@ -20,7 +20,7 @@ from academail.imap.server import share_tls_read_buffer
 from academail.imap.view import UidRuns
 from academail.server.tls import server_context
 from academail.store import imap as store
-from academail.store.messages import _merge
+from academail.store.messages import merge_ranges
 from academail.store.models import Mailbox, Message
 from tests.conftest import build_message
 from tests.imap.conftest import client_context
@@ -85,7 +85,7 @@ def test_sparse_uid_sets_fetch_and_store_exactly_those(session, user):
 
 def test_sparse_uid_condition_uses_the_mailbox_uid_index(user):
     box = Mailbox.objects.get(account=user, special_use="inbox")
-    query = Message.objects.filter(store._uid_condition(box.pk, _merge([(2, 2), (5, 5), (7, 9), (20, 30)])))
+    query = Message.objects.filter(store._uid_condition(box.pk, merge_ranges([(2, 2), (5, 5), (7, 9), (20, 30)])))
     sql, params = query.query.sql_with_params()
     # Every OR arm names the mailbox: each is a range of the (mailbox, uid) index.
     assert sql.count('"mailbox_id" = %s') == 3, sql

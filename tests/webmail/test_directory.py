@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from academail.accounts import directory
 from academail.accounts.models import Status
-from academail.webmail import directory
 
 
 @pytest.fixture(autouse=True)

@@ -4,14 +4,14 @@ from django.urls import include, path
 from academail.accounts.views import admin_login_redirect
 from academail.config import views
 from academail.config.language import javascript_catalog
-from academail.webmail import views as webmail_views
+from academail.webmail.views import pages as webmail_pages
 
 admin.site.site_header = "academail — administration"
 admin.site.site_title = "academail"
 
 urlpatterns = [
     # "/" is the webmail for a signed-in person, the landing page otherwise.
-    path("", webmail_views.home, name="home"),
+    path("", webmail_pages.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.
     path("i18n/", include("django.conf.urls.i18n")),

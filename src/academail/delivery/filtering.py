@@ -111,7 +111,7 @@ def plan(
                 folders = [None]  # a copy that does not go keeps the message here
         bits, keywords = decision.store_flags()
         for folder in folders:
-            box_id = inboxes[account_id] if folder is None else _folder_id(account_id, folder, inboxes[account_id])
+            box_id = inboxes[account_id] if folder is None else folder_id(account_id, folder, inboxes[account_id])
             placements.append(Placement(account_id, box_id, bits, keywords))
     return Plan(decisions, placements, forwards)
 
@@ -147,7 +147,9 @@ def _judge(
     return decision
 
 
-def _folder_id(account_id: int, folder: str, inbox_id: int) -> int:
+def folder_id(account_id: int, folder: str, inbox_id: int) -> int:
+    """The id of the account's folder named ``folder`` (Sieve ``fileinto``); created when
+    missing, INBOX when it cannot be (an unusable folder name never loses the message)."""
     try:
         return access_mailbox_by_name(account_id, folder).pk
     except StoreError:

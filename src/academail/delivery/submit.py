@@ -242,8 +242,7 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
     )
     from academail.delivery.queue import is_local
     from academail.store.errors import QuotaExceeded
-    from academail.store.messages import do_append, special_mailbox
-    from academail.store.models import Flag
+    from academail.store.messages import Flag, do_append, special_mailbox
 
     identity = account_identity(account)
     unique = list(dict.fromkeys(r.strip().lower() for r in recipients if r.strip()))

@@ -25,7 +25,7 @@ from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
 from academail.store import mailboxes
 from academail.store.errors import MailboxNotFound
 from academail.store.messages import Placement, do_store, prepare_content
-from academail.store.models import Flag
+from academail.store.webmail import Flag
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 # Positions in DEMO_PEOPLE_SPEC left pending activation (two staff members).

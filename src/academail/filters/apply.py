@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from academail.accounts.journal import do_record
 from academail.accounts.models import EventKind
-from academail.delivery.filtering import _folder_id
+from academail.delivery.filtering import folder_id
 from academail.filters.engine import FilterDecision
 from academail.filters.services import read_filters
 from academail.filters.sieve import Addr, MessageView, Program, ScriptError, compile_script
@@ -46,8 +46,7 @@ from academail.mime.headers import HeaderBlock, decode_words, parse_address_list
 from academail.mime.parse import Address, Envelope, parse_message
 from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
-from academail.store.messages import do_copy, do_set_flags
-from academail.store.models import Message
+from academail.store.messages import do_copy, do_set_flags, read_columns
 from academail.store.webmail import inbox
 
 log = logging.getLogger(__name__)
@@ -207,11 +206,7 @@ def _ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def _read_batch(mailbox_id: int, after_uid: int, below_uid: int) -> list[_Row]:
-    rows = (
-        Message.objects.filter(mailbox_id=mailbox_id, uid__gt=after_uid, uid__lt=below_uid)
-        .order_by("uid")
-        .values_list(*_COLUMNS)[:BATCH]
-    )
+    rows = read_columns(mailbox_id, _COLUMNS, after_uid=after_uid, below_uid=below_uid, limit=BATCH)
     return [_Row(*row) for row in rows]
 
 
@@ -239,7 +234,7 @@ def _apply(account_id: int, inbox_id: int, plan: _Plan) -> tuple[int, int, int]:
         flagged += len(changes)
     copied = 0
     for folder, uids in plan.copies.items():
-        target = _folder_id(account_id, folder, inbox_id)
+        target = folder_id(account_id, folder, inbox_id)
         if target != inbox_id:
             try:
                 copied += len(do_copy(account_id, inbox_id, _ranges(uids), target))
@@ -247,7 +242,7 @@ def _apply(account_id: int, inbox_id: int, plan: _Plan) -> tuple[int, int, int]:
                 log.info("apply filters: copies into %s skipped, quota full (account %s)", folder, account_id)
     moved = 0
     for folder, uids in plan.moves.items():
-        target = _folder_id(account_id, folder, inbox_id)
+        target = folder_id(account_id, folder, inbox_id)
         if target != inbox_id:
             moved += len(do_copy(account_id, inbox_id, _ranges(uids), target, move=True))
     return moved, flagged, copied

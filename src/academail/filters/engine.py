@@ -45,7 +45,7 @@ from academail.filters.sieve import (
 )
 from academail.mime.headers import decode_words, parse_address_list, split_header
 from academail.mime.parse import Address, ParsedMessage
-from academail.store.models import Flag
+from academail.store.messages import Flag
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from academail.filters.engine import ParsedView
 from academail.filters.sieve import Program
 from academail.mime.parse import parse_message
 from academail.store.blobs import blob_store
-from academail.store.messages import page_messages
-from academail.store.models import Message
+from academail.store.messages import Message, page_messages
 from academail.store.webmail import inbox
 
 TEST_LIMIT = 200

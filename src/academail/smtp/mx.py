@@ -96,7 +96,7 @@ class MXHandler:
         domain = address.rpartition("@")[2].lower()
         if domain not in self.domains:
             return codes.S550_RELAY_DENIED
-        size_hint = _size_param(envelope.mail_options)
+        size_hint = size_param(envelope.mail_options)
         try:
             # A bounce to an SRS address of ours goes back to the original
             # sender outside; forged or expired ones are unknown users.
@@ -107,7 +107,7 @@ class MXHandler:
                 return codes.S250_RECIPIENT_OK
             recipient = await self.check_recipient(server, envelope, address, size_hint)
         except DeliveryRefused as refused:
-            return _reply_for(refused.refusal)
+            return reply_for(refused.refusal)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         session_recipients(envelope).append(recipient)
@@ -174,13 +174,13 @@ class MXHandler:
                     also=also,
                 )
         except DeliveryRefused as refused:
-            return _reply_for(refused.refusal)
+            return reply_for(refused.refusal)
         except Exception:
             log.exception("storing message %s failed", queue_id)
             return codes.S451_LOCAL_ERROR
         refused_outcomes = [o for o in outcomes if not o.delivered]
         if refused_outcomes:
-            return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
+            return reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
         log.info("stored %s from=%s rcpts=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(data))
         return codes.S250_QUEUED.format(queue_id=queue_id)
 
@@ -189,7 +189,8 @@ def _peer_ip(session: Session) -> str:
     return session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
 
 
-def _check_recipient(address: str, size_hint: int) -> Recipient:
+def check_recipient_in_thread(address: str, size_hint: int) -> Recipient:
+    """``door.check_recipient`` from a worker thread (drops a broken connection first)."""
     close_old_connections()  # worker threads keep connections; drop broken ones
     return check_recipient(address, size_hint=size_hint)
 
@@ -227,7 +228,8 @@ def session_relays(envelope: Envelope) -> list[str]:
     return relays
 
 
-def _size_param(options: list[str]) -> int:
+def size_param(options: list[str]) -> int:
+    """The SIZE= value of MAIL FROM's parameters (RFC 1870), 0 when absent or malformed."""
     for option in options:
         key, _, value = option.partition("=")
         if key.upper() == "SIZE" and value.isdigit():
@@ -235,7 +237,8 @@ def _size_param(options: list[str]) -> int:
     return 0
 
 
-def _reply_for(refusal: Refusal) -> str:
+def reply_for(refusal: Refusal) -> str:
+    """The SMTP reply (a named constant of ``smtp.codes``) for a refusal of the door."""
     return {
         Refusal.UNKNOWN_RECIPIENT: codes.S550_UNKNOWN_RECIPIENT,
         Refusal.MAILBOX_FULL: codes.S452_MAILBOX_FULL,

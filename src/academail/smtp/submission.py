@@ -31,11 +31,11 @@ from academail.delivery.submit import Identity, SenderRefused, fix_headers, iden
 from academail.smtp import codes
 from academail.smtp.mx import (
     MXProtocol,
-    _check_recipient,
-    _reply_for,
-    _size_param,
+    check_recipient_in_thread,
     count_received,
     received_header,
+    reply_for,
+    size_param,
 )
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class SubmissionHandler:
         # RFC 6409 §6.1: the MSA may refuse a sender the user is not entitled to.
         if address and not identity.owns(address):
             return codes.S553_SENDER_NOT_OWNED.format(address=address)
-        if _size_param(options) > settings.MAX_MESSAGE_SIZE:
+        if size_param(options) > settings.MAX_MESSAGE_SIZE:
             return codes.S552_TOO_BIG
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -129,11 +129,11 @@ class SubmissionHandler:
             return codes.S452_TOO_MANY_RECIPIENTS
         if is_local(address):
             try:
-                recipient = await sync_to_async(_check_recipient, thread_sensitive=False)(
-                    address, _size_param(envelope.mail_options)
+                recipient = await sync_to_async(check_recipient_in_thread, thread_sensitive=False)(
+                    address, size_param(envelope.mail_options)
                 )
             except DeliveryRefused as refused:
-                return _reply_for(refused.refusal)
+                return reply_for(refused.refusal)
             local.append(recipient)
         else:
             remote.append(address)
@@ -155,7 +155,7 @@ class SubmissionHandler:
             check_size(len(data))
             fixed = fix_headers(data, identity, mail_from=envelope.mail_from or "")
         except DeliveryRefused as refused:
-            return _reply_for(refused.refusal)
+            return reply_for(refused.refusal)
         except SenderRefused as refused:
             if refused.address is None:
                 return codes.S550_FROM_INVALID
@@ -169,7 +169,7 @@ class SubmissionHandler:
                 identity=identity, trace=trace,
             )
         except DeliveryRefused as refused:
-            return _reply_for(refused.refusal)
+            return reply_for(refused.refusal)
         except Exception:
             log.exception("submission %s failed", queue_id)
             return codes.S451_QUEUE_ERROR
@@ -182,7 +182,7 @@ class SubmissionHandler:
             return codes.S250_HELD.format(queue_id=queue_id)
         refused_outcomes = [o for o in submitted.outcomes if not o.delivered]
         if refused_outcomes:
-            return _reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
+            return reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
         log.info(
             "submitted %s by %s local=%d remote=%d size=%d",
             queue_id, identity.identifier, len(local), len(remote), len(fixed),

@@ -35,7 +35,7 @@ from academail.store.mailboxes import (
     do_subscribe,
     list_mailboxes,
 )
-from academail.store.messages import UidRanges, _merge, do_append, do_copy
+from academail.store.messages import UidRanges, do_append, do_copy, merge_ranges
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message
 from academail.store.tombstones import missing_uids
 
@@ -192,7 +192,7 @@ def _uid_condition(mailbox_id: int, merged: Sequence[tuple[int, int]]) -> Q:
 
 def flag_rows(mailbox_id: int, ranges: UidRanges, *, changed_since: int | None = None) -> list[FlagRow]:
     rows: list[FlagRow] = []
-    merged = _merge(ranges)
+    merged = merge_ranges(ranges)
     for start in range(0, len(merged), MAX_SEARCH_RANGES):
         query = Message.objects.filter(_uid_condition(mailbox_id, merged[start : start + MAX_SEARCH_RANGES]))
         if changed_since is not None:
@@ -208,10 +208,10 @@ def vanished_uids(mailbox_id: int, modseq: int, ranges: UidRanges | None = None)
     ``ranges`` (or of 1:UIDNEXT-1) without a message is reported instead."""
     box = Mailbox.objects.filter(pk=mailbox_id).values_list("tombstones_purged_modseq", "uidnext").first()
     if box is not None and modseq < box[0]:
-        return missing_uids(mailbox_id, _merge(ranges) if ranges is not None else [(1, max(box[1] - 1, 0))])
+        return missing_uids(mailbox_id, merge_ranges(ranges) if ranges is not None else [(1, max(box[1] - 1, 0))])
     query = Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq)
     if ranges is not None:
-        merged = _merge(ranges)
+        merged = merge_ranges(ranges)
         if len(merged) <= MAX_SEARCH_RANGES:
             # Tombstones have no (mailbox, uid) index: (mailbox, modseq) leads.
             query = query.filter(_uid_condition(mailbox_id, merged))
@@ -254,7 +254,7 @@ def fetch_rows(
     if not uids:
         return []
     rows: list[FetchRow] = []
-    merged = _merge(_runs(uids))
+    merged = merge_ranges(_runs(uids))
     with connection.cursor() as cursor:
         for start in range(0, len(merged), MAX_SEARCH_RANGES):
             chunk = merged[start : start + MAX_SEARCH_RANGES]
@@ -487,7 +487,7 @@ class _Compiler:
             self.params.append(c.size)
             return f"m.size {'>' if c.larger else '<'} %s"
         if isinstance(c, UidIn):
-            merged = _merge(c.ranges)
+            merged = merge_ranges(c.ranges)
             if not merged:
                 return "1=0"
             self.ranges += len(merged)

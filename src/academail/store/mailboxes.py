@@ -193,7 +193,7 @@ def do_delete_mailbox(account_id: int, mailbox_id: int) -> None:
             Q(pk=box.pk) | Q(account_id=account_id, name__startswith=box.name + SEPARATOR)
         )
         ids = list(boxes.values_list("pk", flat=True))
-        _release_messages(account_id, Message.objects.filter(mailbox_id__in=ids))
+        release_messages(account_id, Message.objects.filter(mailbox_id__in=ids))
         Expunged.objects.filter(mailbox_id__in=ids).delete()
         Mailbox.objects.filter(pk__in=ids).delete()
         publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
@@ -203,7 +203,7 @@ def do_subscribe(account_id: int, mailbox_id: int, subscribed: bool) -> None:
     Mailbox.objects.filter(pk=mailbox_id, account_id=account_id).update(subscribed=subscribed)
 
 
-def _release_messages(account_id: int, messages: QuerySet[Message]) -> None:
+def release_messages(account_id: int, messages: QuerySet[Message]) -> None:
     """Delete ``messages`` rows: content refcounts and quota usage go down, in SQL
     (no per-message loop, whatever the number of rows).
 

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from academail.store import search
 from academail.store.blobs import blob_store
 from academail.store.errors import MessageNotFound, ProtectedMailbox, QuotaExceeded
 from academail.store.events import MailEvent, publish_on_commit
-from academail.store.mailboxes import _release_messages, access_mailbox, special_mailbox
+from academail.store.mailboxes import access_mailbox, release_messages, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
 from academail.store.sortkeys import sender_key, subject_key
 
@@ -301,7 +302,8 @@ def do_append(
     return result
 
 
-def _merge(ranges: UidRanges) -> list[tuple[int, int]]:
+def merge_ranges(ranges: UidRanges) -> list[tuple[int, int]]:
+    """UID ranges sorted, each as (low, high), overlapping or adjacent ones merged."""
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted((min(a, b), max(a, b)) for a, b in ranges):
         if merged and lo <= merged[-1][1] + 1:
@@ -318,7 +320,7 @@ def _selections(mailbox_id: int, ranges: UidRanges) -> Iterator[QuerySet[Message
     arm is a range of the (mailbox, uid) index: with the mailbox outside the
     OR, SQLite scanned the whole mailbox as soon as a range was mixed with
     single UIDs ("2,5,7:9": 50 ms at 100,000 messages instead of 0.1 ms)."""
-    merged = _merge(ranges)
+    merged = merge_ranges(ranges)
     for start in range(0, len(merged), _RANGES_PER_QUERY):
         chunk = merged[start : start + _RANGES_PER_QUERY]
         singles = [lo for lo, hi in chunk if lo == hi]
@@ -438,7 +440,7 @@ def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Mess
         Expunged.objects.bulk_create(
             [Expunged(mailbox_id=mailbox_id, uid=uid, modseq=modseq) for uid, _, _ in rows], batch_size=1000
         )
-        _release_messages(account_id, selection)
+        release_messages(account_id, selection)
     if not removed:
         Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=modseq - 1)
         return removed
@@ -669,8 +671,25 @@ def recount_usage(account_id: int) -> tuple[int, int]:
     return totals["size"] or 0, totals["n"]
 
 
+def read_columns(
+    mailbox_id: int, columns: Sequence[str], *, after_uid: int, below_uid: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """``columns`` (Message fields, ``content__...`` for its content) of the
+    messages of ``mailbox_id`` with ``after_uid < uid < below_uid``, by UID, at
+    most ``limit``: a keyset batch on the (mailbox, uid) index for jobs that
+    walk a whole folder (filters applied to existing mail). The caller has
+    checked that the mailbox is the account's."""
+    rows = (
+        Message.objects.filter(mailbox_id=mailbox_id, uid__gt=after_uid, uid__lt=below_uid)
+        .order_by("uid")
+        .values_list(*columns)[:limit]
+    )
+    return [tuple(row) for row in rows]
+
+
+
 __all__ = [
-    "FlagChange", "MAX_UID", "Placement", "PreparedContent", "access_message", "do_append",
+    "Flag", "FlagChange", "MAX_UID", "Message", "Placement", "PreparedContent", "access_message", "do_append",
     "do_copy", "do_expunge", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
-    "prepare_content", "quota_usage", "read_raw", "recount_usage", "search_messages", "special_mailbox",
+    "prepare_content", "quota_usage", "read_columns", "read_raw", "recount_usage", "search_messages", "special_mailbox",
 ]

@@ -1,12 +1,17 @@
 """Read-side queries and small actions the webmail pages need, on top of the
 store's own functions: the folder pane (special folders first, counters, quota),
 a page of a folder, a message with its bytes and part map, search results with
-their folders, and the message actions of the list and reading pages (read,
+their folders, the folders' counters (live updates), the recent recipients of
+Envoyés (address suggestions), and the message actions of the list and reading pages (read,
 flag, move, delete to Corbeille, report as junk).
 
 Every lookup goes through ``access_mailbox`` / ``access_message``: an id that
 belongs to another account raises MailboxNotFound or MessageNotFound, which
 the views turn into a 404.
+
+The webmail imports the store's types from here (``Flag``, ``Mailbox``,
+``Message``, ``SpecialUse``): nothing outside ``store/`` imports
+``store.models``.
 """
 
 from __future__ import annotations
@@ -433,9 +438,48 @@ def do_message_action(
     return len(do_copy(account_id, mailbox_id, ranges, target.pk, move=True))
 
 
+def sent_recipients(account_id: int, *, limit: int) -> list[tuple[str, str]]:
+    """(To, Cc) of the newest ``limit`` messages of the account's Envoyés, newest
+    first: bare addresses joined by ", " as ``_content_row`` keeps them. One
+    keyset read on the (mailbox, uid) index; only this account's Envoyés."""
+    sent = special_mailbox(account_id, "sent")
+    return list(
+        Message.objects.filter(mailbox_id=sent.pk)
+        .order_by("-uid")
+        .values_list("content__to_text", "content__cc_text")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Counters:
+    """One folder's counters as the live updates compare them."""
+
+    mailbox_id: int
+    inbox: bool
+    messages: int
+    unseen: int
+    uidnext: int
+    modseq: int
+
+
+def mailbox_counters(account_id: int) -> list[Counters]:
+    """Every folder of the account with its counters: one query on
+    ``store_mailbox`` filtered by account (its foreign-key index)."""
+    rows = (
+        Mailbox.objects.filter(account_id=account_id)
+        .order_by()
+        .values_list("pk", "special_use", "messages", "unseen", "uidnext", "highestmodseq")
+    )
+    return [
+        Counters(pk, use == SpecialUse.INBOX, messages, unseen, uidnext, modseq)
+        for pk, use, messages, unseen, uidnext, modseq in rows
+    ]
+
+
 __all__ = [
-    "ACTIONS", "Conversation", "ConversationPage", "DEFAULT_DIRECTION", "Folder", "FolderPane", "Found",
-    "Opened", "PAGE_SIZE", "PAGE_SIZES", "Page", "Quota", "SORTS", "Thread", "conversation_page",
-    "display_name", "do_message_action", "folder_page", "folder_pane", "inbox", "open_conversation",
-    "open_message", "page_messages_sorted", "search_page",
+    "ACTIONS", "Conversation", "ConversationPage", "Counters", "DEFAULT_DIRECTION", "Flag", "Folder", "FolderPane",
+    "Found", "Mailbox", "Message", "Opened", "PAGE_SIZE", "PAGE_SIZES", "Page", "Quota", "SORTS", "SpecialUse",
+    "Thread", "conversation_page", "display_name", "do_message_action", "folder_page", "folder_pane", "inbox",
+    "mailbox_counters", "open_conversation", "open_message", "page_messages_sorted", "search_page",
+    "sent_recipients",
 ]

@@ -14,12 +14,11 @@ else's message designates nothing.
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import QueryDict
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from academail.store import mailboxes as store_mailboxes
-from academail.store.errors import MailboxNotFound, MessageNotFound, QuotaExceeded
+from academail.store.errors import MessageNotFound, QuotaExceeded
 from academail.store.messages import (
     MAX_UID,
     Placement,
@@ -29,7 +28,7 @@ from academail.store.messages import (
     do_store,
     prepare_content,
 )
-from academail.store.models import Flag
+from academail.store.webmail import Flag
 from academail.webmail import compose, richtext
 
 
@@ -78,15 +77,6 @@ def do_discard_draft(account_id: int, uid: int | None) -> None:
         _expunge_draft(account_id, drafts.pk, uid)
 
 
-def _fill_from_form(draft: compose.Draft, request: HttpRequest) -> None:
-    draft.to = compose.parse_addresses(request.POST.get("to", ""))
-    draft.cc = compose.parse_addresses(request.POST.get("cc", ""))
-    draft.bcc = compose.parse_addresses(request.POST.get("bcc", ""))
-    draft.subject = request.POST.get("subject", "")[:998]
-    draft.body = request.POST.get("body", "")
-    apply_rich_text(draft, request.POST)
-
-
 def apply_rich_text(draft: compose.Draft, form: QueryDict) -> None:
     """With "Texte enrichi" on, the body is the editor's HTML, cleaned, and the
     text/plain alternative is derived from it (the textarea is ignored)."""
@@ -96,53 +86,3 @@ def apply_rich_text(draft: compose.Draft, form: QueryDict) -> None:
     if cleaned:
         draft.html = cleaned
         draft.body = richtext.html_to_text(cleaned)
-
-
-def draft_from_form(request: HttpRequest) -> compose.Draft:
-    """The compose form as a Draft, with the identification fields of the
-    original (reply) read again from the store, never from the form."""
-    from academail.delivery.submit import account_identity
-    from academail.mime.parse import parse_message
-    from academail.store import webmail as store
-    from academail.webmail.views import _source_message
-
-    draft = compose.Draft()
-    mode = request.POST.get("mode", "")
-    reference = _source_message(request, request.POST.get("source"))
-    if reference is not None and mode in ("reply", "all"):
-        opened = store.open_message(int(request.user.pk), *reference)
-        draft = compose.start_reply(
-            parse_message(opened.raw), "", mode=mode, own_addresses=account_identity(request.user).addresses
-        )
-    _fill_from_form(draft, request)
-    return draft
-
-
-def parse_uid(value: str | None) -> int | None:
-    if not value or not value.isdigit() or len(value) > 12:
-        return None
-    return int(value)
-
-
-@require_POST
-def autosave(request: HttpRequest) -> HttpResponse:
-    """POST the compose form (CSRF checked by the middleware); JSON answer
-    ``{"draft": uid}``. The message is built exactly as "Enregistrer le
-    brouillon" builds it, attachments aside (they are kept when the form is
-    sent or saved by the button)."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": _("Votre session a expiré : reconnectez-vous, puis copiez votre texte.")}, status=401)
-    account = request.user
-    try:
-        draft = draft_from_form(request)
-    except (MailboxNotFound, MessageNotFound):
-        draft = compose.Draft()  # the original went away: the text is saved all the same
-        _fill_from_form(draft, request)
-    raw = compose.build_message(draft, sender_name=account.full_name, sender_address=account.address)
-    try:
-        uid = do_save_draft(int(account.pk), raw, replaces=parse_uid(request.POST.get("draft")))
-    except QuotaExceeded as error:
-        return JsonResponse({"error": error.message}, status=507)
-    response = JsonResponse({"draft": uid})
-    response["Cache-Control"] = "no-store"
-    return response

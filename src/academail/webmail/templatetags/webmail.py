@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from academail.store.models import Flag, Message
+from academail.store.webmail import Flag, Message
 
 register = template.Library()
 

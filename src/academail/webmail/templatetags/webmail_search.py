@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from django import template
 from django.utils.safestring import SafeString
 
-from academail.store.models import Mailbox
-from academail.store.webmail import display_name
+from academail.store.webmail import Mailbox, display_name
 from academail.webmail.searching import highlight
 
 register = template.Library()

@@ -1,0 +1,155 @@
+"""The webmail's list pages: "/" (webmail or landing page), a folder's list
+(sorted, by message or by conversation, keyset pages), the list's actions
+(read, flag, move, delete, junk) and search.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from academail.config import views as config_views
+from academail.store import webmail as store
+from academail.store.errors import QuotaExceeded
+from academail.webmail import preferences, searching
+from academail.webmail.views.base import parse_int, render_page, signed_in_id, webmail_view
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """"/": the webmail for a signed-in person, the landing page otherwise."""
+    if request.user.is_authenticated:
+        return redirect("webmail:index")
+    return config_views.home(request)
+
+
+@webmail_view
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("webmail:folder", mailbox_id=store.inbox(signed_in_id(request)).pk)
+
+
+@webmail_view
+@require_GET
+def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """A folder's list, sorted (``tri``, ``sens``), by message or by
+    conversation (``vue``); keyset pages (``apres`` + ``cle``, or ``avant``)."""
+    account_id = signed_in_id(request)
+    settings_ = preferences.access_preferences(account_id)
+    view = request.GET.get("vue", "")
+    if view in ("conversations", "messages"):
+        if (view == "conversations") != settings_.conversations:
+            preferences.do_set_conversations(account_id, view == "conversations")
+        conversations = view == "conversations"
+    else:
+        conversations = settings_.conversations
+    page_size = settings_.page_size if settings_.page_size in store.PAGE_SIZES else store.PAGE_SIZE
+    sort = request.GET.get("tri", "date")
+    if sort not in store.SORTS:
+        sort = "date"
+    direction = request.GET.get("sens", store.DEFAULT_DIRECTION[sort])
+    descending = direction != "asc"
+    if conversations:
+        threads = store.conversation_page(account_id, mailbox_id, before_uid=parse_int(request.GET.get("avant")), page_size=page_size)
+        return render_page(
+            request,
+            "folder.html",
+            {"threads": threads, "page": threads, "title": store.display_name(threads.mailbox), "rows": threads.conversations, "conversations": True},
+            current=mailbox_id,
+        )
+    after_uid = parse_int(request.GET.get("apres"))
+    key = request.GET.get("cle", "")[:100]
+    if sort == "taille" and not key.isdigit():
+        after_uid = None
+    page = store.folder_page(
+        account_id,
+        mailbox_id,
+        before_uid=parse_int(request.GET.get("avant")),
+        sort=sort,
+        descending=descending,
+        after=(key, after_uid) if after_uid is not None else None,
+        page_size=page_size,
+    )
+    return render_page(
+        request,
+        "folder.html",
+        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page)},
+        current=mailbox_id,
+    )
+
+
+_SORT_LABELS = {"date": "Date", "expediteur": "De", "objet": "Objet", "taille": "Taille"}
+
+
+def _sort_links(page: store.Page) -> dict[str, dict[str, str]]:
+    """For each sortable column: the link that sorts by it (the other direction
+    when it is the current sort) and its aria-sort value."""
+    links: dict[str, dict[str, str]] = {}
+    for sort in store.SORTS:
+        current = sort == page.sort
+        if current:
+            direction = "asc" if page.descending else "desc"
+            aria = "descending" if page.descending else "ascending"
+        else:
+            direction, aria = store.DEFAULT_DIRECTION[sort], "none"
+        links[sort] = {"href": f"?tri={sort}&sens={direction}", "aria": aria, "current": "1" if current else ""}
+    return links
+
+
+@webmail_view
+@require_POST
+def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    action = request.POST.get("action", "")
+    uids = [u for u in (parse_int(v) for v in request.POST.getlist("uid")) if u is not None]
+    next_url = reverse("webmail:folder", args=[mailbox_id])
+    if action not in store.ACTIONS:
+        messages.error(request, _("Action inconnue."))
+        return redirect(next_url)
+    if not uids:
+        messages.error(request, _("Sélectionnez au moins un message."))
+        return redirect(next_url)
+    target = parse_int(request.POST.get("target"))
+    if action == "move" and target is None:
+        messages.error(request, _("Choisissez le dossier de destination."))
+        return redirect(next_url)
+    try:
+        # Another account's folder, as source or target, is a 404 (webmail_view).
+        count = store.do_message_action(signed_in_id(request), mailbox_id, uids, action, target_id=target)
+    except QuotaExceeded as error:
+        messages.error(request, error.message)
+        return redirect(next_url)
+    done = {
+        "seen": _("Marqué comme lu."),
+        "unseen": _("Marqué comme non lu."),
+        "flag": _("Suivi activé."),
+        "unflag": _("Suivi retiré."),
+        "move": _("Déplacé."),
+        "delete": _("Supprimé."),
+        "junk": _("Signalé comme indésirable et déplacé dans Indésirables."),
+    }[action]
+    messages.success(request, done if count else _("Aucun message n'a changé."))
+    # Stay on a message whose flags changed; leave one that is gone.
+    if len(uids) == 1 and action in ("seen", "flag", "unflag") and request.POST.get("from") == "message":
+        return redirect("webmail:message", mailbox_id=mailbox_id, uid=uids[0])
+    return redirect(next_url)
+
+
+@webmail_view
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    account_id = signed_in_id(request)
+    form = searching.SearchForm(request.GET, store.folder_pane(account_id).folders)
+    criteria = form.criteria()
+    found = store.search_page(account_id, criteria, before_id=parse_int(request.GET.get("avant"))) if criteria else None
+    context = {
+        "query": request.GET.get("q", "").strip()[:200],
+        "form": form,
+        "found": found,
+        "terms": form.highlight_terms(),
+        "next_query": form.query_string(),
+        "title": _("Recherche"),
+    }
+    return render_page(request, "search.html", context)

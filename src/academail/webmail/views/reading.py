@@ -1,0 +1,224 @@
+"""Reading: a message (marked read), a conversation, a message attached to a
+message, the sandboxed frame that shows the HTML body, the source, attachments
+and their previews, and "always show this sender's images".
+
+The HTML body of a message is served on its own URL, with its own CSP
+(``FRAME_CSP``), and shown in a sandboxed iframe without scripts or
+same-origin rights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
+
+from academail.mime.parse import decode_part_body, parse_message
+from academail.store import webmail as store
+from academail.store.webmail import Flag
+from academail.webmail import preferences
+from academail.webmail import render as rendering
+from academail.webmail.views.base import render_page, signed_in_id, webmail_view
+
+# The message frame: nothing but inline styles and inlined (cid:) images;
+# remote images only once the person asked for them.
+FRAME_CSP = "default-src 'none'; img-src data:{remote}; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+SAFE_DOWNLOAD_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain", "text/csv"}
+
+
+@webmail_view
+@require_GET
+def conversation(request: HttpRequest, mailbox_id: int, thread_key: str) -> HttpResponse:
+    """One conversation of a folder, its messages oldest first."""
+    account_id = signed_in_id(request)
+    thread = store.open_conversation(account_id, mailbox_id, thread_key[:64], mark_seen=True)
+    items: list[dict[str, Any]] = []
+    for opened in thread.messages:
+        parsed = parse_message(opened.raw)
+        allow = images_allowed(request, account_id, opened)
+        items.append(
+            {
+                "opened": opened,
+                "m": opened.message,
+                "parsed": parsed,
+                "body": rendering.message_body(opened.raw, opened.root, allow_remote=allow),
+                "allow_images": allow,
+                "attachments": rendering.attachments(opened.root),
+            }
+        )
+    title = items[-1]["parsed"].subject or _("(sans objet)")
+    return render_page(request, "conversation.html", {"items": items, "thread": thread, "title": title}, current=mailbox_id)
+
+
+def images_allowed(request: HttpRequest, account_id: int, opened: store.Opened) -> bool:
+    """Remote images: when asked for (``images=1``), or automatically for a
+    trusted sender (exact From address) whose message did not fail SPF/DMARC."""
+    if request.GET.get("images") == "1":
+        return True
+    return sender_trusted(account_id, opened)
+
+
+def sender_trusted(account_id: int, opened: store.Opened) -> bool:
+    address = opened.message.content.from_addr
+    return (
+        preferences.is_trusted_sender(account_id, address)
+        and not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME)
+    )
+
+
+def reading_context(raw: bytes, root: Any, allow_images: bool) -> dict[str, Any]:
+    parsed = parse_message(raw)
+    return {
+        "parsed": parsed,
+        "body": rendering.message_body(raw, root, allow_remote=allow_images),
+        "allow_images": allow_images,
+        "attachments": rendering.attachments(root),
+    }
+
+
+@webmail_view
+@require_GET
+def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    account_id = signed_in_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid, mark_seen=True)
+    trusted = sender_trusted(account_id, opened)
+    allow_images = trusted or request.GET.get("images") == "1"
+    context = reading_context(opened.raw, opened.root, allow_images)
+    return render_page(
+        request,
+        "message.html",
+        {
+            **context,
+            "opened": opened,
+            "m": opened.message,
+            "trusted": trusted,
+            "can_trust": bool(opened.message.content.from_addr)
+            and not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME),
+            "flagged": bool(opened.message.flags & Flag.FLAGGED),
+            "title": context["parsed"].subject or _("(sans objet)"),
+            "targets": [f for f in store.folder_pane(account_id).folders if f.mailbox.pk != mailbox_id],
+        },
+        current=mailbox_id,
+    )
+
+
+def embedded_message(opened: store.Opened, path: str) -> tuple[bytes, Any]:
+    found = rendering.open_embedded(opened.raw, opened.root, path)
+    if found is None:
+        raise Http404(_("Ce message joint n'existe pas."))
+    return found
+
+
+@webmail_view
+@require_GET
+def embedded(request: HttpRequest, mailbox_id: int, uid: int, path: str) -> HttpResponse:
+    """A message attached to a message (message/rfc822), shown as a message:
+    same sanitising, same sandboxed frame; its remote images only when asked."""
+    opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    raw, root = embedded_message(opened, path)
+    context = reading_context(raw, root, request.GET.get("images") == "1")
+    return render_page(
+        request,
+        "embedded.html",
+        {**context, "opened": opened, "m": opened.message, "path": path,
+         "title": context["parsed"].subject or _("(sans objet)")},
+        current=mailbox_id,
+    )
+
+
+@webmail_view
+@require_POST
+def trust_sender(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """"Toujours afficher les images de cet expéditeur": the message's exact From
+    address joins the account's trusted senders."""
+    account_id = signed_in_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid)
+    address = opened.message.content.from_addr
+    if rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME):
+        messages.error(request, _("L'authenticité de ce message n'a pas pu être vérifiée : ses images restent bloquées."))
+    elif preferences.do_trust_sender(account_id, address):
+        messages.success(
+            request,
+            _("Les images de %(address)s seront toujours affichées. Vous pouvez changer d'avis dans les préférences.")
+            % {"address": address},
+        )
+    else:
+        messages.info(request, _("Cet expéditeur est déjà dans votre liste, ou elle est pleine (voir les préférences)."))
+    return redirect("webmail:message", mailbox_id=mailbox_id, uid=uid)
+
+
+@xframe_options_sameorigin
+@webmail_view
+@require_GET
+def message_frame(request: HttpRequest, mailbox_id: int, uid: int, path: str = "") -> HttpResponse:
+    account_id = signed_in_id(request)
+    opened = store.open_message(account_id, mailbox_id, uid)
+    if path:
+        raw, root = embedded_message(opened, path)
+        allow = request.GET.get("images") == "1"
+    else:
+        raw, root = opened.raw, opened.root
+        allow = images_allowed(request, account_id, opened)
+    document = rendering.html_document(raw, root, allow_remote=allow)
+    response = HttpResponse(document, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = FRAME_CSP.format(remote=" https: http:" if allow else "")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@webmail_view
+@require_GET
+def source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    response = HttpResponse(opened.full, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _part(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str) -> tuple[Any, bytes]:
+    opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    raw, root = embedded_message(opened, path) if path else (opened.raw, opened.root)
+    part = rendering.find_leaf(root, section)
+    if part is None:
+        raise Http404(_("Cette pièce jointe n'existe pas."))
+    return part, decode_part_body(raw, part)
+
+
+@webmail_view
+@require_GET
+def attachment(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str = "") -> HttpResponse:
+    part, data = _part(request, mailbox_id, uid, section, path)
+    content_type = part.content_type if part.content_type in SAFE_DOWNLOAD_TYPES else "application/octet-stream"
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = rendering.content_disposition(part.filename or "")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@webmail_view
+@require_GET
+def preview(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str = "") -> HttpResponse:
+    """"Aperçu": a PNG, JPEG, GIF or WebP image (thumbnail) or a PDF (new tab),
+    served inline with its own type. Anything else, SVG included, or bytes that
+    do not look like the type they claim: 404 (the download link stays)."""
+    part, data = _part(request, mailbox_id, uid, section, path)
+    if not rendering.previewable(part, data):
+        raise Http404(_("Pas d'aperçu pour cette pièce jointe : téléchargez-la."))
+    response = HttpResponse(data, content_type=part.content_type)
+    disposition = rendering.content_disposition(part.filename or "")
+    response["Content-Disposition"] = "inline" + disposition[len("attachment") :]
+    response["X-Content-Type-Options"] = "nosniff"
+    # A PDF's scripts and forms get no origin (sandbox); an image needs nothing.
+    response["Content-Security-Policy"] = (
+        "sandbox" if part.content_type == "application/pdf" else "default-src 'none'; sandbox"
+    )
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
