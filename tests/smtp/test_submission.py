@@ -83,9 +83,10 @@ def test_wrong_password_is_535(submission, sender):
 
 
 def test_throttled_sign_in_is_454(submission, sender, monkeypatch):
+    from academail.accounts.services import SignInResult
     from academail.smtp import submission as module
 
-    monkeypatch.setattr(module, "_check_password", lambda *args: (None, 120))
+    monkeypatch.setattr(module, "_check_password", lambda *args: (None, SignInResult(None, retry_after=120)))
     with starttls_client(submission) as client:
         with pytest.raises(smtplib.SMTPAuthenticationError) as error:
             client.login(sender.identifier, PASSWORD)

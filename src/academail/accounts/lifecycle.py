@@ -69,21 +69,21 @@ def check_numen_challenge(identifier: str, numen: str, *, remote_addr: str) -> S
 
     Raises ``NumenError`` for a malformed NUMEN (precise advice, reveals nothing
     about accounts; not counted as a failure). A wrong pair counts as a sign-in
-    failure in the same address and identifier buckets, so NUMEN guessing and
+    failure in the same buckets (``throttle.sign_in_buckets``), so NUMEN guessing and
     password guessing share one budget. The returned account may be in any
     status: the caller decides what each flow allows."""
     normalized = validate_numen(numen)
     ident = normalize_identifier(identifier)
     raw = identifier.strip().lower()
-    buckets = [throttle.address_key(remote_addr), throttle.identifier_key(ident or "#" + raw)]
+    buckets = throttle.sign_in_buckets(remote_addr, ident or "#" + raw)
     wait = throttle.retry_after(buckets)
     if wait:
-        return SignInResult(None, retry_after=wait)
+        return SignInResult(None, retry_after=wait, slow_down=throttle.slow_down(remote_addr))
     wanted = numen_hash(normalized)
     account = Account.objects.filter(identifier=ident).first() if ident else None
     if account is None or not account.numen_hash or not hmac.compare_digest(account.numen_hash, wanted):
         throttle.record_failure(buckets)
-        return SignInResult(None)
+        return SignInResult(None, slow_down=throttle.slow_down(remote_addr))
     return SignInResult(account)
 
 

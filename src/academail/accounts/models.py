@@ -152,7 +152,8 @@ class PasswordHistory(models.Model):
 
 class Throttle(models.Model):
     """Failure counters of one throttling bucket (see ``accounts.throttle``):
-    ``addr:<network>``, ``id:<identifier>`` or ``dev:<account>:<device key>``."""
+    ``addr:<network>``, ``pair:<network>:<identifier>``, ``id:<identifier>``,
+    ``dev:<account>:<device key>`` or ``totp:<account>``."""
 
     key = models.CharField(_("clé"), max_length=200, unique=True)
     failures = models.PositiveIntegerField(_("échecs consécutifs"), default=0)

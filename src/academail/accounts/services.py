@@ -11,6 +11,7 @@ case-insensitive lookup that uses the unique indexes on every database.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -399,10 +400,14 @@ def normalize_identifier(text: str) -> str | None:
 class SignInResult:
     """The outcome of ``check_sign_in``. ``account`` is None when refused;
     ``retry_after`` > 0 says the attempt was refused by throttling without the
-    password being checked (IMAP may answer ``[UNAVAILABLE]``, SMTP ``454``)."""
+    password being checked (IMAP answers ``[UNAVAILABLE]``, SMTP ``454``).
+    ``slow_down`` > 0 (refusals only) is how many seconds the caller waits
+    before sending the refusal: the source address is over its ceiling
+    (``throttle.slow_down``)."""
 
     account: Account | None
     retry_after: int = 0
+    slow_down: float = 0.0
     device: Device | None = None
     new_device: bool = False
     app_password: AppPassword | None = None  # the one used (IMAP, SMTP)
@@ -444,7 +449,8 @@ def check_sign_in(
     the user agent (web), the IMAP ``ID`` name or the SMTP client's name. A
     refusal never says which part was wrong: unknown identifier, wrong password
     and inactive account look the same, and throttling treats known and unknown
-    identifiers alike (see ``accounts.throttle``). Never sleeps.
+    identifiers alike (see ``accounts.throttle``). Never sleeps: a refusal
+    carries ``slow_down``, the seconds the caller waits before answering.
 
     For ``imap`` and ``smtp`` an app password of the account is accepted too
     (``accounts.apppasswords``), and only one when the administrator sets
@@ -458,10 +464,10 @@ def check_sign_in(
         buckets = [throttle.device_bucket_key(account.pk, key)]
     else:
         raw = unicodedata.normalize("NFKC", identifier).strip().lower()
-        buckets = [throttle.address_key(remote_addr), throttle.identifier_key(ident or "#" + raw)]
+        buckets = throttle.sign_in_buckets(remote_addr, ident or "#" + raw)
     wait = throttle.retry_after(buckets)
     if wait:
-        return SignInResult(None, retry_after=wait)
+        return SignInResult(None, retry_after=wait, slow_down=throttle.slow_down(remote_addr))
     label = describe_client(protocol, client_name)
     app_password = _app_password_matches(account, password, protocol=protocol, remote_addr=remote_addr)
     if app_password is not None:
@@ -477,9 +483,8 @@ def check_sign_in(
         if account is not None:
             journal.do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol,
                               remote_addr=remote_addr, device=label)
-        return SignInResult(None)
-    # Never the address bucket: an attacker's own valid account must not reopen it.
-    throttle.record_success([key for key in buckets if not key.startswith("addr:")])
+        return SignInResult(None, slow_down=throttle.slow_down(remote_addr))
+    throttle.record_success(buckets)
     seen = None
     if key:
         seen = do_note_device(account, key, protocol=protocol, label=label, remote_addr=remote_addr)
@@ -529,3 +534,11 @@ async def check_sign_in_async(
     return await sync_to_async(check_sign_in, thread_sensitive=False)(
         identifier, password, protocol=protocol, remote_addr=remote_addr, client_name=client_name
     )
+
+
+async def pause_before_refusal(result: SignInResult) -> None:
+    """Asyncio protocol code awaits this before sending a refusal: the address
+    ceiling's delay (``throttle.slow_down``). One command at a time per
+    connection, so this bounds the guesses a connection can make."""
+    if result.account is None and result.slow_down > 0:
+        await asyncio.sleep(result.slow_down)

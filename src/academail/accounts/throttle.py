@@ -2,28 +2,42 @@
 ``services.check_sign_in``), and by the NUMEN checks of first connection and
 password recovery (CNIL deliberation 2022-100, second case).
 
-Failures are counted in buckets (``models.Throttle`` rows):
+French schools put dozens of staff behind one public IPv4 address, so the
+source address alone must never refuse a right password: it only slows
+failures down. Failures are counted in buckets (``models.Throttle`` rows):
 
-- ``addr:<network>``: per source network (an IPv4 address, an IPv6 /64, since
-  one host usually owns a whole /64): 10,000 guesses from one address;
+- ``pair:<network>:<identifier>``: one account (known or not) guessed from one
+  source network (an IPv4 address, an IPv6 /64, since one host usually owns a
+  whole /64). The per-account rules below; the colleagues behind the same
+  address each have their own pair, so an attacker there closes only the
+  pairs of the accounts it guesses;
 - ``id:<identifier>``: per identifier, known or not, so the delays never tell
-  whether an identifier exists: guesses spread over 1,000 addresses;
+  whether an identifier exists: guesses spread over 1,000 addresses. Same rules;
 - ``dev:<account>:<device>``: per recognised device of an account (one that has
   already signed in: a browser cookie, or an IMAP/SMTP client on its network);
-- ``totp:<account>``: second-step codes of the web sign-in (``accounts.totp``),
-  with the address bucket.
+- ``totp:<account>``: second-step codes of the web sign-in (``accounts.totp``);
+- ``addr:<network>``: the address ceiling. It never refuses: beyond
+  ``THROTTLE_ADDRESS_FREE_FAILURES`` failures within 24 h, every refusal from
+  that network is answered only after ``slow_down()`` seconds (doubling every
+  further ``THROTTLE_ADDRESS_FREE_FAILURES`` failures, up to
+  ``THROTTLE_ADDRESS_MAX_DELAY``), while a right password is answered at once.
+  Protocol code answers one command at a time per connection, so this bounds
+  an attacker to (connections allowed per address) / delay guesses a second,
+  each account to 25 a day, and colleagues are never refused.
 
 A sign-in from a recognised device is checked against its own bucket only, so
 a legitimate person is never locked out by attempts made from elsewhere; every
-other attempt is checked against the address and identifier buckets. After
+other attempt is checked against its pair and identifier buckets. After
 ``THROTTLE_FREE_FAILURES`` consecutive failures each further failure closes the
 bucket for a delay that doubles (``THROTTLE_BASE_DELAY`` up to
 ``THROTTLE_MAX_DELAY``); ``THROTTLE_DAILY_FAILURES`` failures within 24 h close
 it until that window ends. Consecutive failures are forgotten after a success
-(identifier and device buckets only: an attacker's own account must not reopen
-an address) or after ``THROTTLE_FORGET_AFTER`` seconds without failure. Nothing
-here sleeps: a closed bucket answers with the seconds to wait, and the caller
-refuses the attempt without checking the password.
+(pair, identifier and device buckets; never the address ceiling: an attacker's
+own account must not reset it) or after ``THROTTLE_FORGET_AFTER`` seconds
+without failure. Nothing here sleeps: a closed bucket answers with the seconds
+to wait, and the caller refuses the attempt without checking the password; the
+address ceiling answers with the seconds the caller waits (``asyncio.sleep``,
+or the web's ``SlowDownMiddleware``) before sending a refusal.
 """
 
 from __future__ import annotations
@@ -57,15 +71,34 @@ def network_of(remote_addr: str) -> str:
     return str(address)
 
 
+ADDRESS_PREFIX = "addr:"
+
+
 def address_key(remote_addr: str) -> str:
-    return f"addr:{network_of(remote_addr)}"
+    """The address ceiling's bucket (delays only, never refuses)."""
+    return f"{ADDRESS_PREFIX}{network_of(remote_addr)}"
+
+
+def _short(identifier: str) -> str:
+    # Long or odd identifiers are hashed so the key always fits its column.
+    if len(identifier) > 64:
+        return "#" + hashlib.sha256(identifier.encode()).hexdigest()
+    return identifier
 
 
 def identifier_key(identifier: str) -> str:
-    # Long or odd identifiers are hashed so the key always fits its column.
-    if len(identifier) > 64:
-        identifier = "#" + hashlib.sha256(identifier.encode()).hexdigest()
-    return f"id:{identifier}"
+    return f"id:{_short(identifier)}"
+
+
+def pair_key(remote_addr: str, identifier: str) -> str:
+    return f"pair:{network_of(remote_addr)}:{_short(identifier)}"
+
+
+def sign_in_buckets(remote_addr: str, identifier: str) -> list[str]:
+    """The buckets of an attempt from a device not yet recognised: the address
+    ceiling, the (address, account) pair and the account. ``identifier`` is the
+    normalised identifier, or ``"#" + raw text`` when it cannot be one."""
+    return [address_key(remote_addr), pair_key(remote_addr, identifier), identifier_key(identifier)]
 
 
 def device_bucket_key(account_id: int, device_key: str) -> str:
@@ -82,9 +115,10 @@ def _delay(failures: int) -> timedelta:
 
 def retry_after(keys: Iterable[str], now: datetime | None = None) -> int:
     """Seconds before an attempt may be checked (0: go ahead). A refused
-    attempt is counted in ``refused`` for the administrators."""
+    attempt is counted in ``refused`` for the administrators. The address
+    ceiling never refuses (see ``slow_down``)."""
     now = now or timezone.now()
-    keys = list(keys)
+    keys = [key for key in keys if not key.startswith(ADDRESS_PREFIX)]
     closed = Throttle.objects.filter(key__in=keys, blocked_until__gt=now)
     wait = 0
     for row in closed.only("key", "blocked_until"):
@@ -95,8 +129,23 @@ def retry_after(keys: Iterable[str], now: datetime | None = None) -> int:
     return wait
 
 
+def slow_down(remote_addr: str, now: datetime | None = None) -> float:
+    """Seconds to wait before answering a refused attempt from ``remote_addr``
+    (0 below the address ceiling). Never a reason to refuse."""
+    now = now or timezone.now()
+    row = Throttle.objects.filter(key=address_key(remote_addr)).only("window_start", "window_failures").first()
+    if row is None or row.window_start is None or now - row.window_start >= _DAY:
+        return 0.0
+    free = max(int(settings.THROTTLE_ADDRESS_FREE_FAILURES), 1)
+    if row.window_failures < free:
+        return 0.0
+    seconds = float(settings.THROTTLE_ADDRESS_BASE_DELAY) * 2 ** min((row.window_failures - free) // free, 20)
+    return min(seconds, float(settings.THROTTLE_ADDRESS_MAX_DELAY))
+
+
 def record_failure(keys: Iterable[str], now: datetime | None = None) -> None:
-    """Count one failure in each bucket and close those that reached a limit."""
+    """Count one failure in each bucket and close those that reached a limit
+    (the address ceiling only counts: it never closes)."""
     now = now or timezone.now()
     forget = timedelta(seconds=int(settings.THROTTLE_FORGET_AFTER))
     daily = int(settings.THROTTLE_DAILY_FAILURES)
@@ -111,6 +160,10 @@ def record_failure(keys: Iterable[str], now: datetime | None = None) -> None:
             row.failures += 1
             row.window_failures += 1
             row.last_failure_at = now
+            if key.startswith(ADDRESS_PREFIX):
+                row.blocked_until = None
+                row.save()
+                continue
             until = now + _delay(row.failures)
             if row.window_failures >= daily:
                 until = max(until, row.window_start + _DAY)
@@ -121,8 +174,9 @@ def record_failure(keys: Iterable[str], now: datetime | None = None) -> None:
 def record_success(keys: Iterable[str]) -> None:
     """Forget the consecutive failures of these buckets, but never the 24-hour
     count: a success between guesses must not buy 25 more, and a bucket closed
-    by the daily limit stays closed until its window ends."""
-    keys = list(keys)
+    by the daily limit stays closed until its window ends. The address
+    ceiling is never reset by a success (an attacker's own account would)."""
+    keys = [key for key in keys if not key.startswith(ADDRESS_PREFIX)]
     daily = int(settings.THROTTLE_DAILY_FAILURES)
     Throttle.objects.filter(key__in=keys, failures__gt=0, window_failures__lt=daily).update(
         failures=0, blocked_until=None

@@ -32,7 +32,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from academail.accounts import apppasswords, devices, journal, lifecycle, totp
+from academail.accounts import apppasswords, devices, journal, lifecycle, slowdown, totp
 from academail.accounts.forms import (
     AlertsForm,
     AppPasswordForm,
@@ -128,6 +128,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = ""
     error = ""
+    pause = 0.0  # the address ceiling's delay before a refusal (accounts.slowdown)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         browser_id = _browser_id(request)
@@ -142,11 +143,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
         error = _wait_message(result.retry_after) if result.throttled else _(
             "Identifiant ou mot de passe incorrect."
         )
+        pause = result.slow_down
     elif request.method == "POST":
         error = _("Identifiant ou mot de passe incorrect.")
-    return render(request, "accounts/pages/login.html",
-                  {"form": SignInForm(initial={"identifier": request.POST.get("identifier", "")})
-                   if error else form, "error": error, "next": next_url})
+    return slowdown.mark(render(request, "accounts/pages/login.html",
+                                {"form": SignInForm(initial={"identifier": request.POST.get("identifier", "")})
+                                 if error else form, "error": error, "next": next_url}), pause)
 
 
 def _after_password(request: HttpRequest, account: Account, device: Any, next_url: str) -> HttpResponse:
@@ -229,11 +231,12 @@ def _set_flow(request: HttpRequest, name: str, account: Account, step: str, **ex
 def activation_start(request: HttpRequest) -> HttpResponse:
     form = NumenChallengeForm(request.POST or None)
     error = ""
+    pause = 0.0
     if request.method == "POST" and form.is_valid():
         result = lifecycle.check_numen_challenge(
             form.cleaned_data["identifier"], form.cleaned_data["numen"], remote_addr=client_addr(request)
         )
-        account = result.account
+        account, pause = result.account, result.slow_down
         if result.throttled:
             error = _wait_message(result.retry_after)
         elif account is None:
@@ -245,7 +248,7 @@ def activation_start(request: HttpRequest) -> HttpResponse:
         else:
             _set_flow(request, "activation", account, "password")
             return redirect("accounts:activation_password")
-    return render(request, "accounts/pages/activation_start.html", {"form": form, "error": error})
+    return slowdown.mark(render(request, "accounts/pages/activation_start.html", {"form": form, "error": error}), pause)
 
 
 @secured

@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: waits out the address ceiling's delay without holding a thread.
+    "academail.accounts.slowdown.SlowDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before anything that renders: French unless chosen otherwise.
@@ -225,6 +227,13 @@ THROTTLE_BASE_DELAY = env_int("ACADEMAIL_THROTTLE_BASE_DELAY", 2)
 THROTTLE_MAX_DELAY = env_int("ACADEMAIL_THROTTLE_MAX_DELAY", 900)
 THROTTLE_DAILY_FAILURES = env_int("ACADEMAIL_THROTTLE_DAILY_FAILURES", 25)
 THROTTLE_FORGET_AFTER = env_int("ACADEMAIL_THROTTLE_FORGET_AFTER", 3600)
+# The address ceiling (one public address may hide a whole school): beyond this
+# many failures within 24 h from one network, every refusal from it is answered
+# after a delay (this base, doubling every further as many failures, up to the
+# cap, in seconds). It never refuses: a right password is answered at once.
+THROTTLE_ADDRESS_FREE_FAILURES = env_int("ACADEMAIL_THROTTLE_ADDRESS_FREE_FAILURES", 50)
+THROTTLE_ADDRESS_BASE_DELAY = env_int("ACADEMAIL_THROTTLE_ADDRESS_BASE_DELAY", 1)
+THROTTLE_ADDRESS_MAX_DELAY = env_int("ACADEMAIL_THROTTLE_ADDRESS_MAX_DELAY", 10)
 # Password policy: minimum length, zxcvbn score, how many past passwords may
 # not come back.
 PASSWORD_MIN_LENGTH = env_int("ACADEMAIL_PASSWORD_MIN_LENGTH", 12)

@@ -42,6 +42,10 @@ OK_STARTTLS = "Begin TLS negotiation now"
 OK_IDLE = "idling"
 NO_LOGIN_DISABLED = "Use STARTTLS or port 993 first / connexion chiffrée requise"
 NO_AUTH_FAILED = "Authentication failed / identifiant ou mot de passe incorrect"
+NO_AUTH_THROTTLED = (
+    "Too many failed sign-ins, try again in {seconds} seconds / trop de tentatives de connexion "
+    "échouées : réessayez dans {seconds} secondes"
+)
 NO_MECHANISM = "Unsupported authentication mechanism"
 NO_NOT_ALLOWED = "Command not allowed in this state"
 # RFC 5530 §3 [LIMIT]: refused because of a per-address or per-account cap.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
-from academail.accounts.services import authenticate
+from academail.accounts.services import check_sign_in, pause_before_refusal
 from academail.imap import limits
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
@@ -348,11 +348,18 @@ class Session:
         await self._authenticate(command, user, secret)
 
     async def _authenticate(self, command: C.Command, user: str, password: str) -> None:
-        account = await self.run(
-            authenticate, user, password, protocol="imap", remote_addr=self.conn.peer, client_name=self.client_name
+        result = await self.run(
+            check_sign_in, user, password, protocol="imap", remote_addr=self.conn.peer, client_name=self.client_name
         )
+        account = result.account
         if account is None:
-            await self.no(command, R.NO_AUTH_FAILED, R.CODE_AUTHENTICATIONFAILED)
+            await pause_before_refusal(result)
+            if result.throttled:
+                # RFC 5530 §3 [UNAVAILABLE]: a temporary refusal, so the client
+                # does not ask the person for their password again.
+                await self.no(command, R.NO_AUTH_THROTTLED.format(seconds=result.retry_after), R.CODE_UNAVAILABLE)
+            else:
+                await self.no(command, R.NO_AUTH_FAILED, R.CODE_AUTHENTICATIONFAILED)
             return
         # Checked after the password, so the refusal tells nothing to someone without it.
         if not limits.by_account.acquire(account.pk, limits.MAX_CONNECTIONS_PER_ACCOUNT):

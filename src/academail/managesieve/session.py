@@ -15,7 +15,7 @@ import binascii
 from typing import TYPE_CHECKING
 
 from academail.accounts import apppasswords
-from academail.accounts.services import check_sign_in
+from academail.accounts.services import check_sign_in, pause_before_refusal
 from academail.filters import scripts
 from academail.filters.scripts import Reason, ScriptsError
 from academail.filters.sieve import SUPPORTED_EXTENSIONS
@@ -195,6 +195,7 @@ class Session:
             check_sign_in, identifier, password, protocol=SIGN_IN_PROTOCOL, remote_addr=self.conn.peer,
             client_name="ManageSieve",
         )
+        await pause_before_refusal(result)
         if result.throttled:
             await self.no(R.NO_AUTH_THROTTLED.format(seconds=result.retry_after), R.CODE_TRYLATER)
             return

@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from academail.accounts.services import SignInResult, check_sign_in, pause_before_refusal
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_size
 from academail.delivery.limits import Verdict
@@ -52,21 +53,13 @@ def _peer(session: Session) -> str:
     return session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
 
 
-def _check_password(identifier: str, password: str, remote_addr: str, client_name: str) -> tuple[Identity | None, int]:
-    """(identity, 0) on success, (None, seconds) when throttled, (None, 0) otherwise."""
+def _check_password(identifier: str, password: str, remote_addr: str, client_name: str) -> tuple[Identity | None, SignInResult]:
+    """The one sign-in check, from a worker thread: (identity or None, its result)."""
     from django.db import close_old_connections
 
-    from academail.accounts import services
-
     close_old_connections()
-    check_sign_in = getattr(services, "check_sign_in", None)
-    if check_sign_in is not None:  # the throttled check, when the identity issue provides it
-        result = check_sign_in(identifier, password, protocol="smtp", remote_addr=remote_addr, client_name=client_name)
-        if result.account is None:
-            return None, int(getattr(result, "retry_after", 0) or 0)
-        return identity_of(result.account), 0
-    account = services.authenticate(identifier, password, protocol="smtp", remote_addr=remote_addr)
-    return (identity_of(account), 0) if account is not None else (None, 0)
+    result = check_sign_in(identifier, password, protocol="smtp", remote_addr=remote_addr, client_name=client_name)
+    return (identity_of(result.account) if result.account is not None else None), result
 
 
 class SubmissionHandler:
@@ -89,19 +82,18 @@ class SubmissionHandler:
         login = decoded.auth_data.login.decode("utf-8", "replace")
         password = decoded.auth_data.password.decode("utf-8", "replace")
         try:
-            identity, wait = await sync_to_async(_check_password, thread_sensitive=False)(
+            identity, result = await sync_to_async(_check_password, thread_sensitive=False)(
                 login, password, _peer(session), session.host_name or ""
             )
-        except Exception as error:
-            if "Throttled" in type(error).__name__:
-                wait = int(getattr(error, "retry_after", 60) or 60)
-                return AuthResult(success=False, handled=False, message=codes.S454_AUTH_THROTTLED.format(seconds=wait))
+        except Exception:
             log.exception("authentication failed with an error")
             return AuthResult(success=False, handled=False, message=codes.S454_AUTH_TEMPORARY)
         if identity is None:
-            if wait:
+            await pause_before_refusal(result)
+            if result.throttled:
                 # RFC 4954 §6: 454 4.7.0 is the temporary authentication failure.
-                return AuthResult(success=False, handled=False, message=codes.S454_AUTH_THROTTLED.format(seconds=wait))
+                return AuthResult(success=False, handled=False,
+                                  message=codes.S454_AUTH_THROTTLED.format(seconds=result.retry_after))
             return AuthResult(success=False, handled=False, message=codes.S535_AUTH_INVALID)
         log.info("submission: %s authenticated from %s", identity.identifier, _peer(session))
         return AuthResult(success=True, auth_data=identity, message=codes.S235_AUTH_OK)
