@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "academail.filters",
     "academail.jobs",
     "academail.forwarding",
+    "academail.help",
 ]
 
 MIDDLEWARE = [

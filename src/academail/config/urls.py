@@ -23,6 +23,7 @@ urlpatterns = [
     path("courrier/filtres/", include("academail.filters.urls")),
     path("courrier/transfert/", include("academail.forwarding.urls")),
     path("courrier/", include("academail.webmail.urls")),
+    path("aide/", include("academail.help.urls")),
     path("", include("academail.accounts.urls")),
     path("", include("academail.autoconfig.urls")),
 ]
