@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # Third-party clients the end-to-end tests drive (Debian packages; root needed once).
 # gettext: `make messages` and the test that keeps the translation catalogues in sync.
-SYSTEM_PACKAGES := swaks chromium chromium-driver isync gettext sieve-connect
+SYSTEM_PACKAGES := swaks chromium chromium-driver isync gettext sieve-connect vdirsyncer
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

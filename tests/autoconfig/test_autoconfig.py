@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plistlib
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -69,6 +70,15 @@ def test_thunderbird_config_names_the_servers(client, db, path):
     assert outgoing.findtext("port") == "465"
     assert outgoing.findtext("socketType") == "SSL"
     assert provider.find("documentation").get("url").endswith("/compte/configuration/")
+
+
+def test_thunderbird_config_names_the_agenda_and_address_book(client, db, settings):
+    root = ET.fromstring(client.get("/mail/config-v1.1.xml").content)
+    for tag, kind in (("calendar", "caldav"), ("addressBook", "carddav")):
+        element = root.find(tag)
+        assert element.get("type") == kind
+        assert element.findtext("serverURL") == settings.PUBLIC_URL + "/dav/"
+        assert element.findtext("authentication") == "http-basic"
 
 
 def test_thunderbird_answer_is_the_same_for_known_and_unknown_addresses(client, person):
@@ -175,7 +185,7 @@ def test_mobileconfig_requires_sign_in(client, db):
     assert reverse("accounts:login") in response["Location"]
 
 
-def test_mobileconfig_is_a_mail_profile_without_password(client, person):
+def test_mobileconfig_is_a_mail_profile_without_password(client, person, settings):
     client.force_login(person)
     response = client.get("/compte/configuration/profil.mobileconfig")
     assert response.status_code == 200
@@ -184,7 +194,7 @@ def test_mobileconfig_is_a_mail_profile_without_password(client, person):
     assert f"academail-{person.identifier}.mobileconfig" in response["Content-Disposition"]
     profile = plistlib.loads(response.content)
     assert profile["PayloadType"] == "Configuration"
-    (mail,) = profile["PayloadContent"]
+    mail, caldav, carddav = profile["PayloadContent"]
     assert mail["PayloadType"] == "com.apple.mail.managed"
     assert mail["EmailAccountType"] == "EmailTypeIMAP"
     assert mail["EmailAddress"] == person.address
@@ -198,6 +208,15 @@ def test_mobileconfig_is_a_mail_profile_without_password(client, person):
     assert mail["OutgoingMailServerUseSSL"] is True
     assert mail["OutgoingMailServerUsername"] == person.identifier
     assert not any("Password" in key and key != "OutgoingPasswordSameAsIncomingPassword" for key in mail)
+    # The agenda and the contacts (CalDAV, CardDAV) of the same account, over /dav/.
+    assert caldav["PayloadType"] == "com.apple.caldav.account"
+    assert caldav["CalDAVUsername"] == person.identifier
+    assert caldav["CalDAVPrincipalURL"] == f"{settings.PUBLIC_URL}/dav/{person.identifier}/"
+    assert caldav["CalDAVHostName"] == urlsplit(settings.PUBLIC_URL).hostname
+    assert carddav["PayloadType"] == "com.apple.carddav.account"
+    assert carddav["CardDAVUsername"] == person.identifier
+    assert carddav["CardDAVPrincipalURL"] == f"{settings.PUBLIC_URL}/dav/{person.identifier}/"
+    assert not any("Password" in key for key in (*caldav, *carddav))
     assert PASSWORD.encode() not in response.content
     assert person.password.encode() not in response.content
 

@@ -1,7 +1,7 @@
 """App passwords: one per phone or mail program, named by its owner, generated
-here, shown once, valid for IMAP, SMTP submission and ManageSieve only (never for the web
+here, shown once, valid for IMAP, SMTP submission, ManageSieve and CalDAV/CardDAV only (never for the web
 sign-in), listed with their last use and revocable. ``services.check_sign_in``
-tries them for ``imap``, ``smtp`` and ``sieve``; a password reset or "sign out everywhere"
+tries them for ``imap``, ``smtp``, ``sieve`` and ``dav``; a password reset or "sign out everywhere"
 revokes them all (``do_revoke_all``).
 
 Hashing: HMAC-SHA-256 under a key derived from ``NUMEN_KEY`` with a per-row
@@ -27,7 +27,7 @@ from academail.accounts.models import Account, AppPassword, EventKind
 from academail.accounts.secrets import keyed_hash
 from academail.accounts.throttle import network_of
 
-MAIL_PROTOCOLS = frozenset({"imap", "smtp", "sieve"})
+MAIL_PROTOCOLS = frozenset({"imap", "smtp", "sieve", "dav"})
 MAX_PER_ACCOUNT = 20
 NAME_MAX_LENGTH = 80
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"

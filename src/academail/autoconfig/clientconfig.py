@@ -13,6 +13,7 @@ import plistlib
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from xml.parsers import expat
 
 from django.conf import settings
@@ -49,6 +50,21 @@ class Endpoints:
     smtp_host: str
     smtp_port: int
     domains: tuple[str, ...]
+    # CalDAV/CardDAV context path (RFC 6764 §5), e.g. "https://mail.ac-demo.fr/dav/".
+    dav_url: str = ""
+
+    @property
+    def dav_host(self) -> str:
+        return urlsplit(self.dav_url).hostname or ""
+
+    @property
+    def dav_ssl(self) -> bool:
+        return urlsplit(self.dav_url).scheme == "https"
+
+    @property
+    def dav_port(self) -> int:
+        parts = urlsplit(self.dav_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def public_endpoints() -> Endpoints:
@@ -58,6 +74,7 @@ def public_endpoints() -> Endpoints:
         smtp_host=settings.PUBLIC_SMTP_HOST,
         smtp_port=int(settings.PUBLIC_SMTP_PORT),
         domains=tuple(settings.MAIL_DOMAINS),
+        dav_url=settings.PUBLIC_URL + "/dav/",
     )
 
 
@@ -94,6 +111,13 @@ def render_thunderbird(endpoints: Endpoints, *, documentation_url: str = "") -> 
         _sub(server, "socketType", "SSL")
         _sub(server, "authentication", "password-cleartext")
         _sub(server, "username", THUNDERBIRD_USERNAME)
+    if endpoints.dav_url:
+        # Thunderbird 102+ reads these (its clientConfig "addressBook"/"calendar").
+        for tag, kind in (("addressBook", "carddav"), ("calendar", "caldav")):
+            dav = _sub(root, tag, type=kind)
+            _sub(dav, "username", THUNDERBIRD_USERNAME)
+            _sub(dav, "authentication", "http-basic")
+            _sub(dav, "serverURL", endpoints.dav_url)
     if documentation_url:
         documentation = _sub(provider, "documentation", url=documentation_url)
         _sub(documentation, "descr", "Configurer mon téléphone ou ma messagerie", lang="fr")
@@ -208,6 +232,25 @@ def build_mobileconfig(account: Account, endpoints: Endpoints) -> bytes:
         "OutgoingPasswordSameAsIncomingPassword": True,
         "SMIMEEnabled": False,
     }
+    dav_payloads = []
+    if endpoints.dav_url:
+        # Apple's CalDAV and CardDAV account payloads: the principal URL is the
+        # account's home under /dav/ (calendar.dav); the password is asked on install.
+        principal = f"{endpoints.dav_url}{account.identifier}/"
+        for kind, prefix, label in (("caldav", "CalDAV", "Agenda"), ("carddav", "CardDAV", "Contacts")):
+            dav_payloads.append({
+                "PayloadType": f"com.apple.{kind}.account",
+                "PayloadVersion": 1,
+                "PayloadIdentifier": f"{base_id}.{kind}",
+                "PayloadUUID": str(uuid.uuid5(_PROFILE_NAMESPACE, f"{base_id}.{kind}")).upper(),
+                "PayloadDisplayName": f"{PROVIDER_NAME} — {label}",
+                f"{prefix}AccountDescription": f"{PROVIDER_NAME} — {label}",
+                f"{prefix}HostName": endpoints.dav_host,
+                f"{prefix}Port": endpoints.dav_port,
+                f"{prefix}UseSSL": endpoints.dav_ssl,
+                f"{prefix}PrincipalURL": principal,
+                f"{prefix}Username": account.identifier,
+            })
     profile = {
         "PayloadType": "Configuration",
         "PayloadVersion": 1,
@@ -220,6 +263,6 @@ def build_mobileconfig(account: Account, endpoints: Endpoints) -> bytes:
         ),
         "PayloadOrganization": PROVIDER_NAME,
         "PayloadRemovalDisallowed": False,
-        "PayloadContent": [mail_payload],
+        "PayloadContent": [mail_payload, *dav_payloads],
     }
     return plistlib.dumps(profile, fmt=plistlib.FMT_XML)

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "academail.jobs",
     "academail.forwarding",
     "academail.help",
+    "academail.calendar",
 ]
 
 MIDDLEWARE = [
@@ -318,3 +319,15 @@ PUBLIC_IMAP_PORT = env_int("ACADEMAIL_PUBLIC_IMAP_PORT", 993 if PRODUCTION else 
 PUBLIC_SMTP_HOST = env_str("ACADEMAIL_PUBLIC_SMTP_HOST", MAIL_HOSTNAME)
 PUBLIC_SMTP_PORT = env_int("ACADEMAIL_PUBLIC_SMTP_PORT", 465 if PRODUCTION else SUBMISSIONS_PORT)
 # --- end of automatic configuration ------------------------------------------------
+
+
+# --- calendar: CalDAV/CardDAV through Radicale (academail.calendar) ----------------
+# Radicale's storage (one folder per calendar or address book, one file per event
+# or card); on the shared storage when several web processes run.
+DAV_DIR = Path(env_str("ACADEMAIL_DAV_DIR", str(VAR_DIR / "dav")))
+# One event or card, and one DAV request body (a calendar uploaded whole).
+DAV_MAX_RESOURCE_BYTES = env_int("ACADEMAIL_DAV_MAX_RESOURCE_BYTES", 2 * 1024 * 1024)
+DAV_MAX_REQUEST_BYTES = env_int("ACADEMAIL_DAV_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
+# A DAV client's successful sign-in is remembered this long (see calendar.davauth).
+DAV_LOGIN_CACHE_SECONDS = env_int("ACADEMAIL_DAV_LOGIN_CACHE_SECONDS", 60)
+# --- end of calendar ------------------------------------------------------------

@@ -26,4 +26,5 @@ urlpatterns = [
     path("aide/", include("academail.help.urls")),
     path("", include("academail.accounts.urls")),
     path("", include("academail.autoconfig.urls")),
+    path("", include("academail.calendar.urls")),
 ]

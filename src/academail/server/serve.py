@@ -19,6 +19,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from academail.accounts.journal import do_purge_journal
+from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
 from academail.imap.server import start_imap, stop_store_threads
@@ -39,11 +40,14 @@ GC_INTERVAL_SECONDS = 3600
 
 
 def _housekeeping(hour: int) -> None:
-    """One round: blob and content collection every hour; once a day, the
+    """One round: the CardDAV directory and blob and content collection every hour; once a day, the
     journal purge (12 months, CNIL), spent codes, idle throttles and expired
     web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), and the
     orphan-blob sweep."""
     close_old_connections()
+    directory = do_generate_directory()
+    if directory.written or directory.removed:
+        log.info("directory address book: %d cards written, %d removed", directory.written, directory.removed)
     report = do_collect(sweep_orphans=hour == 0)
     if report.contents or report.blobs or report.orphans:
         log.info("gc: %d contents, %d blobs, %d orphans removed", report.contents, report.blobs, report.orphans)
