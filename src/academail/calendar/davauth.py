@@ -37,10 +37,13 @@ _cache_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class DavCaller:
-    """``account`` when accepted; ``retry_after`` > 0 when throttled."""
+    """``account`` when accepted; ``retry_after`` > 0 when throttled;
+    ``slow_down``: seconds to wait before answering a refusal (the address
+    ceiling, ``accounts.throttle.slow_down``)."""
 
     account: Account | None
     retry_after: int = 0
+    slow_down: float = 0.0
 
 
 def parse_basic(header: str) -> tuple[str, str] | None:
@@ -106,6 +109,6 @@ def check_dav_caller(authorization: str, *, remote_addr: str, client_name: str) 
     result = check_sign_in(identifier, password, protocol=PROTOCOL, remote_addr=remote_addr,
                            client_name=client_name[:200])
     if result.account is None:
-        return DavCaller(None, retry_after=result.retry_after)
+        return DavCaller(None, retry_after=result.retry_after, slow_down=result.slow_down)
     _remember(digest, result.account)
     return DavCaller(result.account)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.views.decorators.csrf import csrf_exempt
 
+from academail.accounts import slowdown
 from academail.accounts.models import Account
 from academail.accounts.views import client_addr
 from academail.calendar import dav as dav_service
@@ -48,14 +49,16 @@ def _caller(request: HttpRequest) -> Account | HttpResponse:
         if found.account is not None:
             return found.account
         if found.retry_after:
-            return _unauthorized(
+            refusal = _unauthorized(
                 "Trop de tentatives de connexion : réessayez dans quelques minutes.",
                 retry_after=found.retry_after,
             )
-        return _unauthorized(
-            "Identifiant ou mot de passe refusé. Utilisez un mot de passe d'application "
-            "créé dans « Mon compte »."
-        )
+        else:
+            refusal = _unauthorized(
+                "Identifiant ou mot de passe refusé. Utilisez un mot de passe d'application "
+                "créé dans « Mon compte »."
+            )
+        return slowdown.mark(refusal, found.slow_down)
     user = request.user
     if isinstance(user, Account) and user.is_authenticated and request.method in SESSION_METHODS:
         return user
