@@ -11,7 +11,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from academail.config import redaction
+
         user_logged_in.connect(_link_session, dispatch_uid="academail.accounts.link_session")
+        # Token links this app sends: never in a log line.
+        redaction.register_token_url("accounts:reset_confirm")
+        redaction.register_token_url("accounts:not_me")
 
 
 def _link_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -262,7 +262,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Token links (reset, "ce n'était pas moi", forward confirmation...) are
+    # masked in every line: config.redaction, where each feature registers its links.
+    "filters": {"redact_tokens": {"()": "academail.config.redaction.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("ACADEMAIL_LOG_LEVEL", "INFO")},
     # aiosmtpd logs every command line at INFO: addresses of every message.
     "loggers": {"mail.log": {"level": "WARNING"}},

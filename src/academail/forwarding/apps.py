@@ -5,3 +5,9 @@ class ForwardingConfig(AppConfig):
     name = "academail.forwarding"
     label = "forwarding"
     verbose_name = "Transfert du courrier"
+
+    def ready(self) -> None:
+        from academail.config import redaction
+
+        # The confirmation link sent to the target: never in a log line.
+        redaction.register_token_url("forwarding:confirm")
