@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "academail.forwarding",
     "academail.help",
     "academail.calendar",
+    "academail.archive",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,11 @@ JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
 # Expunge tombstones (QRESYNC VANISHED) older than this are purged daily; a client
 # resyncing from before them gets every missing UID as VANISHED instead.
 EXPUNGED_KEEP_DAYS = env_int("ACADEMAIL_EXPUNGED_KEEP_DAYS", 90)
+# Corbeille and Indésirables: messages that arrived there more than this many days
+# ago are purged by the daily job (store.retention). 0 turns the purge off.
+RETENTION_DAYS = env_int("ACADEMAIL_RETENTION_DAYS", 30)
+# How often the worker looks for quota notices to send (store.quota).
+QUOTA_NOTICE_INTERVAL = env_int("ACADEMAIL_QUOTA_NOTICE_INTERVAL", 300)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).
 DEVICE_COOKIE_NAME = "academail_appareil"
 DEVICE_COOKIE_AGE = env_int("ACADEMAIL_DEVICE_COOKIE_AGE", 400 * 24 * 3600)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("courrier/filtres/", include("academail.filters.urls")),
     path("courrier/transfert/", include("academail.forwarding.urls")),
+    path("courrier/espace/", include("academail.archive.urls")),
     path("courrier/", include("academail.webmail.urls")),
     path("aide/", include("academail.help.urls")),
     path("", include("academail.accounts.urls")),

@@ -93,10 +93,11 @@ def do_relay(raw: bytes, recipients: Sequence[str], *, mail_from: str = "") -> N
     do_enqueue(raw, mail_from="" if null else mail_from, recipients=recipients)
 
 
-def check_recipient(address: str, *, size_hint: int = 0) -> Recipient:
+def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:
     """Resolve ``address`` (case-insensitive, aliases included) to an account that
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP
-    SIZE=) lets a full mailbox be refused before the data is sent. An SRS
+    SIZE=) lets a full mailbox be refused before the data is sent (unless
+    ``enforce_quota`` is False: the platform's full-mailbox notice). An SRS
     address standing for an académie address resolves to that address."""
     relay = check_relay(address)
     if relay is not None and relay.rpartition("@")[2].lower() in settings.MAIL_DOMAINS:
@@ -105,7 +106,7 @@ def check_recipient(address: str, *, size_hint: int = 0) -> Recipient:
     if account is None:
         raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, UNKNOWN_TEXT)
     used, limit = quota_usage(account.pk)
-    if not fits_quota(used, limit, size_hint):
+    if enforce_quota and not fits_quota(used, limit, size_hint):
         raise DeliveryRefused(Refusal.MAILBOX_FULL, FULL_TEXT)
     return Recipient(address.strip().lower(), account.pk)
 
@@ -179,6 +180,7 @@ def do_deliver_prepared(
     prefix: bytes = b"",
     envelope_from: str = "",
     run_filters: bool = True,
+    enforce_quota: bool = True,
 ) -> list[Outcome]:
     """Store a prepared message for each distinct account among ``recipients``
     (two aliases of one person give one copy), where each person's filters put
@@ -201,7 +203,7 @@ def do_deliver_prepared(
     else:
         placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
         decisions, forwards = {}, []
-    results = do_store(prepared, placements, prefix=prefix)
+    results = do_store(prepared, placements, prefix=prefix, enforce_quota=enforce_quota)
     stored: dict[int, int | None] = {}
     full: set[int] = set()
     for placement, result in zip(placements, results, strict=True):
@@ -230,11 +232,13 @@ def do_deliver_prepared(
 
 
 def deliver(
-    raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"", envelope_from: str = ""
+    raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"", envelope_from: str = "",
+    enforce_quota: bool = True,
 ) -> list[Outcome | DeliveryRefused]:
     """The whole path for one message, synchronously (the ``deliver`` command,
     imports, tests): per address, an Outcome or the DeliveryRefused that kept it
-    out. Durable when it returns."""
+    out. Durable when it returns. ``enforce_quota=False`` is for the platform's
+    full-mailbox notice only (``store.quota``)."""
     checked: list[Recipient | DeliveryRefused | str] = []
     for address in addresses:
         try:
@@ -242,7 +246,7 @@ def deliver(
             if relay is not None and relay.rpartition("@")[2].lower() not in settings.MAIL_DOMAINS:
                 checked.append(relay)  # a bounce for an outside sender whose mail we forwarded
             else:
-                checked.append(check_recipient(address))
+                checked.append(check_recipient(address, enforce_quota=enforce_quota))
         except DeliveryRefused as refused:
             checked.append(refused)
     good = [r for r in checked if isinstance(r, Recipient)]
@@ -251,7 +255,10 @@ def deliver(
         return [r for r in checked if isinstance(r, DeliveryRefused)]
     prepared = prepare(raw) if good else None
     with transaction.atomic():
-        stored = do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from) if prepared else []
+        stored = (
+            do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from, enforce_quota=enforce_quota)
+            if prepared else []
+        )
         if relays:
             do_relay(prefix + raw, relays, mail_from=envelope_from)
     outcomes = iter(stored)

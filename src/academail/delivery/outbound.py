@@ -31,15 +31,19 @@ class SendReport:
 
 
 
-def send_message(raw: bytes, *, mail_from: str, recipients: Sequence[str]) -> SendReport:
-    """Send ``raw`` to ``recipients``. Durable when it returns.
+def send_message(
+    raw: bytes, *, mail_from: str, recipients: Sequence[str], enforce_quota: bool = True
+) -> SendReport:
+    """Send ``raw`` to ``recipients``. Durable when it returns (or when the
+    caller's transaction commits, if called inside one). ``enforce_quota=False``
+    stores local copies past a full quota (``store.quota``'s full-mailbox notice).
 
-    Precondition: none (each part opens its own transaction)."""
+    Precondition: none (each part opens its own transaction or savepoint)."""
     report = SendReport()
     local = [r for r in recipients if is_local(r)]
     remote = [r for r in recipients if not is_local(r)]
     if local:
-        for address, outcome in zip(local, deliver(raw, local), strict=True):
+        for address, outcome in zip(local, deliver(raw, local, enforce_quota=enforce_quota), strict=True):
             if isinstance(outcome, DeliveryRefused):
                 report.refused[address] = outcome.message
             elif outcome.refusal is not None:
@@ -57,3 +61,9 @@ def send_message(raw: bytes, *, mail_from: str, recipients: Sequence[str]) -> Se
     if report.refused:
         log.warning("platform mail refused for %s", ", ".join(sorted(report.refused)))
     return report
+
+
+def send_notice(raw: bytes, recipients: Sequence[str], enforce_quota: bool) -> None:
+    """A notice of the platform (``store.quota``'s ``Sender``): from
+    ``DEFAULT_FROM_EMAIL``, through ``send_message``."""
+    send_message(raw, mail_from=settings.DEFAULT_FROM_EMAIL, recipients=recipients, enforce_quota=enforce_quota)

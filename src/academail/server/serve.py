@@ -31,6 +31,7 @@ from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
 from academail.store.events import listen_forever
 from academail.store.gc import do_collect
+from academail.store.quota import do_quota_notices
 from academail.store.tombstones import do_purge_tombstones
 
 log = logging.getLogger("academail.serve")
@@ -69,6 +70,26 @@ async def _worker(stop: asyncio.Event) -> None:
         hour = (hour + 1) % 24
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), GC_INTERVAL_SECONDS)
+
+
+def _quota_round() -> None:
+    close_old_connections()
+    from academail.delivery.outbound import send_notice
+
+    report = do_quota_notices(timezone.now(), send_notice)
+    if report.thresholds or report.full:
+        log.info("quota notices: %d thresholds, %d full mailboxes", report.thresholds, report.full)
+
+
+async def _quota_worker(stop: asyncio.Event) -> None:
+    """Quota notices (``store.quota``), every ``QUOTA_NOTICE_INTERVAL`` seconds."""
+    while not stop.is_set():
+        try:
+            await sync_to_async(_quota_round, thread_sensitive=False)()
+        except Exception:
+            log.exception("quota notices failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.QUOTA_NOTICE_INTERVAL)
 
 
 async def serve(services: Iterable[str] = SERVICES) -> None:
@@ -130,6 +151,7 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         tasks.append(asyncio.create_task(_worker(stop)))
         tasks.append(asyncio.create_task(run_queue_worker(stop)))
         tasks.append(asyncio.create_task(run_jobs_worker(stop)))
+        tasks.append(asyncio.create_task(_quota_worker(stop)))
     print(f"academail ready: {', '.join(sorted(wanted))}", flush=True)  # noqa: T201
 
     await stop.wait()

@@ -173,12 +173,15 @@ def do_store(
     *,
     prefix: bytes = b"",
     internaldate: datetime | None = None,
+    enforce_quota: bool = True,
 ) -> list[Message | QuotaExceeded]:
     """Store one message into several mailboxes at once (a delivery to many
     recipients, an append): the content and blob once, a Message row each.
 
     Returns, in the order of ``placements``, the new Message or the QuotaExceeded
-    that kept it out; the others are stored regardless.
+    that kept it out; the others are stored regardless. ``enforce_quota=False``
+    stores past the quota (the platform's own full-mailbox notice,
+    ``store.quota``); the usage still counts it.
     Precondition: inside ``transaction.atomic()``; the blob is already durable
     (``prepare_content``). Locks the usage and mailbox rows involved, in id order.
     Publishes "exists" per mailbox on commit."""
@@ -194,7 +197,7 @@ def do_store(
     for index, placement in enumerate(placements):
         used, limit = room[placement.account_id]
         used += extra.get(placement.account_id, 0)
-        if not fits_quota(used, limit, size):
+        if enforce_quota and not fits_quota(used, limit, size):
             results.append(QuotaExceeded(QUOTA_FULL_TEXT))
             continue
         extra[placement.account_id] = extra.get(placement.account_id, 0) + size

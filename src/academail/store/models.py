@@ -154,10 +154,17 @@ class Expunged(models.Model):
 
 
 class Usage(models.Model):
-    """Quota usage of an account, changed in the same transaction as the mail."""
+    """Quota usage of an account, changed in the same transaction as the mail.
+
+    ``notice_level`` is the highest threshold (80, 90, 95 %) the owner was
+    told about and ``full_notice_at`` when the last "boîte pleine" notice
+    left (``store.quota``): each threshold is announced once, the full
+    mailbox once a day."""
 
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="usage"
     )
     bytes = models.BigIntegerField(default=0)
     messages = models.BigIntegerField(default=0)
+    notice_level = models.SmallIntegerField(default=0)
+    full_notice_at = models.DateTimeField(null=True, blank=True)

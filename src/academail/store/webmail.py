@@ -43,6 +43,7 @@ from academail.store.messages import (
     search_messages,
 )
 from academail.store.models import Flag, Mailbox, Message, SpecialUse
+from academail.store.quota import is_full, threshold_of
 
 PAGE_SIZE = 50
 _SPECIAL_ORDER = {use: index for index, (use, _) in enumerate(DEFAULT_MAILBOXES)}
@@ -76,6 +77,16 @@ class Quota:
         if self.limit <= 0:
             return 0
         return min(100, self.used * 100 // self.limit)
+
+    @property
+    def threshold(self) -> int:
+        """The notice threshold reached (80, 90, 95; 0 below): ``store.quota``."""
+        return threshold_of(self.percent)
+
+    @property
+    def full(self) -> bool:
+        """No new message gets in (senders get ``452 4.2.2``)."""
+        return is_full(self.used, self.limit)
 
     @property
     def level(self) -> str:

@@ -1,0 +1,192 @@
+"""What takes the space of a mailbox ("Espace utilisé"), read from counters
+and indexes only, never by scanning the mailbox on a request:
+
+- use per folder: the mailbox rows' ``messages`` and ``size`` counters;
+- the largest messages: the top of each folder's ``(mailbox, size, uid)``
+  index (``message_size_sort``), merged — one short index range per folder;
+- the largest attachments: the attachment parts of those largest messages,
+  from the part map stored at delivery (a big attachment makes a big message,
+  so the largest attachments are among the largest messages);
+
+and the action that frees the space for good (``do_destroy``: flagged
+\\Deleted and expunged, tombstones left for IMAP clients).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from academail.mime.parse import Part
+from academail.store.mailboxes import DISPLAY_NAMES, access_mailbox, list_mailboxes, special_mailbox
+from academail.store.messages import do_copy, do_expunge, do_set_flags, quota_usage
+from academail.store.models import Flag, Mailbox, Message
+
+LARGEST = 20
+ATTACHMENT_SOURCES = 50  # largest messages whose attachments are listed
+
+
+@dataclass(frozen=True)
+class FolderUse:
+    mailbox: Mailbox
+    label: str
+    messages: int
+    size: int
+    percent: int  # of the account's usage
+
+
+@dataclass(frozen=True)
+class BigMessage:
+    mailbox_id: int
+    folder: str
+    uid: int
+    size: int
+    subject: str
+    sender: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class BigAttachment:
+    message: BigMessage
+    filename: str
+    content_type: str
+    size: int  # encoded size in the message
+
+
+@dataclass(frozen=True)
+class SpaceReport:
+    used: int
+    limit: int
+    messages: int
+    folders: list[FolderUse]
+    largest: list[BigMessage]
+    attachments: list[BigAttachment]
+
+
+def _label(box: Mailbox) -> str:
+    return DISPLAY_NAMES.get(box.special_use or "", box.name)
+
+
+def folder_use(account_id: int) -> list[FolderUse]:
+    """Every folder with its counters, the largest first (one query)."""
+    used, _limit = quota_usage(account_id)
+    boxes = sorted(list_mailboxes(account_id), key=lambda b: (-b.size, b.name.casefold()))
+    total = max(used, sum(b.size for b in boxes), 1)
+    return [FolderUse(b, _label(b), b.messages, b.size, b.size * 100 // total) for b in boxes]
+
+
+def largest_messages(account_id: int, *, limit: int = LARGEST, boxes: Sequence[Mailbox] | None = None) -> list[BigMessage]:
+    """The ``limit`` largest messages of the account, largest first: the top of
+    each folder's size index (``limit`` rows each), merged."""
+    boxes = list(boxes) if boxes is not None else list_mailboxes(account_id)
+    labels = {b.pk: _label(b) for b in boxes}
+    found: list[BigMessage] = []
+    for box in boxes:
+        if not box.messages:
+            continue
+        rows = (
+            Message.objects.filter(mailbox_id=box.pk)
+            .order_by("-size", "-uid")
+            .values_list("uid", "size", "internaldate", "content__subject", "content__from_name", "content__from_addr")[:limit]
+        )
+        for uid, size, date, subject, name, addr in rows:
+            found.append(BigMessage(box.pk, labels[box.pk], uid, size, subject, name or addr, date))
+    found.sort(key=lambda m: (-m.size, m.mailbox_id, -m.uid))
+    return found[:limit]
+
+
+def _attachments(root: Part) -> list[Part]:
+    return [
+        p for p in root.walk()
+        if not p.children and (p.filename or p.disposition == "attachment") and p.maintype != "multipart"
+    ]
+
+
+def largest_attachments(account_id: int, *, limit: int = LARGEST, sources: Sequence[BigMessage] | None = None) -> list[BigAttachment]:
+    """The largest attachments among the ``ATTACHMENT_SOURCES`` largest messages."""
+    sources = list(sources) if sources is not None else largest_messages(account_id, limit=ATTACHMENT_SOURCES)
+    if not sources:
+        return []
+    wanted = {(m.mailbox_id, m.uid): m for m in sources}
+    structures: dict[tuple[int, int], dict[str, object]] = {}
+    by_box: dict[int, list[int]] = {}
+    for box_id, uid in wanted:
+        by_box.setdefault(box_id, []).append(uid)
+    for box_id, uids in by_box.items():
+        for uid, structure in Message.objects.filter(mailbox_id=box_id, uid__in=uids).values_list(
+            "uid", "content__structure"
+        ):
+            structures[(box_id, uid)] = structure or {}
+    found: list[BigAttachment] = []
+    for key, structure in structures.items():
+        root_data = structure.get("root")
+        if not isinstance(root_data, dict):
+            continue
+        for part in _attachments(Part.from_dict(root_data)):
+            found.append(BigAttachment(wanted[key], part.filename or "", part.content_type, part.size))
+    found.sort(key=lambda a: (-a.size, a.message.mailbox_id, -a.message.uid))
+    return found[:limit]
+
+
+def space_report(account_id: int) -> SpaceReport:
+    """Everything the "Espace utilisé" page shows, from counters and indexes."""
+    used, limit = quota_usage(account_id)
+    boxes = list_mailboxes(account_id)
+    folders = folder_use(account_id)
+    sources = largest_messages(account_id, limit=ATTACHMENT_SOURCES, boxes=boxes)
+    return SpaceReport(
+        used=used, limit=limit, messages=sum(f.messages for f in folders), folders=folders,
+        largest=sources[:LARGEST], attachments=largest_attachments(account_id, sources=sources),
+    )
+
+
+def _by_box(selection: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    by_box: dict[int, list[int]] = {}
+    for box_id, uid in selection:
+        by_box.setdefault(box_id, []).append(uid)
+    return by_box
+
+
+def do_destroy(account_id: int, selection: Sequence[tuple[int, int]]) -> int:
+    """Delete for good the selected (mailbox id, UID) pairs of the account:
+    flagged \\Deleted and expunged folder by folder (RFC 3501 §6.4.3; IMAP
+    clients see EXPUNGE / VANISHED, tombstones kept), quota released in the
+    same transaction. Returns how many went. Raises MailboxNotFound for a
+    folder of another account (nothing changed then).
+
+    Precondition: none (one transaction). Publishes "flags" and "expunge"."""
+    by_box = _by_box(selection)
+    removed = 0
+    with transaction.atomic():
+        for box_id, uids in sorted(by_box.items()):
+            access_mailbox(account_id, box_id)
+            ranges = [(u, u) for u in sorted(set(uids))]
+            do_set_flags(account_id, box_id, ranges, mode="add", flags=Flag.DELETED)
+            removed += len(do_expunge(account_id, box_id, ranges))
+    return removed
+
+
+__all__ = [
+    "BigAttachment", "BigMessage", "FolderUse", "SpaceReport", "do_archive", "do_destroy", "folder_use",
+    "largest_attachments", "largest_messages", "space_report",
+]
+
+
+def do_archive(account_id: int, selection: Sequence[tuple[int, int]]) -> int:
+    """Move the selected (mailbox id, UID) pairs to the account's Archives
+    folder (RFC 6851 MOVE semantics, quota unchanged). Returns how many moved.
+
+    Precondition: none (one transaction). Publishes "exists" and "expunge"."""
+    by_box = _by_box(selection)
+    moved = 0
+    with transaction.atomic():
+        target = special_mailbox(account_id, "archive")
+        for box_id, uids in sorted(by_box.items()):
+            access_mailbox(account_id, box_id)
+            if box_id != target.pk:
+                moved += len(do_copy(account_id, box_id, [(u, u) for u in sorted(set(uids))], target.pk, move=True))
+    return moved
