@@ -43,6 +43,17 @@ def page(browser, live_server, settings):
     yield browser
 
 
+@pytest.fixture
+def phone(page):
+    """The browser as a 390x844 phone with a touch screen."""
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                         {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
+    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+    yield page
+    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 # --- helpers for the webmail browser tests (test_webmail_browser, test_xss_browser,
 # test_accessibility) ------------------------------------------------------------------
 

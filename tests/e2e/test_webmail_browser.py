@@ -311,16 +311,6 @@ def _one_column(driver) -> None:
     assert main["width"] > 300 and side["width"] > 300
 
 
-@pytest.fixture
-def phone(page):
-    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                         {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
-    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
-    yield page
-    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
-
 def test_read_and_reply_on_a_phone(phone, live_server, people):
     julie, jean = people
     long_subject = "Convocation au conseil d'administration extraordinaire du collège Jean Moulin"

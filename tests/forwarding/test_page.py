@@ -105,7 +105,7 @@ def test_confirmation_flow(web, person, django_capture_on_commit_callbacks):
 
     stranger = Client()  # the target's owner, not signed in
     shown = stranger.get(path_of(url))
-    assert shown.status_code == 200 and shown["Referrer-Policy"] == "no-referrer"
+    assert shown.status_code == 200 and shown["Referrer-Policy"] == "same-origin"
     assert "julie.martin@ac-demo.fr" in shown.content.decode()
     forwarding.refresh_from_db()
     assert forwarding.confirmed_at is None, "opening the link (a scanner) confirms nothing"

@@ -115,6 +115,7 @@ MIDDLEWARE = [
     # Outermost: waits out the address ceiling's delay without holding a thread.
     "academail.accounts.slowdown.SlowDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "academail.config.security.StrictHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before anything that renders: French unless chosen otherwise.
     "academail.config.language.ChosenLanguageMiddleware",
@@ -138,6 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "academail.config.navigation.main_navigation",
             ],
         },
     },
@@ -216,6 +218,8 @@ CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# A refused form explains itself in French (instead of Django's raw 403 page).
+CSRF_FAILURE_VIEW = "academail.config.views.csrf_failure"
 
 # --- identity and access (academail.accounts) -----------------------------------
 # Base of the links put in e-mails sent outside a web request (IMAP/SMTP

@@ -13,6 +13,7 @@ urlpatterns = [
     # "/" is the webmail for a signed-in person, the landing page otherwise.
     path("", webmail_pages.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.
     path("i18n/", include("django.conf.urls.i18n")),
     # gettext() for scripts: the djangojs catalogues of every app, in the chosen language.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -15,3 +16,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF refusal, said in plain French with what to do next
+    (``CSRF_FAILURE_VIEW``). The reason stays in the security log only."""
+    return render(request, "config/csrf_failure.html", status=403)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers and bookmark tools ask for by name."""
+    response = HttpResponseRedirect(static("academail/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -97,7 +97,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     else:
         response = render(request, "forwarding/pages/confirm.html",
                           {"title": _("Confirmation du transfert"), "confirmation": confirmation, "done": done})
-    # The secret is in the URL: it must not leak to other sites nor stay in caches.
-    response["Referrer-Policy"] = "no-referrer"
+    # The secret is in the URL: it must not leak to other sites nor stay in
+    # caches. Not "no-referrer": Chromium then posts "Origin: null" and CSRF
+    # (rightly) refuses the confirmation; "same-origin" keeps the path on our site.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response

@@ -93,8 +93,21 @@
     });
   }
 
+  // The main navigation is a <details>: folded behind "Menu" on a phone, open
+  // on wider screens (CSS shows it there even without this; browsers without
+  // ::details-content and assistive tools then see it open too).
+  function openNavigationOnWideScreens() {
+    var nav = document.getElementById("navigation");
+    if (!nav || !window.matchMedia) { return; }
+    var wide = window.matchMedia("(min-width: 36.01em)");
+    function follow() { nav.open = wide.matches; }
+    follow();
+    if (wide.addEventListener) { wide.addEventListener("change", follow); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrors();
+    openNavigationOnWideScreens();
     Array.prototype.forEach.call(document.querySelectorAll(".fr-password input"), addToggle);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-strength]"), function (input) {
       var form = input.form;

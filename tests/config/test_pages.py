@@ -1,0 +1,67 @@
+"""Platform-wide page rules: the default security headers every page gets,
+the French page for a refused form (CSRF), and the main navigation."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from django.test import Client
+
+from academail.config.security import PAGE_CSP
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(client, make_account):
+    client.force_login(make_account("Julie", "Martin"))
+    return client
+
+
+def test_pages_without_a_policy_of_their_own_get_the_strict_one(web):
+    # The filters and forwarding pages set no policy themselves.
+    for url in ("/courrier/filtres/", "/courrier/transfert/"):
+        response = web.get(url)
+        assert response.status_code == 200
+        assert response["Content-Security-Policy"] == PAGE_CSP
+        assert response["Referrer-Policy"] == "same-origin"
+        assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+def test_a_page_keeps_its_own_policy(web):
+    # The sign-in pages set theirs (no frames there).
+    response = Client().get("/connexion/")
+    assert "frame-src" not in response["Content-Security-Policy"]
+
+
+def test_a_refused_form_explains_itself_in_french():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/connexion/", {"identifier": "jmartin", "password": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Ce formulaire n'a pas pu être envoyé" in page
+    assert "rechargez-la" in page and "/assistance/" in page
+    assert "CSRF" not in page
+
+
+def test_navigation_marks_the_current_feature(web):
+    page = web.get("/courrier/filtres/").content.decode()
+    assert '<a class="fr-nav__link" href="/courrier/filtres/" aria-current="page">Filtres et absence</a>' in page
+    assert '<a class="fr-nav__link" href="/courrier/">Courrier</a>' in page
+    inbox = web.get("/courrier/", follow=True).content.decode()
+    assert '<a class="fr-nav__link" href="/courrier/" aria-current="page">Courrier</a>' in inbox
+
+
+def test_no_navigation_for_people_signed_out():
+    page = Client().get("/connexion/").content.decode()
+    assert "Menu principal" not in page
+
+
+def test_favicon():
+    from django.contrib.staticfiles import finders
+
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("academail/favicon.svg")
+    assert b"<svg" in pathlib.Path(finders.find("academail/favicon.svg")).read_bytes()
