@@ -34,7 +34,7 @@ def test_whole_flow(client, pending):
     assert message.to == ["paul.perso@exemple.fr"]
     assert 'autocomplete="one-time-code"' in client.get(reverse("accounts:activation_code")).content.decode()
     response = client.post(reverse("accounts:activation_code"), {"code": code_in(message)})
-    assert response.url == reverse("accounts:security")
+    assert response.url == reverse("help:tour", args=[1])  # the guided tour of a first sign-in
     account = Account.objects.get(pk=pending.pk)
     assert account.status == Status.ACTIVE
     assert (account.secondary_address, account.secondary_verified) == ("paul.perso@exemple.fr", True)

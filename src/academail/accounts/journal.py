@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from academail.accounts.models import Account, JournalEntry
 
@@ -61,6 +62,80 @@ def access_journal_page(requester: Account, *, before: int | None = None) -> Jou
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     return JournalPage(entries, entries[-1].pk if more and entries else None)
+
+
+# --- why a mail client's sign-in failed (the phone diagnosis) ---------------------------------
+
+class FailureReason:
+    """The ``detail`` of a ``SIGNIN_FAILED`` entry: why the attempt failed.
+    Written in French because the security page shows the detail as is; the
+    phone diagnosis (``access_mail_sign_in_failures``) maps it back to a code."""
+
+    WRONG_PASSWORD = "mot de passe incorrect"  # noqa: S105 - a journal text, not a secret
+    APP_PASSWORD_REQUIRED = "mot de passe du compte refusé : un mot de passe d'application est exigé"  # noqa: S105 - a journal text
+    THROTTLED = "refusée sans vérification : trop d'essais, attente en cours"
+    PLAINTEXT = "refusée : connexion sans chiffrement (activez SSL/TLS)"
+    INACTIVE = "compte non actif"
+
+    CODES = {
+        WRONG_PASSWORD: "wrong_password", APP_PASSWORD_REQUIRED: "app_password_required",
+        THROTTLED: "throttled", PLAINTEXT: "plaintext", INACTIVE: "inactive",
+    }
+
+
+MAIL_PROTOCOLS = ("imap", "smtp")
+DIAGNOSIS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MailSignInFailure:
+    """One refused IMAP/SMTP sign-in, for "Configurer mon téléphone"."""
+
+    at: datetime
+    protocol: str
+    device: str  # the IMAP ID name or the SMTP EHLO name, as ``describe_client`` labels it
+    remote_addr: str
+    reason: str  # a ``FailureReason.CODES`` value, or "unknown" for older entries
+    fixed_at: datetime | None  # a later successful sign-in of the same device and protocol
+
+
+def access_mail_sign_in_failures(requester: Account, *, limit: int = 10,
+                                 now: datetime | None = None) -> list[MailSignInFailure]:
+    """The requester's own latest refused IMAP/SMTP sign-ins (last 30 days),
+    newest first, each with the time the same device signed in successfully
+    afterwards, if it did. Two indexed queries, bounded by ``limit``."""
+    from academail.accounts.models import EventKind
+
+    since = (now or timezone.now()) - timedelta(days=DIAGNOSIS_DAYS)
+    mine = JournalEntry.objects.filter(account_id=requester.pk, protocol__in=MAIL_PROTOCOLS, at__gte=since)
+    failures = list(mine.filter(kind=EventKind.SIGNIN_FAILED).order_by("-id")[:limit])
+    successes = list(mine.filter(kind__in=[EventKind.SIGNIN, EventKind.NEW_DEVICE])
+                     .order_by("-id").values_list("at", "protocol", "device")[:200])
+    result = []
+    for entry in failures:
+        fixed = [at for at, protocol, device in successes
+                 if protocol == entry.protocol and device == entry.device and at > entry.at]
+        result.append(MailSignInFailure(
+            entry.at, entry.protocol, entry.device, entry.remote_addr or "",
+            FailureReason.CODES.get(entry.detail, "unknown"), min(fixed) if fixed else None,
+        ))
+    return result
+
+
+def do_record_refusal(account: Account, reason: str, *, protocol: str, remote_addr: str, device: str,
+                      quiet_seconds: int = 60) -> None:
+    """Journal a refusal that did not check the password (throttled, plain
+    text), at most once per ``quiet_seconds`` for the same protocol, device and
+    reason, so a client retrying in a loop does not flood the journal."""
+    from academail.accounts.models import EventKind
+
+    recent = JournalEntry.objects.filter(
+        account_id=account.pk, kind=EventKind.SIGNIN_FAILED, protocol=protocol[:8], device=device[:200],
+        detail=reason, at__gt=timezone.now() - timedelta(seconds=quiet_seconds),
+    ).exists()
+    if not recent:
+        do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol, remote_addr=remote_addr,
+                  device=device, detail=reason)
 
 
 def do_purge_journal(now: datetime) -> int:

@@ -466,23 +466,34 @@ def check_sign_in(
         raw = unicodedata.normalize("NFKC", identifier).strip().lower()
         buckets = throttle.sign_in_buckets(remote_addr, ident or "#" + raw)
     wait = throttle.retry_after(buckets)
-    if wait:
-        return SignInResult(None, retry_after=wait, slow_down=throttle.slow_down(remote_addr))
     label = describe_client(protocol, client_name)
+    if wait:
+        if account is not None and protocol in journal.MAIL_PROTOCOLS:
+            journal.do_record_refusal(account, journal.FailureReason.THROTTLED, protocol=protocol,
+                                      remote_addr=remote_addr, device=label)
+        return SignInResult(None, retry_after=wait, slow_down=throttle.slow_down(remote_addr))
     app_password = _app_password_matches(account, password, protocol=protocol, remote_addr=remote_addr)
+    reason = ""
     if app_password is not None:
         matches = True
     elif protocol in apppasswords.MAIL_PROTOCOLS and apppasswords.required():
         # The administrator requires app passwords for IMAP/SMTP: the account
-        # password fails like any wrong one (same cost, same throttle).
-        matches = _password_matches(None, password)
+        # password fails like any wrong one (same cost, same throttle, same
+        # answer); only the owner's journal says it was the account password,
+        # so "Configurer mon téléphone" can tell them what to change.
+        matches = False
+        reason = (journal.FailureReason.APP_PASSWORD_REQUIRED if _password_matches(account, password)
+                  else journal.FailureReason.WRONG_PASSWORD)
     else:
         matches = _password_matches(account, password)
-    if not matches or account is None or account.status != Status.ACTIVE:
+        reason = journal.FailureReason.WRONG_PASSWORD
+    if matches and account is not None and account.status != Status.ACTIVE:
+        matches, reason = False, journal.FailureReason.INACTIVE
+    if not matches or account is None:
         throttle.record_failure(buckets)
         if account is not None:
             journal.do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol,
-                              remote_addr=remote_addr, device=label)
+                              remote_addr=remote_addr, device=label, detail=reason)
         return SignInResult(None, slow_down=throttle.slow_down(remote_addr))
     throttle.record_success(buckets)
     seen = None
@@ -499,6 +510,18 @@ def check_sign_in(
                               secure_url=not_me_url(account, base_url or settings.PUBLIC_URL))
     return SignInResult(account, device=seen.device if seen else None, new_device=is_new,
                         app_password=app_password)
+
+
+def do_note_plaintext_refused(identifier: str, *, protocol: str, remote_addr: str, client_name: str = "") -> None:
+    """A mail client sent its credentials without TLS and was refused before
+    any check (IMAP LOGINDISABLED): journal it for the account it named, if
+    any, so "Configurer mon téléphone" can say "turn on SSL/TLS". Answers
+    nothing, so it tells the client nothing about the identifier."""
+    ident = normalize_identifier(identifier)
+    account = Account.objects.filter(identifier=ident).first() if ident else None
+    if account is not None:
+        journal.do_record_refusal(account, journal.FailureReason.PLAINTEXT, protocol=protocol,
+                                  remote_addr=remote_addr, device=describe_client(protocol, client_name))
 
 
 def authenticate(

@@ -49,6 +49,7 @@ from academail.accounts.forms import (
 from academail.accounts.models import Account, AssistanceRequest, Device, Status
 from academail.accounts.passwords import SENTENCE_TIP, evaluate
 from academail.accounts.services import AccountError, check_sign_in, normalize_identifier
+from academail.help.links import Articles
 
 FLOW_MAX_AGE = 30 * 60
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -128,6 +129,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = ""
     error = ""
+    help_article = Articles.SIGN_IN  # the article the error box links to (help.links)
     pause = 0.0  # the address ceiling's delay before a refusal (accounts.slowdown)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -143,12 +145,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
         error = _wait_message(result.retry_after) if result.throttled else _(
             "Identifiant ou mot de passe incorrect."
         )
+        help_article = Articles.THROTTLED if result.throttled else Articles.SIGN_IN
         pause = result.slow_down
     elif request.method == "POST":
         error = _("Identifiant ou mot de passe incorrect.")
     return slowdown.mark(render(request, "accounts/pages/login.html",
                                 {"form": SignInForm(initial={"identifier": request.POST.get("identifier", "")})
-                                 if error else form, "error": error, "next": next_url}), pause)
+                                 if error else form, "error": error, "next": next_url,
+                                 "help_article": help_article}), pause)
 
 
 def _after_password(request: HttpRequest, account: Account, device: Any, next_url: str) -> HttpResponse:
@@ -231,6 +235,7 @@ def _set_flow(request: HttpRequest, name: str, account: Account, step: str, **ex
 def activation_start(request: HttpRequest) -> HttpResponse:
     form = NumenChallengeForm(request.POST or None)
     error = ""
+    help_article = Articles.NUMEN  # the article the error box links to (help.links)
     pause = 0.0
     if request.method == "POST" and form.is_valid():
         result = lifecycle.check_numen_challenge(
@@ -239,6 +244,7 @@ def activation_start(request: HttpRequest) -> HttpResponse:
         account, pause = result.account, result.slow_down
         if result.throttled:
             error = _wait_message(result.retry_after)
+            help_article = Articles.THROTTLED
         elif account is None:
             error = _("Identifiant ou NUMEN incorrect.")
         elif account.status == Status.ACTIVE:
@@ -248,7 +254,8 @@ def activation_start(request: HttpRequest) -> HttpResponse:
         else:
             _set_flow(request, "activation", account, "password")
             return redirect("accounts:activation_password")
-    return slowdown.mark(render(request, "accounts/pages/activation_start.html", {"form": form, "error": error}), pause)
+    return slowdown.mark(render(request, "accounts/pages/activation_start.html",
+                                {"form": form, "error": error, "help_article": help_article}), pause)
 
 
 @secured
@@ -262,7 +269,8 @@ def activation_password(request: HttpRequest) -> HttpResponse:
         _set_flow(request, "activation", account, "secondary")
         return redirect("accounts:activation_secondary")
     return render(request, "accounts/pages/activation_password.html",
-                  {"form": form, "account": account, "tip": SENTENCE_TIP, "step": 2})
+                  {"form": form, "account": account, "tip": SENTENCE_TIP, "step": 2,
+                   "help_article": Articles.PASSWORD_RULES})
 
 
 @secured
@@ -305,7 +313,8 @@ def activation_code(request: HttpRequest) -> HttpResponse:
             seen = devices.do_note_device(account, key, protocol="web", label=label,
                                           remote_addr=client_addr(request))
             messages.success(request, _("Votre compte est activé. Bienvenue dans votre messagerie !"))
-            response = _after_password(request, account, seen.device, reverse("accounts:security"))
+            # First sign-in after activation: the short guided tour (skippable), then the inbox.
+            response = _after_password(request, account, seen.device, reverse("help:tour", args=[1]))
             return _set_device_cookie(response, browser_id)
     return render(request, "accounts/pages/activation_code.html", {"form": form, "step": 4})
 
@@ -322,12 +331,14 @@ def _flow_expired(request: HttpRequest, restart: str) -> HttpResponse:
 def reset_request(request: HttpRequest) -> HttpResponse:
     form = NumenChallengeForm(request.POST or None)
     error = ""
+    help_article = Articles.NUMEN  # the article the error box links to (help.links)
     if request.method == "POST" and form.is_valid():
         identifier = form.cleaned_data["identifier"]
         result = lifecycle.check_numen_challenge(identifier, form.cleaned_data["numen"],
                                                  remote_addr=client_addr(request))
         if result.throttled:
             error = _wait_message(result.retry_after)
+            help_article = Articles.THROTTLED
         else:
             if result.account is not None:
                 lifecycle.do_request_reset(result.account, base_url=base_url(request),
@@ -340,7 +351,8 @@ def reset_request(request: HttpRequest) -> HttpResponse:
                 "at": time.time(),
             }
             return redirect("accounts:reset_sent")
-    return render(request, "accounts/pages/reset_request.html", {"form": form, "error": error})
+    return render(request, "accounts/pages/reset_request.html",
+                  {"form": form, "error": error, "help_article": help_article})
 
 
 @secured
@@ -370,7 +382,7 @@ def reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("accounts:login")
     request.session["reset_account"] = reset.account_id
     return render(request, "accounts/pages/reset_confirm.html",
-                  {"form": form, "tip": SENTENCE_TIP})
+                  {"form": form, "tip": SENTENCE_TIP, "help_article": Articles.PASSWORD_RULES})
 
 
 # --- helpdesk -------------------------------------------------------------------------------------
@@ -529,7 +541,8 @@ def change_password(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, account)
             messages.success(request, _("Votre mot de passe est changé. Vos autres sessions sont fermées."))
             return redirect("accounts:security")
-    return render(request, "accounts/pages/change_password.html", {"form": form, "tip": SENTENCE_TIP})
+    return render(request, "accounts/pages/change_password.html",
+                  {"form": form, "tip": SENTENCE_TIP, "help_article": Articles.PASSWORD_RULES})
 
 
 @login_required

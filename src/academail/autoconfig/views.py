@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from academail.accounts.models import Account
 from academail.accounts.views import base_url, secured
 from academail.autoconfig import clientconfig
+from academail.help.diagnosis import phone_diagnosis
 
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 MOBILECONFIG_CONTENT_TYPE = "application/x-apple-aspen-config"
@@ -111,4 +112,5 @@ def setup(request: HttpRequest) -> HttpResponse:
         "endpoints": clientconfig.public_endpoints(),
         "profile_url": profile_url,
         "qr_svg": mark_safe(_qr_svg(profile_url)),  # noqa: S308 - segno output, escaped title
+        "findings": phone_diagnosis(account),
     })

@@ -24,6 +24,7 @@ from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.door import Outcome, Recipient
 from academail.delivery.limits import Decision, Verdict, check_sending_limits
 from academail.delivery.queue import do_enqueue, header_section
+from academail.help.links import Articles
 from academail.mime.parse import parse_message
 
 
@@ -192,11 +193,13 @@ async def submit(
 
 
 class SendRefused(Exception):
-    """The message cannot be sent as it is; ``message`` is French a person can act on."""
+    """The message cannot be sent as it is; ``message`` is French a person can act on;
+    ``help_article`` the slug of the help article that explains it, if one does."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, help_article: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.help_article = help_article
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
         if remote:
             do_enqueue(queued, mail_from=identity.address, recipients=remote, account_id=identity.account_id)
     if decision.verdict is Verdict.REFUSE:
-        raise SendRefused(decision.reason)
+        raise SendRefused(decision.reason, help_article=Articles.SENDING_LIMITS)
     copy = fixed
     if bcc:
         copy = ("Bcc: " + ", ".join(bcc) + "\r\n").encode() + fixed

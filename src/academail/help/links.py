@@ -52,6 +52,23 @@ _LEGACY_REASON = {
 }
 
 
+_MESSAGE_TAG = "aide:"
+
+
+def message_tag(slug: str) -> str:
+    """``extra_tags`` for a Django message whose box should link to an article:
+    ``messages.warning(request, text, extra_tags=message_tag(Articles.SENDING_LIMITS))``."""
+    return _MESSAGE_TAG + slug
+
+
+def slug_of_message_tags(extra_tags: str) -> str:
+    """The article slug carried by a message's ``extra_tags``, or ""."""
+    for tag in (extra_tags or "").split():
+        if tag.startswith(_MESSAGE_TAG):
+            return tag[len(_MESSAGE_TAG):]
+    return ""
+
+
 def article_url(slug: str) -> str:
     """The address of an article (whether it exists is the article page's business)."""
     return reverse("help:article", args=[slug])

@@ -9,6 +9,7 @@ app_name = "help"
 urlpatterns = [
     path("", views.index, name="index"),
     path("nouvel-article/", views.edit, name="new"),
+    path("visite/<int:step>/", views.tour, name="tour"),
     path("<slug:slug>/", views.article, name="article"),
     path("<slug:slug>/avis/", views.feedback, name="feedback"),
     path("<slug:slug>/modifier/", views.edit, name="edit"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -101,6 +102,23 @@ def feedback(request: HttpRequest, slug: str) -> HttpResponse:
     voted[item.slug] = answer
     request.session["help_voted"] = voted
     return redirect(f"{links.article_url(item.slug)}#avis")
+
+
+# --- the guided tour after activation ---------------------------------------------------
+
+TOUR_STEPS = 4
+
+
+@login_required
+@secured
+def tour(request: HttpRequest, step: int) -> HttpResponse:
+    """A short page sequence (no script needed): inbox, filters, phone, security.
+    Every step offers "Passer la visite", which goes to the inbox."""
+    if not 1 <= step <= TOUR_STEPS:
+        raise Http404
+    return render(request, "help/pages/tour.html", {
+        "step": step, "steps": TOUR_STEPS, "previous": step - 1, "next": step + 1 if step < TOUR_STEPS else 0,
+    })
 
 
 # --- editing -------------------------------------------------------------------------------

@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
-from academail.accounts.services import check_sign_in, pause_before_refusal
+from academail.accounts.services import (
+    check_sign_in,
+    do_note_plaintext_refused,
+    pause_before_refusal,
+)
 from academail.imap import limits
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
@@ -314,6 +318,9 @@ class Session:
     async def do_login(self, command: C.Command) -> None:
         assert isinstance(command, C.Login)
         if not self.conn.tls:
+            # RFC 9051 §6.2.3: LOGINDISABLED; the owner's journal says why (phone diagnosis).
+            await self.run(do_note_plaintext_refused, command.user, protocol="imap",
+                           remote_addr=self.conn.peer, client_name=self.client_name)
             await self.no(command, R.NO_LOGIN_DISABLED, R.CODE_PRIVACYREQUIRED)
             return
         await self._authenticate(command, command.user, command.password)

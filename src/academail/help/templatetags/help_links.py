@@ -20,6 +20,12 @@ def assistance_url(category: str) -> str:
     return links.assistance_url(category)
 
 
+@register.filter
+def help_slug(extra_tags: str) -> str:
+    """``{{ message.extra_tags|help_slug }}``: see ``help.links.message_tag``."""
+    return links.slug_of_message_tags(extra_tags)
+
+
 @register.inclusion_tag("help/partials/hint.html")
 def help_hint(slug: str, lead: str = "") -> dict[str, str]:
     """One line under an error: "Comment résoudre ce problème : <title>"."""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from academail.delivery.submit import SenderRefused, SendRefused, account_identity, do_send
+from academail.help.links import Articles, message_tag
 from academail.mime.parse import decode_part_body, parse_message
 from academail.store import mailboxes as store_mailboxes
 from academail.store import webmail as store
@@ -165,6 +166,7 @@ def write(request: HttpRequest) -> HttpResponse:
         return render_page(request, "write.html", form)
     except SendRefused as refused:
         form["error"] = refused.message
+        form["help_article"] = refused.help_article
         return render_page(request, "write.html", form)
     try:
         do_discard_draft(account_id, parse_uid(request.POST.get("draft")))
@@ -180,6 +182,7 @@ def write(request: HttpRequest) -> HttpResponse:
             request,
             _("Message retenu : vous avez dépassé le volume d'envoi habituel. Un administrateur va le "
               "vérifier avant de le laisser partir ; inutile de le renvoyer."),
+            extra_tags=message_tag(Articles.SENDING_LIMITS),
         )
     elif sent.sent_copy_uid is None:
         messages.warning(request, _("Message envoyé, mais Envoyés est plein : aucune copie n'y a été gardée."))
