@@ -64,7 +64,7 @@ def test_weak_password_links_to_the_password_rules(client, person):
     assert links_to(html, Articles.PASSWORD_RULES)
 
 
-@pytest.mark.parametrize(("percent", "text"), [(85, "Votre boîte se remplit."), (100, "presque pleine")])
+@pytest.mark.parametrize(("percent", "text"), [(85, "Votre boîte se remplit"), (96, "presque pleine"), (100, "Boîte pleine")])
 def test_quota_nearly_or_completely_full_links_to_the_full_mailbox_article(client, person, percent, text):
     from academail.accounts.models import Account
 
