@@ -157,3 +157,24 @@ def test_the_directory_is_regenerated_incrementally(dav_user, settings):
     assert (gone.cards, gone.removed) == (1, 1)
     folder = settings.DAV_DIR / "directory"
     assert sorted(p.name for p in folder.glob("*.vcf")) == [f"{first.identifier}.vcf"]
+
+
+def test_phone_and_webmail_see_the_same_events(live_server, dav_user):
+    from zoneinfo import ZoneInfo
+
+    from academail.calendar import events
+
+    paris = ZoneInfo("Europe/Paris")
+    user = dav_user()
+    client = caldav.DAVClient(url=live_server.url + "/dav/", username=user.identifier, password=user.secret)
+    agenda = client.principal().calendars()[0]
+    agenda.save_event(EVENT)
+    week = events.access_occurrences(user.account, dt.datetime(2026, 12, 7, tzinfo=paris),
+                                     dt.datetime(2026, 12, 14, tzinfo=paris))
+    assert [o.summary for o in week] == ["Conseil de classe 3eB"]
+    events.check_save_event(user.account, events.EventDraft(
+        summary="Réunion parents", start=dt.datetime(2026, 12, 11, 18, tzinfo=paris),
+        end=dt.datetime(2026, 12, 11, 20, tzinfo=paris), recurrence="weekly", reminder=60))
+    found = agenda.search(start=dt.datetime(2026, 12, 11), end=dt.datetime(2026, 12, 12), event=True, expand=False)
+    (event,) = [e for e in found if str(e.icalendar_component["summary"]) == "Réunion parents"]
+    assert "VALARM" in event.data and "RRULE:FREQ=WEEKLY" in event.data

@@ -21,8 +21,10 @@ or the web session for reads) and hands Radicale the identifier as
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -137,6 +139,52 @@ def application() -> radicale.Application:
         if _application is None or _application[0] != folder:
             _application = (folder, radicale.Application(_configuration()))
         return _application[1]
+
+
+def call(identifier: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+         *, environ: dict[str, object] | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request to Radicale on behalf of ``identifier`` (already
+    authenticated by the caller): ``path`` is below ``/dav``. Returns (status,
+    headers, body). The DAV view and the agenda's writes both come through
+    here, so Radicale's checks (UID per collection, sizes, RRULE bounds) and its
+    sync history apply to the webmail's changes as to a phone's."""
+    do_provision(identifier)
+    base: dict[str, object] = dict(environ or {})
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        base[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value
+    base.setdefault("SERVER_NAME", "localhost")
+    base.setdefault("SERVER_PORT", "80")
+    base.setdefault("wsgi.url_scheme", "http")
+    base.update({
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "/dav",
+        "PATH_INFO": path,
+        "REMOTE_USER": identifier,
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    })
+    captured: dict[str, object] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        captured["status"], captured["headers"] = status, response_headers
+
+    chunks = application()(base, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    response_headers = captured["headers"]
+    assert isinstance(response_headers, list)
+    return int(str(captured["status"]).split(" ", 1)[0]), response_headers, content
 
 
 def _write_props(folder: Path, props: dict[str, str]) -> None:

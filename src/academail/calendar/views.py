@@ -1,5 +1,5 @@
-"""The ``/dav/`` door (Radicale behind our authentication) and the RFC 6764
-well-known redirects.
+"""The ``/dav/`` door (Radicale behind our authentication), the RFC 6764
+well-known redirects, and the agenda pages of the webmail (``/agenda/``).
 
 ``dav`` is a Django view that calls Radicale's WSGI application in-process, so
 DAV runs in the same web process (uvicorn under ``academail serve``, any WSGI or
@@ -8,18 +8,25 @@ ASGI server otherwise) with the same middleware, logs and settings.
 
 from __future__ import annotations
 
-import io
-import sys
-from collections.abc import Iterable
+import datetime as dt
 
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from academail.accounts import slowdown
 from academail.accounts.models import Account
-from academail.accounts.views import client_addr
+from academail.accounts.views import client_addr, secured
 from academail.calendar import dav as dav_service
+from academail.calendar import events, pages
 from academail.calendar.davauth import check_dav_caller
+from academail.calendar.forms import EventForm
 
 DAV_PREFIX = "/dav"
 # The web session may read (the webmail's own calls, with no password to send);
@@ -65,34 +72,18 @@ def _caller(request: HttpRequest) -> Account | HttpResponse:
     return _unauthorized("Connectez-vous avec votre identifiant et un mot de passe d'application.")
 
 
-def _environ(request: HttpRequest, account: Account, body: bytes) -> dict[str, object]:
-    """A WSGI environ (PEP 3333) for Radicale, built from the request: the
-    caller as ``REMOTE_USER``, ``/dav`` as ``SCRIPT_NAME``, no credentials."""
+def _environ(request: HttpRequest) -> dict[str, object]:
+    """What Radicale may see of the request (PEP 3333 names): no credentials,
+    no cookies, no proxy overrides of its script name or user."""
     environ: dict[str, object] = {
         key: value
         for key, value in request.META.items()
         if isinstance(value, str) and (key.startswith("HTTP_") or key in {
             "CONTENT_TYPE", "SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "QUERY_STRING"})
     }
-    environ.pop("HTTP_AUTHORIZATION", None)
-    environ.pop("HTTP_COOKIE", None)
-    environ.pop("HTTP_X_SCRIPT_NAME", None)
-    environ.pop("HTTP_X_REMOTE_USER", None)
-    environ.update({
-        "REQUEST_METHOD": request.method or "GET",
-        "SCRIPT_NAME": DAV_PREFIX,
-        "PATH_INFO": request.path[len(DAV_PREFIX):] or "/",
-        "REMOTE_USER": account.identifier,
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": request.scheme or "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    })
+    for key in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_X_SCRIPT_NAME", "HTTP_X_REMOTE_USER"):
+        environ.pop(key, None)
+    environ["wsgi.url_scheme"] = request.scheme or "http"
     if request.is_secure():
         environ["HTTPS"] = "on"
     return environ
@@ -121,23 +112,10 @@ def dav(request: HttpRequest) -> HttpResponse:
     body = _read_body(request, settings.DAV_MAX_REQUEST_BYTES)
     if body is None:
         return HttpResponse("Requête trop volumineuse.", status=413, content_type="text/plain; charset=utf-8")
-    dav_service.do_provision(found.identifier)
-    captured: dict[str, object] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
-        captured["status"], captured["headers"] = status, headers
-
-    chunks: Iterable[bytes] = dav_service.application()(_environ(request, found, body), start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    status = str(captured["status"])
-    response = HttpResponse(content, status=int(status.split(" ", 1)[0]))
-    headers = captured["headers"]
-    assert isinstance(headers, list)
+    status, headers, content = dav_service.call(
+        found.identifier, request.method or "GET", request.path[len(DAV_PREFIX):] or "/", body,
+        environ=_environ(request))
+    response = HttpResponse(content, status=status)
     for name, value in headers:
         if name.lower() not in _DROPPED_HEADERS:
             response[name] = value
@@ -150,3 +128,85 @@ def well_known(request: HttpRequest, service: str) -> HttpResponse:
     """RFC 6764 §5: ``/.well-known/caldav`` and ``/.well-known/carddav`` lead
     to the context path; clients then find their principal there (RFC 5397)."""
     return HttpResponsePermanentRedirect(DAV_PREFIX + "/")
+
+
+# --- the agenda pages (/agenda/) -------------------------------------------------
+
+
+def _requester(request: HttpRequest) -> Account:
+    user = request.user
+    assert isinstance(user, Account)
+    return user
+
+
+def _today() -> dt.date:
+    return timezone.localdate(timezone=events.PARIS)
+
+
+@login_required
+@secured
+@require_GET
+def agenda(request: HttpRequest) -> HttpResponse:
+    """Month, week, day or list view (``?vue=``) around ``?date=``."""
+    today = _today()
+    page = pages.access_agenda_page(_requester(request), request.GET.get("vue", "semaine"),
+                                    pages.parse_date(request.GET.get("date"), today), today)
+    return render(request, "calendar/pages/agenda.html", {"page": page, "today": today})
+
+
+def _calendar_choices(account: Account) -> list[tuple[str, str]]:
+    return [(c.name, c.title) for c in events.access_calendars(account)]
+
+
+@login_required
+@secured
+@require_http_methods(["GET", "POST"])
+def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> HttpResponse:
+    """Create (no ``href``) or edit an event; moving it is editing its dates."""
+    account = _requester(request)
+    choices = _calendar_choices(account)
+    error = ""
+    if request.method == "POST":
+        form = EventForm(request.POST, calendars=choices)
+        if form.is_valid():
+            draft = form.draft(href)
+            if href and draft.calendar != calendar:
+                form.add_error("calendar", _("Un événement existant reste dans son agenda."))
+            else:
+                try:
+                    events.check_save_event(account, draft)
+                except events.AgendaError as problem:
+                    error = str(problem)
+                else:
+                    messages.success(request, _("Événement enregistré."))
+                    assert draft.start is not None
+                    return redirect(f"{reverse('calendar:agenda')}?date={draft.start.date().isoformat()}")
+    elif href:
+        try:
+            stored = events.access_event(account, calendar, href)
+        except events.AgendaError as problem:
+            raise Http404(str(problem)) from None
+        form = EventForm(initial=EventForm.initial_from(stored), calendars=choices)
+    else:
+        day = pages.parse_date(request.GET.get("date"), _today())
+        form = EventForm(initial={"start_date": day, "end_date": day, "start_time": dt.time(9),
+                                  "end_time": dt.time(10), "calendar": choices[0][0] if choices else ""},
+                         calendars=choices)
+    return render(request, "calendar/pages/event.html", {
+        "form": form, "error": error, "href": href, "calendar": calendar,
+        "occurrence": request.GET.get("occurrence", ""),
+    })
+
+
+@login_required
+@secured
+@require_POST
+def event_delete(request: HttpRequest, calendar: str, href: str) -> HttpResponse:
+    """Delete an event, or (``occurrence``) one occurrence of a recurring one."""
+    try:
+        events.do_delete_event(_requester(request), calendar, href, occurrence=request.POST.get("occurrence", ""))
+    except events.AgendaError as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, _("Événement supprimé."))
+    return redirect("calendar:agenda")

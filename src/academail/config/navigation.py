@@ -22,6 +22,7 @@ class Entry:
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("webmail:index", _("Courrier")),
+    Entry("calendar:agenda", _("Agenda")),
     Entry("filters:index", _("Filtres et absence")),
     Entry("forwarding:index", _("Transfert")),
     Entry("webmail:preferences", _("Préférences")),

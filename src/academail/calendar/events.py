@@ -1,0 +1,416 @@
+"""The agenda's one service: the webmail reads and writes events here, and
+here only; the data is Radicale's collections (``calendar.dav``), so a phone
+synced over CalDAV and the webmail see the same events.
+
+Reads go to Radicale's storage directly and are cached per process: a
+collection's parsed events are kept until its folder changes (Radicale writes
+every change by renaming a file in that folder, which moves its mtime), so a
+week view costs a ``stat`` per calendar plus the expansion of that week.
+Recurrences (RFC 5545 §3.3.10 RRULE, §3.8.5.1 EXDATE, RECURRENCE-ID overrides)
+are expanded with ``recurring_ical_events``, in Europe/Paris.
+
+Writes go through Radicale's own request handling (``dav.call``: PUT, DELETE),
+so its checks and its sync history (phones see the change) apply as to any
+client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+from django.conf import settings
+
+from academail.accounts.models import Account
+from academail.calendar import dav
+
+PARIS = ZoneInfo("Europe/Paris")
+MAX_SUMMARY = 200
+MAX_TEXT = 4000
+# A request for more than this many days is cut (a year view is not offered).
+MAX_RANGE_DAYS = 62
+# Recurrences expanded for one view are bounded (RFC 5545 allows infinite ones).
+MAX_OCCURRENCES = 2000
+
+RECURRENCES: dict[str, str] = {
+    "": "",
+    "daily": "FREQ=DAILY",
+    "schooldays": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "weekly": "FREQ=WEEKLY",
+    "fortnightly": "FREQ=WEEKLY;INTERVAL=2",
+    "monthly": "FREQ=MONTHLY",
+}
+REMINDERS = (0, 10, 30, 60, 24 * 60)
+
+
+class AgendaError(ValueError):
+    """A request that cannot be honoured; ``str()`` is French, for the person."""
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    name: str  # the collection's folder, e.g. "agenda"
+    title: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    calendar: CalendarInfo
+    href: str
+    uid: str
+    summary: str
+    location: str
+    start: dt.datetime  # Europe/Paris
+    end: dt.datetime
+    all_day: bool
+    recurring: bool
+    recurrence_id: str = ""  # the occurrence's start, as sent back to delete only it
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+@dataclass
+class EventDraft:
+    """What the event form edits; ``check_save_event`` validates it."""
+
+    calendar: str = dav.DEFAULT_CALENDAR
+    summary: str = ""
+    location: str = ""
+    description: str = ""
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    all_day: bool = False
+    recurrence: str = ""
+    until: dt.date | None = None
+    reminder: int = 0
+    href: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    signature: tuple[int, int]
+    info: CalendarInfo
+    # (start, end, href, event) of non-recurring events, and the recurring calendars.
+    plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]]
+    recurring: list[tuple[str, icalendar.Calendar]]
+
+
+_cache: dict[str, _Parsed] = {}
+_cache_lock = threading.Lock()
+
+
+def _home(account: Account) -> Path:
+    dav.do_provision(account.identifier)
+    return dav.collection_root() / account.identifier
+
+
+def _signature(folder: Path) -> tuple[int, int]:
+    stat = folder.stat()
+    props = folder / ".Radicale.props"
+    return stat.st_mtime_ns, props.stat().st_mtime_ns if props.exists() else 0
+
+
+def _info(folder: Path) -> CalendarInfo | None:
+    import json
+
+    try:
+        props = json.loads((folder / ".Radicale.props").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if props.get("tag") != "VCALENDAR":
+        return None
+    color = str(props.get("ICAL:calendar-color") or "#000091")[:7]
+    return CalendarInfo(folder.name, str(props.get("D:displayname") or folder.name), color)
+
+
+def access_calendars(account: Account) -> list[CalendarInfo]:
+    """The account's calendars (its own home only), « Agenda » first."""
+    home = _home(account)
+    found = []
+    with os.scandir(home) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                info = _info(Path(entry.path))
+                if info is not None:
+                    found.append(info)
+    return sorted(found, key=lambda c: (c.name != dav.DEFAULT_CALENDAR, c.title.casefold()))
+
+
+def _as_paris(value: dt.date | dt.datetime) -> tuple[dt.datetime, bool]:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # floating time (RFC 5545 §3.3.5): local time
+            return value.replace(tzinfo=PARIS), False
+        return value.astimezone(PARIS), False
+    return dt.datetime.combine(value, dt.time(), PARIS), True
+
+
+def _bounds(event: icalendar.cal.Component) -> tuple[dt.datetime, dt.datetime, bool]:
+    start, all_day = _as_paris(event.decoded("DTSTART"))
+    if "DTEND" in event:
+        end, _ = _as_paris(event.decoded("DTEND"))
+    elif "DURATION" in event:
+        end = start + event.decoded("DURATION")
+    else:
+        end = start + (dt.timedelta(days=1) if all_day else dt.timedelta())
+    return start, max(end, start), all_day
+
+
+def _load(account: Account, info: CalendarInfo, folder: Path, signature: tuple[int, int]) -> _Parsed:
+    plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]] = []
+    recurring: list[tuple[str, icalendar.Calendar]] = []
+    storage = dav.application()._storage
+    with storage.acquire_lock("r", account.identifier):
+        collection = next(iter(storage.discover(f"/{account.identifier}/{info.name}/")), None)
+        items = list(collection.get_all()) if collection is not None else []  # type: ignore[union-attr]
+    for item in items:
+        try:
+            parsed = icalendar.Calendar.from_ical(item.serialize())
+        except ValueError:
+            continue  # Radicale verified it on upload; an unreadable one is skipped, not fatal
+        events = [c for c in parsed.walk("VEVENT") if "DTSTART" in c]
+        if not events:
+            continue
+        if any("RRULE" in e or "RDATE" in e or "RECURRENCE-ID" in e for e in events):
+            recurring.append((str(item.href), parsed))
+            continue
+        for event in events:
+            try:
+                start, end, _ = _bounds(event)
+            except (ValueError, TypeError, KeyError):
+                continue
+            plain.append((start, end, str(item.href), event))
+    plain.sort(key=lambda row: row[0])
+    return _Parsed(signature, info, plain, recurring)
+
+
+def _parsed(account: Account, info: CalendarInfo) -> _Parsed:
+    folder = _home(account) / info.name
+    signature = _signature(folder)
+    key = f"{settings.DAV_DIR}|{account.identifier}/{info.name}"
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None and cached.signature == signature:
+        return cached
+    parsed = _load(account, info, folder, signature)
+    with _cache_lock:
+        _cache[key] = parsed
+    return parsed
+
+
+def _occurrence(info: CalendarInfo, href: str, event: icalendar.cal.Component, recurring: bool) -> Occurrence:
+    start, end, all_day = _bounds(event)
+    recurrence_id = ""
+    if recurring:
+        recurrence_id = event.decoded("DTSTART").isoformat() if "DTSTART" in event else ""
+    return Occurrence(
+        calendar=info, href=href, uid=str(event.get("UID", "")), summary=str(event.get("SUMMARY", ""))[:MAX_SUMMARY],
+        location=str(event.get("LOCATION", ""))[:MAX_SUMMARY], start=start, end=end, all_day=all_day,
+        recurring=recurring, recurrence_id=recurrence_id,
+    )
+
+
+def access_occurrences(account: Account, start: dt.datetime, end: dt.datetime,
+                       calendars: list[CalendarInfo] | None = None) -> list[Occurrence]:
+    """The account's event occurrences overlapping [start, end), sorted by
+    start; recurrences expanded (at most ``MAX_OCCURRENCES`` per calendar)."""
+    if end - start > dt.timedelta(days=MAX_RANGE_DAYS):
+        end = start + dt.timedelta(days=MAX_RANGE_DAYS)
+    found: list[Occurrence] = []
+    for info in calendars if calendars is not None else access_calendars(account):
+        parsed = _parsed(account, info)
+        for ev_start, ev_end, href, event in parsed.plain:
+            if ev_start >= end:
+                break
+            if ev_end > start or (ev_end == ev_start and ev_start >= start):
+                found.append(_occurrence(info, href, event, False))
+        for href, calendar in parsed.recurring:
+            query = recurring_ical_events.of(calendar, skip_bad_series=True)
+            for count, event in enumerate(query.between(start, end)):
+                if count >= MAX_OCCURRENCES:
+                    break
+                found.append(_occurrence(info, href, event, True))
+    found.sort(key=lambda o: (o.start, not o.all_day, o.summary))
+    return found
+
+
+def access_event(account: Account, calendar: str, href: str) -> EventDraft:
+    """The stored event ``href`` of the account's ``calendar`` as a draft for the form."""
+    info = next((c for c in access_calendars(account) if c.name == calendar), None)
+    if info is None or not _safe(href):
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    parsed = _parsed(account, info)
+    event = next((e for _, _, h, e in parsed.plain if h == href), None)
+    if event is None:
+        cal = next((c for h, c in parsed.recurring if h == href), None)
+        masters = [e for e in cal.walk("VEVENT") if "RECURRENCE-ID" not in e] if cal is not None else []
+        event = masters[0] if masters else None
+    if event is None:
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    start, end, all_day = _bounds(event)
+    rule = event.get("RRULE")
+    rule_text = rule.to_ical().decode() if rule is not None else ""
+    until = rule.get("UNTIL", [None])[0] if rule is not None else None
+    base_rule = ";".join(p for p in rule_text.split(";") if not p.startswith(("UNTIL=", "COUNT=")))
+    recurrence = next((k for k, v in RECURRENCES.items() if v and v == base_rule), "")
+    alarm = next(iter(event.walk("VALARM")), None)
+    reminder = 0
+    if alarm is not None:
+        trigger = alarm.decoded("TRIGGER")
+        if isinstance(trigger, dt.timedelta):
+            reminder = int(-trigger.total_seconds() // 60)
+    return EventDraft(
+        calendar=calendar, summary=str(event.get("SUMMARY", "")), location=str(event.get("LOCATION", "")),
+        description=str(event.get("DESCRIPTION", "")), start=start, end=end if not all_day else end - dt.timedelta(days=1),
+        all_day=all_day, recurrence=recurrence,
+        until=(until.date() if isinstance(until, dt.datetime) else until), reminder=reminder, href=href,
+    )
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+def _safe(href: str) -> bool:
+    return bool(href) and "/" not in href and not href.startswith(".") and len(href) <= 200
+
+
+def _put(account: Account, calendar: str, href: str, ical: icalendar.Calendar) -> None:
+    status, _, _ = dav.call(account.identifier, "PUT", f"/{account.identifier}/{calendar}/{href}",
+                            ical.to_ical(), {"Content-Type": "text/calendar; charset=utf-8"})
+    if status not in (200, 201, 204):
+        raise AgendaError("L'événement n'a pas pu être enregistré. Vérifiez les dates et réessayez.")
+
+
+def _stored(account: Account, calendar: str, href: str) -> icalendar.Calendar | None:
+    status, _, body = dav.call(account.identifier, "GET", f"/{account.identifier}/{calendar}/{href}")
+    if status != 200:
+        return None
+    return icalendar.Calendar.from_ical(body)
+
+
+def check_save_event(account: Account, draft: EventDraft) -> str:
+    """Create (``draft.href`` empty) or update an event of the account's own
+    calendar; returns its href. Fields of a stored event that the form does
+    not show (attendees, organiser, exceptions) are kept."""
+    calendars = {c.name for c in access_calendars(account)}
+    if draft.calendar not in calendars:
+        raise AgendaError("Choisissez un de vos agendas.")
+    summary = " ".join(draft.summary.split())[:MAX_SUMMARY]
+    if not summary:
+        raise AgendaError("Donnez un titre à l'événement.")
+    if draft.start is None or draft.end is None:
+        raise AgendaError("Indiquez le début et la fin de l'événement.")
+    if draft.end < draft.start:
+        raise AgendaError("La fin de l'événement doit suivre son début.")
+    if draft.recurrence not in RECURRENCES:
+        raise AgendaError("Choisissez une répétition de la liste.")
+    if draft.reminder not in REMINDERS:
+        raise AgendaError("Choisissez un rappel de la liste.")
+    if draft.until is not None and draft.until < draft.start.date():
+        raise AgendaError("La répétition doit s'arrêter après le premier événement.")
+
+    stored = _stored(account, draft.calendar, draft.href) if draft.href else None
+    if draft.href and (stored is None or not _safe(draft.href)):
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    if stored is not None:
+        masters = [e for e in stored.walk("VEVENT") if "RECURRENCE-ID" not in e]
+        event = masters[0]
+        for name in ("DTSTART", "DTEND", "DURATION", "SUMMARY", "LOCATION", "DESCRIPTION", "RRULE"):
+            event.pop(name, None)
+        event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
+        calendar = stored
+        href = draft.href
+        sequence = int(event.get("SEQUENCE", 0)) + 1
+        event.pop("SEQUENCE", None)
+        event.add("SEQUENCE", sequence)
+    else:
+        calendar = icalendar.Calendar()
+        calendar.add("PRODID", "-//academail//agenda//FR")
+        calendar.add("VERSION", "2.0")
+        event = icalendar.Event()
+        uid = f"{uuid.uuid4()}@{settings.MAIL_DOMAINS[0]}"
+        event.add("UID", uid)
+        calendar.add_component(event)
+        href = f"{uuid.uuid4().hex}.ics"
+    event.pop("DTSTAMP", None)
+    event.add("DTSTAMP", dt.datetime.now(dt.UTC))
+    if draft.all_day:
+        event.add("DTSTART", draft.start.date())
+        event.add("DTEND", draft.end.date() + dt.timedelta(days=1))  # RFC 5545 §3.6.1: exclusive
+    else:
+        event.add("DTSTART", draft.start.astimezone(PARIS))
+        event.add("DTEND", draft.end.astimezone(PARIS))
+    event.add("SUMMARY", summary)
+    if draft.location.strip():
+        event.add("LOCATION", draft.location.strip()[:MAX_SUMMARY])
+    if draft.description.strip():
+        event.add("DESCRIPTION", draft.description.strip()[:MAX_TEXT])
+    if draft.recurrence:
+        rule = icalendar.vRecur.from_ical(RECURRENCES[draft.recurrence])
+        if draft.until is not None:
+            # RFC 5545 §3.3.10: UNTIL in UTC when DTSTART has a time zone.
+            rule["UNTIL"] = (draft.until if draft.all_day else
+                             dt.datetime.combine(draft.until, dt.time(23, 59, 59), PARIS).astimezone(dt.UTC))
+        event.add("RRULE", rule)
+    if draft.reminder:
+        alarm = icalendar.Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", summary)
+        alarm.add("TRIGGER", -dt.timedelta(minutes=draft.reminder))  # RFC 5545 §3.8.6.3
+        event.add_component(alarm)
+    if not draft.all_day:
+        calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+        calendar.add_missing_timezones()
+        # UTC needs no VTIMEZONE (values end in "Z"); vobject, in Radicale, refuses one.
+        calendar.subcomponents = [c for c in calendar.subcomponents
+                                  if not (c.name == "VTIMEZONE" and str(c.get("TZID", "")).upper() in ("UTC", "Z"))]
+    _put(account, draft.calendar, href, calendar)
+    return href
+
+
+def do_delete_event(account: Account, calendar: str, href: str, *, occurrence: str = "") -> None:
+    """Delete the event (every occurrence), or with ``occurrence`` (the
+    ISO start of one occurrence) only that one, as an EXDATE (RFC 5545 §3.8.5.1)."""
+    if calendar not in {c.name for c in access_calendars(account)} or not _safe(href):
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    if not occurrence:
+        status, _, _ = dav.call(account.identifier, "DELETE", f"/{account.identifier}/{calendar}/{href}")
+        if status not in (200, 204, 404):
+            raise AgendaError("L'événement n'a pas pu être supprimé. Réessayez.")
+        return
+    stored = _stored(account, calendar, href)
+    if stored is None:
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    try:
+        when = dt.datetime.fromisoformat(occurrence)
+    except ValueError:
+        try:
+            when = dt.datetime.combine(dt.date.fromisoformat(occurrence), dt.time())
+        except ValueError:
+            raise AgendaError("Cette occurrence n'existe pas.") from None
+    masters = [e for e in stored.walk("VEVENT") if "RECURRENCE-ID" not in e]
+    if not masters:
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    master = masters[0]
+    if isinstance(master.decoded("DTSTART"), dt.datetime):
+        # An ISO offset (+02:00) is not a TZID: back to Europe/Paris, whose VTIMEZONE is there.
+        master.add("EXDATE", when.astimezone(PARIS) if when.tzinfo else when.replace(tzinfo=PARIS))
+    else:
+        master.add("EXDATE", when.date())
+    stored.subcomponents = [c for c in stored.subcomponents
+                            if not (c.name == "VEVENT" and "RECURRENCE-ID" in c
+                                    and _as_paris(c.decoded("RECURRENCE-ID"))[0] == _as_paris(when)[0])]
+    _put(account, calendar, href, stored)
