@@ -35,7 +35,8 @@ def test_lda_exit_codes(make_account):
     ok = run_deliver(["-f", "direction@college-exemple.fr", account.address], build_message())
     assert ok.returncode == 0, ok.stderr
     stored = Message.objects.get(mailbox__account=account)
-    assert bytes(stored.prefix) == b"Return-Path: <direction@college-exemple.fr>\r\n"
+    # Return-Path first (RFC 5321 §4.4), then the recipient's spam verdict (protection).
+    assert bytes(stored.prefix).startswith(b"Return-Path: <direction@college-exemple.fr>\r\nX-Spam-Status: No, ")
 
     unknown = run_deliver(["personne@ac-demo.fr", account.address], build_message())
     assert unknown.returncode == 67

@@ -10,6 +10,7 @@ import dj_database_url
 from academail.config.env import (
     ConfigurationError,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -65,6 +66,12 @@ QUOTA_GRACE_PERCENT = env_int("ACADEMAIL_QUOTA_GRACE_PERCENT", 10)
 # SPF/DKIM/DMARC on the MX need DNS; an isolated installation (or one behind a
 # filtering relay that already checked) can turn them off.
 INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
+# Spam verdicts (protection/): points at and above which a message goes to
+# Indésirables, and at and above which mail that also fails authentication is
+# refused at SMTP time (550 5.7.1).
+SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
+SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
+SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)
 # Where filters may redirect mail besides the académie's own domains (the
 # académie's rule: sensitive information does not leave public education).
 FORWARD_ALLOWED_DOMAINS = [d.lower() for d in env_list("ACADEMAIL_FORWARD_ALLOWED_DOMAINS", [])]
@@ -109,6 +116,7 @@ INSTALLED_APPS = [
     "academail.help",
     "academail.calendar",
     "academail.archive",
+    "academail.protection",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections, connection, transaction
 
-from academail.delivery.door import Outcome, Recipient, do_deliver_prepared, prepare
+from academail.delivery.door import Outcome, Recipient, check_spam, do_deliver_prepared, prepare
+from academail.protection.spam import Screening
 from academail.store.messages import PreparedContent
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class _Job:
     also: Callable[[], object] | None = None
     gate: Callable[[], bool] | None = None
     envelope_from: str = ""
+    screening: Screening | None = None
 
 
 class DeliveryBatcher:
@@ -57,6 +59,7 @@ class DeliveryBatcher:
         also: Callable[[], object] | None = None,
         gate: Callable[[], bool] | None = None,
         envelope_from: str = "",
+        screen: bool = False,
     ) -> list[Outcome]:
         """Store ``raw`` for ``recipients``; returns once durable. Raises
         DeliveryRefused (size) or any storage error.
@@ -70,11 +73,20 @@ class DeliveryBatcher:
         the queue entries commit together or not at all.
 
         ``gate`` runs first in that savepoint (the sending limits); when it
-        returns False nothing is stored and the outcomes are empty."""
+        returns False nothing is stored and the outcomes are empty.
+
+        ``screen`` (mail from outside): spam verdicts, computed in the
+        preparing pool rather than the writer (``door.check_spam``); raises
+        DeliveryRefused (``Refusal.SPAM``) before anything is stored."""
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self._pool, prepare, raw)
+        screening = None
+        if screen:
+            screening = await loop.run_in_executor(self._pool, _screen, prepared, prefix, envelope_from)
         future: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._jobs.put(_Job(prepared, recipients, prefix, loop, future, all_or_nothing, also, gate, envelope_from))
+        self._jobs.put(
+            _Job(prepared, recipients, prefix, loop, future, all_or_nothing, also, gate, envelope_from, screening)
+        )
         return await future
 
     async def run(self, also: Callable[[], object], *, gate: Callable[[], bool] | None = None) -> None:
@@ -133,7 +145,8 @@ class DeliveryBatcher:
                                     job.also()
                             else:
                                 outcomes = do_deliver_prepared(
-                                    job.prepared, job.recipients, prefix=job.prefix, envelope_from=job.envelope_from
+                                    job.prepared, job.recipients, prefix=job.prefix, envelope_from=job.envelope_from,
+                                    screening=job.screening,
                                 )
                                 if job.all_or_nothing and not all(o.delivered for o in outcomes):
                                     transaction.set_rollback(True)
@@ -149,6 +162,11 @@ class DeliveryBatcher:
             connection.close()
         for job, result in results:
             job.loop.call_soon_threadsafe(_settle, job.future, result)
+
+
+def _screen(prepared: PreparedContent, prefix: bytes, envelope_from: str) -> Screening:
+    close_old_connections()  # pool threads keep connections; drop broken ones
+    return check_spam(prepared, prefix, envelope_from=envelope_from)
 
 
 def _settle(future: asyncio.Future[list[Outcome]], result: list[Outcome] | BaseException) -> None:

@@ -20,6 +20,8 @@ from django.db import transaction
 from academail.accounts.models import Account, Alias
 from academail.accounts.services import RECEIVING_STATUSES, resolve_address
 from academail.delivery import filtering
+from academail.protection import spam
+from academail.protection.spam import Screening
 from academail.store.errors import QuotaExceeded
 from academail.store.messages import (
     Placement,
@@ -42,6 +44,7 @@ class Refusal(enum.Enum):
     UNKNOWN_RECIPIENT = "unknown"
     MAILBOX_FULL = "full"
     TOO_BIG = "too_big"
+    SPAM = "spam"  # above the reject score and failing authentication (protection.spam)
 
 
 class DeliveryRefused(Exception):
@@ -173,6 +176,18 @@ def prepare(raw: bytes) -> PreparedContent:
     return prepare_content(raw)
 
 
+def check_spam(prepared: PreparedContent, prefix: bytes = b"", *, envelope_from: str = "") -> Screening:
+    """Screen mail from outside once, before storing it (``protection.spam``):
+    raises DeliveryRefused (``Refusal.SPAM``) for mail above the reject score
+    that also fails authentication; otherwise returns the screening that
+    ``do_deliver_prepared`` turns into each person's verdict. Needs no
+    transaction (reads the classifier's counts)."""
+    screening = spam.screen(prepared.parsed, prefix, envelope_from=envelope_from)
+    if screening.reject:
+        raise DeliveryRefused(Refusal.SPAM, spam.REJECT_TEXT)
+    return screening
+
+
 def do_deliver_prepared(
     prepared: PreparedContent,
     recipients: Sequence[Recipient],
@@ -181,6 +196,7 @@ def do_deliver_prepared(
     envelope_from: str = "",
     run_filters: bool = True,
     enforce_quota: bool = True,
+    screening: Screening | None = None,
 ) -> list[Outcome]:
     """Store a prepared message for each distinct account among ``recipients``
     (two aliases of one person give one copy), where each person's filters put
@@ -188,7 +204,9 @@ def do_deliver_prepared(
     out-of-office replies) in the same transaction.
 
     A message discarded by a filter counts as delivered (``uid`` None); a person
-    is refused as full only if every copy for them was.
+    is refused as full only if every copy for them was. ``screening``
+    (``check_spam``, mail from outside): each person's spam verdict goes in
+    their copy's prefix, and junk to Indésirables.
     Precondition: inside ``transaction.atomic()``. Publishes "exists" per mailbox."""
     unique: dict[int, Recipient] = {}
     for recipient in recipients:
@@ -197,12 +215,14 @@ def do_deliver_prepared(
     addresses = {account_id: r.address for account_id, r in unique.items()}
     if run_filters:
         planned = filtering.plan(
-            prepared, addresses, inboxes, envelope_from=envelope_from, size=len(prefix) + prepared.size
+            prepared, addresses, inboxes, envelope_from=envelope_from, size=len(prefix) + prepared.size,
+            screening=screening, prefix=prefix,
         )
         placements, decisions, forwards = planned.placements, planned.decisions, planned.forwards
+        learn = planned.learn
     else:
         placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
-        decisions, forwards = {}, []
+        decisions, forwards, learn = {}, [], []
     results = do_store(prepared, placements, prefix=prefix, enforce_quota=enforce_quota)
     stored: dict[int, int | None] = {}
     full: set[int] = set()
@@ -224,7 +244,8 @@ def do_deliver_prepared(
     delivered = {a: d for a, d in decisions.items() if a not in full or a in stored}
     if delivered:
         filtering.do_follow_up(
-            prepared, delivered, addresses, forwards=forwards, prefix=prefix, envelope_from=envelope_from
+            prepared, delivered, addresses, forwards=forwards, prefix=prefix, envelope_from=envelope_from,
+            learn=[a for a in learn if a in stored],
         )
     return [
         by_account.get(r.account_id, Outcome(r, refusal=Refusal.UNKNOWN_RECIPIENT)) for r in recipients
@@ -233,12 +254,13 @@ def do_deliver_prepared(
 
 def deliver(
     raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"", envelope_from: str = "",
-    enforce_quota: bool = True,
+    enforce_quota: bool = True, screen: bool = False,
 ) -> list[Outcome | DeliveryRefused]:
     """The whole path for one message, synchronously (the ``deliver`` command,
     imports, tests): per address, an Outcome or the DeliveryRefused that kept it
     out. Durable when it returns. ``enforce_quota=False`` is for the platform's
-    full-mailbox notice only (``store.quota``)."""
+    full-mailbox notice only (``store.quota``). ``screen``: spam verdicts
+    (``check_spam``; a refusal applies to every address)."""
     checked: list[Recipient | DeliveryRefused | str] = []
     for address in addresses:
         try:
@@ -254,9 +276,18 @@ def deliver(
     if not good and not relays:
         return [r for r in checked if isinstance(r, DeliveryRefused)]
     prepared = prepare(raw) if good else None
+    screening = None
+    if prepared is not None and screen:
+        try:
+            screening = check_spam(prepared, prefix, envelope_from=envelope_from)
+        except DeliveryRefused as refused:
+            return [refused for _ in addresses]
     with transaction.atomic():
         stored = (
-            do_deliver_prepared(prepared, good, prefix=prefix, envelope_from=envelope_from, enforce_quota=enforce_quota)
+            do_deliver_prepared(
+                prepared, good, prefix=prefix, envelope_from=envelope_from, enforce_quota=enforce_quota,
+                screening=screening,
+            )
             if prepared else []
         )
         if relays:

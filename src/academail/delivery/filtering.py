@@ -35,10 +35,12 @@ from academail.filters.engine import (
 )
 from academail.forwarding import policy, sending
 from academail.mime.headers import split_header
+from academail.protection import spam
+from academail.protection.spam import Screening
 from academail.store.blobs import blob_store
 from academail.store.errors import StoreError
 from academail.store.mailboxes import access_mailbox_by_name, do_create_mailbox
-from academail.store.messages import Placement, PreparedContent
+from academail.store.messages import Placement, PreparedContent, special_mailbox_ids
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class Plan:
     decisions: dict[int, FilterDecision]
     placements: list[Placement]
     forwards: list[Forward] = field(default_factory=list)
+    learn: list[int] = field(default_factory=list)  # accounts whose own Sieve filed it as junk
 
 
 def plan(
@@ -68,9 +71,16 @@ def plan(
     *,
     envelope_from: str,
     size: int,
+    screening: Screening | None = None,
+    prefix: bytes = b"",
 ) -> Plan:
     """Run each recipient's filters and list the placements (0, 1 or 2 per
-    account). Precondition: inside the delivery transaction."""
+    account). With ``screening`` (``protection.spam.screen``), each person's
+    spam verdict follows ``prefix`` in their copy, Sieve's
+    ``spamtest`` sees it, and what the filters would keep in the INBOX goes to
+    Indésirables when it is junk (junk is not forwarded). A person's own
+    ``fileinto "Indésirables"`` teaches their classifier (``Plan.learn``).
+    Precondition: inside the delivery transaction."""
     raw: Callable[[], bytes] = cache(lambda: blob_store().get(prepared.sha256))
     # Header tests on fields the parser does not carry read the header section only.
     header: Callable[[], bytes] = cache(
@@ -80,21 +90,29 @@ def plan(
     decisions: dict[int, FilterDecision] = {}
     placements: list[Placement] = []
     forwards: list[Forward] = []
+    learn: list[int] = []
     present = [a for a in recipients if a in inboxes]
     filtered = accounts_with_filters(present)
     forwarding = sending.forwards_for(present)
+    verdicts = spam.verdicts(screening, present) if screening is not None else {}
+    junk_boxes = special_mailbox_ids([*(a for a, v in verdicts.items() if v.junk), *filtered], "junk")
     for account_id, address in recipients.items():
         if account_id not in inboxes:
             continue
-        active = forwarding.get(account_id)
+        verdict = verdicts.get(account_id)
+        own_prefix = prefix + verdict.header() if verdict is not None else None
+        junk_box = junk_boxes.get(account_id) if verdict is not None and verdict.junk else None
+        keep_box = junk_box or inboxes[account_id]
+        active = forwarding.get(account_id) if junk_box is None else None
         if account_id not in filtered and active is None:
-            placements.append(Placement(account_id, inboxes[account_id]))
+            placements.append(Placement(account_id, keep_box, prefix=own_prefix))
             continue
         decision = IMPLICIT_KEEP
         if account_id in filtered:
             decision = decide(
                 account_id, prepared.parsed, envelope_from=envelope_from, envelope_to=address, size=size,
                 raw=raw, header=header,
+                spam=(verdict.spamtest(), verdict.spamtest_percent()) if verdict is not None else None,
             )
         decisions[account_id] = decision
         folders = decision.local_mailboxes
@@ -111,9 +129,11 @@ def plan(
                 folders = [None]  # a copy that does not go keeps the message here
         bits, keywords = decision.store_flags()
         for folder in folders:
-            box_id = inboxes[account_id] if folder is None else folder_id(account_id, folder, inboxes[account_id])
-            placements.append(Placement(account_id, box_id, bits, keywords))
-    return Plan(decisions, placements, forwards)
+            box_id = keep_box if folder is None else folder_id(account_id, folder, inboxes[account_id])
+            if folder is not None and box_id == junk_boxes.get(account_id) and junk_box is None:
+                learn.append(account_id)  # the person's own rule says junk
+            placements.append(Placement(account_id, box_id, bits, keywords, prefix=own_prefix))
+    return Plan(decisions, placements, forwards, learn)
 
 
 def _marks(prepared: PreparedContent, raw: bytes) -> tuple[policy.MessageMarks, list[tuple[str, str]]]:
@@ -169,12 +189,17 @@ def do_follow_up(
     forwards: Sequence[Forward] = (),
     prefix: bytes = b"",
     envelope_from: str = "",
+    learn: Sequence[int] = (),
 ) -> None:
     """After storing: journal script errors, send (or hold, or journal the
     refusal of) redirects and forwards, send out-of-office replies. Only for
-    the accounts in ``decisions`` (those that got the message).
+    the accounts in ``decisions`` (those that got the message). Once
+    committed, the classifiers of the ``learn`` accounts (whose own Sieve filed
+    the message in Indésirables) learn it as junk.
     Precondition: inside the delivery transaction (the outbound mail commits
     with the delivery)."""
+    for account_id in learn:
+        _learn_on_commit(account_id, prepared.sha256, prefix)
     for account_id, decision in decisions.items():
         if decision.error:
             do_record(account_id, EventKind.FILTER_ERROR, detail=decision.error[:500])
@@ -194,6 +219,18 @@ def do_follow_up(
                       detail=f"Transfert vers {forward.target} en attente de l'accord d'un administrateur.")
         else:
             do_record(forward.account_id, EventKind.FILTER_ERROR, detail=forward.decision.reason)
+
+
+def _learn_on_commit(account_id: int, sha256: str, prefix: bytes) -> None:
+    from academail.protection.learning import do_learn
+
+    def learn() -> None:
+        try:
+            do_learn(account_id, [(sha256, prefix)], spam=True)
+        except Exception:  # learning never undoes a delivery
+            log.exception("learning from account %s's filter failed", account_id)
+
+    transaction.on_commit(learn)
 
 
 def _local(address: str) -> bool:

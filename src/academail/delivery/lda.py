@@ -20,6 +20,7 @@ from academail.delivery.door import (
     Recipient,
     Refusal,
     check_recipient,
+    check_spam,
     do_deliver_prepared,
     prepare,
 )
@@ -37,6 +38,7 @@ _EXIT_FOR = {
     Refusal.UNKNOWN_RECIPIENT: EX_NOUSER,
     Refusal.MAILBOX_FULL: EX_TEMPFAIL,
     Refusal.TOO_BIG: EX_DATAERR,
+    Refusal.SPAM: EX_DATAERR,  # the MTA bounces it: never dropped silently
 }
 
 
@@ -49,8 +51,9 @@ def run_lda(stream: BinaryIO, addresses: list[str], *, sender: str = "") -> int:
         recipients: list[Recipient] = [check_recipient(a, size_hint=len(raw)) for a in addresses]
         prepared = prepare(raw)
         prefix = f"Return-Path: <{sender}>\r\n".encode() if sender else b""
+        screening = check_spam(prepared, prefix, envelope_from=sender) if settings.SPAM_FILTER else None
         with transaction.atomic():
-            outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix, envelope_from=sender)
+            outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix, envelope_from=sender, screening=screening)
             refused = [o for o in outcomes if not o.delivered]
             if refused:
                 transaction.set_rollback(True)

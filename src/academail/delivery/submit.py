@@ -26,6 +26,7 @@ from academail.delivery.limits import Decision, Verdict, check_sending_limits
 from academail.delivery.queue import do_enqueue, header_section
 from academail.help.links import Articles
 from academail.mime.parse import parse_message
+from academail.protection.learning import do_note_correspondents
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ async def submit(
     def queue_remote() -> None:
         if remote:
             do_enqueue(queued, mail_from=mail_from, recipients=remote, account_id=identity.account_id)
+            do_note_correspondents(identity.account_id, remote)  # their replies stay out of Indésirables
 
     if local:
         outcomes = await batcher.deliver(
@@ -289,6 +291,7 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
                 )
         if remote:
             do_enqueue(queued, mail_from=identity.address, recipients=remote, account_id=identity.account_id)
+            do_note_correspondents(identity.account_id, remote)  # their replies stay out of Indésirables
     if decision.verdict is Verdict.REFUSE:
         raise SendRefused(decision.reason, help_article=Articles.SENDING_LIMITS)
     copy = fixed

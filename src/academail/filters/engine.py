@@ -261,6 +261,7 @@ def decide(
     raw: bytes | Callable[[], bytes] | None = None,
     header: bytes | Callable[[], bytes] | None = None,
     now: datetime | None = None,
+    spam: tuple[int, int] | None = None,
 ) -> FilterDecision:
     """Run the account's active script over one message. Never raises.
 
@@ -270,6 +271,8 @@ def decide(
     when the script reads a field the parsed message does not carry or has a
     vacation action, lets tests such as ``header "list-id"`` work; without
     either, such fields read as absent and no vacation reply is sent.
+    ``spam``: the delivery's spam verdict for RFC 5235 ``spamtest`` (value
+    1..10, percent 0..100); None reads as "not tested".
     Precondition: may run inside the delivery transaction; reads only."""
     try:
         program = compiled_for(account_id)
@@ -283,6 +286,8 @@ def decide(
             parsed, raw=raw, header=header, envelope_from=envelope_from, envelope_to=envelope_to, size=size,
             now=moment,
         )
+        if spam is not None:
+            view.spam_value, view.spam_percent = spam
         outcome = program.run(view)
         vacation = None
         if outcome.vacation is not None and view.has_source:

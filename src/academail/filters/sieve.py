@@ -83,7 +83,22 @@ class StringCommand(sieve_commands.TestCommand):
     ]
 
 
-sieve_commands.add_commands([ErejectCommand, StringCommand])
+class SpamtestCommand(sieve_commands.TestCommand):
+    """RFC 5235 spamtest (and spamtestplus's ``:percent``), which sievelib lacks."""
+
+    extension = "spamtest"
+    args_definition = [
+        {"name": "percent", "type": ["tag"], "values": [":percent"], "required": False},
+        sieve_commands.comparator,
+        sieve_commands.match_type,
+        {"name": "value", "type": ["string"], "required": True},
+    ]
+
+
+sieve_commands.add_commands([ErejectCommand, StringCommand, SpamtestCommand])
+# RFC 5235 §3: spamtest values compare as numbers (RFC 4790 §9.1 i;ascii-numeric).
+if '"i;ascii-numeric"' not in _COMPARATOR_VALUES:
+    _COMPARATOR_VALUES.append('"i;ascii-numeric"')
 
 # sievelib keeps its parser state in a module global: one parse at a time.
 _PARSE_LOCK = threading.Lock()
@@ -199,6 +214,9 @@ class MessageView(ABC):
         self.size = size
         self.body = body
         self.now = now
+        # RFC 5235: the delivery's spam verdict (1..10, and 0..100), None untested.
+        self.spam_value: int | None = None
+        self.spam_percent: int | None = None
         self._folded: dict[tuple[str, str], list[str]] = {}
         # Run state of RFC 5229 variables and RFC 5232 hasflag, reset by Program.run.
         self.variables: dict[str, str] = {}
@@ -315,6 +333,13 @@ _RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
 Matcher = Callable[[list[str]], bool]
 
 
+def ascii_numeric(text: str) -> float:
+    """RFC 4790 §9.1 i;ascii-numeric: the leading digits as a number; a string
+    that does not start with a digit is positive infinity."""
+    digits = re.match(r"[0-9]+", text)
+    return float(int(digits.group())) if digits else float("inf")
+
+
 def make_matcher(match_type: str, relation: str | None, comparator: str, keys: list[str]) -> Matcher:
     """Compile once: a function of the (already normalised) values."""
     if match_type == ":regex":
@@ -358,6 +383,10 @@ def make_matcher(match_type: str, relation: str | None, comparator: str, keys: l
         op = _RELATIONS[relation or "eq"]
         numbers = [int(k) for k in keys if k.isdigit()]
         return lambda values: any(op(len(values), n) for n in numbers)
+    if comparator == "i;ascii-numeric" and match_type in (":value", ":is"):
+        op = _RELATIONS[relation or "eq"] if match_type == ":value" else _RELATIONS["eq"]
+        bounds = [ascii_numeric(k) for k in keys]
+        return lambda values: any(op(ascii_numeric(v), n) for v in values for n in bounds)
     if match_type == ":value":
         op = _RELATIONS[relation or "eq"]
         return lambda values: any(op(v, k) for v in values for k in folded_keys)
@@ -438,7 +467,8 @@ PARSED_HEADERS = frozenset({"subject", "from", "to", "cc", "bcc", "reply-to", "m
 _SUPPORTED_REQUIRES = frozenset(
     {"fileinto", "envelope", "imap4flags", "copy", "mailbox", "vacation", "regex", "body",
      "relational", "date", "reject", "ereject", "variables", "encoded-character",
-     "comparator-i;unicode-casemap", "comparator-i;ascii-casemap", "comparator-i;octet"}
+     "comparator-i;unicode-casemap", "comparator-i;ascii-casemap", "comparator-i;octet",
+     "spamtest", "spamtestplus", "comparator-i;ascii-numeric"}
 )
 SUPPORTED_EXTENSIONS = _SUPPORTED_REQUIRES  # what ManageSieve announces (RFC 5804 §1.7 "SIEVE")
 
@@ -727,6 +757,8 @@ class _Compiler:
             if node.arguments.get("comparator") == ":over":
                 return lambda view: view.size > limit
             return lambda view: view.size < limit
+        if name == "spamtest":
+            return self._spamtest(node)
         comparator = self._comparator(node)
         if name == "header":
             names = self._names(node.arguments.get("header-names"))
@@ -802,6 +834,23 @@ class _Compiler:
         raise ScriptError(f"Le test « {name} » n'est pas pris en charge.")
 
     # actions --------------------------------------------------------------
+    def _spamtest(self, node: Any) -> Test:
+        """RFC 5235 §3.2: the message's spam value, "0" (not tested) or 1..10;
+        with ``:percent`` (§3.3) 0..100. Numbers compare as numbers under
+        i;ascii-numeric (the usual choice); under other comparators as text."""
+        percent = node.arguments.get("percent") is not None
+        comparator = self._comparator(node)
+        match_type = str(node.arguments.get("match-type") or ":is").lower()
+        relation_args = strings(node.extra_arguments.get("match-type"))
+        key = unquote(str(node.arguments["value"]))
+
+        def value_of(view: MessageView) -> str:
+            tested = view.spam_percent if percent else view.spam_value
+            return "0" if tested is None else str(tested)
+
+        matcher = make_matcher(match_type, relation_args[0] if relation_args else None, comparator, [key])
+        return lambda view: matcher([value_of(view)])
+
     def _flag_list(self, value: Any) -> Callable[[MessageView], frozenset[str]]:
         items = self.texts(value)
         if all(isinstance(i, str) for i in items):

@@ -14,6 +14,8 @@ S452_MAILBOX_FULL = "452 4.2.2 Mailbox full"
 S452_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 S500_LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)"
 S550_UNKNOWN_RECIPIENT = "550 5.1.1 No such user here"
+# protection.spam: above the reject score and failing SPF/DKIM/DMARC (RFC 3463 §3.8: 5.7.1 refused by policy).
+S550_SPAM_REJECTED = "550 5.7.1 Message refused as spam: it fails sender authentication (SPF/DKIM/DMARC)"
 S550_RELAY_DENIED = "550 5.7.1 Relaying denied: this server only accepts mail for its own domains"
 S552_TOO_BIG = "552 5.3.4 Message too big for system"
 S554_LOOP = "554 5.4.6 Too many Received headers: mail loop detected"

@@ -171,7 +171,7 @@ class MXHandler:
             else:
                 outcomes = await self.batcher.deliver(
                     data, recipients, prefix=prefix, all_or_nothing=True, envelope_from=envelope.mail_from or "",
-                    also=also,
+                    also=also, screen=settings.SPAM_FILTER,
                 )
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)
@@ -243,6 +243,7 @@ def reply_for(refusal: Refusal) -> str:
         Refusal.UNKNOWN_RECIPIENT: codes.S550_UNKNOWN_RECIPIENT,
         Refusal.MAILBOX_FULL: codes.S452_MAILBOX_FULL,
         Refusal.TOO_BIG: codes.S552_TOO_BIG,
+        Refusal.SPAM: codes.S550_SPAM_REJECTED,
     }[refusal]
 
 

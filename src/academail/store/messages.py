@@ -22,7 +22,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from academail.mime.parse import ParsedMessage, parse_message
-from academail.store import search
+from academail.store import search, signals
 from academail.store.blobs import blob_store
 from academail.store.errors import MessageNotFound, ProtectedMailbox, QuotaExceeded
 from academail.store.events import MailEvent, publish_on_commit
@@ -165,6 +165,9 @@ class Placement:
     mailbox_id: int
     flags: int = 0
     keywords: str = ""
+    # This copy's own per-delivery prefix (e.g. the recipient's spam verdict
+    # before the shared trace fields); None: the delivery's shared ``prefix``.
+    prefix: bytes | None = None
 
 
 def do_store(
@@ -188,13 +191,13 @@ def do_store(
     if not placements:  # every copy discarded by filters
         return []
     internaldate = internaldate or timezone.now()
-    size = len(prefix) + prepared.size
     room = _quota_room(p.account_id for p in placements)
     results: list[Message | QuotaExceeded] = []
     accepted: list[tuple[int, Placement]] = []
     extra: dict[int, int] = {}  # bytes added per account
     extra_count: dict[int, int] = {}
     for index, placement in enumerate(placements):
+        size = len(prefix if placement.prefix is None else placement.prefix) + prepared.size
         used, limit = room[placement.account_id]
         used += extra.get(placement.account_id, 0)
         if enforce_quota and not fits_quota(used, limit, size):
@@ -225,6 +228,8 @@ def do_store(
     added: dict[int, list[int]] = {pk: [0, 0, 0] for pk in box_ids}  # count, unseen, size
     rows: list[Message] = []
     for index, placement in accepted:
+        own_prefix = prefix if placement.prefix is None else placement.prefix
+        size = len(own_prefix) + prepared.size
         uid = next_uid[placement.mailbox_id]
         next_uid[placement.mailbox_id] = uid + 1
         message = Message(
@@ -232,7 +237,7 @@ def do_store(
             uid=uid,
             modseq=modseq[placement.mailbox_id],
             content_id=content_id,
-            prefix=prefix,
+            prefix=own_prefix,
             size=size,
             internaldate=internaldate,
             flags=placement.flags,
@@ -273,10 +278,14 @@ def _sort_keys(parsed: ParsedMessage) -> tuple[str, str]:
 
 def inbox_ids(account_ids: Iterable[int]) -> dict[int, int]:
     """The INBOX mailbox id of each account (one query)."""
+    return special_mailbox_ids(account_ids, "inbox")
+
+
+def special_mailbox_ids(account_ids: Iterable[int], use: str) -> dict[int, int]:
+    """The mailbox id of the special folder ``use`` (RFC 6154: "junk",
+    "trash"...) of each account that has one (one query)."""
     return dict(
-        Mailbox.objects.filter(account_id__in=set(account_ids), special_use=SpecialUse.INBOX).values_list(
-            "account_id", "pk"
-        )
+        Mailbox.objects.filter(account_id__in=set(account_ids), special_use=use).values_list("account_id", "pk")
     )
 
 
@@ -385,6 +394,8 @@ def do_set_flags(
                 updates.append(message)
                 changes.append(FlagChange(message.uid, new_flags, new_keywords, modseq))
             Message.objects.bulk_update(updates, ["flags", "keywords", "modseq"], batch_size=500)
+            if mode != "remove":
+                _announce_junk_keywords(account_id, updates, keywords)
         if changes:
             Mailbox.objects.filter(pk=mailbox_id).update(unseen=F("unseen") + unseen_delta)
             publish_on_commit(
@@ -394,6 +405,18 @@ def do_set_flags(
             # Nothing changed: give the MODSEQ back so HIGHESTMODSEQ only moves on change.
             Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=modseq - 1)
         return changes
+
+
+def _announce_junk_keywords(account_id: int, updates: Sequence[Message], keywords: Sequence[str]) -> None:
+    """``$Junk`` / ``$NotJunk`` newly set (``store.signals``). Precondition: in
+    the flag change's transaction."""
+    given = {k.lower() for k in keywords}
+    for keyword, spam in ((signals.JUNK_KEYWORD, True), (signals.NOT_JUNK_KEYWORD, False)):
+        if keyword.lower() not in given or not updates:
+            continue
+        chosen = updates[: signals.MAX_SIGNALLED]
+        rows = Message.objects.filter(pk__in=[m.pk for m in chosen]).values_list("content__sha256", "prefix")
+        signals.send_on_commit(account_id, spam, [(sha, bytes(prefix)) for sha, prefix in rows])
 
 
 def _unseen(flags: int) -> int:
@@ -529,9 +552,22 @@ def do_copy(
         publish_on_commit(
             [MailEvent(account_id, target_id, "exists", modseq, tuple(uid for _, uid in mapping))]
         )
+        _announce_junk_move(account_id, source_id, target_id, sources)
         if move:
             _remove(account_id, source_id, [Message.objects.filter(pk__in=[m.pk for m in chunk]) for chunk in _chunked(sources, 500)])
         return mapping
+
+
+def _announce_junk_move(account_id: int, source_id: int, target_id: int, sources: Sequence[Message]) -> None:
+    """Into Indésirables: junk; out of it (not to Corbeille): not junk
+    (``store.signals``). Precondition: inside the copy's transaction."""
+    uses = dict(Mailbox.objects.filter(pk__in=(source_id, target_id)).values_list("pk", "special_use"))
+    into, out_of = uses.get(target_id) == SpecialUse.JUNK, uses.get(source_id) == SpecialUse.JUNK
+    if into == out_of or (out_of and uses.get(target_id) == SpecialUse.TRASH):
+        return
+    chosen = sources[: signals.MAX_SIGNALLED]
+    shas = dict(Content.objects.filter(pk__in={m.content_id for m in chosen}).values_list("pk", "sha256"))
+    signals.send_on_commit(account_id, into, [(shas[m.content_id], bytes(m.prefix)) for m in chosen])
 
 
 def _chunked(items: Sequence[Message], size: int) -> Iterator[Sequence[Message]]:

@@ -1,0 +1,92 @@
+"""Tables of protection: the spam classifier's token counts (one académie-wide
+scope, ``scope=0``, and one per person, ``scope=account id``), each person's
+"toujours accepter / toujours refuser" sender lists, and the correspondents a
+person wrote to or kept mail from (sender reputation)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+ACADEMIE_SCOPE = 0
+
+
+class TokenCount(models.Model):
+    """How many spam and ham messages of a scope held one hashed token
+    (a word or a bigram, ``protection.tokens``). Rows are only added or
+    incremented; a token seen once never costs more than one row per scope."""
+
+    scope = models.BigIntegerField()  # 0: académie-wide; else the account id
+    token = models.BigIntegerField()  # 63-bit hash of the token text
+    spam = models.IntegerField(default=0)
+    ham = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "token"], name="protection_token_once")]
+
+
+class TrainingTotals(models.Model):
+    """Messages learned per scope (the denominators of the classifier)."""
+
+    scope = models.BigIntegerField(primary_key=True)
+    spam = models.IntegerField(default=0)
+    ham = models.IntegerField(default=0)
+
+
+class SenderRule(models.Model):
+    """A person's "Toujours accepter" or "Toujours refuser" entry: an address
+    (``prenom.nom@example.org``) or a whole domain (``@example.org``)."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", _("Toujours accepter")
+        REFUSE = "refuse", _("Toujours refuser")
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sender = models.CharField(_("expéditeur"), max_length=320)
+    kind = models.CharField(_("règle"), max_length=8, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("règle d'expéditeur")
+        verbose_name_plural = _("règles d'expéditeur")
+        constraints = [models.UniqueConstraint(fields=["account", "sender"], name="protection_sender_rule_once")]
+
+
+class Correspondent(models.Model):
+    """An address the person wrote to, or kept mail from (moved it out of
+    Indésirables): its mail never goes to Indésirables unless it fails
+    authentication."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "address"], name="protection_correspondent_once")]
+
+
+class Learned(models.Model):
+    """What a person taught the classifier about one message content: learning
+    the same content again changes nothing, the opposite verdict reverses it."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    spam = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "sha256"], name="protection_learned_once")]
+
+
+class ReportedSender(models.Model):
+    """An address whose mail the person reported as junk: its next messages
+    go to Indésirables too (until the person keeps one of them)."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "address"], name="protection_reported_once")]

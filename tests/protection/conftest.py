@@ -1,0 +1,1 @@
+from tests.smtp.conftest import mx  # noqa: F401  (a real MX on a free loopback port)
