@@ -22,6 +22,7 @@ from academail.accounts.journal import do_purge_journal
 from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
+from academail.help.training import do_send_reminders
 from academail.imap.server import start_imap, stop_store_threads
 from academail.jobs.runner import run_jobs_worker
 from academail.managesieve.server import start_managesieve
@@ -41,7 +42,8 @@ GC_INTERVAL_SECONDS = 3600
 
 
 def _housekeeping(hour: int) -> None:
-    """One round: the CardDAV directory and blob and content collection every hour; once a day, the
+    """One round: the CardDAV directory, training reminders (sessions within
+    24 hours) and blob and content collection every hour; once a day, the
     journal purge (12 months, CNIL), spent codes, idle throttles and expired
     web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), and the
     orphan-blob sweep."""
@@ -52,6 +54,9 @@ def _housekeeping(hour: int) -> None:
     report = do_collect(sweep_orphans=hour == 0)
     if report.contents or report.blobs or report.orphans:
         log.info("gc: %d contents, %d blobs, %d orphans removed", report.contents, report.blobs, report.orphans)
+    reminded = do_send_reminders(timezone.now())
+    if reminded:
+        log.info("training reminders sent: %d", reminded)
     if hour == 0:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")
