@@ -46,6 +46,7 @@ POLL_SECONDS = 2.0
 
 HANDLERS: dict[str, str] = {
     "filters.apply": "academail.filters.apply.run_apply",
+    "store.retention": "academail.store.retention.run_retention",
 }
 
 class JobError(Exception):

@@ -33,6 +33,7 @@ from academail.smtp.submission import start_submission
 from academail.store.events import listen_forever
 from academail.store.gc import do_collect
 from academail.store.quota import do_quota_notices
+from academail.store.retention import do_queue_retention
 from academail.store.tombstones import do_purge_tombstones
 
 log = logging.getLogger("academail.serve")
@@ -45,8 +46,9 @@ def _housekeeping(hour: int) -> None:
     """One round: the CardDAV directory, training reminders (sessions within
     24 hours) and blob and content collection every hour; once a day, the
     journal purge (12 months, CNIL), spent codes, idle throttles and expired
-    web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), and the
-    orphan-blob sweep."""
+    web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), the
+    retention purge of Corbeille and Indésirables (a job, ACADEMAIL_RETENTION_DAYS)
+    and the orphan-blob sweep."""
     close_old_connections()
     directory = do_generate_directory()
     if directory.written or directory.removed:
@@ -60,6 +62,7 @@ def _housekeeping(hour: int) -> None:
     if hour == 0:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")
+        do_queue_retention(timezone.now())  # Corbeille and Indésirables, as a resumable job
         tombstones = do_purge_tombstones(timezone.now())
         log.info("daily purge: %d journal entries, %d expunge tombstones", purged, tombstones)
 

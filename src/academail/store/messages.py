@@ -190,7 +190,8 @@ def do_store(
     Publishes "exists" per mailbox on commit."""
     if not placements:  # every copy discarded by filters
         return []
-    internaldate = internaldate or timezone.now()
+    saved_at = timezone.now()
+    internaldate = internaldate or saved_at
     room = _quota_room(p.account_id for p in placements)
     results: list[Message | QuotaExceeded] = []
     accepted: list[tuple[int, Placement]] = []
@@ -240,6 +241,7 @@ def do_store(
             prefix=own_prefix,
             size=size,
             internaldate=internaldate,
+            saved_at=saved_at,
             flags=placement.flags,
             keywords=placement.keywords,
             sender_sort=sender_sort,
@@ -450,6 +452,26 @@ def do_expunge(account_id: int, mailbox_id: int, uids: UidRanges | None = None) 
         return _remove(account_id, mailbox_id, deleted)
 
 
+def do_expunge_saved_before(account_id: int, mailbox_id: int, saved_before: datetime, *, limit: int = 500) -> list[int]:
+    """The retention purge of one batch (``store.retention``): expunge up to
+    ``limit`` messages of the mailbox put there before ``saved_before``
+    (oldest first, the ``(mailbox, saved_at)`` index), whatever their flags.
+    Tombstones for QRESYNC, quota and content references released, as
+    ``do_expunge``. Returns the expunged UIDs (empty when none is left).
+
+    Precondition: none (own transaction, or a savepoint in the caller's).
+    Publishes "expunge"."""
+    with transaction.atomic():
+        ids = list(
+            Message.objects.filter(mailbox_id=mailbox_id, saved_at__lt=saved_before)
+            .order_by("saved_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        return _remove(account_id, mailbox_id, [Message.objects.filter(pk__in=ids)])
+
+
 def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Message]]) -> list[int]:
     """Delete the selected messages of one mailbox. Precondition: in a transaction."""
     removed: list[int] = []
@@ -520,6 +542,7 @@ def do_copy(
         modseq = target.highestmodseq + 1
         mapping: list[tuple[int, int]] = []
         copies: list[Message] = []
+        saved_at = timezone.now()  # a copy or a move is a new save: retention counts from here
         for offset, message in enumerate(sources):
             uid = target.uidnext + offset
             mapping.append((message.uid, uid))
@@ -527,7 +550,7 @@ def do_copy(
                 Message(
                     mailbox_id=target_id, uid=uid, modseq=modseq, content_id=message.content_id,
                     prefix=message.prefix, size=message.size, internaldate=message.internaldate,
-                    flags=message.flags, keywords=message.keywords,
+                    saved_at=saved_at, flags=message.flags, keywords=message.keywords,
                     sender_sort=message.sender_sort, subject_sort=message.subject_sort,
                 )
             )
@@ -729,6 +752,6 @@ def read_columns(
 
 __all__ = [
     "Flag", "FlagChange", "MAX_UID", "Message", "Placement", "PreparedContent", "access_message", "do_append",
-    "do_copy", "do_expunge", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
+    "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
     "prepare_content", "quota_usage", "read_columns", "read_raw", "recount_usage", "search_messages", "special_mailbox",
 ]

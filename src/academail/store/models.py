@@ -116,6 +116,10 @@ class Message(models.Model):
     prefix = models.BinaryField(default=b"")
     size = models.BigIntegerField()
     internaldate = models.DateTimeField()
+    # When the message was put in this mailbox (delivery, append, copy or move):
+    # the retention purge of Corbeille and Indésirables counts from it
+    # (store.retention), as Dovecot's autoexpunge counts from the save date.
+    saved_at = models.DateTimeField(default=timezone.now)
     flags = models.IntegerField(default=0)
     keywords = models.TextField(default="", blank=True)
     # Sort keys (store.sortkeys), copied from the content's parse so that the
@@ -134,6 +138,7 @@ class Message(models.Model):
             models.Index(fields=["mailbox", "sender_sort", "uid"], name="message_sender_sort"),
             models.Index(fields=["mailbox", "subject_sort", "uid"], name="message_subject_sort"),
             models.Index(fields=["mailbox", "size", "uid"], name="message_size_sort"),
+            models.Index(fields=["mailbox", "saved_at"], name="message_saved_at"),
         ]
 
 

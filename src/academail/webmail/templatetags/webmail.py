@@ -1,10 +1,12 @@
-"""Template filters of the webmail: message flags as booleans."""
+"""Template filters of the webmail: message flags as booleans, a folder's
+retention period."""
 
 from __future__ import annotations
 
 from django import template
 
-from academail.store.webmail import Flag, Message
+from academail.store import retention
+from academail.store.webmail import Flag, Mailbox, Message
 
 register = template.Library()
 
@@ -22,6 +24,12 @@ def flagged(message: Message) -> bool:
 @register.filter
 def answered(message: Message) -> bool:
     return bool(message.flags & Flag.ANSWERED)
+
+
+@register.filter
+def purge_days(mailbox: Mailbox) -> int:
+    """Days after which the folder's messages are purged (0: never)."""
+    return retention.purge_days(mailbox)
 
 
 @register.filter
