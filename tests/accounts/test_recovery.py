@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from academail.accounts.models import (
-    AssistanceRequest,
     Device,
     EventKind,
     JournalEntry,
     ResetToken,
     WebSession,
 )
+from academail.assistance.models import Ticket
 from tests.accounts.conftest import OTHER_PASSWORD, PASSWORD, link_in, without_csrf
 
 pytestmark = pytest.mark.django_db
@@ -93,23 +93,28 @@ def test_no_verified_secondary_leads_to_the_helpdesk(client, person):
     assert not mail.outbox
     assert "Si les informations sont correctes" in page
     assert reverse("accounts:assistance") + "?motif=password" in page
-    form = client.get(reverse("accounts:assistance") + "?motif=password").content.decode()
-    assert 'value="jmartin"' in form and '<option value="password" selected>' in form
-    client.post(reverse("accounts:assistance"), {
-        "reason": "password", "identifier": "jmartin", "name": "Julie Martin",
-        "contact": "06 12 34 56 78", "message": "Je n'ai plus accès à mon adresse personnelle.",
+    form = client.get(reverse("accounts:assistance") + "?motif=password", follow=True).content.decode()
+    assert 'value="jmartin"' in form and '<option value="mot-de-passe-oublie" selected>' in form
+    client.post(reverse("assistance:new"), {
+        "category": "mot-de-passe-oublie", "identifier": "jmartin", "name": "Julie Martin",
+        "contact_email": "julie.autre@exemple.fr", "contact_phone": "06 12 34 56 78",
+        "message": "Je n'ai plus accès à mon adresse personnelle.",
     })
-    request = AssistanceRequest.objects.get()
-    assert request.account == person and request.numen_verified
+    request = Ticket.objects.get()
+    assert request.account == person and request.identity_verified
 
 
 def test_helpdesk_request_after_a_wrong_pair_is_not_verified(client, person):
     ask(client, numen="11E9999999999")
-    client.post(reverse("accounts:assistance"), {
-        "reason": "password", "identifier": "jmartin", "name": "X", "contact": "x@exemple.fr",
+    client.post(reverse("assistance:new"), {
+        "category": "mot-de-passe-oublie", "identifier": "jmartin", "name": "X", "contact_email": "x@exemple.fr",
+        "message": "Aidez-moi.",
     })
-    request = AssistanceRequest.objects.get()
-    assert request.account is None and not request.numen_verified
+    request = Ticket.objects.get()
+    # The identifier names the account for the agent, but nothing proved who
+    # wrote: not verified, and the ticket waits for the confirmation mail.
+    assert request.account == person and not request.identity_verified
+    assert request.status == "unconfirmed"
 
 
 def test_malformed_numen_is_explained(client, person):

@@ -23,7 +23,6 @@ from academail.accounts.models import (
     Account,
     Alias,
     AppPassword,
-    AssistanceRequest,
     Device,
     JournalEntry,
     Throttle,
@@ -254,14 +253,6 @@ class JournalEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(AssistanceRequest)
-class AssistanceRequestAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "reason", "name", "identifier", "numen_verified", "contact", "handled_at")
-    list_filter = ("reason", "numen_verified")
-    search_fields = ("identifier", "name", "contact")
-    readonly_fields = ("created_at", "remote_addr", "account", "numen_verified")
 
 
 @admin.register(Device)

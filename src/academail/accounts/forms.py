@@ -11,7 +11,6 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
-from academail.accounts.models import AssistanceRequest
 from academail.accounts.numen import NumenError, validate_numen
 from academail.accounts.passwords import MAX_LENGTH
 
@@ -119,19 +118,6 @@ class AlertsForm(forms.Form):
     alert_copy_secondary = forms.BooleanField(
         label=_("Envoyer aussi ces alertes à mon adresse de secours"), required=False,
     )
-
-
-class AssistanceForm(forms.ModelForm):
-    class Meta:
-        model = AssistanceRequest
-        fields = ("reason", "identifier", "name", "contact", "message")
-        labels = {"identifier": _("Identifiant (si vous le connaissez)")}
-        widgets = {
-            "identifier": forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
-            "name": forms.TextInput(attrs={"autocomplete": "name"}),
-            "contact": forms.TextInput(attrs={"autocomplete": "tel"}),
-            "message": forms.Textarea(attrs={"rows": 5}),
-        }
 
 
 class SecondFactorForm(forms.Form):

@@ -244,8 +244,35 @@ def _masked_raw(row: list[str], columns: dict[str, int], delimiter: str) -> str:
     return delimiter.join(cells)
 
 
+# Roles a secretariat may give through its console's import.
+SCOPED_ROLES = frozenset({str(Role.STAFF), str(Role.SECRETARIAT)})
+
+
+def _check_scope(
+    scope: list[str], establishment: str | None, role: str | None, account: Account | None
+) -> str:
+    """A secretariat imports for its own établissement(s) only: the line's
+    établissement (or its only one, when the column is empty) must be one of
+    them, an existing person must already belong to one, and no line may give
+    a role beyond staff or secretariat. Returns the établissement to use."""
+    if establishment is None:
+        if len(scope) != 1:
+            raise _LineRejected("Indiquez l'établissement de cette personne (colonne « etablissement »).")
+        establishment = scope[0]
+    if establishment not in scope:
+        raise _LineRejected(f"L'établissement « {establishment} » n'est pas le vôtre : ligne ignorée.")
+    if role is not None and role not in SCOPED_ROLES:
+        raise _LineRejected("Ce rôle ne peut être donné que par un administrateur.")
+    if account is not None and (account.establishment not in scope or account.role not in SCOPED_ROLES):
+        raise _LineRejected(
+            "Cette personne est rattachée à un autre établissement : demandez son transfert à l'administrateur."
+        )
+    return establishment
+
+
 def _import_row(
-    row: list[str], columns: dict[str, int], line_number: int, report: ImportReport
+    row: list[str], columns: dict[str, int], line_number: int, report: ImportReport,
+    scope: list[str] | None = None,
 ) -> None:
     """Create or update the account of one line. Caller holds a savepoint."""
     values = {name: _cell(row, columns, name) for name in _FIELD_LABELS}
@@ -258,6 +285,8 @@ def _import_row(
     establishment = values["establishment"] or None
 
     account = Account.objects.filter(numen_hash=numen_hash(numen)).first()
+    if scope is not None:
+        establishment = _check_scope(scope, establishment, role, account)
     if account is None:
         created = check_create_account(
             first_name=values["first_name"],
@@ -300,11 +329,14 @@ def import_accounts(
     *,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    scope: list[str] | None = None,
 ) -> ImportReport:
     """Import the accounts of a CSV file (a path or its bytes); see the module
     docstring for the format and the rules. ``progress(done, total)`` is called
-    after each data line. Never raises for bad content: problems are in the
-    report (``file_error`` for the whole file, ``rejected`` per line)."""
+    after each data line. ``scope`` (the secretariat's console): the
+    établissements the importer may touch (see ``_check_scope``). Never raises
+    for bad content: problems are in the report (``file_error`` for the whole
+    file, ``rejected`` per line)."""
     report = ImportReport(dry_run=dry_run)
     text, report.encoding = decode(_read_bytes(source))
     if not text.strip():
@@ -334,10 +366,10 @@ def import_accounts(
         # No transaction around the whole file: each line commits on its own, so
         # a long import does not hold the write lock delivery needs, and a run
         # cut short is finished by running it again.
-        _import_rows(rows, columns, len(header), report, progress)
+        _import_rows(rows, columns, len(header), report, progress, scope)
         return report
     with transaction.atomic():
-        _import_rows(rows, columns, len(header), report, progress)
+        _import_rows(rows, columns, len(header), report, progress, scope)
         transaction.set_rollback(True)
     return report
 
@@ -348,6 +380,7 @@ def _import_rows(
     width: int,
     report: ImportReport,
     progress: Callable[[int, int], None] | None,
+    scope: list[str] | None = None,
 ) -> None:
     # NUMEN hash -> line number, to refuse the same person twice in one file.
     seen: dict[str, int] = {}
@@ -368,7 +401,7 @@ def _import_rows(
                     )
                 seen[key] = line_number
             with transaction.atomic():
-                _import_row(row, columns, line_number, report)
+                _import_row(row, columns, line_number, report, scope)
         except _LineRejected as exc:
             _reject(report, line_number, exc.reason, row, columns)
         except (NumenError, AccountError) as exc:

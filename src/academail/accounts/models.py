@@ -78,6 +78,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
     alert_copy_secondary = models.BooleanField(
         _("copie des alertes à l'adresse de secours"), default=False
     )
+    # A departure (secretariat): the disabled account and its mail are
+    # deleted after this date (``helpdesk.do_purge_departed``).
+    delete_after = models.DateTimeField(_("supprimé après le"), null=True, blank=True)
 
     objects = AccountManager()
 
@@ -196,6 +199,8 @@ class EventKind(models.TextChoices):
     TOTP_RESET = "totp_reset", _("Double authentification réinitialisée par un administrateur")
     TOTP_FAILED = "totp_failed", _("Code de double authentification refusé")
     RECOVERY_CODE_USED = "recovery_code_used", _("Code de secours utilisé")
+    STAFF_ACTION = "staff_action", _("Action de l'assistance ou du secrétariat")
+    NUMEN_SHOWN = "numen_shown", _("NUMEN affiché par le secrétariat")
 
 
 class JournalEntry(models.Model):
@@ -287,37 +292,6 @@ class ResetToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True)
-
-
-class AssistanceRequest(models.Model):
-    """A request to the helpdesk, stored now; the helpdesk's own pages come
-    with a later issue. ``numen_verified`` tells the agent that whoever filed
-    it knew the identifier and NUMEN of ``account``."""
-
-    class Reason(models.TextChoices):
-        PASSWORD = "password", _("Mot de passe oublié")
-        SECONDARY = "secondary", _("Adresse de secours inaccessible")
-        ACTIVATION = "activation", _("Première connexion impossible")
-        NUMEN = "numen", _("NUMEN perdu")
-        OTHER = "other", _("Autre question")
-
-    reason = models.CharField(_("motif"), max_length=16, choices=Reason.choices)
-    identifier = models.CharField(_("identifiant saisi"), max_length=64, blank=True)
-    account = models.ForeignKey(Account, on_delete=models.SET_NULL, null=True, blank=True)
-    numen_verified = models.BooleanField(_("identifiant et NUMEN vérifiés"), default=False)
-    name = models.CharField(_("nom et prénom"), max_length=200)
-    contact = models.CharField(_("téléphone ou adresse pour vous répondre"), max_length=254)
-    message = models.TextField(_("message"), max_length=4000, blank=True)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    handled_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("demande d'assistance")
-        verbose_name_plural = _("demandes d'assistance")
-
-    def __str__(self) -> str:
-        return f"{self.get_reason_display()} — {self.name}"
 
 
 # --- app passwords and second factor ----------------------------------------------------

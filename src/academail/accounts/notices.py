@@ -44,6 +44,14 @@ def send_code(account: Account, address: str, code: str, *, minutes: int) -> boo
     )
 
 
+def send_activation_reminder(account: Account, url: str) -> bool:
+    return _send(
+        "activation_reminder", [account.secondary_address],
+        "Activez votre messagerie académique",
+        {"account": account, "url": url},
+    )
+
+
 def send_reset_link(account: Account, url: str, *, minutes: int) -> bool:
     return _send(
         "reset_link", [account.secondary_address],

@@ -209,7 +209,7 @@ def _pick_free(
     return to_value(next_free(base, taken, max_length=max_length))
 
 
-def _new_identifier(first_name: str, last_name: str) -> str:
+def new_identifier(first_name: str, last_name: str) -> str:
     return _pick_free(
         base_identifier(first_name, last_name),
         lambda name: name,
@@ -218,7 +218,7 @@ def _new_identifier(first_name: str, last_name: str) -> str:
     )
 
 
-def _new_address(first_name: str, last_name: str) -> str:
+def new_address(first_name: str, last_name: str) -> str:
     domain = settings.MAIL_DOMAINS[0]
     return _pick_free(
         base_local_part(first_name, last_name),
@@ -286,8 +286,8 @@ def check_create_account(
                     f"L'adresse « {wanted_address} » est déjà utilisée.", field="address"
                 )
             account = Account(
-                identifier=wanted_identifier or _new_identifier(first_name, last_name),
-                address=wanted_address or _new_address(first_name, last_name),
+                identifier=wanted_identifier or new_identifier(first_name, last_name),
+                address=wanted_address or new_address(first_name, last_name),
                 first_name=first_name,
                 last_name=last_name,
                 numen_ciphertext=encrypt_numen(numen_value) if numen_value else None,

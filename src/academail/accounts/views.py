@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +25,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -36,7 +34,6 @@ from academail.accounts import apppasswords, devices, journal, lifecycle, slowdo
 from academail.accounts.forms import (
     AlertsForm,
     AppPasswordForm,
-    AssistanceForm,
     ChangePasswordForm,
     CodeForm,
     NewPasswordForm,
@@ -46,7 +43,7 @@ from academail.accounts.forms import (
     SignInForm,
     TotpCodeForm,
 )
-from academail.accounts.models import Account, AssistanceRequest, Device, Status
+from academail.accounts.models import Account, Device, Status
 from academail.accounts.passwords import SENTENCE_TIP, evaluate
 from academail.accounts.services import AccountError, check_sign_in, normalize_identifier
 from academail.help.links import Articles
@@ -57,7 +54,6 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-ASSISTANCE_PER_HOUR = 5
 _SECOND_FACTOR = "second_factor"
 _TOTP_PENDING = "totp_pending"
 
@@ -66,7 +62,8 @@ def secured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = _CSP
+        # A download sets its own, stricter one (sandbox): keep it.
+        response.setdefault("Content-Security-Policy", _CSP)
         response["Cache-Control"] = "no-store"
         # Not "no-referrer": Chromium then sends "Origin: null" with our own
         # form posts and CSRF (rightly) refuses them. "same-origin" keeps the
@@ -388,38 +385,12 @@ def reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 # --- helpdesk -------------------------------------------------------------------------------------
 
 
-@secured
 def assistance(request: HttpRequest) -> HttpResponse:
-    recovery = request.session.get("recovery") or {}
-    fresh = recovery and time.time() - recovery.get("at", 0) < FLOW_MAX_AGE
+    """The first helpdesk form's address (linked from mails and bookmarks):
+    the helpdesk's own form, keeping the reason asked for."""
+    target = reverse("assistance:new")
     reason = request.GET.get("motif", "")
-    initial = {
-        "reason": reason if reason in AssistanceRequest.Reason.values else AssistanceRequest.Reason.OTHER,
-        "identifier": recovery.get("identifier", "") if fresh else "",
-    }
-    form = AssistanceForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        addr = client_addr(request)
-        recent = AssistanceRequest.objects.filter(
-            remote_addr=addr or None, created_at__gt=_hour_ago()
-        ).count() if addr else 0
-        if recent >= ASSISTANCE_PER_HOUR:
-            form.add_error(None, _("Vous avez déjà envoyé plusieurs demandes : l'assistance vous répondra."))
-        else:
-            item: AssistanceRequest = form.save(commit=False)
-            item.identifier = normalize_identifier(item.identifier) or item.identifier.strip()[:64]
-            account_id = recovery.get("id") if fresh else None
-            if account_id and item.identifier == recovery.get("identifier"):
-                item.account_id = account_id
-                item.numen_verified = True
-            item.remote_addr = addr or None
-            item.save()
-            return render(request, "accounts/pages/assistance_sent.html")
-    return render(request, "accounts/pages/assistance.html", {"form": form})
-
-
-def _hour_ago() -> datetime:
-    return timezone.now() - timedelta(hours=1)
+    return redirect(f"{target}?{urlencode({'motif': reason})}" if reason else target)
 
 
 # --- "Sécurité du compte" -----------------------------------------------------------------------

@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 class Entry:
     url_name: str
     label: str
+    # Only for these roles (``Account.role`` values); empty: everyone.
+    roles: frozenset[str] = frozenset()
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -30,6 +32,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("accounts:security", _("Sécurité du compte")),
     Entry("accounts:sessions", _("Sessions et appareils")),
     Entry("help:index", _("Aide")),
+    Entry("assistance:mine", _("Mes demandes d'assistance")),
+    Entry("assistance:console", _("Console de l'assistance"), frozenset({"support", "admin"})),
+    Entry("assistance:secretariat", _("Secrétariat"), frozenset({"secretariat"})),
 )
 
 
@@ -43,7 +48,9 @@ def main_navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"navigation": []}
-    urls = [reverse(entry.url_name) for entry in ENTRIES]
+    role = getattr(user, "role", "")
+    entries = [entry for entry in ENTRIES if not entry.roles or role in entry.roles]
+    urls = [reverse(entry.url_name) for entry in entries]
     matching = [url for url in urls if request.path.startswith(url)]
     current = max(matching, key=len, default=None)
-    return {"navigation": [(url, entry.label, url == current) for url, entry in zip(urls, ENTRIES, strict=True)]}
+    return {"navigation": [(url, entry.label, url == current) for url, entry in zip(urls, entries, strict=True)]}

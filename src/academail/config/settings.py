@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "academail.calendar",
     "academail.archive",
     "academail.protection",
+    "academail.assistance",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,22 @@ PASSWORD_HISTORY = env_int("ACADEMAIL_PASSWORD_HISTORY", 5)
 PASSWORD_RESET_TTL = env_int("ACADEMAIL_PASSWORD_RESET_TTL", 3600)
 VERIFICATION_CODE_TTL = env_int("ACADEMAIL_VERIFICATION_CODE_TTL", 900)
 JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
+
+# The helpdesk (``assistance``): its mail address (the MX routes mail to it,
+# and to its +tag addresses, into tickets), the SLA in working hours (French
+# public holidays excluded), how long a requester's follow-up link works, the
+# signed-out form's rate limit (per contact address and per network address,
+# per hour), the largest attachment, the highest quota an agent may give.
+ASSISTANCE_ADDRESS = env_str("ACADEMAIL_ASSISTANCE_ADDRESS", f"assistance@{MAIL_DOMAINS[0]}").strip().lower()
+ASSISTANCE_SLA_HOURS = env_int("ACADEMAIL_ASSISTANCE_SLA_HOURS", 48)
+ASSISTANCE_LINK_TTL = env_int("ACADEMAIL_ASSISTANCE_LINK_TTL", 30 * 24 * 3600)
+ASSISTANCE_PER_HOUR = env_int("ACADEMAIL_ASSISTANCE_PER_HOUR", 5)
+ASSISTANCE_MAIL_PER_HOUR = env_int("ACADEMAIL_ASSISTANCE_MAIL_PER_HOUR", 10)
+ASSISTANCE_MAX_ATTACHMENT = env_int("ACADEMAIL_ASSISTANCE_MAX_ATTACHMENT", 10 * 1024 * 1024)
+ASSISTANCE_MAX_QUOTA_MB = env_int("ACADEMAIL_ASSISTANCE_MAX_QUOTA_MB", 20 * 1024)
+# The secretariat's departures: a departed person's account is disabled at
+# once and deleted, mail included, after this many days.
+DEPARTURE_KEEP_DAYS = env_int("ACADEMAIL_DEPARTURE_KEEP_DAYS", 90)
 # Expunge tombstones (QRESYNC VANISHED) older than this are purged daily; a client
 # resyncing from before them gets every missing UID as VANISHED instead.
 EXPUNGED_KEEP_DAYS = env_int("ACADEMAIL_EXPUNGED_KEEP_DAYS", 90)

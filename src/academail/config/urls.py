@@ -27,6 +27,7 @@ urlpatterns = [
     path("courrier/", include("academail.webmail.urls")),
     path("aide/", include("academail.help.urls")),
     path("formations/", include("academail.help.training_urls")),
+    path("", include("academail.assistance.urls")),
     path("", include("academail.accounts.urls")),
     path("", include("academail.autoconfig.urls")),
     path("", include("academail.calendar.urls")),

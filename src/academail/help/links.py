@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 
 class Articles:
@@ -44,14 +44,6 @@ CATEGORIES = (
     "configuration", "boite-pleine", "indesirables-hameconnage", "transfert", "autre",
 )
 
-# Until the ticket form of ``assistance`` exists, its categories map onto the
-# reasons of the sign-in page's helpdesk request (accounts' AssistanceRequest).
-_LEGACY_REASON = {
-    "premiere-connexion": "activation", "mot-de-passe-oublie": "password",
-    "adresse-de-secours": "secondary", "numen-perdu": "numen",
-}
-
-
 _MESSAGE_TAG = "aide:"
 
 
@@ -78,7 +70,4 @@ def assistance_url(category: str) -> str:
     """"Contacter l'assistance" with ``category`` pre-selected (``autre`` if unknown)."""
     if category not in CATEGORIES:
         category = "autre"
-    try:
-        return reverse("assistance:new") + "?" + urlencode({"categorie": category})
-    except NoReverseMatch:
-        return reverse("accounts:assistance") + "?" + urlencode({"motif": _LEGACY_REASON.get(category, "other")})
+    return reverse("assistance:new") + "?" + urlencode({"categorie": category})
