@@ -8,6 +8,7 @@ import stat
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from academail.accounts.models import Account
 from academail.demo.seed import CREDENTIALS_FILE, PENDING_INDEXES, seed_demo
@@ -29,7 +30,12 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     password = next(r["mot de passe"] for r in rows if r["identifiant"] == active.identifier)
     assert active.check_password(password)
     assert Account.objects.get(role="admin").is_superuser
-    assert Message.objects.count() == 12 * 4
+    # 4 messages each, plus one training invitation or waiting-list mail per demo registration.
+    from academail.help.models import Registration, TrainingSession
+
+    assert TrainingSession.objects.filter(starts_at__gt=timezone.now()).count() == 3
+    assert Registration.objects.filter(state="waiting").exists()
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count()
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()

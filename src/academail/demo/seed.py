@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import string
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -96,8 +96,9 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     total = 0
     for index, (account, person) in enumerate(people):
         total += _fill(account, person, cast, messages_per_account, index, now)
+    sessions = _training_sessions([account for account, _person in people], now)
     _write_credentials(path, rows, force)
-    out.write(f"Démo prête : {len(rows)} comptes, {total} messages.\n")
+    out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation.\n")
     out.write(
         "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
         "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"
@@ -105,6 +106,44 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     )
     out.write(path.read_text())
     return rows
+
+
+def _training_sessions(accounts: list[Account], now: datetime) -> int:
+    """Upcoming training sessions (``/formations/``) published by the demo's
+    helpdesk agent, one of them full with a waiting list, and a few sign-ups
+    (whose invitations land in the demo inboxes). The help articles themselves
+    are installed by ``migrate`` (``help.content``)."""
+    from academail.help import training
+
+    trainer = next((a for a in accounts if a.role == "support"), None)
+    staff = [a for a in accounts if a.role in ("staff", "secretariat") and a.status == Status.ACTIVE]
+    if trainer is None:
+        return 0
+    day = timezone.localtime(now).replace(hour=9, minute=30, second=0, microsecond=0)
+    specs = [
+        ("Prise en main de la messagerie", "Lire, écrire et ranger son courrier, configurer son téléphone, "
+         "reconnaître un message d'hameçonnage. Pour bien démarrer.", "nouveaux personnels",
+         "https://visio.ac-demo.fr/prise-en-main", "", 1, 20),
+        ("Filtres, absence et transfert", "Ranger automatiquement son courrier, préparer le message "
+         "d'absence des vacances, les règles du transfert.", "tous les personnels", "",
+         "Rectorat, salle Condorcet (2e étage)", 3, 12),
+        ("Atelier secrétariats : circulaires et listes", "Envoyer une circulaire à tout un établissement sans "
+         "dépasser les limites d'envoi, gérer une boîte partagée.", "secrétariats", "",
+         "Collège Jean Moulin, salle informatique", 6, 2),
+    ]
+    created = []
+    for title, description, audience, url, place, in_days, capacity in specs:
+        starts = day + timedelta(days=in_days)
+        created.append(training.check_publish(trainer, training.SessionDraft(
+            title, description, audience, url, place, starts, starts + timedelta(hours=2), capacity,
+        ), now=now))
+    training.check_add_resource(trainer, created[0].pk, title="Article d'aide : se connecter",
+                                url=settings.PUBLIC_URL + "/aide/se-connecter/")
+    for account in staff[:3]:
+        training.check_sign_up(account, created[2].pk, waiting_list=True)
+    for account in staff[3:5]:
+        training.check_sign_up(account, created[0].pk)
+    return len(created)
 
 
 def _fill(account: Account, person: DemoPerson, cast: list[DemoPerson], count: int, seed: int, now: datetime) -> int:
