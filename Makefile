@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps node-deps migrate demo run test lint unit clean messages
+.PHONY: install system-deps node-deps migrate demo static run test lint unit clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ migrate: install
 demo: migrate
 	$(BIN)/academail demo
 
-run: demo
+# Static files under hashed names for WhiteNoise (serve also collects them when missing).
+static: install
+	$(BIN)/academail manage collectstatic --noinput -v 0
+
+run: demo static
 	$(BIN)/academail serve
 
 lint: install

@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -100,6 +101,14 @@ async def _quota_worker(stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), settings.QUOTA_NOTICE_INTERVAL)
 
 
+def _ensure_static_files() -> None:
+    """WhiteNoise serves STATIC_ROOT under hashed names: collect the files on a
+    first start (``make run`` and deployments run ``collectstatic`` on upgrade)."""
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        log.info("collecting static files into %s", settings.STATIC_ROOT)
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 async def serve(services: Iterable[str] = SERVICES) -> None:
     wanted = set(services)
     unknown = wanted - set(SERVICES)
@@ -133,6 +142,8 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         log.info("ManageSieve listening on %s:%d (STARTTLS)", host, settings.MANAGESIEVE_PORT)
     if "web" in wanted:
         import uvicorn
+
+        await asyncio.to_thread(_ensure_static_files)
 
         from academail.config.asgi import application
 

@@ -1,0 +1,85 @@
+"""Static files (outside review, 2026-12): a path-traversal request under
+/static/ gave a 500 and a 65-line traceback each time (Django's development
+handler). WhiteNoise now serves the collected files under hashed names,
+compressed, cached for a year; a bad path is a plain 404."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from urllib.parse import unquote
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+TRAVERSALS = [
+    "/static/../../etc/passwd",
+    "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/..%2f..%2f..%2fetc%2fpasswd",
+    "/static/admin/../../../../../../etc/passwd",
+    "/static/%2e%2e%5c%2e%2e%5cwindows%5cwin.ini",
+    "/static/\u2025/\u2025/etc/passwd",
+    "/static/nexiste-pas.css",
+]
+
+
+def _asset(page: str) -> str:
+    match = re.search(r'/static/[^"\']+\.[0-9a-f]{12}\.css', page)
+    assert match, "no hashed stylesheet in the page"
+    return match.group(0)
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_path_traversal_under_static_is_a_404_without_traceback(path, caplog):
+    caplog.set_level(logging.WARNING)
+    response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 404
+    assert b"root:" not in response.content
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def _asgi_status(path: str) -> int:
+    """GET ``path`` from the application uvicorn serves (config.asgi), raw ASGI."""
+    from academail.config.asgi import application
+
+    raw_path = path.encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": unquote(path), "raw_path": raw_path, "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict] = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict:
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async_to_sync(application)(scope, receive, send)
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_path_traversal_through_the_asgi_application_is_a_404(path, caplog):
+    caplog.set_level(logging.WARNING)
+    assert _asgi_status(path) == 404
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_static_files_have_hashed_names_long_cache_and_compression():
+    client = Client()
+    stylesheet = _asset(client.get("/connexion/").content.decode())
+    response = client.get(stylesheet, HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=315360000, public, immutable"
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Content-Type"].startswith("text/css")
