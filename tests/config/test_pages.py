@@ -4,6 +4,7 @@ the French page for a refused form (CSRF), and the main navigation."""
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 from django.test import Client
@@ -63,5 +64,7 @@ def test_favicon():
 
     response = Client().get("/favicon.ico")
     assert response.status_code == 302
-    assert response["Location"].endswith("academail/favicon.svg")
+    # The hashed name WhiteNoise serves (cached for a year), and it is served.
+    assert re.search(r"/academail/favicon\.[0-9a-f]{12}\.svg$", response["Location"])
+    assert Client().get(response["Location"]).status_code == 200
     assert b"<svg" in pathlib.Path(finders.find("academail/favicon.svg")).read_bytes()

@@ -125,7 +125,6 @@ MIDDLEWARE = [
     "academail.accounts.slowdown.SlowDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "academail.config.security.StrictHeadersMiddleware",
-
     # Static files (hashed names, compressed, cached for a year): before
     # sessions, so an asset request touches no database.
     "whitenoise.middleware.WhiteNoiseMiddleware",
