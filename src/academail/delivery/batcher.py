@@ -82,7 +82,7 @@ class DeliveryBatcher:
         prepared = await loop.run_in_executor(self._pool, prepare, raw)
         screening = None
         if screen:
-            screening = await loop.run_in_executor(self._pool, _screen, prepared, prefix, envelope_from)
+            screening = await loop.run_in_executor(self._pool, _screen, prepared, prefix, envelope_from, raw)
         future: asyncio.Future[list[Outcome]] = loop.create_future()
         self._jobs.put(
             _Job(prepared, recipients, prefix, loop, future, all_or_nothing, also, gate, envelope_from, screening)
@@ -164,9 +164,9 @@ class DeliveryBatcher:
             job.loop.call_soon_threadsafe(_settle, job.future, result)
 
 
-def _screen(prepared: PreparedContent, prefix: bytes, envelope_from: str) -> Screening:
+def _screen(prepared: PreparedContent, prefix: bytes, envelope_from: str, raw: bytes) -> Screening:
     close_old_connections()  # pool threads keep connections; drop broken ones
-    return check_spam(prepared, prefix, envelope_from=envelope_from)
+    return check_spam(prepared, prefix, envelope_from=envelope_from, raw=raw)
 
 
 def _settle(future: asyncio.Future[list[Outcome]], result: list[Outcome] | BaseException) -> None:

@@ -22,6 +22,8 @@ from academail.accounts.services import RECEIVING_STATUSES, resolve_address
 from academail.delivery import filtering
 from academail.protection import spam
 from academail.protection.spam import Screening
+from academail.protection.warnings import do_remember as do_remember_warnings
+from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
 from academail.store.messages import (
     Placement,
@@ -176,13 +178,19 @@ def prepare(raw: bytes) -> PreparedContent:
     return prepare_content(raw)
 
 
-def check_spam(prepared: PreparedContent, prefix: bytes = b"", *, envelope_from: str = "") -> Screening:
+def check_spam(
+    prepared: PreparedContent, prefix: bytes = b"", *, envelope_from: str = "", raw: bytes | None = None
+) -> Screening:
     """Screen mail from outside once, before storing it (``protection.spam``):
     raises DeliveryRefused (``Refusal.SPAM``) for mail above the reject score
     that also fails authentication; otherwise returns the screening that
-    ``do_deliver_prepared`` turns into each person's verdict. Needs no
-    transaction (reads the classifier's counts)."""
-    screening = spam.screen(prepared.parsed, prefix, envelope_from=envelope_from)
+    ``do_deliver_prepared`` turns into each person's verdict, with the
+    message's phishing warnings (computed from ``raw``, the message's bytes,
+    read from the blob when not given). Needs no transaction (reads the
+    classifier's counts)."""
+    if raw is None:
+        raw = blob_store().get(prepared.sha256)
+    screening = spam.screen(prepared.parsed, prefix, envelope_from=envelope_from, raw=raw)
     if screening.reject:
         raise DeliveryRefused(Refusal.SPAM, spam.REJECT_TEXT)
     return screening
@@ -223,6 +231,8 @@ def do_deliver_prepared(
     else:
         placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
         decisions, forwards, learn = {}, [], []
+    if screening is not None:
+        do_remember_warnings(prepared.sha256, prefix, screening.findings)
     results = do_store(prepared, placements, prefix=prefix, enforce_quota=enforce_quota)
     stored: dict[int, int | None] = {}
     full: set[int] = set()
@@ -279,7 +289,7 @@ def deliver(
     screening = None
     if prepared is not None and screen:
         try:
-            screening = check_spam(prepared, prefix, envelope_from=envelope_from)
+            screening = check_spam(prepared, prefix, envelope_from=envelope_from, raw=raw)
         except DeliveryRefused as refused:
             return [refused for _ in addresses]
     with transaction.atomic():

@@ -51,7 +51,7 @@ def run_lda(stream: BinaryIO, addresses: list[str], *, sender: str = "") -> int:
         recipients: list[Recipient] = [check_recipient(a, size_hint=len(raw)) for a in addresses]
         prepared = prepare(raw)
         prefix = f"Return-Path: <{sender}>\r\n".encode() if sender else b""
-        screening = check_spam(prepared, prefix, envelope_from=sender) if settings.SPAM_FILTER else None
+        screening = check_spam(prepared, prefix, envelope_from=sender, raw=raw) if settings.SPAM_FILTER else None
         with transaction.atomic():
             outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix, envelope_from=sender, screening=screening)
             refused = [o for o in outcomes if not o.delivered]

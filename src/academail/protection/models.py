@@ -90,3 +90,16 @@ class ReportedSender(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "address"], name="protection_reported_once")]
+
+
+class MessageWarnings(models.Model):
+    """Phishing warnings of one message as delivered: keyed by the content's
+    SHA-256 together with our authentication results (the same bytes from a
+    forged and from a genuine sender must not share warnings), so a circular
+    to 40,000 people is analysed and stored once. Written at delivery only
+    when there is something to say; read when a message is opened."""
+
+    key = models.CharField(max_length=64, unique=True)
+    level = models.CharField(max_length=8)  # danger, warning, info
+    data = models.JSONField(default=dict)  # {"warnings": [...], "links": [...]}
+    created_at = models.DateTimeField(default=timezone.now)

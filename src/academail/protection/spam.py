@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from academail.mime.parse import ParsedMessage
-from academail.protection import classifier
+from academail.protection import classifier, phishing
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import (
     ACADEMIE_SCOPE,
@@ -28,6 +28,7 @@ from academail.protection.models import (
     ReportedSender,
     SenderRule,
 )
+from academail.protection.phishing import Findings
 from academail.protection.tokens import tokenize
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Screening:
     reasons: tuple[Reason, ...]
     tokens: list[int] = field(default_factory=list)
     academie: classifier.Counts | None = None
+    findings: Findings | None = None  # phishing warnings, to store with the message
     outside: dict[str, object] | None = None  # rspamd's answer, when it decided
 
     @property
@@ -196,16 +198,23 @@ def _rules(parsed: ParsedMessage, auth: Auth, sender: str) -> list[Reason]:
     return reasons
 
 
-def screen(parsed: ParsedMessage, prefix: bytes = b"", *, envelope_from: str = "") -> Screening:
-    """Look at one message once, before storing it. Reads the classifier's
-    académie counts (one query each for tokens and totals). Needs no
+def screen(
+    parsed: ParsedMessage, prefix: bytes = b"", *, envelope_from: str = "", raw: bytes | None = None
+) -> Screening:
+    """Look at one message once, before storing it: spam rules, the
+    académie's classifier counts (one query each for tokens and totals) and,
+    given the message's ``raw`` bytes, its phishing warnings. Needs no
     transaction; never raises for a message's content."""
     sender = sender_of(parsed)
     auth = read_auth(prefix)
     reasons = _rules(parsed, auth, sender)
     tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
     academie = classifier.read_counts(tokens)[ACADEMIE_SCOPE]
-    return Screening(sender, auth, tuple(reasons), tokens, academie)
+    findings = None
+    if raw is not None:
+        spoofed = any(r.code == "ACADEMIE_SPOOF" for r in reasons)
+        findings = phishing.analyse(parsed, raw, auth, spoofed=spoofed)
+    return Screening(sender, auth, tuple(reasons), tokens, academie, findings)
 
 
 def sender_of(parsed: ParsedMessage) -> str:

@@ -404,7 +404,7 @@ def search_page(account_id: int, query: str | Criteria, *, before_id: int | None
 
 # --- actions --------------------------------------------------------------------
 
-ACTIONS = ("seen", "unseen", "flag", "unflag", "move", "delete", "junk")
+ACTIONS = ("seen", "unseen", "flag", "unflag", "move", "delete", "junk", "notjunk")
 
 
 def _ranges(uids: Sequence[int]) -> list[tuple[int, int]]:
@@ -418,7 +418,8 @@ def do_message_action(
     returns how many messages it touched.
 
     "answered" sets \\Answered (after a reply); "delete" moves to Corbeille, or removes for good in Corbeille itself;
-    "junk" moves to Indésirables; "move" needs ``target_id`` (one of the
+    "junk" moves to Indésirables, "notjunk" from there back to the INBOX
+    (both teach the spam filter, ``store.signals``); "move" needs ``target_id`` (one of the
     account's folders). Raises MailboxNotFound, QuotaExceeded, ValueError
     (unknown action). Precondition: none (each store call has its own transaction)."""
     mailbox = access_mailbox(account_id, mailbox_id)
@@ -438,6 +439,8 @@ def do_message_action(
         target = special_mailbox(account_id, "trash")
     elif action == "junk":
         target = special_mailbox(account_id, "junk")
+    elif action == "notjunk":
+        target = special_mailbox(account_id, "inbox")
     elif action == "move":
         if target_id is None:
             raise MailboxNotFound("Choisissez le dossier de destination.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -86,6 +87,10 @@ _MAGIC = {
 }
 EMBEDDED_TYPES = ("message/rfc822", "message/global")
 MAX_EMBEDDED_DEPTH = 5
+
+
+# A link's href in, the href to use out (protection's interstitial page for a flagged link).
+LinkRewrite = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -272,9 +277,11 @@ _URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 
 
-def linkify(text: str) -> SafeString:
+def linkify(text: str, rewrite: LinkRewrite | None = None) -> SafeString:
     """Escape ``text``, making http(s) URLs links (escaping first: the URL is
-    escaped both as href and as text, so it cannot close the attribute)."""
+    escaped both as href and as text, so it cannot close the attribute).
+    ``rewrite`` may send a link elsewhere (a flagged link to the interstitial
+    page); the text still shows the real destination."""
     out: list[str] = []
     position = 0
     for match in _URL.finditer(text):
@@ -285,7 +292,8 @@ def linkify(text: str) -> SafeString:
         start, end = match.start(), match.start() + len(trimmed)
         out.append(escape(text[position:start]))
         safe = escape(trimmed)
-        out.append(f'<a href="{safe}" rel="noopener noreferrer nofollow" target="_blank">{safe}</a>')
+        target = escape(rewrite(trimmed)) if rewrite is not None else safe
+        out.append(f'<a href="{target}" rel="noopener noreferrer nofollow" target="_blank" title="{safe}">{safe}</a>')
         position = end
     out.append(escape(text[position:]))
     return mark_safe("".join(out))  # noqa: S308 - every piece above is escaped
@@ -299,9 +307,13 @@ def _clean_style(value: str) -> str | None:
     return ";".join(kept) or None
 
 
-def sanitize_html(markup: str, raw: bytes, root: Part, *, allow_remote: bool) -> tuple[str, bool]:
+def sanitize_html(
+    markup: str, raw: bytes, root: Part, *, allow_remote: bool, rewrite: LinkRewrite | None = None
+) -> tuple[str, bool]:
     """Sanitised markup and whether it referred to remote images (blocked unless
-    ``allow_remote``). ``cid:`` images become data: URLs of their parts."""
+    ``allow_remote``). ``cid:`` images become data: URLs of their parts.
+    ``rewrite`` may send a link elsewhere while sanitising (a flagged link to
+    the interstitial page)."""
     remote_seen = False
     by_cid = {p.content_id.strip("<> ").lower(): p for _, p in _own_parts(root) if p.content_id}
 
@@ -327,7 +339,9 @@ def sanitize_html(markup: str, raw: bytes, root: Part, *, allow_remote: bool) ->
         if attribute in ("href", "cite"):
             # Absolute http(s) and mailto only: a relative URL would resolve
             # against the webmail itself.
-            return value if value.strip().lower().startswith(("http:", "https:", "mailto:")) else None
+            if not value.strip().lower().startswith(("http:", "https:", "mailto:")):
+                return None
+            return rewrite(value.strip()) if rewrite is not None and attribute == "href" else value
         return value
 
     cleaned = nh3.clean(
@@ -345,7 +359,7 @@ def sanitize_html(markup: str, raw: bytes, root: Part, *, allow_remote: bool) ->
     return cleaned, remote_seen
 
 
-def message_body(raw: bytes, root: Part, *, allow_remote: bool = False) -> Body:
+def message_body(raw: bytes, root: Part, *, allow_remote: bool = False, rewrite: LinkRewrite | None = None) -> Body:
     """What the reading page shows: HTML goes to the sandboxed frame (the
     page only learns whether it had remote images), text is shown inline."""
     plain, html = body_parts(root)
@@ -353,16 +367,16 @@ def message_body(raw: bytes, root: Part, *, allow_remote: bool = False) -> Body:
         _, remote = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote)
         return Body("html", mark_safe(""), remote)  # noqa: S308 - empty
     if plain is not None:
-        return Body("text", linkify(part_text(raw, plain)[:MAX_TEXT_CHARS]), False)
+        return Body("text", linkify(part_text(raw, plain)[:MAX_TEXT_CHARS], rewrite), False)
     return Body("", mark_safe(""), False)  # noqa: S308 - empty
 
 
-def html_document(raw: bytes, root: Part, *, allow_remote: bool) -> str:
+def html_document(raw: bytes, root: Part, *, allow_remote: bool, rewrite: LinkRewrite | None = None) -> str:
     """The whole document the sandboxed frame loads (sanitised body only)."""
     _, html = body_parts(root)
     cleaned = ""
     if html is not None:
-        cleaned, _ = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote)
+        cleaned, _ = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote, rewrite=rewrite)
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="referrer" content="no-referrer"></head>'

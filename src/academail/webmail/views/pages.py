@@ -1,6 +1,6 @@
 """The webmail's list pages: "/" (webmail or landing page), a folder's list
 (sorted, by message or by conversation, keyset pages), the list's actions
-(read, flag, move, delete, junk) and search.
+(read, flag, move, delete, junk, not junk) and search.
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "move": _("Déplacé."),
         "delete": _("Supprimé."),
         "junk": _("Signalé comme indésirable et déplacé dans Indésirables."),
+        "notjunk": _("Ce n'est pas un indésirable : remis dans la boîte de réception. Les prochains messages de cet expéditeur y arriveront."),
     }[action]
     messages.success(request, done if count else _("Aucun message n'a changé."))
     # Stay on a message whose flags changed; leave one that is gone.

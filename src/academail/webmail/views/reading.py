@@ -20,6 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from academail.mime.parse import decode_part_body, parse_message
+from academail.protection import warnings as protection
 from academail.store import webmail as store
 from academail.store.webmail import Flag
 from academail.webmail import preferences
@@ -72,11 +73,26 @@ def sender_trusted(account_id: int, opened: store.Opened) -> bool:
     )
 
 
-def reading_context(raw: bytes, root: Any, allow_images: bool) -> dict[str, Any]:
+def warnings_of(opened: store.Opened) -> protection.Shown:
+    """The phishing warnings stored at delivery (one indexed lookup)."""
+    return protection.for_message(opened.message.content.sha256, bytes(opened.message.prefix))
+
+
+def link_rewrite(shown: protection.Shown) -> rendering.LinkRewrite | None:
+    """Flagged links go through the interstitial page ("Vous allez quitter la messagerie")."""
+    if not shown.links:
+        return None
+    flagged = set(shown.links)
+    return lambda url: protection.leave_url(url) if url in flagged else url
+
+
+def reading_context(
+    raw: bytes, root: Any, allow_images: bool, rewrite: rendering.LinkRewrite | None = None
+) -> dict[str, Any]:
     parsed = parse_message(raw)
     return {
         "parsed": parsed,
-        "body": rendering.message_body(raw, root, allow_remote=allow_images),
+        "body": rendering.message_body(raw, root, allow_remote=allow_images, rewrite=rewrite),
         "allow_images": allow_images,
         "attachments": rendering.attachments(root),
     }
@@ -89,12 +105,14 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     opened = store.open_message(account_id, mailbox_id, uid, mark_seen=True)
     trusted = sender_trusted(account_id, opened)
     allow_images = trusted or request.GET.get("images") == "1"
-    context = reading_context(opened.raw, opened.root, allow_images)
+    shown = warnings_of(opened)
+    context = reading_context(opened.raw, opened.root, allow_images, link_rewrite(shown))
     return render_page(
         request,
         "message.html",
         {
             **context,
+            "shown": shown,
             "opened": opened,
             "m": opened.message,
             "trusted": trusted,
@@ -159,13 +177,15 @@ def trust_sender(request: HttpRequest, mailbox_id: int, uid: int) -> HttpRespons
 def message_frame(request: HttpRequest, mailbox_id: int, uid: int, path: str = "") -> HttpResponse:
     account_id = signed_in_id(request)
     opened = store.open_message(account_id, mailbox_id, uid)
+    rewrite = None
     if path:
         raw, root = embedded_message(opened, path)
         allow = request.GET.get("images") == "1"
     else:
         raw, root = opened.raw, opened.root
         allow = images_allowed(request, account_id, opened)
-    document = rendering.html_document(raw, root, allow_remote=allow)
+        rewrite = link_rewrite(warnings_of(opened))
+    document = rendering.html_document(raw, root, allow_remote=allow, rewrite=rewrite)
     response = HttpResponse(document, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = FRAME_CSP.format(remote=" https: http:" if allow else "")
     response["X-Content-Type-Options"] = "nosniff"

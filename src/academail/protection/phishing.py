@@ -1,0 +1,442 @@
+"""Phishing warnings, computed once at delivery from the parsed message, its
+bytes and our own authentication results, then stored (``warnings.py``) and
+shown in the reading pane with a plain-French explanation each.
+
+What is looked at: the sender (outside the académie, look-alike domains,
+display names claiming a service or an académie address), authentication,
+links (text naming another host, IP literals, ``user@host``, shorteners,
+look-alike hosts) and forms posting outside, credential lures (password,
+NUMEN, "boîte pleine", "compte désactivé", urgency) with an outside link or
+form, dangerous attachments (executables, double extensions, right-to-left
+override, Office macros, HTML with forms, encrypted archives or archives
+holding executables), and a Reply-To elsewhere than the From.
+
+Bounded on hostile input: at most ``MAX_HTML`` characters of HTML and
+``MAX_LINKS`` links are read, URLs are cut to ``MAX_URL`` characters,
+attachments above ``MAX_ATTACHMENT`` bytes are judged by name only, archives
+are read from their central directory alone (never decompressed: a zip bomb
+costs nothing) and only ``MAX_ARCHIVE_ENTRIES`` names are read. Any error in
+one check leaves the others' warnings.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import logging
+import re
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from academail.mime.parse import ParsedMessage, Part, decode_part_body, iter_parts, part_text
+from academail.protection.authresults import Auth
+from academail.protection.lookalike import decode_idn, imitated
+
+log = logging.getLogger(__name__)
+
+MAX_HTML = 1_000_000
+MAX_LINKS = 500
+MAX_URL = 2048
+MAX_FLAGGED = 50
+MAX_ATTACHMENT = 10 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 1000
+
+DANGER, WARNING, INFO = "danger", "warning", "info"
+_ORDER = {INFO: 0, WARNING: 1, DANGER: 2}
+
+SERVICE_WORDS = ("rectorat", "assistance", "service informatique", "dsden", "support", "helpdesk",
+                 "administrateur", "dsi", "ministere", "academie", "messagerie", "webmaster", "securite")
+SHORTENERS = frozenset({"bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "cutt.ly",
+                        "rebrand.ly", "shorturl.at", "tiny.cc", "rb.gy", "s.id", "v.gd", "t.ly", "lnkd.in"})
+EXECUTABLE = frozenset({"exe", "scr", "com", "bat", "cmd", "pif", "vbs", "vbe", "js", "jse", "wsf", "wsh",
+                        "msi", "msp", "hta", "cpl", "jar", "ps1", "psm1", "lnk", "iso", "img", "reg", "dll",
+                        "application", "gadget", "msc", "scf", "vhd", "vhdx", "appx", "appxbundle", "apk"})
+MACRO_OFFICE = frozenset({"docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppsm", "sldm"})
+OLE_OFFICE = frozenset({"doc", "dot", "xls", "xlt", "ppt", "pps"})
+OOXML = frozenset({"docx", "xlsx", "pptx"})
+ARCHIVES = frozenset({"zip", "7z", "rar", "gz", "tgz", "cab", "ace"})
+CREDENTIAL_TERMS = ("mot de passe", "numen", "identifiant", "code d'acces", "vos identifiants",
+                    "verifier votre compte", "valider votre compte", "confirmer votre compte",
+                    "boite pleine", "boite aux lettres est pleine", "quota", "espace de stockage",
+                    "compte desactive", "compte sera desactive", "compte suspendu", "compte sera suspendu",
+                    "compte bloque", "mettre a jour vos informations")
+URGENCY_TERMS = ("urgent", "immediatement", "sans delai", "24 heures", "24h", "48 heures", "48h",
+                 "dernier avertissement", "derniere relance", "sous peine")
+RTL_OVERRIDE = ("\u202e", "\u202d", "\u2066", "\u2067", "\u2068")
+
+_ANCHOR = re.compile(r"<a\b([^>]{0,4000})>(.{0,2000}?)</a\s*>", re.I | re.S)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_FORM = re.compile(r"""<form\b[^>]{0,4000}?\baction\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_FORM_ANY = re.compile(r"<form\b", re.I)
+_TAG = re.compile(r"<[^>]{0,4000}>")
+_TEXT_URL = re.compile(r"\bhttps?://[^\s<>\"'`]{1,2048}", re.I)
+_HOSTLIKE = re.compile(r"(?:https?://)?((?:[\w-]{1,63}\.)+[a-z]{2,24})\b", re.I)
+
+
+@dataclass(frozen=True)
+class Warning:
+    """One warning: ``code`` for machines, ``title`` and ``detail`` in plain
+    French for the person ("Pourquoi ?")."""
+
+    code: str
+    level: str
+    title: str
+    detail: str
+
+
+@dataclass
+class Findings:
+    warnings: list[Warning]
+    flagged_links: list[str]
+
+    @property
+    def level(self) -> str:
+        return max((w.level for w in self.warnings), key=_ORDER.__getitem__, default="")
+
+    def to_json(self) -> dict[str, object]:
+        return {"warnings": [asdict(w) for w in self.warnings], "links": self.flagged_links}
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower().rstrip(".")
+
+
+def is_academie(domain: str) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in settings.MAIL_DOMAINS)
+
+
+def _base(domain: str) -> str:
+    """The last two labels (a cheap organisational domain, enough to compare)."""
+    return ".".join(domain.split(".")[-2:])
+
+
+def _host(url: str) -> tuple[str, str]:
+    """(host, userinfo) of an http(s) URL; ("", "") when it has none."""
+    try:
+        parts = urlsplit(url[:MAX_URL].strip())
+    except ValueError:
+        return "", ""
+    if parts.scheme.lower() not in ("http", "https"):
+        return "", ""
+    netloc = parts.netloc
+    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+    host = (parts.hostname or "").lower().rstrip(".")
+    return host, userinfo
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return bool(re.fullmatch(r"\d{8,10}|0x[0-9a-f]{6,8}", host))  # decimal / hex IPv4 tricks
+
+
+def analyse(parsed: ParsedMessage, raw: bytes, auth: Auth, *, spoofed: bool = False) -> Findings:
+    """The warnings of one message from outside. ``spoofed``: the spam rules
+    found an académie From arriving from outside without authentication."""
+    out: list[Warning] = []
+    flagged: list[str] = []
+    sender = parsed.from_[0] if parsed.from_ else None
+    address = sender.addr.lower() if sender and sender.host else ""
+    domain = _domain_of(address)
+    external = bool(domain) and not is_academie(domain)
+    for check in (_sender_checks, _auth_checks):
+        try:
+            out.extend(check(parsed, address, domain, external, auth, spoofed))
+        except Exception:  # noqa: BLE001 - one check failing must not hide the others
+            log.exception("phishing check %s failed", check.__name__)
+    outside_link = False
+    try:
+        link_warnings, flagged, outside_link = _link_checks(parsed, raw)
+        out.extend(link_warnings)
+    except Exception:  # noqa: BLE001
+        log.exception("link checks failed")
+    try:
+        out.extend(_lure_checks(parsed, external or spoofed, outside_link))
+    except Exception:  # noqa: BLE001
+        log.exception("lure checks failed")
+    try:
+        out.extend(_attachment_checks(parsed, raw))
+    except Exception:  # noqa: BLE001
+        log.exception("attachment checks failed")
+    # One warning per code: the first says it.
+    seen: dict[str, Warning] = {}
+    for warning in out:
+        seen.setdefault(warning.code, warning)
+    return Findings(list(seen.values()), flagged[:MAX_FLAGGED])
+
+
+def _sender_checks(
+    parsed: ParsedMessage, address: str, domain: str, external: bool, auth: Auth, spoofed: bool
+) -> list[Warning]:
+    out: list[Warning] = []
+    if external:
+        out.append(Warning(
+            "EXTERNAL", INFO, "Message venant de l'extérieur de l'académie",
+            f"L'expéditeur, {address}, n'a pas d'adresse de l'académie. Si vous ne le connaissez pas, "
+            "ne cliquez pas sur ses liens et n'ouvrez pas ses pièces jointes sans raison.",
+        ))
+        real = imitated(domain)
+        if real is not None:
+            out.append(Warning(
+                "LOOKALIKE_DOMAIN", DANGER, f"Adresse d'expéditeur qui imite {real}",
+                f"L'adresse {address} utilise le domaine {decode_idn(domain)}, qui ressemble à {real} sans "
+                "l'être (lettres changées, ajoutées ou remplacées par des caractères d'autres alphabets). "
+                "C'est une technique courante d'hameçonnage.",
+            ))
+        name = parsed.from_[0].name if parsed.from_ else ""
+        folded = _fold(name)
+        words = [w for w in SERVICE_WORDS if re.search(rf"\b{re.escape(w)}\b", folded)]
+        if words:
+            out.append(Warning(
+                "DISPLAY_NAME_SERVICE", DANGER, f"Le nom « {name[:80]} » ne correspond pas à l'adresse",
+                f"Le message se présente comme venant de « {name[:80]} », mais son adresse réelle est {address}, "
+                "hors de l'académie. Les services de l'académie vous écrivent depuis une adresse de l'académie.",
+            ))
+        named = re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", name)
+        if any(is_academie(d.lower()) for d in named):
+            out.append(Warning(
+                "DISPLAY_NAME_ADDRESS", DANGER, "Une adresse de l'académie dans le nom, une autre en réalité",
+                f"Le nom affiché contient une adresse de l'académie, mais le message vient de {address}.",
+            ))
+    if parsed.reply_to and domain:
+        reply = parsed.reply_to[0].addr.lower()
+        reply_domain = _domain_of(reply)
+        if reply_domain and _base(reply_domain) != _base(domain):
+            out.append(Warning(
+                "REPLY_TO", WARNING, "Votre réponse partirait vers une autre adresse",
+                f"Le message vient de {address}, mais si vous répondez, votre réponse ira à {reply}. "
+                "Vérifiez cette adresse avant d'envoyer quoi que ce soit.",
+            ))
+    return out
+
+
+def _auth_checks(
+    parsed: ParsedMessage, address: str, domain: str, external: bool, auth: Auth, spoofed: bool
+) -> list[Warning]:
+    if spoofed:
+        return [Warning(
+            "AUTH_ACADEMIE", DANGER, "Faux message de l'académie",
+            f"Le message affiche l'adresse {address}, de l'académie, mais il vient de l'extérieur et n'a pas "
+            "pu prouver son origine (SPF, DKIM, DMARC). Il s'agit très probablement d'une usurpation.",
+        )]
+    if auth.dmarc == "fail":
+        return [Warning(
+            "AUTH_FAILED", DANGER, "L'expéditeur n'a pas pu être vérifié",
+            f"Le domaine {domain} publie des règles qui permettent de vérifier ses messages (DMARC), et ce "
+            "message ne les respecte pas : il n'a probablement pas été envoyé par ce domaine.",
+        )]
+    return []
+
+
+def _html_parts(parsed: ParsedMessage) -> list[Part]:
+    return [p for _, p in iter_parts(parsed.root) if p.content_type == "text/html" and not p.filename][:5]
+
+
+def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list[str], bool]:
+    out: list[Warning] = []
+    flagged: list[str] = []
+    outside = False
+    links: list[tuple[str, str]] = []  # (href, visible text)
+    forms: list[str] = []
+    for part in _html_parts(parsed):
+        html = part_text(raw, part)[:MAX_HTML]
+        for match in _ANCHOR.finditer(html):
+            if len(links) >= MAX_LINKS:
+                break
+            href = _HREF.search(match.group(1))
+            if href:
+                url = next(g for g in href.groups() if g is not None)
+                links.append((url[:MAX_URL].strip(), _TAG.sub("", match.group(2))[:300]))
+        forms.extend(next(g for g in m.groups() if g is not None) for m in _FORM.finditer(html))
+        if _FORM_ANY.search(html) and not forms:
+            forms.append("")
+    links.extend((m.group(0)[:MAX_URL], "") for m in _TEXT_URL.finditer(parsed.search_text[:MAX_HTML]))
+    for url, text in links[:MAX_LINKS]:
+        host, userinfo = _host(url)
+        if not host:
+            continue
+        if not is_academie(host):
+            outside = True
+        reason: Warning | None = None
+        if userinfo:
+            reason = Warning(
+                "LINK_USERINFO", DANGER, "Lien déguisé",
+                f"Un lien commence par « {userinfo[:60]}@ » : ce qui précède le @ est ignoré par le navigateur, "
+                f"qui ouvre en réalité {host}.",
+            )
+        elif _is_ip(host):
+            reason = Warning(
+                "LINK_IP", WARNING, "Lien vers une adresse IP",
+                f"Un lien mène à {host}, une adresse numérique plutôt qu'un nom de site : les sites officiels "
+                "n'en utilisent pas.",
+            )
+        elif imitated(host) is not None:
+            reason = Warning(
+                "LINK_LOOKALIKE", DANGER, f"Lien vers un site qui imite {imitated(host)}",
+                f"Un lien mène à {decode_idn(host)}, qui ressemble à {imitated(host)} sans l'être.",
+            )
+        elif host in SHORTENERS:
+            reason = Warning(
+                "LINK_SHORTENER", WARNING, "Lien raccourci",
+                f"Un lien passe par {host}, un service qui cache la vraie destination.",
+            )
+        else:
+            shown = _HOSTLIKE.search(text or "")
+            if shown:
+                named = shown.group(1).lower()
+                if _base(named) != _base(host) and "." in named:
+                    reason = Warning(
+                        "LINK_TEXT_MISMATCH", DANGER, "Lien trompeur",
+                        f"Un lien affiche « {named[:80]} » mais mène en réalité à {decode_idn(host)}.",
+                    )
+        if reason is not None:
+            out.append(reason)
+            if url not in flagged and len(flagged) < MAX_FLAGGED:
+                flagged.append(url)
+    for action in forms[:20]:
+        host, _ = _host(action)
+        if host and not is_academie(host):
+            outside = True
+            out.append(Warning(
+                "FORM_OUTSIDE", DANGER, "Formulaire qui envoie vos réponses à l'extérieur",
+                f"Le message contient un formulaire dont les réponses partent vers {decode_idn(host)}. "
+                "Ne saisissez jamais votre mot de passe ou votre NUMEN dans un message.",
+            ))
+    return out, flagged, outside
+
+
+def _lure_checks(parsed: ParsedMessage, external: bool, outside_link: bool) -> list[Warning]:
+    text = _fold(f"{parsed.subject}\n{parsed.search_text[:20_000]}")
+    asks = [t for t in CREDENTIAL_TERMS if t in text]
+    if not asks or not external:
+        return []
+    urgent = [t for t in URGENCY_TERMS if t in text]
+    if outside_link:
+        return [Warning(
+            "CREDENTIAL_LURE", DANGER, "Demande d'identifiants : hameçonnage probable",
+            "Ce message vous parle de " + ", ".join(f"« {t} »" for t in asks[:3])
+            + (" avec urgence" if urgent else "")
+            + " et contient un lien ou un formulaire vers l'extérieur. L'académie ne vous demande jamais votre "
+            "mot de passe ni votre NUMEN par message. Ne cliquez pas ; signalez-le.",
+        )]
+    return [Warning(
+        "CREDENTIAL_MENTION", WARNING, "Message qui parle de vos identifiants",
+        "Ce message venu de l'extérieur parle de " + ", ".join(f"« {t} »" for t in asks[:3])
+        + ". Ne communiquez jamais votre mot de passe ni votre NUMEN.",
+    )]
+
+
+def _extension(name: str) -> tuple[str, list[str]]:
+    pieces = name.lower().rsplit("/", 1)[-1].split(".")
+    return (pieces[-1] if len(pieces) > 1 else ""), pieces[1:-1]
+
+
+def _attachment_checks(parsed: ParsedMessage, raw: bytes) -> list[Warning]:
+    out: list[Warning] = []
+    parts = {p.section: p for _, p in iter_parts(parsed.root)}
+    for info in parsed.attachments[:100]:
+        name = (info.filename or "").strip()
+        if not name:
+            continue
+        part = parts.get(info.section)
+        # The parser strips direction overrides from the name it shows; the
+        # name as sent is in the header parameters.
+        sent = "" if part is None else part.disposition_params.get("filename") or part.params.get("name") or ""
+        if any(c in sent for c in RTL_OVERRIDE):
+            out.append(Warning(
+                "ATTACHMENT_RTL", DANGER, "Nom de pièce jointe truqué",
+                f"Le nom de la pièce jointe contient un caractère qui inverse le sens d'écriture, pour cacher "
+                f"sa vraie extension : « {sent.encode('unicode_escape').decode()[:80]} ».",
+            ))
+        ext, inner = _extension(name)
+        if ext in EXECUTABLE:
+            if inner and inner[-1] in {"pdf", "doc", "docx", "xls", "xlsx", "jpg", "png", "txt", "zip"}:
+                out.append(Warning(
+                    "ATTACHMENT_DOUBLE_EXTENSION", DANGER, "Pièce jointe déguisée",
+                    f"« {name[:80]} » se fait passer pour un document .{inner[-1]} mais c'est un programme (.{ext}).",
+                ))
+            out.append(Warning(
+                "ATTACHMENT_EXECUTABLE", DANGER, "Pièce jointe exécutable",
+                f"« {name[:80]} » est un programme ou un script (.{ext}) : l'ouvrir peut installer un logiciel "
+                "malveillant. Ne l'ouvrez pas.",
+            ))
+            continue
+        if ext in MACRO_OFFICE:
+            out.append(_macro_warning(name))
+            continue
+        if part is None or info.size > MAX_ATTACHMENT:
+            continue
+        if ext in OOXML or ext in OLE_OFFICE or ext in ARCHIVES or ext in ("html", "htm", "shtml"):
+            data = decode_part_body(raw, part)[:MAX_ATTACHMENT]
+            out.extend(_content_checks(name, ext, data))
+    return out
+
+
+def _macro_warning(name: str) -> Warning:
+    return Warning(
+        "ATTACHMENT_MACRO", DANGER, "Document Office avec macros",
+        f"« {name[:80]} » contient des macros, de petits programmes qui s'exécutent à l'ouverture. "
+        "N'activez jamais les macros d'un document reçu par message.",
+    )
+
+
+def _content_checks(name: str, ext: str, data: bytes) -> list[Warning]:
+    if ext in ("html", "htm", "shtml"):
+        if _FORM_ANY.search(data[:MAX_HTML].decode("utf-8", "replace")):
+            return [Warning(
+                "ATTACHMENT_HTML_FORM", DANGER, "Page jointe avec un formulaire",
+                f"« {name[:80]} » est une page web qui contient un formulaire : une fausse page de connexion "
+                "est une technique courante pour voler un mot de passe.",
+            )]
+        return []
+    if ext in OLE_OFFICE:
+        return [_macro_warning(name)] if _ole_has_macros(data) else []
+    if data[:4] != b"PK\x03\x04":
+        return []
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))  # reads the central directory only
+        entries = archive.infolist()[:MAX_ARCHIVE_ENTRIES]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return []
+    if ext in OOXML:
+        if any(e.filename.lower().endswith("vbaproject.bin") for e in entries):
+            return [_macro_warning(name)]
+        return []
+    out: list[Warning] = []
+    if any(e.flag_bits & 0x1 for e in entries):
+        out.append(Warning(
+            "ARCHIVE_ENCRYPTED", WARNING, "Archive protégée par un mot de passe",
+            f"« {name[:80]} » est chiffrée : aucun antivirus ne peut en vérifier le contenu. C'est souvent "
+            "utilisé pour faire passer des logiciels malveillants.",
+        ))
+    inside = [e.filename for e in entries if _extension(e.filename)[0] in EXECUTABLE | MACRO_OFFICE]
+    if inside:
+        out.append(Warning(
+            "ARCHIVE_EXECUTABLE", DANGER, "Archive contenant un programme",
+            f"« {name[:80]} » contient {inside[0][:80]}, un programme ou un document à macros.",
+        ))
+    return out
+
+
+def _ole_has_macros(data: bytes) -> bool:
+    """OLE2 Office file holding a VBA project (olefile, which oletools is built on)."""
+    import olefile
+
+    if not olefile.isOleFile(io.BytesIO(data)):
+        return False
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            return any("vba" in "/".join(entry).lower() for entry in ole.listdir(streams=True, storages=True))
+    except Exception:  # noqa: BLE001 - a broken OLE file is judged by name only
+        return False

@@ -1,0 +1,75 @@
+"""Warnings in the reading pane (stored at delivery, shown with "Pourquoi ?"),
+flagged links rewritten to the interstitial page in the sandboxed frame, the
+interstitial page itself, and "Ce n'est pas un indésirable"."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from academail.delivery.door import deliver
+from academail.protection.models import Correspondent, MessageWarnings
+from academail.protection.spam import GTUBE
+from academail.store.models import Message
+from tests.conftest import build_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "protection"
+
+
+@pytest.fixture
+def web(client, make_account, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    person = make_account("Julie", "Martin")
+    client.force_login(person)
+    client.person = person
+    return client
+
+
+def arrive(account, raw: bytes, *, screen: bool = True) -> Message:
+    (outcome,) = deliver(raw, [account.address], screen=screen)
+    assert outcome.delivered
+    return Message.objects.filter(mailbox__account=account).select_related("mailbox").latest("pk")
+
+
+def test_lure_shows_a_red_warning_and_its_link_opens_the_interstitial(web):
+    message = arrive(web.person, (CORPUS / "lure-assistance-numen.eml").read_bytes())
+    assert MessageWarnings.objects.count() == 1
+    page = web.get(f"/courrier/message/{message.mailbox_id}/{message.uid}/").content.decode()
+    assert "fr-alert--error" in page and "hameçonnage" in page
+    assert "Pourquoi ?" in page and "ressemble à ac-demo.fr" in unescape(page)
+    frame = web.get(f"/courrier/message/{message.mailbox_id}/{message.uid}/contenu/").content.decode()
+    hrefs = [unescape(h) for h in re.findall(r'href="([^"]+)"', frame)]
+    assert hrefs and all(h.startswith("/courrier/protection/quitter/?u=") for h in hrefs), hrefs
+    leave = web.get(hrefs[0])
+    text = unescape(leave.content.decode())
+    assert leave.status_code == 200
+    assert "Vous allez quitter la messagerie vers ac-dem0.fr.verif-compte.example" in text
+    assert 'href="https://ac-dem0.fr.verif-compte.example/login"' in text
+    forged = web.get("/courrier/protection/quitter/?u=" + hrefs[0].split("u=", 1)[1][:-3] + "AAA")
+    assert forged.status_code == 400
+
+
+def test_outside_mail_shows_only_the_neutral_banner_and_a_colleague_nothing(web):
+    parent = arrive(web.person, (CORPUS / "legit-parent.eml").read_bytes())
+    page = unescape(web.get(f"/courrier/message/{parent.mailbox_id}/{parent.uid}/").content.decode())
+    assert "Message venant de l'extérieur de l'académie." in page
+    assert "fr-alert--error" not in page and "fr-alert--warning" not in page
+    colleague = arrive(web.person, (CORPUS / "internal-collegue.eml").read_bytes(), screen=False)
+    page = web.get(f"/courrier/message/{colleague.mailbox_id}/{colleague.uid}/").content.decode()
+    assert "prot-warnings" not in page
+
+
+def test_not_junk_button_moves_back_and_keeps_the_sender(web):
+    message = arrive(web.person, build_message(sender="lettre@asso.example", body=GTUBE))
+    assert message.mailbox.special_use == "junk"
+    page = unescape(web.get(f"/courrier/message/{message.mailbox_id}/{message.uid}/").content.decode())
+    assert "Ce n'est pas un indésirable" in page
+    response = web.post(f"/courrier/dossier/{message.mailbox_id}/actions/", {"action": "notjunk", "uid": message.uid})
+    assert response.status_code == 302
+    moved = Message.objects.filter(mailbox__account=web.person).select_related("mailbox").latest("pk")
+    assert moved.mailbox.special_use == "inbox"
+    assert Correspondent.objects.filter(account=web.person, address="lettre@asso.example").exists()
