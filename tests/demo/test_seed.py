@@ -43,3 +43,18 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     again = io.StringIO()
     assert seed_demo(messages_per_account=4, out=again) == []
     assert Account.objects.count() == 12 and "déjà installée" in again.getvalue()
+
+
+def test_the_demo_has_helpdesk_tickets_in_various_states(db, tmp_path, settings):
+    import io
+
+    from academail.assistance.models import Ticket
+    from academail.demo.seed import seed_demo
+
+    settings.VAR_DIR = tmp_path
+    seed_demo(messages_per_account=2, out=io.StringIO())
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    channels = set(Ticket.objects.values_list("channel", flat=True))
+    assert {"new", "waiting", "closed", "unconfirmed", "open"} <= statuses
+    assert channels == {"web", "phone", "mail"}
+    assert Ticket.objects.filter(rating=5).exists()

@@ -39,6 +39,9 @@ class TicketStatus(models.TextChoices):
     WAITING = "waiting", _("En attente du demandeur")
     CLOSED = "closed", _("Résolue")
     MERGED = "merged", _("Fusionnée")
+    # Mail to the helpdesk that the spam filter judged junk: kept, never
+    # queued nor answered; agents find it with the status filter.
+    JUNK = "junk", _("Indésirable")
 
 
 # Statuses a ticket counts in the queue and the backlog with.

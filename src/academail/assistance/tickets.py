@@ -294,6 +294,38 @@ def do_open_phone(agent: Account, data: NewTicket, *, account: Account | None) -
     return ticket
 
 
+def do_open_mail(data: NewTicket, *, junk: bool = False) -> Ticket:
+    """A ticket from a mail to the helpdesk (``assistance.mailin``): queued at
+    once (the mail itself is the sender's proof of address), about the
+    académie account whose address wrote, if any; acknowledged to the sender.
+    ``junk``: kept with the "Indésirable" status, neither queued nor answered."""
+    from academail.accounts.services import resolve_address
+
+    data.message = data.message.strip()[:8000] or "(message sans texte)"
+    data.subject = " ".join(data.subject.split())[:200] or "Message à l'assistance"
+    data.attachments = [u for u in data.attachments if len(u.data) <= int(settings.ASSISTANCE_MAX_ATTACHMENT)][:5]
+    now = _now()
+    account = resolve_address(data.contact_email) if data.contact_email else None
+    with transaction.atomic():
+        ticket = Ticket(
+            category=data.category, subject=data.subject, channel=Channel.MAIL, account=account,
+            name=(account.full_name if account else data.name)[:200] or data.contact_email,
+            identifier_given=account.identifier if account else "",
+            establishment=account.establishment if account else "", contact_email=data.contact_email,
+            created_at=now, updated_at=now, mail_key=secrets.token_hex(3),
+        )
+        if junk:
+            ticket.status = TicketStatus.JUNK
+        else:
+            _queue(ticket, now)
+        ticket.save()
+        _add_entry(ticket, EntryKind.REQUESTER, data.message, author_name=ticket.name, uploads=data.attachments)
+        link = "" if junk else new_link(ticket)
+    if not junk:
+        notices.send_acknowledgement(ticket, link)
+    return ticket
+
+
 # --- the requester's side ----------------------------------------------------------------------
 
 

@@ -98,6 +98,24 @@ def do_relay(raw: bytes, recipients: Sequence[str], *, mail_from: str = "") -> N
     do_enqueue(raw, mail_from="" if null else mail_from, recipients=recipients)
 
 
+def check_helpdesk(address: str) -> bool:
+    """Whether ``address`` is the helpdesk's (``ASSISTANCE_ADDRESS`` or one of
+    its ``+tag`` forms): its mail becomes tickets (``do_helpdesk``), not a
+    mailbox's. Reads no database."""
+    from academail.assistance.mailin import is_helpdesk_address
+
+    return is_helpdesk_address(address)
+
+
+def do_helpdesk(raw: bytes, recipients: Sequence[str], *, mail_from: str = "", prefix: bytes = b"") -> None:
+    """Hand a message for the helpdesk over to ``assistance`` (thread into a
+    ticket or open one). Precondition: inside the transaction that makes the
+    message durable, before the ``250``."""
+    from academail.assistance.mailin import do_receive
+
+    do_receive(raw, mail_from=mail_from, recipients=list(recipients), prefix=prefix)
+
+
 def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:
     """Resolve ``address`` (case-insensitive, aliases included) to an account that
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP

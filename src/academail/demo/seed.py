@@ -97,8 +97,12 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     for index, (account, person) in enumerate(people):
         total += _fill(account, person, cast, messages_per_account, index, now)
     sessions = _training_sessions([account for account, _person in people], now)
+    from academail.demo.assistance import seed_tickets
+
+    tickets = seed_tickets([account for account, _person in people])
     _write_credentials(path, rows, force)
-    out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation.\n")
+    out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
+              f"{tickets} demandes d'assistance.\n")
     out.write(
         "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
         "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from academail.accounts.helpdesk import do_purge_departed
 from academail.accounts.journal import do_purge_journal
 from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
@@ -65,6 +66,9 @@ def _housekeeping(hour: int) -> None:
         call_command("clearsessions")
         do_queue_retention(timezone.now())  # Corbeille and Indésirables, as a resumable job
         tombstones = do_purge_tombstones(timezone.now())
+        departed = do_purge_departed(timezone.now())
+        if departed:
+            log.info("departures: %d account(s) deleted after their delay", departed)
         log.info("daily purge: %d journal entries, %d expunge tombstones", purged, tombstones)
 
 

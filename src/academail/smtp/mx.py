@@ -29,9 +29,11 @@ from academail.delivery.door import (
     DeliveryRefused,
     Recipient,
     Refusal,
+    check_helpdesk,
     check_recipient,
     check_recipients,
     check_relay,
+    do_helpdesk,
     do_relay,
 )
 from academail.smtp import codes
@@ -105,6 +107,11 @@ class MXHandler:
                 envelope.rcpt_tos.append(address)
                 session_relays(envelope).append(relay)
                 return codes.S250_RECIPIENT_OK
+            if check_helpdesk(address):
+                # Mail to the helpdesk becomes a ticket (DATA), not a mailbox's.
+                envelope.rcpt_tos.append(address)
+                session_helpdesk(envelope).append(address)
+                return codes.S250_RECIPIENT_OK
             recipient = await self.check_recipient(server, envelope, address, size_hint)
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)
@@ -144,7 +151,8 @@ class MXHandler:
             return codes.S554_LOOP
         recipients = session_recipients(envelope)
         relays = session_relays(envelope)
-        if not recipients and not relays:
+        helpdesk = session_helpdesk(envelope)
+        if not recipients and not relays and not helpdesk:
             return codes.S554_NO_VALID_RECIPIENTS
         queue_id = secrets.token_hex(6).upper()
         single = recipients[0].address if len(recipients) == 1 else None
@@ -158,11 +166,14 @@ class MXHandler:
             )
             prefix = verdict.header() + prefix
         also = None
-        if relays:
+        if relays or helpdesk:
             mail_from, queued = envelope.mail_from or "", prefix + data
 
-            def also() -> None:  # queued in the commit that stores the local copies
-                do_relay(queued, relays, mail_from=mail_from)
+            def also() -> None:  # in the commit that stores the local copies
+                if relays:
+                    do_relay(queued, relays, mail_from=mail_from)
+                if helpdesk:
+                    do_helpdesk(data, helpdesk, mail_from=mail_from, prefix=prefix)
 
         try:
             if not recipients:
@@ -219,13 +230,23 @@ def session_recipients(envelope: Envelope) -> list[Recipient]:
     return recipients
 
 
+def _addresses(envelope: Envelope, name: str) -> list[str]:
+    """A list of addresses kept on this transaction's envelope."""
+    addresses: list[str] | None = getattr(envelope, name, None)
+    if addresses is None:
+        addresses = []
+        setattr(envelope, name, addresses)
+    return addresses
+
+
+def session_helpdesk(envelope: Envelope) -> list[str]:
+    """This transaction's recipients that are the helpdesk's addresses."""
+    return _addresses(envelope, "academail_helpdesk")
+
+
 def session_relays(envelope: Envelope) -> list[str]:
     """Original senders of the SRS addresses among this transaction's recipients."""
-    relays: list[str] | None = getattr(envelope, "academail_relays", None)
-    if relays is None:
-        relays = []
-        envelope.academail_relays = relays  # type: ignore[attr-defined]
-    return relays
+    return _addresses(envelope, "academail_relays")
 
 
 def size_param(options: list[str]) -> int:
