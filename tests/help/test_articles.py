@@ -37,10 +37,22 @@ def test_every_article_that_a_refusal_points_to_exists():
     assert wanted - slugs == set()
 
 
-def test_an_article_edited_in_the_browser_is_not_overwritten_by_the_shipped_set():
-    Article.objects.filter(slug="numen").update(title="NUMEN (modifié)")
-    content.do_install_shipped()
+def test_an_article_edited_in_the_browser_is_not_overwritten_by_the_shipped_set(agent):
+    from academail.help.articles import Draft, check_save_article
+
+    article = Article.objects.get(slug="numen")
+    check_save_article(agent, Draft("NUMEN (modifié)", article.summary, article.topic, article.category,
+                                    article.body), slug="numen")
+    assert content.do_install_shipped() == 0
     assert Article.objects.get(slug="numen").title == "NUMEN (modifié)"
+
+
+def test_an_upgrade_updates_the_shipped_articles_nobody_edited():
+    Article.objects.filter(slug="boite-pleine").update(body="Ancien texte.")
+    assert content.do_install_shipped() == 1
+    article = Article.objects.get(slug="boite-pleine")
+    assert "Espace utilisé" in article.body and "Espace utilisé" in article.body_html
+    assert article.revisions.count() == 2
 
 
 def test_index_lists_rubrics_for_people_signed_out(client):
@@ -219,3 +231,14 @@ def test_article_page_in_english_keeps_french_text_but_translates_the_interface(
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = client.get(reverse("help:article", args=["numen"])).content.decode()
     assert "Was this article helpful?" in html
+
+
+def test_index_shows_the_first_articles_of_a_large_rubric_and_links_to_all(client):
+    from academail.help.articles import TOPIC_PREVIEW, Draft, check_save_article
+
+    for i in range(TOPIC_PREVIEW + 3):
+        check_save_article(None, Draft(f"Astuce {i:02d}", "", "courrier", "autre", "Texte."), new_slug=f"astuce-{i}")
+    html = client.get(reverse("help:index")).content.decode()
+    assert "?rubrique=courrier" in html
+    full = client.get(reverse("help:index"), {"rubrique": "courrier"}).content.decode()
+    assert all(reverse("help:article", args=[f"astuce-{i}"]) in full for i in range(TOPIC_PREVIEW + 3))

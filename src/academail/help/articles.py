@@ -85,16 +85,23 @@ class Topic:
     key: str
     label: str
     articles: list[Article]
+    total: int  # articles in the rubric; ``articles`` may show only the first ones
 
 
-def index(*, reader: Any) -> list[Topic]:
-    """The help centre's table of contents, rubric by rubric."""
-    rows = list(_visible(reader).only("slug", "title", "summary", "topic", "position", "published")
-                .order_by("position", "title"))
+TOPIC_PREVIEW = 8
+
+
+def index(*, reader: Any, topic: str = "") -> list[Topic]:
+    """The help centre's table of contents, rubric by rubric: the first
+    ``TOPIC_PREVIEW`` articles of each, or every article of ``topic``."""
+    rows = _visible(reader).only("slug", "title", "summary", "topic", "position", "published")
+    if topic:
+        rows = rows.filter(topic=topic)
     by_topic: dict[str, list[Article]] = {}
-    for row in rows:
+    for row in rows.order_by("position", "title"):
         by_topic.setdefault(row.topic, []).append(row)
-    return [Topic(key, str(label), by_topic[key]) for key, label in TOPICS if key in by_topic]
+    return [Topic(key, str(label), items if topic else items[:TOPIC_PREVIEW], len(items))
+            for key, label in TOPICS if (items := by_topic.get(key))]
 
 
 def search(query: str, *, reader: Any, limit: int = MAX_RESULTS) -> list[Article]:

@@ -3,8 +3,9 @@
 Each file is Markdown after a small header (``title``, ``summary``, ``topic``,
 ``category``, ``position`` between ``---`` lines). ``do_install_shipped``
 creates the articles that do not exist yet, so the set appears after
-``migrate`` (a ``post_migrate`` handler, also run after a test database flush)
-and an article edited in the browser is never overwritten.
+``migrate`` (a ``post_migrate`` handler, also run after a test database flush);
+an upgrade updates the articles nobody has edited, and an article edited in the
+browser is never overwritten.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from academail.help.articles import Draft, check_save_article
-from academail.help.models import Article
+from academail.help.models import Article, ArticleRevision
 
 ARTICLES_DIR = Path(__file__).parent / "articles"
 
@@ -43,16 +44,24 @@ def shipped() -> list[Shipped]:
 
 
 def do_install_shipped() -> int:
-    """Create the shipped articles that are missing; returns how many."""
-    existing = set(Article.objects.values_list("slug", flat=True))
-    created = 0
+    """Create the shipped articles that are missing, and bring up to date those
+    nobody has edited in the browser (every revision by the shipped set); an
+    article a person edited is never overwritten. Returns how many changed."""
+    existing = {a.slug: a for a in Article.objects.all()}
+    edited = set(ArticleRevision.objects.filter(author__isnull=False).values_list("article__slug", flat=True))
+    changed = 0
     for item in shipped():
-        if item.slug in existing:
+        current = existing.get(item.slug)
+        if current is None:
+            article = check_save_article(None, item.draft, new_slug=item.slug)
+        elif item.slug in edited or (current.title, current.summary, current.body, current.topic, current.category) == (
+                item.draft.title, item.draft.summary, item.draft.body, item.draft.topic, item.draft.category):
             continue
-        article = check_save_article(None, item.draft, new_slug=item.slug)
+        else:
+            article = check_save_article(None, item.draft, slug=item.slug)
         Article.objects.filter(pk=article.pk).update(position=item.position)
-        created += 1
-    return created
+        changed += 1
+    return changed
 
 
 def install_after_migrate(sender: Any, **kwargs: Any) -> None:

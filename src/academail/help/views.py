@@ -48,7 +48,8 @@ def index(request: HttpRequest) -> HttpResponse:
     if query:
         context["results"] = articles.search(query, reader=request.user)
         return render(request, "help/pages/search.html", context)
-    context["topics"] = articles.index(reader=request.user)
+    topic = request.GET.get("rubrique", "")
+    context["topics"] = articles.index(reader=request.user, topic=topic if topic in articles.TOPIC_KEYS else "")
     return render(request, "help/pages/index.html", context)
 
 
