@@ -70,9 +70,19 @@ def _replace(match: re.Match[str]) -> str:
     return (match.group("path") if match.groupdict().get("path") else match.group("param")) + REDACTED
 
 
+# Used only when the registered URLs cannot be reversed (a broken URLconf):
+# anything long enough to be a token is masked, and logging keeps working.
+_FALLBACK = re.compile(r"[A-Za-z0-9_\-:.]{20,}")
+
+
 def redact(text: str) -> str:
-    """``text`` with every registered token replaced by ``REDACTED``."""
-    return _pattern().sub(_replace, text)
+    """``text`` with every registered token replaced by ``REDACTED``. Never
+    raises: a log call must not fail because of this filter."""
+    try:
+        pattern = _pattern()
+    except Exception:  # noqa: BLE001 (any URLconf error: fall back, never break logging)
+        return _FALLBACK.sub(REDACTED, text)
+    return pattern.sub(_replace, text)
 
 
 def _redact_value(value: Any) -> Any:

@@ -33,7 +33,7 @@ from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
 from academail.store.events import listen_forever
-from academail.store.gc import do_collect
+from academail.store.gc import do_clean_blob_tmp, do_collect
 from academail.store.quota import do_quota_notices
 from academail.store.retention import do_queue_retention
 from academail.store.tombstones import do_purge_tombstones
@@ -56,8 +56,9 @@ def _housekeeping(hour: int) -> None:
     if directory.written or directory.removed:
         log.info("directory address book: %d cards written, %d removed", directory.written, directory.removed)
     report = do_collect(sweep_orphans=hour == 0)
-    if report.contents or report.blobs or report.orphans:
-        log.info("gc: %d contents, %d blobs, %d orphans removed", report.contents, report.blobs, report.orphans)
+    if report.contents or report.blobs or report.orphans or report.tmp:
+        log.info("gc: %d contents, %d blobs, %d orphans, %d interrupted writes removed",
+                 report.contents, report.blobs, report.orphans, report.tmp)
     reminded = do_send_reminders(timezone.now())
     if reminded:
         log.info("training reminders sent: %d", reminded)
@@ -123,6 +124,10 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     tls = server_context()
+    # What a crash left in blobs/tmp/ (an interrupted write): older than the grace period.
+    cleaned = await asyncio.to_thread(do_clean_blob_tmp)
+    if cleaned:
+        log.info("removed %d temporary blob files left by an interrupted write", cleaned)
     host = settings.BIND_ADDRESS
     tasks: list[asyncio.Task[None]] = []
     servers: list[asyncio.base_events.Server] = []

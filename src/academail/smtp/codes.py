@@ -13,6 +13,10 @@ S451_LOCAL_ERROR = "451 4.3.0 Local error while storing the message, try again l
 S452_MAILBOX_FULL = "452 4.2.2 Mailbox full"
 S452_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 S500_LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)"
+# Control characters (NUL, CR, DEL, C1...) in an envelope address: RFC 5321
+# §4.1.2 allows none; RFC 3463 §3.2: X.1.7 bad sender's, X.1.3 bad recipient's address syntax.
+S501_SENDER_SYNTAX = "501 5.1.7 Bad sender address syntax: control characters are not allowed"
+S501_RECIPIENT_SYNTAX = "501 5.1.3 Bad recipient address syntax: control characters are not allowed"
 S550_UNKNOWN_RECIPIENT = "550 5.1.1 No such user here"
 # protection.spam: above the reject score and failing SPF/DKIM/DMARC (RFC 3463 §3.8: 5.7.1 refused by policy).
 S550_SPAM_REJECTED = "550 5.7.1 Message refused as spam: it fails sender authentication (SPF/DKIM/DMARC)"

@@ -76,6 +76,44 @@ def received_header(
     return text.encode("utf-8")
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(address: str) -> bool:
+    """True when an envelope address holds a control character (RFC 5321
+    §4.1.2: none is allowed, quoted or not; C1 ones come from bad UTF-8)."""
+    return _CONTROL_CHARACTERS.search(address) is not None
+
+
+def transaction_answers(envelope: Envelope) -> dict[str, str]:
+    """Replies already given to RCPTs of this transaction, by lower-cased
+    address: a repeated RCPT is answered from here (RFC 5321 §3.3 lets a
+    server accept a duplicate; the message is delivered once), without a
+    lookup. aiosmtpd makes a new Envelope per transaction (RSET, MAIL)."""
+    answers: dict[str, str] | None = getattr(envelope, "academail_answers", None)
+    if answers is None:
+        answers = {}
+        envelope.academail_answers = answers  # type: ignore[attr-defined]
+    return answers
+
+
+def repeated_rcpt(envelope: Envelope, address: str) -> str | None:
+    """The reply for ``address`` if this transaction already answered it: the
+    same refusal, or ``250`` again (counted towards the recipient limit, not
+    added to the recipients a second time)."""
+    reply = transaction_answers(envelope).get(address.lower())
+    if reply == codes.S250_RECIPIENT_OK:
+        envelope.rcpt_tos.append(address)
+    return reply
+
+
+def remember_rcpt(envelope: Envelope, address: str, reply: str) -> None:
+    """Keep the reply to this RCPT for a repetition (not the recipient-count
+    refusal, which is about the transaction, not the address)."""
+    if reply != codes.S452_TOO_MANY_RECIPIENTS:
+        transaction_answers(envelope).setdefault(address.lower(), reply)
+
+
 class MXHandler:
     def __init__(self, batcher: DeliveryBatcher, resolver: Resolver | None = None) -> None:
         self.batcher = batcher
@@ -93,8 +131,15 @@ class MXHandler:
         return codes.S250_SENDER_OK
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        reply = await self._rcpt(server, envelope, address, options)
+        remember_rcpt(envelope, address, reply)
+        return reply
+
+    async def _rcpt(self, server: SMTP, envelope: Envelope, address: str, options: list[str]) -> str:
         if len(envelope.rcpt_tos) >= settings.SMTP_MAX_RECIPIENTS:
             return codes.S452_TOO_MANY_RECIPIENTS
+        if (repeated := repeated_rcpt(envelope, address)) is not None:
+            return repeated
         domain = address.rpartition("@")[2].lower()
         if domain not in self.domains:
             return codes.S550_RELAY_DENIED
@@ -135,6 +180,7 @@ class MXHandler:
                     a for a in server.pending_rcpt_addresses(RCPT_PREFETCH - 1)
                     if a.rpartition("@")[2].lower() in self.domains and a not in answers
                 ]
+                batch = list(dict.fromkeys(batch))  # a repeated address is looked up once
             results = await sync_to_async(_check_recipients, thread_sensitive=False)(batch, size_hint)
             for pending, result in zip(batch, results, strict=True):
                 answers.setdefault(pending, result)
@@ -312,6 +358,20 @@ class MXProtocol(SMTP):
             addresses.append(match.group(1).decode("utf-8", "replace"))
             position = match.end()
         return addresses
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        # Checked on the raw argument, before aiosmtpd's parser folds
+        # whitespace away (MX and submission alike).
+        if arg and has_control_characters(arg):
+            await self.push(codes.S501_SENDER_SYNTAX)
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str) -> None:
+        if arg and has_control_characters(arg):
+            await self.push(codes.S501_RECIPIENT_SYNTAX)
+            return
+        await super().smtp_RCPT(arg)
 
     async def push(self, status: str) -> None:  # type: ignore[override]
         await super().push(codes.AIOSMTPD_REWRITES.get(status, status))

@@ -35,6 +35,8 @@ from academail.smtp.mx import (
     check_recipient_in_thread,
     count_received,
     received_header,
+    remember_rcpt,
+    repeated_rcpt,
     reply_for,
     size_param,
 )
@@ -116,9 +118,16 @@ class SubmissionHandler:
         return codes.S250_SENDER_OK
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        reply = await self._rcpt(envelope, address, options)
+        remember_rcpt(envelope, address, reply)
+        return reply
+
+    async def _rcpt(self, envelope: Envelope, address: str, options: list[str]) -> str:
         local, remote = _routes(envelope)
-        if len(local) + len(remote) >= settings.SMTP_MAX_RECIPIENTS:
+        if len(envelope.rcpt_tos) >= settings.SMTP_MAX_RECIPIENTS:
             return codes.S452_TOO_MANY_RECIPIENTS
+        if (repeated := repeated_rcpt(envelope, address)) is not None:
+            return repeated
         if is_local(address):
             try:
                 recipient = await sync_to_async(check_recipient_in_thread, thread_sensitive=False)(

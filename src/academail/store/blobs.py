@@ -79,6 +79,21 @@ class BlobStore:
         except FileNotFoundError:
             pass
 
+    def clean_tmp(self, older_than: float) -> int:
+        """Delete temporary files last written before ``older_than`` (a Unix
+        time): what a crash left between ``mkstemp`` and the rename. A write in
+        progress is milliseconds old, so any age of minutes is safe, with
+        several processes sharing the directory too. Returns how many."""
+        removed = 0
+        for entry in os.scandir(self.tmp):
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # another process cleaned it first
+        return removed
+
     def iter_shas(self) -> Iterator[str]:
         """Every blob on disk (for the orphan sweep)."""
         for first in self.root.iterdir():

@@ -4,7 +4,8 @@ A Content whose last message went away is kept for a grace period, then its row
 and index entry are deleted, then its blob file if nobody wrote it again in the
 meantime (``BlobStore.put`` refreshes the mtime of a blob it finds). Blob files
 with no row at all (a crash between the fsync and the commit) are removed once
-older than the grace period.
+older than the grace period, and so are temporary files in ``blobs/tmp/`` (a
+crash during a write), every round and at start-up (``do_clean_blob_tmp``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ class GcReport:
     contents: int = 0
     blobs: int = 0
     orphans: int = 0
+    tmp: int = 0
+
+
+def do_clean_blob_tmp(grace: timedelta = DEFAULT_GRACE) -> int:
+    """Delete temporary blob files older than ``grace`` (interrupted writes)."""
+    return blob_store().clean_tmp(time.time() - grace.total_seconds())
 
 
 def do_collect(grace: timedelta = DEFAULT_GRACE, *, sweep_orphans: bool = False, batch: int = 500) -> GcReport:
@@ -39,6 +46,7 @@ def do_collect(grace: timedelta = DEFAULT_GRACE, *, sweep_orphans: bool = False,
     store = blob_store()
     cutoff = timezone.now() - grace
     limit = time.time() - grace.total_seconds()
+    report.tmp = store.clean_tmp(limit)
     while True:
         with transaction.atomic():
             rows = list(
