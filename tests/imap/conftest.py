@@ -7,7 +7,6 @@ import asyncio
 import re
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,14 +14,9 @@ import pytest
 
 from academail.imap.server import start_imap, stop_store_threads
 from academail.server.tls import server_context
+from tests.servers import Server, free_port, serving
 
 PASSWORD = "Corr3ct-cheval-batterie"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def client_context() -> ssl.SSLContext:
@@ -40,36 +34,26 @@ class RunningIMAP:
     loop: asyncio.AbstractEventLoop
 
 
-@pytest.fixture
-def imap(transactional_db) -> Iterator[RunningIMAP]:
+@pytest.fixture(scope="module")
+def _imap_server(django_db_setup) -> Iterator[RunningIMAP]:
+    """One server (implicit TLS and STARTTLS ports) for a whole test module."""
     tls_port, plain_port = free_port(), free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    servers: list[asyncio.base_events.Server] = []
 
-    async def main() -> None:
+    async def start() -> list[Server]:
         context = server_context()
-        servers.append(await start_imap(host="127.0.0.1", port=tls_port, tls_context=context, implicit_tls=True))
-        servers.append(await start_imap(host="127.0.0.1", port=plain_port, tls_context=context, implicit_tls=False))
-        ready.set()
+        return [
+            await start_imap(host="127.0.0.1", port=tls_port, tls_context=context, implicit_tls=True),
+            await start_imap(host="127.0.0.1", port=plain_port, tls_context=context, implicit_tls=False),
+        ]
 
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(main()), loop.run_forever()), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield RunningIMAP("127.0.0.1", tls_port, plain_port, loop)
+    with serving(start, stop_threads=stop_store_threads) as loop:
+        yield RunningIMAP("127.0.0.1", tls_port, plain_port, loop)
 
-    async def stop() -> None:
-        for server in servers:
-            server.close()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    stop_store_threads()
+@pytest.fixture
+def imap(transactional_db, _imap_server) -> RunningIMAP:
+    """The module's server, over this test's (committed) data."""
+    return _imap_server
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import base64
 import re
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,14 +17,9 @@ import pytest
 
 from academail.managesieve.server import start_managesieve, stop_store_threads
 from academail.server.tls import ensure_certificate, server_context
+from tests.servers import Server, free_port, serving
 
 PASSWORD = "Corr3ct-cheval-batterie"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def certificate() -> str:
@@ -44,34 +38,22 @@ class RunningSieve:
     loop: asyncio.AbstractEventLoop
 
 
-@pytest.fixture
-def sieve_server(transactional_db) -> Iterator[RunningSieve]:
+@pytest.fixture(scope="module")
+def _sieve_server(django_db_setup) -> Iterator[RunningSieve]:
+    """One server for a whole test module."""
     port = free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    servers: list[asyncio.base_events.Server] = []
 
-    async def main() -> None:
-        servers.append(await start_managesieve(host="127.0.0.1", port=port, tls_context=server_context()))
-        ready.set()
+    async def start() -> list[Server]:
+        return [await start_managesieve(host="127.0.0.1", port=port, tls_context=server_context())]
 
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(main()), loop.run_forever()), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield RunningSieve("127.0.0.1", port, loop)
+    with serving(start, stop_threads=stop_store_threads) as loop:
+        yield RunningSieve("127.0.0.1", port, loop)
 
-    async def stop() -> None:
-        for server in servers:
-            server.close()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    stop_store_threads()
+@pytest.fixture
+def sieve_server(transactional_db, _sieve_server) -> RunningSieve:
+    """The module's server, over this test's (committed) data."""
+    return _sieve_server
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ through the real batcher into the test database."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +14,7 @@ from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.dns import FakeResolver
 from academail.server.tls import server_context
 from academail.smtp.mx import MXProtocol, start_mx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port
 
 
 @dataclass

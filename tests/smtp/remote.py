@@ -7,36 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
 from academail.delivery.dns import FakeResolver
 from academail.delivery.queue import SMTPTransport
 from academail.server.tls import server_context
+from tests.servers import LoopThread
 
 SINK_IP = "127.0.0.2"
 HANG_IP = "127.0.0.3"
-
-
-class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        # Executor threads hold database connections; ending them closes those
-        # (PostgreSQL refuses to drop the test database while any is open).
-        self.run(self.loop.shutdown_default_executor())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @dataclass

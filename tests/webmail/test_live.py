@@ -17,13 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import build_message
+from tests.servers import free_port
 from tests.webmail.conftest import box_of, deliver
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -8,8 +8,6 @@ other sessions' changes (EXISTS, FETCH FLAGS, EXPUNGE/VANISHED) only where RFC
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import dataclasses
 import logging
@@ -33,6 +31,7 @@ from academail.imap.parsing.lexer import SequenceSet
 from academail.imap.render import fetch_items, flags_item, pin
 from academail.imap.state import State
 from academail.imap.view import InvalidSequence, SelectedView
+from academail.server import sasl
 from academail.store import imap as store
 from academail.store.errors import (
     InvalidMailboxName,
@@ -336,23 +335,21 @@ class Session:
         initial = command.initial
         if initial is None:
             await self.conn.write(b"+ \r\n")
-            initial = (await self.conn.read_line()).rstrip(b"\r\n")
+            initial = (await self.conn.next_line()).rstrip(b"\r\n")
         if initial == b"*":  # RFC 3501 §6.2.2: the client cancels
             await self.bad(command, R.BAD_AUTH_CANCELLED)
             return
         if initial == b"=":  # RFC 4959 §3: an empty initial response
             initial = b""
         try:
-            decoded = base64.b64decode(initial, validate=True)
-            authzid, authcid, password = decoded.split(b"\x00")
-            user, secret, authz = authcid.decode(), password.decode(), authzid.decode()
-        except (binascii.Error, ValueError):
+            plain = sasl.decode_plain(initial)
+        except sasl.SaslError:
             await self.bad(command, "Invalid SASL PLAIN response")
             return
-        if authz and authz.lower() != user.lower():
+        if plain.acts_for_another:
             await self.no(command, R.NO_AUTH_FAILED, "AUTHORIZATIONFAILED")
             return
-        await self._authenticate(command, user, secret)
+        await self._authenticate(command, plain.user, plain.password)
 
     async def _authenticate(self, command: C.Command, user: str, password: str) -> None:
         result = await self.run(
@@ -598,7 +595,7 @@ class Session:
         subscription = self.subscription
         assert subscription is not None
         loop = asyncio.get_running_loop()
-        reader = asyncio.ensure_future(self.conn.read_line())
+        reader = asyncio.ensure_future(self.conn.next_line())
         try:
             while True:
                 # One future per wait, resolved by a new event or by the

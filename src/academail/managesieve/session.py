@@ -11,10 +11,8 @@ RFC 8314: no password in clear text), with PLAIN (RFC 4616) or LOGIN.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import TYPE_CHECKING
 
-from academail.accounts import apppasswords
 from academail.accounts.services import check_sign_in, pause_before_refusal
 from academail.filters import scripts
 from academail.filters.scripts import Reason, ScriptsError
@@ -22,6 +20,7 @@ from academail.filters.sieve import SUPPORTED_EXTENSIONS
 from academail.managesieve import parsing as P
 from academail.managesieve import responses as R
 from academail.managesieve.state import State
+from academail.server import sasl
 
 if TYPE_CHECKING:
     from academail.managesieve.server import Connection
@@ -123,8 +122,8 @@ class Session:
             await self.no(R.NO_MECHANISM)
 
     async def _challenge(self, challenge: bytes) -> bytes | None:
-        """Send a SASL challenge (a string, §2.1), return the client's decoded
-        answer; None after answering NO (cancelled or malformed)."""
+        """Send a SASL challenge (a string, §2.1), return the client's answer,
+        still in base64; None after answering NO (cancelled or malformed)."""
         await self.conn.write(R.quote(base64.b64encode(challenge).decode()) + b"\r\n")
         await self.conn.flush()
         data = await self.conn.read_command()
@@ -138,59 +137,39 @@ class Session:
         if answer == b"*":  # §2.1: the client cancels
             await self.no(R.NO_AUTH_CANCELLED)
             return None
-        decoded = self._decode(answer)
-        if decoded is None:
-            await self.no(R.NO_AUTH_BAD_RESPONSE)
-        return decoded
-
-    def _decode(self, data: bytes) -> bytes | None:
-        try:
-            return base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            return None
+        return answer
 
     async def _plain(self, initial: bytes | None) -> None:
-        if initial is None:
-            decoded = await self._challenge(b"")
-            if decoded is None:
-                return  # answered by _challenge
-        else:
-            decoded = self._decode(initial)
-            if decoded is None:
-                await self.no(R.NO_AUTH_BAD_RESPONSE)
-                return
+        response = initial if initial is not None else await self._challenge(b"")
+        if response is None:
+            return  # answered by _challenge
         try:
-            authzid, authcid, password = (part.decode() for part in decoded.split(b"\x00"))
-        except ValueError:  # wrong number of parts, or not UTF-8
+            plain = sasl.decode_plain(response)
+        except sasl.SaslError:
             await self.no(R.NO_AUTH_BAD_RESPONSE)
             return
-        if authzid and authzid.lower() != authcid.lower():
+        if plain.acts_for_another:
             await self.no(R.NO_AUTHZ)  # no proxy authorisation (RFC 4616 §2)
             return
-        await self._sign_in(authcid, password)
+        await self._sign_in(plain.user, plain.password)
 
     async def _login(self, initial: bytes | None) -> None:
         # draft-murchison-sasl-login: "Username:", then "Password:".
-        user = self._decode(initial) if initial is not None else await self._challenge(b"Username:")
-        if user is None:
-            if initial is not None:
-                await self.no(R.NO_AUTH_BAD_RESPONSE)
-            return
-        password = await self._challenge(b"Password:")
-        if password is None:
-            return
         try:
-            await self._sign_in(user.decode(), password.decode())
-        except UnicodeDecodeError:
+            response = initial if initial is not None else await self._challenge(b"Username:")
+            if response is None:
+                return  # answered by _challenge
+            user = sasl.decode_login_step(response)
+            response = await self._challenge(b"Password:")
+            if response is None:
+                return
+            password = sasl.decode_login_step(response)
+        except sasl.SaslError:
             await self.no(R.NO_AUTH_BAD_RESPONSE)
+            return
+        await self._sign_in(user, password)
 
     async def _sign_in(self, identifier: str, password: str) -> None:
-        if apppasswords.required() and SIGN_IN_PROTOCOL not in apppasswords.MAIL_PROTOCOLS:
-            # The administrator allows mail programs in with app passwords only,
-            # and app passwords are not (yet) valid for ManageSieve: refuse
-            # without checking the account password.
-            await self.no(R.NO_AUTH_FAILED)
-            return
         result = await self.conn.run(
             check_sign_in, identifier, password, protocol=SIGN_IN_PROTOCOL, remote_addr=self.conn.peer,
             client_name="ManageSieve",

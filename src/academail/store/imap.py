@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -549,16 +549,10 @@ def _fold_or_none(value: str | None) -> str | None:
     return None if value is None else search.fold(value)
 
 
-def checkout() -> None:
-    """Drop a broken or expired database connection before work in a worker
-    thread (the IMAP server's threads live as long as the process)."""
-    close_old_connections()
-
-
 __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
     "HasFlag", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
-    "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since", "checkout",
+    "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",
     "select_snapshot", "subscribe_mailbox", "vanished_uids",

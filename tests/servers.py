@@ -1,0 +1,73 @@
+"""What the tests of every network server share: free loopback ports, an
+event loop in its own thread, and ``serving``, which runs a protocol's real
+listeners in that thread for as long as a fixture needs them (one module's
+tests, usually: starting a server per test cost more than the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+Server = asyncio.base_events.Server
+
+
+def free_port() -> int:
+    """A loopback port free at the time of asking (never a fixed one: other
+    test runs share the machine)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LoopThread:
+    """An asyncio event loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        # Executor threads hold database connections; ending them closes those
+        # (PostgreSQL refuses to drop the test database while any is open).
+        self.run(self.loop.shutdown_default_executor())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@contextmanager
+def serving(
+    start: Callable[[], Awaitable[list[Server]]], *, stop_threads: Callable[[], None] | None = None,
+) -> Iterator[asyncio.AbstractEventLoop]:
+    """Run ``start()`` (which opens the listeners) in a loop thread and yield
+    that loop; on exit close the listeners, cancel every connection still
+    open, and stop the protocol's store threads (``stop_threads``)."""
+    loops = LoopThread()
+
+    async def main() -> list[Server]:
+        return await start()
+
+    servers = loops.run(main(), timeout=10)
+    try:
+        yield loops.loop
+    finally:
+
+        async def stop() -> None:
+            for server in servers:
+                server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        loops.run(stop(), timeout=10)
+        loops.stop()
+        if stop_threads is not None:
+            stop_threads()
