@@ -1,7 +1,9 @@
 """What the tests of every network server share: free loopback ports, an
-event loop in its own thread, and ``serving``, which runs a protocol's real
-listeners in that thread for as long as a fixture needs them (one module's
-tests, usually: starting a server per test cost more than the tests)."""
+event loop in its own thread, ``serving``, which runs a protocol's real
+listeners in that thread, and ``per_module``, which keeps one such server for
+all the tests of a module (starting a server per test cost more than the
+tests) while the fixture that hands it out stays function-scoped, so any test
+module can import that fixture alone."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ import asyncio
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
+
+import pytest
 
 Server = asyncio.base_events.Server
+T = TypeVar("T")
+_SERVERS = pytest.StashKey[dict[str, Any]]()
 
 
 def free_port() -> int:
@@ -71,3 +77,22 @@ def serving(
         loops.stop()
         if stop_threads is not None:
             stop_threads()
+
+
+def per_module(request: pytest.FixtureRequest, name: str, make: Callable[[], AbstractContextManager[T]]) -> T:
+    """The value of the context manager ``make()``, entered at the first test
+    of the requesting module that asks for ``name`` and exited when the
+    module's tests are done."""
+    module = request.node.getparent(pytest.Module) or request.session
+    running = module.stash.setdefault(_SERVERS, {})
+    if name not in running:
+        context = make()
+        running[name] = context.__enter__()
+
+        def stop() -> None:
+            del running[name]
+            context.__exit__(None, None, None)
+
+        module.addfinalizer(stop)
+    value: T = running[name]
+    return value

@@ -21,7 +21,7 @@ from academail.jobs.runner import LEASE, JobAlreadyActive, LeaseLost, claim, run
 from academail.store.messages import do_append
 from academail.store.models import Flag, Mailbox, Message, Usage
 from tests.conftest import build_message
-from tests.imap.conftest import PASSWORD, Client, _imap_server, connect, imap  # noqa: F401 (fixtures)
+from tests.imap.conftest import PASSWORD, Client, connect, imap  # noqa: F401 (fixtures)
 
 SCRIPT = """require ["fileinto", "mailbox", "imap4flags", "body", "comparator-i;unicode-casemap"];
 if header :comparator "i;unicode-casemap" :contains "subject" "réunion" {

@@ -8,13 +8,14 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 
 from academail.imap.server import start_imap, stop_store_threads
 from academail.server.tls import server_context
-from tests.servers import Server, free_port, serving
+from tests.servers import Server, free_port, per_module, serving
 
 PASSWORD = "Corr3ct-cheval-batterie"
 
@@ -34,9 +35,8 @@ class RunningIMAP:
     loop: asyncio.AbstractEventLoop
 
 
-@pytest.fixture(scope="module")
-def _imap_server(django_db_setup) -> Iterator[RunningIMAP]:
-    """One server (implicit TLS and STARTTLS ports) for a whole test module."""
+@contextmanager
+def _imap_server() -> Iterator[RunningIMAP]:
     tls_port, plain_port = free_port(), free_port()
 
     async def start() -> list[Server]:
@@ -51,9 +51,10 @@ def _imap_server(django_db_setup) -> Iterator[RunningIMAP]:
 
 
 @pytest.fixture
-def imap(transactional_db, _imap_server) -> RunningIMAP:
-    """The module's server, over this test's (committed) data."""
-    return _imap_server
+def imap(transactional_db, request) -> RunningIMAP:
+    """A real server (implicit TLS and STARTTLS ports), one per test module,
+    over this test's (committed) data."""
+    return per_module(request, "imap", _imap_server)
 
 
 @pytest.fixture

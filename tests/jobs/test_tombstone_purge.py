@@ -17,7 +17,7 @@ from academail.store.messages import do_append, do_expunge, do_set_flags
 from academail.store.models import Expunged, Flag, Mailbox
 from academail.store.tombstones import do_purge_tombstones
 from tests.conftest import build_message
-from tests.imap.conftest import PASSWORD, _imap_server, client_context, connect, imap, user  # noqa: F401 (fixtures)
+from tests.imap.conftest import PASSWORD, client_context, connect, imap, user  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)

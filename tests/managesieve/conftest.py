@@ -11,13 +11,14 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
 from academail.managesieve.server import start_managesieve, stop_store_threads
 from academail.server.tls import ensure_certificate, server_context
-from tests.servers import Server, free_port, serving
+from tests.servers import Server, free_port, per_module, serving
 
 PASSWORD = "Corr3ct-cheval-batterie"
 
@@ -38,9 +39,8 @@ class RunningSieve:
     loop: asyncio.AbstractEventLoop
 
 
-@pytest.fixture(scope="module")
-def _sieve_server(django_db_setup) -> Iterator[RunningSieve]:
-    """One server for a whole test module."""
+@contextmanager
+def _sieve_server() -> Iterator[RunningSieve]:
     port = free_port()
 
     async def start() -> list[Server]:
@@ -51,9 +51,9 @@ def _sieve_server(django_db_setup) -> Iterator[RunningSieve]:
 
 
 @pytest.fixture
-def sieve_server(transactional_db, _sieve_server) -> RunningSieve:
-    """The module's server, over this test's (committed) data."""
-    return _sieve_server
+def sieve_server(transactional_db, request) -> RunningSieve:
+    """A real server, one per test module, over this test's (committed) data."""
+    return per_module(request, "managesieve", _sieve_server)
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ import socket
 import pytest
 
 from academail.server.lineserver import MAX_DISCARD
-from tests.imap.conftest import _imap_server, imap  # noqa: F401 (fixtures)
-from tests.managesieve.conftest import _sieve_server, sieve_server  # noqa: F401 (fixtures)
+from tests.imap.conftest import imap  # noqa: F401 (fixtures)
+from tests.managesieve.conftest import sieve_server  # noqa: F401 (fixtures)
 
 PROTOCOLS = ("imap", "managesieve")
 
