@@ -1,6 +1,6 @@
 """The IMAP server's own cost of a FETCH, without sockets or TLS: CPU and wall
 time of the store read + rendering that ``Session.do_fetch`` runs for each chunk
-(``session._render_chunk``), for the initial sync of the whole INBOX and the
+(``imap.commands.fetch.render_chunk``), for the initial sync of the whole INBOX and the
 newest 50 headers. CPU time is the figure to read on a shared machine; the
 wall time includes waiting for a core. "cold" is the first run after the
 rendered-data caches were emptied (what a mailbox's first sync costs), then
@@ -33,7 +33,7 @@ NEWEST_ENVELOPES = "FETCH {lo}:{hi} (UID FLAGS ENVELOPE)"
 
 def render(mailbox_id: int, uids: list[int], text: str) -> int:
     """What do_fetch does for ``text`` minus the socket: returns bytes rendered."""
-    from academail.imap import session as S
+    from academail.imap.commands import fetch as S
     from academail.imap.parsing import parse_command
     from academail.imap.parsing.fetch import FetchItem
 
@@ -42,11 +42,9 @@ def render(mailbox_id: int, uids: list[int], text: str) -> int:
     names = {i.name for i in items}
     if command.uid and "UID" not in names:  # type: ignore[attr-defined]
         items.insert(0, FetchItem("UID"))
-    structure = any(i.name in ("BODYSTRUCTURE", "BODY") or i.section is not None for i in items)
     total = 0
     for start in range(0, len(uids), S.FETCH_CHUNK):
-        lines = S._render_chunk(mailbox_id, uids[start : start + S.FETCH_CHUNK], items, structure,
-                                "ENVELOPE" in names, None, False, {})
+        lines = S.render_chunk(mailbox_id, uids[start : start + S.FETCH_CHUNK], items, None, False, {})
         total += sum(len(body) for _, body in lines)
     return total
 

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from academail.imap import limits
 from academail.imap import responses as R
+from academail.imap.commands import HANDLERS
 from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
@@ -135,7 +136,7 @@ class Connection(LineConnection):
             await session.bad(command, f"{R.NO_NOT_ALLOWED} ({session.state.value})")
             return
         try:
-            await session.dispatch(command)
+            await HANDLERS.dispatch(session, command)
         except Disconnect:
             raise
         except Exception:

@@ -153,9 +153,41 @@ class CheckScript(Command):
 
 
 @dataclass(frozen=True)
+class Capability(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Logout(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class StartTLS(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ListScripts(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Unauthenticate(Command):
+    pass
+
+
+@dataclass(frozen=True)
 class Noop(Command):
     tag: str | None
 
+
+# One class per command without arguments, so the session's dispatch table
+# (``managesieve.session.HANDLERS``) is keyed by class.
+_WITHOUT_ARGUMENTS: dict[str, type[Command]] = {
+    "CAPABILITY": Capability, "LOGOUT": Logout, "STARTTLS": StartTLS, "LISTSCRIPTS": ListScripts,
+    "UNAUTHENTICATE": Unauthenticate,
+}
 
 # Arguments per command: "s" string, "n" number; those after "|" are optional.
 _SIGNATURES: dict[str, str] = {
@@ -199,7 +231,7 @@ def parse_command(data: bytes) -> Command:
         return CheckScript(name, strings[0].value)
     if name == "NOOP":
         return Noop(name, strings[0].text() if strings else None)
-    return Command(name)
+    return _WITHOUT_ARGUMENTS[name](name)
 
 
 def parse_sasl_response(data: bytes) -> bytes:

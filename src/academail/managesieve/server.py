@@ -17,7 +17,7 @@ from academail.config.env import env_int
 from academail.filters.scripts import MAX_SCRIPT_BYTES
 from academail.managesieve import responses as R
 from academail.managesieve.parsing import ParseError, parse_command
-from academail.managesieve.session import Session
+from academail.managesieve.session import HANDLERS, Session
 from academail.managesieve.state import State, allowed
 from academail.server.lineserver import (
     MAX_DISCARD,
@@ -126,7 +126,7 @@ class Connection(LineConnection):
             await session.no(R.NO_NOT_ALLOWED_AUTH if signed_in else R.NO_NOT_ALLOWED_NOT_AUTH)
             return
         try:
-            await session.dispatch(command)
+            await HANDLERS.dispatch(session, command)
         except Disconnect:
             raise
         except Exception:

@@ -21,6 +21,7 @@ from academail.managesieve import parsing as P
 from academail.managesieve import responses as R
 from academail.managesieve.state import State
 from academail.server import sasl
+from academail.server.lineserver import CommandTable
 
 if TYPE_CHECKING:
     from academail.managesieve.server import Connection
@@ -79,28 +80,23 @@ class Session:
             lines.append(b'"OWNER" ' + R.quote(self.identifier))  # §1.7
         return b"".join(line + b"\r\n" for line in lines)
 
-    async def dispatch(self, command: P.Command) -> None:
-        handler = getattr(self, "do_" + command.name.lower())
-        await handler(command)
-
     # -- any state ------------------------------------------------------------------
-    async def do_capability(self, command: P.Command) -> None:
+    async def do_capability(self, command: P.Capability) -> None:
         await self.conn.write(self.capability_lines())
         await self.ok()
 
-    async def do_logout(self, command: P.Command) -> None:
+    async def do_logout(self, command: P.Logout) -> None:
         await self.ok(R.OK_LOGOUT)  # §2.3: OK, then the server closes
         self.state = State.LOGOUT
 
-    async def do_noop(self, command: P.Command) -> None:
-        assert isinstance(command, P.Noop)
+    async def do_noop(self, command: P.Noop) -> None:
         if command.tag is not None:  # §2.13: echo the tag in a TAG response code
             await self.conn.write(b"OK (TAG " + R.quote(command.tag) + b") " + R.quote(R.OK_DONE) + b"\r\n")
         else:
             await self.ok(R.OK_DONE)
 
     # -- not authenticated ----------------------------------------------------------
-    async def do_starttls(self, command: P.Command) -> None:
+    async def do_starttls(self, command: P.StartTLS) -> None:
         if self.conn.tls or not self.conn.starttls_available:
             await self.no(R.NO_TLS_ACTIVE)
             return
@@ -109,8 +105,7 @@ class Session:
         await self.conn.write(self.capability_lines())
         await self.ok()
 
-    async def do_authenticate(self, command: P.Command) -> None:
-        assert isinstance(command, P.Authenticate)
+    async def do_authenticate(self, command: P.Authenticate) -> None:
         if not self.conn.tls:
             await self.no(R.NO_ENCRYPT_NEEDED, R.CODE_ENCRYPT_NEEDED)
             return
@@ -192,14 +187,13 @@ class Session:
         assert self.account_id is not None  # the state table allows these commands only when signed in
         return self.account_id
 
-    async def do_unauthenticate(self, command: P.Command) -> None:
+    async def do_unauthenticate(self, command: P.Unauthenticate) -> None:
         self.account_id = None
         self.identifier = ""
         self.state = State.NOT_AUTHENTICATED
         await self.ok(R.OK_UNAUTHENTICATED)
 
-    async def do_havespace(self, command: P.Command) -> None:
-        assert isinstance(command, P.HaveSpace)
+    async def do_havespace(self, command: P.HaveSpace) -> None:
         try:
             await self.conn.run(scripts.check_space, self._account(), command.script, command.size)
         except ScriptsError as exc:
@@ -207,14 +201,13 @@ class Session:
             return
         await self.ok()
 
-    async def do_listscripts(self, command: P.Command) -> None:
+    async def do_listscripts(self, command: P.ListScripts) -> None:
         found = await self.conn.run(scripts.access_scripts, self._account())
         for info in found:
             await self.conn.write(R.quote(info.name) + (b" ACTIVE" if info.active else b"") + b"\r\n")
         await self.ok()
 
-    async def do_getscript(self, command: P.Command) -> None:
-        assert isinstance(command, P.ScriptName)
+    async def do_getscript(self, command: P.ScriptName) -> None:
         try:
             content = await self.conn.run(scripts.access_script, self._account(), command.script)
         except ScriptsError as exc:
@@ -230,8 +223,7 @@ class Session:
         except UnicodeDecodeError:
             raise ScriptsError(Reason.INVALID_SCRIPT, "Le script doit être en UTF-8 (RFC 5228 §2.2).") from None
 
-    async def do_putscript(self, command: P.Command) -> None:
-        assert isinstance(command, P.PutScript)
+    async def do_putscript(self, command: P.PutScript) -> None:
         try:
             text = self._script_text(command.content)
             await self.conn.run(
@@ -242,8 +234,7 @@ class Session:
             return
         await self.ok(R.OK_PUT)
 
-    async def do_checkscript(self, command: P.Command) -> None:
-        assert isinstance(command, P.CheckScript)
+    async def do_checkscript(self, command: P.CheckScript) -> None:
         try:
             await self.conn.run(scripts.check_script, self._script_text(command.content))
         except ScriptsError as exc:
@@ -251,8 +242,16 @@ class Session:
             return
         await self.ok(R.OK_SCRIPT_VALID)
 
-    async def do_setactive(self, command: P.Command) -> None:
-        assert isinstance(command, P.ScriptName)
+    async def do_script_name(self, command: P.ScriptName) -> None:
+        """SETACTIVE, GETSCRIPT and DELETESCRIPT share their parsed form."""
+        if command.name == "SETACTIVE":
+            await self.do_setactive(command)
+        elif command.name == "GETSCRIPT":
+            await self.do_getscript(command)
+        else:
+            await self.do_deletescript(command)
+
+    async def do_setactive(self, command: P.ScriptName) -> None:
         try:
             await self.conn.run(scripts.do_set_active, self._account(), command.script, remote_addr=self.conn.peer)
         except ScriptsError as exc:
@@ -260,8 +259,7 @@ class Session:
             return
         await self.ok()
 
-    async def do_deletescript(self, command: P.Command) -> None:
-        assert isinstance(command, P.ScriptName)
+    async def do_deletescript(self, command: P.ScriptName) -> None:
         try:
             await self.conn.run(
                 scripts.check_and_delete_script, self._account(), command.script, remote_addr=self.conn.peer
@@ -271,8 +269,7 @@ class Session:
             return
         await self.ok()
 
-    async def do_renamescript(self, command: P.Command) -> None:
-        assert isinstance(command, P.RenameScript)
+    async def do_renamescript(self, command: P.RenameScript) -> None:
         try:
             await self.conn.run(
                 scripts.check_and_rename_script, self._account(), command.old, command.new,
@@ -282,3 +279,20 @@ class Session:
             await self.refuse(exc)
             return
         await self.ok()
+
+
+# The one table from a parsed command's class to its handler (RFC 5804 §2);
+# the server checks the state table (``state.ALLOWED``) before dispatching.
+HANDLERS: CommandTable[Session] = CommandTable()
+HANDLERS.add(P.Capability, Session.do_capability)
+HANDLERS.add(P.Logout, Session.do_logout)
+HANDLERS.add(P.Noop, Session.do_noop)
+HANDLERS.add(P.StartTLS, Session.do_starttls)
+HANDLERS.add(P.Authenticate, Session.do_authenticate)
+HANDLERS.add(P.Unauthenticate, Session.do_unauthenticate)
+HANDLERS.add(P.HaveSpace, Session.do_havespace)
+HANDLERS.add(P.ListScripts, Session.do_listscripts)
+HANDLERS.add(P.ScriptName, Session.do_script_name)
+HANDLERS.add(P.PutScript, Session.do_putscript)
+HANDLERS.add(P.CheckScript, Session.do_checkscript)
+HANDLERS.add(P.RenameScript, Session.do_renamescript)

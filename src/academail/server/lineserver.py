@@ -21,9 +21,9 @@ import functools
 import logging
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db import close_old_connections
 
@@ -31,6 +31,8 @@ from academail.server.tls import start_tls_after
 from academail.store.threads import StoreThreads
 
 T = TypeVar("T")
+SessionT = TypeVar("SessionT")
+CommandT = TypeVar("CommandT")
 
 MAX_DISCARD = 1024 * 1024  # an over-long line is skipped up to this, then the client is dropped
 # Before dropping a client that sent too much, what it is still sending is read
@@ -91,6 +93,26 @@ class LiteralSyntax:
     continuation: bytes | None
     max_literals: int
     skip_up_to: int = 0
+
+
+class CommandTable(Generic[SessionT]):
+    """Which handler runs each parsed command: one entry per command class,
+    ``handler(session, command)`` receiving the command as its real type (the
+    parser makes one class per command, or per family of commands that share
+    a handler). Checked by mypy at ``add``; a class without a handler is a
+    KeyError at ``dispatch``, caught by the protocol's tests."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, Callable[[SessionT, Any], Awaitable[None]]] = {}
+
+    def add(self, kind: type[CommandT], handler: Callable[[SessionT, CommandT], Awaitable[None]]) -> None:
+        self._handlers[kind] = handler
+
+    def handles(self, kind: type) -> bool:
+        return kind in self._handlers
+
+    async def dispatch(self, session: SessionT, command: object) -> None:
+        await self._handlers[type(command)](session, command)
 
 
 # asyncio's SSLProtocol (Python 3.11+) gives every TLS connection its own
@@ -428,6 +450,6 @@ async def start_line_server(
 
 
 __all__ = [
-    "MAX_DISCARD", "ConnectionCounter", "Disconnect", "LineConnection", "LiteralSyntax", "StoreThreads",
+    "MAX_DISCARD", "CommandTable", "ConnectionCounter", "Disconnect", "LineConnection", "LiteralSyntax", "StoreThreads",
     "share_tls_read_buffer", "start_line_server",
 ]

@@ -35,6 +35,57 @@ class Command:
 
 @dataclass(frozen=True)
 class Simple(Command):
+    """A command without arguments; each has its own class below, so the
+    server's dispatch table (``imap.commands.HANDLERS``) is keyed by class."""
+
+
+@dataclass(frozen=True)
+class Capability(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Noop(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Logout(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class StartTLS(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Check(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Close(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Unselect(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Expunge(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Namespace(Simple):
+    pass
+
+
+@dataclass(frozen=True)
+class Idle(Simple):
     pass
 
 
@@ -81,6 +132,31 @@ class MailboxCommand(Command):
     """CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE, GETQUOTAROOT."""
 
     mailbox: str
+
+
+@dataclass(frozen=True)
+class Create(MailboxCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class Delete(MailboxCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class Subscribe(MailboxCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class Unsubscribe(MailboxCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class GetQuotaRoot(MailboxCommand):
+    pass
 
 
 @dataclass(frozen=True)
@@ -299,7 +375,7 @@ def _select(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
 
 def _one_mailbox(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
     lx.sp()
-    return MailboxCommand(tag, name, _mailbox(lx, utf8))
+    return _MAILBOX_COMMANDS[name](tag, name, _mailbox(lx, utf8))
 
 
 def _getquota(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
@@ -488,6 +564,15 @@ def _copy(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     return Copy(tag, name, uid, sequence, _mailbox(lx, utf8), move=name == "MOVE")
 
 
+_SIMPLE: dict[str, type[Simple]] = {
+    "CAPABILITY": Capability, "NOOP": Noop, "LOGOUT": Logout, "STARTTLS": StartTLS, "CHECK": Check,
+    "CLOSE": Close, "UNSELECT": Unselect, "EXPUNGE": Expunge, "NAMESPACE": Namespace, "IDLE": Idle,
+}
+assert frozenset(_SIMPLE) == SIMPLE_COMMANDS
+_MAILBOX_COMMANDS: dict[str, type[MailboxCommand]] = {
+    "CREATE": Create, "DELETE": Delete, "SUBSCRIBE": Subscribe, "UNSUBSCRIBE": Unsubscribe,
+    "GETQUOTAROOT": GetQuotaRoot,
+}
 _PARSERS = {
     "LOGIN": _login, "AUTHENTICATE": _authenticate, "ID": _id, "ENABLE": _enable,
     "SELECT": _select, "EXAMINE": _select, "CREATE": _one_mailbox, "DELETE": _one_mailbox,
@@ -517,7 +602,7 @@ def parse_command(data: bytes, *, utf8: bool = False) -> Command:
     name = lx.keyword()
     command: Command
     if name in SIMPLE_COMMANDS:
-        command = Simple(tag, name)
+        command = _SIMPLE[name](tag, name)
     elif name == "UID":
         lx.sp()
         sub = lx.keyword()

@@ -1,0 +1,41 @@
+"""APPEND (RFC 3501 §6.3.11, APPENDUID of RFC 4315, TOOBIG of RFC 7889)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from academail.imap import responses as R
+from academail.imap.parsing import commands as C
+from academail.imap.session import Session, parse_flags
+from academail.store import imap as store
+from academail.store.errors import (
+    MailboxNotFound,
+    QuotaExceeded,
+)
+
+
+async def do_append(session: Session, command: C.Append) -> None:
+    if len(command.message) > settings.MAX_MESSAGE_SIZE:
+        await session.no(command, "Message too big / message trop volumineux", R.CODE_TOOBIG)  # RFC 7889
+        return
+    if not command.message:
+        await session.no(command, "Empty message", R.CODE_CANNOT)
+        return
+    try:
+        bits, keywords = parse_flags(command.flags)
+    except ValueError as exc:
+        await session.bad(command, str(exc))
+        return
+    try:
+        uidvalidity, uid = await session.run(
+            store.append_message, session.account, command.mailbox, command.message,
+            flags=bits, keywords=" ".join(keywords), internaldate=command.date,
+        )
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_TRYCREATE)  # RFC 3501 §6.3.11
+        return
+    except QuotaExceeded as exc:
+        await session.no(command, exc.message, R.CODE_OVERQUOTA)  # RFC 9208 §4.4
+        return
+    await session.announce(expunge_ok=True)
+    await session.ok(command, f"APPENDUID {uidvalidity} {uid}")  # RFC 4315 §3

@@ -1,0 +1,55 @@
+"""Commands of any state: CAPABILITY, NOOP, LOGOUT (RFC 3501 §6.1), ID
+(RFC 2971), ENABLE (RFC 5161) and NAMESPACE (RFC 2342)."""
+
+from __future__ import annotations
+
+from academail.imap import responses as R
+from academail.imap.parsing import commands as C
+from academail.imap.session import Session
+from academail.imap.state import State
+
+ENABLEABLE = ("CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
+
+
+async def do_capability(session: Session, command: C.Capability) -> None:
+    await session.untagged(f"CAPABILITY {session.capability_line()}")
+    await session.ok(command)
+
+
+async def do_noop(session: Session, command: C.Noop) -> None:
+    await session.announce(expunge_ok=True)  # RFC 3501 §6.1.2: the polling command
+    await session.ok(command)
+
+
+async def do_logout(session: Session, command: C.Logout) -> None:
+    await session.untagged(f"BYE {R.BYE_LOGOUT}")
+    await session.ok(command)
+    session.state = State.LOGOUT
+
+
+async def do_id(session: Session, command: C.Id) -> None:
+    # RFC 2971: answer with our own identification. The client's name names
+    # the device in the sign-in journal when it comes before LOGIN.
+    if session.state is State.NOT_AUTHENTICATED:
+        for key, value in command.params or ():
+            if key.lower() == "name" and value:
+                session.client_name = value[:100]
+    await session.untagged('ID ("name" "academail" "vendor" "academail")')
+    await session.ok(command)
+
+
+async def do_enable(session: Session, command: C.Enable) -> None:
+    newly: list[str] = []
+    for cap in command.capabilities:
+        if cap in ENABLEABLE and cap not in session.enabled:
+            session.enabled.add(cap)
+            newly.append(cap)
+            if cap == "QRESYNC":
+                session.enabled.add("CONDSTORE")  # RFC 7162 §3.2.3
+    await session.untagged("ENABLED" + "".join(" " + c for c in newly))  # RFC 5161 §3.2
+    await session.ok(command)
+
+
+async def do_namespace(session: Session, command: C.Namespace) -> None:
+    await session.untagged('NAMESPACE (("" "/")) NIL NIL')  # RFC 2342: personal only
+    await session.ok(command)

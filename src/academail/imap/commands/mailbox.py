@@ -1,0 +1,186 @@
+"""Mailboxes and quota: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST
+and LSUB (with LIST-EXTENDED, LIST-STATUS and SPECIAL-USE), STATUS, and
+GETQUOTAROOT / GETQUOTA (RFC 9208)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from academail.imap import responses as R
+from academail.imap.parsing import commands as C
+from academail.imap.session import Session
+from academail.store import imap as store
+from academail.store.errors import (
+    InvalidMailboxName,
+    MailboxExists,
+    MailboxNotFound,
+    ProtectedMailbox,
+)
+from academail.store.messages import quota_usage
+
+SEPARATOR = "/"
+# RFC 6154 attributes of the special folders.
+SPECIAL_USE_ATTRIBUTES = {
+    "sent": "\\Sent", "drafts": "\\Drafts", "trash": "\\Trash", "junk": "\\Junk", "archive": "\\Archive",
+}
+
+
+async def do_create(session: Session, command: C.Create) -> None:
+    name = command.mailbox.rstrip(SEPARATOR)  # RFC 3501 §6.3.3: "foo/" creates "foo"
+    if name.upper() == "INBOX":
+        await session.no(command, "INBOX already exists", R.CODE_ALREADYEXISTS)
+        return
+    try:
+        await session.run(store.create_mailbox, session.account, name)
+    except MailboxExists as exc:
+        await session.no(command, exc.message, R.CODE_ALREADYEXISTS)
+        return
+    except InvalidMailboxName as exc:
+        await session.no(command, exc.message, R.CODE_CANNOT)
+        return
+    await session.ok(command)
+
+
+async def do_delete(session: Session, command: C.Delete) -> None:
+    try:
+        await session.run(store.delete_mailbox, session.account, command.mailbox)
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    except ProtectedMailbox as exc:
+        await session.no(command, exc.message, R.CODE_CANNOT)
+        return
+    await session.ok(command)
+
+
+async def do_rename(session: Session, command: C.Rename) -> None:
+    try:
+        await session.run(store.rename_mailbox, session.account, command.mailbox, command.new_name.rstrip(SEPARATOR))
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    except MailboxExists as exc:
+        await session.no(command, exc.message, R.CODE_ALREADYEXISTS)
+        return
+    except (ProtectedMailbox, InvalidMailboxName) as exc:
+        await session.no(command, exc.message, R.CODE_CANNOT)
+        return
+    await session.ok(command)
+
+
+async def _subscribe(session: Session, command: C.Subscribe | C.Unsubscribe, subscribed: bool) -> None:
+    try:
+        await session.run(store.subscribe_mailbox, session.account, command.mailbox, subscribed)
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    await session.ok(command)
+
+
+async def do_subscribe(session: Session, command: C.Subscribe) -> None:
+    await _subscribe(session, command, True)
+
+
+async def do_unsubscribe(session: Session, command: C.Unsubscribe) -> None:
+    await _subscribe(session, command, False)
+
+
+async def do_list(session: Session, command: C.ListCommand) -> None:
+    lsub = command.name == "LSUB"
+    if command.patterns == ("",) and not command.extended:
+        # RFC 3501 §6.3.8: the hierarchy delimiter and root.
+        await session.untagged(f'{command.name} (\\Noselect) "/" ""')
+        await session.ok(command)
+        return
+    boxes = await session.run(store.list_mailbox_infos, session.account)
+    names = {b.name for b in boxes}
+    regexes = [_pattern(command.reference + p) for p in command.patterns]
+    subscribed_only = lsub or "SUBSCRIBED" in command.selection
+    special_only = "SPECIAL-USE" in command.selection
+    show_subscribed = "SUBSCRIBED" in command.selection or "SUBSCRIBED" in command.returns
+    for box in boxes:
+        if not any(rx.match(box.name) for rx in regexes):
+            continue
+        if subscribed_only and not box.subscribed:
+            continue
+        if special_only and not (box.special_use and box.special_use != "inbox"):
+            continue
+        attributes: list[str] = []
+        if not lsub:
+            children = any(n.startswith(box.name + SEPARATOR) for n in names)
+            attributes.append("\\HasChildren" if children else "\\HasNoChildren")
+            if show_subscribed and box.subscribed:
+                attributes.append("\\Subscribed")
+        use = SPECIAL_USE_ATTRIBUTES.get(box.special_use or "")
+        if use:
+            attributes.append(use)
+        line = f"{command.name} ({' '.join(attributes)}) \"/\" ".encode() + session.wire_name(box.name)
+        await session.untagged(line)
+        if command.status_items and not lsub:
+            await session.untagged(b"STATUS " + session.wire_name(box.name) + b" " + _status_items(box, command.status_items))
+    await session.ok(command)
+
+
+async def do_status(session: Session, command: C.Status) -> None:
+    try:
+        info = await session.run(store.mailbox_info, session.account, command.mailbox)
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    if "DELETED" in command.items:
+        await session.bad(command, "STATUS DELETED is not supported")
+        return
+    await session.untagged(b"STATUS " + session.wire_name(info.name) + b" " + _status_items(info, command.items))
+    await session.ok(command)
+
+
+async def do_getquotaroot(session: Session, command: C.GetQuotaRoot) -> None:
+    try:
+        info = await session.run(store.mailbox_info, session.account, command.mailbox)
+    except MailboxNotFound as exc:
+        await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    used, limit = await session.run(quota_usage, session.account)
+    # RFC 9208 §4.3: one quota root, "", for the whole account.
+    if limit > 0:
+        await session.untagged(b"QUOTAROOT " + session.wire_name(info.name) + b' ""')
+        await session.untagged(_quota_line(used, limit))
+    else:
+        await session.untagged(b"QUOTAROOT " + session.wire_name(info.name))
+    await session.ok(command)
+
+
+async def do_getquota(session: Session, command: C.GetQuota) -> None:
+    used, limit = await session.run(quota_usage, session.account)
+    if command.root != "" or limit <= 0:
+        await session.no(command, "No such quota root", R.CODE_NONEXISTENT)
+        return
+    await session.untagged(_quota_line(used, limit))
+    await session.ok(command)
+
+
+def _status_items(info: store.MailboxInfo, items: Iterable[str]) -> bytes:
+    values = {
+        "MESSAGES": info.messages, "RECENT": 0, "UIDNEXT": info.uidnext,
+        "UIDVALIDITY": info.uidvalidity, "UNSEEN": info.unseen,
+        "HIGHESTMODSEQ": info.highestmodseq, "SIZE": info.size,  # RFC 8438
+    }
+    return ("(" + " ".join(f"{i} {values[i]}" for i in items if i in values) + ")").encode()
+
+
+def _quota_line(used: int, limit: int) -> bytes:
+    # RFC 9208 §5.2: STORAGE in units of 1024 octets.
+    return b'QUOTA "" (STORAGE %d %d)' % ((used + 1023) // 1024, limit // 1024)
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A LIST pattern (RFC 3501 §6.3.8): "*" matches anything, "%" anything but
+    the hierarchy separator. INBOX is matched case-insensitively (RFC 3501 §5.1)."""
+
+    def translate(text: str) -> str:
+        return "".join(".*" if ch == "*" else "[^/]*" if ch == "%" else re.escape(ch) for ch in text)
+
+    if pattern[:5].upper() == "INBOX":
+        return re.compile("(?i:INBOX)" + translate(pattern[5:]) + r"\Z", re.DOTALL)
+    return re.compile(translate(pattern) + r"\Z", re.DOTALL)

@@ -1,0 +1,94 @@
+"""SEARCH and UID SEARCH, with ESEARCH results (RFC 4731) and MODSEQ (RFC
+7162), run as one SQL query by the store."""
+
+from __future__ import annotations
+
+from academail.imap import responses as R
+from academail.imap.parsing import commands as C
+from academail.imap.parsing import search as S
+from academail.imap.session import Session, to_ranges
+from academail.store import imap as store
+
+
+async def do_search(session: Session, command: C.Search) -> None:
+    if command.charset not in (None, "UTF-8", "US-ASCII"):
+        await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)  # RFC 3501 §6.4.4
+        return
+    view = session.selected
+    criterion, uses_modseq = _criterion(session, command.key)
+    if uses_modseq:
+        session.enabled.add("CONDSTORE")  # RFC 7162 §3.1: MODSEQ search enables it
+    try:
+        found = await session.run(store.search_uids, view.mailbox_id, criterion)
+    except store.SearchTooComplex:
+        await session.no(command, "Search too complex", R.CODE_LIMIT)
+        return
+    results = [(uid, modseq) for uid, modseq in found if view.seq_of(uid) is not None]
+    numbers = [uid if command.uid else (view.seq_of(uid) or 0) for uid, _ in results]
+    highest = max((m for _, m in results), default=0)
+    if command.returns is None:
+        line = "SEARCH" + "".join(f" {n}" for n in numbers)
+        if uses_modseq and numbers:
+            line += f" (MODSEQ {highest})"  # RFC 7162 §3.1.5
+        await session.untagged(line)
+    else:
+        # RFC 4731 §3.1: ESEARCH with the options asked for.
+        parts = [f'ESEARCH (TAG "{command.tag}")'] + (["UID"] if command.uid else [])
+        returns = command.returns
+        if numbers:
+            if "MIN" in returns:
+                parts.append(f"MIN {min(numbers)}")
+            if "MAX" in returns:
+                parts.append(f"MAX {max(numbers)}")
+        if "COUNT" in returns:
+            parts.append(f"COUNT {len(numbers)}")
+        if numbers and "ALL" in returns:
+            parts.append(f"ALL {R.number_set(sorted(numbers))}")
+        if uses_modseq and numbers:
+            parts.append(f"MODSEQ {highest}")
+        await session.untagged(" ".join(parts))
+    await session.announce(expunge_ok=command.uid)
+    await session.ok(command)
+
+
+def _criterion(session: Session, key: S.SearchKey) -> tuple[store.Criterion, bool]:
+    view = session.selected
+    uses_modseq = False
+    by_name = {name.lower(): bit for bit, name in store.Flag.NAMES.items()}
+
+    def convert(k: S.SearchKey) -> store.Criterion:
+        nonlocal uses_modseq
+        if isinstance(k, S.Const):
+            return store.Everything(k.value)
+        if isinstance(k, S.FlagKey):
+            bit = by_name.get(k.flag.lower(), 0)
+            if k.flag.startswith("\\") and not bit:
+                return store.Everything(not k.present)  # \Recent and unknown flags
+            return store.HasFlag(bit, "" if bit else k.flag, k.present)
+        if isinstance(k, S.TextKey):
+            return store.TextMatch(k.field, k.value)
+        if isinstance(k, S.HeaderKey):
+            if k.field in ("subject", "from", "to", "cc", "bcc"):
+                return store.TextMatch(k.field, k.value)
+            # Other header fields are not cached: match the full-text index.
+            return store.TextMatch("text", k.value) if k.value else store.Everything(True)
+        if isinstance(k, S.DateKey):
+            return store.DateMatch(k.field, k.op, k.date)
+        if isinstance(k, S.SizeKey):
+            return store.SizeMatch(k.larger, k.size)
+        if isinstance(k, S.SetKey):
+            if k.uid:
+                return store.UidIn(tuple(k.set.resolve(view.last_uid)) if view.uids else ())
+            seqs = k.set.resolve(view.exists)
+            uids = [view.uids[s - 1] for lo, hi in seqs for s in range(max(lo, 1), min(hi, view.exists) + 1)]
+            return store.UidIn(tuple(to_ranges(sorted(set(uids)))))
+        if isinstance(k, S.ModseqKey):
+            uses_modseq = True
+            return store.ModseqAtLeast(k.modseq)
+        if isinstance(k, S.Not):
+            return store.Negation(convert(k.key))
+        if isinstance(k, S.Or):
+            return store.Either(convert(k.left), convert(k.right))
+        return store.Conjunction(tuple(convert(x) for x in k.keys))
+
+    return convert(key), uses_modseq
