@@ -129,3 +129,21 @@ def test_guided_tour_follows_activation_and_can_be_skipped_at_each_step(client, 
 def test_guided_tour_needs_to_be_signed_in(client):
     response = client.get(reverse("help:tour", args=[1]))
     assert response.status_code == 302 and reverse("accounts:login") in response.url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_phishing_warning_links_to_the_article_that_explains_the_warnings(client, person):
+    from pathlib import Path
+
+    from academail.delivery.door import deliver as door_deliver
+    from academail.store.models import Message
+
+    raw = (Path(__file__).resolve().parent.parent / "data" / "protection" / "lure-assistance-numen.eml").read_bytes()
+    (outcome,) = door_deliver(raw, [person.address], screen=True)
+    message = Message.objects.filter(mailbox__account=person).latest("pk")
+    client.force_login(person)
+    html = client.get(f"/courrier/message/{message.mailbox_id}/{message.uid}/").content.decode()
+    assert "prot-warnings" in html
+    assert links_to(html, Articles.SPAM_PHISHING)
+    article = client.get(article_url(Articles.SPAM_PHISHING)).content.decode()
+    assert "Demande d&#x27;identifiants" in article or "Demande d'identifiants" in article
