@@ -68,3 +68,16 @@ def test_all_day_events(make_account):
                                                all_day=True))
     (occurrence,) = events.access_occurrences(person, _at(2026, 12, 7), _at(2026, 12, 14))
     assert occurrence.all_day and occurrence.start == _at(2026, 12, 9) and occurrence.end == _at(2026, 12, 10)
+
+
+def test_busy_periods_are_merged_and_carry_no_details(make_account):
+    person, colleague = make_account(), make_account("Paul", "Durand")
+    for start, end in ((9, 10), (9, 11), (14, 15)):
+        events.check_save_event(colleague, EventDraft(summary="Secret", start=_at(2026, 12, 10, start),
+                                                      end=_at(2026, 12, 10, end)))
+    events.check_save_event(colleague, EventDraft(summary="Sortie", start=_at(2026, 12, 10), end=_at(2026, 12, 10),
+                                                  all_day=True))
+    busy = events.access_busy([colleague, person], _at(2026, 12, 7), _at(2026, 12, 14))
+    assert busy == {colleague.address: [(_at(2026, 12, 10, 9), _at(2026, 12, 10, 11)),
+                                        (_at(2026, 12, 10, 14), _at(2026, 12, 10, 15))],
+                    person.address: []}

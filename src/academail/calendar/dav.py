@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -99,6 +100,8 @@ class Rights(radicale.rights.BaseRights):
 
 
 def _configuration() -> radicale.config.Configuration:
+    # Radicale logs each request at INFO (paths, user names); ours are enough.
+    logging.getLogger("radicale").setLevel(logging.WARNING)
     configuration = radicale.config.load()
     configuration.update(
         {

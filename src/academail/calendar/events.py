@@ -247,6 +247,27 @@ def access_occurrences(account: Account, start: dt.datetime, end: dt.datetime,
     return found
 
 
+def access_busy(accounts: list[Account], start: dt.datetime,
+                end: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """Busy periods (no details: RFC 5545 §3.6.4 VFREEBUSY semantics) of each
+    account in [start, end), merged, by address. Timed events only: an
+    all-day event (a school trip, a holiday) does not block hours. The caller
+    decides whose free/busy a requester may see (colleagues of the académie)."""
+    busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for account in accounts:
+        periods: list[tuple[dt.datetime, dt.datetime]] = []
+        for occurrence in access_occurrences(account, start, end):
+            if occurrence.all_day:
+                continue
+            begin, finish = max(occurrence.start, start), min(occurrence.end, end)
+            if periods and begin <= periods[-1][1]:
+                periods[-1] = (periods[-1][0], max(periods[-1][1], finish))
+            else:
+                periods.append((begin, finish))
+        busy[account.address] = periods
+    return busy
+
+
 def access_event(account: Account, calendar: str, href: str) -> EventDraft:
     """The stored event ``href`` of the account's ``calendar`` as a draft for the form."""
     info = next((c for c in access_calendars(account) if c.name == calendar), None)

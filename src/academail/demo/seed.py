@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from academail.accounts.models import Account, Status
 from academail.accounts.services import check_create_account
+from academail.demo.agenda import seed_agendas
 from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
 from academail.store import mailboxes
 from academail.store.errors import MailboxNotFound
@@ -100,9 +101,11 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     from academail.demo.assistance import seed_tickets
 
     tickets = seed_tickets([account for account, _person in people])
+    active = [account for account, _ in people if account.status == Status.ACTIVE]
+    agenda_events = seed_agendas(active, timezone.localdate())
     _write_credentials(path, rows, force)
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
-              f"{tickets} demandes d'assistance.\n")
+              f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda.\n")
     out.write(
         "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
         "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"
