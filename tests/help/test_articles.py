@@ -242,3 +242,12 @@ def test_index_shows_the_first_articles_of_a_large_rubric_and_links_to_all(clien
     assert "?rubrique=courrier" in html
     full = client.get(reverse("help:index"), {"rubrique": "courrier"}).content.decode()
     assert all(reverse("help:article", args=[f"astuce-{i}"]) in full for i in range(TOPIC_PREVIEW + 3))
+
+
+def test_editors_see_readers_feedback_and_readers_do_not(client, staff, agent):
+    client.force_login(staff)
+    client.post(reverse("help:feedback", args=["numen"]), {"helpful": "no", "comment": "Et pour les AESH ?"})
+    assert "Et pour les AESH ?" not in client.get(reverse("help:article", args=["numen"])).content.decode()
+    client.force_login(agent)
+    html = client.get(reverse("help:article", args=["numen"])).content.decode()
+    assert "Utile : 0 — pas utile : 1" in html and "Et pour les AESH ?" in html

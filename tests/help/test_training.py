@@ -226,3 +226,23 @@ def test_training_pages_need_to_be_signed_in(client, trainer):
     for url in (reverse("training:index"), reverse("training:session", args=[session.pk])):
         response = client.get(url)
         assert response.status_code == 302 and reverse("accounts:login") in response.url
+
+
+@pytest.mark.django_db
+def test_trainer_cancels_a_session_and_everyone_is_told(client, trainer, newcomer, make_account):
+    session = make_session(trainer, capacity=1)
+    training.check_sign_up(newcomer, session.pk)
+    waiting = make_account("Marc", "Blanc")
+    training.check_sign_up(waiting, session.pk, waiting_list=True)
+    client.force_login(trainer)
+    url = reverse("training:cancel_session", args=[session.pk])
+    page = client.post(url, follow=True).content.decode()
+    assert "Cochez la case de confirmation" in page
+    page = client.post(url, {"confirmer": "1"}, follow=True).content.decode()
+    assert "2 personne(s) prévenue(s)" in page and "Cette session est annulée." in page
+    assert ics_of(inbox_mail(newcomer, "Session annulée"))["method"] == "CANCEL"
+    assert inbox_mail(waiting, "Session annulée")
+    with pytest.raises(training.TrainingError, match="closes"):
+        training.check_sign_up(make_account("Paul", "Durand"), session.pk)
+    client.force_login(newcomer)
+    assert client.post(url, {"confirmer": "1"}).status_code == 404  # staff cannot cancel a session

@@ -153,6 +153,13 @@ def do_record_feedback(article: Article, *, voter: str, helpful: bool, comment: 
         locked.save(update_fields=["helpful", "not_helpful"])
 
 
+def access_feedback_comments(editor: Any, article: Article, *, limit: int = 10) -> list[ArticleFeedback]:
+    """The latest readers' comments on an article (editors only; empty otherwise)."""
+    if not can_edit(editor):
+        return []
+    return list(ArticleFeedback.objects.filter(article=article).exclude(comment="").order_by("-at")[:limit])
+
+
 def _count(article: Article, helpful: bool, delta: int) -> None:
     if helpful:
         article.helpful = max(0, article.helpful + delta)

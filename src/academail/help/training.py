@@ -268,6 +268,26 @@ def check_cancel(account: Account, session_id: int, *, now: datetime | None = No
     return promoted[0] if promoted else None
 
 
+def check_cancel_session(trainer: Account, session_id: int) -> int:
+    """A trainer cancels a whole session: everyone registered or waiting is
+    told (confirmed people get a METHOD:CANCEL that removes it from their
+    agenda). Returns how many people were told."""
+    if not can_train(trainer):
+        raise SessionNotFound(session_id)
+    with transaction.atomic():
+        session = TrainingSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None:
+            raise SessionNotFound(session_id)
+        if session.cancelled:
+            raise TrainingError(_("Cette session est déjà annulée."))
+        session.cancelled = True
+        session.save(update_fields=["cancelled"])
+        rows = list(session.registrations.exclude(state=State.CANCELLED).select_related("account"))
+        for row in rows:
+            _send(session, row.account, "session_cancelled" if row.state == State.CONFIRMED else "session_cancelled_waiting")
+    return len(rows)
+
+
 def _fill_places(session: TrainingSession) -> list[Registration]:
     """Promote people waiting while places are free. Precondition: the session row is locked."""
     free = session.capacity - session.registrations.filter(state=State.CONFIRMED).count()
@@ -342,6 +362,8 @@ _SUBJECTS = {
     "cancelled": "Désinscription enregistrée : {title}",
     "reminder": "Rappel : « {title} » commence bientôt",
     "updated": "Session modifiée : {title}",
+    "session_cancelled": "Session annulée : {title}",
+    "session_cancelled_waiting": "Session annulée : {title}",
 }
 
 
@@ -397,7 +419,7 @@ def message_bytes(session: TrainingSession, account: Account, kind: str) -> byte
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5: no out-of-office answers it
     message.set_content(body)
     method = {"confirmed": "REQUEST", "promoted": "REQUEST", "reminder": "REQUEST", "updated": "REQUEST",
-              "cancelled": "CANCEL"}.get(kind)
+              "cancelled": "CANCEL", "session_cancelled": "CANCEL"}.get(kind)
     if method is not None:
         message.add_attachment(ics_bytes(session, account, method=method), maintype="text", subtype="calendar",
                                filename="invitation.ics" if method == "REQUEST" else "annulation.ics",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:session_id>/inscription/", views.sign_up, name="sign_up"),
     path("<int:session_id>/desinscription/", views.cancel, name="cancel"),
     path("<int:session_id>/modifier/", views.publish, name="edit"),
+    path("<int:session_id>/annuler/", views.cancel_session, name="cancel_session"),
     path("<int:session_id>/inscrits/", views.attendee_list, name="attendees"),
     path("<int:session_id>/inscrits.csv", views.attendee_csv, name="attendees_csv"),
     path("<int:session_id>/ressources/ajouter/", views.add_resource, name="add_resource"),

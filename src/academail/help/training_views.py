@@ -104,6 +104,24 @@ def document(request: HttpRequest, session_id: int, resource_id: int) -> HttpRes
     return response
 
 
+@require_POST
+@login_required
+@secured
+def cancel_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    if request.POST.get("confirmer") != "1":
+        messages.error(request, _("Cochez la case de confirmation pour annuler la session."))
+        return redirect("training:session", session_id=session_id)
+    try:
+        told = training.check_cancel_session(_me(request), session_id)
+    except training.SessionNotFound:
+        raise Http404 from None
+    except training.TrainingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Session annulée : %(n)s personne(s) prévenue(s) par courriel.") % {"n": told})
+    return redirect("training:session", session_id=session_id)
+
+
 # --- trainers ------------------------------------------------------------------------------
 
 

@@ -83,6 +83,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         "can_edit": articles.can_edit(request.user),
         "assistance_url": links.assistance_url(item.category),
         "voted": voted,
+        "comments": articles.access_feedback_comments(request.user, item),
     })
 
 
