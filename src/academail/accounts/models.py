@@ -23,6 +23,7 @@ class Role(models.TextChoices):
     STAFF = "staff", _("Personnel")
     SECRETARIAT = "secretariat", _("Secrétariat")
     SUPPORT = "support", _("Agent d'assistance")
+    SECURITY = "security", _("Équipe sécurité")
     ADMIN = "admin", _("Administrateur")
 
 
@@ -199,6 +200,8 @@ class EventKind(models.TextChoices):
     TOTP_RESET = "totp_reset", _("Double authentification réinitialisée par un administrateur")
     TOTP_FAILED = "totp_failed", _("Code de double authentification refusé")
     RECOVERY_CODE_USED = "recovery_code_used", _("Code de secours utilisé")
+    PHISHING_REPORTED = "phishing_reported", _("Hameçonnage signalé")
+    PHISHING_REMOVED = "phishing_removed", _("Message d'hameçonnage retiré par l'équipe sécurité")
     STAFF_ACTION = "staff_action", _("Action de l'assistance ou du secrétariat")
     NUMEN_SHOWN = "numen_shown", _("NUMEN affiché par le secrétariat")
 

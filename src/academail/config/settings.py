@@ -72,6 +72,8 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
 SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
 SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)
+# Where "Signaler un hameçonnage" sends the reported message (message/rfc822).
+PHISHING_REPORT_ADDRESS = env_str("ACADEMAIL_PHISHING_REPORT_ADDRESS", f"securite@{MAIL_DOMAINS[0]}")
 # Domains whose look-alikes get a phishing warning, besides the académie's own.
 PROTECTION_TRUSTED_DOMAINS = [
     d.lower() for d in env_list("ACADEMAIL_TRUSTED_DOMAINS", ["education.gouv.fr", "ac-paris.fr", "ac-versailles.fr"])

@@ -103,3 +103,35 @@ class MessageWarnings(models.Model):
     level = models.CharField(max_length=8)  # danger, warning, info
     data = models.JSONField(default=dict)  # {"warnings": [...], "links": [...]}
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class Campaign(models.Model):
+    """Phishing reports grouped: the same sender, the same subject or the same
+    link host. The security team sees how many mailboxes received it and can
+    pull it from all of them."""
+
+    sender = models.CharField(max_length=320, blank=True, db_index=True)
+    subject = models.CharField(max_length=500, blank=True, db_index=True)
+    url_host = models.CharField(max_length=253, blank=True, db_index=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removed_count = models.IntegerField(default=0)
+
+
+class PhishingReport(models.Model):
+    """One "Signaler un hameçonnage" by one person."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reports")
+    sha256 = models.CharField(max_length=64)
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    url_host = models.CharField(max_length=253, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "sha256"], name="protection_report_once")]

@@ -8,4 +8,7 @@ app_name = "protection"
 
 urlpatterns = [
     path("quitter/", views.leave, name="leave"),
+    path("signaler/<int:mailbox_id>/<int:uid>/", views.report, name="report"),
+    path("campagnes/", views.campaigns, name="campaigns"),
+    path("campagnes/<int:campaign_id>/retirer/", views.remove_campaign, name="remove_campaign"),
 ]

@@ -1,16 +1,20 @@
 """Pages of protection: the interstitial page a flagged link opens ("Vous
-allez quitter la messagerie vers …"). Thin: parse, one service call, render."""
+allez quitter la messagerie vers …"), "Signaler un hameçonnage", and the
+security team's campaigns. Thin: parse, one service call, render."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from academail.protection import reports
 from academail.protection.lookalike import decode_idn
+from academail.protection.models import Campaign
 from academail.protection.warnings import check_leave_token
 from academail.store import webmail as store
 from academail.webmail.views import webmail_view
@@ -33,3 +37,39 @@ def leave(request: HttpRequest) -> HttpResponse:
         "protection/pages/leave.html",
         {"pane": pane, "destination": destination, "host": host, "title": _("Vous allez quitter la messagerie")},
     )
+
+
+@webmail_view
+@require_POST
+def report(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """"Signaler un hameçonnage" (reading pane)."""
+    reports.check_report(request.user, mailbox_id, uid)
+    messages.success(
+        request,
+        _("Merci : le message a été signalé à l'équipe sécurité et déplacé dans Indésirables."),
+    )
+    return redirect("webmail:folder", mailbox_id=mailbox_id)
+
+
+@webmail_view
+@require_GET
+def campaigns(request: HttpRequest) -> HttpResponse:
+    """The security team's page: reports grouped into campaigns."""
+    try:
+        rows = reports.campaigns_page(request.user)
+    except reports.NotAllowed:
+        raise Http404 from None  # no hint that the page exists
+    pane = store.folder_pane(signed_in_id(request))
+    return render(request, "protection/pages/campaigns.html", {"pane": pane, "rows": rows,
+                                                               "title": _("Campagnes d'hameçonnage")})
+
+
+@webmail_view
+@require_POST
+def remove_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    try:
+        count = reports.check_remove_campaign(request.user, campaign_id)
+    except (reports.NotAllowed, Campaign.DoesNotExist):
+        raise Http404 from None
+    messages.success(request, _("Campagne retirée : %(n)s message(s) supprimé(s) des boîtes.") % {"n": count})
+    return redirect("protection:campaigns")

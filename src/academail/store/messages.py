@@ -755,3 +755,57 @@ __all__ = [
     "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
     "prepare_content", "quota_usage", "read_columns", "read_raw", "recount_usage", "search_messages", "special_mailbox",
 ]
+
+
+# --- one content in every mailbox (protection's phishing campaigns) --------------
+
+MAX_CAMPAIGN_CONTENTS = 1000
+
+
+def find_contents(*, sha256s: Sequence[str] = (), from_addr: str = "", subject: str = "") -> list[int]:
+    """Ids of the stored contents with one of ``sha256s``, or with both this
+    From address and this exact subject (a campaign whose copies differ by a
+    tracking token), at most ``MAX_CAMPAIGN_CONTENTS``."""
+    condition = Q(sha256__in=list(sha256s)[:MAX_CAMPAIGN_CONTENTS])
+    if from_addr and subject:
+        condition |= Q(from_addr=from_addr[:320], subject=subject)
+    return list(Content.objects.filter(condition, refcount__gt=0).values_list("pk", flat=True)[:MAX_CAMPAIGN_CONTENTS])
+
+
+def holders(content_ids: Sequence[int]) -> dict[int, int]:
+    """Messages holding these contents, per account (one query, over the
+    (content, mailbox) index)."""
+    if not content_ids:
+        return {}
+    rows = (
+        Message.objects.filter(content_id__in=list(content_ids))
+        .values("mailbox__account_id")
+        .annotate(n=Count("pk"))
+        .values_list("mailbox__account_id", "n")
+    )
+    return {int(account_id): int(n) for account_id, n in rows}
+
+
+def do_remove_contents(content_ids: Sequence[int]) -> dict[int, int]:
+    """Remove every message holding these contents, in every mailbox of every
+    account (a phishing campaign pulled by the security team); returns how many
+    went per account. Quota released, tombstones left for QRESYNC, as EXPUNGE.
+
+    Precondition: none (one transaction per mailbox). Publishes "expunge"."""
+    if not content_ids:
+        return {}
+    removed: dict[int, int] = {}
+    boxes = (
+        Message.objects.filter(content_id__in=list(content_ids))
+        .values_list("mailbox_id", "mailbox__account_id")
+        .distinct()
+    )
+    for mailbox_id, account_id in list(boxes):
+        with transaction.atomic():
+            gone = _remove(
+                account_id, mailbox_id,
+                [Message.objects.filter(mailbox_id=mailbox_id, content_id__in=list(content_ids))],
+            )
+        if gone:
+            removed[account_id] = removed.get(account_id, 0) + len(gone)
+    return removed
