@@ -19,6 +19,7 @@ from django.test import Client as WebClient
 from django.urls import reverse
 
 from academail.accounts import throttle
+from academail.accounts.journal import FailureReason
 from academail.accounts.models import EventKind, JournalEntry
 from academail.imap import responses as R
 from academail.smtp import codes
@@ -56,7 +57,9 @@ def spray(attempt, victim, colleagues) -> list:
 
 def assert_bounded(victim) -> None:
     # 5 checked guesses at the victim, then refusals without a password check.
-    assert JournalEntry.objects.filter(account=victim, kind=EventKind.SIGNIN_FAILED).count() == 5
+    checked = JournalEntry.objects.filter(account=victim, kind=EventKind.SIGNIN_FAILED,
+                                          detail=FailureReason.WRONG_PASSWORD)
+    assert checked.count() == 5
     assert throttle.retry_after([throttle.pair_key(SHARED, victim.identifier)]) > 0
     # Over its ceiling, the address gets its refusals late (never refused itself).
     assert throttle.slow_down(SHARED) > 0

@@ -75,9 +75,9 @@ def secured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
 
 
 def client_addr(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: behind a reverse proxy, the proxy must set it (uvicorn's
-    # --forwarded-allow-ips); trusting X-Forwarded-For here would let anyone
-    # pick the address the throttle counts.
+    # REMOTE_ADDR, as config.proxies.TrustedProxyMiddleware left it: the
+    # client behind an ACADEMAIL_TRUSTED_PROXIES proxy, else the TCP peer
+    # (X-Forwarded-For from anyone else would let them pick the throttled address).
     return str(request.META.get("REMOTE_ADDR", ""))
 
 

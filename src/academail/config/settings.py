@@ -129,6 +129,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: waits out the address ceiling's delay without holding a thread.
     "academail.accounts.slowdown.SlowDownMiddleware",
+    # The client address and scheme, from ACADEMAIL_TRUSTED_PROXIES only.
+    "academail.config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "academail.config.security.StrictHeadersMiddleware",
     # Static files (hashed names, compressed, cached for a year): before
@@ -243,6 +245,23 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- HTTPS behind the TLS reverse proxy (config.proxies) ---------------------------
+# Addresses or networks of the reverse proxies whose X-Forwarded-For and
+# X-Forwarded-Proto are believed; empty: none (the TCP peer is the client).
+TRUSTED_PROXIES = env_list("ACADEMAIL_TRUSTED_PROXIES", [])
+# Dropped by config.proxies unless a trusted proxy sent it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production: plain HTTP is redirected to HTTPS (not /healthz, for load
+# balancers), and browsers are told to use HTTPS only for a year (HSTS,
+# RFC 6797), this host and its subdomains. Preload is the académie's decision
+# for its apex domain, not this host's: off, and its deploy check silenced.
+SECURE_SSL_REDIRECT = env_bool("ACADEMAIL_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("ACADEMAIL_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ACADEMAIL_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("ACADEMAIL_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
 # A refused form explains itself in French (instead of Django's raw 403 page).
 CSRF_FAILURE_VIEW = "academail.config.views.csrf_failure"

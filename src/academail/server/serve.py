@@ -165,7 +165,7 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         # log_config=None: uvicorn's access and error lines go through our
         # handlers (settings.LOGGING), whose filter masks token links.
         config = uvicorn.Config(application, host=host, port=settings.WEB_PORT, log_level="info", lifespan="off",
-                                log_config=None)
+                                log_config=None, proxy_headers=False)  # config.proxies decides
         web = EmbeddedServer(config)
         tasks.append(asyncio.create_task(web.serve()))
         log.info("web listening on http://%s:%d/", host, settings.WEB_PORT)
