@@ -53,10 +53,21 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-unit: install system-deps node-deps
+# The fast loop: every test that needs no browser and no third-party program
+# (the `e2e` marker, set in tests/conftest.py). Run it while you work.
+unit: install
+	$(BIN)/pytest -m "not e2e"
+
+# The rest: browsers (Chromium + axe-core) and third-party clients (swaks,
+# mbsync, sieve-connect, vdirsyncer), and tests that drive the platform from outside.
+e2e: install system-deps node-deps
+	$(BIN)/pytest -m e2e
+
+# Everything in one run (unit + e2e).
+suite: install system-deps node-deps
 	$(BIN)/pytest
 
-test: lint unit
+test: lint suite
 
 # Translation catalogues, for maintainers (the compiled .mo files are committed,
 # so `make run` needs no gettext). French is the source language; each app keeps

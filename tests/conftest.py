@@ -84,3 +84,39 @@ def build_message(
     if attachment is not None:
         message.add_attachment(attachment, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
     return message.as_bytes()
+
+
+# --- the two test loops: `make unit` (-m "not e2e") and `make e2e` (-m e2e) ---------
+# A test is end-to-end (marker ``e2e``) when it needs a browser or a third-party
+# program (swaks, mbsync, sieve-connect, vdirsyncer...), or says so itself
+# (``pytest.mark.e2e``: tests that run the whole platform in a subprocess or
+# drive it over real sockets from outside). Browser tests are found by their
+# directory, their file name (``*_browser.py``) or the Selenium fixture; the
+# modules driving a third-party program are listed here, next to the rule.
+THIRD_PARTY_PROGRAMS = {
+    "tests/smtp/test_swaks.py": "swaks",
+    "tests/smtp/test_submission_swaks.py": "swaks",
+    "tests/imap/test_mbsync.py": "mbsync",
+    "tests/managesieve/test_clients.py": "sieve-connect",
+    "tests/calendar/test_vdirsyncer.py": "vdirsyncer",
+}
+SELENIUM_FIXTURES = ("browser", "page")
+
+
+def _is_end_to_end(item: pytest.Item) -> bool:
+    path = item.path.as_posix()
+    relative = path[path.rfind("/tests/") + 1 :] if "/tests/" in path else path
+    if relative.startswith("tests/e2e/") or relative.endswith("_browser.py") or relative in THIRD_PARTY_PROGRAMS:
+        return True
+    fixtures = getattr(item, "_fixtureinfo", None)
+    for name in SELENIUM_FIXTURES:
+        definitions = fixtures.name2fixturedefs.get(name, ()) if fixtures is not None else ()
+        if any(d.func.__module__ == "tests.e2e.conftest" for d in definitions):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") is None and _is_end_to_end(item):
+            item.add_marker(pytest.mark.e2e)

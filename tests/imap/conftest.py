@@ -57,6 +57,13 @@ def imap(transactional_db, request) -> RunningIMAP:
     return per_module(request, "imap", _imap_server)
 
 
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    # Argon2 is the point in production and in tests/accounts; here it only
+    # slowed each test's account and sign-in (the server threads read the same settings).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def user(make_account):
     """An active account with a known password: (account, login identifier)."""
