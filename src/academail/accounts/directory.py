@@ -18,13 +18,13 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
 
 from academail.accounts.models import Account, Status
+from academail.store.search import fold as fold_text
 
 MAX_RESULTS = 10
 MIN_QUERY = 2
@@ -33,9 +33,7 @@ MAX_QUERY = 100
 
 def fold(text: str) -> str:
     """Lower case, accents removed, spaces collapsed: "  Hervé  LE  Guen" -> "herve le guen"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
+    return " ".join(fold_text(text).split())  # the one folding (store.search.fold), spaces collapsed
 
 
 @dataclass(frozen=True)

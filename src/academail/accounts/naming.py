@@ -53,6 +53,8 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-
 
 
 def _to_ascii_lower(name: str) -> str:
+    # Identifiers: differs on purpose from store.search.fold (spelled-out letters
+    # such as ß -> ss and Ø -> o, dashes unified, ASCII only).
     text = unicodedata.normalize("NFKC", name).translate(_SPELLED_OUT).translate(_DASHES)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()

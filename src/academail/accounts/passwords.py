@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from zxcvbn import zxcvbn
 
 from academail.accounts.naming import ascii_fold
+from academail.store.search import fold
 
 # zxcvbn's cost grows with length; beyond this the length alone makes it strong.
 _ZXCVBN_MAX_INPUT = 72
@@ -68,8 +69,7 @@ def _fold(text: str) -> str:
 
 
 def _fold_keep_symbols(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return fold(unicodedata.normalize("NFKC", text))
 
 
 def _looks_like_date(day: int, month: int) -> bool:

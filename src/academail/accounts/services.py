@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -547,16 +546,6 @@ def authenticate(
         identifier, password, protocol=protocol, remote_addr=remote_addr,
         device=device, client_name=client_name,
     ).account
-
-
-async def check_sign_in_async(
-    identifier: str, password: str, *, protocol: str, remote_addr: str, client_name: str = ""
-) -> SignInResult:
-    """``check_sign_in`` for asyncio protocol code (IMAP, SMTP submission):
-    the ORM work and the password hash run off the event loop."""
-    return await sync_to_async(check_sign_in, thread_sensitive=False)(
-        identifier, password, protocol=protocol, remote_addr=remote_addr, client_name=client_name
-    )
 
 
 async def pause_before_refusal(result: SignInResult) -> None:

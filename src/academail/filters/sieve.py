@@ -271,6 +271,9 @@ def normalize(text: str, comparator: str) -> str:
 
 
 def _strip_accents(text: str) -> str:
+    """Accents only, for :regex keys under i;unicode-casemap: case is left to
+    the regex engine (casefolding a pattern would turn ``\\D`` into ``\\d``), so
+    this differs on purpose from ``store.search.fold``."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from academail.store.search import fold as fold_text
 
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 
@@ -64,9 +65,7 @@ class MessageMarks:
 def fold(text: str) -> str:
     """Case, accents and runs of spaces ignored: "[Diffusion  restreinte]" is
     "[DIFFUSION RESTREINTE]"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.split())
+    return " ".join(fold_text(text).split())  # the one folding (store.search.fold), spaces collapsed
 
 
 def is_valid_address(address: str) -> bool:

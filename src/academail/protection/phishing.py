@@ -25,7 +25,6 @@ import io
 import ipaddress
 import logging
 import re
-import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ from django.conf import settings
 from academail.mime.parse import ParsedMessage, Part, decode_part_body, iter_parts, part_text
 from academail.protection.authresults import Auth
 from academail.protection.lookalike import decode_idn, imitated
+from academail.store.search import fold
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ class Findings:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(text)
 
 
 def _domain_of(address: str) -> str:

@@ -11,9 +11,10 @@ tables never hold the words themselves, and a lookup compares integers.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from functools import lru_cache
+
+from academail.store.search import fold
 
 TEXT_BUDGET = 10_000  # characters of body text read
 MAX_TOKENS = 500  # distinct tokens kept per message
@@ -32,8 +33,7 @@ def _strip(word: str) -> str:
     # "réunion" and "reunion" are one token; once per distinct word.
     if word.isascii():
         return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold(word)
 
 
 def words(text: str) -> list[str]:

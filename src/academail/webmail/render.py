@@ -13,10 +13,12 @@ bypassed again and again).
 from __future__ import annotations
 
 import base64
+import email.policy
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from urllib.parse import quote
 
 import nh3
@@ -233,10 +235,7 @@ def authentication_failed(prefix: bytes, authserv_id: str) -> bool:
     own headers) and only Authentication-Results fields whose authserv-id is
     ours (RFC 8601 §5). No such field (mail from inside the académie, checks
     turned off) is not a failure."""
-    from email import message_from_bytes
-    from email.policy import compat32
-
-    headers = message_from_bytes(bytes(prefix) + b"\r\n", policy=compat32)
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(bytes(prefix) + b"\r\n")
     for value in headers.get_all("Authentication-Results") or []:
         text = re.sub(r"\s+", " ", str(value))
         served_by, _sep, results = text.partition(";")
