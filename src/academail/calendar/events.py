@@ -2,10 +2,12 @@
 here only; the data is Radicale's collections (``calendar.dav``), so a phone
 synced over CalDAV and the webmail see the same events.
 
-Reads go to Radicale's storage directly and are cached per process: a
-collection's parsed events are kept until its folder changes (Radicale writes
-every change by renaming a file in that folder, which moves its mtime), so a
-week view costs a ``stat`` per calendar plus the expansion of that week.
+Reads go to Radicale's storage folder directly (one file per event) and are
+cached per process: a collection's parsed events are kept until its folder
+changes (Radicale writes every change by renaming a file in that folder, which
+moves its mtime), and then only files whose mtime or size moved are parsed
+again; a week view costs a ``stat`` per calendar plus the expansion of that
+week.
 Recurrences (RFC 5545 §3.3.10 RRULE, §3.8.5.1 EXDATE, RECURRENCE-ID overrides)
 are expanded with ``recurring_ical_events``, in Europe/Paris.
 
@@ -48,6 +50,17 @@ RECURRENCES: dict[str, str] = {
     "monthly": "FREQ=MONTHLY",
 }
 REMINDERS = (0, 10, 30, 60, 24 * 60)
+# Europe/Paris as rules (EU summer time since 1996), as Thunderbird and Apple
+# write it: a few lines instead of one RDATE per year, cheap for every client
+# (and for vobject inside Radicale) to read.
+PARIS_VTIMEZONE = (
+    "BEGIN:VTIMEZONE\r\nTZID:Europe/Paris\r\n"
+    "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\n"
+    "DTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nEND:DAYLIGHT\r\n"
+    "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\n"
+    "DTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nEND:STANDARD\r\n"
+    "END:VTIMEZONE\r\n"
+)
 
 
 class AgendaError(ValueError):
@@ -169,30 +182,50 @@ def _bounds(event: icalendar.cal.Component) -> tuple[dt.datetime, dt.datetime, b
     return start, max(end, start), all_day
 
 
-def _load(account: Account, info: CalendarInfo, folder: Path, signature: tuple[int, int]) -> _Parsed:
+_files: dict[str, tuple[int, int, icalendar.Calendar | None]] = {}
+
+
+def _read(path: str, stat: os.stat_result) -> icalendar.Calendar | None:
+    """One stored event file, parsed (cached per path while its mtime and size
+    stay). The files are Radicale's, verified by it on upload; reading them
+    directly spares vobject's re-serialisation, far slower than icalendar."""
+    key = (stat.st_mtime_ns, stat.st_size)
+    with _cache_lock:
+        cached = _files.get(path)
+    if cached is not None and cached[:2] == key:
+        return cached[2]
+    try:
+        with open(path, "rb") as handle:
+            parsed: icalendar.Calendar | None = icalendar.Calendar.from_ical(handle.read())
+    except (OSError, ValueError):
+        parsed = None  # vanished meanwhile, or unreadable: skipped, never fatal
+    with _cache_lock:
+        _files[path] = (key[0], key[1], parsed)
+    return parsed
+
+
+def _load(info: CalendarInfo, folder: Path, signature: tuple[int, int]) -> _Parsed:
     plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]] = []
     recurring: list[tuple[str, icalendar.Calendar]] = []
-    storage = dav.application()._storage
-    with storage.acquire_lock("r", account.identifier):
-        collection = next(iter(storage.discover(f"/{account.identifier}/{info.name}/")), None)
-        items = list(collection.get_all()) if collection is not None else []  # type: ignore[union-attr]
-    for item in items:
-        try:
-            parsed = icalendar.Calendar.from_ical(item.serialize())
-        except ValueError:
-            continue  # Radicale verified it on upload; an unreadable one is skipped, not fatal
+    with os.scandir(folder) as entries:
+        files = [(entry.name, entry.path, entry.stat()) for entry in entries
+                 if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)]
+    for href, path, stat in files:
+        parsed = _read(path, stat)
+        if parsed is None:
+            continue
         events = [c for c in parsed.walk("VEVENT") if "DTSTART" in c]
         if not events:
             continue
         if any("RRULE" in e or "RDATE" in e or "RECURRENCE-ID" in e for e in events):
-            recurring.append((str(item.href), parsed))
+            recurring.append((href, parsed))
             continue
         for event in events:
             try:
                 start, end, _ = _bounds(event)
             except (ValueError, TypeError, KeyError):
                 continue
-            plain.append((start, end, str(item.href), event))
+            plain.append((start, end, href, event))
     plain.sort(key=lambda row: row[0])
     return _Parsed(signature, info, plain, recurring)
 
@@ -205,7 +238,7 @@ def _parsed(account: Account, info: CalendarInfo) -> _Parsed:
         cached = _cache.get(key)
     if cached is not None and cached.signature == signature:
         return cached
-    parsed = _load(account, info, folder, signature)
+    parsed = _load(info, folder, signature)
     with _cache_lock:
         _cache[key] = parsed
     return parsed
@@ -393,11 +426,9 @@ def check_save_event(account: Account, draft: EventDraft) -> str:
         alarm.add("TRIGGER", -dt.timedelta(minutes=draft.reminder))  # RFC 5545 §3.8.6.3
         event.add_component(alarm)
     if not draft.all_day:
+        # RFC 5545 §3.6.5: each TZID used has its VTIMEZONE; ours are all Europe/Paris.
         calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
-        calendar.add_missing_timezones()
-        # UTC needs no VTIMEZONE (values end in "Z"); vobject, in Radicale, refuses one.
-        calendar.subcomponents = [c for c in calendar.subcomponents
-                                  if not (c.name == "VTIMEZONE" and str(c.get("TZID", "")).upper() in ("UTC", "Z"))]
+        calendar.subcomponents.insert(0, icalendar.Timezone.from_ical(PARIS_VTIMEZONE))
     _put(account, draft.calendar, href, calendar)
     return href
 
