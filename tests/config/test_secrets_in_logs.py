@@ -8,18 +8,14 @@ everything the server wrote for the tokens."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.imap.conftest import free_port
+from tests.serving import academail, academail_env, running
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +44,6 @@ print(json.dumps(links))
 """
 
 
-def _env(home: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ACADEMAIL_")}
-    env.update(ACADEMAIL_HOME=str(home), ACADEMAIL_WEB_PORT=str(port), DJANGO_SETTINGS_MODULE="academail.config.settings")
-    return env
-
-
-def _academail(*args: str) -> list[str]:
-    return [sys.executable, "-m", "academail.config.cli", *args]
-
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (our own loopback server)
@@ -68,9 +54,9 @@ def _get(url: str) -> int:
 
 def test_token_links_never_reach_the_server_output(tmp_path):
     port = free_port()
-    env = _env(tmp_path / "home", port)
-    subprocess.run(_academail("migrate", "-v", "0"), env=env, check=True, timeout=300)
-    made = subprocess.run(_academail("manage", "shell", "-c", MAKE_LINKS.replace("{port}", str(port))),
+    env = academail_env(tmp_path / "home", ACADEMAIL_WEB_PORT=str(port))
+    subprocess.run(academail("migrate", "-v", "0"), env=env, check=True, timeout=300)
+    made = subprocess.run(academail("manage", "shell", "-c", MAKE_LINKS.replace("{port}", str(port))),
                           env=env, check=True, timeout=120, capture_output=True, text=True)
     links = json.loads(made.stdout.strip().splitlines()[-1])
     paths = {url.split(str(port), 1)[1].split("/")[1] for url in links}
@@ -78,19 +64,10 @@ def test_token_links_never_reach_the_server_output(tmp_path):
     tokens = [url.rstrip("/").rsplit("/", 1)[1] for url in links]
 
     output = tmp_path / "server.log"
-    with output.open("wb") as sink:
-        server = subprocess.Popen(_academail("serve", "--only", "web"), env=env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while b"Uvicorn running on" not in output.read_bytes():
-                assert server.poll() is None and time.monotonic() < deadline, output.read_text()
-                time.sleep(0.2)
-            for url in links:
-                assert _get(url) == 200, url
-                assert _get(url + "inconnu/") == 404, url  # Django's "Not Found: <path>" warning
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+    with running(["serve", "--only", "web"], env, output, ready=b"Uvicorn running on"):
+        for url in links:
+            assert _get(url) == 200, url
+            assert _get(url + "inconnu/") == 404, url  # Django's "Not Found: <path>" warning
     text = output.read_text()
     for token in tokens:
         assert token not in text

@@ -56,10 +56,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def var_dir() -> Path:
-    """The data directory (database, blobs, keys, certificates)."""
+    """The data directory (database, blobs, keys, certificates), readable by
+    its owner only (0700): made so, and tightened if an older run left it open."""
     path = Path(env_str("ACADEMAIL_HOME", str(Path.cwd() / "var"))).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _owner_only(path, 0o700)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 if it does not exist (before SQLite
+    opens it: SQLite gives its -wal and -shm files the database file's mode),
+    or tighten it to 0600 if it does."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _owner_only(path, 0o600)
+    return path
+
+
+def _owner_only(path: Path, mode: int) -> None:
+    try:
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o777 & ~mode:
+            path.chmod(mode)
+    except OSError:
+        pass  # not ours, or read-only: leave it, the administrator decided
 
 
 def is_production() -> bool:
@@ -74,6 +96,7 @@ def secret(name: str, filename: str, nbytes: int = 32) -> str:
         return value
     path = var_dir() / filename
     if path.exists():
+        _owner_only(path, 0o600)
         return path.read_text().strip()
     if is_production():
         raise ConfigurationError(

@@ -15,6 +15,7 @@ from academail.config.env import (
     env_list,
     env_str,
     is_production,
+    private_file,
     secret,
     var_dir,
 )
@@ -176,6 +177,8 @@ def _database() -> dict[str, Any]:
         )
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        if config.get("NAME") and str(config["NAME"]) != ":memory:":
+            private_file(Path(config["NAME"]))  # 0600, and so its -wal and -shm
         # WAL lets readers run beside the writer; IMMEDIATE transactions take the
         # write lock up front so concurrent writers wait (busy timeout) instead of
         # failing with "database is locked" on lock upgrade; synchronous=FULL makes

@@ -29,6 +29,7 @@ from academail.imap.server import start_imap, stop_store_threads
 from academail.jobs.runner import run_jobs_worker
 from academail.managesieve.server import start_managesieve
 from academail.managesieve.server import stop_store_threads as stop_sieve_threads
+from academail.server.instance import release, take_service_locks
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
@@ -119,6 +120,15 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
     unknown = wanted - set(SERVICES)
     if unknown:
         raise SystemExit(f"unknown service(s): {', '.join(sorted(unknown))}; choose among {', '.join(SERVICES)}")
+    # Before binding anything: a second instance on the same SQLite data directory stops here.
+    locks = take_service_locks(wanted, vendor=connection.vendor)
+    try:
+        await _serve(wanted)
+    finally:
+        release(locks)
+
+
+async def _serve(wanted: set[str]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
