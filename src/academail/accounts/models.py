@@ -204,6 +204,8 @@ class EventKind(models.TextChoices):
     PHISHING_REMOVED = "phishing_removed", _("Message d'hameçonnage retiré par l'équipe sécurité")
     STAFF_ACTION = "staff_action", _("Action de l'assistance ou du secrétariat")
     NUMEN_SHOWN = "numen_shown", _("NUMEN affiché par le secrétariat")
+    EXPORT_READY = "export_ready", _("Export de messages prêt")
+    EXPORT_DOWNLOADED = "export_downloaded", _("Export de messages téléchargé")
 
 
 class JournalEntry(models.Model):

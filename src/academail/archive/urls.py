@@ -1,5 +1,5 @@
 """URLs of mailbox care (under /courrier/espace/): the "Espace utilisé" page
-and its bulk actions."""
+and its bulk actions, exports (ask, follow, download)."""
 
 from django.urls import path
 
@@ -10,4 +10,7 @@ app_name = "archive"
 urlpatterns = [
     path("", views.space, name="space"),
     path("actions/", views.space_actions, name="space_actions"),
+    path("exports/", views.exports, name="exports"),
+    path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
+    path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),
 ]

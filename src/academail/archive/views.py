@@ -1,21 +1,39 @@
 """Mailbox care pages: "Espace utilisé" (what takes the space, and bulk
-actions to free it). Views parse, call one service, render."""
+actions to free it) and "Mes exports" (ask for an export, follow its
+progress, download it with HTTP Range). Views parse, call one service,
+render."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from academail.accounts.views import client_addr
+from academail.archive import export as exporting
+from academail.archive.models import ExportFormat
+from academail.jobs.runner import JobError
 from academail.store.errors import MailboxNotFound, MessageNotFound, StoreError
+from academail.store.mailboxes import list_mailboxes
 from academail.store.quota import is_full
 from academail.store.space import do_archive, do_destroy, space_report
 from academail.store.webmail import folder_pane
 from academail.webmail.views import webmail_view
 
-MAX_SELECTION = 1000
+MAX_SELECTION = exporting.MAX_SELECTION
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _account_id(request: HttpRequest) -> int:
@@ -32,6 +50,13 @@ def _selection(values: list[str]) -> list[tuple[int, int]]:
     return pairs
 
 
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        raise exporting.ExportError(_("Une date n'est pas valide (format attendu : AAAA-MM-JJ).")) from None
+
+
 @webmail_view
 @require_GET
 def space(request: HttpRequest) -> HttpResponse:
@@ -39,17 +64,18 @@ def space(request: HttpRequest) -> HttpResponse:
     report = space_report(account_id)
     return render(request, "archive/pages/space.html", {
         "pane": folder_pane(account_id), "report": report, "title": _("Espace utilisé"),
-        "full": is_full(report.used, report.limit),
+        "full": is_full(report.used, report.limit), "formats": ExportFormat.choices,
     })
 
 
 @webmail_view
 @require_POST
 def space_actions(request: HttpRequest) -> HttpResponse:
-    """"Supprimer définitivement" (confirmation box required) or "Déplacer dans
-    Archives" for the ticked messages."""
+    """"Supprimer définitivement" (confirmation box required), "Déplacer dans
+    Archives" or "Exporter puis supprimer" for the ticked messages."""
     selection = _selection(request.POST.getlist("m"))
     action = request.POST.get("action", "")
+    account_id = _account_id(request)
     if not selection:
         messages.error(request, _("Cochez d'abord les messages à traiter."))
         return redirect("archive:space")
@@ -58,15 +84,97 @@ def space_actions(request: HttpRequest) -> HttpResponse:
             if request.POST.get("confirm") != "on":
                 messages.error(request, _("Cochez la case de confirmation pour supprimer définitivement ces messages."))
                 return redirect("archive:space")
-            count = do_destroy(_account_id(request), selection)
+            count = do_destroy(account_id, selection)
             messages.success(request, _("%(n)d message(s) supprimé(s) définitivement : l'espace est libéré.") % {"n": count})
         elif action == "archive":
-            count = do_archive(_account_id(request), selection)
+            count = do_archive(account_id, selection)
             messages.success(request, _("%(n)d message(s) déplacé(s) dans Archives.") % {"n": count})
+        elif action == "export_delete":
+            fmt = request.POST.get("format", "eml")
+            exporting.check_and_queue_export(
+                account_id, exporting.ExportRequest(format=fmt, selection=tuple(selection), delete_after=True)
+            )
+            messages.success(request, _("Export lancé : les messages seront supprimés une fois le fichier prêt."))
+            return redirect("archive:exports")
         else:
             messages.error(request, _("Action inconnue."))
     except (MailboxNotFound, MessageNotFound):
         raise  # another account's folder: 404 (webmail_view)
     except StoreError as failure:
         messages.error(request, failure.message)
+    except (exporting.ExportError, JobError) as failure:
+        messages.error(request, failure.message)
     return redirect("archive:space")
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def exports(request: HttpRequest) -> HttpResponse:
+    """"Mes exports": the form (scope, dates, format) and the recent exports."""
+    account_id = _account_id(request)
+    error = ""
+    if request.method == "POST":
+        scope = request.POST.get("scope", "")
+        try:
+            mailbox_id = int(scope) if scope.isdigit() and len(scope) < 19 else None
+            exporting.check_and_queue_export(account_id, exporting.ExportRequest(
+                format=request.POST.get("format", ""), mailbox_id=mailbox_id,
+                since=_date(request.POST.get("since", "")), until=_date(request.POST.get("until", "")),
+            ))
+        except (exporting.ExportError, JobError) as failure:
+            error = failure.message
+        else:
+            messages.success(request, _("Export lancé : vous recevrez un message quand il sera prêt."))
+            return redirect("archive:exports")
+    rows = exporting.account_exports(account_id)
+    return render(request, "archive/pages/exports.html", {
+        "pane": folder_pane(account_id), "title": _("Mes exports"), "error": error,
+        "rows": [(e, exporting.status(e), exporting.export_path(e) is not None) for e in rows],
+        "folders": list_mailboxes(account_id), "formats": ExportFormat.choices,
+    })
+
+
+@webmail_view
+@require_GET
+def export_status(request: HttpRequest, export_id: int) -> HttpResponse:
+    """The export's progress as JSON (the page's polling script)."""
+    return JsonResponse(exporting.status(exporting.access_export(_account_id(request), export_id)))
+
+
+@webmail_view
+@require_GET
+def export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
+    """The zip, for its owner only, with HTTP Range (RFC 9110 §14) so a broken
+    download resumes: one range per request (browsers and download managers
+    ask for one); an unsatisfiable range gets 416."""
+    export = exporting.access_export(_account_id(request), export_id)
+    path = exporting.export_path(export)
+    if path is None:
+        raise Http404(_("Cet export n'est plus disponible : relancez-le."))
+    size = path.stat().st_size
+    start, end, status = 0, size - 1, 200
+    header = request.headers.get("Range", "")
+    match = _RANGE.match(header.strip()) if header else None
+    if header and request.headers.get("If-Range", export.sha256) not in (export.sha256, f'"{export.sha256}"'):
+        match = None  # the file changed since the client's first part: send it whole (§13.1.5)
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:  # the last N bytes
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    if start == 0:
+        exporting.do_record_download(export, client_addr(request))
+    response = StreamingHttpResponse(exporting.read_range(path, start, end), status=status, content_type="application/zip")
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{export.sha256}"'
+    response["Content-Disposition"] = f'attachment; filename="academail-export-{export.pk}.zip"'
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response

@@ -321,6 +321,9 @@ EXPUNGED_KEEP_DAYS = env_int("ACADEMAIL_EXPUNGED_KEEP_DAYS", 90)
 # Corbeille and Indésirables: messages that arrived there more than this many days
 # ago are purged by the daily job (store.retention). 0 turns the purge off.
 RETENTION_DAYS = env_int("ACADEMAIL_RETENTION_DAYS", 30)
+# Exports (archive.export): where the files are written, how long they stay.
+EXPORT_DIR = Path(env_str("ACADEMAIL_EXPORT_DIR", str(VAR_DIR / "exports")))
+EXPORT_KEEP_DAYS = env_int("ACADEMAIL_EXPORT_KEEP_DAYS", 7)
 # How often the worker looks for quota notices to send (store.quota).
 QUOTA_NOTICE_INTERVAL = env_int("ACADEMAIL_QUOTA_NOTICE_INTERVAL", 300)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).

@@ -47,6 +47,7 @@ POLL_SECONDS = 2.0
 HANDLERS: dict[str, str] = {
     "filters.apply": "academail.filters.apply.run_apply",
     "store.retention": "academail.store.retention.run_retention",
+    "archive.export": "academail.archive.export.run_export",
 }
 
 class JobError(Exception):

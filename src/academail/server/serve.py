@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from academail.accounts.helpdesk import do_purge_departed
 from academail.accounts.journal import do_purge_journal
+from academail.archive.export import do_purge_exports
 from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
@@ -67,6 +68,7 @@ def _housekeeping(hour: int) -> None:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")
         do_queue_retention(timezone.now())  # Corbeille and Indésirables, as a resumable job
+        do_purge_exports(timezone.now())  # export files are kept ACADEMAIL_EXPORT_KEEP_DAYS days
         tombstones = do_purge_tombstones(timezone.now())
         departed = do_purge_departed(timezone.now())
         if departed:

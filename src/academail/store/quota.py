@@ -89,11 +89,12 @@ def _candidates() -> list[int]:
 def _render(template: str, context: dict[str, object]) -> str:
     # French whatever language the person reads the pages in (mail the platform sends is French-first).
     with translation.override(settings.LANGUAGE_CODE):
-        return render_to_string(f"store/email/{template}.txt", context)
+        return render_to_string(f"{template}.txt", context)
 
 
 def notice_bytes(template: str, subject: str, to: Sequence[str], context: dict[str, object]) -> bytes:
-    """A plain-text French notice from ``DEFAULT_FROM_EMAIL``, marked
+    """A plain-text French notice (``template``: a template path without
+    ``.txt``) from ``DEFAULT_FROM_EMAIL``, marked
     ``Auto-Submitted: auto-generated`` (RFC 3834 §5: no out-of-office answers it)."""
     message = EmailMessage(
         subject=subject, body=_render(template, context), from_email=settings.DEFAULT_FROM_EMAIL, to=list(to)
@@ -130,13 +131,13 @@ def _handle(account_id: int, now: datetime, send: Sender) -> str:
             to = [account.address]
             if account.secondary_address and account.secondary_verified:
                 to.append(account.secondary_address)
-            raw = notice_bytes("quota_full", "Votre boîte aux lettres est pleine", to, context)
+            raw = notice_bytes("store/email/quota_full", "Votre boîte aux lettres est pleine", to, context)
             send(raw, to, False)
             Usage.objects.filter(pk=account_id).update(full_notice_at=now, notice_level=THRESHOLDS[-1])
             return "full"
         if reached > usage.notice_level:
             raw = notice_bytes(
-                "quota_threshold", f"Votre boîte aux lettres est utilisée à {reached} %", [account.address], context
+                "store/email/quota_threshold", f"Votre boîte aux lettres est utilisée à {reached} %", [account.address], context
             )
             send(raw, [account.address], True)
             Usage.objects.filter(pk=account_id).update(notice_level=reached)

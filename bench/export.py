@@ -1,0 +1,116 @@
+"""Export and "Espace utilisé" on one big mailbox: fill an INBOX with
+messages of about 25 KB (the issue's 100,000 messages ~ 2.5 GB; the default
+here is sized for a shared 2-core machine), then
+
+- time ``store.space.space_report`` (the "Espace utilisé" page's data);
+- run the export job (.eml zip, then mbox) in a separate ``academail jobs
+  run`` process, as the worker does, and print messages/s and that process's
+  peak memory (ru_maxrss).
+
+    .venv/bin/python bench/export.py                       # 10,000 messages
+    .venv/bin/python bench/export.py --messages 100000     # the issue's size (~2.5 GB of blobs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import resource
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import _common as c
+
+SIZE = 25_000
+
+
+def _prepare_batch(job: tuple[int, int, str]) -> tuple[list[object], int]:
+    from academail.store.messages import prepare_content
+
+    first, last, owner = job
+    rng = random.Random(first)
+    start = datetime(2018, 9, 1, 8, tzinfo=UTC)
+    raws = []
+    for i in range(first, last):
+        attach = rng.random() < 0.3
+        raws.append(c.make_message(
+            rng, to=[owner], size=SIZE if not attach else 4000, attachment=16_000 if attach else 0,
+            subject_text=f"{c.subject(rng)} (n° {i})", when=start + timedelta(minutes=30 * i),
+        ))
+    return [prepare_content(raw) for raw in raws], sum(map(len, raws))
+
+
+def fill(mailbox_id: int, account_id: int, owner: str, count: int, batch: int = 500) -> tuple[float, int]:
+    from django.db import connections, transaction
+
+    from academail.store.messages import Placement, do_store
+
+    placement = [Placement(account_id, mailbox_id, flags=1)]
+    jobs = [(first, min(count, first + batch), owner) for first in range(0, count, batch)]
+    connections.close_all()
+    began = time.perf_counter()
+    total = 0
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for prepared, size in pool.imap(_prepare_batch, jobs):
+            with transaction.atomic():
+                for item in prepared:
+                    do_store(item, placement, internaldate=item.parsed.date)
+            total += size
+    return time.perf_counter() - began, total
+
+
+def _run_job() -> tuple[float, int]:
+    """``academail jobs run`` in a child process: seconds, peak RSS in KiB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run([c.ACADEMAIL, "jobs", "run"], check=True, capture_output=True)
+    took = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return took, max(peak, before)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]")
+    args = parser.parse_args()
+    c.banner(f"bench/export.py: one INBOX of {args.messages} messages of ~{SIZE // 1000} KB")
+    with c.bench_home(args.database_url) as home:
+        c.migrate()
+        c.setup_django()
+        from academail.accounts.services import check_create_account
+        from academail.archive.export import ExportRequest, check_and_queue_export
+        from academail.archive.models import Export
+        from academail.store.models import Mailbox
+        from academail.store.space import space_report
+
+        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        inbox = Mailbox.objects.get(account=account, special_use="inbox")
+        took, size = fill(inbox.pk, account.pk, account.address, args.messages)
+        print(f"fill     {args.messages} messages, {c.human_bytes(size)} in {took:.0f} s; {c.db_label()}")
+
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            space_report(account.pk)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"space    'Espace utilisé' data: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
+              f"(target < 300 ms at 100,000 messages)")
+
+        for fmt in ("eml", "mbox"):
+            check_and_queue_export(account.pk, ExportRequest(format=fmt))
+            seconds, peak_kib = _run_job()
+            export = Export.objects.order_by("-pk").first()
+            assert export is not None and export.messages >= args.messages, export  # + the previous export's notice
+            print(f"export   {fmt:4}: {export.messages} messages in {seconds:.1f} s = {export.messages / seconds:.0f} msg/s "
+                  f"(target >= 2,000), file {c.human_bytes(export.size)}, worker process peak RSS "
+                  f"{peak_kib / 1024:.0f} MiB (target < 150 MB; includes Python + Django start-up)")
+        print(f"machine  {c.machine_label()}; home {home}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
