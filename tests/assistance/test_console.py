@@ -35,7 +35,8 @@ def open_ticket(account=None, **fields):
 def test_queue_is_sorted_by_due_time_and_filtered(agent, agent_client, claire, make_account):
     late = open_ticket(claire, category="boite-pleine", subject="Ancienne")
     early = open_ticket(claire, category="configuration", subject="Urgente")
-    Ticket.objects.filter(pk=early.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    past = timezone.now() - timedelta(hours=1)
+    Ticket.objects.filter(pk=early.pk).update(due_at=past, open_due=past)
     page = agent_client.get(reverse("assistance:console")).content.decode()
     assert page.index("Urgente") < page.index("Ancienne")
     assert "en retard" in page

@@ -94,7 +94,7 @@ def import_page(request: HttpRequest, secretary: Account) -> HttpResponse:
 def account_page(request: HttpRequest, secretary: Account, account: Account) -> HttpResponse:
     return render(request, "assistance/secretariat/account.html", {
         "account": account, "numen_form": NumenForm(), "rename_form": RenameForm(),
-        "departure_form": DepartureForm(), "letter_form": LetterForm(), "secretary": secretary,
+        "departure_form": DepartureForm(), "letter_form": LetterForm(auto_id="lettre_%s"), "secretary": secretary,
         "aliases": list(account.aliases.values_list("address", flat=True)),
     })
 
@@ -111,7 +111,7 @@ def show_numen(request: HttpRequest, secretary: Account, account: Account) -> Ht
             form.add_error("reason", str(exc))
     return render(request, "assistance/secretariat/account.html", {
         "account": account, "numen_form": form, "numen": numen, "rename_form": RenameForm(),
-        "departure_form": DepartureForm(), "letter_form": LetterForm(), "secretary": secretary,
+        "departure_form": DepartureForm(), "letter_form": LetterForm(auto_id="lettre_%s"), "secretary": secretary,
         "aliases": list(account.aliases.values_list("address", flat=True)),
     })
 

@@ -49,5 +49,6 @@ def seed_tickets(accounts: list[Account]) -> int:
     tickets.do_answer(made[0], agent, "Bonjour, nous avons augmenté votre quota. Cordialement,", close=True)
     tickets.check_rating(Ticket.objects.get(pk=made[0].pk), 5)
     # One overdue ticket, so the queue shows how late ones stand out.
-    Ticket.objects.filter(pk=made[4].pk).update(due_at=timezone.now() - timedelta(hours=3))
+    late = timezone.now() - timedelta(hours=3)
+    Ticket.objects.filter(pk=made[4].pk).update(due_at=late, open_due=late)
     return len(made)
