@@ -53,6 +53,12 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# Python must be able to write bytecode for the tests to start quickly: with
+# PYTHONDONTWRITEBYTECODE set (some shells and images set it), pytest rewrites
+# the assertions of every test module again at each run, which was most of
+# the 29 s that collection took.
+unexport PYTHONDONTWRITEBYTECODE
+
 # The fast loop: every test that needs no browser and no third-party program
 # (the `e2e` marker, set in tests/conftest.py). Run it while you work.
 unit: install
