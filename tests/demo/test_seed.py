@@ -30,12 +30,14 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     password = next(r["mot de passe"] for r in rows if r["identifiant"] == active.identifier)
     assert active.check_password(password)
     assert Account.objects.get(role="admin").is_superuser
-    # 4 messages each, plus one training invitation or waiting-list mail per demo registration.
+    # 4 messages each, plus one training invitation or waiting-list mail per demo registration,
+    # plus protection's 4 outside messages per active account (junk, a lure, a parent).
     from academail.help.models import Registration, TrainingSession
 
     assert TrainingSession.objects.filter(starts_at__gt=timezone.now()).count() == 3
     assert Registration.objects.filter(state="waiting").exists()
-    assert Message.objects.count() == 12 * 4 + Registration.objects.count()
+    outside = 4 * Account.objects.filter(status="active").count()
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()
@@ -58,3 +60,19 @@ def test_the_demo_has_helpdesk_tickets_in_various_states(db, tmp_path, settings)
     assert {"new", "waiting", "closed", "unconfirmed", "open"} <= statuses
     assert channels == {"web", "phone", "mail"}
     assert Ticket.objects.filter(rating=5).exists()
+
+
+def test_the_demo_shows_junk_and_a_phishing_warning(db, settings):
+    from academail.protection.models import Campaign, MessageWarnings
+
+    seed_demo(messages_per_account=2, out=io.StringIO())
+    active = Account.objects.filter(status="active").count()
+    junk = Message.objects.filter(mailbox__special_use="junk")
+    # GTUBE and the casino promotion for everyone, plus the lure the first person reported.
+    assert junk.filter(content__subject="Test anti-indésirables").count() == active
+    assert junk.filter(content__subject="Votre bonus de 500 € vous attend").count() == active
+    assert junk.filter(content__subject="Votre boîte aux lettres est pleine").count() == 1
+    assert MessageWarnings.objects.filter(level="danger").exists()
+    lure = Message.objects.filter(mailbox__special_use="inbox", content__subject="Votre boîte aux lettres est pleine")
+    assert lure.count() == active - 1
+    assert Campaign.objects.get().reports.count() == 1

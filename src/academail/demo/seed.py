@@ -103,9 +103,13 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     tickets = seed_tickets([account for account, _person in people])
     active = [account for account, _ in people if account.status == Status.ACTIVE]
     agenda_events = seed_agendas(active, timezone.localdate())
+    from academail.demo.protection import seed_protection
+
+    outside = seed_protection(active)
     _write_credentials(path, rows, force)
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
-              f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda.\n")
+              f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda, "
+              f"{outside} messages de l'extérieur (indésirables et hameçonnage compris).\n")
     out.write(
         "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
         "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"

@@ -1,0 +1,135 @@
+"""Issue 13's "Done when", in Chromium, with no other service running:
+- a look-alike "assistance" mail asking for the NUMEN shows a clear red
+  warning ("Pourquoi ?" explains), and its link opens the interstitial page;
+- GTUBE and a reported sender's next mail land in Indésirables;
+- a colleague's mail shows nothing;
+- the security team sees the report as a campaign and pulls it from every
+  mailbox.
+Then axe-core on the pages protection adds (the warnings, the interstitial,
+the campaigns page), on a desktop and a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from academail.delivery.door import deliver
+from academail.protection.spam import GTUBE
+from academail.store.models import Message
+from tests.conftest import build_message
+from tests.e2e.conftest import make_person, sign_in, wait_text
+from tests.e2e.test_accessibility import AXE, audit, report
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "protection"
+LURE = (CORPUS / "lure-assistance-numen.eml").read_bytes()
+MX_AUTH = b"Authentication-Results: localhost;\r\n\tspf=pass smtp.mailfrom=assistance@ac-dem0.fr;\r\n\tdkim=none;\r\n\tdmarc=none header.from=ac-dem0.fr\r\n"
+
+
+def inbound(raw: bytes, *addresses: str, prefix: bytes = MX_AUTH) -> None:
+    """As the MX delivers: screened, with its Authentication-Results."""
+    outcomes = deliver(raw, list(addresses), prefix=prefix, screen=True)
+    assert all(getattr(o, "delivered", False) for o in outcomes), outcomes
+
+
+def open_subject(driver, live_server, account, subject: str) -> None:
+    message = Message.objects.filter(mailbox__account=account, content__subject=subject).latest("pk")
+    driver.get(f"{live_server.url}/courrier/message/{message.mailbox_id}/{message.uid}/")
+
+
+def test_done_when(page, live_server, settings):
+    julie, paul = make_person("Julie", "Martin"), make_person("Paul", "Durand")
+    team = make_person("Equipe", "Securite")
+    team.role = "security"
+    team.save()
+    settings.PHISHING_REPORT_ADDRESS = team.address
+    inbound(LURE, julie.address, paul.address)
+    inbound(build_message(subject="Test GTUBE", body=GTUBE, sender="x@offres.example", to=julie.address),
+            julie.address, prefix=b"")
+    deliver(build_message(subject="Conseil de classe 3eB", sender=paul.address, to=julie.address), [julie.address])
+
+    sign_in(page, live_server, julie.identifier)
+    # The lure: a clear red warning, explained.
+    open_subject(page, live_server, julie, "Votre boîte aux lettres est pleine")
+    alert = page.find_element(By.CSS_SELECTOR, ".prot-warnings .fr-alert--error")
+    assert "hameçonnage" in alert.text
+    page.find_element(By.CSS_SELECTOR, ".prot-why summary").click()
+    wait_text(page, "ressemble à ac-demo.fr", css=".prot-why")
+    # Its link, in the sandboxed frame, opens the interstitial page first.
+    page.switch_to.frame(page.find_element(By.CSS_SELECTOR, "iframe.wm-frame"))
+    link = page.find_element(By.CSS_SELECTOR, "a")
+    assert "/courrier/protection/quitter/" in link.get_attribute("href")
+    before = set(page.window_handles)
+    link.click()
+    page.switch_to.default_content()
+    new = [h for h in page.window_handles if h not in before]
+    assert new, "the link opened no page"
+    page.switch_to.window(new[0])
+    wait_text(page, "Vous allez quitter la messagerie vers ac-dem0.fr.verif-compte.example")
+    wait_text(page, "https://ac-dem0.fr.verif-compte.example/login")
+    page.close()
+    page.switch_to.window(list(before)[0])
+
+    # "Signaler un hameçonnage": to Indésirables, with GTUBE.
+    page.find_element(By.ID, "prot-report").click()
+    wait_text(page, "signalé à l'équipe sécurité")
+    junk = Message.objects.filter(mailbox__account=julie, mailbox__special_use="junk")
+    assert set(junk.values_list("content__subject", flat=True)) == {"Test GTUBE", "Votre boîte aux lettres est pleine"}
+    # The reported sender's next mail lands in Indésirables too.
+    inbound(LURE.replace(b"Votre bo=C3=AEte aux lettres est pleine", b"Rappel").replace(
+        b"Subject: Votre bo", b"Subject: Rappel : bo"), julie.address)
+    assert Message.objects.filter(mailbox__account=julie).latest("pk").mailbox.special_use == "junk"
+
+    # A colleague's mail shows nothing.
+    open_subject(page, live_server, julie, "Conseil de classe 3eB")
+    wait_text(page, "Conseil de classe 3eB", css="h1")
+    assert not page.find_elements(By.CSS_SELECTOR, ".prot-warnings")
+
+    # The security team sees the campaign and pulls it from every mailbox.
+    sign_in(page, live_server, team.identifier)
+    page.get(live_server.url + "/courrier/protection/campagnes/")
+    row = page.find_element(By.CSS_SELECTOR, "tr.prot-campaign")
+    assert "assistance@ac-dem0.fr" in row.text
+    assert row.find_element(By.CSS_SELECTOR, ".prot-mailboxes").text == "2"
+    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_text(page, "Campagne retirée")
+    assert not Message.objects.filter(content__from_addr="assistance@ac-dem0.fr",
+                                      mailbox__account__in=[julie, paul]).exists()
+
+
+@pytest.mark.parametrize("viewport", [(1366, 900), (390, 844)])
+def test_protection_pages_are_accessible(page, live_server, settings, viewport):
+    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
+    source = AXE.read_text()
+    julie = make_person("Julie", "Martin")
+    julie.role = "security"
+    julie.save()
+    settings.PHISHING_REPORT_ADDRESS = julie.address
+    inbound(LURE, julie.address)
+    width, height = viewport
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        sign_in(page, live_server, julie.identifier)
+        found: dict[str, list[dict]] = {}
+        open_subject(page, live_server, julie, "Votre boîte aux lettres est pleine")
+        found["message"] = audit(page, source)
+        assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.switch_to.frame(page.find_element(By.CSS_SELECTOR, "iframe.wm-frame"))
+        leave = page.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
+        page.switch_to.default_content()
+        page.get(leave)
+        found["quitter"] = audit(page, source)
+        assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        from academail.protection.reports import check_report
+
+        reported = Message.objects.get(mailbox__account=julie)
+        check_report(julie, reported.mailbox_id, reported.uid)  # a campaign row to audit
+        page.get(live_server.url + "/courrier/protection/campagnes/")
+        assert page.find_elements(By.CSS_SELECTOR, "tr.prot-campaign")
+        found["campagnes"] = audit(page, source)
+        assert not any(found.values()), report(found)
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
