@@ -53,11 +53,48 @@ def identity_of(account: object) -> Identity:
 
 
 class SenderRefused(Exception):
-    """The From header names an address the sender does not own (or none)."""
+    """The From (or Sender) header names an address the sender does not own
+    (``address``), or no usable address (``address`` is None). ``field`` is
+    ``"From"`` or ``"Sender"``."""
 
-    def __init__(self, address: str | None) -> None:
+    def __init__(self, address: str | None, field: str = "From") -> None:
         super().__init__(address or "")
         self.address = address
+        self.field = field
+
+
+def check_author_fields(identity: Identity, from_addresses: Sequence[str], sender_addresses: Sequence[str]) -> None:
+    """The one rule on who a submitted message says it is from (RFC 6409 §6.1,
+    RFC 5322 §3.6.2): every From address and the Sender address (one mailbox at
+    most) must be ``identity``'s own, else ``SenderRefused``. Otherwise mail
+    clients would show "X on behalf of Y" for an account Y never delegated.
+
+    Sharing (issue 19) extends this one function for "send on behalf": From
+    may then name a mailbox delegated to ``identity``, with Sender its own."""
+    if not from_addresses:
+        raise SenderRefused(None)
+    for address in from_addresses:
+        if not identity.owns(address):
+            raise SenderRefused(address)
+    if len(sender_addresses) > 1:
+        raise SenderRefused(None, "Sender")
+    for address in sender_addresses:
+        if "@" not in address:
+            raise SenderRefused(None, "Sender")
+        if not identity.owns(address):
+            raise SenderRefused(address, "Sender")
+
+
+def _addresses(fields: list[bytes], names: list[bytes], name: bytes) -> list[str] | None:
+    """The addresses of header ``name`` (``from`` or ``sender``; None when the
+    message has no such field). Parsed alone, so the envelope's Sender cannot
+    default to From (RFC 3501 §7.4.2)."""
+    chosen = [f for f, n in zip(fields, names, strict=True) if n == name]
+    if not chosen:
+        return None
+    parsed = parse_message(b"".join(chosen) + b"\r\n")
+    found = parsed.from_ if name == b"from" else parsed.envelope.sender
+    return [a.addr for a in found if a.group is None]
 
 
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
@@ -95,23 +132,21 @@ def _name(field: bytes) -> bytes:
 
 
 def fix_headers(raw: bytes, identity: Identity, *, mail_from: str, now: datetime | None = None) -> bytes:
-    """Check the From header and make the MSA's fixes (RFC 6409 §8):
+    """Check the From and Sender headers and make the MSA's fixes (RFC 6409 §8):
 
-    - every From address must be one of ``identity``'s (else SenderRefused); a
-      message without From gets the envelope sender (or the account's address);
+    - every From address, and the Sender address, must be one of
+      ``identity``'s (``check_author_fields``, else SenderRefused); a message
+      without From gets the envelope sender (or the account's address);
     - Bcc removed (RFC 5322 §3.6.3: the other recipients must not see it);
     - Date and Message-ID added when missing (RFC 6409 §8.2, §8.3).
     """
     fields, rest = _split(raw)
     names = [_name(f) for f in fields]
-    if b"from" in names:
-        parsed = parse_message(b"".join(f for f, n in zip(fields, names, strict=True) if n == b"from") + b"\r\n")
-        addresses = [a.addr for a in parsed.from_ if a.group is None]
-        if not addresses:
-            raise SenderRefused(None)
-        for address in addresses:
-            if not identity.owns(address):
-                raise SenderRefused(address)
+    authors = _addresses(fields, names, b"from")
+    senders = _addresses(fields, names, b"sender")
+    if authors is not None or senders is not None:
+        check_author_fields(identity, authors if authors is not None else [mail_from or identity.address],
+                            senders or ([] if senders is None else [""]))
     added: list[bytes] = []
     if b"from" not in names:
         added.append(f"From: <{mail_from or identity.address}>\r\n".encode())

@@ -41,6 +41,11 @@ S550_FROM_NOT_OWNED = (
     "(use your own address or one of your aliases)"
 )
 S550_FROM_INVALID = "550 5.7.1 From header rejected: exactly one address of yours is required"
+S550_SENDER_HEADER_NOT_OWNED = (
+    "550 5.7.1 Sender header rejected: {address} is not one of your addresses "
+    "(remove the Sender header, or use your own address)"
+)
+S550_SENDER_HEADER_INVALID = "550 5.7.1 Sender header rejected: one address of yours at most"
 S451_QUEUE_ERROR = "451 4.3.0 Local error while queueing the message, try again later"
 # Sending limits (delivery.limits). RFC 3463 §3.8: X.7.1 "delivery not
 # authorized"; 4xx because the limit is per window and lifts with time.

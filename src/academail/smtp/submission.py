@@ -158,6 +158,10 @@ class SubmissionHandler:
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)
         except SenderRefused as refused:
+            if refused.field == "Sender":
+                if refused.address is None:
+                    return codes.S550_SENDER_HEADER_INVALID
+                return codes.S550_SENDER_HEADER_NOT_OWNED.format(address=refused.address)
             if refused.address is None:
                 return codes.S550_FROM_INVALID
             return codes.S550_FROM_NOT_OWNED.format(address=refused.address)
