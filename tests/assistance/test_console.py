@@ -174,3 +174,22 @@ def test_dashboard_figures(agent_client, agent, claire):
     assert "<svg" in board and "<script" not in board.split("</head>")[1]
     assert "<td>Boîte pleine</td><td>2</td>" in board
     assert "1 sur 1" in board
+
+
+def test_agents_manage_canned_answers(agent_client, agent, claire):
+    from academail.assistance.models import AuditEntry, CannedAnswer
+
+    agent_client.post(reverse("assistance:canned"), {"category": "boite-pleine", "title": "Quota augmenté",
+                                                     "body": "Bonjour {prenom}, c'est fait."})
+    answer = CannedAnswer.objects.get(title="Quota augmenté")
+    agent_client.post(reverse("assistance:canned_edit", args=[answer.pk]),
+                      {"category": "boite-pleine", "title": "Quota augmenté", "body": "Bonjour {prenom}, voilà."})
+    ticket = open_ticket(claire, category="boite-pleine")
+    page = agent_client.get(reverse("assistance:ticket", args=[ticket.pk])).content.decode()
+    assert f"?modele={answer.pk}" in page
+    assert "Bonjour Claire, voilà." in agent_client.get(
+        reverse("assistance:ticket", args=[ticket.pk]) + f"?modele={answer.pk}").content.decode()
+    agent_client.post(reverse("assistance:canned_edit", args=[answer.pk]),
+                      {"supprimer": "1", "title": "x", "body": "x"})
+    assert not CannedAnswer.objects.filter(pk=answer.pk).exists()
+    assert AuditEntry.objects.filter(actor=agent, action__startswith="canned_").count() == 3

@@ -34,6 +34,8 @@ def console_urls(ticket: Ticket) -> list[tuple[str, str]]:
         ("get", reverse("assistance:console")),
         ("get", reverse("assistance:dashboard")),
         ("get", reverse("assistance:phone")),
+        ("get", reverse("assistance:canned")),
+        ("post", reverse("assistance:canned")),
         ("get", reverse("assistance:ticket", args=[pk])),
         ("get", reverse("assistance:ticket_attachment", args=[pk, att.pk])),
         ("post", reverse("assistance:ticket_answer", args=[pk])),

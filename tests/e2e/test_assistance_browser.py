@@ -104,6 +104,8 @@ def test_requester_agent_and_secretary(screen, live_server, axe_source):  # noqa
     _check(screen, axe_source, found, "tableau de bord")
     screen.get(url + reverse("assistance:phone"))
     _check(screen, axe_source, found, "téléphone")
+    screen.get(url + reverse("assistance:canned"))
+    _check(screen, axe_source, found, "réponses types")
     assert JournalEntry.objects.filter(account=claire, kind=EventKind.STAFF_ACTION).exists()
 
     # The secretary.

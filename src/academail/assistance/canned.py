@@ -37,6 +37,23 @@ def fill(text: str, ticket: Ticket) -> str:
     return _PLACEHOLDER.sub(lambda m: known.get(m.group(1), m.group(0)), text)
 
 
+def all_answers() -> list[CannedAnswer]:
+    return list(CannedAnswer.objects.all()[:500])
+
+
+def do_save(answer_id: int | None, *, category: str, title: str, body: str) -> CannedAnswer:
+    """Create (``answer_id`` None) or change a canned answer. Raises
+    ``CannedAnswer.DoesNotExist`` for an unknown id."""
+    answer = CannedAnswer() if answer_id is None else CannedAnswer.objects.get(pk=answer_id)
+    answer.category, answer.title, answer.body = category, title.strip()[:120], body.strip()[:5000]
+    answer.save()
+    return answer
+
+
+def do_delete(answer_id: int) -> None:
+    CannedAnswer.objects.filter(pk=answer_id).delete()
+
+
 def render(template_id: int, ticket: Ticket) -> str:
     found = CannedAnswer.objects.filter(pk=template_id).first()
     return fill(found.body, ticket) if found is not None else ""

@@ -155,6 +155,17 @@ class QuotaForm(forms.Form):
     megabytes = forms.IntegerField(label=_("Nouveau quota (Mo)"), min_value=1)
 
 
+class CannedForm(forms.Form):
+    category = forms.ChoiceField(label=_("Catégorie"), required=False,
+                                 choices=[("", _("Toutes")), *Category.choices])
+    title = forms.CharField(label=_("Titre"), max_length=120)
+    body = forms.CharField(
+        label=_("Texte"), max_length=5000, widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Repères remplacés à l'insertion : {prenom}, {nom}, {identifiant}, {numero}, {adresse}, "
+                    "{lien_assistance}."),
+    )
+
+
 class QueueForm(forms.Form):
     categorie = forms.ChoiceField(label=_("Catégorie"), required=False,
                                   choices=[("", _("Toutes")), *Category.choices])

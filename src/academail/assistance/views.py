@@ -32,6 +32,7 @@ from academail.assistance import access, actions, canned, categories, dashboard,
 from academail.assistance.forms import (
     AnswerForm,
     AssignForm,
+    CannedForm,
     IdentityForm,
     LinkAccountForm,
     MergeForm,
@@ -489,3 +490,31 @@ def phone_ticket(request: HttpRequest, agent: Account) -> HttpResponse:
 @agent_view
 def dashboard_page(request: HttpRequest, agent: Account) -> HttpResponse:
     return render(request, "assistance/console/dashboard.html", {"board": dashboard.build(), "agent": agent})
+
+
+@agent_view
+def canned_answers(request: HttpRequest, agent: Account, answer_id: int | None = None) -> HttpResponse:
+    """The canned answers: list, add, change (``answer_id``), delete."""
+    from academail.assistance.models import CannedAnswer
+
+    editing = None
+    if answer_id is not None:
+        editing = CannedAnswer.objects.filter(pk=answer_id).first()
+        if editing is None:
+            raise Http404()
+    initial = {"category": editing.category, "title": editing.title, "body": editing.body} if editing else None
+    form = CannedForm(request.POST or None, initial=initial)
+    if request.method == "POST" and request.POST.get("supprimer") and editing is not None:
+        canned.do_delete(editing.pk)
+        actions.audit(agent, "canned_delete", detail=editing.title)
+        messages.success(request, _("Réponse type supprimée."))
+        return redirect("assistance:canned")
+    if request.method == "POST" and form.is_valid():
+        saved = canned.do_save(editing.pk if editing else None, category=form.cleaned_data["category"],
+                               title=form.cleaned_data["title"], body=form.cleaned_data["body"])
+        actions.audit(agent, "canned_save", detail=saved.title)
+        messages.success(request, _("Réponse type enregistrée."))
+        return redirect("assistance:canned")
+    return render(request, "assistance/console/canned.html", {
+        "form": form, "editing": editing, "answers": canned.all_answers(), "agent": agent,
+    })
