@@ -37,7 +37,8 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     assert TrainingSession.objects.filter(starts_at__gt=timezone.now()).count() == 3
     assert Registration.objects.filter(state="waiting").exists()
     outside = 4 * Account.objects.filter(status="active").count()
-    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside
+    # Plus the nearly full mailbox: three video messages and its 95 % notice (demo.mailboxcare).
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()
@@ -76,3 +77,21 @@ def test_the_demo_shows_junk_and_a_phishing_warning(db, settings):
     lure = Message.objects.filter(mailbox__special_use="inbox", content__subject="Votre boîte aux lettres est pleine")
     assert lure.count() == active - 1
     assert Campaign.objects.get().reports.count() == 1
+
+
+def test_the_demo_has_a_mailbox_near_its_quota(db, tmp_path, settings):
+    from academail.store.messages import quota_usage
+    from academail.store.space import space_report
+
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    seed_demo(messages_per_account=2, out=out)
+    teacher = Account.objects.get(identifier=out.getvalue().split("Boîte presque pleine (95 %, trois vidéos) : ")[1].split(".")[0])
+    used, limit = quota_usage(teacher.pk)
+    assert used * 100 // limit == 95
+    report = space_report(teacher.pk)
+    assert sorted(m.subject for m in report.largest[:3]) == [f"Vidéo de la sortie au musée ({i}/3)" for i in (1, 2, 3)]
+    assert sum(m.size for m in report.largest[:3]) > used // 2
+    assert Message.objects.filter(
+        mailbox__account=teacher, content__subject="Votre boîte aux lettres est utilisée à 95 %"
+    ).count() == 1

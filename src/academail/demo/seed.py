@@ -106,10 +106,15 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     from academail.demo.protection import seed_protection
 
     outside = seed_protection(active)
+    from academail.demo.mailboxcare import seed_full_mailbox
+
+    nearly_full = seed_full_mailbox([account for account, _person in people], timezone.now())
     _write_credentials(path, rows, force)
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
               f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda, "
               f"{outside} messages de l'extérieur (indésirables et hameçonnage compris).\n")
+    if nearly_full is not None:
+        out.write(f"Boîte presque pleine (95 %, trois vidéos) : {nearly_full.identifier}.\n")
     out.write(
         "Administrateur et agents d'assistance : à la première connexion web, activez la double\n"
         "authentification (FreeOTP, Aegis, Google Authenticator...). Comptes « à activer » :\n"
