@@ -3,7 +3,7 @@
     .venv/bin/python bench/protection.py [--runs 200] [--messages 600]
 
 1. Per message: ``protection.spam.screen`` (rules, tokens, the académie's
-   classifier counts) plus ``verdicts`` for one recipient who trained their
+   classifier counts, the phishing warnings) plus ``verdicts`` for one recipient who trained their
    own classifier, on a 50 KB French message, after training on 400 messages
    (median and p95 of ``--runs``). Goal: < 5 ms per 50 KB message.
 2. Inbound throughput of the real MX (``bench/deliver.py``, a fresh server
@@ -55,7 +55,7 @@ def per_message(runs: int) -> None:
         cpu: list[float] = []
         for _ in range(runs):
             t0, c0 = time.perf_counter(), time.thread_time()
-            verdicts(screen(parsed, prefix), [account_id])
+            verdicts(screen(parsed, prefix, raw=raw), [account_id])  # rules, classifier and phishing warnings
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.thread_time() - c0) * 1000)
         times.sort()
