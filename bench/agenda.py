@@ -62,7 +62,12 @@ def main() -> None:
     with c.bench_home(args.database_url):
         c.migrate()
         c.setup_django()
+        from django.conf import settings
         from django.test import Client
+
+        # Pages render without `collectstatic` (no manifest in a bench home).
+        settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
         from academail.accounts import apppasswords
         from academail.accounts.models import Account

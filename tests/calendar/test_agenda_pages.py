@@ -82,3 +82,72 @@ def test_another_accounts_event_is_not_reachable(client, person, make_account):
 
 def test_agenda_requires_sign_in(client, db):
     assert client.get(reverse("calendar:agenda")).status_code == 302
+
+
+THUNDERBIRD_EXPORT = """BEGIN:VCALENDAR\r
+PRODID:-//Mozilla.org/NONSGML Mozilla Calendar V1.1//EN\r
+VERSION:2.0\r
+BEGIN:VTIMEZONE\r
+TZID:Europe/Paris\r
+BEGIN:DAYLIGHT\r
+TZOFFSETFROM:+0100\r
+TZOFFSETTO:+0200\r
+TZNAME:CEST\r
+DTSTART:19700329T020000\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r
+END:DAYLIGHT\r
+BEGIN:STANDARD\r
+TZOFFSETFROM:+0200\r
+TZOFFSETTO:+0100\r
+TZNAME:CET\r
+DTSTART:19701025T030000\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r
+END:STANDARD\r
+END:VTIMEZONE\r
+BEGIN:VEVENT\r
+CREATED:20261120T101010Z\r
+DTSTAMP:20261120T101010Z\r
+UID:5a1b2c3d-thunderbird\r
+SUMMARY:Formation PIX\r
+DTSTART;TZID=Europe/Paris:20261216T140000\r
+DTEND;TZID=Europe/Paris:20261216T170000\r
+LOCATION:Canopé\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+DTSTAMP:20261120T101010Z\r
+UID:cours-hebdo-thunderbird\r
+SUMMARY:Cours 5eC\r
+RRULE:FREQ=WEEKLY;BYDAY=MO\r
+EXDATE;TZID=Europe/Paris:20261221T100000\r
+DTSTART;TZID=Europe/Paris:20261214T100000\r
+DTEND;TZID=Europe/Paris:20261214T110000\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_importing_an_ics_file(client, person):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("export.ics", THUNDERBIRD_EXPORT.encode(), content_type="text/calendar")
+    response = client.post(reverse("calendar:import"), {"fichier": upload, "calendar": "agenda"}, follow=True)
+    assert "2 événement(s) ajouté(s)" in response.content.decode()
+    found = events.access_occurrences(person, dt.datetime(2026, 12, 14, tzinfo=events.PARIS),
+                                      dt.datetime(2026, 12, 29, tzinfo=events.PARIS))
+    assert [(o.summary, o.start.day) for o in found] == [("Cours 5eC", 14), ("Formation PIX", 16), ("Cours 5eC", 28)]
+
+
+def test_an_invitation_or_garbage_is_not_imported(client, person):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    invitation = THUNDERBIRD_EXPORT.replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n")
+    for body, text in ((invitation, "invitation"), ("n'importe quoi", "pas un agenda")):
+        upload = SimpleUploadedFile("x.ics", body.encode(), content_type="text/calendar")
+        response = client.post(reverse("calendar:import"), {"fichier": upload}, follow=True)
+        assert text in response.content.decode()
+    many = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + "".join(
+        f"BEGIN:VEVENT\r\nUID:e{i}\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261201T100000Z\r\nEND:VEVENT\r\n"
+        for i in range(1200)) + "END:VCALENDAR\r\n"
+    upload = SimpleUploadedFile("x.ics", many.encode(), content_type="text/calendar")
+    response = client.post(reverse("calendar:import"), {"fichier": upload}, follow=True)
+    assert "plus de 1000 événements" in response.content.decode()

@@ -120,6 +120,10 @@ class _Parsed:
     # (start, end, href, event) of non-recurring events, and the recurring calendars.
     plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]]
     recurring: list[tuple[str, icalendar.Calendar]]
+    # One expansion query over all recurring series of the collection, built
+    # once (its rules are parsed at construction), and each UID's href.
+    series: object = None
+    series_href: dict[str, str] = field(default_factory=dict)
 
 
 _cache: dict[str, _Parsed] = {}
@@ -227,7 +231,14 @@ def _load(info: CalendarInfo, folder: Path, signature: tuple[int, int]) -> _Pars
                 continue
             plain.append((start, end, href, event))
     plain.sort(key=lambda row: row[0])
-    return _Parsed(signature, info, plain, recurring)
+    combined = icalendar.Calendar()
+    series_href: dict[str, str] = {}
+    for href, calendar in recurring:
+        for component in calendar.walk("VEVENT"):
+            combined.add_component(component)
+            series_href[str(component.get("UID", ""))] = href
+    series = recurring_ical_events.of(combined, skip_bad_series=True) if recurring else None
+    return _Parsed(signature, info, plain, recurring, series, series_href)
 
 
 def _parsed(account: Account, info: CalendarInfo) -> _Parsed:
@@ -270,12 +281,11 @@ def access_occurrences(account: Account, start: dt.datetime, end: dt.datetime,
                 break
             if ev_end > start or (ev_end == ev_start and ev_start >= start):
                 found.append(_occurrence(info, href, event, False))
-        for href, calendar in parsed.recurring:
-            query = recurring_ical_events.of(calendar, skip_bad_series=True)
-            for count, event in enumerate(query.between(start, end)):
+        if parsed.series is not None:
+            for count, event in enumerate(parsed.series.between(start, end)):  # type: ignore[attr-defined]
                 if count >= MAX_OCCURRENCES:
                     break
-                found.append(_occurrence(info, href, event, True))
+                found.append(_occurrence(info, parsed.series_href.get(str(event.get("UID", "")), ""), event, True))
     found.sort(key=lambda o: (o.start, not o.all_day, o.summary))
     return found
 

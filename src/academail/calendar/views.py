@@ -24,7 +24,7 @@ from academail.accounts import slowdown
 from academail.accounts.models import Account
 from academail.accounts.views import client_addr, secured
 from academail.calendar import dav as dav_service
-from academail.calendar import events, pages
+from academail.calendar import events, imports, pages
 from academail.calendar.davauth import check_dav_caller
 from academail.calendar.forms import EventForm
 
@@ -209,4 +209,26 @@ def event_delete(request: HttpRequest, calendar: str, href: str) -> HttpResponse
         messages.error(request, str(problem))
     else:
         messages.success(request, _("Événement supprimé."))
+    return redirect("calendar:agenda")
+
+
+@login_required
+@secured
+@require_POST
+def import_ics(request: HttpRequest) -> HttpResponse:
+    """Add the events of an uploaded ``.ics`` file to one of one's calendars."""
+    upload = request.FILES.get("fichier")
+    if upload is None:
+        messages.error(request, _("Choisissez un fichier .ics à importer."))
+        return redirect("calendar:agenda")
+    try:
+        report = imports.check_import_ics(_requester(request), request.POST.get("calendar", dav_service.DEFAULT_CALENDAR),
+                                          upload.read(imports.MAX_IMPORT_BYTES + 1))
+    except events.AgendaError as problem:
+        messages.error(request, str(problem))
+    else:
+        text = _("%(added)s événement(s) ajouté(s) à votre agenda.") % {"added": report.added}
+        if report.refused:
+            text += " " + _("%(refused)s refusé(s) : dates ou répétition illisibles.") % {"refused": report.refused}
+        messages.success(request, text)
     return redirect("calendar:agenda")
