@@ -86,6 +86,8 @@ def test_first_connection_page_links_to_the_numen_article(client):
     ("numen perdu", "numen"),
     ("boîte pleine", "boite-pleine"),
     ("corbeille 30 jours", "conservation-et-archivage"),
+    ("exporter mbox", "conservation-et-archivage"),
+    ("semaine A", "rendez-vous"),
 ])
 def test_search_ignores_accents_and_case(client, query, slug):
     page = client.get(reverse("help:index"), {"q": query})
