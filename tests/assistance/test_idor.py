@@ -158,3 +158,19 @@ def test_the_secretariat_is_a_404_for_other_roles(make_account, claire, role):
     for method, url in secretariat_urls(claire):
         assert _hit_secretariat(client, method, url).status_code == 404, url
     assert not JournalEntry.objects.filter(account=claire, kind=EventKind.NUMEN_SHOWN).exists()
+
+
+def test_a_stranger_typing_an_identifier_never_reaches_the_owner_list(client, claire):
+    from django.core import mail as outbox
+
+    from tests.assistance.conftest import links_in, ticket_form
+
+    client.post(reverse("assistance:new"), ticket_form(name="Inconnu", contact_email="inconnu@exemple.fr",
+                                                       message="Message d'un inconnu"))
+    client.post(links_in(outbox.outbox[-1])[0])  # the stranger confirms their own address
+    ticket = Ticket.objects.get()
+    assert ticket.account == claire and not ticket.identity_verified  # the agent sees whom it names
+    owner = Client()
+    owner.force_login(claire)
+    assert "inconnu" not in owner.get(reverse("assistance:mine")).content.decode()
+    assert owner.get(reverse("assistance:mine_detail", args=[ticket.pk])).status_code == 404

@@ -329,19 +329,30 @@ def do_open_mail(data: NewTicket, *, junk: bool = False) -> Ticket:
 # --- the requester's side ----------------------------------------------------------------------
 
 
+def _own(requester: Account) -> Q:
+    """Tickets that are the requester's own: about their account AND filed by
+    them (signed in, or answered at their académie address) or proven theirs
+    (identity verified). A stranger who typed someone's identifier in the
+    signed-out form links the ticket to that account for the agent, but the
+    account's owner never reads the stranger's ticket, nor the stranger theirs."""
+    return Q(account=requester) & (
+        Q(signed_in=True) | Q(identity_verified=True) | Q(contact_email=requester.address)
+    )
+
+
 def access_own_tickets(requester: Account, *, limit: int = 100) -> list[Ticket]:
-    """"Mes demandes": the tickets the signed-in person filed or that are
-    about them, newest first (unconfirmed and merged ones left out)."""
+    """"Mes demandes": the requester's own tickets (``_own``), newest first
+    (unconfirmed, merged and junk ones left out)."""
     return list(
-        Ticket.objects.filter(account=requester)
-        .exclude(status__in=[TicketStatus.UNCONFIRMED, TicketStatus.MERGED])
+        Ticket.objects.filter(_own(requester))
+        .exclude(status__in=[TicketStatus.UNCONFIRMED, TicketStatus.MERGED, TicketStatus.JUNK])
         .order_by("-id")[:limit]
     )
 
 
 def access_own_ticket(requester: Account, ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.filter(pk=ticket_id, account=requester).exclude(
-        status=TicketStatus.UNCONFIRMED).first()
+    ticket = Ticket.objects.filter(_own(requester), pk=ticket_id).exclude(
+        status__in=[TicketStatus.UNCONFIRMED, TicketStatus.JUNK]).first()
     if ticket is None:
         raise NotFound(ticket_id)
     return _follow_merge(ticket)
