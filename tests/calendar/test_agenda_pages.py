@@ -151,3 +151,17 @@ def test_an_invitation_or_garbage_is_not_imported(client, person):
     upload = SimpleUploadedFile("x.ics", many.encode(), content_type="text/calendar")
     response = client.post(reverse("calendar:import"), {"fichier": upload}, follow=True)
     assert "plus de 1000 événements" in response.content.decode()
+
+
+def test_colleagues_availability_shows_busy_slots_only(client, person, make_account):
+    colleague = make_account("Paul", "Durand")
+    events.check_save_event(colleague, events.EventDraft(
+        summary="Entretien confidentiel", location="Bureau 3", start=dt.datetime(2026, 12, 10, 9, tzinfo=events.PARIS),
+        end=dt.datetime(2026, 12, 10, 10, tzinfo=events.PARIS)))
+    page = client.get(reverse("calendar:availability"),
+                      {"avec": f"{colleague.address}, inconnu@exemple.fr", "date": "2026-12-09"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Occupé" in html and "09:00" in html and "10:00" in html
+    assert "Entretien confidentiel" not in html and "Bureau 3" not in html
+    assert "inconnu@exemple.fr" in html  # listed as not a colleague

@@ -78,3 +78,9 @@ def test_create_an_event_and_see_it_in_every_view(sized, live_server, axe_source
     wait_text(sized, "Événement enregistré.")
     sized.get(f"{live_server.url}{reverse('calendar:agenda')}?vue=jour&date={following.isoformat()}")
     wait_text(sized, "Conseil de classe 3eB", css="main")
+    # Colleagues' availability (busy slots only), same checks.
+    sized.get(f"{live_server.url}{reverse('calendar:availability')}?avec={julie.address}&date={following.isoformat()}")
+    wait_text(sized, "Occupé", css="main")
+    _no_horizontal_scroll(sized)
+    violations = audit(sized, axe_source)
+    assert not violations, "\n" + report({"disponibilités": violations})

@@ -311,6 +311,40 @@ def access_busy(accounts: list[Account], start: dt.datetime,
     return busy
 
 
+MAX_COLLEAGUES = 30
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Busy periods of colleagues for one week; ``unknown``: addresses that
+    are not académie accounts (answered the same whatever the reason)."""
+
+    monday: dt.date
+    busy: list[tuple[str, list[tuple[dt.datetime, dt.datetime]]]]
+    unknown: list[str]
+
+
+def access_availability(requester: Account, addresses: list[str], monday: dt.date) -> Availability:
+    """Colleagues' busy periods (never titles, places or attendees) for the
+    week of ``monday``: what an organiser needs to choose a time. Any signed-in
+    account may ask about académie accounts, as in every institutional
+    calendar; at most ``MAX_COLLEAGUES`` at once."""
+    from academail.accounts.services import resolve_address
+
+    wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))[:MAX_COLLEAGUES]
+    accounts: list[Account] = []
+    unknown: list[str] = []
+    for address in wanted:
+        account = resolve_address(address)
+        if account is None:
+            unknown.append(address)
+        else:
+            accounts.append(account)
+    start = dt.datetime.combine(monday, dt.time(), PARIS)
+    busy = access_busy(accounts, start, start + dt.timedelta(days=7))
+    return Availability(monday, [(a.address, busy[a.address]) for a in accounts], unknown)
+
+
 def access_event(account: Account, calendar: str, href: str) -> EventDraft:
     """The stored event ``href`` of the account's ``calendar`` as a draft for the form."""
     info = next((c for c in access_calendars(account) if c.name == calendar), None)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("agenda/", views.agenda, name="agenda"),
     path("agenda/nouveau/", views.event_form, name="event-new"),
     path("agenda/importer/", views.import_ics, name="import"),
+    path("agenda/disponibilites/", views.availability, name="availability"),
     path("agenda/<str:calendar>/<str:href>/", views.event_form, name="event"),
     path("agenda/<str:calendar>/<str:href>/supprimer/", views.event_delete, name="event-delete"),
     path(".well-known/carddav", views.well_known, {"service": "carddav"}, name="well-known-carddav"),

@@ -232,3 +232,19 @@ def import_ics(request: HttpRequest) -> HttpResponse:
             text += " " + _("%(refused)s refusé(s) : dates ou répétition illisibles.") % {"refused": report.refused}
         messages.success(request, text)
     return redirect("calendar:agenda")
+
+
+@login_required
+@secured
+@require_GET
+def availability(request: HttpRequest) -> HttpResponse:
+    """Colleagues' busy periods for a week (``?avec=`` addresses, ``?date=``)."""
+    day = pages.parse_date(request.GET.get("date"), _today())
+    monday = day - dt.timedelta(days=day.weekday())
+    raw = request.GET.get("avec", "")
+    addresses = [part for part in raw.replace(";", ",").replace(" ", ",").split(",") if part]
+    found = events.access_availability(_requester(request), addresses, monday) if addresses else None
+    return render(request, "calendar/pages/availability.html", {
+        "found": found, "avec": raw, "monday": monday, "previous": monday - dt.timedelta(days=7),
+        "following": monday + dt.timedelta(days=7), "limit": events.MAX_COLLEAGUES,
+    })
