@@ -310,7 +310,9 @@ def _write_zip(
         manifest = csv.writer(manifest_text)
         manifest.writerow(["folder", "file", "uid", "internaldate", "flags", "sha256", "size"])
         sums = io.TextIOWrapper(sums_file, encoding="utf-8", newline="\n")
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True) as archive:
+        # Stored, not deflated: mail is mostly base64 of already-compressed files
+        # (PDF, JPEG, video), deflate saved ~25 % of the size for 3x the time.
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             for box_id in params["boxes"]:
                 box = boxes.get(int(box_id))
                 if box is None:  # deleted meanwhile
@@ -343,8 +345,7 @@ def _write_zip(
                         else:
                             name = f"{folder}/{row.uid}.eml"
                             info = zipfile.ZipInfo(name, _zip_time(row.internaldate))
-                            info.compress_type = zipfile.ZIP_DEFLATED
-                            archive.writestr(info, raw, compresslevel=1)
+                            archive.writestr(info, raw)
                             sums.write(f"{digest}  {name}\n")
                         manifest.writerow([
                             label, name, row.uid, row.internaldate.isoformat(), " ".join(row.flag_names), digest, len(raw),
