@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from academail.protection import reports
+from academail.protection import reports, senders
 from academail.protection.lookalike import decode_idn
 from academail.protection.models import Campaign
 from academail.protection.warnings import check_leave_token
@@ -73,3 +73,34 @@ def remove_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
         raise Http404 from None
     messages.success(request, _("Campagne retirée : %(n)s message(s) supprimé(s) des boîtes.") % {"n": count})
     return redirect("protection:campaigns")
+
+
+@webmail_view
+def senders_page(request: HttpRequest) -> HttpResponse:
+    """"Expéditeurs toujours acceptés ou refusés": the list, add, change."""
+    account_id = signed_in_id(request)
+    error = ""
+    if request.method == "POST":
+        try:
+            rule = senders.check_set_rule(account_id, request.POST.get("sender", ""), request.POST.get("kind", ""))
+        except senders.BadSender as bad:
+            error = bad.message
+        else:
+            messages.success(request, _("%(sender)s : %(kind)s.") % {"sender": rule.sender,
+                                                                     "kind": rule.get_kind_display()})
+            back = request.POST.get("back", "")
+            if back.startswith("/courrier/") and "//" not in back:
+                return redirect(back)
+            return redirect("protection:senders")
+    pane = store.folder_pane(account_id)
+    context = {"pane": pane, "rules": senders.sender_rules(account_id), "error": error,
+               "title": _("Expéditeurs toujours acceptés ou refusés")}
+    return render(request, "protection/pages/senders.html", context, status=400 if error else 200)
+
+
+@webmail_view
+@require_POST
+def forget_sender(request: HttpRequest, rule_id: int) -> HttpResponse:
+    senders.do_forget_rule(signed_in_id(request), rule_id)
+    messages.success(request, _("Expéditeur retiré de la liste."))
+    return redirect("protection:senders")
