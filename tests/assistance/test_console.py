@@ -193,3 +193,15 @@ def test_agents_manage_canned_answers(agent_client, agent, claire):
                       {"supprimer": "1", "title": "x", "body": "x"})
     assert not CannedAnswer.objects.filter(pk=answer.pk).exists()
     assert AuditEntry.objects.filter(actor=agent, action__startswith="canned_").count() == 3
+
+
+def test_recategorising_moves_the_day_counters(agent_client, agent, claire):
+    from academail.assistance.models import DayStat
+
+    ticket = open_ticket(claire)  # "autre"
+    agent_client.post(reverse("assistance:ticket_category", args=[ticket.pk]), {"category": "transfert"})
+    ticket.refresh_from_db()
+    assert ticket.category == "transfert"
+    counts = dict(DayStat.objects.values_list("category", "opened"))
+    assert counts == {"autre": 0, "transfert": 1}
+    assert Entry.objects.filter(ticket=ticket, kind="event", body__contains="Transfert").exists()

@@ -41,6 +41,7 @@ def console_urls(ticket: Ticket) -> list[tuple[str, str]]:
         ("post", reverse("assistance:ticket_answer", args=[pk])),
         ("post", reverse("assistance:ticket_assign", args=[pk])),
         ("post", reverse("assistance:ticket_status", args=[pk])),
+        ("post", reverse("assistance:ticket_category", args=[pk])),
         ("post", reverse("assistance:ticket_merge", args=[pk])),
         ("post", reverse("assistance:ticket_link", args=[pk])),
         ("post", reverse("assistance:ticket_identity", args=[pk])),

@@ -126,6 +126,10 @@ class AssignForm(forms.Form):
         self.fields["assignee"].choices = [("", _("Personne"))] + [(str(a.pk), a.full_name) for a in agents]
 
 
+class CategoryForm(forms.Form):
+    category = forms.ChoiceField(label=_("Catégorie"), choices=Category.choices)
+
+
 class MergeForm(forms.Form):
     into = forms.IntegerField(label=_("Numéro de la demande à conserver"), min_value=1)
 

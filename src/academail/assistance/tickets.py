@@ -520,6 +520,21 @@ def do_assign(ticket: Ticket, agent: Account, assignee: Account | None) -> None:
                    f"Attribuée à {assignee.full_name}" if assignee else "Attribution retirée", author=agent)
 
 
+def do_set_category(ticket: Ticket, agent: Account, category: str) -> None:
+    """The agent files the ticket under another category (mail tickets come
+    in as "autre"); the day's counters move with it."""
+    if category not in Category.values or category == ticket.category:
+        return
+    with transaction.atomic():
+        if ticket.queued_at is not None:
+            _bump(ticket.queued_at, ticket.category, opened=-1)
+            _bump(ticket.queued_at, category, opened=1)
+        old = Category(ticket.category).label
+        Ticket.objects.filter(pk=ticket.pk).update(category=category)
+        ticket.category = category
+        _add_entry(ticket, EntryKind.EVENT, f"Catégorie : {old} → {Category(category).label}", author=agent)
+
+
 def do_link_account(ticket: Ticket, agent: Account, account: Account) -> None:
     """The agent says which account the ticket is about (found by identifier)."""
     with transaction.atomic():

@@ -28,6 +28,7 @@ urlpatterns = [
     path("assistance/console/demandes/<int:ticket_id>/repondre/", views.ticket_answer, name="ticket_answer"),
     path("assistance/console/demandes/<int:ticket_id>/attribuer/", views.ticket_assign, name="ticket_assign"),
     path("assistance/console/demandes/<int:ticket_id>/statut/", views.ticket_status, name="ticket_status"),
+    path("assistance/console/demandes/<int:ticket_id>/categorie/", views.ticket_category, name="ticket_category"),
     path("assistance/console/demandes/<int:ticket_id>/fusionner/", views.ticket_merge, name="ticket_merge"),
     path("assistance/console/demandes/<int:ticket_id>/compte/", views.ticket_link_account, name="ticket_link"),
     path("assistance/console/demandes/<int:ticket_id>/identite/", views.ticket_identity, name="ticket_identity"),

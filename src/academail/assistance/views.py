@@ -33,6 +33,7 @@ from academail.assistance.forms import (
     AnswerForm,
     AssignForm,
     CannedForm,
+    CategoryForm,
     IdentityForm,
     LinkAccountForm,
     MergeForm,
@@ -296,7 +297,8 @@ def ticket_page(request: HttpRequest, agent: Account, ticket_id: int) -> HttpRes
         "fields": categories.describe(ticket.category, ticket.fields),
         "answer": AnswerForm(initial={"body": body, "kind": "answer"}),
         "assign": AssignForm(agents=_agents(), initial={"assignee": ticket.assigned_to_id or ""}),
-        "merge": MergeForm(), "link": LinkAccountForm(), "identity": IdentityForm(), "secondary": SecondaryForm(),
+        "merge": MergeForm(), "link": LinkAccountForm(),
+        "category_form": CategoryForm(initial={"category": ticket.category}, auto_id="categorie_%s"), "identity": IdentityForm(), "secondary": SecondaryForm(),
         "quota": QuotaForm(), "canned": canned.for_category(ticket.category),
         "overview": overview(account) if account is not None else None,
         "usage": quota_usage(account.pk) if account is not None else None,
@@ -339,6 +341,17 @@ def ticket_assign(request: HttpRequest, agent: Account, ticket_id: int) -> HttpR
         assignee = next((a for a in _agents() if str(a.pk) == chosen), None) if chosen else None
         tickets.do_assign(ticket, agent, assignee)
         messages.success(request, _("Attribution enregistrée."))
+    return _back(ticket)
+
+
+@require_POST
+@agent_view
+def ticket_category(request: HttpRequest, agent: Account, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(ticket_id)
+    form = CategoryForm(request.POST)
+    if form.is_valid():
+        tickets.do_set_category(ticket, agent, form.cleaned_data["category"])
+        messages.success(request, _("Catégorie enregistrée."))
     return _back(ticket)
 
 
