@@ -1,0 +1,84 @@
+"""Mailbox care in headless Chromium: a teacher at 95 % sees the banner,
+opens "Espace utilisé", finds the three videos at the top, exports them
+("Exporter puis supprimer"), follows the progress bar until the download
+link appears, and is back under 50 %. axe-core finds no serious violation
+on the pages, on a desktop and on a phone, and nothing scrolls sideways."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+
+from tests.e2e.conftest import PASSWORD, make_person, sign_in, wait_text
+from tests.e2e.test_accessibility import VIEWPORTS, audit, axe_source, report  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _export_dir(settings, tmp_path):
+    settings.EXPORT_DIR = tmp_path / "exports"
+
+
+@pytest.fixture
+def teacher():
+    from django.utils import timezone
+
+    from academail.demo.mailboxcare import seed_full_mailbox
+
+    account = make_person("Claire", "Petit")
+    seed_full_mailbox([account], timezone.now())
+    account.refresh_from_db()
+    return account
+
+
+def _no_sideways_scroll(driver) -> bool:
+    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_space_and_exports_pages_are_accessible(page, live_server, axe_source, teacher):  # noqa: F811
+    sign_in(page, live_server, teacher.identifier, PASSWORD)
+    found = {}
+    for name, (width, height) in sorted(VIEWPORTS.items()):
+        page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+        for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports"))):
+            page.get(live_server.url + path)
+            if violations := audit(page, axe_source):
+                found[f"{label} {name}"] = violations
+            assert _no_sideways_scroll(page), f"{label} scrolls sideways on {name}"
+    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert not found, "\n" + report(found)
+
+
+def test_the_done_when_story(page, live_server, teacher):
+    from academail.jobs.runner import run_pending
+    from academail.store.messages import quota_usage
+
+    sign_in(page, live_server, teacher.identifier, PASSWORD)
+    wait_text(page, "Votre boîte est utilisée à 95 %")
+    page.find_element(By.LINK_TEXT, "Voir ce qui occupe l'espace").click()
+    wait_text(page, "Les plus gros messages")
+    rows = page.find_elements(By.CSS_SELECTOR, "table[aria-labelledby=wm-space-largest] tbody tr")
+    assert all("Vidéo de la sortie" in row.text for row in rows[:3])
+    for row in rows[:3]:
+        row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+    page.find_element(By.CSS_SELECTOR, "button[value=export_delete]").click()
+    wait_text(page, "Export lancé")
+    assert page.find_elements(By.CSS_SELECTOR, ".wm-export__status progress")
+    # The worker runs the job while the page polls its progress.
+    worker = threading.Thread(target=run_pending)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive()
+    wait_text(page, "Télécharger", timeout=20)
+    used, limit = quota_usage(teacher.pk)
+    assert used * 100 // limit < 50
+    from academail.archive.export import account_exports
+
+    (export,) = account_exports(teacher.pk)
+    link = page.find_element(By.PARTIAL_LINK_TEXT, "Télécharger").get_attribute("href")
+    assert link == live_server.url + reverse("archive:export_download", args=[export.pk])
