@@ -48,6 +48,23 @@ def _french_by_default():
     translation.activate("fr")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Argon2 (production's hasher, memory-hard on purpose) is the point of
+    tests/accounts; elsewhere it only slowed every account made and every
+    sign-in. New hashes use MD5 there; Argon2 stays listed so hashes made by a
+    subprocess (the demo seed, the command line) still verify."""
+    if "/tests/accounts/" in request.node.path.as_posix():
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):  # clears Django's hasher cache both ways
+        yield
+
+
 def make_numen() -> str:
     """A fresh well-formed NUMEN (académie 11, letter E, 10 digits)."""
     return f"11E{next(_numbers):010d}"
