@@ -73,3 +73,13 @@ def test_not_junk_button_moves_back_and_keeps_the_sender(web):
     moved = Message.objects.filter(mailbox__account=web.person).select_related("mailbox").latest("pk")
     assert moved.mailbox.special_use == "inbox"
     assert Correspondent.objects.filter(account=web.person, address="lettre@asso.example").exists()
+
+
+def test_the_list_shows_a_sign_on_flagged_messages_only(web):
+    lure = arrive(web.person, (CORPUS / "lure-assistance-numen.eml").read_bytes())
+    arrive(web.person, (CORPUS / "legit-parent.eml").read_bytes())
+    page = unescape(web.get(f"/courrier/dossier/{lure.mailbox_id}/").content.decode())
+    rows = re.findall(r"<tr class=\"wm-(?:un)?read\".*?</tr>", page, re.S)
+    assert len(rows) == 2
+    flagged = [r for r in rows if "Hameçonnage probable" in r]
+    assert len(flagged) == 1 and "Votre boîte aux lettres est pleine" in flagged[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core import signing
@@ -86,3 +87,12 @@ def check_leave_token(token: str) -> str | None:
     except signing.BadSignature:
         return None
     return value if isinstance(value, str) and value.lower().startswith(("http://", "https://")) else None
+
+
+def flagged_ids(messages: Iterable[Any]) -> set[int]:
+    """The ids of the messages of a list page (store Message rows with their
+    content loaded) whose stored warnings are red or orange: the sign in the
+    message list. One query for the whole page."""
+    rows = [(m.pk, m.content.sha256, bytes(m.prefix)) for m in messages]
+    levels = levels_for((sha, prefix) for _, sha, prefix in rows)
+    return {pk for pk, sha, prefix in rows if levels.get((sha, prefix)) in ("danger", "warning")}

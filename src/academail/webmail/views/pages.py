@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from academail.config import views as config_views
+from academail.protection import warnings as protection
 from academail.store import webmail as store
 from academail.store.errors import QuotaExceeded
 from academail.webmail import preferences, searching
@@ -76,7 +77,8 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render_page(
         request,
         "folder.html",
-        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page)},
+        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page),
+         "flagged": protection.flagged_ids(page.messages)},
         current=mailbox_id,
     )
 
