@@ -55,10 +55,13 @@ HOSTILE_HTML = {
     "formaction": '<button formaction="javascript:alert(1)">x</button>',
     "xlink": '<a xlink:href="javascript:alert(1)">x</a>',
     "unclosed_attr": '<img src="x" alt="a"onerror="alert(1)">',
+    "tel_javascript": '<a href="tel:x" title="ok">t</a><a href="teljavascript:alert(1)">x</a>',
+    "data_img_html": '<img src="data:image/png;base64,AAAA<script>">',
+    "data_img_text": '<img src="data:text/html;base64,PHNjcmlwdD4=">',
     "nested_quotes": '<a href="https://ok.example/" title=\'" onmouseover="alert(1)\'>ok</a>',
 }
 
-SAFE_SCHEMES = ("https:", "http:", "mailto:", "data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
+SAFE_SCHEMES = ("https:", "http:", "mailto:", "tel:", "#", "data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
 
 
 class _Collector(HTMLParser):

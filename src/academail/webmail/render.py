@@ -39,7 +39,9 @@ ALLOWED_TAGS = {
 # Removed with everything inside them.
 DROPPED_WITH_CONTENT = {"script", "style", "svg", "math", "template", "noscript", "title", "head",
                         "iframe", "object", "embed", "textarea", "select", "xmp", "noembed", "noframes"}
-_COMMON = {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color"}
+# ``id`` so that in-page ``#anchor`` links have somewhere to go (the frame is
+# its own document, without scripts: an id cannot clobber anything of ours).
+_COMMON = {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color", "id"}
 ALLOWED_ATTRIBUTES = {
     "*": _COMMON,
     "a": {"href", "name"},
@@ -55,7 +57,13 @@ ALLOWED_ATTRIBUTES = {
     "blockquote": {"cite"},
     "q": {"cite"},
 }
-URL_SCHEMES = {"http", "https", "mailto", "cid"}
+URL_SCHEMES = {"http", "https", "mailto", "cid", "tel", "data"}
+# Links kept: absolute web and mail links, phone numbers (RFC 3966), and
+# in-page anchors; a relative URL would resolve against the webmail itself.
+_LINK_PREFIXES = ("http:", "https:", "mailto:", "tel:")
+# Inline images written into the HTML itself (RFC 2397): raster types only
+# (never SVG, a document that runs scripts), within the cid: size limit.
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.IGNORECASE)
 # CSS properties kept in style attributes; nothing that takes a url() (background,
 # list-style-image, border-image, content, cursor) or positions over the page.
 ALLOWED_CSS = {
@@ -323,8 +331,10 @@ def sanitize_html(
         data = base64.b64encode(decode_part_body(raw, part)).decode()
         return f"data:{part.content_type};base64,{data}"
 
+    in_page_link = False  # the <a> being cleaned points to "#...": it stays in the frame
+
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-        nonlocal remote_seen
+        nonlocal remote_seen, in_page_link
         if attribute == "style":
             return _clean_style(value)
         if tag == "img" and attribute == "src":
@@ -334,13 +344,25 @@ def sanitize_html(
             if lowered.startswith(("http:", "https:", "//")):
                 remote_seen = True
                 return value if allow_remote and not lowered.startswith("//") else None
+            if lowered.startswith("data:") and len(value) <= MAX_INLINE_IMAGE * 4 // 3 + 64:
+                return value.strip() if _DATA_IMAGE.match(value.strip()) else None
             return None
         if attribute in ("href", "cite"):
-            # Absolute http(s) and mailto only: a relative URL would resolve
-            # against the webmail itself.
-            if not value.strip().lower().startswith(("http:", "https:", "mailto:")):
+            stripped = value.strip()
+            if attribute == "href":
+                in_page_link = stripped.startswith("#")
+                if in_page_link:
+                    return stripped
+            if not stripped.lower().startswith(_LINK_PREFIXES):
                 return None
-            return rewrite(value.strip()) if rewrite is not None and attribute == "href" else value
+            return rewrite(stripped) if rewrite is not None and attribute == "href" else value
+        if tag == "a" and attribute == "target":
+            # nh3 hands the forced target after the element's own attributes
+            # (its href included): an in-page anchor scrolls the frame, every
+            # other link opens a new tab.
+            target = "_self" if in_page_link else "_blank"
+            in_page_link = False
+            return target
         return value
 
     cleaned = nh3.clean(
