@@ -49,9 +49,13 @@ static: install
 run: demo static
 	$(BIN)/academail serve
 
+# Layer rules (docs/design.md, "Layer rules"): import-linter's contracts in
+# pyproject.toml, and no module using another module's private (_x) names.
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python tools/check_private_imports.py
 
 # Python must be able to write bytecode for the tests to start quickly: with
 # PYTHONDONTWRITEBYTECODE set (some shells and images set it), pytest rewrites

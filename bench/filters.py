@@ -4,7 +4,7 @@
     .venv/bin/python bench/filters.py [--messages 1000] [--inbox 100000]
     .venv/bin/python bench/filters.py --database-url postgres://postgres@127.0.0.1:5432
 
-(a) Delivery through the door (``academail.delivery.door.deliver``, in this
+(a) Delivery through the door (``academail.delivery.route.deliver``, in this
 process, one message and one durable commit at a time: the filters' share is
 the largest it can be, no SMTP or group commit to hide it) of 10-100 KB
 messages to 50 accounts, alternately without filters and with a 50-rule script
@@ -87,7 +87,7 @@ def set_active(account_ids: list[int], active: bool) -> None:
 def delivery_round(addresses: list[str], count: int, seed: int) -> tuple[float, float]:
     """(messages/s, CPU ms per message of this process: the door runs here, so
     CPU time shows the filters' cost even when other jobs load the machine)."""
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
 
     rng = random.Random(seed)
     items = []

@@ -5,7 +5,7 @@
 
 (a) SRS: ``srs.forward`` + ``srs.reverse`` per second (pure Python, HMAC-SHA1).
 
-(b) Delivery through the door (``academail.delivery.door.deliver``, in this
+(b) Delivery through the door (``academail.delivery.route.deliver``, in this
 process, one message and one durable commit at a time) of 10-50 KB messages
 to --accounts accounts, alternately with nobody forwarding and with every
 account forwarding (confirmed, keeping a copy) to an allowed outside domain,
@@ -49,8 +49,8 @@ def main() -> int:
 
         from academail.accounts.models import Account
         from academail.delivery import dkim
-        from academail.delivery.door import deliver
         from academail.delivery.models import OutboundMessage, QueueEntry
+        from academail.delivery.route import deliver
         from academail.forwarding import srs
         from academail.forwarding.models import Forwarding
         from academail.forwarding.sending import forwards_for

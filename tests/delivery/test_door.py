@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from academail.delivery.door import DeliveryRefused, Refusal, check_recipient, deliver
+from academail.delivery.door import DeliveryRefused, Refusal, check_recipient
+from academail.delivery.route import deliver
 from academail.store.messages import access_message, read_raw
 from academail.store.models import Content, Mailbox, Message
 

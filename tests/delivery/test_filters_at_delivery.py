@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from academail.accounts.models import JournalEntry
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.filters.models import SieveScript
 from academail.filters.services import check_and_save_script
 from academail.store.models import Flag, Mailbox, Message

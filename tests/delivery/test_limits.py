@@ -14,7 +14,6 @@ from academail.delivery.limits import (
     Verdict,
     check_sending_limits,
     decide,
-    release_held,
     usage,
 )
 from academail.delivery.models import (
@@ -23,6 +22,7 @@ from academail.delivery.models import (
     QueueEntry,
     SendEvent,
 )
+from academail.delivery.route import release_held
 from academail.delivery.submit import SendRefused, do_send
 from academail.store.messages import access_message, read_raw
 from academail.store.models import Mailbox, Message

@@ -19,9 +19,9 @@ from django.db import connection
 from django.utils import timezone
 
 from academail.config.cli import main
+from academail.delivery.dkim import sign
 from academail.delivery.models import CapturedMessage, OutboundMessage, QueueEntry
 from academail.delivery.queue import CaptureTransport, claim_due, enqueue, process_due
-from academail.delivery.submit import sign
 from academail.store.messages import access_message, read_raw
 from academail.store.models import Mailbox, Message
 from tests.conftest import build_message

@@ -189,7 +189,7 @@ def fill_demo_mailbox(account, others, count: int = 24) -> int:
 
 def deliver(raw: bytes, *recipients: str) -> list:
     """Through the door, as the MX or the submission server would."""
-    from academail.delivery.door import deliver as door_deliver
+    from academail.delivery.route import deliver as door_deliver
 
     outcomes = door_deliver(raw, list(recipients))
     assert all(getattr(o, "delivered", False) for o in outcomes), outcomes

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.spam import GTUBE
 from academail.store.models import Message
 from tests.conftest import build_message

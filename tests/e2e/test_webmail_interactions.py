@@ -46,7 +46,7 @@ def person(first: str, last: str):
 
 
 def deliver(account, subject: str, body: str = "Bonjour,\n\nÀ lire.\n"):
-    from academail.delivery.door import deliver as door_deliver
+    from academail.delivery.route import deliver as door_deliver
 
     (outcome,) = door_deliver(build_message(subject=subject, body=body, to=account.address), [account.address])
     assert outcome.delivered, outcome

@@ -129,7 +129,7 @@ def test_advanced_script_is_not_shown_as_rules(web, person):
 
 
 def test_test_on_existing_messages(web, person):
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
 
     deliver(raw_message("Réunion parents-professeurs"), [person.address])
     deliver(raw_message("Conseil de classe"), [person.address])
@@ -142,7 +142,7 @@ def test_test_on_existing_messages(web, person):
 
 
 def test_test_results_show_mark_as_read(web, person):
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
 
     deliver(raw_message("Réunion"), [person.address])
     html = web.post(URL, _form(action="test", **{"rule-0-read": "1"})).content.decode()

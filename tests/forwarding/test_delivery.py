@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from academail.accounts.models import JournalEntry
-from academail.delivery.door import deliver
 from academail.delivery.models import OutboundMessage, QueueEntry
+from academail.delivery.route import deliver
+from academail.delivery.route import release_held_forward as release_held
 from academail.filters.services import check_and_save_script
 from academail.forwarding.models import HeldForward
-from academail.forwarding.sending import MARKER, release_held
+from academail.forwarding.sending import MARKER
 from academail.store.messages import read_raw
 from academail.store.models import Mailbox, Message
 from tests.conftest import build_message

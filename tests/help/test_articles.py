@@ -8,9 +8,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from academail.help import content, links
-from academail.help.links import Articles
+from academail.help import content
 from academail.help.models import Article, ArticleFeedback, ArticleRevision
+from academail.web import helplinks as links
+from academail.web.helplinks import Articles
 
 pytestmark = pytest.mark.django_db
 

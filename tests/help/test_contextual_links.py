@@ -1,5 +1,5 @@
 """Every refusal a person can meet links to the help article that resolves it
-(help.links): NUMEN typos, throttled sign-in (with the wait), a weak password,
+(web.helplinks): NUMEN typos, throttled sign-in (with the wait), a weak password,
 a nearly or completely full mailbox, a forward refused by the policy, a
 message held or refused by the sending limits."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from academail.help.links import Articles, article_url
+from academail.web.helplinks import Articles, article_url
 from tests.conftest import build_message
 from tests.webmail.conftest import PASSWORD, deliver
 
@@ -135,7 +135,7 @@ def test_guided_tour_needs_to_be_signed_in(client):
 def test_phishing_warning_links_to_the_article_that_explains_the_warnings(client, person):
     from pathlib import Path
 
-    from academail.delivery.door import deliver as door_deliver
+    from academail.delivery.route import deliver as door_deliver
     from academail.store.models import Message
 
     raw = (Path(__file__).resolve().parent.parent / "data" / "protection" / "lure-assistance-numen.eml").read_bytes()

@@ -10,7 +10,7 @@ import ssl
 import pytest
 from django.urls import reverse
 
-from academail.help.links import Articles, article_url
+from academail.web.helplinks import Articles, article_url
 from tests.imap.conftest import PASSWORD as IMAP_PASSWORD
 
 pytestmark = pytest.mark.e2e

@@ -47,7 +47,7 @@ def english_browser():
 
 @pytest.fixture
 def person(make_account, settings):
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     account = make_account("Julie", "Martin")

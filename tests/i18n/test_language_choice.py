@@ -33,7 +33,7 @@ def browser() -> Client:
 
 @pytest.fixture
 def person(make_account):
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
 
     account = make_account("Julie", "Martin")
     (outcome,) = deliver(build_message(subject="Conseil de classe", body="Bonjour,\n" + "x" * 3000), [account.address])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from tests.conftest import build_message
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "messages"

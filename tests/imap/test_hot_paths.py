@@ -13,7 +13,7 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.imap import render
 from academail.imap.responses import imap_date_time
 from academail.imap.server import share_tls_read_buffer

@@ -12,7 +12,7 @@ import imapclient
 import pytest
 from django.utils import timezone
 
-from academail.server.serve import _housekeeping
+from academail.config.serve import _housekeeping
 from academail.store.messages import do_append, do_expunge, do_set_flags
 from academail.store.models import Expunged, Flag, Mailbox
 from academail.store.tombstones import do_purge_tombstones

@@ -6,7 +6,7 @@ active script and never an inactive one it does not show."""
 
 from __future__ import annotations
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.filters.models import SieveScript
 from academail.store.models import Mailbox, Message
 from tests.conftest import build_message

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from imapclient import IMAPClient
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.models import Correspondent, Learned, ReportedSender
 from academail.store.models import Message
 from tests.conftest import build_message

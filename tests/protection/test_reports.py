@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from academail.accounts.models import EventKind, JournalEntry
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.models import Campaign, Learned, PhishingReport
 from academail.store.models import Message
 

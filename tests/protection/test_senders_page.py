@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.models import SenderRule
 from academail.store.models import Message
 from tests.conftest import build_message

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.filters.services import check_and_save_script
 from academail.protection.models import (
     Correspondent,

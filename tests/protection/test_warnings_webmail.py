@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.models import Correspondent, MessageWarnings
 from academail.protection.spam import GTUBE
 from academail.store.models import Message

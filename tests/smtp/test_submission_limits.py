@@ -10,8 +10,8 @@ import ssl
 
 import pytest
 
-from academail.delivery.limits import release_held
 from academail.delivery.models import HeldMessage, OutboundMessage, SendEvent
+from academail.delivery.route import release_held
 from academail.smtp import codes
 from academail.store.messages import access_message, read_raw
 from academail.store.models import Mailbox, Message

@@ -14,7 +14,7 @@ import time
 import pytest
 from django.db import close_old_connections, connection
 
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.store.blobs import blob_store
 from academail.store.models import Content, Mailbox, Message
 from tests.conftest import build_message
@@ -55,7 +55,7 @@ CHILD = textwrap.dedent(
     os.environ["DJANGO_SETTINGS_MODULE"] = "academail.config.settings"
     django.setup()
     from tests.conftest import build_message
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
     address = sys.argv[1]
     i = 0
     while True:

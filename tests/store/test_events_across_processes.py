@@ -41,7 +41,7 @@ CHILD = textwrap.dedent(
     os.environ["DJANGO_SETTINGS_MODULE"] = "academail.config.settings"
     django.setup()
     from tests.conftest import build_message
-    from academail.delivery.door import deliver
+    from academail.delivery.route import deliver
     assert deliver(build_message(subject="depuis un autre processus"), [sys.argv[1]])[0].delivered
     """
 )

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from academail.delivery.door import DeliveryRefused, Refusal, deliver
+from academail.delivery.door import DeliveryRefused, Refusal
 from academail.delivery.models import CapturedMessage
-from academail.delivery.outbound import send_notice
+from academail.delivery.route import deliver, send_notice
 from academail.store.models import Mailbox, Message, Usage
 from academail.store.quota import do_quota_notices
 from tests.conftest import build_message

@@ -30,7 +30,7 @@ def web(client, person):
 
 def deliver(account, raw: bytes):
     """Deliver ``raw`` into the account's INBOX; returns the stored Message."""
-    from academail.delivery.door import deliver as door_deliver
+    from academail.delivery.route import deliver as door_deliver
     from academail.store.models import Message
 
     (outcome,) = door_deliver(raw, [account.address])

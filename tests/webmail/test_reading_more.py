@@ -214,7 +214,7 @@ def auth_prefix(verdict: str, *, authserv: str = "localhost") -> bytes:
 
 
 def deliver_with_prefix(account, raw: bytes, prefix: bytes):
-    from academail.delivery.door import deliver as door_deliver
+    from academail.delivery.route import deliver as door_deliver
     from academail.store.models import Message
 
     (outcome,) = door_deliver(raw, [account.address], prefix=prefix)

@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from academail.config import redaction
+        from academail import redaction
 
         user_logged_in.connect(_link_session, dispatch_uid="academail.accounts.link_session")
         # Token links this app sends: never in a log line.

@@ -379,6 +379,27 @@ def resolve_address(address: str) -> Account | None:
     return alias.account if alias is not None else None
 
 
+
+def resolve_addresses(addresses: Iterable[str]) -> dict[str, int]:
+    """``resolve_address`` for many addresses at once (a circular's RCPTs):
+    {cleaned address: account id} for those that resolve, in at most two
+    queries whatever their number. Same rules: case-insensitive, the main
+    address before an alias, only accounts in ``RECEIVING_STATUSES``."""
+    cleaned = {a.strip().lower() for a in addresses} - {""}
+    if not cleaned:
+        return {}
+    owners: dict[str, int] = dict(
+        Account.objects.filter(address__in=cleaned, status__in=RECEIVING_STATUSES).values_list("address", "pk")
+    )
+    if cleaned - owners.keys():
+        owners.update(
+            Alias.objects.filter(
+                address__in=cleaned - owners.keys(), account__status__in=RECEIVING_STATUSES
+            ).values_list("address", "account_id")
+        )
+    return owners
+
+
 # --- authentication ---------------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ from academail.accounts.forms import (
 from academail.accounts.models import Account, Device, Status
 from academail.accounts.passwords import SENTENCE_TIP, evaluate
 from academail.accounts.services import AccountError, check_sign_in, normalize_identifier
-from academail.help.links import Articles
+from academail.web.helplinks import Articles
 
 FLOW_MAX_AGE = 30 * 60
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -126,7 +126,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = ""
     error = ""
-    help_article = Articles.SIGN_IN  # the article the error box links to (help.links)
+    help_article = Articles.SIGN_IN  # the article the error box links to (web.helplinks)
     pause = 0.0  # the address ceiling's delay before a refusal (accounts.slowdown)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -232,7 +232,7 @@ def _set_flow(request: HttpRequest, name: str, account: Account, step: str, **ex
 def activation_start(request: HttpRequest) -> HttpResponse:
     form = NumenChallengeForm(request.POST or None)
     error = ""
-    help_article = Articles.NUMEN  # the article the error box links to (help.links)
+    help_article = Articles.NUMEN  # the article the error box links to (web.helplinks)
     pause = 0.0
     if request.method == "POST" and form.is_valid():
         result = lifecycle.check_numen_challenge(
@@ -328,7 +328,7 @@ def _flow_expired(request: HttpRequest, restart: str) -> HttpResponse:
 def reset_request(request: HttpRequest) -> HttpResponse:
     form = NumenChallengeForm(request.POST or None)
     error = ""
-    help_article = Articles.NUMEN  # the article the error box links to (help.links)
+    help_article = Articles.NUMEN  # the article the error box links to (web.helplinks)
     if request.method == "POST" and form.is_valid():
         identifier = form.cleaned_data["identifier"]
         result = lifecycle.check_numen_challenge(identifier, form.cleaned_data["numen"],

@@ -59,7 +59,7 @@ from academail.jobs.runner import Clock, do_queue, step
 from academail.store.archiving import ExportRow, count_messages, export_batch, folder_label
 from academail.store.errors import MailboxNotFound
 from academail.store.mailboxes import access_mailbox, list_mailboxes
-from academail.store.models import Flag
+from academail.store.messages import Flag
 from academail.store.quota import notice_bytes
 from academail.store.space import do_destroy
 
@@ -392,7 +392,7 @@ def _announce(export: Export) -> None:
         "archive/email/export_ready", "Votre export de messages est prêt", [account.address],
         {"account": account, "export": export, "url": url, "days": settings.EXPORT_KEEP_DAYS},
     )
-    from academail.delivery.outbound import send_notice
+    from academail.delivery.route import send_notice
 
     send_notice(raw, [account.address], True)
 

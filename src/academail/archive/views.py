@@ -30,7 +30,7 @@ from academail.store.mailboxes import list_mailboxes
 from academail.store.quota import is_full
 from academail.store.space import do_archive, do_destroy, space_report
 from academail.store.webmail import folder_pane
-from academail.webmail.views import webmail_view
+from academail.web.frame import webmail_view
 
 MAX_SELECTION = exporting.MAX_SELECTION
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

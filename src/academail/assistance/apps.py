@@ -7,7 +7,12 @@ class AssistanceConfig(AppConfig):
     verbose_name = "Assistance"
 
     def ready(self) -> None:
-        from academail.config import redaction
+        from academail import redaction
+        from academail.assistance.mailin import do_receive, is_helpdesk_address
+        from academail.delivery.door import register_helpdesk
+
+        # Mail for the helpdesk's addresses becomes tickets (the MX asks the door).
+        register_helpdesk(is_helpdesk_address, do_receive)
 
         # Links mailed to requesters: their secret never reaches a log line
         # (attachments under a follow link share its prefix).

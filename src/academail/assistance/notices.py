@@ -9,7 +9,7 @@ Automatic ones say so (``Auto-Submitted``, RFC 3834 §5), so well-behaved
 auto-responders never answer them.
 
 Sent through ``django.core.mail``, whose platform backend hands them to
-``delivery.outbound`` (the one way out for the platform's own mail). A mail
+``delivery.route.do_send_platform_mail`` (the one way out for the platform's own mail). A mail
 that cannot leave is logged, never raised: the ticket is recorded anyway.
 """
 

@@ -1,6 +1,6 @@
 """URLs of the helpdesk (French paths). ``/assistance/nouvelle/?categorie=<slug>``
 is linked from the help centre: keep it. The paths that carry a secret are
-registered with ``config.redaction`` (``apps.AssistanceConfig.ready``)."""
+registered with ``academail.redaction`` (``apps.AssistanceConfig.ready``)."""
 
 from django.urls import path
 

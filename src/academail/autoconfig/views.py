@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from academail.accounts.models import Account
 from academail.accounts.views import base_url, secured
 from academail.autoconfig import clientconfig
-from academail.help.diagnosis import phone_diagnosis
+from academail.autoconfig.diagnosis import phone_diagnosis
 
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 MOBILECONFIG_CONTENT_TYPE = "application/x-apple-aspen-config"

@@ -18,7 +18,7 @@ def _setup() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from academail.server.serve import SERVICES, serve
+    from academail.config.serve import SERVICES, serve
 
     services = [s.strip() for s in args.only.split(",")] if args.only else list(SERVICES)
     asyncio.run(serve(services))

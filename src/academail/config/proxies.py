@@ -8,7 +8,7 @@ record). ``TrustedProxyMiddleware`` applies this once per request, early:
 forwarded headers of an untrusted peer are dropped, so every reader of
 ``REMOTE_ADDR`` or ``request.is_secure()`` (throttling, journal, sessions,
 HTTPS redirect, secure cookies) sees the same answer. uvicorn's own
-proxy-header handling is off (``server.serve``).
+proxy-header handling is off (``config.serve``).
 """
 
 from __future__ import annotations

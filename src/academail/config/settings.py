@@ -1,4 +1,4 @@
-"""Django settings, all read from the environment (see ``config.env``)."""
+"""Django settings, all read from the environment (see ``academail.env``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import dj_database_url
 
-from academail.config.env import (
+from academail.env import (
     ConfigurationError,
     env_bool,
     env_float,
@@ -52,8 +52,8 @@ TLS_KEY_FILE = env_str("ACADEMAIL_TLS_KEY", str(VAR_DIR / "tls" / "key.pem"))
 BLOB_DIR = Path(env_str("ACADEMAIL_BLOB_DIR", str(VAR_DIR / "blobs")))
 
 # Mail the platform itself sends (activation codes, alerts...) goes through
-# delivery.outbound: local recipients through the one door, others to the
-# outbound capture until the outbound queue exists.
+# delivery.route.do_send_platform_mail: local recipients through the one door,
+# others to the outbound queue (or the outbound capture, OUTBOUND_CAPTURE).
 EMAIL_BACKEND = "academail.delivery.mailbackend.PlatformEmailBackend"
 DEFAULT_FROM_EMAIL = env_str("ACADEMAIL_FROM", f"ne-pas-repondre@{MAIL_DOMAINS[0]}")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -340,8 +340,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     # Token links (reset, "ce n'était pas moi", forward confirmation...) are
-    # masked in every line: config.redaction, where each feature registers its links.
-    "filters": {"redact_tokens": {"()": "academail.config.redaction.RedactTokens"}},
+    # masked in every line: academail.redaction, where each feature registers its links.
+    "filters": {"redact_tokens": {"()": "academail.redaction.RedactTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("ACADEMAIL_LOG_LEVEL", "INFO")},
     # aiosmtpd logs every command line at INFO: addresses of every message.

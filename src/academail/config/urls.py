@@ -4,14 +4,13 @@ from django.urls import include, path
 from academail.accounts.views import admin_login_redirect
 from academail.config import views
 from academail.config.language import javascript_catalog
-from academail.webmail.views import pages as webmail_pages
 
 admin.site.site_header = "academail — administration"
 admin.site.site_title = "academail"
 
 urlpatterns = [
     # "/" is the webmail for a signed-in person, the landing page otherwise.
-    path("", webmail_pages.home, name="home"),
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.

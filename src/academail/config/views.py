@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """"/": the webmail for a signed-in person, the landing page otherwise."""
+    if request.user.is_authenticated:
+        return redirect("webmail:index")
     return render(request, "config/home.html")
 
 

@@ -1,5 +1,7 @@
-"""Administrators' pages: outbound mail kept by the capture, and messages held
-by the sending limits (release or delete them)."""
+"""Administrators' pages: outbound mail kept by the capture, messages held by
+the sending limits (release or delete them), and forwarded copies held for
+approval (``forwarding.HeldForward``: authorise = send, refuse = delete; the
+person keeps their copy). Releasing sends, which is ``delivery.route``'s."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from academail.delivery.limits import release_held
 from academail.delivery.models import CapturedMessage, HeldMessage
+from academail.delivery.route import release_held, release_held_forward
+from academail.forwarding.models import HeldForward
 
 
 @admin.register(CapturedMessage)
@@ -78,6 +81,42 @@ class HeldMessageAdmin(admin.ModelAdmin):
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # "Supprimer" above says what it does
+        return actions
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# Forwarding's held copies: authorising one sends it, which is routing (delivery.route).
+@admin.register(HeldForward)
+class HeldForwardAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "account", "target", "subject", "size")
+    search_fields = ("account__identifier", "target", "subject")
+    readonly_fields = ("created_at", "account", "target", "mail_from", "subject", "reason", "size", "source")
+    exclude = ("raw",)
+    actions = ["release", "discard"]
+
+    @admin.display(description="source du message")
+    def source(self, obj: HeldForward) -> str:
+        text = bytes(obj.raw).decode("utf-8", "replace")
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
+
+    @admin.action(description="Autoriser et transférer les messages choisis")
+    def release(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
+        done = sum(1 for pk in list(queryset.values_list("pk", flat=True)) if release_held_forward(pk))
+        self.message_user(request, f"{done} transfert(s) autorisé(s) et envoyé(s).", messages.SUCCESS)
+
+    @admin.action(description="Refuser (supprimer sans transférer ; la personne garde sa copie)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"{count} transfert(s) refusé(s).", messages.SUCCESS)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
         return actions
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

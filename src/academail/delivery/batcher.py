@@ -14,34 +14,32 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import close_old_connections, connection, transaction
 
-from academail.delivery.door import Outcome, Recipient, check_spam, do_deliver_prepared, prepare
-from academail.protection.spam import Screening
-from academail.store.messages import PreparedContent
-
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
 class _Job:
-    prepared: PreparedContent | None  # None: nothing to store, only ``gate`` and ``also``
-    recipients: Sequence[Recipient]
-    prefix: bytes
+    work: Callable[[], Any]
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[Outcome]]
-    all_or_nothing: bool
-    also: Callable[[], object] | None = None
-    gate: Callable[[], bool] | None = None
-    envelope_from: str = ""
-    screening: Screening | None = None
+    future: asyncio.Future[Any]
 
 
 class DeliveryBatcher:
+    """One writer thread committing every waiting unit of work together, and a
+    thread pool for the work that needs no transaction (blob writes, parsing,
+    DKIM signatures). ``delivery.route`` is its only user: ``in_pool`` for a
+    route's first step, ``commit`` for its second."""
+
     def __init__(self, *, max_batch: int = 64, workers: int = 4) -> None:
         self.max_batch = max_batch
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -49,55 +47,21 @@ class DeliveryBatcher:
         self._thread = threading.Thread(target=self._run, name="academail-writer", daemon=True)
         self._thread.start()
 
-    async def deliver(
-        self,
-        raw: bytes,
-        recipients: Sequence[Recipient],
-        *,
-        prefix: bytes = b"",
-        all_or_nothing: bool = False,
-        also: Callable[[], object] | None = None,
-        gate: Callable[[], bool] | None = None,
-        envelope_from: str = "",
-        screen: bool = False,
-    ) -> list[Outcome]:
-        """Store ``raw`` for ``recipients``; returns once durable. Raises
-        DeliveryRefused (size) or any storage error.
-
-        With ``all_or_nothing``, one refused recipient leaves the message stored
-        for nobody (SMTP after DATA has one reply for the whole transaction: the
-        sender retries all of them later, so nobody gets it twice).
-
-        ``also`` runs in the same savepoint once the local copies are stored
-        (submission queues the remote recipients there): the local copies and
-        the queue entries commit together or not at all.
-
-        ``gate`` runs first in that savepoint (the sending limits); when it
-        returns False nothing is stored and the outcomes are empty.
-
-        ``screen`` (mail from outside): spam verdicts, computed in the
-        preparing pool rather than the writer (``door.check_spam``); raises
-        DeliveryRefused (``Refusal.SPAM``) before anything is stored."""
+    async def in_pool(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` in the preparation pool (no transaction)."""
         loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self._pool, prepare, raw)
-        screening = None
-        if screen:
-            screening = await loop.run_in_executor(self._pool, _screen, prepared, prefix, envelope_from, raw)
-        future: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._jobs.put(
-            _Job(prepared, recipients, prefix, loop, future, all_or_nothing, also, gate, envelope_from, screening)
-        )
+        return await loop.run_in_executor(self._pool, partial(_in_thread, function, *args, **kwargs))
+
+    async def commit(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in its own savepoint inside the writer's next group
+        commit; return its result once that commit is durable. An exception
+        in ``work`` rolls back its savepoint only and is raised here; a
+        failed commit raises for every job of the batch (nobody is
+        acknowledged)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(work, loop, future))
         return await future
-
-    async def run(self, also: Callable[[], object], *, gate: Callable[[], bool] | None = None) -> None:
-        """Run ``also`` (unless ``gate`` returns False) in the writer's next
-        group commit; returns once committed. Submission queues mail for
-        outside recipients only this way: eight clients then share one commit
-        instead of queueing behind each other for the database's write lock."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._jobs.put(_Job(None, [], b"", loop, future, False, also, gate))
-        await future
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -131,28 +95,13 @@ class DeliveryBatcher:
         # The writer keeps its connection across batches (CONN_MAX_AGE); one that
         # broke or aged is dropped here and made anew.
         close_old_connections()
-        results: list[tuple[_Job, list[Outcome] | BaseException]] = []
+        results: list[tuple[_Job, Any]] = []
         try:
             with transaction.atomic():
                 for job in batch:
                     try:
-                        outcomes: list[Outcome] = []
                         with transaction.atomic():
-                            if job.gate is not None and not job.gate():
-                                pass
-                            elif job.prepared is None:
-                                if job.also is not None:
-                                    job.also()
-                            else:
-                                outcomes = do_deliver_prepared(
-                                    job.prepared, job.recipients, prefix=job.prefix, envelope_from=job.envelope_from,
-                                    screening=job.screening,
-                                )
-                                if job.all_or_nothing and not all(o.delivered for o in outcomes):
-                                    transaction.set_rollback(True)
-                                elif job.also is not None:
-                                    job.also()
-                        results.append((job, outcomes))
+                            results.append((job, job.work()))
                     except Exception as error:  # one bad delivery must not sink the batch
                         log.exception("delivery failed")
                         results.append((job, error))
@@ -164,12 +113,12 @@ class DeliveryBatcher:
             job.loop.call_soon_threadsafe(_settle, job.future, result)
 
 
-def _screen(prepared: PreparedContent, prefix: bytes, envelope_from: str, raw: bytes) -> Screening:
-    close_old_connections()  # pool threads keep connections; drop broken ones
-    return check_spam(prepared, prefix, envelope_from=envelope_from, raw=raw)
+def _in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    close_old_connections()  # pool threads keep connections (spam screening reads); drop broken ones
+    return function(*args, **kwargs)
 
 
-def _settle(future: asyncio.Future[list[Outcome]], result: list[Outcome] | BaseException) -> None:
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
     if future.done():  # the client went away meanwhile; the message is stored all the same
         return
     if isinstance(result, BaseException):

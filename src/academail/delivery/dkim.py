@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from django.conf import settings
 
+from academail.delivery.queue import header_section
+from academail.mime.parse import parse_message
+
 log = logging.getLogger(__name__)
 
 # RFC 6376 §5.4.1: the fields worth signing. "from" twice oversigns it, so no
@@ -133,3 +136,17 @@ def signature_for(raw: bytes, domain: str) -> bytes:
     except Exception:  # a malformed message goes out unsigned rather than not at all
         log.exception("DKIM signing failed for %s", domain)
         return b""
+
+
+def sign(raw: bytes) -> bytes:
+    """``raw`` with a DKIM-Signature prepended for its From domain when that is
+    one of ours (``MAIL_DOMAINS``, a key made by ``academail dkim-keygen``);
+    unchanged otherwise. Sign the final bytes: trace fields above them are not
+    signed (RFC 6376 §5.4), so they may be prepended before."""
+    parsed = parse_message(header_section(raw))
+    if not parsed.from_:
+        return raw
+    domain = parsed.from_[0].host.lower()
+    if domain not in settings.MAIL_DOMAINS:
+        return raw
+    return signature_for(raw, domain) + raw

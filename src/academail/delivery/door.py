@@ -1,25 +1,27 @@
-"""The one door for a new message, whatever brought it (SMTP MX, the ``deliver``
-command, later submission, the webmail and imports): resolve the recipients,
-check size and quota, store the content once for all of them, publish events.
+"""The one door for a new message into académie mailboxes, whatever brought
+it: resolve the recipients, check size and quota, store the content once for
+all of them (each person's filters and forward applied), publish events.
 
-Protocol code calls ``check_recipient`` early (SMTP RCPT) and ``deliver`` or a
-``DeliveryBatcher`` once the bytes are in; nothing here knows about SMTP codes:
-each outcome is a ``Refusal`` kind the caller maps to its own reply.
+Nobody calls ``do_deliver_prepared`` but ``delivery.route`` (and the filters'
+and forwards' own copies): the route decides who is local, who is remote, and
+runs local delivery and queueing in one transaction. Protocol code calls
+``check_recipient``/``check_recipients`` early (SMTP RCPT) and the route once
+the bytes are in; nothing here knows about SMTP codes: each outcome is a
+``Refusal`` kind the caller maps to its own reply.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 
-from academail.accounts.models import Account, Alias
-from academail.accounts.services import RECEIVING_STATUSES, resolve_address
+from academail.accounts.services import resolve_addresses
 from academail.delivery import filtering
+from academail.forwarding import srs
 from academail.protection import spam
 from academail.protection.spam import Screening
 from academail.protection.warnings import do_remember as do_remember_warnings
@@ -32,9 +34,8 @@ from academail.store.messages import (
     fits_quota,
     inbox_ids,
     prepare_content,
-    quota_usage,
+    quota_usages,
 )
-from academail.store.models import Usage
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,6 @@ def check_relay(address: str) -> str | None:
     None when ``address`` is no SRS address of our domains. Raises
     DeliveryRefused (unknown recipient) for a forged or expired one. Reads no
     database."""
-    from academail.forwarding import srs
-
     if address.rpartition("@")[2].lower() not in settings.MAIL_DOMAINS or not srs.is_srs(address):
         return None
     try:
@@ -89,31 +88,33 @@ def check_relay(address: str) -> str | None:
         raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, "Adresse de retour invalide ou expirée.") from None
 
 
-def do_relay(raw: bytes, recipients: Sequence[str], *, mail_from: str = "") -> None:
-    """Queue a bounce that came to SRS addresses for the original senders
-    (``check_relay``'s answers). Precondition: inside ``transaction.atomic()``."""
-    from academail.delivery.queue import do_enqueue
+# Mail for the helpdesk's addresses becomes tickets rather than a mailbox's.
+# ``assistance`` registers its two functions when it starts
+# (``AssistanceConfig.ready``): delivery, below it, imports nothing of it.
+_helpdesk: list[tuple[Callable[[str], bool], Callable[..., object]]] = []
 
-    null = mail_from.strip() in ("", "<>")  # aiosmtpd gives the null sender as "<>"
-    do_enqueue(raw, mail_from="" if null else mail_from, recipients=recipients)
+
+def register_helpdesk(is_address: Callable[[str], bool], receive: Callable[..., object]) -> None:
+    """Called once by ``assistance``: ``is_address(address)`` says whether an
+    address is the helpdesk's; ``receive(raw, *, mail_from, recipients,
+    prefix)`` turns a message for it into a ticket (inside the delivery
+    transaction)."""
+    _helpdesk[:] = [(is_address, receive)]
 
 
 def check_helpdesk(address: str) -> bool:
     """Whether ``address`` is the helpdesk's (``ASSISTANCE_ADDRESS`` or one of
     its ``+tag`` forms): its mail becomes tickets (``do_helpdesk``), not a
     mailbox's. Reads no database."""
-    from academail.assistance.mailin import is_helpdesk_address
-
-    return is_helpdesk_address(address)
+    return any(is_address(address) for is_address, _receive in _helpdesk)
 
 
 def do_helpdesk(raw: bytes, recipients: Sequence[str], *, mail_from: str = "", prefix: bytes = b"") -> None:
     """Hand a message for the helpdesk over to ``assistance`` (thread into a
     ticket or open one). Precondition: inside the transaction that makes the
     message durable, before the ``250``."""
-    from academail.assistance.mailin import do_receive
-
-    do_receive(raw, mail_from=mail_from, recipients=list(recipients), prefix=prefix)
+    for _is_address, receive in _helpdesk:
+        receive(raw, mail_from=mail_from, recipients=list(recipients), prefix=prefix)
 
 
 def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:
@@ -121,26 +122,24 @@ def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = T
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP
     SIZE=) lets a full mailbox be refused before the data is sent (unless
     ``enforce_quota`` is False: the platform's full-mailbox notice). An SRS
-    address standing for an académie address resolves to that address."""
-    relay = check_relay(address)
-    if relay is not None and relay.rpartition("@")[2].lower() in settings.MAIL_DOMAINS:
-        address = relay
-    account = resolve_address(address)
-    if account is None:
-        raise DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, UNKNOWN_TEXT)
-    used, limit = quota_usage(account.pk)
-    if enforce_quota and not fits_quota(used, limit, size_hint):
-        raise DeliveryRefused(Refusal.MAILBOX_FULL, FULL_TEXT)
-    return Recipient(address.strip().lower(), account.pk)
+    address standing for an académie address resolves to that address.
+    ``check_recipients`` for one address: the rules live there."""
+    (result,) = check_recipients([address], size_hint=size_hint, enforce_quota=enforce_quota)
+    if isinstance(result, DeliveryRefused):
+        raise result
+    return result
 
 
-def check_recipients(addresses: Sequence[str], *, size_hint: int = 0) -> list[Recipient | DeliveryRefused]:
+def check_recipients(
+    addresses: Sequence[str], *, size_hint: int = 0, enforce_quota: bool = True
+) -> list[Recipient | DeliveryRefused]:
     """``check_recipient`` for many addresses at once (the pipelined RCPTs of a
     circular): per address, in order, the Recipient or the DeliveryRefused that
     ``check_recipient`` would give, in three queries whatever their number
-    instead of up to three each. Same rules: SRS addresses standing for ours,
-    case-insensitive, main address before alias, only receiving accounts, quota
-    with ``size_hint``."""
+    instead of up to three each (``accounts.services.resolve_addresses``, then
+    ``store.messages.quota_usages``). Same rules: SRS addresses standing for
+    ours, case-insensitive, main address before alias, only receiving
+    accounts, quota with ``size_hint``."""
     targets: list[str | DeliveryRefused] = []
     for address in addresses:
         try:
@@ -151,24 +150,8 @@ def check_recipients(addresses: Sequence[str], *, size_hint: int = 0) -> list[Re
         if relay is not None and relay.rpartition("@")[2].lower() in settings.MAIL_DOMAINS:
             address = relay
         targets.append(address)
-    cleaned = {t.strip().lower() for t in targets if isinstance(t, str)} - {""}
-    # resolve_address's rules, for a set: a main address wins over an alias.
-    owners: dict[str, int] = dict(
-        Account.objects.filter(address__in=cleaned, status__in=RECEIVING_STATUSES).values_list("address", "pk")
-    )
-    if cleaned - owners.keys():
-        owners.update(
-            Alias.objects.filter(
-                address__in=cleaned - owners.keys(), account__status__in=RECEIVING_STATUSES
-            ).values_list("address", "account_id")
-        )
-    # quota_usage's rule: no Usage row counts as (0, 0), i.e. unlimited.
-    usage: dict[int, tuple[int, int]] = {
-        account_id: (int(used), int(limit))
-        for account_id, used, limit in Usage.objects.filter(account_id__in=set(owners.values())).values_list(
-            "account_id", "bytes", "account__quota_bytes"
-        )
-    }
+    owners = resolve_addresses(t for t in targets if isinstance(t, str))
+    usage = quota_usages(set(owners.values())) if enforce_quota else {}
     results: list[Recipient | DeliveryRefused] = []
     for target in targets:
         if isinstance(target, DeliveryRefused):
@@ -177,7 +160,7 @@ def check_recipients(addresses: Sequence[str], *, size_hint: int = 0) -> list[Re
         account_id = owners.get(target.strip().lower())
         if account_id is None:
             results.append(DeliveryRefused(Refusal.UNKNOWN_RECIPIENT, UNKNOWN_TEXT))
-        elif not fits_quota(*usage.get(account_id, (0, 0)), size_hint):
+        elif enforce_quota and not fits_quota(*usage.get(account_id, (0, 0)), size_hint):  # no Usage row: unlimited
             results.append(DeliveryRefused(Refusal.MAILBOX_FULL, FULL_TEXT))
         else:
             results.append(Recipient(target.strip().lower(), account_id))
@@ -279,54 +262,3 @@ def do_deliver_prepared(
         by_account.get(r.account_id, Outcome(r, refusal=Refusal.UNKNOWN_RECIPIENT)) for r in recipients
     ]
 
-
-def deliver(
-    raw: bytes, addresses: Sequence[str], *, prefix: bytes = b"", envelope_from: str = "",
-    enforce_quota: bool = True, screen: bool = False,
-) -> list[Outcome | DeliveryRefused]:
-    """The whole path for one message, synchronously (the ``deliver`` command,
-    imports, tests): per address, an Outcome or the DeliveryRefused that kept it
-    out. Durable when it returns. ``enforce_quota=False`` is for the platform's
-    full-mailbox notice only (``store.quota``). ``screen``: spam verdicts
-    (``check_spam``; a refusal applies to every address)."""
-    checked: list[Recipient | DeliveryRefused | str] = []
-    for address in addresses:
-        try:
-            relay = check_relay(address)
-            if relay is not None and relay.rpartition("@")[2].lower() not in settings.MAIL_DOMAINS:
-                checked.append(relay)  # a bounce for an outside sender whose mail we forwarded
-            else:
-                checked.append(check_recipient(address, enforce_quota=enforce_quota))
-        except DeliveryRefused as refused:
-            checked.append(refused)
-    good = [r for r in checked if isinstance(r, Recipient)]
-    relays = [r for r in checked if isinstance(r, str)]
-    if not good and not relays:
-        return [r for r in checked if isinstance(r, DeliveryRefused)]
-    prepared = prepare(raw) if good else None
-    screening = None
-    if prepared is not None and screen:
-        try:
-            screening = check_spam(prepared, prefix, envelope_from=envelope_from, raw=raw)
-        except DeliveryRefused as refused:
-            return [refused for _ in addresses]
-    with transaction.atomic():
-        stored = (
-            do_deliver_prepared(
-                prepared, good, prefix=prefix, envelope_from=envelope_from, enforce_quota=enforce_quota,
-                screening=screening,
-            )
-            if prepared else []
-        )
-        if relays:
-            do_relay(prefix + raw, relays, mail_from=envelope_from)
-    outcomes = iter(stored)
-    results: list[Outcome | DeliveryRefused] = []
-    for address, item in zip(addresses, checked, strict=True):
-        if isinstance(item, Recipient):
-            results.append(next(outcomes))
-        elif isinstance(item, str):
-            results.append(Outcome(Recipient(address.strip().lower(), 0)))
-        else:
-            results.append(item)
-    return results

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from academail.accounts.journal import do_record
-from academail.accounts.models import EventKind
+from academail.accounts.models import Account, EventKind
 from academail.filters.engine import (
     IMPLICIT_KEEP,
     FilterDecision,
@@ -36,10 +36,10 @@ from academail.filters.engine import (
 from academail.forwarding import policy, sending
 from academail.mime.headers import split_header
 from academail.protection import spam
+from academail.protection.learning import do_learn
 from academail.protection.spam import Screening
 from academail.store.blobs import blob_store
-from academail.store.errors import StoreError
-from academail.store.mailboxes import access_mailbox_by_name, do_create_mailbox
+from academail.store.mailboxes import do_file_into
 from academail.store.messages import Placement, PreparedContent, special_mailbox_ids
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def plan(
                 folders = [None]  # a copy that does not go keeps the message here
         bits, keywords = decision.store_flags()
         for folder in folders:
-            box_id = keep_box if folder is None else folder_id(account_id, folder, inboxes[account_id])
+            box_id = keep_box if folder is None else do_file_into(account_id, folder, fallback_id=inboxes[account_id])
             if folder is not None and box_id == junk_boxes.get(account_id) and junk_box is None:
                 learn.append(account_id)  # the person's own rule says junk
             placements.append(Placement(account_id, box_id, bits, keywords, prefix=own_prefix))
@@ -142,8 +142,6 @@ def _marks(prepared: PreparedContent, raw: bytes) -> tuple[policy.MessageMarks, 
 
 
 def _main_address(account_id: int, fallback: str) -> str:
-    from academail.accounts.models import Account
-
     return Account.objects.filter(pk=account_id).values_list("address", flat=True).first() or fallback
 
 
@@ -167,20 +165,6 @@ def _judge(
     return decision
 
 
-def folder_id(account_id: int, folder: str, inbox_id: int) -> int:
-    """The id of the account's folder named ``folder`` (Sieve ``fileinto``); created when
-    missing, INBOX when it cannot be (an unusable folder name never loses the message)."""
-    try:
-        return access_mailbox_by_name(account_id, folder).pk
-    except StoreError:
-        pass
-    try:
-        with transaction.atomic():
-            return do_create_mailbox(account_id, folder).pk
-    except StoreError:
-        return inbox_id  # an unusable folder name never loses the message
-
-
 def do_follow_up(
     prepared: PreparedContent,
     decisions: Mapping[int, FilterDecision],
@@ -198,6 +182,9 @@ def do_follow_up(
     the message in Indésirables) learn it as junk.
     Precondition: inside the delivery transaction (the outbound mail commits
     with the delivery)."""
+    # Imported here: the route imports the door, which imports this module.
+    from academail.delivery.route import do_send_forward
+
     for account_id in learn:
         _learn_on_commit(account_id, prepared.sha256, prefix)
     for account_id, decision in decisions.items():
@@ -210,7 +197,7 @@ def do_follow_up(
             continue
         verdict = forward.decision.verdict
         if verdict is policy.Verdict.ALLOW:
-            sending.do_send(forward.account_id, forward.account_address, forward.target, prepared,
+            do_send_forward(forward.account_id, forward.account_address, forward.target, prepared,
                             prefix=prefix, envelope_from=envelope_from)
         elif verdict is policy.Verdict.HOLD:
             sending.do_hold(forward.account_id, forward.account_address, forward.target, prepared,
@@ -222,8 +209,6 @@ def do_follow_up(
 
 
 def _learn_on_commit(account_id: int, sha256: str, prefix: bytes) -> None:
-    from academail.protection.learning import do_learn
-
     def learn() -> None:
         try:
             do_learn(account_id, [(sha256, prefix)], spam=True)
@@ -238,26 +223,17 @@ def _local(address: str) -> bool:
 
 
 def _send(raw: bytes, *, mail_from: str, to: str) -> None:
-    # Imported here: the door imports this module, and these import the door.
-    from academail.delivery.door import (
-        DeliveryRefused,
-        check_recipient,
-        do_deliver_prepared,
-        prepare,
-    )
-    from academail.delivery.queue import do_enqueue
+    """A redirect or an out-of-office reply, through the one routing service:
+    an académie address gets it without its filters (``run_filters=False``: a
+    redirect between two accounts' filters can never loop), another is queued
+    as is. Precondition: inside the delivery transaction."""
+    # Imported here: the route imports the door, which imports this module.
+    from academail.delivery.route import check_route, do_route
 
-    if _local(to):
-        try:
-            recipient = check_recipient(to)
-        except DeliveryRefused as refused:
-            log.info("filter mail to %s not delivered: %s", to, refused.message)
-            return
-        # No filters for this copy (run_filters=False): a redirect between two
-        # accounts' filters can never loop.
-        do_deliver_prepared(prepare(raw), [recipient], run_filters=False)
-    else:
-        do_enqueue(raw, mail_from=mail_from, recipients=[to])
+    route = check_route(raw, [to], mail_from=mail_from, sign=False, run_filters=False)
+    for address, refused in route.refused.items():
+        log.info("filter mail to %s not delivered: %s", address, refused.message)
+    do_route(route, all_or_nothing=False)
 
 
 def _vacation(account_id: int, decision: FilterDecision) -> None:

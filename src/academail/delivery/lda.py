@@ -20,10 +20,8 @@ from academail.delivery.door import (
     Recipient,
     Refusal,
     check_recipient,
-    check_spam,
-    do_deliver_prepared,
-    prepare,
 )
+from academail.delivery.route import do_route, prepare_route
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +47,12 @@ def run_lda(stream: BinaryIO, addresses: list[str], *, sender: str = "") -> int:
     raw = stream.read(settings.MAX_MESSAGE_SIZE + 1)
     try:
         recipients: list[Recipient] = [check_recipient(a, size_hint=len(raw)) for a in addresses]
-        prepared = prepare(raw)
         prefix = f"Return-Path: <{sender}>\r\n".encode() if sender else b""
-        screening = check_spam(prepared, prefix, envelope_from=sender, raw=raw) if settings.SPAM_FILTER else None
+        route = prepare_route(raw, recipients, [], mail_from=sender, trace=prefix, screen=settings.SPAM_FILTER)
         with transaction.atomic():
-            outcomes = do_deliver_prepared(prepared, recipients, prefix=prefix, envelope_from=sender, screening=screening)
-            refused = [o for o in outcomes if not o.delivered]
-            if refused:
-                transaction.set_rollback(True)
+            # All or nothing: one refused copy stores nothing, the MTA retries all.
+            outcomes = do_route(route) or []
+        refused = [o for o in outcomes if not o.delivered]
     except DeliveryRefused as error:
         print(f"academail deliver: {error.message}", file=sys.stderr)  # noqa: T201
         return _EXIT_FOR[error.refusal]

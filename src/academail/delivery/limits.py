@@ -6,9 +6,9 @@ it; over a *hard* limit it is refused for now (SMTP ``450 4.7.1``, a French
 message in the webmail). Administrators are told by e-mail, at most once per
 account per ``SEND_LIMIT_NOTIFY_EVERY``.
 
-``check_sending_limits`` is the one place both SMTP submission
-(``delivery.submit.submit``) and the webmail (``delivery.submit.do_send``)
-call, inside the transaction that stores or queues the message, so a send and
+``check_sending_limits`` is the one place both SMTP submission and the webmail
+call (through ``delivery.route``), inside the transaction that stores or
+queues the message, so a send and
 its count commit together (and a rolled-back send counts nothing).
 
 Counting reads ``SendEvent`` rows of one account through the (account_id, at)
@@ -35,7 +35,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from academail.accounts.models import Account, Role, Status
 from academail.delivery.models import HeldMessage, SendEvent, SendingState
+from academail.delivery.queue import subject_of
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +196,6 @@ def check_sending_limits(
     if verdict is Verdict.SEND:
         SendEvent.objects.create(account_id=account_id, at=now, recipients=count)
     elif verdict is Verdict.HOLD:
-        from academail.delivery.queue import subject_of
-
         event = SendEvent.objects.create(account_id=account_id, at=now, recipients=count, held=True)
         held_id = HeldMessage.objects.create(
             created_at=now, account_id=account_id, identifier=identifier, origin=origin, mail_from=mail_from,
@@ -221,8 +221,6 @@ def notify_admins(identifier: str, verdict: Verdict, reason: str) -> int:
     mail path) about ``identifier``; returns how many were written to. Never raises."""
     from django.core.mail import send_mail
 
-    from academail.accounts.models import Account, Role, Status
-
     addresses = list(
         Account.objects.filter(role=Role.ADMIN, status=Status.ACTIVE).values_list("address", flat=True)
     )
@@ -245,70 +243,27 @@ def notify_admins(identifier: str, verdict: Verdict, reason: str) -> int:
     return len(addresses)
 
 
-# --- release --------------------------------------------------------------------
+# --- release (the sending itself: ``delivery.route.release_held``) ---------------------
 
 
-@dataclass
-class Released:
-    delivered: list[str] = field(default_factory=list)
-    queued: list[str] = field(default_factory=list)
-    refused: dict[str, str] = field(default_factory=dict)  # address -> French reason
+def take_held(held_id: int, *, lock: bool) -> HeldMessage | None:
+    """The held message, or None when already released or deleted. With
+    ``lock`` (inside the release transaction) its row and the account's
+    SendingState are locked until the transaction ends, so two administrators
+    releasing it at once send it once."""
+    if not lock:
+        return HeldMessage.objects.filter(pk=held_id).first()
+    held = HeldMessage.objects.select_for_update().filter(pk=held_id).first()
+    if held is not None:
+        _locked_state(held.account_id)
+    return held
 
 
-def release_held(held_id: int, *, now: datetime | None = None) -> Released | None:
-    """Send a held message as the original send would have (local recipients
-    through the one door with our Received field; the others queued with it,
-    DKIM-signed), then count it as sent (its held count removed); the held row
-    goes. A local recipient that can no longer receive is reported, the others
-    get the message. None when it was already released or deleted.
-
-    Precondition: none (own transaction; synchronous, for the admin)."""
-    from academail.delivery.door import (
-        DeliveryRefused,
-        Recipient,
-        check_recipient,
-        do_deliver_prepared,
-        prepare,
-    )
-    from academail.delivery.queue import do_enqueue, is_local
-    from academail.delivery.submit import sign
-
-    held = HeldMessage.objects.filter(pk=held_id).first()
-    if held is None:
-        return None
-    raw, trace = bytes(held.raw), bytes(held.trace)
-    report = Released()
-    local: list[Recipient] = []
-    remote: list[str] = []
-    for address in held.recipients:
-        if not is_local(address):
-            remote.append(address)
-            continue
-        try:
-            local.append(check_recipient(address, size_hint=len(raw)))
-        except DeliveryRefused as refused:
-            report.refused[address] = refused.message
-    prepared = prepare(raw) if local else None
-    queued = sign(trace + raw) if remote else b""
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = HeldMessage.objects.select_for_update().filter(pk=held_id).first()
-        if locked is None:
-            return None  # another administrator was quicker
-        _locked_state(locked.account_id)
-        if prepared is not None:
-            for outcome in do_deliver_prepared(prepared, local, prefix=trace, envelope_from=held.mail_from):
-                if outcome.delivered:
-                    report.delivered.append(outcome.recipient.address)
-                else:
-                    report.refused[outcome.recipient.address] = "Boîte aux lettres pleine."
-        if remote:
-            do_enqueue(queued, mail_from=locked.mail_from, recipients=remote, account_id=locked.account_id)
-            report.queued.extend(remote)
-        if locked.event_id is not None:
-            SendEvent.objects.filter(pk=locked.event_id).delete()
-        SendEvent.objects.create(account_id=locked.account_id, at=now, recipients=len(locked.recipients))
-        locked.delete()
-    log.info("sending limits: held message %s released (%d local, %d queued, %d refused)",
-             held_id, len(report.delivered), len(report.queued), len(report.refused))
-    return report
+def do_count_release(held: HeldMessage, *, now: datetime) -> None:
+    """Count a released message as sent (its held count removed) and drop the
+    held row. Precondition: inside the transaction that sends it, ``held``
+    locked by ``take_held``."""
+    if held.event_id is not None:
+        SendEvent.objects.filter(pk=held.event_id).delete()
+    SendEvent.objects.create(account_id=held.account_id, at=now, recipients=len(held.recipients))
+    held.delete()

@@ -1,5 +1,7 @@
 """Django e-mail backend for the mail the platform itself sends (activation
-codes, alerts, notices): ``django.core.mail`` -> ``delivery.outbound``."""
+codes, alerts, notices): ``django.core.mail`` ->
+``delivery.route.do_send_platform_mail``, the one routing function for the
+platform's own mail."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Sequence
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
-from academail.delivery.outbound import send_message
+from academail.delivery.route import do_send_platform_mail
 
 
 class PlatformEmailBackend(BaseEmailBackend):
@@ -20,7 +22,7 @@ class PlatformEmailBackend(BaseEmailBackend):
                 continue
             try:
                 raw = message.message().as_bytes(linesep="\r\n")
-                report = send_message(raw, mail_from=message.from_email, recipients=recipients)
+                report = do_send_platform_mail(raw, mail_from=message.from_email, recipients=recipients)
             except Exception:
                 if not self.fail_silently:
                     raise

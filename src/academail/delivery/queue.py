@@ -42,11 +42,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from academail.delivery import replies as synthetic
 from academail.delivery.dns import DNSNotFound, DnsPythonResolver, DNSTemporaryError, Resolver
 from academail.delivery.dsn import RecipientStatus, build_dsn
 from academail.delivery.models import CapturedMessage, OutboundMessage, QueueEntry
 from academail.mime.parse import parse_message
-from academail.smtp import codes
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +172,9 @@ class SMTPTransport:
         except DNSNotFound:
             records = [(0, domain)]  # RFC 5321 §5.1: no MX, the domain itself is the implicit MX
         except DNSTemporaryError:
-            return codes.S451_DNS_TEMPORARY.format(domain=domain)
+            return synthetic.S451_DNS_TEMPORARY.format(domain=domain)
         if len(records) == 1 and records[0][1] in {".", ""}:
-            return codes.S556_NULL_MX.format(domain=domain)  # RFC 7505 §3
+            return synthetic.S556_NULL_MX.format(domain=domain)  # RFC 7505 §3
         targets: list[tuple[str, str, int]] = []
         temporary = False
         for _, host in records:
@@ -186,8 +186,8 @@ class SMTPTransport:
                 continue
         if not targets:
             if temporary:
-                return codes.S451_DNS_TEMPORARY.format(domain=domain)
-            return codes.S550_DNS_NO_DOMAIN.format(domain=domain)
+                return synthetic.S451_DNS_TEMPORARY.format(domain=domain)
+            return synthetic.S550_DNS_NO_DOMAIN.format(domain=domain)
         return targets
 
     async def send(self, mail_from: str, recipients: Sequence[str], data: bytes) -> dict[str, str]:
@@ -196,13 +196,13 @@ class SMTPTransport:
         targets = await self._targets(_domain(recipients[0]))
         if isinstance(targets, str):
             return dict.fromkeys(recipients, targets)
-        last = codes.S451_CONNECT_FAILED.format(host=_domain(recipients[0]), reason="no server")
+        last = synthetic.S451_CONNECT_FAILED.format(host=_domain(recipients[0]), reason="no server")
         for name, address, port in targets:
             try:
                 return await self._session(name, address, port, mail_from, recipients, data)
             except (OSError, aiosmtplib.SMTPException, TimeoutError) as error:
                 reason = " ".join(str(error).split())[:200] or type(error).__name__
-                last = codes.S451_CONNECT_FAILED.format(host=f"{name}[{address}]:{port}", reason=reason)
+                last = synthetic.S451_CONNECT_FAILED.format(host=f"{name}[{address}]:{port}", reason=reason)
                 log.info("outbound: %s", last)
         return dict.fromkeys(recipients, last)
 
@@ -225,7 +225,7 @@ class SMTPTransport:
             encoding = "ascii"
             if _needs_smtputf8(mail_from, recipients):  # RFC 6531 §3.4
                 if not client.supports_extension("smtputf8"):
-                    return dict.fromkeys(recipients, codes.S553_NO_SMTPUTF8)
+                    return dict.fromkeys(recipients, synthetic.S553_NO_SMTPUTF8)
                 options.append("SMTPUTF8")
                 encoding = "utf-8"
             if client.supports_extension("size"):  # RFC 1870
@@ -383,7 +383,9 @@ def _send_dsn(
     original: bytes, sender: str, statuses: list[RecipientStatus], *, delayed: bool,
     arrival: datetime, until: datetime, now: datetime,
 ) -> None:
-    from academail.delivery.door import DeliveryRefused, deliver
+    # The route imports this module (it queues): imported here, inside delivery/.
+    from academail.delivery.door import DeliveryRefused
+    from academail.delivery.route import deliver
 
     dsn = build_dsn(original, sender=sender, statuses=statuses, delayed=delayed, arrival=arrival, until=until, now=now)
     try:
@@ -422,9 +424,9 @@ async def process_due(transport: Transport, *, now: datetime | None = None, limi
             except Exception as error:  # a transport bug must not lose the entry: retry later
                 log.exception("outbound transport failed")
                 replies = {}
-                fallback = codes.S451_CONNECT_FAILED.format(host=items[0].domain, reason=type(error).__name__)
+                fallback = synthetic.S451_CONNECT_FAILED.format(host=items[0].domain, reason=type(error).__name__)
             else:
-                fallback = codes.S451_CONNECT_FAILED.format(host=items[0].domain, reason="no reply for recipient")
+                fallback = synthetic.S451_CONNECT_FAILED.format(host=items[0].domain, reason="no reply for recipient")
             by_entry = {i.entry_id: (i.recipient, replies.get(i.recipient, fallback)) for i in items}
             outcome = await sync_to_async(record_results, thread_sensitive=False)(items[0].message_id, by_entry, now)
             total.delivered += outcome.delivered

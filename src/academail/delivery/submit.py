@@ -1,7 +1,9 @@
-"""Mail a person sends (SMTP submission, RFC 6409): who may use which sender
-address, the header fixes a message submission agent makes (RFC 6409 §8), and
-the route of each recipient: académie addresses through the one door, the
-others into the outbound queue, DKIM-signed, in the same commit.
+"""Mail a person sends (SMTP submission, RFC 6409, and the webmail): who may
+use which sender address, the header fixes a message submission agent makes
+(RFC 6409 §8), and the webmail's send. The route of each recipient (académie
+addresses through the one door, the others into the outbound queue,
+DKIM-signed, in the same commit, with the sending limits) is
+``delivery.route``'s.
 
 No copy goes to the sender's Sent folder: mail clients APPEND it themselves
 over IMAP, and a second copy from the server would duplicate it.
@@ -16,36 +18,20 @@ from datetime import datetime
 from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from django.utils import timezone
 
-from academail.delivery import dkim
-from academail.delivery.batcher import DeliveryBatcher
-from academail.delivery.door import Outcome, Recipient
-from academail.delivery.limits import Decision, Verdict, check_sending_limits
-from academail.delivery.queue import do_enqueue, header_section
-from academail.help.links import Articles
+from academail.accounts.models import Account
+from academail.delivery.door import DeliveryRefused
+from academail.delivery.limits import Verdict
+from academail.delivery.route import Identity, do_submit
 from academail.mime.parse import parse_message
-from academail.protection.learning import do_note_correspondents
-
-
-@dataclass(frozen=True)
-class Identity:
-    """An authenticated sender: the account and every address it may send as."""
-
-    account_id: int
-    identifier: str
-    address: str
-    addresses: frozenset[str]
-
-    def owns(self, address: str) -> bool:
-        return address.strip().lower() in self.addresses
+from academail.store.errors import QuotaExceeded
+from academail.store.messages import Flag, do_append, special_mailbox
 
 
 def identity_of(account: object) -> Identity:
     """Precondition: none (reads the aliases)."""
-    from academail.accounts.models import Account
-
     assert isinstance(account, Account)
     close_old_connections()
     aliases = set(account.aliases.values_list("address", flat=True))
@@ -162,81 +148,18 @@ def fix_headers(raw: bytes, identity: Identity, *, mail_from: str, now: datetime
     return b"".join(kept) + b"".join(added) + rest
 
 
-def sign(raw: bytes) -> bytes:
-    """Prepend a DKIM-Signature for the From domain, when it has a key."""
-    parsed = parse_message(header_section(raw))
-    if not parsed.from_:
-        return raw
-    domain = parsed.from_[0].host.lower()
-    if domain not in settings.MAIL_DOMAINS:
-        return raw
-    return dkim.signature_for(raw, domain) + raw
-
-
-@dataclass(frozen=True)
-class Submitted:
-    outcomes: list[Outcome]  # empty when the message was held or refused by the limits
-    decision: Decision
-
-
-async def submit(
-    batcher: DeliveryBatcher,
-    raw: bytes,
-    *,
-    mail_from: str,
-    local: Sequence[Recipient],
-    remote: Sequence[str],
-    identity: Identity,
-    trace: bytes,
-) -> Submitted:
-    """Check the sending limits, then store for ``local`` and queue for
-    ``remote``, all in one commit; durable when it returns. ``trace`` is our
-    Received field, prepended to the queued bytes (before signing: RFC 6376
-    §5.4 does not sign trace fields) and used as the local copies'
-    per-delivery prefix. Over a soft limit the message is held instead
-    (nothing stored nor queued), over a hard one nothing happens
-    (``Submitted.decision`` says which). Raises DeliveryRefused or storage
-    errors; with all-or-nothing local delivery, a refused local recipient
-    stores nothing, queues nothing and counts nothing."""
-    import asyncio
-
-    queued = await asyncio.to_thread(sign, trace + raw) if remote else b""
-    decisions: list[Decision] = []
-
-    def gate() -> bool:
-        decision = check_sending_limits(
-            account_id=identity.account_id, identifier=identity.identifier,
-            recipients=[*(r.address for r in local), *remote], raw=raw, mail_from=mail_from,
-            origin="smtp", trace=trace,
-        )
-        decisions.append(decision)
-        return decision.verdict is Verdict.SEND
-
-    def queue_remote() -> None:
-        if remote:
-            do_enqueue(queued, mail_from=mail_from, recipients=remote, account_id=identity.account_id)
-            do_note_correspondents(identity.account_id, remote)  # their replies stay out of Indésirables
-
-    if local:
-        outcomes = await batcher.deliver(
-            raw, local, prefix=trace, all_or_nothing=True, also=queue_remote, gate=gate, envelope_from=mail_from
-        )
-        return Submitted(outcomes, decisions[-1])
-    await batcher.run(queue_remote, gate=gate)
-    return Submitted([], decisions[-1])
-
-
 # --- sending from the webmail -------------------------------------------------------
 
 
 class SendRefused(Exception):
-    """The message cannot be sent as it is; ``message`` is French a person can act on;
-    ``help_article`` the slug of the help article that explains it, if one does."""
+    """The message cannot be sent as it is; ``message`` is French a person can
+    act on; ``sending_limit``: refused by the sending limits (the page links to
+    the help article that explains them)."""
 
-    def __init__(self, message: str, *, help_article: str = "") -> None:
+    def __init__(self, message: str, *, sending_limit: bool = False) -> None:
         super().__init__(message)
         self.message = message
-        self.help_article = help_article
+        self.sending_limit = sending_limit
 
 
 @dataclass(frozen=True)
@@ -250,8 +173,6 @@ class Sent:
 def account_identity(account: object) -> Identity:
     """``identity_of`` for code already inside a request (web views): the same
     addresses, without recycling the thread's database connection."""
-    from academail.accounts.models import Account
-
     assert isinstance(account, Account)
     aliases = set(account.aliases.values_list("address", flat=True))
     return Identity(account.pk, account.identifier, account.address, frozenset({account.address, *aliases}))
@@ -274,16 +195,6 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
     Raises SenderRefused, SendRefused (unknown or full local mailbox, too many
     recipients, too big, sending limit) before anything is stored or queued.
     Precondition: none (own transactions; synchronous, for web views)."""
-    from academail.delivery.door import (
-        DeliveryRefused,
-        check_recipient,
-        do_deliver_prepared,
-        prepare,
-    )
-    from academail.delivery.queue import is_local
-    from academail.store.errors import QuotaExceeded
-    from academail.store.messages import Flag, do_append, special_mailbox
-
     identity = account_identity(account)
     unique = list(dict.fromkeys(r.strip().lower() for r in recipients if r.strip()))
     if not unique:
@@ -294,41 +205,20 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
         if not _ADDRESS.fullmatch(address):
             raise SendRefused(f"L'adresse « {address} » n'est pas valide.")
     fixed = fix_headers(raw, identity, mail_from=identity.address)
-    local: list[Recipient] = []
-    remote: list[str] = []
-    for address in unique:
-        if is_local(address):
-            try:
-                local.append(check_recipient(address, size_hint=len(fixed)))
-            except DeliveryRefused as refused:
-                raise SendRefused(f"{address} : {refused.message}") from None
-        else:
-            remote.append(address)
     try:
-        prepared = prepare(fixed)
+        submitted = do_submit(fixed, unique, identity=identity, origin="webmail")
     except DeliveryRefused as refused:
         raise SendRefused(refused.message) from None
-    queued = sign(fixed) if remote else b""
-    with transaction.atomic():
-        decision = check_sending_limits(
-            account_id=identity.account_id, identifier=identity.identifier, recipients=unique, raw=fixed,
-            mail_from=identity.address, origin="webmail",
-        )
-        if decision.verdict is not Verdict.SEND:
-            local, remote = [], []
-        if local:
-            outcomes = do_deliver_prepared(prepared, local, envelope_from=identity.address)
-            refused_to = [o.recipient.address for o in outcomes if not o.delivered]
-            if refused_to:
-                # All or nothing, as in SMTP submission: raising rolls the commit back.
-                raise SendRefused(
-                    "La boîte aux lettres de " + ", ".join(refused_to) + " est pleine : message non envoyé."
-                )
-        if remote:
-            do_enqueue(queued, mail_from=identity.address, recipients=remote, account_id=identity.account_id)
-            do_note_correspondents(identity.account_id, remote)  # their replies stay out of Indésirables
+    if submitted.refused:
+        address, refusal = next(iter(submitted.refused.items()))
+        raise SendRefused(f"{address} : {refusal.message}")
+    refused_to = [o.recipient.address for o in submitted.outcomes if not o.delivered]
+    if refused_to:
+        # All or nothing, as in SMTP submission: nothing was stored, queued or counted.
+        raise SendRefused("La boîte aux lettres de " + ", ".join(refused_to) + " est pleine : message non envoyé.")
+    decision = submitted.decision
     if decision.verdict is Verdict.REFUSE:
-        raise SendRefused(decision.reason, help_article=Articles.SENDING_LIMITS)
+        raise SendRefused(decision.reason, sending_limit=True)
     copy = fixed
     if bcc:
         copy = ("Bcc: " + ", ".join(bcc) + "\r\n").encode() + fixed
@@ -338,7 +228,7 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
         uid = do_append(identity.account_id, sent_box.pk, copy, flags=Flag.SEEN).uid
     except QuotaExceeded:
         uid = None
-    return Sent([r.address for r in local], remote, uid, held=decision.verdict is Verdict.HOLD)
+    return Sent(submitted.local, submitted.remote, uid, held=decision.verdict is Verdict.HOLD)
 
 
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from django.db import transaction
 
 from academail.accounts.models import Account
-from academail.delivery.outbound import send_notice
+from academail.delivery.route import send_notice
 from academail.store.messages import Placement, inbox_ids, prepare_content, quota_usage
 from academail.store.quota import do_quota_notices
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from academail.accounts.models import Account
-from academail.delivery.door import deliver
+from academail.delivery.route import deliver
 from academail.protection.spam import GTUBE
 
 
@@ -102,7 +102,7 @@ def seed_protection(accounts: list[Account]) -> int:
 def _report_one(account: Account, sender: str) -> None:
     """The first person reported the lure: the campaigns page shows it."""
     from academail.protection.reports import check_report
-    from academail.store.models import Message
+    from academail.store.messages import Message
 
     message = (
         Message.objects.filter(mailbox__account=account, content__from_addr=sender)

@@ -36,7 +36,6 @@ from django.utils.translation import gettext as _
 
 from academail.accounts.journal import do_record
 from academail.accounts.models import EventKind
-from academail.delivery.filtering import folder_id
 from academail.filters.engine import FilterDecision
 from academail.filters.services import read_filters
 from academail.filters.sieve import Addr, MessageView, Program, ScriptError, compile_script
@@ -46,6 +45,7 @@ from academail.mime.headers import HeaderBlock, decode_words, parse_address_list
 from academail.mime.parse import Address, Envelope, parse_message
 from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
+from academail.store.mailboxes import do_file_into
 from academail.store.messages import do_copy, do_set_flags, read_columns
 from academail.store.webmail import inbox
 
@@ -234,7 +234,7 @@ def _apply(account_id: int, inbox_id: int, plan: _Plan) -> tuple[int, int, int]:
         flagged += len(changes)
     copied = 0
     for folder, uids in plan.copies.items():
-        target = folder_id(account_id, folder, inbox_id)
+        target = do_file_into(account_id, folder, fallback_id=inbox_id)
         if target != inbox_id:
             try:
                 copied += len(do_copy(account_id, inbox_id, _ranges(uids), target))
@@ -242,7 +242,7 @@ def _apply(account_id: int, inbox_id: int, plan: _Plan) -> tuple[int, int, int]:
                 log.info("apply filters: copies into %s skipped, quota full (account %s)", folder, account_id)
     moved = 0
     for folder, uids in plan.moves.items():
-        target = folder_id(account_id, folder, inbox_id)
+        target = do_file_into(account_id, folder, fallback_id=inbox_id)
         if target != inbox_id:
             moved += len(do_copy(account_id, inbox_id, _ranges(uids), target, move=True))
     return moved, flagged, copied

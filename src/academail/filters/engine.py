@@ -33,6 +33,7 @@ from email.utils import parseaddr
 from django.db.models import Q
 from django.utils import timezone
 
+from academail.accounts.models import Account, Alias
 from academail.filters.models import SieveScript, VacationSeen
 from academail.filters.sieve import (
     Addr,
@@ -359,8 +360,6 @@ def vacation_key(sender: str, params: dict[str, object]) -> str:
 def _account_addresses(account_id: int) -> list[str]:
     """The account's main address and aliases (one query each, only when a
     vacation action ran)."""
-    from academail.accounts.models import Account, Alias
-
     main = Account.objects.filter(pk=account_id).values_list("address", flat=True).first()
     aliases = Alias.objects.filter(account_id=account_id).values_list("address", flat=True)
     return [a.lower() for a in [main, *aliases] if a]

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from academail.accounts.journal import do_record
 from academail.accounts.models import Account, EventKind
-from academail.config.env import env_int
+from academail.env import env_int
 from academail.filters.models import SieveScript
 from academail.filters.sieve import ScriptError, compile_script
 

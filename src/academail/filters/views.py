@@ -33,7 +33,7 @@ from academail.filters.sieve import DEFAULT_DAYS, ScriptError, compile_script
 from academail.jobs.runner import JobError
 from academail.store.mailboxes import list_mailboxes
 from academail.store.webmail import folder_pane
-from academail.webmail.views import webmail_view
+from academail.web.frame import webmail_view
 
 CONDITIONS_PER_RULE = 2
 MAX_RULES = 1000

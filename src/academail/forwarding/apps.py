@@ -7,7 +7,7 @@ class ForwardingConfig(AppConfig):
     verbose_name = "Transfert du courrier"
 
     def ready(self) -> None:
-        from academail.config import redaction
+        from academail import redaction
 
         # The confirmation link sent to the target: never in a log line.
         redaction.register_token_url("forwarding:confirm")

@@ -1,6 +1,8 @@
 """Forwarding at delivery: which recipients of a batch forward (one query), the
-loop marker, and sending a forwarded copy (the person's forward or a Sieve
-``redirect``) once the policy allowed it, or holding it for an administrator.
+loop marker, the SRS envelope sender, and holding a forwarded copy for an
+administrator. Sending a copy (the person's forward or a Sieve ``redirect``)
+once the policy allowed it is routing: ``delivery.route.do_send_forward``
+(this package sits below ``delivery``, which runs it at delivery time).
 
 A forwarded copy carries ``X-Academail-Forwarded-For: <account address>`` on
 top; a message that already carries the account's address there went through
@@ -22,9 +24,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from academail.accounts.models import Account, Role, Status
 from academail.forwarding import srs
 from academail.forwarding.models import Forwarding, HeldForward
 from academail.forwarding.policy import domain_of, is_academie
+from academail.store.blobs import blob_store
 from academail.store.messages import PreparedContent
 
 log = logging.getLogger(__name__)
@@ -76,46 +80,6 @@ def envelope_sender(original: str, account_address: str) -> str:
     return srs.forward(original, domain_of(account_address))
 
 
-def do_send(
-    account_id: int,
-    account_address: str,
-    target: str,
-    prepared: PreparedContent,
-    *,
-    prefix: bytes,
-    envelope_from: str,
-) -> None:
-    """Send a forwarded copy of a stored message to ``target`` (policy already
-    allowed). Precondition: inside the delivery transaction."""
-    from academail.delivery.door import DeliveryRefused, check_recipient, do_deliver_prepared
-
-    head = marker(account_address) + prefix
-    if is_academie(target):
-        try:
-            recipient = check_recipient(target)
-        except DeliveryRefused as refused:
-            log.info("forward of account %s to %s not delivered: %s", account_id, target, refused.message)
-            return
-        do_deliver_prepared(prepared, [recipient], prefix=head, envelope_from=envelope_from, run_filters=False)
-        return
-    from academail.store.blobs import blob_store
-
-    do_send_outside(account_id, account_address, target, head + blob_store().get(prepared.sha256),
-                    envelope_from=envelope_from)
-
-
-def do_send_outside(account_id: int, account_address: str, target: str, raw: bytes, *, envelope_from: str) -> None:
-    """Queue ``raw`` for ``target`` outside the académie: DKIM-signed for the
-    account's domain (the original signature, if any, stays valid beside it),
-    SRS envelope sender. Precondition: inside ``transaction.atomic()``."""
-    from academail.delivery import dkim
-    from academail.delivery.queue import do_enqueue
-
-    signed = dkim.signature_for(raw, domain_of(account_address)) + raw
-    do_enqueue(signed, mail_from=envelope_sender(envelope_from, account_address), recipients=[target],
-               account_id=account_id)
-
-
 def do_hold(
     account_id: int,
     account_address: str,
@@ -128,8 +92,6 @@ def do_hold(
 ) -> HeldForward:
     """Keep a forwarded copy for an administrator. Precondition: inside the
     delivery transaction. Administrators are told after the commit."""
-    from academail.store.blobs import blob_store
-
     raw = marker(account_address) + prefix + blob_store().get(prepared.sha256)
     held = HeldForward.objects.create(
         account_id=account_id, target=target, mail_from=envelope_from[:320],
@@ -142,8 +104,6 @@ def do_hold(
 def notify_admins(account_address: str, target: str) -> int:
     """Tell active administrators a forward waits for them (never raises)."""
     from django.core.mail import send_mail
-
-    from academail.accounts.models import Account, Role, Status
 
     addresses = list(Account.objects.filter(role=Role.ADMIN, status=Status.ACTIVE).values_list("address", flat=True))
     if not addresses:
@@ -163,17 +123,16 @@ def notify_admins(account_address: str, target: str) -> int:
     return len(addresses)
 
 
-def release_held(held_id: int) -> bool:
-    """An administrator approved: send the held copy (SRS sender and DKIM made
-    now, so they are fresh) and drop it. False when already handled.
+def take_held(held_id: int) -> HeldForward | None:
+    """The held copy, its row locked until the transaction ends (two
+    administrators approving it at once send it once), with its account; None
+    when already handled. ``delivery.route.release_held_forward`` sends it,
+    then calls ``do_discard_held``. Precondition: inside ``transaction.atomic()``."""
+    return HeldForward.objects.select_for_update().select_related("account").filter(pk=held_id).first()
 
-    Precondition: none (own transaction)."""
-    with transaction.atomic():
-        held = HeldForward.objects.select_for_update().select_related("account").filter(pk=held_id).first()
-        if held is None:
-            return False
-        do_send_outside(held.account_id, held.account.address, held.target, bytes(held.raw),
-                        envelope_from=held.mail_from)
-        held.delete()
-    log.info("held forward %s released at %s", held_id, timezone.now())
-    return True
+
+def do_discard_held(held: HeldForward) -> None:
+    """Drop a held copy (sent, or refused by an administrator).
+    Precondition: inside the transaction that sent it, if it was."""
+    held.delete()
+    log.info("held forward %s handled at %s", held.pk, timezone.now())

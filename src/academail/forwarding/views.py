@@ -16,7 +16,7 @@ from academail.accounts.views import client_addr
 from academail.forwarding import services
 from academail.forwarding.policy import Verdict, allowed_domains
 from academail.store.webmail import folder_pane
-from academail.webmail.views import webmail_view
+from academail.web.frame import webmail_view
 
 
 def _render(request: HttpRequest, *, error: str = "", target: str = "", keep_copy: bool = True,

@@ -185,7 +185,7 @@ class Draft:
 
 def check_draft(draft: Draft) -> Draft:
     """Validate what an editor typed; raises ``ArticleError`` naming the field."""
-    from academail.help.links import CATEGORIES
+    from academail.web.helplinks import CATEGORIES
 
     title = " ".join(draft.title.split())
     if not title:

@@ -20,7 +20,7 @@ class Article(models.Model):
     title = models.CharField(_("titre"), max_length=200)
     summary = models.CharField(_("résumé"), max_length=300, blank=True)
     topic = models.CharField(_("rubrique"), max_length=40)
-    # The helpdesk category a "Contacter l'assistance" link pre-selects (help.links.CATEGORIES).
+    # The helpdesk category a "Contacter l'assistance" link pre-selects (web.helplinks.CATEGORIES).
     category = models.CharField(_("catégorie d'assistance"), max_length=40, default="autre")
     position = models.PositiveIntegerField(_("ordre"), default=100)
     body = models.TextField(_("texte (Markdown)"))

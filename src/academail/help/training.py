@@ -10,7 +10,7 @@ The rules, in one place:
   told the session is full and may join the waiting list;
 - when a confirmed person cancels, the first person waiting (by sign-up time)
   is promoted in the same transaction and gets the invitation;
-- every mail goes through the platform's routing (``delivery.outbound``),
+- every mail goes through the platform's routing (``delivery.route.do_send_platform_mail``),
   inside the transaction that changes the registration, so both happen or
   neither does.
 """
@@ -35,7 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from academail.accounts.models import Account, Role
-from academail.delivery.outbound import send_message
+from academail.delivery.route import do_send_platform_mail
 from academail.help.models import (
     Registration,
     RegistrationState,
@@ -428,5 +428,5 @@ def message_bytes(session: TrainingSession, account: Account, kind: str) -> byte
 
 
 def _send(session: TrainingSession, account: Account, kind: str) -> None:
-    send_message(message_bytes(session, account, kind), mail_from=settings.DEFAULT_FROM_EMAIL,
-                 recipients=[account.address])
+    do_send_platform_mail(message_bytes(session, account, kind), mail_from=settings.DEFAULT_FROM_EMAIL,
+                          recipients=[account.address])

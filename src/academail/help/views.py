@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 from academail.accounts.models import Account
 from academail.accounts.views import secured
 from academail.autoconfig.clientconfig import public_endpoints
-from academail.help import articles, links
+from academail.help import articles
 from academail.help.models import Article
+from academail.web import helplinks as links
 
 MAX_QUERY = 200
 

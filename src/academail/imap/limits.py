@@ -10,7 +10,7 @@ environment (``ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_ACCOUNT``,
 
 from __future__ import annotations
 
-from academail.config.env import env_int
+from academail.env import env_int
 from academail.server.lineserver import ConnectionCounter
 
 MAX_CONNECTIONS_PER_ACCOUNT = env_int("ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_ACCOUNT", 50)

@@ -13,7 +13,7 @@ import logging
 import re
 import ssl
 
-from academail.config.env import env_int
+from academail.env import env_int
 from academail.filters.scripts import MAX_SCRIPT_BYTES
 from academail.managesieve import responses as R
 from academail.managesieve.parsing import ParseError, parse_command

@@ -3,7 +3,7 @@
 A report moves the message to Indésirables (which trains the filter, through
 the store's signal), sends it as ``message/rfc822`` to
 ``ACADEMAIL_PHISHING_REPORT_ADDRESS`` through the platform's mail path
-(``delivery.outbound``), records it in the person's journal, and joins a
+(``delivery.route.do_send_platform_mail``), records it in the person's journal, and joins a
 campaign: the open campaign with the same sender, subject or link host, or a
 new one. The campaigns page shows each campaign's reports and how many
 mailboxes hold it; "Retirer de toutes les boîtes" removes it everywhere
@@ -97,7 +97,7 @@ def _campaign_for(sender: str, subject: str, host: str) -> Campaign:
 
 
 def _send_to_security(account: Account, raw: bytes, prefix: bytes, subject: str) -> None:
-    from academail.delivery.outbound import send_message
+    from academail.delivery.route import do_send_platform_mail
 
     report = EmailMessage(policy=SMTP)
     report["From"] = settings.DEFAULT_FROM_EMAIL
@@ -113,7 +113,7 @@ def _send_to_security(account: Account, raw: bytes, prefix: bytes, subject: str)
     )
     # RFC 2046 §5.2.1 message/rfc822: the message as received (trace fields included).
     report.add_attachment(parse_message_bytes(prefix + raw), filename="message-signale.eml")
-    send_message(report.as_bytes(), mail_from=settings.DEFAULT_FROM_EMAIL, recipients=[settings.PHISHING_REPORT_ADDRESS])
+    do_send_platform_mail(report.as_bytes(), mail_from=settings.DEFAULT_FROM_EMAIL, recipients=[settings.PHISHING_REPORT_ADDRESS])
 
 
 def parse_message_bytes(raw: bytes) -> EmailMessage:

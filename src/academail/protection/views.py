@@ -17,8 +17,7 @@ from academail.protection.lookalike import decode_idn
 from academail.protection.models import Campaign
 from academail.protection.warnings import check_leave_token
 from academail.store import webmail as store
-from academail.webmail.views import webmail_view
-from academail.webmail.views.base import signed_in_id
+from academail.web.frame import signed_in_id, webmail_view
 
 
 @webmail_view

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
-from academail.config.env import ConfigurationError
+from academail.env import ConfigurationError
 
 
 def ensure_certificate() -> tuple[Path, Path]:

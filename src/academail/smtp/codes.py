@@ -53,14 +53,6 @@ S450_SENDING_LIMIT = "450 4.7.1 Sending limit reached for this account, try agai
 # Over a soft limit the message is accepted (the sender must not resend it) and held for an administrator.
 S250_HELD = "250 2.0.0 Held for review: over the sending limit, an administrator will check it ({queue_id})"
 
-# Synthetic replies for the outbound queue when no remote server answered
-# (RFC 3463 codes); they go into DSNs and the queue listing.
-S451_CONNECT_FAILED = "451 4.4.1 No answer from {host}: {reason}"
-S451_DNS_TEMPORARY = "451 4.4.3 DNS lookup for {domain} failed temporarily"
-S550_DNS_NO_DOMAIN = "550 5.1.2 Domain {domain} does not exist"
-S556_NULL_MX = "556 5.1.10 Domain {domain} does not accept mail (null MX, RFC 7505)"
-S553_NO_SMTPUTF8 = "553 5.6.7 The remote server does not support internationalised addresses (SMTPUTF8)"
-
 # aiosmtpd answers these itself without enhanced codes; the server rewrites them.
 AIOSMTPD_REWRITES = {
     "552 Error: Too much mail data": S552_TOO_BIG,

@@ -33,9 +33,8 @@ from academail.delivery.door import (
     check_recipient,
     check_recipients,
     check_relay,
-    do_helpdesk,
-    do_relay,
 )
+from academail.delivery.route import deliver_batched
 from academail.smtp import codes
 
 log = logging.getLogger(__name__)
@@ -211,25 +210,11 @@ class MXHandler:
                 resolver=self.resolver,
             )
             prefix = verdict.header() + prefix
-        also = None
-        if relays or helpdesk:
-            mail_from, queued = envelope.mail_from or "", prefix + data
-
-            def also() -> None:  # in the commit that stores the local copies
-                if relays:
-                    do_relay(queued, relays, mail_from=mail_from)
-                if helpdesk:
-                    do_helpdesk(data, helpdesk, mail_from=mail_from, prefix=prefix)
-
         try:
-            if not recipients:
-                await self.batcher.run(also)
-                outcomes = []
-            else:
-                outcomes = await self.batcher.deliver(
-                    data, recipients, prefix=prefix, all_or_nothing=True, envelope_from=envelope.mail_from or "",
-                    also=also, screen=settings.SPAM_FILTER,
-                )
+            outcomes = await deliver_batched(
+                self.batcher, data, recipients, relays, prefix=prefix, envelope_from=envelope.mail_from or "",
+                helpdesk=helpdesk, screen=settings.SPAM_FILTER,
+            )
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)
         except Exception:

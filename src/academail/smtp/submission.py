@@ -3,7 +3,7 @@
 LOGIN (RFC 4954, 4616) through the accounts' one sign-in check, never over a
 clear channel (``538 5.7.11``); MAIL FROM and From must be the account's
 address or an alias; the message is fixed (Bcc, Date, Message-ID) and routed
-by ``delivery.submit``: local recipients through the one door, remote ones into
+by ``delivery.route``: local recipients through the one door, remote ones into
 the outbound queue, in one commit before ``250``, with the account's sending
 limits counted in that commit (``delivery.limits``: ``250`` "held for review"
 over a soft limit, ``450 4.7.1`` over a hard one).
@@ -28,7 +28,8 @@ from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_size
 from academail.delivery.limits import Verdict
 from academail.delivery.queue import is_local
-from academail.delivery.submit import Identity, SenderRefused, fix_headers, identity_of, submit
+from academail.delivery.route import Identity, submit_batched
+from academail.delivery.submit import SenderRefused, fix_headers, identity_of
 from academail.smtp import codes
 from academail.smtp.mx import (
     MXProtocol,
@@ -169,7 +170,7 @@ class SubmissionHandler:
         single = (local[0].address if local else remote[0]) if len(local) + len(remote) == 1 else None
         trace = received_header(session, envelope, queue_id, single, authenticated=True)
         try:
-            submitted = await submit(
+            submitted = await submit_batched(
                 self.batcher, fixed, mail_from=envelope.mail_from or "", local=local, remote=remote,
                 identity=identity, trace=trace,
             )

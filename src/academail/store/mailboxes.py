@@ -21,6 +21,7 @@ from academail.store.errors import (
     MailboxExists,
     MailboxNotFound,
     ProtectedMailbox,
+    StoreError,
 )
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.models import Content, Expunged, Mailbox, Message, Usage
@@ -147,6 +148,23 @@ def do_create_mailbox(account_id: int, name: str, *, special_use: str | None = N
         assert parent is not None
         publish_on_commit([MailEvent(account_id, parent.pk, "mailbox")])
         return parent
+
+
+def do_file_into(account_id: int, name: str, *, fallback_id: int) -> int:
+    """The id of the account's folder ``name`` for a filter's ``fileinto``
+    (RFC 5228 §4.1), created when missing; ``fallback_id`` (the INBOX) when
+    it cannot be (an unusable name never loses the message).
+    Precondition: inside the delivery (or filter job) transaction; a failed
+    creation is rolled back in its own savepoint."""
+    try:
+        return access_mailbox_by_name(account_id, name).pk
+    except StoreError:
+        pass
+    try:
+        with transaction.atomic():
+            return do_create_mailbox(account_id, name).pk
+    except StoreError:
+        return fallback_id
 
 
 def do_rename_mailbox(account_id: int, mailbox_id: int, new_name: str) -> Mailbox:

@@ -723,6 +723,22 @@ def quota_usage(account_id: int) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+
+def quota_usages(account_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """``quota_usage`` for many accounts in one query: {account id: (bytes used,
+    quota in bytes)}. An account without a Usage row is absent; read it as
+    (0, 0), as ``quota_usage`` does."""
+    ids = set(account_ids)
+    if not ids:
+        return {}
+    return {
+        account_id: (int(used), int(limit))
+        for account_id, used, limit in Usage.objects.filter(account_id__in=ids).values_list(
+            "account_id", "bytes", "account__quota_bytes"
+        )
+    }
+
+
 def recount_usage(account_id: int) -> tuple[int, int]:
     """Recompute an account's usage from its messages (repair tool)."""
     totals = Message.objects.filter(mailbox__account_id=account_id).aggregate(n=Count("id"), size=Sum("size"))
@@ -752,8 +768,9 @@ def read_columns(
 
 __all__ = [
     "Flag", "FlagChange", "MAX_UID", "Message", "Placement", "PreparedContent", "access_message", "do_append",
-    "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "fits_quota", "inbox_ids", "page_messages",
-    "prepare_content", "quota_usage", "read_columns", "read_raw", "recount_usage", "search_messages", "special_mailbox",
+    "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "fits_quota", "inbox_ids",
+    "page_messages", "prepare_content", "quota_usage", "quota_usages", "read_columns", "read_raw", "recount_usage",
+    "search_messages", "special_mailbox",
 ]
 
 

@@ -110,13 +110,11 @@ def _space_url() -> str:
 def _handle(account_id: int, now: datetime, send: Sender) -> str:
     """One account, in its own transaction; returns what was done
     ("threshold", "full", "lowered" or "")."""
-    from academail.accounts.models import Account
-
     with transaction.atomic():
         usage = Usage.objects.select_for_update().filter(account_id=account_id).first()
         if usage is None:
             return ""
-        account = Account.objects.get(pk=account_id)
+        account = usage.account  # the row's own foreign key: store/ imports nothing of accounts/
         used, limit = usage.bytes, account.quota_bytes
         percent = percent_of(used, limit)
         reached = threshold_of(percent)
@@ -150,7 +148,7 @@ def _handle(account_id: int, now: datetime, send: Sender) -> str:
 
 def do_quota_notices(now: datetime, send: Sender) -> QuotaNoticeReport:
     """Send the notices due now (see the module docstring). ``send`` is the
-    platform's mail routing (``delivery.outbound.send_notice``); a failure for
+    platform's mail routing (``delivery.route.send_notice``); a failure for
     one account is logged and the others go on (its notice is tried again at
     the next round: nothing was recorded).
 

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
+from academail.web.frame import webmail_view
 from academail.webmail.views import directory, folders, live, pages, preferences, reading, writing
-from academail.webmail.views.base import webmail_view
 
 app_name = "webmail"
 

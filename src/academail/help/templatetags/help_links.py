@@ -1,11 +1,11 @@
-"""``{% help_hint "slug" %}`` and ``{% article_url "slug" %}``: see ``help.links``."""
+"""``{% help_hint "slug" %}`` and ``{% article_url "slug" %}``: see ``web.helplinks``."""
 
 from __future__ import annotations
 
 from django import template
 
-from academail.help import links
 from academail.help.articles import article_title
+from academail.web import helplinks as links
 
 register = template.Library()
 
@@ -22,7 +22,7 @@ def assistance_url(category: str) -> str:
 
 @register.filter
 def help_slug(extra_tags: str) -> str:
-    """``{{ message.extra_tags|help_slug }}``: see ``help.links.message_tag``."""
+    """``{{ message.extra_tags|help_slug }}``: see ``web.helplinks.message_tag``."""
     return links.slug_of_message_tags(extra_tags)
 
 

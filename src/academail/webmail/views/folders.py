@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from academail.store import mailboxes as store_mailboxes
 from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMailbox, StoreError
 from academail.store.messages import do_empty_mailbox
-from academail.webmail.views.base import render_page, signed_in_id, webmail_view
+from academail.web.frame import render_page, signed_in_id, webmail_view
 
 
 @webmail_view

@@ -1,4 +1,4 @@
-"""The webmail's list pages: "/" (webmail or landing page), a folder's list
+"""The webmail's list pages: a folder's list
 (sorted, by message or by conversation, keyset pages), the list's actions
 (read, flag, move, delete, junk, not junk) and search.
 """
@@ -12,19 +12,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from academail.config import views as config_views
 from academail.protection import warnings as protection
 from academail.store import webmail as store
 from academail.store.errors import QuotaExceeded
+from academail.web.frame import parse_int, render_page, signed_in_id, webmail_view
 from academail.webmail import preferences, searching
-from academail.webmail.views.base import parse_int, render_page, signed_in_id, webmail_view
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """"/": the webmail for a signed-in person, the landing page otherwise."""
-    if request.user.is_authenticated:
-        return redirect("webmail:index")
-    return config_views.home(request)
 
 
 @webmail_view

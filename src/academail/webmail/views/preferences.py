@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from academail.store import webmail as store
+from academail.web.frame import render_page
 from academail.webmail import preferences
 from academail.webmail.models import SIGNATURE_MAX
-from academail.webmail.views.base import render_page
 
 
 class PreferencesForm(forms.Form):

@@ -23,9 +23,9 @@ from academail.mime.parse import decode_part_body, parse_message
 from academail.protection import warnings as protection
 from academail.store import webmail as store
 from academail.store.webmail import Flag
+from academail.web.frame import render_page, signed_in_id, webmail_view
 from academail.webmail import preferences
 from academail.webmail import render as rendering
-from academail.webmail.views.base import render_page, signed_in_id, webmail_view
 
 # The message frame: nothing but inline styles and inlined (cid:) images;
 # remote images only once the person asked for them.

@@ -14,16 +14,12 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from academail.delivery.submit import SenderRefused, SendRefused, account_identity, do_send
-from academail.help.links import Articles, message_tag
-from academail.mime.parse import decode_part_body, parse_message
-from academail.store import mailboxes as store_mailboxes
-from academail.store import webmail as store
-from academail.store.errors import MailboxNotFound, MessageNotFound, QuotaExceeded, StoreError
-from academail.webmail import compose, preferences
-from academail.webmail import render as rendering
-from academail.webmail.drafts import apply_rich_text, do_discard_draft, do_save_draft
-from academail.webmail.views.base import render_page, signed_in_id, source_reference, webmail_view
+from academail.store.errors import MailboxNotFound, MessageNotFound, QuotaExceeded
+from academail.web.frame import render_page, signed_in_id, webmail_view
+from academail.web.helplinks import Articles, message_tag
+from academail.webmail import compose, preferences, sending
+from academail.webmail.drafts import apply_rich_text, do_save_draft
+from academail.webmail.views.base import source_reference
 
 
 def parse_uid(value: str | None) -> int | None:
@@ -46,137 +42,62 @@ def fill_from_form(draft: compose.Draft, request: HttpRequest) -> None:
 def draft_from_form(request: HttpRequest) -> compose.Draft:
     """The compose form as a Draft, with the identification fields of the
     original (reply) read again from the store, never from the form."""
-    draft = compose.Draft()
     mode = request.POST.get("mode", "")
     reference = source_reference(request.POST.get("source"))
-    if reference is not None and mode in ("reply", "all"):
-        opened = store.open_message(int(request.user.pk), *reference)
-        draft = compose.start_reply(
-            parse_message(opened.raw), "", mode=mode, own_addresses=account_identity(request.user).addresses
-        )
+    draft = sending.access_compose(request.user, mode if mode in ("reply", "all") else "", reference).draft
     fill_from_form(draft, request)
     return draft
 
 
-def attached_name(original: Any) -> str:
-    return rendering.safe_filename(compose.attached_message_name(original.subject), "message/rfc822")
+def _form_context(request: HttpRequest, start: sending.Compose, *, posted: bool) -> dict[str, Any]:
+    return {
+        "mode": start.mode,
+        "source": (request.POST if posted else request.GET).get("source", "") if start.reference else "",
+        "max_size": settings.MAX_MESSAGE_SIZE,
+        "title": _("Écrire un message"),
+        "original_files": start.original_files,
+        "kept": set(request.POST.getlist("keep")) if posted else {a.section for a in start.original_files},
+        "attached_original": start.attached_original,
+    }
 
 
 @webmail_view
 @require_http_methods(["GET", "POST"])
 def write(request: HttpRequest) -> HttpResponse:
+    """The compose page: GET shows it (new, reply, reply to all, forward,
+    forward as attachment); POST saves a draft or sends
+    (``webmail.sending.check_compose_and_send``)."""
     account = request.user
-    account_id = signed_in_id(request)
-    data = request.POST if request.method == "POST" else request.GET
-    mode = data.get("mode", "")
-    if mode not in ("reply", "all", "forward", "forward_attached"):
-        mode = ""
-    reference = source_reference(data.get("source"))
-    draft = compose.Draft()
-    original = None
-    opened = None
-    if reference is not None and mode:
-        opened = store.open_message(account_id, *reference)
-        original = parse_message(opened.raw)
-        draft = compose.start_reply(
-            original,
-            rendering.plain_text(opened.raw, opened.root),
-            mode="forward" if mode == "forward_attached" else mode,
-            own_addresses=account_identity(account).addresses,
-        )
-        if mode == "forward_attached":
-            draft.body = ""  # the original travels whole, as an attached message
-    # A forward carries the original's files (each can be left out), or the whole original.
-    original_files = rendering.attachments(opened.root) if opened is not None and mode == "forward" else []
-    context: dict[str, Any] = {
-        "mode": mode,
-        "source": data.get("source", "") if reference else "",
-        "max_size": settings.MAX_MESSAGE_SIZE,
-        "title": _("Écrire un message"),
-        "original_files": original_files,
-        "kept": {a.section for a in original_files} if request.method == "GET" else set(request.POST.getlist("keep")),
-        "attached_original": (
-            (attached_name(original), opened.message.size)
-            if opened is not None and mode == "forward_attached" else None
-        ),
-    }
-    if request.method == "GET":
+    posted = request.method == "POST"
+    data = request.POST if posted else request.GET
+    start = sending.access_compose(account, data.get("mode", ""), source_reference(data.get("source")))
+    context = _form_context(request, start, posted=posted)
+    draft = start.draft
+    if not posted:
         # The signature: below a new message's body, above the quoted original.
-        signature = preferences.signature_block(preferences.access_preferences(account_id).signature)
+        signature = preferences.signature_block(preferences.access_preferences(signed_in_id(request)).signature)
         if signature:
             draft.body = "\n\n" + signature + draft.body
-        return render_page(request, "write.html", {**context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": ""})
-    # The identification fields come from the original, read again: never from the form.
-    fill_from_form(draft, request)
-    total = 0
-    if opened is not None and mode == "forward":
-        for kept in original_files:
-            if kept.section not in context["kept"]:
-                continue
-            part = rendering.find_leaf(opened.root, kept.section)
-            if part is None:
-                continue
-            data_bytes = decode_part_body(opened.raw, part)
-            total += len(data_bytes)
-            draft.attachments.append(compose.Upload(kept.filename, part.content_type, data_bytes))
-    elif opened is not None and mode == "forward_attached":
-        total += len(opened.raw)
-        draft.attachments.append(
-            compose.Upload(attached_name(original), "message/rfc822", opened.raw)
+        return render_page(
+            request, "write.html", {**context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": ""}
         )
-    for upload in request.FILES.getlist("attachments"):
-        total += upload.size or 0
-        if total > settings.MAX_MESSAGE_SIZE:
-            break
-        draft.attachments.append(
-            compose.Upload(
-                rendering.safe_filename(upload.name or "", upload.content_type or ""),
-                upload.content_type or "application/octet-stream",
-                upload.read(),
-            )
-        )
-    form = {**context, "draft": draft, "to": request.POST.get("to", ""), "cc": request.POST.get("cc", ""), "bcc": request.POST.get("bcc", "")}
-    if total > settings.MAX_MESSAGE_SIZE:
-        form["error"] = _("Les pièces jointes dépassent la taille permise (%(mb)s Mo au total).") % {
-            "mb": settings.MAX_MESSAGE_SIZE // (1024 * 1024)
-        }
-        return render_page(request, "write.html", form)
-    raw = compose.build_message(draft, sender_name=account.full_name, sender_address=account.address)
-    if request.POST.get("intent") == "draft":
-        drafts = store_mailboxes.special_mailbox(account_id, "drafts")
-        try:
-            # Replaces the draft this page saved automatically, if any.
-            do_save_draft(account_id, raw, replaces=parse_uid(request.POST.get("draft")))
-        except QuotaExceeded as error:
-            form["error"] = error.message
-            return render_page(request, "write.html", form)
+    fill_from_form(draft, request)  # the identification fields stay the original's
+    outcome = sending.check_compose_and_send(
+        account, start, draft, kept=context["kept"], uploads=request.FILES.getlist("attachments"),
+        save_draft=request.POST.get("intent") == "draft", confirmed=request.POST.get("confirm") == "1",
+        draft_uid=parse_uid(request.POST.get("draft")),
+    )
+    if outcome.result is sending.Result.FORM:
+        return render_page(request, "write.html", {
+            **context, "draft": outcome.draft, "to": request.POST.get("to", ""), "cc": request.POST.get("cc", ""),
+            "bcc": request.POST.get("bcc", ""), "error": outcome.error, "attachment_warning": outcome.attachment_warning,
+            "help_article": outcome.help_article,
+        })
+    if outcome.result is sending.Result.DRAFT_SAVED:
         messages.success(request, _("Brouillon enregistré dans Brouillons."))
-        return redirect("webmail:folder", mailbox_id=drafts.pk)
-    if (
-        not draft.attachments
-        and compose.mentions_attachment(f"{draft.subject}\n{draft.body}")
-        and request.POST.get("confirm") != "1"
-    ):
-        form["attachment_warning"] = True
-        return render_page(request, "write.html", form)
-    try:
-        sent = do_send(account, raw, [*draft.to, *draft.cc, *draft.bcc], bcc=draft.bcc)
-    except SenderRefused:
-        form["error"] = _("Vous ne pouvez envoyer qu'avec votre propre adresse.")
-        return render_page(request, "write.html", form)
-    except SendRefused as refused:
-        form["error"] = refused.message
-        form["help_article"] = refused.help_article
-        return render_page(request, "write.html", form)
-    try:
-        do_discard_draft(account_id, parse_uid(request.POST.get("draft")))
-    except StoreError:
-        pass  # the message is sent; a draft left behind is only clutter
-    if reference is not None and mode in ("reply", "all"):
-        try:
-            store.do_message_action(account_id, reference[0], [reference[1]], "answered")
-        except StoreError:
-            pass  # the original went away meanwhile: the reply is sent all the same
+        return redirect("webmail:folder", mailbox_id=outcome.drafts_id)
+    sent = outcome.sent
+    assert sent is not None
     if sent.held:
         messages.warning(
             request,

@@ -1,5 +1,8 @@
 """``academail serve``: web (uvicorn), SMTP (MX and submission) and the worker
-(housekeeping, outbound queue) and IMAP in one asyncio loop. ``--only`` runs a subset, so the same code scales out over several
+(housekeeping, outbound queue) and IMAP in one asyncio loop. It lives in
+``config/`` (the composition root, beside the command and the URLs) rather
+than in ``server/``: the protocols import ``server/``'s line-protocol library,
+so starting them from there would make a package cycle. ``--only`` runs a subset, so the same code scales out over several
 processes or machines sharing one database and one blob store.
 """
 
@@ -91,7 +94,7 @@ async def _worker(stop: asyncio.Event) -> None:
 
 def _quota_round() -> None:
     close_old_connections()
-    from academail.delivery.outbound import send_notice
+    from academail.delivery.route import send_notice
 
     report = do_quota_notices(timezone.now(), send_notice)
     if report.thresholds or report.full:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from academail.accounts.journal import MailSignInFailure, access_mail_sign_in_failures
 from academail.accounts.models import Account
-from academail.help.links import Articles, article_url
+from academail.web.helplinks import Articles, article_url
 
 _ADVICE: dict[str, tuple[Any, Any, str]] = {
     "app_password_required": (

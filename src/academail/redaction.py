@@ -7,7 +7,7 @@ our own loggers.
 Every feature that sends a token link registers it once, in its
 ``AppConfig.ready()``::
 
-    from academail.config import redaction
+    from academail import redaction
     redaction.register_token_url("helpdesk:follow", kwarg="token")
 
 The URL is reversed with a marker in place of the token, so the path before

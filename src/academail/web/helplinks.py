@@ -1,6 +1,9 @@
 """How every page of the product points to help: the one place that builds
 an article's address and a "Contacter l'assistance" link with the helpdesk
-category pre-selected.
+category pre-selected. It lives in ``web/`` (what every page shares), not in
+``help/``: accounts, webmail and the other packages' pages link to articles,
+and ``help/`` itself needs accounts and delivery (training invitations), so a
+module of ``help/`` would tie them in a cycle.
 
 Use ``article_url(slug)`` in Python and ``{% load help_links %}`` then
 ``{% help_hint "slug" %}`` (a short "Comment résoudre ce problème ?" line with

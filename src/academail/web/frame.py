@@ -1,0 +1,61 @@
+"""The frame of every signed-in mail page: ``webmail_view`` (sign-in
+required, an id of another account is a 404, a strict CSP and no caching) and
+``render_page`` (render a ``webmail/pages/`` template with the folder pane).
+The webmail, filters and forwarding pages use them, so they look and behave
+the same; new packages with pages do too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from academail.store import webmail as store
+from academail.store.errors import MailboxNotFound, MessageNotFound
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def webmail_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Sign-in required; unknown ids of any kind become a 404; strict headers."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except (MailboxNotFound, MessageNotFound):
+            raise Http404(_("Ce message ou ce dossier n'existe pas.")) from None
+        response.setdefault("Content-Security-Policy", CSP)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "same-origin"
+        return response
+
+    return wrapper
+
+
+def signed_in_id(request: HttpRequest) -> int:
+    """The signed-in account's id (views under ``webmail_view`` only)."""
+    return int(request.user.pk)
+
+
+def parse_int(value: str | None) -> int | None:
+    """A positive id or UID from a query string or form; None when absent or malformed."""
+    if value is None or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
+    """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder)."""
+    pane = store.folder_pane(signed_in_id(request))
+    return render(request, f"webmail/pages/{template}", {"pane": pane, "current": current, **context})
