@@ -41,3 +41,55 @@ def test_data_images_other_than_raster_are_dropped(web, person):
     )
     frame = _frame(web, deliver(person, html_message(markup)))
     assert "data:" not in frame.split("<body", 1)[1]
+
+
+def _mixed(parts: list[tuple[str, str]], *, subtype: str = "mixed", extra: str = "") -> bytes:
+    body = "".join(
+        f"--b\r\nContent-Type: {ctype}\r\n\r\n{text}\r\n" for ctype, text in parts
+    )
+    return (
+        "From: Secretariat <secretariat@college-exemple.fr>\r\nTo: julie.martin@ac-demo.fr\r\n"
+        "Subject: Plusieurs parties\r\nDate: Thu, 26 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/{subtype}; boundary="b"{extra}\r\n\r\n{body}--b--\r\n'
+    ).encode()
+
+
+def test_every_text_part_of_a_mixed_message_is_shown_in_order(web, person):
+    raw = _mixed([
+        ("text/plain; charset=utf-8", "Premier paragraphe."),
+        ("text/plain; charset=utf-8", "Deuxième partie, ajoutée par la liste."),
+        ("text/plain; charset=utf-8", "Troisième partie."),
+    ])
+    message = deliver(person, raw)
+    page = web.get(reverse("webmail:message", args=[message.mailbox_id, message.uid])).content.decode()
+    first, second, third = (page.find(t) for t in ("Premier paragraphe", "Deuxième partie", "Troisième partie"))
+    assert 0 < first < second < third
+
+
+def test_text_parts_beside_html_all_reach_the_frame(web, person):
+    raw = _mixed([("text/plain; charset=utf-8", "Avant la lettre."), ("text/html; charset=utf-8", "<p>La lettre</p>"),
+                  ("text/plain; charset=utf-8", "Pied de page de la liste.")])
+    frame = _frame(web, deliver(person, raw))
+    assert 0 < frame.find("Avant la lettre") < frame.find("<p>La lettre</p>") < frame.find("Pied de page")
+
+
+DSN = (
+    "Reporting-MTA: dns; mx.college-exemple.fr\r\n\r\n"
+    "Final-Recipient: rfc822; inconnu@college-exemple.fr\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <inconnu@college-exemple.fr>: Recipient address rejected\r\n"
+)
+
+
+def test_a_bounce_is_summarised_in_french(web, person):
+    raw = _mixed(
+        [("text/plain; charset=utf-8", "Votre message n'a pas pu être remis."), ("message/delivery-status", DSN),
+         ("text/rfc822-headers", "Subject: Conseil de classe\r\n")],
+        subtype="report", extra="; report-type=delivery-status",
+    )
+    message = deliver(person, raw)
+    page = web.get(reverse("webmail:message", args=[message.mailbox_id, message.uid])).content.decode()
+    assert "Destinataire : inconnu@college-exemple.fr" in page
+    assert "État : 5.1.1 (échec définitif" in page
+    assert "Diagnostic du serveur : 550 5.1.1 &lt;inconnu@college-exemple.fr&gt;: Recipient address rejected" in page
+    # Summarised, not listed as an opaque attachment.
+    assert "delivery-status" not in page

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import nh3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from academail.mime.parse import Part, decode_part_body, iter_parts, part_text
 
@@ -139,7 +140,7 @@ def body_parts(root: Part) -> tuple[Part | None, Part | None]:
     (not attachments, not inside an attached message)."""
     plain: Part | None = None
     html: Part | None = None
-    for _, part in _own_parts(root):
+    for _section, part in _own_parts(root):
         if part.is_multipart or _is_attachment(part):
             continue
         if part.content_type == "text/plain" and plain is None:
@@ -147,6 +148,94 @@ def body_parts(root: Part) -> tuple[Part | None, Part | None]:
         elif part.content_type == "text/html" and html is None:
             html = part
     return plain, html
+
+
+TEXT_TYPES = ("text/plain", "text/html")
+DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+def readable_parts(root: Part) -> list[Part]:
+    """Every part the reading page shows, in message order: the inline text
+    parts of a multipart/mixed one after the other, one alternative of each
+    multipart/alternative (the last one we can show, RFC 2046 §5.1.4: they come
+    in increasing faithfulness), and the delivery-status part of a bounce
+    (RFC 3464), which is summarised. Attachments and attached messages are not
+    in it."""
+    found: list[Part] = []
+    if root.children:
+        if root.content_type == "multipart/alternative":
+            for child in reversed(root.children):
+                chosen = readable_parts(child)
+                if chosen:
+                    return chosen
+            return found
+        for child in root.children:
+            found.extend(readable_parts(child))
+        return found
+    if root.content_type in DSN_TYPES and root.disposition != "attachment":
+        return [root]
+    if root.content_type in TEXT_TYPES and not _is_attachment(root):
+        return [root]
+    return found
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One recipient's block of a delivery-status report (RFC 3464 §2.3)."""
+
+    recipient: str
+    action: str
+    status: str
+    diagnostic: str
+
+
+def delivery_report(raw: bytes, part: Part) -> list[Delivery]:
+    """The per-recipient blocks of a message/delivery-status part: blank-line
+    separated header blocks, the first one about the message (RFC 3464 §2.1)."""
+    text = decode_part_body(raw, part).decode("utf-8", "replace").replace("\r\n", "\n")
+    blocks = [b for b in re.split(r"\n[ \t]*\n", text.strip()) if b.strip()]
+    parser = BytesHeaderParser(policy=email.policy.default)
+    found: list[Delivery] = []
+    for block in blocks[1:]:
+        fields = parser.parsebytes(block.encode("utf-8", "replace") + b"\n\n")
+        values = {name: _dsn_value(str(fields.get(name, "") or "")) for name in
+                  ("Final-Recipient", "Original-Recipient", "Action", "Status", "Diagnostic-Code")}
+        recipient = values["Final-Recipient"] or values["Original-Recipient"]
+        if recipient:
+            found.append(Delivery(recipient, values["Action"].lower(), values["Status"], values["Diagnostic-Code"]))
+    return found
+
+
+def _dsn_value(value: str) -> str:
+    """A field's value without its type prefix ("rfc822; a@b", "smtp; 550 ..."),
+    unfolded."""
+    kind, separator, rest = value.partition(";")
+    return re.sub(r"\s+", " ", rest if separator else kind).strip()
+
+
+def delivery_summary(deliveries: list[Delivery]) -> str:
+    """The French summary of a bounce shown instead of the raw report."""
+    meanings = {
+        "failed": _("échec définitif : le message n'a pas été remis"),
+        "delayed": _("retardé : le serveur réessaiera plus tard"),
+        "delivered": _("remis"),
+        "relayed": _("transmis à un autre système, sans confirmation de remise"),
+        "expanded": _("remis à une liste de diffusion"),
+    }
+    lines = [_("Rapport de distribution du message :")]
+    for item in deliveries:
+        lines.append(_("Destinataire : %(recipient)s") % {"recipient": item.recipient})
+        lines.append(_("État : %(status)s (%(meaning)s)") % {
+            "status": item.status or "?", "meaning": meanings.get(item.action, item.action or "?")})
+        if item.diagnostic:
+            lines.append(_("Diagnostic du serveur : %(diagnostic)s") % {"diagnostic": item.diagnostic})
+    return "\n".join(lines)
+
+
+def _part_as_text(raw: bytes, part: Part) -> str:
+    if part.content_type in DSN_TYPES:
+        return delivery_summary(delivery_report(raw, part))
+    return part_text(raw, part)
 
 
 def _own_parts(root: Part) -> list[tuple[str, Part]]:
@@ -166,9 +255,10 @@ def attachments(root: Part) -> list[Attachment]:
     """What the reading page lists for download: every leaf part with a file
     name or an attachment disposition, attached messages whole."""
     plain, html = body_parts(root)
+    shown = {id(p) for p in readable_parts(root)} | {id(plain), id(html)}
     result: list[Attachment] = []
     for section, part in _own_parts(root):
-        if part is plain or part is html:
+        if id(part) in shown:
             continue
         if not (_is_attachment(part) or part.content_type in ("message/rfc822", "message/global")):
             if part.content_id and part.content_type.startswith("image/"):
@@ -383,21 +473,29 @@ def sanitize_html(
 def message_body(raw: bytes, root: Part, *, allow_remote: bool = False, rewrite: LinkRewrite | None = None) -> Body:
     """What the reading page shows: HTML goes to the sandboxed frame (the
     page only learns whether it had remote images), text is shown inline."""
-    plain, html = body_parts(root)
-    if html is not None:
-        _, remote = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote)
+    parts = readable_parts(root)
+    if any(p.content_type == "text/html" for p in parts):
+        remote = False
+        for part in parts:
+            if part.content_type == "text/html":
+                remote = sanitize_html(part_text(raw, part), raw, root, allow_remote=allow_remote)[1] or remote
         return Body("html", mark_safe(""), remote)  # noqa: S308 - empty
-    if plain is not None:
-        return Body("text", linkify(part_text(raw, plain)[:MAX_TEXT_CHARS], rewrite), False)
+    if parts:
+        texts = [linkify(_part_as_text(raw, p)[:MAX_TEXT_CHARS], rewrite) for p in parts]
+        return Body("text", mark_safe("\n<hr>\n".join(texts)), False)  # noqa: S308 - each piece escaped by linkify
     return Body("", mark_safe(""), False)  # noqa: S308 - empty
 
 
 def html_document(raw: bytes, root: Part, *, allow_remote: bool, rewrite: LinkRewrite | None = None) -> str:
     """The whole document the sandboxed frame loads (sanitised body only)."""
-    _, html = body_parts(root)
-    cleaned = ""
-    if html is not None:
-        cleaned, _ = sanitize_html(part_text(raw, html), raw, root, allow_remote=allow_remote, rewrite=rewrite)
+    pieces: list[str] = []
+    for part in readable_parts(root):
+        if part.content_type == "text/html":
+            pieces.append(sanitize_html(part_text(raw, part), raw, root, allow_remote=allow_remote, rewrite=rewrite)[0])
+        else:
+            text = linkify(_part_as_text(raw, part)[:MAX_TEXT_CHARS], rewrite)
+            pieces.append(f'<div style="white-space:pre-wrap">{text}</div>')
+    cleaned = "\n<hr>\n".join(pieces)
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="referrer" content="no-referrer"></head>'
