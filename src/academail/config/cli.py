@@ -1,11 +1,12 @@
 """The ``academail`` command: serve, migrate, import-accounts, deliver, demo,
-queue, dkim-keygen, jobs, and ``manage`` for any other Django management command."""
+queue, dkim-keygen, jobs, backup, restore, and ``manage`` for any other Django management command."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def _setup() -> None:
@@ -135,6 +136,34 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from academail.operations.backup import BackupError, do_backup
+
+    try:
+        report = do_backup(args.dest)
+    except BackupError as error:
+        print(f"academail backup : {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(  # noqa: T201
+        f"sauvegarde {report.path} : base {report.engine}, {report.blobs} blob(s) "
+        f"({report.linked} en lien physique), {report.seconds:.1f} s. "
+        "Elle contient les secrets de la plateforme : protégez-la."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from academail.operations.backup import BackupError, do_restore
+
+    try:
+        manifest = do_restore(args.src)
+    except BackupError as error:
+        print(f"academail restore : {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"restauré : sauvegarde du {manifest['created']} ({manifest['blobs']} blob(s))")  # noqa: T201
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -186,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=50, help="list: the newest this many")
     jobs.set_defaults(func=cmd_jobs)
 
+    backup = sub.add_parser("backup", help="a consistent backup while serving (database, blobs, keys)")
+    backup.add_argument("dest", type=Path, help="a new or empty directory (created 0700: it holds secrets)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="bring a backup back into an empty ACADEMAIL_HOME")
+    restore.add_argument("src", type=Path)
+    restore.set_defaults(func=cmd_restore)
+
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
@@ -194,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "restore":
+        # Before Django starts: starting it creates fresh secrets in ACADEMAIL_HOME.
+        from academail.env import var_dir
+        from academail.operations.backup import BackupError, check_empty_home
+
+        try:
+            check_empty_home(var_dir())
+        except BackupError as error:
+            print(f"academail restore : {error}", file=sys.stderr)  # noqa: T201
+            return 1
     _setup()
     return int(args.func(args) or 0)
 

@@ -1,0 +1,1 @@
+"""Operations: backups that restore (``backup``) and the health checks (``health``)."""
