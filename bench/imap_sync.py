@@ -46,6 +46,7 @@ PASSWORD = "Corr3ct-cheval-batterie"
 DOVECOT = "/usr/sbin/dovecot"
 SUBJECT_WORD = "réunion"
 TEXT_WORD = "conseil"
+FROM_PART = "ernar"  # inside "Bernard": a substring no word starts with (RFC 3501 §6.4.4)
 
 
 # --- filling ---------------------------------------------------------------------
@@ -201,6 +202,7 @@ def measure_reads(name: str, port: int, user: str, password: str, expected: int,
         (f'UID SEARCH CHARSET UTF-8 SUBJECT "{SUBJECT_WORD}" (ms)',
          b"UID SEARCH CHARSET UTF-8 SUBJECT {%d+}\r\n" % len(word) + word),
         (f'UID SEARCH TEXT "{TEXT_WORD}" (ms)', f"UID SEARCH TEXT {TEXT_WORD}".encode()),
+        (f'UID SEARCH FROM "{FROM_PART}" (ms)', f"UID SEARCH FROM {FROM_PART}".encode()),
     ):
         times = []
         hits = 0

@@ -70,3 +70,21 @@ def test_search_is_sql_not_blob_reads(session, user, monkeypatch):
     monkeypatch.setattr(blobs.BlobStore, "get", forbidden)
     monkeypatch.setattr(blobs.BlobStore, "read_range", forbidden)
     assert numbers(session.cmd("SEARCH OR TEXT cantine BODY jeudi")) == [2, 3]
+
+
+def test_header_keys_match_substrings_case_insensitively(session, user):
+    # RFC 3501 §6.4.4 and RFC 9051 §6.4.4: FROM, TO, CC and SUBJECT match when the
+    # field "contains the specified string", case-insensitively: a substring,
+    # not a word prefix from the full-text index ("tendance" starts no word).
+    mailbox(session, user)
+    assert numbers(session.cmd("UID SEARCH FROM tendance")) == [3]
+    assert numbers(session.cmd("UID SEARCH FROM COLLEGE-EXEMPLE")) == [1, 2, 3]
+    assert numbers(session.cmd('UID SEARCH SUBJECT "union des"')) == [1]
+    assert numbers(session.cmd("UID SEARCH SUBJECT ANTIN")) == [3]
+    assert numbers(session.cmd("UID SEARCH TO artin@ac-d")) == [1, 2, 3]
+    assert numbers(session.cmd("UID SEARCH TO direction")) == []
+    assert numbers(session.cmd('UID SEARCH HEADER Subject "seil de cl"')) == [2]
+    # The empty string is contained in every subject (RFC 3501 §6.4.4: substring).
+    assert numbers(session.cmd('UID SEARCH SUBJECT ""')) == [1, 2, 3]
+    # Substring matching stays within the field asked for.
+    assert numbers(session.cmd("UID SEARCH SUBJECT intendance")) == []

@@ -512,23 +512,29 @@ class _Compiler:
         return "(" + " AND ".join(f"({self.compile(x)})" for x in c.criteria) + ")" if c.criteria else "1=1"
 
     def _text(self, c: TextMatch) -> str:
-        # The full-text index (accent- and case-folded word prefixes over subject,
-        # people and body text) does the heavy lifting; for header fields the
-        # cached column narrows it to the field asked for.
+        # RFC 3501 §6.4.4 / RFC 9051 §6.4.4: SUBJECT, FROM, TO and CC match a
+        # substring of the field, case-insensitively (accents folded too). The
+        # full-text index only knows word prefixes ("tendance" is inside
+        # "intendance" but starts no word), so these keys scan the cached,
+        # folded columns of the one mailbox: never the index, never a blob.
+        column = _TEXT_COLUMNS.get(c.field)
+        if column is not None:
+            self.needs_content = True
+            self.params.append(_like(c.value))
+            return f"{_folded(column)} LIKE %s ESCAPE '\\'"
+        # BODY, TEXT, BCC: the full-text index (word prefixes over subject,
+        # people and body text) until the body text is cached for substrings.
         parts: list[str] = []
         condition = search.match_sql(c.value)
         if condition is not None:
             clause, params = condition
             parts.append(clause)
             self.params.extend(params)
-        column = _TEXT_COLUMNS.get(c.field)
-        if c.field in ("text", "body") and condition is None:
-            column = _TEXT_COLUMNS["subject"]
-        if column is not None and (condition is None or c.field in ("subject", "from")):
+        else:
             self.needs_content = True
-            parts.append(f"{_folded(column)} LIKE %s ESCAPE '\\'")
+            parts.append(f"{_folded(_TEXT_COLUMNS['subject'])} LIKE %s ESCAPE '\\'")
             self.params.append(_like(c.value))
-        return "(" + " AND ".join(parts) + ")" if parts else "1=1"
+        return "(" + " AND ".join(parts) + ")"
 
 
 def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
