@@ -77,6 +77,11 @@ def test_the_demo_shows_junk_and_a_phishing_warning(db, settings):
     lure = Message.objects.filter(mailbox__special_use="inbox", content__subject="Votre boîte aux lettres est pleine")
     assert lure.count() == active - 1
     assert Campaign.objects.get().reports.count() == 1
+    # The report reached the security team: the administrator, through the report address.
+    admin = Account.objects.get(role="admin")
+    report = Message.objects.filter(mailbox__account=admin, mailbox__special_use="inbox",
+                                    content__subject__contains="Votre boîte aux lettres est pleine")
+    assert report.exclude(content__subject="Votre boîte aux lettres est pleine").exists()
 
 
 def test_the_demo_has_a_mailbox_near_its_quota(db, tmp_path, settings):

@@ -312,6 +312,18 @@ def check_create_account(
     raise AssertionError("unreachable")
 
 
+def check_add_alias(account: Account, address: str) -> str:
+    """Give ``account`` another address of the académie (mail to it arrives in
+    the same mailbox). Raises AccountError (French) when the address is not
+    the académie's or is already someone's. Returns the cleaned address."""
+    cleaned = clean_own_address(address)
+    with transaction.atomic():
+        if address_taken(cleaned):
+            raise AccountError(f"L'adresse « {cleaned} » est déjà utilisée.", field="address")
+        Alias.objects.create(account=account, address=cleaned)
+    return cleaned
+
+
 def check_update_account(
     account: Account,
     *,

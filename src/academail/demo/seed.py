@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from academail.accounts.models import Account, Status
-from academail.accounts.services import check_create_account
+from academail.accounts.services import address_taken, check_add_alias, check_create_account
 from academail.demo.agenda import seed_agendas
 from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
 from academail.store import mailboxes
@@ -103,6 +103,7 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     tickets = seed_tickets([account for account, _person in people])
     active = [account for account, _ in people if account.status == Status.ACTIVE]
     agenda_events = seed_agendas(active, timezone.localdate())
+    _security_team_address([account for account, _person in people])
     from academail.demo.protection import seed_protection
 
     outside = seed_protection(active)
@@ -122,6 +123,14 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     )
     out.write(path.read_text())
     return rows
+
+
+def _security_team_address(accounts: list[Account]) -> None:
+    """Phishing reports go to ``ACADEMAIL_PHISHING_REPORT_ADDRESS``: in the
+    demo it is an alias of the administrator, who sees the campaigns page."""
+    admin = next((a for a in accounts if a.role == "admin"), None)
+    if admin is not None and not address_taken(settings.PHISHING_REPORT_ADDRESS):
+        check_add_alias(admin, settings.PHISHING_REPORT_ADDRESS)
 
 
 def _training_sessions(accounts: list[Account], now: datetime) -> int:
