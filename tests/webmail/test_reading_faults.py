@@ -93,3 +93,15 @@ def test_a_bounce_is_summarised_in_french(web, person):
     assert "Diagnostic du serveur : 550 5.1.1 &lt;inconnu@college-exemple.fr&gt;: Recipient address rejected" in page
     # Summarised, not listed as an opaque attachment.
     assert "delivery-status" not in page
+
+
+def test_no_thumbnail_for_a_file_that_is_not_the_image_it_claims(web, person):
+    from tests.webmail.test_reading_more import _sections, outer_with_attachment
+
+    message = deliver(person, outer_with_attachment())
+    page = web.get(reverse("webmail:message", args=[message.mailbox_id, message.uid])).content.decode()
+    sections = _sections(page)
+    fake = reverse("webmail:preview", args=[message.mailbox_id, message.uid, sections["faux.png"]])
+    assert web.get(fake).status_code == 404
+    assert fake not in page  # neither a thumbnail nor a link to a preview that refuses
+    assert "faux.png" in page  # still listed, for download

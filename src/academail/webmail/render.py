@@ -110,14 +110,19 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    # Its first bytes are those of the image or PDF type it claims, within the
+    # preview size: what the preview URL checks before answering.
+    can_preview: bool = True
 
     @property
     def kind(self) -> str:
         """"image" (a thumbnail is shown), "pdf" (opens in a tab), "message"
-        (opens as a message) or "" (download only)."""
-        if self.content_type in PREVIEW_IMAGE_TYPES:
+        (opens as a message) or "" (download only). A part whose bytes are not
+        the image or PDF it claims to be gets no preview (the preview URL
+        would refuse it)."""
+        if self.content_type in PREVIEW_IMAGE_TYPES and self.can_preview:
             return "image"
-        if self.content_type == "application/pdf":
+        if self.content_type == "application/pdf" and self.can_preview:
             return "pdf"
         if self.content_type in EMBEDDED_TYPES:
             return "message"
@@ -251,9 +256,10 @@ def _own_parts(root: Part) -> list[tuple[str, Part]]:
     return found
 
 
-def attachments(root: Part) -> list[Attachment]:
+def attachments(raw: bytes, root: Part) -> list[Attachment]:
     """What the reading page lists for download: every leaf part with a file
-    name or an attachment disposition, attached messages whole."""
+    name or an attachment disposition, attached messages whole. Image and PDF
+    parts are checked against their first bytes (``can_preview``)."""
     plain, html = body_parts(root)
     shown = {id(p) for p in readable_parts(root)} | {id(plain), id(html)}
     result: list[Attachment] = []
@@ -271,9 +277,20 @@ def attachments(root: Part) -> list[Attachment]:
                 filename=safe_filename(part.filename or "", part.content_type),
                 content_type=part.content_type,
                 size=_decoded_size(part),
+                can_preview=part.content_type not in _MAGIC
+                or (_decoded_size(part) <= MAX_PREVIEW and previewable(part, _first_bytes(raw, part))),
             )
         )
     return result
+
+
+def _first_bytes(raw: bytes, part: Part) -> bytes:
+    """Enough of a part's decoded body to check its magic number, without
+    decoding a large base64 attachment whole."""
+    if part.encoding != "base64":
+        return decode_part_body(raw, part)[:64]
+    head = re.sub(rb"[^A-Za-z0-9+/]", b"", raw[part.body_start : min(part.end, part.body_start + 256)])
+    return base64.b64decode(head[: len(head) // 4 * 4])
 
 
 def _decoded_size(part: Part) -> int:

@@ -86,7 +86,7 @@ def access_compose(account: Account, mode: str, reference: tuple[int, int] | Non
     )
     if mode == "forward_attached":
         draft.body = ""  # the original travels whole, as an attached message
-    files = rendering.attachments(opened.root) if mode == "forward" else []
+    files = rendering.attachments(opened.raw, opened.root) if mode == "forward" else []
     return Compose(mode, reference, draft, opened, original, files)
 
 

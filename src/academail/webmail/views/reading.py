@@ -50,7 +50,7 @@ def conversation(request: HttpRequest, mailbox_id: int, thread_key: str) -> Http
                 "parsed": parsed,
                 "body": rendering.message_body(opened.raw, opened.root, allow_remote=allow),
                 "allow_images": allow,
-                "attachments": rendering.attachments(opened.root),
+                "attachments": rendering.attachments(opened.raw, opened.root),
             }
         )
     title = items[-1]["parsed"].subject or _("(sans objet)")
@@ -94,7 +94,7 @@ def reading_context(
         "parsed": parsed,
         "body": rendering.message_body(raw, root, allow_remote=allow_images, rewrite=rewrite),
         "allow_images": allow_images,
-        "attachments": rendering.attachments(root),
+        "attachments": rendering.attachments(raw, root),
     }
 
 
