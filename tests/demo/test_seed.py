@@ -37,8 +37,9 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     assert TrainingSession.objects.filter(starts_at__gt=timezone.now()).count() == 3
     assert Registration.objects.filter(state="waiting").exists()
     outside = 4 * Account.objects.filter(status="active").count()
-    # Plus the nearly full mailbox: three video messages and its 95 % notice (demo.mailboxcare).
-    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1
+    # Plus the nearly full mailbox: three video messages and its 95 % notice (demo.mailboxcare),
+    # and the phishing report that reached the security team (the administrator).
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1 + 1
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()
