@@ -39,8 +39,10 @@ node-deps: $(AXE)
 migrate: install
 	$(BIN)/academail migrate
 
+# The demo domain's DKIM key (kept if it exists): mail leaves signed from the first run.
 demo: migrate
 	$(BIN)/academail demo
+	$(BIN)/academail dkim-keygen ac-demo.fr
 
 # Static files under hashed names for WhiteNoise (serve also collects them when missing).
 static: install

@@ -20,9 +20,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from academail.config.serve import SERVICES, serve
+    from academail.env import ConfigurationError
 
     services = [s.strip() for s in args.only.split(",")] if args.only else list(SERVICES)
-    asyncio.run(serve(services))
+    try:
+        asyncio.run(serve(services))
+    except ConfigurationError as error:
+        print(f"academail serve : {error}", file=sys.stderr)  # noqa: T201
+        return 1
     return 0
 
 

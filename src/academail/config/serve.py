@@ -33,6 +33,7 @@ from academail.imap.server import start_imap, stop_store_threads
 from academail.jobs.runner import run_jobs_worker
 from academail.managesieve.server import start_managesieve
 from academail.managesieve.server import stop_store_threads as stop_sieve_threads
+from academail.operations.health import check_startup
 from academail.server.instance import release, take_service_locks
 from academail.server.tls import server_context
 from academail.smtp.mx import start_mx
@@ -125,6 +126,7 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
     unknown = wanted - set(SERVICES)
     if unknown:
         raise SystemExit(f"unknown service(s): {', '.join(sorted(unknown))}; choose among {', '.join(SERVICES)}")
+    check_startup()  # production: every mail domain has its DKIM key
     # Before binding anything: a second instance on the same SQLite data directory stops here.
     locks = take_service_locks(wanted, vendor=connection.vendor)
     try:

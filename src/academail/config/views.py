@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+
+from academail.operations.health import check_health
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -16,9 +17,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """The probe for load balancers and monitoring: 503 when the database or
+    the blob store fails; domains without a DKIM key are reported."""
+    healthy, report = check_health()
+    return JsonResponse(report, status=200 if healthy else 503)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -94,6 +94,19 @@ class BlobStore:
                 continue  # another process cleaned it first
         return removed
 
+    def check(self) -> None:
+        """Write, read back and remove a probe file in ``tmp/`` (the health
+        probe): raises ``OSError`` when the store cannot take a blob."""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="healthz")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(b"ok")
+            with open(name, "rb") as handle:
+                if handle.read() != b"ok":
+                    raise OSError(f"blob store probe read back wrong bytes in {self.tmp}")
+        finally:
+            os.unlink(name)
+
     def iter_shas(self) -> Iterator[str]:
         """Every blob on disk (for the orphan sweep)."""
         for first in self.root.iterdir():
