@@ -193,7 +193,7 @@ def test_move_with_the_menu(page, live_server, people):
         row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
     Select(page.find_element(By.ID, "wm-target")).select_by_visible_text("Projets")
     click_button(page, "Déplacer")
-    wait_text(page, "Déplacé.")
+    wait_text(page, "Déplacé dans « Projets ».")
     subjects = list_subjects(page)
     assert "Projet théâtre, étape 2" in subjects
     assert "Projet théâtre, étape 1" not in subjects and "Projet théâtre, étape 3" not in subjects
@@ -205,7 +205,7 @@ def test_move_with_the_menu(page, live_server, people):
     open_message(page, "Projet théâtre, étape 2")
     Select(page.find_element(By.ID, "wm-move")).select_by_visible_text("Projets")
     click_button(page, "Déplacer")
-    wait_text(page, "Déplacé.")
+    wait_text(page, "Déplacé dans « Projets ».")
     folder_link(page, "Projets").click()
     wait_text(page, "3 messages", css="main h1")
 

@@ -120,7 +120,7 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "unseen": _("Marqué comme non lu."),
         "flag": _("Suivi activé."),
         "unflag": _("Suivi retiré."),
-        "move": _("Déplacé."),
+        "move": moved_to(signed_in_id(request), target) if action == "move" else "",
         "delete": _("Supprimé."),
         "junk": _("Signalé comme indésirable et déplacé dans Indésirables."),
         "notjunk": _("Ce n'est pas un indésirable : remis dans la boîte de réception. Les prochains messages de cet expéditeur y arriveront."),
@@ -130,6 +130,12 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     if len(uids) == 1 and action in ("seen", "flag", "unflag") and request.POST.get("from") == "message":
         return redirect("webmail:message", mailbox_id=mailbox_id, uid=uids[0])
     return redirect(next_url)
+
+
+def moved_to(account_id: int, target: int | None) -> str:
+    """ "Déplacé dans « Projets »." — the person sees where the message went."""
+    label = next((f.label for f in store.folder_pane(account_id).folders if f.mailbox.pk == target), "")
+    return _("Déplacé dans « %(folder)s ».") % {"folder": label} if label else _("Déplacé.")
 
 
 @webmail_view
