@@ -88,3 +88,19 @@ def test_header_keys_match_substrings_case_insensitively(session, user):
     assert numbers(session.cmd('UID SEARCH SUBJECT ""')) == [1, 2, 3]
     # Substring matching stays within the field asked for.
     assert numbers(session.cmd("UID SEARCH SUBJECT intendance")) == []
+
+
+def test_sent_date_keys_use_the_date_header_own_day(session, user):
+    # RFC 3501 §6.4.4: SENTBEFORE, SENTON and SENTSINCE compare the Date header's
+    # date, "disregarding time and timezone": 23:30 at -0500 is still the 26th
+    # (the 27th in UTC), 00:30 at +1400 still the 27th (the 26th in UTC).
+    late = build_message(subject="Tard").replace(b"Thu, 26 Nov 2026 10:00:00 +0100", b"Thu, 26 Nov 2026 23:30:00 -0500")
+    early = build_message(subject="Tot").replace(b"Thu, 26 Nov 2026 10:00:00 +0100", b"Fri, 27 Nov 2026 00:30:00 +1400")
+    deliver_to(user, late)
+    deliver_to(user, early)
+    assert session.cmd("SELECT INBOX").ok
+    assert numbers(session.cmd("UID SEARCH SENTON 26-Nov-2026")) == [1]
+    assert numbers(session.cmd("UID SEARCH SENTON 27-Nov-2026")) == [2]
+    assert numbers(session.cmd("UID SEARCH SENTBEFORE 27-Nov-2026")) == [1]
+    assert numbers(session.cmd("UID SEARCH SENTSINCE 27-Nov-2026")) == [2]
+    assert numbers(session.cmd("UID SEARCH SENTSINCE 26-Nov-2026 SENTBEFORE 28-Nov-2026")) == [1, 2]

@@ -471,18 +471,22 @@ class _Compiler:
         if isinstance(c, TextMatch):
             return self._text(c)
         if isinstance(c, DateMatch):
-            column = "m.internaldate" if c.field == "internal" else "c.date"
             if c.field == "sent":
+                # RFC 3501 §6.4.4: the Date header's own day, time zone disregarded.
                 self.needs_content = True
-            start = _day_start(c.date)
-            end = _day_start(c.date + dt.timedelta(days=1))
+                column = "c.sent_day"
+                start_day: Any = c.date
+                end_day: Any = c.date + dt.timedelta(days=1)
+            else:
+                column = "m.internaldate"
+                start_day, end_day = _day_start(c.date), _day_start(c.date + dt.timedelta(days=1))
             if c.op == "before":
-                self.params.append(start)
+                self.params.append(start_day)
                 return f"{column} < %s"
             if c.op == "since":
-                self.params.append(start)
+                self.params.append(start_day)
                 return f"{column} >= %s"
-            self.params.extend([start, end])
+            self.params.extend([start_day, end_day])
             return f"({column} >= %s AND {column} < %s)"
         if isinstance(c, SizeMatch):
             self.params.append(c.size)

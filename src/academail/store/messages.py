@@ -67,6 +67,7 @@ def _content_row(prepared: PreparedContent) -> Content:
         to_text=", ".join(a.addr for a in parsed.to)[:10000],
         cc_text=", ".join(a.addr for a in parsed.cc)[:10000],
         date=parsed.date,
+        sent_day=parsed.date.date() if parsed.date else None,
         message_id=(parsed.message_id or "")[:998],
         in_reply_to=(parsed.in_reply_to or "")[:998],
         references=" ".join(parsed.references)[:20000],
@@ -100,14 +101,15 @@ def _attach_content(prepared: PreparedContent, references: int) -> int:
         # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
         cursor.execute(
             "INSERT INTO store_content (sha256, size, refcount, released_at, subject, from_name,"
-            " from_addr, to_text, cc_text, date, message_id, in_reply_to, \"references\", preview,"
+            " from_addr, to_text, cc_text, date, sent_day, message_id, in_reply_to, \"references\", preview,"
             " has_attachments, thread_key, structure, parse_defects, created_at)"
-            " VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (sha256) DO NOTHING RETURNING id",
             [
                 content.sha256, content.size, references, content.subject, content.from_name,
                 content.from_addr, content.to_text, content.cc_text,
-                ops.adapt_datetimefield_value(content.date), content.message_id,
+                ops.adapt_datetimefield_value(content.date), ops.adapt_datefield_value(content.sent_day),
+                content.message_id,
                 content.in_reply_to, content.references, content.preview, content.has_attachments,
                 content.thread_key, json.dumps(content.structure), json.dumps(content.parse_defects),
                 ops.adapt_datetimefield_value(timezone.now()),

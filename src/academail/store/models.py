@@ -80,6 +80,9 @@ class Content(models.Model):
     to_text = models.TextField(blank=True)
     cc_text = models.TextField(blank=True)
     date = models.DateTimeField(null=True, blank=True)
+    # The Date header's own calendar day, in its own time zone: SENTON and
+    # friends compare it (RFC 3501 §6.4.4 disregards time and time zone).
+    sent_day = models.DateField(null=True, blank=True)
     message_id = models.CharField(max_length=998, blank=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
