@@ -372,6 +372,10 @@ QUEUE_CONNECT_TIMEOUT = env_int("ACADEMAIL_QUEUE_TIMEOUT", 300)  # per SMTP repl
 OUTBOUND_CAPTURE = env_bool("ACADEMAIL_OUTBOUND_CAPTURE", not PRODUCTION)
 # DKIM signing (RFC 6376): keys made by `academail dkim-keygen DOMAIN` as
 # <DKIM_KEY_DIR>/<domain>.<selector>.key; a domain without a key is not signed.
+# Prometheus /metrics (operations.metrics): off unless a bearer token or an
+# allow-list of client addresses (exact IPs or networks) is set.
+METRICS_TOKEN = env_str("ACADEMAIL_METRICS_TOKEN", "")
+METRICS_ALLOW = env_list("ACADEMAIL_METRICS_ALLOW", [])
 DKIM_SELECTOR = env_str("ACADEMAIL_DKIM_SELECTOR", "academail")
 DKIM_KEY_DIR = Path(env_str("ACADEMAIL_DKIM_KEY_DIR", str(VAR_DIR / "dkim")))
 # Sending limits per account (delivery.limits), in recipients (local and remote

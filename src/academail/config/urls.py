@@ -4,6 +4,7 @@ from django.urls import include, path
 from academail.accounts.views import admin_login_redirect
 from academail.config import views
 from academail.config.language import javascript_catalog
+from academail.operations.metrics import metrics_view
 
 admin.site.site_header = "academail — administration"
 admin.site.site_title = "academail"
@@ -12,6 +13,7 @@ urlpatterns = [
     # "/" is the webmail for a signed-in person, the landing page otherwise.
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", views.favicon),
     # Django's set_language (POST, CSRF): the footer's "English" / "Français" choice.
     path("i18n/", include("django.conf.urls.i18n")),

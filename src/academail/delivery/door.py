@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 
+from academail import metrics
 from academail.accounts.services import resolve_addresses
 from academail.delivery import filtering
 from academail.forwarding import srs
@@ -51,8 +53,11 @@ class Refusal(enum.Enum):
 
 
 class DeliveryRefused(Exception):
+    """A recipient or message refused (counted in the metrics, per reason)."""
+
     def __init__(self, refusal: Refusal, message: str) -> None:
         super().__init__(message)
+        metrics.REFUSALS.labels(refusal.value).inc()
         self.refusal = refusal
         self.message = message
 
@@ -252,6 +257,8 @@ def do_deliver_prepared(
             by_account[account_id] = Outcome(recipient, refusal=Refusal.MAILBOX_FULL)
         else:  # discarded by a filter: delivered, nothing stored
             by_account[account_id] = Outcome(recipient, uid=None)
+    copies, refused_full = len(stored), sum(1 for a in unique if a in full and a not in stored)
+    transaction.on_commit(lambda: metrics.count_deliveries(copies, refused_full))
     delivered = {a: d for a, d in decisions.items() if a not in full or a in stored}
     if delivered:
         filtering.do_follow_up(

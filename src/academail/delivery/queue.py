@@ -487,3 +487,12 @@ def do_delete(entry_ids: Sequence[int]) -> int:
         deleted, _ = QueueEntry.objects.filter(pk__in=entry_ids).delete()
         OutboundMessage.objects.filter(pk__in=message_ids, entries__isnull=True).delete()
     return deleted
+
+
+def queue_stats() -> tuple[int, datetime | None]:
+    """(recipients waiting in the outbound queue, when the oldest was queued):
+    one aggregate query over the queue's index, for the metrics."""
+    from django.db.models import Count, Min
+
+    row = QueueEntry.objects.aggregate(depth=Count("id"), oldest=Min("created_at"))
+    return int(row["depth"]), row["oldest"]

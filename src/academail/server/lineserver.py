@@ -75,6 +75,10 @@ class ConnectionCounter:
     def count(self, key: object) -> int:
         return self._counts.get(key, 0)
 
+    def total(self) -> int:
+        """Connections open now, all addresses together (the metrics gauge)."""
+        return sum(self._counts.values())
+
 
 @dataclass(frozen=True)
 class LiteralSyntax:
