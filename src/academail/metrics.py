@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
-REGISTRY = CollectorRegistry(auto_describe=True)
+# No auto_describe: it would run the scrape-time collector (a database query)
+# at registration, that is when the URLconf is imported, before any migration.
+REGISTRY = CollectorRegistry(auto_describe=False)
 
 DELIVERIES = Counter(
     "academail_deliveries", "Message copies stored in a mailbox (committed)", registry=REGISTRY,
