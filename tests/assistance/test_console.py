@@ -63,7 +63,7 @@ def test_the_account_beside_the_ticket(agent_client, claire, agent):
     ticket = open_ticket(claire)
     page = agent_client.get(reverse("assistance:ticket", args=[ticket.pk])).content.decode()
     for text in ("cmoreau", "École Jean Jaurès", "Actif", "claire.ancienne@exemple.fr", "vérifiée", "Téléphone",
-                 "1 échec(s)", "2,0\xa0Gio"):
+                 "1 échec(s)", "2,0\xa0Go"):
         assert text in page, text
 
 

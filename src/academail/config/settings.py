@@ -162,6 +162,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "academail.config.navigation.main_navigation",
             ],
+            "builtins": ["academail.config.sizes"],
         },
     },
 ]
