@@ -102,6 +102,11 @@ def test_shortcuts_and_help_dialog(browser, server):
     body = browser.find_element(By.TAG_NAME, "body")
     body.click()
 
+    # The "?" of the shortcuts button is readable: its text colour is not its background's.
+    colours = js(browser, "const k = document.querySelector('#wm-shortcuts-button kbd'), s = getComputedStyle(k);"
+                          "return [s.color, s.backgroundColor];")
+    assert colours[0] != colours[1] and colours[0] not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), colours
+
     # "?" opens an accessible dialog, listed in French; focus stays inside; Esc closes it.
     press(browser, "?")
     dialog = browser.find_element(By.ID, "wm-shortcuts")
