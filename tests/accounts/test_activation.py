@@ -32,7 +32,9 @@ def test_whole_flow(client, pending):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["paul.perso@exemple.fr"]
-    assert 'autocomplete="one-time-code"' in client.get(reverse("accounts:activation_code")).content.decode()
+    code_page = client.get(reverse("accounts:activation_code")).content.decode()
+    assert 'autocomplete="one-time-code"' in code_page
+    assert "envoyé à Paul.Perso@Exemple.fr." in code_page  # where to look, as typed (issue 20)
     response = client.post(reverse("accounts:activation_code"), {"code": code_in(message)})
     assert response.url == reverse("help:tour", args=[1])  # the guided tour of a first sign-in
     account = Account.objects.get(pk=pending.pk)

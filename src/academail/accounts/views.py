@@ -285,7 +285,7 @@ def activation_secondary(request: HttpRequest) -> HttpResponse:
         except lifecycle.CodeError as exc:
             form.add_error("address", str(exc))
         else:
-            _set_flow(request, "activation", account, "code")
+            _set_flow(request, "activation", account, "code", sent_to=form.cleaned_data["address"])
             return redirect("accounts:activation_code")
     return render(request, "accounts/pages/activation_secondary.html", {"form": form, "step": 3})
 
@@ -313,7 +313,8 @@ def activation_code(request: HttpRequest) -> HttpResponse:
             # First sign-in after activation: the short guided tour (skippable), then the inbox.
             response = _after_password(request, account, seen.device, reverse("help:tour", args=[1]))
             return _set_device_cookie(response, browser_id)
-    return render(request, "accounts/pages/activation_code.html", {"form": form, "step": 4})
+    sent_to = str((request.session.get("activation") or {}).get("sent_to", ""))
+    return render(request, "accounts/pages/activation_code.html", {"form": form, "step": 4, "sent_to": sent_to})
 
 
 def _flow_expired(request: HttpRequest, restart: str) -> HttpResponse:
