@@ -150,17 +150,20 @@ class Lexer:
         self.pos = start + size
         return self.data[start : start + size]
 
+    def at_literal(self) -> bool:
+        """A literal starts here: "{" or "~{" (RFC 3516 literal8). A "~" not
+        followed by "{" is an ordinary atom character (RFC 3501 §9 ATOM-CHAR)."""
+        return self.peek() == b"{" or self.peek(2) == b"~{"
+
     def string(self) -> bytes:
-        head = self.peek()
-        if head == b'"':
+        if self.peek() == b'"':
             return self.quoted()
-        if head in (b"{", b"~"):
+        if self.at_literal():
             return self.literal()
         raise self.error("expected string")
 
     def astring(self) -> bytes:
-        head = self.peek()
-        if head in (b'"', b"{", b"~"):
+        if self.peek() == b'"' or self.at_literal():
             return self.string()
         return self._match(_ASTRING, "astring")
 
@@ -170,8 +173,7 @@ class Lexer:
         return self.string()
 
     def list_mailbox(self) -> bytes:
-        head = self.peek()
-        if head in (b'"', b"{", b"~"):
+        if self.peek() == b'"' or self.at_literal():
             return self.string()
         return self._match(_LIST_MAILBOX, "list-mailbox")
 
