@@ -16,3 +16,29 @@ def test_tilde_is_an_atom_char_unless_it_starts_a_literal8(session):
     assert session.cmd("SELECT ~notes").ok
     assert session.cmd(b"SELECT ~{6+}\r\n~notes").ok
 
+
+def test_response_text_is_seven_bit_until_utf8_accept(connect, user):
+    """RFC 3501 §9: resp-text is TEXT-CHAR, 7-bit; RFC 6855 §3: UTF-8 only after
+    ENABLE UTF8=ACCEPT. French texts are transliterated, « » become plain quotes."""
+    client = connect()
+    assert client.greeting.isascii() and b"serveur IMAP academail pret" in client.greeting
+    refused = client.cmd(f'LOGIN {user.identifier} "faux"')
+    assert refused.status == "NO" and refused.tagged.isascii() and b"identifiant" in refused.tagged
+    client.login(user)
+    bye = client.cmd("LOGOUT")
+    assert bye.untagged == [b"* BYE Logging out / deconnexion\r\n"]
+
+    client = connect()
+    client.login(user)
+    assert client.cmd("ENABLE UTF8=ACCEPT").ok
+    assert client.cmd("LOGOUT").untagged == ["* BYE Logging out / déconnexion\r\n".encode()]
+
+
+def test_seven_bit_transliteration():
+    from academail.imap.responses import seven_bit
+
+    assert seven_bit("Dossier « Projets » supprimé, réessayez dans l’heure") == (
+        'Dossier "Projets" supprime, reessayez dans l\'heure'
+    )
+    assert seven_bit("plain") == "plain"
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from academail.imap.parsing import utf7
@@ -57,6 +58,25 @@ BAD_AUTH_CANCELLED = "Authentication cancelled"
 BAD_TLS_ACTIVE = "TLS already active"
 NO_READ_ONLY = "Mailbox is read-only (EXAMINE)"
 NO_SERVER_ERROR = "Internal error, try again / erreur interne, réessayez"
+
+# Spellings NFKD does not reduce to ASCII; French quotes lose the spaces inside them.
+_ASCII_SPELLINGS = str.maketrans({
+    "«": '"', "»": '"', "’": "'", "‘": "'", "“": '"', "”": '"', "œ": "oe", "Œ": "OE", "æ": "ae",
+    "Æ": "AE", "…": "...", "–": "-", "—": "-", "\u00a0": " ", "\u202f": " ",
+})
+
+
+def seven_bit(text: str) -> str:
+    """Response text in 7-bit ASCII: RFC 3501 §9 ``text`` is TEXT-CHAR (7-bit);
+    only after ENABLE UTF8=ACCEPT may it carry UTF-8 (RFC 6855 §3). French
+    accents are transliterated ("é" -> "e") and « » become plain quotes."""
+    if text.isascii():
+        return text
+    spaced = text.replace("« ", "«").replace("«\u00a0", "«").replace("«\u202f", "«")
+    spaced = spaced.replace(" »", "»").replace("\u00a0»", "»").replace("\u202f»", "»")
+    plain = unicodedata.normalize("NFKD", spaced.translate(_ASCII_SPELLINGS))
+    return "".join(c for c in plain if not unicodedata.combining(c)).encode("ascii", "replace").decode("ascii")
+
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 

@@ -75,21 +75,21 @@ class Connection(LineConnection):
         return limits.MAX_CONNECTIONS_PER_IP
 
     def greeting(self) -> bytes:
-        return f"* OK [CAPABILITY {self.session.capability_line()}] {R.GREETING}\r\n".encode()
+        return f"* OK [CAPABILITY {self.session.capability_line()}] {R.seven_bit(R.GREETING)}\r\n".encode()
 
     def refusal_too_many(self) -> bytes:
         # RFC 3501 §7.1.5: a BYE greeting refuses the connection; RFC 5530 §3 [LIMIT].
-        return f"* BYE [{R.CODE_LIMIT}] {R.BYE_TOO_MANY_FROM_ADDRESS}\r\n".encode()
+        return f"* BYE [{R.CODE_LIMIT}] {R.seven_bit(R.BYE_TOO_MANY_FROM_ADDRESS)}\r\n".encode()
 
     def bye_timeout(self) -> bytes:
-        return f"* BYE {R.BYE_AUTOLOGOUT}\r\n".encode()
+        return f"* BYE {R.seven_bit(R.BYE_AUTOLOGOUT)}\r\n".encode()
 
     def line_too_long(self, line: bytes) -> bytes:
         tag = read_tag(line) or "*"
         return f"{tag} BAD [{R.CODE_TOOBIG}] {R.BAD_LINE_TOO_LONG}\r\n".encode()
 
     def bye_line_too_long(self) -> bytes:
-        return f"* BYE {R.BYE_TOO_LONG}\r\n".encode()
+        return f"* BYE {R.seven_bit(R.BYE_TOO_LONG)}\r\n".encode()
 
     def literal_limit(self) -> int:
         if self.session.state is State.NOT_AUTHENTICATED:
@@ -129,7 +129,7 @@ class Connection(LineConnection):
             if word and word.group(1).upper().decode() not in KNOWN_COMMANDS:
                 await self.write(f"{tag} BAD Unknown command\r\n".encode())
             else:
-                await self.write(f"{tag} BAD Syntax error: {exc.text}\r\n".encode("utf-8", "replace"))
+                await self.write(f"{tag} BAD Syntax error: {session.text(exc.text)}\r\n".encode("utf-8", "replace"))
             return
         # The one state check (RFC 3501 §3): see state.ALLOWED.
         if not allowed(command.name, session.state):

@@ -129,13 +129,17 @@ class Session:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await self.conn.run(fn, *args, **kwargs)
 
+    def text(self, text: str) -> str:
+        """Human-readable response text: 7-bit unless UTF8=ACCEPT is enabled (RFC 6855 §3)."""
+        return text if self.utf8 else R.seven_bit(text)
+
     async def untagged(self, text: str | bytes) -> None:
-        data = text.encode("utf-8") if isinstance(text, str) else text
+        data = self.text(text).encode("utf-8") if isinstance(text, str) else text
         await self.conn.write(b"* " + data + b"\r\n")
 
     async def tagged(self, tag: str, status: str, text: str, code: str | None = None) -> None:
         coded = f"[{code}] " if code else ""
-        await self.conn.write(f"{tag} {status} {coded}{text}\r\n".encode())
+        await self.conn.write(f"{tag} {status} {coded}{self.text(text)}\r\n".encode())
 
     async def ok(self, command: C.Command, code: str | None = None, text: str | None = None) -> None:
         await self.tagged(command.tag, "OK", text or f"{command.name} {R.OK_DONE}", code)
