@@ -42,3 +42,15 @@ def test_seven_bit_transliteration():
     )
     assert seven_bit("plain") == "plain"
 
+
+def test_uidvalidity_is_not_reused_on_quick_delete_and_recreate(session):
+    """RFC 3501 §2.3.1.1: a mailbox deleted and re-created under the same name,
+    even within the same second, gets a different (greater) UIDVALIDITY."""
+    seen = []
+    for _ in range(3):
+        assert session.cmd("CREATE Brouillon-rapide").ok
+        status = session.cmd("STATUS Brouillon-rapide (UIDVALIDITY)")
+        (match,) = status.find(rb"UIDVALIDITY (\d+)")
+        seen.append(int(match.group(1)))
+        assert session.cmd("DELETE Brouillon-rapide").ok
+    assert seen == sorted(set(seen)) and len(seen) == 3

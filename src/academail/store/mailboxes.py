@@ -42,11 +42,18 @@ DEFAULT_MAILBOXES: list[tuple[str, str]] = [
 DISPLAY_NAMES = {"inbox": "Boîte de réception"}
 
 
-def _next_uidvalidity(account_id: int) -> int:
-    # Seconds since the epoch, strictly above any value this account had, so a
-    # mailbox re-created under an old name never reuses a UIDVALIDITY (RFC 3501 §2.3.1.1).
+def _next_uidvalidity(account_id: int, count: int = 1) -> int:
+    """The first of ``count`` fresh UIDVALIDITY values for the account: seconds
+    since the epoch, strictly above any value the account ever had, deleted
+    mailboxes included (``Usage.uidvalidity_high``), so a mailbox deleted and
+    re-created in the same second never gets its old UIDVALIDITY (RFC 3501 §2.3.1.1).
+
+    Precondition: inside a transaction (the account's Usage row is locked)."""
+    usage, _ = Usage.objects.select_for_update().get_or_create(account_id=account_id)
     latest = Mailbox.objects.filter(account_id=account_id).aggregate(m=Max("uidvalidity"))["m"] or 0
-    return max(int(time.time()), latest + 1)
+    first = max(int(time.time()), latest + 1, usage.uidvalidity_high + 1)
+    Usage.objects.filter(account_id=account_id).update(uidvalidity_high=first + count - 1)
+    return first
 
 
 def do_provision_account(account: Any) -> None:
@@ -59,7 +66,7 @@ def do_provision_account(account: Any) -> None:
             "special_use", flat=True
         )
     )
-    base = _next_uidvalidity(account.pk)
+    base = _next_uidvalidity(account.pk, len(DEFAULT_MAILBOXES))
     Mailbox.objects.bulk_create(
         [
             Mailbox(account=account, name=name, special_use=use, uidvalidity=base + i)

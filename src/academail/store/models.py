@@ -176,3 +176,6 @@ class Usage(models.Model):
     messages = models.BigIntegerField(default=0)
     notice_level = models.SmallIntegerField(default=0)
     full_notice_at = models.DateTimeField(null=True, blank=True)
+    # Highest UIDVALIDITY the account ever handed out, deleted mailboxes included
+    # (RFC 3501 §2.3.1.1: never reused for a name); see mailboxes._next_uidvalidity.
+    uidvalidity_high = models.BigIntegerField(default=0)
