@@ -73,6 +73,12 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
 SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
 SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)
+# rspamd as the spam engine (protection/rspamd.py): its normal worker (/checkv2)
+# and controller (/learnspam, /learnham); unset: the built-in engine.
+RSPAMD_URL = env_str("ACADEMAIL_RSPAMD_URL", "")
+RSPAMD_CONTROLLER_URL = env_str("ACADEMAIL_RSPAMD_CONTROLLER_URL", "")
+RSPAMD_PASSWORD = env_str("ACADEMAIL_RSPAMD_PASSWORD", "")
+RSPAMD_TIMEOUT = env_float("ACADEMAIL_RSPAMD_TIMEOUT", 10.0)
 # Where "Signaler un hameçonnage" sends the reported message (message/rfc822).
 PHISHING_REPORT_ADDRESS = env_str("ACADEMAIL_PHISHING_REPORT_ADDRESS", f"securite@{MAIL_DOMAINS[0]}")
 # Domains whose look-alikes get a phishing warning, besides the académie's own.

@@ -16,10 +16,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from academail.mime.parse import parse_message
-from academail.protection import classifier
+from academail.protection import classifier, rspamd
 from academail.protection.models import ACADEMIE_SCOPE, Correspondent, Learned, ReportedSender
 from academail.protection.spam import message_tokens, sender_of
 from academail.store.blobs import blob_store
@@ -43,6 +44,9 @@ def do_learn(account_id: int, messages: Sequence[tuple[str, bytes]], *, spam: bo
     """Teach the académie's and the person's classifier that ``messages``
     ((content sha256, per-delivery prefix) pairs) are spam or not; returns how
     many changed anything. Not spam: their senders become correspondents.
+    With ``ACADEMAIL_RSPAMD_CONTROLLER_URL`` set, each message that changed
+    anything is also taught to rspamd (``/learnspam`` / ``/learnham``, after
+    its transaction; a failure is logged, the built-in engine stays taught).
     Precondition: none (own transaction)."""
     learned = 0
     for sha256, prefix in messages:
@@ -70,6 +74,8 @@ def do_learn(account_id: int, messages: Sequence[tuple[str, bytes]], *, spam: bo
                     ReportedSender.objects.filter(account_id=account_id, address=sender).delete()
                     do_note_correspondents(account_id, [sender])
             learned += 1
+        if settings.RSPAMD_CONTROLLER_URL:
+            rspamd.learn(prefix + raw, spam=spam)
     return learned
 
 

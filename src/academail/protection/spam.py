@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from academail.mime.parse import ParsedMessage
-from academail.protection import classifier, phishing
+from academail.protection import classifier, phishing, rspamd
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import (
     ACADEMIE_SCOPE,
@@ -208,13 +208,39 @@ def screen(
     sender = sender_of(parsed)
     auth = read_auth(prefix)
     reasons = _rules(parsed, auth, sender)
-    tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
-    academie = classifier.read_counts(tokens)[ACADEMIE_SCOPE]
     findings = None
     if raw is not None:
         spoofed = any(r.code == "ACADEMIE_SPOOF" for r in reasons)
         findings = phishing.analyse(parsed, raw, auth, spoofed=spoofed)
+    if raw is not None and rspamd.enabled():
+        answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from)
+        if answer is not None:
+            return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer)
+    tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
+    academie = classifier.read_counts(tokens)[ACADEMIE_SCOPE]
     return Screening(sender, auth, tuple(reasons), tokens, academie, findings)
+
+
+def _rspamd_reasons(answer: dict[str, object], ours: Sequence[Reason]) -> list[Reason]:
+    """rspamd's symbols, as reasons (their scores stand for our
+    rules and classifier), plus the one rule rspamd cannot know: a From of
+    the académie's domains arriving from outside (``ACADEMIE_SPOOF``).
+    When rspamd's action is stronger than its symbols' sum (a pre-result such
+    as GTUBE's), ``RSPAMD_ACTION`` carries the difference so the verdict
+    still lands at the junk or reject score."""
+    symbols = answer.get("symbols")
+    reasons = [
+        Reason(str(name), round(float(entry.get("score", 0.0)), 2), str(entry.get("description", name)))
+        for name, entry in sorted(symbols.items() if isinstance(symbols, dict) else [])
+        if isinstance(entry, dict)
+    ]
+    reasons.extend(r for r in ours if r.code == "ACADEMIE_SPOOF")
+    floor = {"reject": settings.SPAM_REJECT_SCORE, "add header": settings.SPAM_JUNK_SCORE,
+             "rewrite subject": settings.SPAM_JUNK_SCORE}.get(str(answer.get("action", "")), 0.0)
+    total = sum(r.points for r in reasons)
+    if floor and total < floor:
+        reasons.append(Reason("RSPAMD_ACTION", round(floor - total, 2), f"rspamd : action « {answer.get('action')} »."))
+    return reasons
 
 
 def sender_of(parsed: ParsedMessage) -> str:
