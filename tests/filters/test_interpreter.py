@@ -234,3 +234,10 @@ def test_flag_variables_computed_names_are_bounded():
               'set "i" "";\n' + "".join(f'setflag "${{i}}v{n}" "a";\n' for n in range(130)))
     with pytest.raises(ScriptError):
         compile_script(script).run(_counting_view(raw_message(), raw=None))
+
+
+def test_script_over_the_length_limit_says_ko():
+    """The limit is written in the platform's one size format ("512,0 Ko"), not "Kio"."""
+    with pytest.raises(ScriptError) as caught:
+        compile_script("# " + "x" * (512 * 1024) + "\nkeep;\n")
+    assert "512,0\xa0Ko au plus" in str(caught.value) and "Kio" not in str(caught.value)

@@ -107,6 +107,7 @@ def test_havespace_and_limits(session, user, monkeypatch):
     assert session.cmd('HAVESPACE "tri" 1000').ok
     too_big = session.cmd(f'HAVESPACE "tri" {scripts.MAX_SCRIPT_BYTES + 1}')
     assert too_big.status == "NO" and too_big.code == R.CODE_QUOTA_MAXSIZE
+    assert "64,0\xa0Ko au plus" in too_big.text and "Kio" not in too_big.text  # the platform's one size format
     monkeypatch.setattr(scripts, "MAX_SCRIPTS", 2)
     assert put(session, "a", SORT).ok and put(session, "b", OTHER).ok
     assert session.cmd('HAVESPACE "a" 100').ok  # replacing one does not add one

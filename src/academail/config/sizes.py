@@ -1,37 +1,14 @@
 """The ``taille`` template filter: one unit family for sizes on every page and
-in every mail the platform sends.
+in every mail the platform sends (the rule itself: :mod:`academail.sizes`).
 
-Django's French catalogue renders ``filesizeformat`` as "Kio/Mio/Gio" while our
-own texts say "Mo" (quota, attachment limits): French readers use "Ko/Mo/Go"
-for these 1024-based sizes, so every size goes through this filter. Registered
-as a template builtin (``TEMPLATES`` options), so no template loads it.
+Registered as a template builtin (``TEMPLATES`` options), so no template loads it.
 """
 
 from __future__ import annotations
 
 from django import template
-from django.utils.formats import number_format
-from django.utils.html import avoid_wrapping
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+
+from academail import sizes
 
 register = template.Library()
-
-
-@register.filter(is_safe=True)
-def taille(value: object) -> str:
-    """A size in bytes as "820 octets", "3,2 Ko", "1,5 Mo", "2,0 Go" (English:
-    bytes, KB, MB, GB), the number in the active language's format."""
-    try:
-        size = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        size = 0.0
-    if size < 1024:
-        count = int(size)
-        return avoid_wrapping(ngettext("%(size)d octet", "%(size)d octets", count) % {"size": count})
-    units = (_("%s Ko"), _("%s Mo"), _("%s Go"))
-    for unit in units:
-        size /= 1024
-        if size < 1024 or unit is units[-1]:
-            break
-    return avoid_wrapping(unit % number_format(round(size, 1), 1))
+register.filter("taille", sizes.taille, is_safe=True)

@@ -28,6 +28,7 @@ from academail.accounts.models import Account, EventKind
 from academail.env import env_int
 from academail.filters.models import SieveScript
 from academail.filters.sieve import ScriptError, compile_script
+from academail.sizes import taille
 
 MAX_SCRIPT_BYTES = env_int("ACADEMAIL_SIEVE_MAX_SCRIPT_SIZE", 64 * 1024)
 MAX_SCRIPTS = env_int("ACADEMAIL_SIEVE_MAX_SCRIPTS", 20)
@@ -208,7 +209,7 @@ def _lf(content: str) -> str:
 def _check_size(size: int) -> None:
     if size > MAX_SCRIPT_BYTES:
         raise ScriptsError(
-            Reason.TOO_BIG, f"Le script est trop gros ({MAX_SCRIPT_BYTES // 1024} Kio au plus) : raccourcissez-le."
+            Reason.TOO_BIG, f"Le script est trop gros ({taille(MAX_SCRIPT_BYTES)} au plus) : raccourcissez-le."
         )
 
 

@@ -41,6 +41,7 @@ import regex
 from sievelib import commands as sieve_commands
 from sievelib.parser import Parser
 
+from academail.sizes import taille
 from academail.store.errors import StoreError
 from academail.store.mailboxes import check_mailbox_name
 from academail.store.search import fold
@@ -143,7 +144,7 @@ def french_error(text: str) -> str:
 def parse_tree(script: str) -> list[Any]:
     """The sievelib command tree of ``script``; ScriptError (French) if invalid."""
     if len(script) > MAX_SCRIPT_CHARS:
-        raise ScriptError("Le script est trop long (512 Kio au plus).")
+        raise ScriptError(f"Le script est trop long ({taille(MAX_SCRIPT_CHARS)} au plus).")
     with _PARSE_LOCK:
         parser = Parser()
         try:
