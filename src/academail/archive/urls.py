@@ -13,4 +13,5 @@ urlpatterns = [
     path("exports/", views.exports, name="exports"),
     path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
     path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),
+    path("imports/", views.imports, name="imports"),
 ]

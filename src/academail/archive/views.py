@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from academail.accounts.views import client_addr
 from academail.archive import export as exporting
+from academail.archive import importing
 from academail.archive.models import ExportFormat
 from academail.jobs.runner import JobError
 from academail.store.errors import MailboxNotFound, MessageNotFound, StoreError
@@ -178,3 +179,36 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return response
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def imports(request: HttpRequest) -> HttpResponse:
+    """"Importer des messages": upload an mbox, an .eml or a zip into a folder
+    (chosen, or new), then follow the job and read its report."""
+    account_id = _account_id(request)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        choice = request.POST.get("mailbox", "")
+        try:
+            if upload is None:
+                raise importing.ImportError_(_("Choisissez le fichier à importer."))
+            importing.check_and_queue_import(
+                account_id, upload, upload.name or "import",
+                mailbox_id=int(choice) if choice.isdigit() and len(choice) < 19 else None,
+                new_folder=request.POST.get("new_folder", "")[:200],
+            )
+        except MailboxNotFound:
+            raise  # another account's folder: 404 (webmail_view)
+        except StoreError as failure:
+            error = failure.message
+        except (importing.ImportError_, JobError) as failure:
+            error = failure.message
+        else:
+            messages.success(request, _("Import lancé : le compte rendu s'affiche ici quand il est terminé."))
+            return redirect("archive:imports")
+    return render(request, "archive/pages/imports.html", {
+        "pane": folder_pane(account_id), "title": _("Importer des messages"), "error": error,
+        "rows": importing.account_imports(account_id), "folders": list_mailboxes(account_id),
+    })

@@ -48,6 +48,7 @@ HANDLERS: dict[str, str] = {
     "filters.apply": "academail.filters.apply.run_apply",
     "store.retention": "academail.store.retention.run_retention",
     "archive.export": "academail.archive.export.run_export",
+    "archive.import": "academail.archive.importing.run_import",
 }
 
 class JobError(Exception):

@@ -87,4 +87,15 @@ def count_messages(account_id: int, mailbox_id: int, *, since: datetime | None =
     return rows.count()
 
 
-__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label"]
+
+
+def holds_message(account_id: int, message_id: str, sha256: str) -> bool:
+    """Whether a folder of the account already holds these exact bytes with
+    this Message-ID (import's duplicate test; the unique ``Content.sha256``
+    index, then the messages of that one content)."""
+    return Message.objects.filter(
+        mailbox__account_id=account_id, content__sha256=sha256, content__message_id=message_id[:998]
+    ).exists()
+
+
+__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label", "holds_message"]

@@ -1,0 +1,437 @@
+"""Import: an mbox (mboxrd or mboxo), one ``.eml`` file or a zip of them
+(our own export included) into one folder of the account, as a background
+job (``jobs``, kind ``archive.import``).
+
+Each message is stored through ``store.messages.do_append`` (what IMAP
+APPEND uses): the bytes unchanged, the INTERNALDATE from the mbox ``From ``
+line (RFC 4155 §2), else the export's ``manifest.csv``, else the ``Date``
+header; the flags from the flag headers the export puts first
+(``X-Mozilla-Status``/``-Status2``/``-Keys``, ``Status``, ``X-Status`` —
+that leading run is removed again so the bytes are the original ones),
+``X-Keywords``, or the manifest. A message the account already holds (same
+Message-ID and same SHA-256 of the bytes) is skipped, so a re-run or a
+resumed job imports nothing twice.
+
+The mbox reader is our own: Python's ``mailbox.mbox`` builds a table of
+contents of the whole file first and reads each message whole, and it cannot
+read from a zip member (no seek); this one reads line by line from any
+binary stream and holds one message at a time (at most ``MAX_MESSAGE``).
+
+Bad input never crashes the job: a file that is not mail, a message cut by
+the end of the file, a message too large are *refused* with their reason in
+the report; a zip with too many members or too many uncompressed bytes
+(``MAX_MEMBERS``, ``MAX_TOTAL``: zip bombs) is refused whole; a full mailbox
+stops the import with what was imported so far.
+"""
+
+from __future__ import annotations
+
+import csv
+import email.utils
+import hashlib
+import io
+import logging
+import re
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from academail.jobs.models import Job, JobState
+from academail.jobs.runner import Clock, do_queue, step
+from academail.store.archiving import holds_message
+from academail.store.errors import QuotaExceeded
+from academail.store.mailboxes import access_mailbox, do_create_mailbox
+from academail.store.messages import Flag, do_append
+
+log = logging.getLogger(__name__)
+
+KIND = "archive.import"
+MAX_MESSAGE = 64 * 1024 * 1024  # one message, read whole before storing
+MAX_MEMBERS = 200_000  # files in one zip
+MAX_TOTAL = 20 * 1024 * 1024 * 1024  # uncompressed bytes in one zip
+MAX_REFUSALS_KEPT = 200  # reasons listed in the report; the count goes on
+BATCH = 100  # progress committed every BATCH messages
+
+_FLAG_HEADERS = (b"x-mozilla-status:", b"x-mozilla-status2:", b"x-mozilla-keys:", b"status:", b"x-status:")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_QUOTED_FROM = re.compile(rb"^>+From ")
+_NAMES = {name.lower(): bit for bit, name in Flag.NAMES.items()}
+
+
+class ImportError_(Exception):
+    """A request that cannot be imported as asked; ``message`` is French."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Item:
+    """One message found in the upload, or the reason it is refused."""
+
+    where: str  # "archive.mbox, message 12" — for the report
+    raw: bytes = b""
+    internaldate: datetime | None = None
+    flags: int = 0
+    keywords: str = ""
+    refused: str = ""  # French reason; empty: to store
+
+
+@dataclass
+class Report:
+    imported: int = 0
+    skipped: int = 0
+    refused: int = 0
+    reasons: list[list[str]] = field(default_factory=list)
+    stopped: str = ""
+
+    def refuse(self, where: str, why: str) -> None:
+        self.refused += 1
+        if len(self.reasons) < MAX_REFUSALS_KEPT:
+            self.reasons.append([where, why])
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def _from_line_date(line: bytes) -> datetime | None:
+    """The asctime date at the end of ``From sender date`` (RFC 4155 §2), as UTC."""
+    text = line.decode("ascii", "replace").rstrip("\r\n")
+    try:
+        stamp = time.strptime(" ".join(text.split()[-5:]), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    return datetime(*stamp[:6], tzinfo=UTC)
+
+
+def _split_flags(raw: bytes) -> tuple[bytes, int, str]:
+    """Remove the leading run of flag headers (the export's, Thunderbird's) and
+    read the flags from them and from ``X-Keywords``; the rest is unchanged."""
+    flags, keywords = 0, []
+    position = 0
+    while position < len(raw):
+        end = raw.find(b"\n", position)
+        end = len(raw) if end < 0 else end + 1
+        line = raw[position:end]
+        lowered = line.lower()
+        if not lowered.startswith(_FLAG_HEADERS):
+            break
+        name, _colon, value = line.partition(b":")
+        text = value.decode("ascii", "replace").strip()
+        key = name.lower()
+        if key == b"x-mozilla-status":
+            bits = int(text, 16) if re.fullmatch(r"[0-9a-fA-F]{1,8}", text) else 0
+            flags |= (Flag.SEEN if bits & 1 else 0) | (Flag.ANSWERED if bits & 2 else 0)
+            flags |= (Flag.FLAGGED if bits & 4 else 0) | (Flag.DELETED if bits & 8 else 0)
+        elif key == b"x-mozilla-keys":
+            keywords += text.split()
+        elif key == b"status":
+            flags |= Flag.SEEN if "R" in text else 0
+        elif key == b"x-status":
+            letters = {"A": Flag.ANSWERED, "F": Flag.FLAGGED, "D": Flag.DELETED, "T": Flag.DRAFT}
+            for letter, bit in letters.items():
+                flags |= bit if letter in text else 0
+        position = end
+    body = raw[position:]
+    head = body.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    for match in re.finditer(rb"^X-Keywords:[ \t]*(.*)$", head, re.MULTILINE | re.IGNORECASE):
+        keywords += match.group(1).decode("ascii", "replace").replace(",", " ").split()
+    return body, flags, " ".join(dict.fromkeys(k for k in keywords if k.isprintable()))
+
+
+def _looks_like_mail(raw: bytes) -> bool:
+    """A header block first (RFC 5322 §2.2) with at least one of the fields
+    every mail has."""
+    if not _HEADER_LINE.match(raw):
+        return False
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    return any(headers.get(name) is not None for name in ("From", "Date", "Message-ID", "Subject"))
+
+
+def _header_date(raw: bytes) -> datetime | None:
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def message_id_of(raw: bytes) -> str:
+    value = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
+    return str(value).strip() if value else ""
+
+
+def _finish(where: str, lines: list[bytes], from_line: bytes, size: int, complete: bool) -> Item:
+    if size > MAX_MESSAGE:
+        return Item(where, refused=_("message trop gros (plus de %(n)d Mo)") % {"n": MAX_MESSAGE // 1048576})
+    raw = b"".join(lines)
+    if not complete and not raw.endswith(b"\n"):
+        return Item(where, refused=_("message coupé : le fichier s'arrête au milieu (fichier tronqué ?)"))
+    if raw.endswith((b"\n\n", b"\r\n\r\n")):
+        # the blank separator line before the next "From " or the end (RFC 4155 §2)
+        raw = raw[:-1] if raw.endswith(b"\n\n") else raw[:-2]
+    body, flags, keywords = _split_flags(raw)
+    if not _looks_like_mail(body):
+        return Item(where, refused=_("ce n'est pas un message (pas d'en-têtes de courrier)"))
+    return Item(where, body, _from_line_date(from_line) or _header_date(body), flags, keywords)
+
+
+def read_mbox(stream: BinaryIO, name: str) -> Iterator[Item]:
+    """The messages of an mbox, one at a time (mboxrd: one ``>`` removed from
+    every ``>*From `` line; an mboxo file reads the same, its ``>From`` lines
+    were quoted the same way). Line endings are kept as they are."""
+    lines: list[bytes] = []
+    from_line = b""
+    size = 0
+    count = 0
+    previous_blank = True
+    while True:
+        line = stream.readline(1024 * 1024)
+        if not line:
+            break
+        if line.startswith(b"From ") and previous_blank:
+            if count:
+                yield _finish(_("%(file)s, message %(n)d") % {"file": name, "n": count}, lines, from_line, size, True)
+            elif lines:
+                yield Item(name, refused=_("ce n'est pas un fichier mbox (il ne commence pas par « From »)"))
+                return
+            count += 1
+            lines, from_line, size = [], line, 0
+            previous_blank = False
+            continue
+        if not count:
+            yield Item(name, refused=_("ce n'est pas un fichier mbox (il ne commence pas par « From »)"))
+            return
+        previous_blank = line in (b"\n", b"\r\n")
+        if _QUOTED_FROM.match(line):
+            line = line[1:]
+        size += len(line)
+        if size <= MAX_MESSAGE:
+            lines.append(line)
+        else:
+            lines = []
+    if count:
+        yield _finish(_("%(file)s, message %(n)d") % {"file": name, "n": count}, lines, from_line, size, False)
+    else:
+        yield Item(name, refused=_("fichier vide"))
+
+
+def _eml(raw: bytes, where: str, manifest: dict[str, tuple[datetime | None, int, str]]) -> Item:
+    if not _looks_like_mail(raw):
+        return Item(where, refused=_("ce n'est pas un message (pas d'en-têtes de courrier)"))
+    known = manifest.get(where)
+    if known is not None:
+        return Item(where, raw, known[0] or _header_date(raw), known[1], known[2])
+    body, flags, keywords = _split_flags(raw)
+    return Item(where, body, _header_date(body), flags, keywords)
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> dict[str, tuple[datetime | None, int, str]]:
+    """The export's manifest.csv: file -> (INTERNALDATE, flags, keywords)."""
+    try:
+        info = archive.getinfo("manifest.csv")
+    except KeyError:
+        return {}
+    if info.file_size > 64 * 1024 * 1024:
+        return {}
+    found: dict[str, tuple[datetime | None, int, str]] = {}
+    text = archive.read(info).decode("utf-8", "replace")
+    for row in csv.DictReader(io.StringIO(text)):
+        try:
+            when: datetime | None = datetime.fromisoformat(row.get("internaldate") or "")
+        except ValueError:
+            when = None
+        flags, keywords = 0, []
+        for name in (row.get("flags") or "").split():
+            if name.lower() in _NAMES:
+                flags |= _NAMES[name.lower()]
+            else:
+                keywords.append(name)
+        found[row.get("file") or ""] = (when, flags, " ".join(keywords))
+    return found
+
+
+def read_zip(path: Path) -> Iterator[Item]:
+    """The messages of a zip: ``.eml`` members and mbox members (``.mbox`` or
+    no extension), other files ignored; refused whole beyond the bounds."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        yield Item(path.name, refused=_("le fichier zip est illisible ou incomplet"))
+        return
+    with archive:
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        if len(members) > MAX_MEMBERS:
+            yield Item(path.name, refused=_("le zip contient trop de fichiers (plus de %(n)d)") % {"n": MAX_MEMBERS})
+            return
+        if sum(i.file_size for i in members) > MAX_TOTAL:
+            yield Item(path.name, refused=_("le zip décompressé serait trop gros (plus de %(n)d Go)")
+                       % {"n": MAX_TOTAL // 1024**3})
+            return
+        manifest = _read_manifest(archive)
+        for info in members:
+            name = info.filename
+            lowered = name.lower()
+            if lowered in ("manifest.csv", "sha256sums"):
+                continue
+            try:
+                if lowered.endswith(".eml"):
+                    if info.file_size > MAX_MESSAGE:
+                        yield Item(name, refused=_("message trop gros (plus de %(n)d Mo)")
+                                   % {"n": MAX_MESSAGE // 1048576})
+                        continue
+                    with archive.open(info) as member:
+                        raw = member.read(MAX_MESSAGE + 1)
+                    yield _eml(raw, name, manifest)
+                elif lowered.endswith(".mbox") or "." not in lowered.rsplit("/", 1)[-1]:
+                    with archive.open(info) as member:
+                        yield from read_mbox(member, name)  # type: ignore[arg-type]
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+                log.info("import: zip member %s unreadable: %s", name, error)
+                yield Item(name, refused=_("fichier abîmé dans le zip"))
+
+
+def read_upload(path: Path, name: str) -> Iterator[Item]:
+    """Whatever was uploaded, told apart by its first bytes (not its name)."""
+    with path.open("rb") as handle:
+        head = handle.read(5)
+    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
+        yield from read_zip(path)
+        return
+    if head == b"From ":
+        with path.open("rb") as handle:
+            yield from read_mbox(handle, name)
+        return
+    if path.stat().st_size > MAX_MESSAGE:
+        yield Item(name, refused=_("message trop gros (plus de %(n)d Mo)") % {"n": MAX_MESSAGE // 1048576})
+        return
+    yield _eml(path.read_bytes(), name, {})
+
+
+# --- queue ---------------------------------------------------------------------------
+
+
+def upload_dir() -> Path:
+    return Path(settings.EXPORT_DIR) / "imports"
+
+
+def check_and_queue_import(
+    account_id: int, upload: BinaryIO, filename: str, *, mailbox_id: int | None, new_folder: str = ""
+) -> Job:
+    """Keep the uploaded file and queue the job into the chosen folder (or a
+    new one, created now). Raises ImportError_ (French), MailboxNotFound (404),
+    store naming errors for the new folder, or ``JobAlreadyActive``."""
+    if new_folder.strip():
+        box = do_create_mailbox(account_id, new_folder.strip())
+    elif mailbox_id is not None:
+        box = access_mailbox(account_id, mailbox_id)
+    else:
+        raise ImportError_(_("Choisissez le dossier où importer les messages."))
+    directory = upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with transaction.atomic():
+        job = do_queue(KIND, account_id, params={"mailbox_id": box.pk, "filename": filename[:200]})
+        path = directory / f"{job.pk}.upload"
+        with path.open("wb") as handle:
+            while chunk := upload.read(1024 * 1024):
+                handle.write(chunk)
+        Job.objects.filter(pk=job.pk).update(params={**job.params, "path": path.name})
+        job.params["path"] = path.name
+    return job
+
+
+def account_imports(account_id: int, *, limit: int = 20) -> list[tuple[Job, Report]]:
+    """The account's recent imports, newest first, with their reports."""
+    jobs = Job.objects.filter(account_id=account_id, kind=KIND).order_by("-created_at", "-pk")[:limit]
+    return [(job, report_of(job)) for job in jobs]
+
+
+# --- the job -----------------------------------------------------------------------
+
+
+def report_of(job: Job) -> Report:
+    saved: dict[str, Any] = job.checkpoint or {}
+    return Report(
+        imported=int(saved.get("imported", 0)), skipped=int(saved.get("skipped", 0)),
+        refused=int(saved.get("refused", 0)), reasons=list(saved.get("reasons", [])),
+        stopped=str(saved.get("stopped", "")),
+    )
+
+
+def _save(job: Job, report: Report, position: int) -> None:
+    job.checkpoint = {
+        "imported": report.imported, "skipped": report.skipped, "refused": report.refused,
+        "reasons": report.reasons, "stopped": report.stopped, "position": position,
+    }
+    job.done = position
+    job.total = max(job.total, position)
+
+
+def summary(report: Report) -> str:
+    text = _("%(imported)d importé(s), %(skipped)d déjà présent(s), %(refused)d refusé(s)") % {
+        "imported": report.imported, "skipped": report.skipped, "refused": report.refused,
+    }
+    return f"{text}. {report.stopped}" if report.stopped else text
+
+
+def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
+    """The job handler (``jobs.runner.HANDLERS``). A resumed job skips the
+    items it had passed (its checkpoint) and anything stored already (dedup)."""
+    account_id = int(job.account_id)
+    mailbox_id = int(job.params["mailbox_id"])
+    path = upload_dir() / str(job.params["path"])
+    resume_at = int((job.checkpoint or {}).get("position", 0))
+    report = report_of(job)
+    position = 0
+    pending = 0
+    for item in read_upload(path, str(job.params.get("filename") or path.name)):
+        position += 1
+        if position <= resume_at:
+            continue
+        if item.refused:
+            report.refuse(item.where, item.refused)
+        elif holds_message(account_id, message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest()):
+            report.skipped += 1
+        else:
+            try:
+                do_append(account_id, mailbox_id, item.raw, flags=item.flags, keywords=item.keywords,
+                          internaldate=item.internaldate)
+            except QuotaExceeded:
+                report.stopped = _(
+                    "Votre boîte est pleine : l'import s'est arrêté là. Libérez de l'espace puis importez "
+                    "à nouveau le même fichier : les messages déjà importés ne seront pas repris."
+                )
+                break
+            report.imported += 1
+        pending += 1
+        if pending >= BATCH:
+            pending = 0
+            with step(job):
+                _save(job, report, position)
+    with step(job):
+        _save(job, report, position)
+        job.state = JobState.DONE
+        job.result = summary(report)
+    path.unlink(missing_ok=True)
+    return job.result
+
+
+__all__ = [
+    "KIND", "MAX_MEMBERS", "account_imports", "MAX_MESSAGE", "MAX_TOTAL", "ImportError_", "Item", "Report", "check_and_queue_import",
+    "read_mbox", "read_upload", "read_zip", "report_of", "run_import", "summary",
+]

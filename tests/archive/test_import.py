@@ -1,0 +1,154 @@
+"""Import: our own export (mbox and .eml zips) back with the same bytes,
+flags and dates; duplicates skipped; bad input reported, never a crash;
+a full mailbox stops the import with a clear report."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from academail.archive import importing
+from academail.archive.export import ExportRequest, check_and_queue_export, export_path
+from academail.archive.importing import check_and_queue_import, report_of
+from academail.jobs.models import Job, JobState
+from academail.jobs.runner import run_pending
+from academail.store.messages import do_append, read_raw
+from academail.store.models import Flag, Mailbox, Message, Usage
+from tests.conftest import build_message
+from tests.webmail.conftest import box_of
+
+FROM_BODY = "Bonjour,\n\nFrom the minutes of the meeting:\n>From earlier\nFin.\n"
+
+
+@pytest.fixture(autouse=True)
+def _export_dir(settings, tmp_path):
+    settings.EXPORT_DIR = tmp_path / "exports"
+
+
+@pytest.fixture
+def filled(person):
+    inbox = box_of(person, "inbox")
+    when = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    return [
+        do_append(person.pk, inbox.pk, build_message(subject="Conseil", to=person.address),
+                  flags=Flag.SEEN | Flag.FLAGGED, internaldate=when),
+        do_append(person.pk, inbox.pk, build_message(subject="Sortie", to=person.address),
+                  flags=Flag.ANSWERED, keywords="$Important", internaldate=when + timedelta(days=30)),
+        do_append(person.pk, inbox.pk, build_message(subject="Compte rendu", body=FROM_BODY, to=person.address),
+                  internaldate=datetime(2019, 6, 1, 12, 0, tzinfo=UTC)),
+    ]
+
+
+def _export(person, fmt):
+    inbox = box_of(person, "inbox")
+    export = check_and_queue_export(person.pk, ExportRequest(format=fmt, mailbox_id=inbox.pk))
+    assert run_pending() == 1
+    export.refresh_from_db()
+    return export_path(export)
+
+
+def _import(account, data: bytes, name: str, **where):
+    job = check_and_queue_import(account.pk, io.BytesIO(data), name, **where)
+    assert run_pending() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error
+    return job
+
+
+def _as_stored(box):
+    rows = Message.objects.filter(mailbox=box).select_related("content").order_by("uid")
+    return [(read_raw(m), m.flags, m.keywords, m.internaldate) for m in rows]
+
+
+@pytest.mark.parametrize("fmt", ["mbox", "eml"])
+def test_round_trip_same_bytes_flags_dates_then_nothing_twice(person, other, filled, fmt):
+    originals = _as_stored(box_of(person, "inbox"))
+    path = _export(person, fmt)
+    job = _import(other, path.read_bytes(), path.name, mailbox_id=None, new_folder="Restauré")
+    box = Mailbox.objects.get(account=other, name="Restauré")
+    assert sorted(_as_stored(box), key=lambda r: r[3]) == sorted(originals, key=lambda r: r[3])
+    report = report_of(job)
+    assert (report.imported, report.skipped, report.refused) == (3, 0, 0)
+    assert job.result.startswith("3 importé(s), 0 déjà présent(s), 0 refusé(s)")
+    # Again: the same file brings nothing twice.
+    again = _import(other, path.read_bytes(), path.name, mailbox_id=box.pk)
+    assert (report_of(again).imported, report_of(again).skipped) == (0, 3)
+    assert Message.objects.filter(mailbox=box).count() == 3
+
+
+def test_mbox_quoting_line_endings_and_truncation(person):
+    crlf = build_message(subject="CRLF").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    mixed = b"From: a@b.fr\r\nSubject: mixte\nMessage-ID: <m@b.fr>\r\n\r\nligne\n>From la\n>>From deux\n"
+    data = (
+        b"From a@b.fr Mon Mar  2 08:30:00 2026\n" + crlf + b"\n"
+        + b"From a@b.fr Tue Mar  3 09:00:00 2026\n" + mixed.replace(b">From", b">>From") + b"\n"
+        + b"From a@b.fr Wed Mar  4 10:00:00 2026\nFrom: a@b.fr\nSubject: coupe\n\ndebut sans fin"
+    )
+    job = _import(person, data, "vieux.mbox", mailbox_id=box_of(person, "inbox").pk)
+    report = report_of(job)
+    assert (report.imported, report.refused) == (2, 1)
+    assert "tronqué" in report.reasons[0][1] and "message 3" in report.reasons[0][0]
+    stored = _as_stored(box_of(person, "inbox"))
+    assert stored[0][0] == crlf
+    assert stored[0][3] == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    assert stored[1][0] == mixed
+
+
+def test_not_mail_and_not_mbox_are_refused(person):
+    inbox = box_of(person, "inbox").pk
+    report = report_of(_import(person, b"%PDF-1.4 binary stuff\n", "photo.eml", mailbox_id=inbox))
+    assert report.refused == 1 and "pas un message" in report.reasons[0][1]
+    bad_zip = b"PK\x03\x04 cut short"
+    assert "zip" in report_of(_import(person, bad_zip, "a.zip", mailbox_id=inbox)).reasons[0][1]
+
+
+def test_zip_bomb_bounds(person, monkeypatch):
+    monkeypatch.setattr(importing, "MAX_TOTAL", 1000)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.eml", b"From: a@b.fr\n\n" + b"0" * 5000)
+    report = report_of(_import(person, buffer.getvalue(), "b.zip", mailbox_id=box_of(person, "inbox").pk))
+    assert (report.imported, report.refused) == (0, 1)
+    assert "trop gros" in report.reasons[0][1]
+    monkeypatch.setattr(importing, "MAX_MEMBERS", 1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.eml", build_message())
+        archive.writestr("b.eml", build_message())
+    report = report_of(_import(person, buffer.getvalue(), "c.zip", mailbox_id=box_of(person, "inbox").pk))
+    assert "trop de fichiers" in report.reasons[0][1]
+    assert Message.objects.filter(mailbox__account=person).count() == 0
+
+
+def test_full_mailbox_stops_with_a_clear_report(person):
+    inbox = box_of(person, "inbox")
+    one = build_message()
+    person.quota_bytes = len(one) * 2 + 10
+    person.save(update_fields=["quota_bytes"])
+    Usage.objects.filter(account=person).update(bytes=0)
+    data = b"".join(b"From a@b.fr Mon Mar  2 08:30:00 2026\n" + build_message() + b"\n" for _ in range(4))
+    job = _import(person, data, "gros.mbox", mailbox_id=inbox.pk)
+    report = report_of(job)
+    assert report.imported == 2
+    assert "boîte est pleine" in job.result
+
+
+def test_page_uploads_and_shows_the_report(web, person):
+    inbox = box_of(person, "inbox")
+    upload = SimpleUploadedFile("un.eml", build_message(subject="Importé"), content_type="message/rfc822")
+    response = web.post(reverse("archive:imports"), {"file": upload, "mailbox": inbox.pk})
+    assert response.status_code == 302
+    assert run_pending() == 1
+    page = web.get(reverse("archive:imports"))
+    assert "1 importé(s)" in page.content.decode()
+    assert Message.objects.filter(mailbox=inbox, content__subject="Importé").count() == 1
+    # Another account's folder: 404, nothing queued.
+    response = web.post(reverse("archive:imports"), {"file": SimpleUploadedFile("x.eml", build_message()),
+                                                     "mailbox": 999999})
+    assert response.status_code == 404
+    assert Job.objects.filter(kind="archive.import").count() == 1
