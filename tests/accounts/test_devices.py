@@ -132,6 +132,8 @@ def test_change_secondary_address_with_code(person):
     page = client.post(reverse("accounts:change_secondary"), {"address": "julie.martin@ac-demo.fr"})
     assert "extérieure à la messagerie académique" in page.content.decode()
     client.post(reverse("accounts:change_secondary"), {"address": "julie.nouvelle@exemple.org"})
+    code_page = client.get(reverse("accounts:change_secondary_code")).content.decode()
+    assert "envoyé à julie.nouvelle@exemple.org." in code_page  # where to look (issue 20)
     from tests.accounts.conftest import code_in
 
     code = code_in(mail.outbox[-1])

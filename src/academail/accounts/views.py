@@ -517,6 +517,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
                   {"form": form, "tip": SENTENCE_TIP, "help_article": Articles.PASSWORD_RULES})
 
 
+_SECONDARY_SENT_TO = "secondary_code_sent_to"
+
+
 @login_required
 @secured
 def change_secondary(request: HttpRequest) -> HttpResponse:
@@ -528,6 +531,8 @@ def change_secondary(request: HttpRequest) -> HttpResponse:
         except (AccountError, lifecycle.CodeError) as exc:
             form.add_error("address", str(exc))
         else:
+            # The code page says where to look (the address as typed).
+            request.session[_SECONDARY_SENT_TO] = form.cleaned_data["address"]
             return redirect("accounts:change_secondary_code")
     return render(request, "accounts/pages/change_secondary.html", {"form": form, "account": account})
 
@@ -544,9 +549,11 @@ def change_secondary_code(request: HttpRequest) -> HttpResponse:
             form.add_error("code", str(exc))
         else:
             lifecycle.do_change_secondary(account, address, remote_addr=client_addr(request))
+            request.session.pop(_SECONDARY_SENT_TO, None)
             messages.success(request, _("Votre nouvelle adresse de secours est vérifiée et enregistrée."))
             return redirect("accounts:security")
-    return render(request, "accounts/pages/change_secondary_code.html", {"form": form})
+    sent_to = str(request.session.get(_SECONDARY_SENT_TO, ""))
+    return render(request, "accounts/pages/change_secondary_code.html", {"form": form, "sent_to": sent_to})
 
 
 # --- second factor ------------------------------------------------------------------------------
