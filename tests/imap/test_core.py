@@ -54,3 +54,29 @@ def test_uidvalidity_is_not_reused_on_quick_delete_and_recreate(session):
         seen.append(int(match.group(1)))
         assert session.cmd("DELETE Brouillon-rapide").ok
     assert seen == sorted(set(seen)) and len(seen) == 3
+
+
+def test_keywords_in_select_flags_and_untagged_flags_update(connect, user):
+    """RFC 3501 §7.2.6 and §6.3.1: FLAGS lists the flags in use, keywords included;
+    a new keyword is announced with an untagged FLAGS before the FETCH showing it."""
+    from tests.imap.helpers import deliver_to
+
+    deliver_to(user, subject="un")
+    deliver_to(user, subject="deux")
+    first = connect()
+    first.login(user)
+    assert b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n" in first.cmd("SELECT INBOX").untagged
+    stored = first.cmd("STORE 1 +FLAGS ($Important)")
+    assert stored.untagged[0] == b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)\r\n"
+    assert stored.untagged[1].startswith(b"* 1 FETCH (FLAGS ($Important")
+    again = first.cmd("STORE 2 +FLAGS ($Important)")
+    assert not any(line.startswith(b"* FLAGS") for line in again.untagged)
+
+    second = connect()
+    second.login(user)
+    selected = second.cmd("SELECT INBOX")
+    assert b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)\r\n" in selected.untagged
+    first.cmd("STORE 2 +FLAGS (Projet)")
+    noop = second.cmd("NOOP")
+    assert noop.untagged[0] == b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important Projet)\r\n"
+    assert noop.untagged[1].startswith(b"* 2 FETCH (")

@@ -16,7 +16,10 @@ def selected_with(session, user, n):
 def test_store_modes_and_silent(session, user):
     selected_with(session, user, 3)
     added = session.cmd("STORE 1:2 +FLAGS (\\Flagged $Urgent)")
-    assert added.untagged == [b"* 1 FETCH (FLAGS (\\Flagged $Urgent))\r\n", b"* 2 FETCH (FLAGS (\\Flagged $Urgent))\r\n"]
+    assert added.untagged == [
+        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Urgent)\r\n",  # new keyword (RFC 3501 §7.2.6)
+        b"* 1 FETCH (FLAGS (\\Flagged $Urgent))\r\n", b"* 2 FETCH (FLAGS (\\Flagged $Urgent))\r\n",
+    ]
     removed = session.cmd("UID STORE 2 -FLAGS (\\Flagged)")
     assert removed.untagged == [b"* 2 FETCH (UID 2 FLAGS ($Urgent))\r\n"]
     assert session.cmd("STORE 3 FLAGS.SILENT (\\Seen)").untagged == []

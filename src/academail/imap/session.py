@@ -227,6 +227,7 @@ class Session:
                 seq = view.seq_of(row.uid)
                 if seq is None or row.uid in view.pending_expunge or view.reported.get(row.uid, 0) >= row.modseq:
                     continue
+                await self.note_keywords(row.keywords)
                 await self.untagged(self.flags_fetch(seq, row.uid, row.flags, row.keywords, row.modseq))
             view.modseq = max(view.modseq, changes.highestmodseq)
             view.reported = {u: m for u, m in view.reported.items() if m > view.modseq}
@@ -252,6 +253,19 @@ class Session:
             return
         for seq in view.remove(uids):
             await self.untagged(f"{seq} EXPUNGE")
+
+    def flags_line(self) -> str:
+        """FLAGS: the system flags and the keywords in use (RFC 3501 §7.2.6)."""
+        return "FLAGS (" + " ".join((*R.SYSTEM_FLAGS, *sorted(self.selected.keywords))) + ")"
+
+    async def note_keywords(self, keywords: str) -> None:
+        """Before a FETCH showing ``keywords``: a keyword the client has not seen
+        yet gets an untagged FLAGS update first (RFC 3501 §7.2.6)."""
+        view = self.selected
+        new = {word for word in keywords.split() if word not in view.keywords}
+        if new:
+            view.keywords |= new
+            await self.untagged(self.flags_line())
 
     def flags_fetch(self, seq: int, uid: int, flags: int, keywords: str, modseq: int, *, with_uid: bool = True) -> bytes:
         items = [flags_item(flags, keywords)]

@@ -117,6 +117,7 @@ class SelectedView:
         # Flag changes this session made and already reported: uid -> modseq.
         self.reported: dict[int, int] = {}
         self.poked = False  # an event arrived for this mailbox since the last resync
+        self.keywords: set[str] = set()  # keywords the client was told about in FLAGS
 
     @property
     def exists(self) -> int:

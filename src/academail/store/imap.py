@@ -106,6 +106,7 @@ class Snapshot:
     info: MailboxInfo
     uids: array[int]
     first_unseen: int | None  # sequence number
+    keywords: tuple[str, ...] = ()  # keywords set on some message, for FLAGS (RFC 3501 §7.2.6)
 
 
 def select_snapshot(account_id: int, name: str) -> Snapshot:
@@ -121,10 +122,22 @@ def select_snapshot(account_id: int, name: str) -> Snapshot:
             .first()
         )
         info = _info(box)
+        keywords = keywords_in_use(box.pk)
     first_unseen = None
     if unseen_uid is not None:
         first_unseen = bisect_left(uids, unseen_uid) + 1
-    return Snapshot(info, uids, first_unseen)
+    return Snapshot(info, uids, first_unseen, keywords)
+
+
+def keywords_in_use(mailbox_id: int) -> tuple[str, ...]:
+    """The keywords set on at least one message of the mailbox, sorted: the
+    database returns each distinct keyword list once (few, whatever the size
+    of the mailbox)."""
+    lists = (
+        Message.objects.filter(mailbox_id=mailbox_id).exclude(keywords="")
+        .order_by().values_list("keywords", flat=True).distinct()
+    )
+    return tuple(sorted({word for text in lists for word in text.split()}))
 
 
 # --- resynchronisation ----------------------------------------------------------------

@@ -43,6 +43,7 @@ async def do_store(session: Session, command: C.Store) -> None:
         for row in rows:
             seq = view.seq_of(row.uid)
             if seq is not None and row.uid not in skip:
+                await session.note_keywords(row.keywords)
                 await session.untagged(session.flags_fetch(seq, row.uid, row.flags, row.keywords, row.modseq, with_uid=command.uid))
     elif command.silent and session.condstore:
         # RFC 7162 §3.1.3: even with .SILENT, report the new MODSEQ.

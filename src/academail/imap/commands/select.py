@@ -41,8 +41,10 @@ async def do_select(session: Session, command: C.Select) -> None:
         mailbox_id=info.id, name=info.name, uidvalidity=info.uidvalidity, uids=snap.uids,
         highestmodseq=info.highestmodseq, uidnext=info.uidnext, readonly=command.readonly,
     )
+    view.keywords = set(snap.keywords)
+    session.view = view
+    await session.untagged(session.flags_line())
     flags = " ".join(R.SYSTEM_FLAGS)
-    await session.untagged(f"FLAGS ({flags})")
     permanent = "" if command.readonly else f"{flags} \\*"
     await session.untagged(f"OK [PERMANENTFLAGS ({permanent})] Flags permitted")
     await session.untagged(f"{view.exists} EXISTS")
