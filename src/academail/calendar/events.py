@@ -510,3 +510,37 @@ def do_delete_event(account: Account, calendar: str, href: str, *, occurrence: s
                             if not (c.name == "VEVENT" and "RECURRENCE-ID" in c
                                     and _as_paris(c.decoded("RECURRENCE-ID"))[0] == _as_paris(when)[0])]
     _put(account, calendar, href, stored)
+
+
+# --- for invitations (calendar.imip) --------------------------------------------------
+
+
+def bounds(event: icalendar.cal.Component) -> tuple[dt.datetime, dt.datetime, bool]:
+    """(start, end, all day) of a VEVENT, in Europe/Paris."""
+    return _bounds(event)
+
+
+def access_stored(account: Account, calendar: str, href: str) -> icalendar.Calendar | None:
+    """The stored calendar object ``href`` of the account's ``calendar`` (None when absent)."""
+    return _stored(account, calendar, href) if _safe(href) else None
+
+
+def access_by_uid(account: Account, uid: str) -> tuple[str, str, icalendar.Calendar] | None:
+    """The account's stored event with this UID: (calendar, href, its iCalendar);
+    the per-collection cache makes this a scan of parsed events, no file read."""
+    for info in access_calendars(account):
+        parsed = _parsed(account, info)
+        href = next((h for _, _, h, e in parsed.plain if str(e.get("UID", "")) == uid), None)
+        href = href or parsed.series_href.get(uid)
+        if href:
+            stored = _stored(account, info.name, href)
+            if stored is not None:
+                return info.name, href, stored
+    return None
+
+
+def do_put_event(account: Account, calendar: str, href: str, ical: icalendar.Calendar) -> None:
+    """Write a whole calendar object (an invitation as received) into the account's ``calendar``."""
+    if calendar not in {c.name for c in access_calendars(account)} or not _safe(href):
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    _put(account, calendar, href, ical)

@@ -40,6 +40,8 @@ class EventForm(forms.Form):
     location = forms.CharField(label=_("Lieu"), max_length=200, required=False)
     description = forms.CharField(label=_("Description"), max_length=4000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
+    guests = forms.CharField(label=_("Inviter"), max_length=4000, required=False,
+                             help_text=_("Adresses e-mail séparées par des virgules : chaque invité reçoit une invitation par courriel."))
     recurrence = forms.ChoiceField(label=_("Répétition"), choices=RECURRENCE_CHOICES, required=False)
     until = forms.DateField(label=_("Jusqu'au (répétition)"), required=False,
                             help_text=_("Laissez vide pour une répétition sans fin."),

@@ -24,7 +24,7 @@ from academail.accounts import slowdown
 from academail.accounts.models import Account
 from academail.accounts.views import client_addr, secured
 from academail.calendar import dav as dav_service
-from academail.calendar import events, imports, pages
+from academail.calendar import events, imip, imports, pages
 from academail.calendar.davauth import check_dav_caller
 from academail.calendar.forms import EventForm
 
@@ -174,7 +174,9 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
                 form.add_error("calendar", _("Un événement existant reste dans son agenda."))
             else:
                 try:
-                    events.check_save_event(account, draft)
+                    saved = events.check_save_event(account, draft)
+                    guests = form.cleaned_data.get("guests") or ""
+                    imip.do_send_invitations(account, draft.calendar, saved, guests.replace(";", ",").split(","))
                 except events.AgendaError as problem:
                     error = str(problem)
                 else:

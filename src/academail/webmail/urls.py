@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("message/<int:mailbox_id>/<int:uid>/apercu/<str:section>/", reading.preview, name="preview"),
     path("message/<int:mailbox_id>/<int:uid>/confiance/", reading.trust_sender, name="trust_sender"),
+    path("message/<int:mailbox_id>/<int:uid>/invitation/", reading.invitation, name="invitation"),
     # A message attached to a message; ``path`` is "2", or "2-3" for one attached to that one.
     path("message/<int:mailbox_id>/<int:uid>/joint/<str:path>/", reading.embedded, name="embedded"),
     path("message/<int:mailbox_id>/<int:uid>/joint/<str:path>/contenu/", reading.message_frame, name="embedded_frame"),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from academail.calendar import imip
 from academail.mime.parse import decode_part_body, parse_message
 from academail.protection import warnings as protection
 from academail.store import webmail as store
@@ -121,9 +122,37 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
             "flagged": bool(opened.message.flags & Flag.FLAGGED),
             "title": context["parsed"].subject or _("(sans objet)"),
             "targets": [f for f in store.folder_pane(account_id).folders if f.mailbox.pk != mailbox_id],
+            "invitation": imip.access_invitation(request.user, opened.raw, authenticated=authentic(opened))
+            if b"text/calendar" in opened.raw[:MAX_INVITATION_SCAN].lower() else None,
         },
         current=mailbox_id,
     )
+
+
+MAX_INVITATION_SCAN = 2 * 1024 * 1024  # an iMIP part sits in the first megabytes (RFC 6047 §2.4)
+
+
+def authentic(opened: store.Opened) -> bool:
+    return not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME)
+
+
+@webmail_view
+@require_POST
+def invitation(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """The invitation card's buttons: answer a REQUEST (``reponse``), or apply
+    a CANCEL or a REPLY (``appliquer``) to the person's agenda (RFC 6047)."""
+    opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    try:
+        if "appliquer" in request.POST:
+            done = imip.do_apply_invitation(request.user, opened.raw, authenticated=authentic(opened))
+            messages.success(request, done)
+        else:
+            imip.do_answer_invitation(request.user, opened.raw, request.POST.get("reponse", ""),
+                                      authenticated=authentic(opened))
+            messages.success(request, _("Réponse envoyée à l'organisateur et agenda mis à jour."))
+    except imip.AgendaError as problem:
+        messages.error(request, str(problem))
+    return redirect("webmail:message", mailbox_id=mailbox_id, uid=uid)
 
 
 def embedded_message(opened: store.Opened, path: str) -> tuple[bytes, Any]:

@@ -1,0 +1,321 @@
+"""Invitations in mail (iMIP, RFC 6047, over the iTIP methods of RFC 5546).
+
+- Receiving: ``access_invitation`` reads the ``text/calendar`` part of a
+  message (REQUEST, CANCEL, REPLY) for the reading pane's card, with a
+  conflict check against the person's agenda; ``do_answer_invitation``
+  (Accepter / Peut-être / Refuser) writes the event into the agenda and mails
+  a REPLY to the ORGANIZER; ``do_apply_invitation`` applies a CANCEL (the
+  event is removed) or, for the organiser, a REPLY (the attendee's PARTSTAT).
+- Sending: ``do_send_invitations`` makes the person the ORGANIZER of one of
+  their events, adds the ATTENDEEs and mails them a REQUEST.
+
+Authority (RFC 5546 §3.2, RFC 6047 §3): a REQUEST or CANCEL must come from
+its ORGANIZER (the From or Sender address), and may only touch a stored event
+whose ORGANIZER is that same address; a REPLY must come from the attendee it
+answers for. Every mail goes out through ``delivery.route.do_submit`` as the
+person's own message (sending limits included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import uuid
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+import icalendar
+from django.conf import settings
+
+from academail.accounts.models import Account
+from academail.calendar import events
+from academail.calendar.events import AgendaError
+from academail.delivery.route import do_submit
+from academail.delivery.submit import account_identity, fix_headers
+
+MAX_CALENDAR_PART = 256 * 1024
+ANSWERS = {"ACCEPTED": "Accepté", "TENTATIVE": "Peut-être", "DECLINED": "Refusé"}
+MAX_ATTENDEES = 100
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What the reading pane's card shows. ``problem``: French, set when the
+    message may not change the agenda (then no button is offered)."""
+
+    method: str
+    uid: str
+    sequence: int
+    summary: str
+    location: str
+    start: dt.datetime
+    end: dt.datetime
+    all_day: bool
+    organizer: str
+    attendees: list[tuple[str, str]] = field(default_factory=list)  # (address, PARTSTAT)
+    conflicts: list[str] = field(default_factory=list)  # titles of the person's overlapping events
+    mine: str = ""  # the person's PARTSTAT in their agenda ("" when not there)
+    stored: bool = False  # the event (by UID) is in the person's agenda
+    replier: str = ""  # REPLY: the attendee who answered, and their answer
+    answer: str = ""
+    problem: str = ""
+
+
+def _address(value: object) -> str:
+    text = str(value or "").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return text.strip().lower()
+
+
+def _calendar_of(raw: bytes) -> tuple[str, icalendar.Calendar, set[str]] | None:
+    """The first ``text/calendar`` part with a METHOD, and the message's
+    author addresses (From and Sender)."""
+    message = email.message_from_bytes(raw, policy=policy.default)
+    authors = {a.lower() for _, a in getaddresses([str(v) for v in message.get_all("From", []) + message.get_all("Sender", [])]) if a}
+    for part in message.walk():
+        if part.get_content_type() != "text/calendar":
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or len(payload) > MAX_CALENDAR_PART:
+            continue
+        try:
+            calendar = icalendar.Calendar.from_ical(payload)
+        except ValueError:
+            continue
+        method = str(calendar.get("METHOD") or part.get_param("method") or "").upper()
+        if method in ("REQUEST", "CANCEL", "REPLY") and list(calendar.walk("VEVENT")):
+            return method, calendar, authors
+    return None
+
+
+def _master(calendar: icalendar.Calendar) -> icalendar.cal.Component:
+    vevents = list(calendar.walk("VEVENT"))
+    return next((e for e in vevents if "RECURRENCE-ID" not in e), vevents[0])
+
+
+def _partstat(event: icalendar.cal.Component, address: str) -> str:
+    for attendee in _attendees(event):
+        if _address(attendee) == address:
+            return str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return ""
+
+
+def _attendees(event: icalendar.cal.Component) -> list[icalendar.vCalAddress]:
+    value = event.get("ATTENDEE", [])
+    return list(value) if isinstance(value, list) else [value]
+
+
+FORGED = "L'authenticité de ce message n'a pas pu être vérifiée : il ne peut pas modifier votre agenda."
+
+
+def _problem(method: str, event: icalendar.cal.Component, authors: set[str],
+             stored: tuple[str, str, icalendar.Calendar] | None) -> str:
+    organizer = _address(event.get("ORGANIZER"))
+    if method == "REPLY":
+        repliers = {_address(a) for a in _attendees(event)}
+        if not repliers & authors:
+            return "Cette réponse n'a pas été envoyée par la personne invitée : elle ne peut pas modifier l'agenda."
+        return ""
+    if not organizer or organizer not in authors:
+        return ("L'organisateur indiqué dans cette invitation n'est pas l'expéditeur du message : "
+                "elle ne peut pas modifier votre agenda. Vérifiez auprès de l'organisateur.")
+    if stored is not None and _address(_master(stored[2]).get("ORGANIZER")) != organizer:
+        return ("Cet événement de votre agenda a été organisé par quelqu'un d'autre : "
+                "ce message ne peut pas le modifier.")
+    return ""
+
+
+def access_invitation(account: Account, raw: bytes, *, authenticated: bool = True) -> Invitation | None:
+    """The invitation carried by ``raw`` (None when there is none), as the
+    person sees it: their answer so far and their overlapping events."""
+    found = _calendar_of(raw)
+    if found is None:
+        return None
+    method, calendar, authors = found
+    event = _master(calendar)
+    try:
+        start, end, all_day = events.bounds(event)
+    except (KeyError, TypeError, ValueError):
+        return None
+    uid = str(event.get("UID", ""))
+    stored = events.access_by_uid(account, uid) if uid else None
+    me = account.address.lower()
+    conflicts: list[str] = []
+    if method == "REQUEST" and not all_day:
+        conflicts = [o.summary for o in events.access_occurrences(account, start, end)
+                     if o.uid != uid and not o.all_day and o.end > start]
+    replier = next((_address(a) for a in _attendees(event)), "") if method == "REPLY" else ""
+    return Invitation(
+        method=method, uid=uid, sequence=int(event.get("SEQUENCE", 0)),
+        summary=str(event.get("SUMMARY", "")) or "(sans titre)", location=str(event.get("LOCATION", "")),
+        start=start, end=end, all_day=all_day, organizer=_address(event.get("ORGANIZER")),
+        attendees=[(_address(a), str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper())
+                   for a in _attendees(event)][:MAX_ATTENDEES],
+        conflicts=conflicts, mine=_partstat(_master(stored[2]), me) if stored else "", stored=stored is not None,
+        replier=replier, answer=_partstat(event, replier) if replier else "",
+        problem=("" if authenticated else FORGED) or _problem(method, event, authors, stored)
+        or ("" if uid else "Cette invitation n'a pas d'identifiant."),
+    )
+
+
+def _send(account: Account, method: str, calendar: icalendar.Calendar, recipients: list[str], subject: str,
+          text: str) -> None:
+    """Mail ``calendar`` (RFC 6047 §2.4: a text/calendar part with its method) as the person's message."""
+    calendar.pop("METHOD", None)
+    calendar.add("METHOD", method)
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = account.address
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject
+    message.set_content(text)
+    message.add_alternative(calendar.to_ical(), maintype="text", subtype="calendar",
+                            params={"method": method, "charset": "utf-8"})
+    identity = account_identity(account)
+    raw = fix_headers(message.as_bytes(), identity, mail_from=identity.address)
+    sent = do_submit(raw, recipients, identity=identity, origin="webmail")
+    if not sent.delivered and sent.refused:
+        raise AgendaError("Le message n'a pas pu être envoyé à : " + ", ".join(sorted(sent.refused)) + ".")
+
+
+def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authenticated: bool = True) -> None:
+    """Accepter / Peut-être / Refuser a REQUEST: the event goes into (or
+    leaves, when declined) the person's agenda with their PARTSTAT, and a
+    REPLY (RFC 5546 §3.2.3) is mailed to the ORGANIZER.
+    Raises AgendaError (French) when the message may not change the agenda."""
+    if partstat not in ANSWERS:
+        raise AgendaError("Choisissez une réponse : accepter, peut-être ou refuser.")
+    if not authenticated:
+        raise AgendaError(FORGED)
+    found = _calendar_of(raw)
+    if found is None or found[0] != "REQUEST":
+        raise AgendaError("Ce message ne contient pas d'invitation.")
+    _, calendar, authors = found
+    event = _master(calendar)
+    uid = str(event.get("UID", ""))
+    stored = events.access_by_uid(account, uid) if uid else None
+    problem = _problem("REQUEST", event, authors, stored) if uid else "Cette invitation n'a pas d'identifiant."
+    if problem:
+        raise AgendaError(problem)
+    me = account.address.lower()
+    if not any(_address(a) == me for a in _attendees(event)):
+        raise AgendaError("Vous n'êtes pas parmi les invités de cet événement.")
+    if stored is not None and int(_master(stored[2]).get("SEQUENCE", 0)) > int(event.get("SEQUENCE", 0)):
+        raise AgendaError("Cette invitation a été remplacée par une version plus récente : répondez à la dernière.")
+    for component in calendar.walk("VEVENT"):
+        for attendee in _attendees(component):
+            if _address(attendee) == me:
+                attendee.params["PARTSTAT"] = partstat
+                attendee.params.pop("RSVP", None)
+    calendar.pop("METHOD", None)  # RFC 4791 §4.1: no METHOD in a stored calendar object
+    if partstat == "DECLINED":
+        if stored is not None:
+            events.do_delete_event(account, stored[0], stored[1])
+    else:
+        if stored is not None:
+            name, href = stored[0], stored[1]
+        else:
+            choices = [c.name for c in events.access_calendars(account)]
+            if not choices:
+                raise AgendaError("Vous n'avez pas d'agenda où enregistrer l'événement.")
+            name, href = choices[0], f"{uuid.uuid4().hex}.ics"
+        events.do_put_event(account, name, href, calendar)
+    reply = icalendar.Calendar()
+    reply.add("PRODID", "-//academail//agenda//FR")
+    reply.add("VERSION", "2.0")
+    answer = icalendar.Event()
+    for name in ("UID", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "ORGANIZER", "RECURRENCE-ID"):
+        if name in event:
+            answer.add(name, event[name])
+    answer.add("DTSTAMP", dt.datetime.now(dt.UTC))
+    attendee = icalendar.vCalAddress(f"mailto:{me}")
+    attendee.params["PARTSTAT"] = partstat
+    answer.add("ATTENDEE", attendee)
+    reply.add_component(answer)
+    summary = str(event.get("SUMMARY", ""))
+    _send(account, "REPLY", reply, [_address(event.get("ORGANIZER"))], f"{ANSWERS[partstat]} : {summary}",
+          f"{account.address} a répondu « {ANSWERS[partstat]} » à l'invitation « {summary} ».\n")
+
+
+def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = True) -> str:
+    """Apply a CANCEL (the event leaves the agenda) or a REPLY to an event the
+    person organised (the attendee's PARTSTAT is stored). Returns what was
+    done, in French. Raises AgendaError when the message may not do it."""
+    if not authenticated:
+        raise AgendaError(FORGED)
+    found = _calendar_of(raw)
+    if found is None or found[0] not in ("CANCEL", "REPLY"):
+        raise AgendaError("Ce message ne contient pas d'invitation à appliquer.")
+    method, calendar, authors = found
+    event = _master(calendar)
+    uid = str(event.get("UID", ""))
+    stored = events.access_by_uid(account, uid) if uid else None
+    if stored is None:
+        raise AgendaError("Cet événement n'est pas dans votre agenda.")
+    problem = _problem(method, event, authors, stored)
+    if problem:
+        raise AgendaError(problem)
+    name, href, ical = stored
+    if method == "CANCEL":
+        events.do_delete_event(account, name, href)
+        return "Événement retiré de votre agenda."
+    master = _master(ical)
+    if _address(master.get("ORGANIZER")) != account.address.lower():
+        raise AgendaError("Vous n'êtes pas l'organisateur de cet événement.")
+    answers = {_address(a): str(a.params.get("PARTSTAT", "")).upper() for a in _attendees(event) if _address(a) in authors}
+    changed = False
+    for attendee in _attendees(master):
+        partstat = answers.get(_address(attendee), "")
+        if partstat in ANSWERS:
+            attendee.params["PARTSTAT"] = partstat
+            changed = True
+    if not changed:
+        raise AgendaError("Cette personne n'est pas parmi les invités de l'événement.")
+    events.do_put_event(account, name, href, ical)
+    return "Réponse enregistrée dans votre agenda."
+
+
+def do_send_invitations(account: Account, calendar: str, href: str, addresses: list[str]) -> None:
+    """Invite ``addresses`` to the person's event: they become its ATTENDEEs
+    (answers already given are kept), the person its ORGANIZER, SEQUENCE is
+    the event's; a REQUEST is mailed to every attendee (RFC 5546 §3.2.2)."""
+    wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))[:MAX_ATTENDEES]
+    if not wanted:
+        return
+    if any("@" not in a or any(c in a for c in " ,;<>\"") for a in wanted):
+        raise AgendaError("Une des adresses des invités n'est pas valide.")
+    stored = events.access_stored(account, calendar, href)
+    if stored is None:
+        raise AgendaError("Cet événement n'existe pas ou plus.")
+    master = _master(stored)
+    me = account.address.lower()
+    organizer = _address(master.get("ORGANIZER"))
+    if organizer and organizer != me:
+        raise AgendaError("Seul l'organisateur de l'événement peut inviter.")
+    if not organizer:
+        master.add("ORGANIZER", icalendar.vCalAddress(f"mailto:{me}"))
+    known = {_address(a) for a in _attendees(master)}
+    for address in wanted:
+        if address in known or address == me:
+            continue
+        attendee = icalendar.vCalAddress(f"mailto:{address}")
+        attendee.params["ROLE"] = "REQ-PARTICIPANT"
+        attendee.params["PARTSTAT"] = "NEEDS-ACTION"
+        attendee.params["RSVP"] = "TRUE"
+        master.add("ATTENDEE", attendee)
+    events.do_put_event(account, calendar, href, stored)
+    recipients = [a for a in {_address(x) for x in _attendees(master)} if a != me]
+    if not recipients:
+        return
+    outgoing = icalendar.Calendar.from_ical(stored.to_ical())
+    for component in outgoing.walk("VEVENT"):
+        component.subcomponents = [c for c in component.subcomponents if c.name != "VALARM"]
+    summary = str(master.get("SUMMARY", ""))
+    start, _, all_day = events.bounds(master)
+    when = start.strftime("%d/%m/%Y") if all_day else start.strftime("%d/%m/%Y à %H:%M")
+    _send(account, "REQUEST", outgoing, sorted(recipients), f"Invitation : {summary}",
+          f"{account.address} vous invite à « {summary} », le {when}"
+          f"{' (' + str(master.get('LOCATION')) + ')' if master.get('LOCATION') else ''}.\n"
+          f"Répondez depuis la messagerie {settings.MAIL_DOMAINS[0]} ou votre logiciel d'agenda.\n")
