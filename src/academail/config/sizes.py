@@ -1,5 +1,5 @@
 """The ``taille`` template filter: one unit family for sizes on every page and
-in every mail the platform sends (the rule itself: :mod:`academail.sizes`).
+in every mail the platform sends (the rule itself: :mod:`academail.store.sizes`).
 
 Registered as a template builtin (``TEMPLATES`` options), so no template loads it.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import template
 
-from academail import sizes
+from academail.store import sizes
 
 register = template.Library()
 register.filter("taille", sizes.taille, is_safe=True)

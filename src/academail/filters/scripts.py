@@ -28,7 +28,7 @@ from academail.accounts.models import Account, EventKind
 from academail.env import env_int
 from academail.filters.models import SieveScript
 from academail.filters.sieve import ScriptError, compile_script
-from academail.sizes import taille
+from academail.store.sizes import taille
 
 MAX_SCRIPT_BYTES = env_int("ACADEMAIL_SIEVE_MAX_SCRIPT_SIZE", 64 * 1024)
 MAX_SCRIPTS = env_int("ACADEMAIL_SIEVE_MAX_SCRIPTS", 20)

@@ -41,10 +41,10 @@ import regex
 from sievelib import commands as sieve_commands
 from sievelib.parser import Parser
 
-from academail.sizes import taille
 from academail.store.errors import StoreError
 from academail.store.mailboxes import check_mailbox_name
 from academail.store.search import fold
+from academail.store.sizes import taille
 
 MAX_SCRIPT_CHARS = 512 * 1024
 MAX_REGEX_PATTERN = 512

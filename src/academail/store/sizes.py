@@ -5,7 +5,7 @@ Django's French catalogue renders ``filesizeformat`` as "Kio/Mio/Gio" while our
 own texts say "Mo" (quota, attachment limits): French readers use "Ko/Mo/Go"
 for these 1024-based sizes. Templates reach this through the ``taille`` filter
 (``academail.config.sizes``); Python code (filters, ManageSieve errors) calls
-:func:`taille` here, a module any package may import (no Django app, no cycle).
+:func:`taille` here (the store owns sizes: messages, quotas; any package may import it).
 """
 
 from __future__ import annotations
