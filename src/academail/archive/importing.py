@@ -51,7 +51,7 @@ from academail.jobs.runner import Clock, do_queue, step
 from academail.store.archiving import holds_message
 from academail.store.errors import QuotaExceeded
 from academail.store.mailboxes import access_mailbox, do_create_mailbox
-from academail.store.messages import Flag, do_append
+from academail.store.messages import Flag, Placement, PreparedContent, do_store, prepare_content
 
 log = logging.getLogger(__name__)
 
@@ -389,42 +389,72 @@ def summary(report: Report) -> str:
     return f"{text}. {report.stopped}" if report.stopped else text
 
 
-def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
-    """The job handler (``jobs.runner.HANDLERS``). A resumed job skips the
-    items it had passed (its checkpoint) and anything stored already (dedup)."""
+def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]], mailbox_id: int) -> bool:
+    """Store one batch (blobs written first, then one transaction with the
+    checkpoint). ``batch``: (position, item to store, or None once counted).
+    Returns False when the mailbox is full (the import stops there)."""
     account_id = int(job.account_id)
-    mailbox_id = int(job.params["mailbox_id"])
+    seen: set[tuple[str, str]] = set()
+    prepared: list[tuple[int, Item, PreparedContent | None]] = []
+    for position, item in batch:
+        if item is None:
+            continue
+        key = (message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest())
+        if key in seen or holds_message(account_id, *key):
+            prepared.append((position, item, None))
+        else:
+            seen.add(key)
+            prepared.append((position, item, prepare_content(item.raw)))  # the blob, durable, outside the transaction
+    last = batch[-1][0] if batch else 0
+    full = False
+    with step(job):
+        for position, item, content in prepared:
+            if content is None:
+                report.skipped += 1
+                continue
+            (result,) = do_store(
+                content, [Placement(account_id, mailbox_id, item.flags, item.keywords)], internaldate=item.internaldate
+            )
+            if isinstance(result, QuotaExceeded):
+                report.stopped = _(
+                    "Votre boîte est pleine : l'import s'est arrêté là. Libérez de l'espace puis importez "
+                    "à nouveau le même fichier : les messages déjà importés ne seront pas repris."
+                )
+                last, full = position - 1, True
+                break
+            report.imported += 1
+        _save(job, report, last)
+    return not full
+
+
+def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
+    """The job handler (``jobs.runner.HANDLERS``): ``BATCH`` messages per
+    transaction, committed with the checkpoint (``step``), so a resumed job
+    starts after the last committed batch; dedup covers the rest."""
+    mailbox_id = access_mailbox(int(job.account_id), int(job.params["mailbox_id"])).pk
     path = upload_dir() / str(job.params["path"])
     resume_at = int((job.checkpoint or {}).get("position", 0))
     report = report_of(job)
     position = 0
-    pending = 0
+    batch: list[tuple[int, Item | None]] = []
+    going = True
     for item in read_upload(path, str(job.params.get("filename") or path.name)):
         position += 1
         if position <= resume_at:
             continue
         if item.refused:
             report.refuse(item.where, item.refused)
-        elif holds_message(account_id, message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest()):
-            report.skipped += 1
+            batch.append((position, None))
         else:
-            try:
-                do_append(account_id, mailbox_id, item.raw, flags=item.flags, keywords=item.keywords,
-                          internaldate=item.internaldate)
-            except QuotaExceeded:
-                report.stopped = _(
-                    "Votre boîte est pleine : l'import s'est arrêté là. Libérez de l'espace puis importez "
-                    "à nouveau le même fichier : les messages déjà importés ne seront pas repris."
-                )
+            batch.append((position, item))
+        if len(batch) >= BATCH:
+            going = _store_batch(job, report, batch, mailbox_id)
+            batch = []
+            if not going:
                 break
-            report.imported += 1
-        pending += 1
-        if pending >= BATCH:
-            pending = 0
-            with step(job):
-                _save(job, report, position)
+    if going and batch:
+        _store_batch(job, report, batch, mailbox_id)
     with step(job):
-        _save(job, report, position)
         job.state = JobState.DONE
         job.result = summary(report)
     path.unlink(missing_ok=True)

@@ -1,0 +1,78 @@
+"""Import of one mbox file: build an mbox of messages of about 25 KB (the
+issue's target: 100,000 messages at >= 500 msg/s; the default here is sized
+for a shared 2-core machine), queue the import into a new folder, run it in
+a separate ``academail jobs run`` process as the worker does, and print
+messages/s and that process's peak memory (ru_maxrss).
+
+    .venv/bin/python bench/import_mbox.py                    # 2,000 messages
+    .venv/bin/python bench/import_mbox.py --messages 100000  # the issue's size
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import _common as c
+
+SIZE = 25_000
+
+
+def build_mbox(path: Path, owner: str, count: int) -> int:
+    rng = random.Random(15)
+    start = datetime(2018, 9, 1, 8, tzinfo=UTC)
+    total = 0
+    with path.open("wb") as handle:
+        for i in range(count):
+            when = start + timedelta(minutes=30 * i)
+            raw = c.make_message(rng, to=[owner], size=SIZE, subject_text=f"{c.subject(rng)} (n° {i})", when=when)
+            handle.write(f"From bench@example.org {time.asctime(when.timetuple())}\n".encode())
+            handle.write(re.sub(rb"^(>*From )", rb">\1", raw, flags=re.MULTILINE) + (b"" if raw.endswith(b"\n") else b"\n") + b"\n")
+            total += len(raw)
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=2_000)
+    parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]")
+    args = parser.parse_args()
+    c.banner(f"bench/import_mbox.py: one mbox of {args.messages} messages of ~{SIZE // 1000} KB")
+    with c.bench_home(args.database_url) as home:
+        c.migrate()
+        c.setup_django()
+        from academail.accounts.services import check_create_account
+        from academail.archive.importing import check_and_queue_import, report_of
+        from academail.jobs.models import Job
+
+        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account.quota_bytes = 10 * 1024**4  # the bench measures the import, not the quota
+        account.save(update_fields=["quota_bytes"])
+        source = home / "bench.mbox"
+        size = build_mbox(source, account.address, args.messages)
+        print(f"mbox     {args.messages} messages, {c.human_bytes(size)}")
+        with source.open("rb") as handle:
+            job = check_and_queue_import(account.pk, handle, "bench.mbox", mailbox_id=None, new_folder="Import")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        subprocess.run([c.ACADEMAIL, "jobs", "run"], check=True, capture_output=True)
+        seconds = time.perf_counter() - t0
+        peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+        job = Job.objects.get(pk=job.pk)
+        report = report_of(job)
+        assert report.imported == args.messages, job.result
+        print(f"import   {report.imported} messages in {seconds:.1f} s = {report.imported / seconds:.0f} msg/s "
+              f"(target >= 500), worker process peak RSS {peak / 1024:.0f} MiB (includes Python + Django start-up); "
+              f"{c.db_label()}")
+        print(f"machine  {c.machine_label()}; home {home}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
