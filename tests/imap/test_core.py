@@ -80,3 +80,28 @@ def test_keywords_in_select_flags_and_untagged_flags_update(connect, user):
     noop = second.cmd("NOOP")
     assert noop.untagged[0] == b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important Projet)\r\n"
     assert noop.untagged[1].startswith(b"* 2 FETCH (")
+
+
+def test_first_condstore_fetch_reports_highestmodseq_and_esearch_min_modseq(session, user):
+    """RFC 7162 §3.1: the first CONDSTORE-enabling command with a mailbox selected
+    sends OK [HIGHESTMODSEQ]; RFC 4731 §3.2: RETURN (MIN) gives MIN's own MODSEQ."""
+    from tests.imap.helpers import deliver_to
+
+    for _ in range(3):
+        deliver_to(user)
+    selected = session.cmd("SELECT INBOX")
+    (highest,) = selected.find(rb"HIGHESTMODSEQ (\d+)")
+    session.cmd("STORE 3 +FLAGS (\\Flagged)")
+    first = session.cmd("FETCH 1 (MODSEQ)")
+    (code,) = first.find(rb"^\* OK \[HIGHESTMODSEQ (\d+)\]")
+    assert int(code.group(1)) >= int(highest.group(1))
+    assert session.cmd("FETCH 1 (MODSEQ)").find(rb"HIGHESTMODSEQ") == []
+
+    modseqs = {
+        int(m.group(1)): int(m.group(2)) for m in session.cmd("FETCH 1:3 (MODSEQ)").find(rb"\* (\d+) FETCH \(MODSEQ \((\d+)\)")
+    }
+    assert modseqs[3] > modseqs[1]
+    line = session.cmd("SEARCH RETURN (MIN) MODSEQ 1").untagged[0]
+    assert line.endswith(f"MIN 1 MODSEQ {modseqs[1]}\r\n".encode()), line
+    line = session.cmd("SEARCH RETURN (MIN COUNT) MODSEQ 1").untagged[0]
+    assert line.endswith(f"COUNT 3 MODSEQ {max(modseqs.values())}\r\n".encode()), line

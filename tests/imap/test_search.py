@@ -56,7 +56,9 @@ def test_esearch_and_modseq(session, user):
     none = session.cmd("SEARCH RETURN (COUNT) DELETED")
     assert none.untagged[0].rstrip().endswith(b"COUNT 0")
     modseq = session.cmd("SEARCH MODSEQ 1")
-    assert b"(MODSEQ " in modseq.untagged[0]
+    # RFC 7162 §3.1: the first CONDSTORE-enabling command reports HIGHESTMODSEQ first.
+    assert modseq.untagged[0].startswith(b"* OK [HIGHESTMODSEQ ")
+    assert modseq.untagged[1].startswith(b"* SEARCH ") and b"(MODSEQ " in modseq.untagged[1]
 
 
 def test_search_is_sql_not_blob_reads(session, user, monkeypatch):

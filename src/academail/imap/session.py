@@ -116,6 +116,16 @@ class Session:
     def condstore(self) -> bool:
         return "CONDSTORE" in self.enabled
 
+    async def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command (FETCH MODSEQ, CHANGEDSINCE, SEARCH MODSEQ,
+        UNCHANGEDSINCE): the first one while a mailbox is selected reports the
+        mailbox's HIGHESTMODSEQ (RFC 7162 §3.1)."""
+        if self.condstore:
+            return
+        self.enabled.add("CONDSTORE")
+        if self.view is not None:
+            await self.untagged(f"OK [HIGHESTMODSEQ {self.view.modseq}] Highest")
+
     @property
     def account(self) -> int:
         assert self.account_id is not None

@@ -30,7 +30,7 @@ async def do_fetch(session: Session, command: C.Fetch) -> None:
     if command.uid and "UID" not in names:
         items.insert(0, FetchItem("UID"))  # RFC 3501 §6.4.8
     if "MODSEQ" in names or command.changed_since is not None:
-        session.enabled.add("CONDSTORE")  # RFC 7162 §3.1: these enable CONDSTORE
+        await session.enable_condstore()  # RFC 7162 §3.1: these enable CONDSTORE
     with_modseq = "MODSEQ" in names or command.changed_since is not None
     sets_seen = not view.readonly and any(
         (i.section is not None and not i.peek) or i.name in ("RFC822", "RFC822.TEXT") for i in items

@@ -24,7 +24,7 @@ async def do_store(session: Session, command: C.Store) -> None:
     ranges = to_ranges(uids)
     modified: list[int] = []
     if command.unchanged_since is not None:
-        session.enabled.add("CONDSTORE")
+        await session.enable_condstore()
         # RFC 7162 §3.1.3: messages changed after UNCHANGEDSINCE are not touched.
         rows = await session.run(store.flag_rows, view.mailbox_id, ranges, changed_since=command.unchanged_since)
         modified = [r.uid for r in rows]

@@ -17,7 +17,7 @@ async def do_search(session: Session, command: C.Search) -> None:
     view = session.selected
     criterion, uses_modseq = _criterion(session, command.key)
     if uses_modseq:
-        session.enabled.add("CONDSTORE")  # RFC 7162 §3.1: MODSEQ search enables it
+        await session.enable_condstore()  # RFC 7162 §3.1: MODSEQ search enables it
     try:
         found = await session.run(store.search_uids, view.mailbox_id, criterion)
     except store.SearchTooComplex:
@@ -45,10 +45,19 @@ async def do_search(session: Session, command: C.Search) -> None:
         if numbers and "ALL" in returns:
             parts.append(f"ALL {R.number_set(sorted(numbers))}")
         if uses_modseq and numbers:
-            parts.append(f"MODSEQ {highest}")
+            parts.append(f"MODSEQ {_esearch_modseq(returns, results, numbers)}")
         await session.untagged(" ".join(parts))
     await session.announce(expunge_ok=command.uid)
     await session.ok(command)
+
+
+def _esearch_modseq(returns: tuple[str, ...], results: list[tuple[int, int]], numbers: list[int]) -> int:
+    """RFC 4731 §3.2: with MIN and/or MAX but neither ALL nor COUNT, MODSEQ is the
+    highest mod-sequence of the message(s) returned; otherwise of all found."""
+    if "ALL" in returns or "COUNT" in returns or not ({"MIN", "MAX"} & set(returns)):
+        return max(m for _, m in results)
+    picked = {min(numbers) if "MIN" in returns else None, max(numbers) if "MAX" in returns else None}
+    return max(m for (_, m), n in zip(results, numbers, strict=True) if n in picked)
 
 
 def _criterion(session: Session, key: S.SearchKey) -> tuple[store.Criterion, bool]:
