@@ -88,6 +88,16 @@ def test_round_trip_between_two_accounts(client, make_account):
     client.post(reverse("webmail:invitation", args=[reply.mailbox_id, reply.uid]), {"appliquer": "1"})
     assert _partstat(organiser, _only(organiser), attendee.address) == "ACCEPTED"
 
+    # The organiser deletes the event: the attendee gets a CANCEL, applied from its card.
+    client.post(reverse("calendar:event-delete", args=["agenda", event.href]))
+    assert events.access_occurrences(organiser, *WEEK) == []
+    cancel = _inbox(attendee)[-1]
+    client.force_login(attendee)
+    page = client.get(reverse("webmail:message", args=[cancel.mailbox_id, cancel.uid])).content.decode()
+    assert "Événement annulé" in page and 'name="appliquer"' in page
+    client.post(reverse("webmail:invitation", args=[cancel.mailbox_id, cancel.uid]), {"appliquer": "1"})
+    assert events.access_occurrences(attendee, *WEEK) == []
+
 
 def _outside_invitation(method: str, organizer: str, attendee: str, *, sender: str = "", sequence: int = 0,
                         uid: str = "040000008200E00074C5B7101A82E008@outlook.example", summary: str = "Jury du DNB") -> bytes:

@@ -319,3 +319,33 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
           f"{account.address} vous invite à « {summary} », le {when}"
           f"{' (' + str(master.get('LOCATION')) + ')' if master.get('LOCATION') else ''}.\n"
           f"Répondez depuis la messagerie {settings.MAIL_DOMAINS[0]} ou votre logiciel d'agenda.\n")
+
+
+def do_cancel_invitations(account: Account, calendar: str, href: str) -> None:
+    """Before the organiser deletes an event with attendees: mail them a
+    CANCEL (RFC 5546 §3.2.5, SEQUENCE incremented). Nothing for an event the
+    person did not organise or without attendees."""
+    stored = events.access_stored(account, calendar, href)
+    if stored is None:
+        return
+    master = _master(stored)
+    me = account.address.lower()
+    recipients = sorted({_address(a) for a in _attendees(master)} - {me})
+    if _address(master.get("ORGANIZER")) != me or not recipients:
+        return
+    cancel = icalendar.Calendar()
+    cancel.add("PRODID", "-//academail//agenda//FR")
+    cancel.add("VERSION", "2.0")
+    event = icalendar.Event()
+    for name in ("UID", "DTSTART", "DTEND", "SUMMARY", "ORGANIZER", "LOCATION"):
+        if name in master:
+            event.add(name, master[name])
+    for attendee in _attendees(master):
+        event.add("ATTENDEE", attendee)
+    event.add("SEQUENCE", int(master.get("SEQUENCE", 0)) + 1)
+    event.add("DTSTAMP", dt.datetime.now(dt.UTC))
+    event.add("STATUS", "CANCELLED")
+    cancel.add_component(event)
+    summary = str(master.get("SUMMARY", ""))
+    _send(account, "CANCEL", cancel, recipients, f"Annulé : {summary}",
+          f"{account.address} a annulé « {summary} ».\n")

@@ -205,8 +205,11 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
 @require_POST
 def event_delete(request: HttpRequest, calendar: str, href: str) -> HttpResponse:
     """Delete an event, or (``occurrence``) one occurrence of a recurring one."""
+    occurrence = request.POST.get("occurrence", "")
     try:
-        events.do_delete_event(_requester(request), calendar, href, occurrence=request.POST.get("occurrence", ""))
+        if not occurrence:
+            imip.do_cancel_invitations(_requester(request), calendar, href)
+        events.do_delete_event(_requester(request), calendar, href, occurrence=occurrence)
     except events.AgendaError as problem:
         messages.error(request, str(problem))
     else:
