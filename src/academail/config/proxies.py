@@ -15,33 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    try:
-        return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
-    except ValueError as error:
-        raise ImproperlyConfigured(f"ACADEMAIL_TRUSTED_PROXIES: {error}") from None
-
-
-def is_trusted_proxy(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+from academail.server.proxyproto import is_trusted_proxy
 
 
 def client_address(peer: str, forwarded_for: str) -> str:

@@ -260,6 +260,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Addresses or networks of the reverse proxies whose X-Forwarded-For and
 # X-Forwarded-Proto are believed; empty: none (the TCP peer is the client).
 TRUSTED_PROXIES = env_list("ACADEMAIL_TRUSTED_PROXIES", [])
+# The IMAP, ManageSieve and SMTP listeners (plain and STARTTLS ports) expect a
+# PROXY protocol header (v1 or v2) on every connection, from a trusted proxy
+# only (server.proxyproto): on for a deployment behind HAProxy's send-proxy.
+PROXY_PROTOCOL = env_bool("ACADEMAIL_PROXY_PROTOCOL", False)
 # Dropped by config.proxies unless a trusted proxy sent it.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Production: plain HTTP is redirected to HTTPS (not /healthz, for load

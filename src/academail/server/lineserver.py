@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db import close_old_connections
 
+from academail.server.proxyproto import proxy_protocol_enabled, read_proxy_header
 from academail.server.tls import start_tls_after
 from academail.store.threads import StoreThreads
 
@@ -405,6 +406,13 @@ class LineConnection:
         """Greet, then read and run commands until logout or disconnection."""
         counted = False
         try:
+            if proxy_protocol_enabled() and not self.tls:
+                # Behind a load balancer: the PROXY header comes before the greeting
+                # (server.proxyproto); from then on the client is the address it names.
+                client = await read_proxy_header(self.reader, self.peer)
+                if client is None:
+                    raise Disconnect("PROXY header refused")
+                self.peer = client
             counted = self.by_address.acquire(self.peer, self.max_per_address())
             if not counted:
                 await self.write(self.refusal_too_many())

@@ -16,6 +16,7 @@ import secrets
 from email.utils import format_datetime
 from typing import Any
 
+from aiosmtpd.proxy_protocol import ProxyData
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -35,6 +36,12 @@ from academail.delivery.door import (
     check_relay,
 )
 from academail.delivery.route import deliver_batched
+from academail.server.proxyproto import (
+    PROXY_HEADER_TIMEOUT,
+    client_from_proxy_data,
+    is_trusted_proxy,
+    proxy_protocol_enabled,
+)
 from academail.smtp import codes
 
 log = logging.getLogger(__name__)
@@ -118,6 +125,9 @@ class MXHandler:
         self.batcher = batcher
         self.resolver = resolver or DnsPythonResolver(timeout=5)
         self.domains = {d.lower() for d in settings.MAIL_DOMAINS}
+
+    async def handle_PROXY(self, server: SMTP, session: Session, envelope: Envelope, proxy_data: ProxyData) -> bool:
+        return await accept_proxy(server, session, proxy_data)
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
@@ -227,6 +237,32 @@ class MXHandler:
         return codes.S250_QUEUED.format(queue_id=queue_id)
 
 
+async def accept_proxy(server: SMTP, session: Session, proxy_data: ProxyData) -> bool:
+    """aiosmtpd's PROXY hook (``proxy_protocol_timeout``: it parsed the header
+    before the greeting, server.proxyproto). Accepted only from a trusted proxy;
+    the client it names becomes ``session.peer`` (throttling, journal, Received)
+    and is counted against the per-address limit. False closes the connection."""
+    tcp_peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
+    if not is_trusted_proxy(tcp_peer):
+        log.warning("PROXY header from %s, which is not a trusted proxy: closed", tcp_peer)
+        return False
+    client = client_from_proxy_data(tcp_peer, proxy_data)
+    if client is None:
+        return False
+    session.peer = (client, proxy_data.src_port or 0)  # type: ignore[assignment]  # aiosmtpd annotates str; it holds peername's tuple
+    if isinstance(server, MXProtocol) and not server.count_connection(client):
+        await server.push(codes.S421_TOO_MANY_CONNECTIONS)
+        return False
+    return True
+
+
+def proxy_header_timeout(*, implicit_tls: bool) -> float | None:
+    """aiosmtpd's ``proxy_protocol_timeout`` for a listener: the header is read
+    on plain/STARTTLS ports when ACADEMAIL_PROXY_PROTOCOL is on (an implicit-TLS
+    port would need it before the handshake, which aiosmtpd cannot do)."""
+    return PROXY_HEADER_TIMEOUT if proxy_protocol_enabled() and not implicit_tls else None
+
+
 def _peer_ip(session: Session) -> str:
     return session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
 
@@ -304,17 +340,29 @@ class MXProtocol(SMTP):
 
     connections: dict[str, int] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Behind a PROXY-protocol balancer the TCP peer is the balancer: the
+        # client is counted once its header is read (accept_proxy).
+        self.proxied = kwargs.get("proxy_protocol_timeout") is not None
+        self._academail_counted = False
+
+    def count_connection(self, address: str) -> bool:
+        """Count this connection for ``address``; False over SMTP_MAX_CONNECTIONS_PER_IP."""
+        count = self.connections.get(address, 0)
+        if count >= settings.SMTP_MAX_CONNECTIONS_PER_IP:
+            return False
+        self._academail_peer = address
+        self.connections[address] = count + 1
+        self._academail_counted = True
+        return True
+
     def connection_made(self, transport: Any) -> None:
         peer = transport.get_extra_info("peername")
-        self._academail_peer = peer[0] if peer else "?"
-        count = self.connections.get(self._academail_peer, 0)
-        if count >= settings.SMTP_MAX_CONNECTIONS_PER_IP:
+        if not self.proxied and not self.count_connection(peer[0] if peer else "?"):
             transport.write((codes.S421_TOO_MANY_CONNECTIONS + "\r\n").encode())
             transport.close()
-            self._academail_counted = False
             return
-        self.connections[self._academail_peer] = count + 1
-        self._academail_counted = True
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -443,6 +491,7 @@ async def start_mx(
             tls_context=tls_context,
             require_starttls=False,
             timeout=300,
+            proxy_protocol_timeout=proxy_header_timeout(implicit_tls=False),
             loop=loop,
         )
 

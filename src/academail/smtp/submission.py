@@ -19,6 +19,7 @@ import logging
 import secrets
 from typing import Any
 
+from aiosmtpd.proxy_protocol import ProxyData
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -33,8 +34,10 @@ from academail.delivery.submit import SenderRefused, fix_headers, identity_of
 from academail.smtp import codes
 from academail.smtp.mx import (
     MXProtocol,
+    accept_proxy,
     check_recipient_in_thread,
     count_received,
+    proxy_header_timeout,
     received_header,
     remember_rcpt,
     repeated_rcpt,
@@ -102,6 +105,9 @@ class SubmissionHandler:
         return AuthResult(success=True, auth_data=identity, message=codes.S235_AUTH_OK)
 
     # --- the transaction -------------------------------------------------------------
+
+    async def handle_PROXY(self, server: SMTP, session: Session, envelope: Envelope, proxy_data: ProxyData) -> bool:
+        return await accept_proxy(server, session, proxy_data)
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
@@ -247,6 +253,7 @@ async def start_submission(
             auth_require_tls=True,  # RFC 4954 §4, RFC 8314 §3: credentials only over TLS
             authenticator=_passthrough,
             timeout=300,
+            proxy_protocol_timeout=proxy_header_timeout(implicit_tls=implicit_tls),
             loop=loop,
         )
 
