@@ -147,3 +147,28 @@ def test_test_results_show_mark_as_read(web, person):
     deliver(raw_message("Réunion"), [person.address])
     html = web.post(URL, _form(action="test", **{"rule-0-read": "1"})).content.decode()
     assert "marqué comme lu" in html
+
+
+def test_out_of_office_banner_on_every_page_while_on(web, person):
+    """Issue 20: while the reply answers mail, every signed-in page says so, with
+    the way to turn it off; off, outside its dates, or signed out: no banner."""
+    assert "vacation-banner" not in web.get("/courrier/").content.decode()
+    web.post(URL, _form(**{"vac-enabled": "1", "vac-subject": "Absente", "vac-text": "De retour lundi."}))
+    for page in ("/courrier/", "/compte/", URL):
+        html = web.get(page, follow=True).content.decode()
+        assert 'id="vacation-banner"' in html and "Votre réponse d'absence est activée" in html, page
+        assert '''href="/courrier/filtres/#vac-enabled">Désactiver la réponse d'absence</a>''' in html, page
+    web.post(URL, _form(**{"vac-enabled": "1", "vac-end": "2020-01-31", "vac-subject": "Absente", "vac-text": "x"}))
+    assert "vacation-banner" not in web.get("/courrier/").content.decode()  # ended
+    web.post(URL, _form(**{"vac-end": "", "vac-subject": "Absente", "vac-text": "x"}))
+    assert "vacation-banner" not in web.get("/courrier/").content.decode()  # turned off
+
+
+def test_out_of_office_state_costs_one_query_once_cached(person, django_assert_num_queries):
+    from academail.filters.rules import Settings, Vacation
+    from academail.filters.services import check_and_save_settings, read_vacation_on
+
+    check_and_save_settings(person.pk, Settings((), Vacation(enabled=True, subject="Absente", text="x")))
+    assert read_vacation_on(person.pk) is not None  # first read parses this version
+    with django_assert_num_queries(1):
+        assert read_vacation_on(person.pk).subject == "Absente"

@@ -167,6 +167,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "academail.config.navigation.main_navigation",
+                "academail.config.notices.out_of_office",
             ],
             "builtins": ["academail.config.sizes"],
         },

@@ -9,6 +9,7 @@ compiled program cached by ``filters.engine`` in every process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from academail.accounts.models import EventKind
 from academail.filters.models import SieveScript
 from academail.filters.rules import (
     Settings,
+    Vacation,
     check_rule,
     check_vacation,
     describe,
@@ -45,6 +47,42 @@ def read_filters(account_id: int) -> Filters:
         return Filters(script, from_sieve(script), None)
     except ScriptError as exc:
         return Filters(script, None, exc.message)
+
+
+# (script id, updated_at) -> the out-of-office read from that version of the
+# script (None: none the rule editor can read). Every save bumps updated_at, so
+# an entry is never stale; bounded so 60,000 accounts cannot grow it for ever.
+_VACATION_CACHE: dict[tuple[int, datetime], Vacation | None] = {}
+_VACATION_CACHE_SIZE = 4096
+
+
+def read_vacation_on(account_id: int, today: date | None = None) -> Vacation | None:
+    """The out-of-office reply if it answers mail today (on, and ``today``
+    within its optional dates), else None. Called on every signed-in page
+    (the banner of ``base.html``): one indexed query for the active script's
+    (id, updated_at) (partial unique index ``filters_one_active_script``);
+    the script is read and parsed only when that version is not cached yet.
+    A script written in advanced mode is not interpreted (None)."""
+    row = SieveScript.objects.filter(account_id=account_id, active=True).values_list("id", "updated_at").first()
+    if row is None:
+        return None
+    key = (row[0], row[1])
+    if key not in _VACATION_CACHE:
+        content = SieveScript.objects.filter(pk=row[0]).values_list("content", flat=True).first() or ""
+        try:
+            settings = from_sieve(content)
+        except ScriptError:
+            settings = None
+        if len(_VACATION_CACHE) >= _VACATION_CACHE_SIZE:
+            _VACATION_CACHE.clear()
+        _VACATION_CACHE[key] = settings.vacation if settings else None
+    vacation = _VACATION_CACHE[key]
+    day = today or timezone.localdate()
+    if vacation is None or not vacation.enabled:
+        return None
+    if (vacation.start and day < vacation.start) or (vacation.end and day > vacation.end):
+        return None
+    return vacation
 
 
 WEBMAIL_SCRIPT_NAME = "academail"
