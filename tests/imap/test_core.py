@@ -105,3 +105,19 @@ def test_first_condstore_fetch_reports_highestmodseq_and_esearch_min_modseq(sess
     assert line.endswith(f"MIN 1 MODSEQ {modseqs[1]}\r\n".encode()), line
     line = session.cmd("SEARCH RETURN (MIN COUNT) MODSEQ 1").untagged[0]
     assert line.endswith(f"COUNT 3 MODSEQ {max(modseqs.values())}\r\n".encode()), line
+
+
+def test_lsub_noselect_parent_childinfo_and_bad_selection(session):
+    """RFC 3501 §6.3.9: LSUB "%" returns an unsubscribed parent of a subscribed
+    mailbox as \\Noselect; RFC 5258 §3.5: RECURSIVEMATCH gives CHILDINFO;
+    RFC 5258 §3.1: RECURSIVEMATCH alone (or with REMOTE only) is a BAD."""
+    assert session.cmd("CREATE Classes/3eB").ok
+    assert session.cmd("UNSUBSCRIBE Classes").ok
+    lsub = session.cmd('LSUB "" "%"').untagged
+    assert b'* LSUB (\\Noselect) "/" "Classes"\r\n' in lsub
+    assert not any(b"3eB" in line for line in lsub)
+    assert b'* LSUB () "/" "Classes/3eB"\r\n' in session.cmd('LSUB "" "Classes/*"').untagged
+    listed = session.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"').untagged
+    assert b'* LIST (\\HasChildren) "/" "Classes" ("CHILDINFO" ("SUBSCRIBED"))\r\n' in listed
+    assert session.cmd('LIST (RECURSIVEMATCH) "" "%"').status == "BAD"
+    assert session.cmd('LIST (REMOTE RECURSIVEMATCH) "" "%"').status == "BAD"

@@ -99,10 +99,22 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
     subscribed_only = lsub or "SUBSCRIBED" in command.selection
     special_only = "SPECIAL-USE" in command.selection
     show_subscribed = "SUBSCRIBED" in command.selection or "SUBSCRIBED" in command.returns
+    recursive = "RECURSIVEMATCH" in command.selection and "SUBSCRIBED" in command.selection
+    subscribed_names = [b.name for b in boxes if b.subscribed]
     for box in boxes:
         if not any(rx.match(box.name) for rx in regexes):
             continue
-        if subscribed_only and not box.subscribed:
+        # RFC 5258 §3.5: with RECURSIVEMATCH, a parent of a subscribed mailbox is
+        # listed with CHILDINFO ("SUBSCRIBED") whether or not it is subscribed.
+        childinfo = recursive and any(n.startswith(box.name + SEPARATOR) for n in subscribed_names)
+        if lsub and not box.subscribed:
+            # RFC 3501 §6.3.9: "%" returns an unsubscribed parent of a subscribed
+            # mailbox the pattern does not reach, as \Noselect.
+            hidden = [n for n in subscribed_names if n.startswith(box.name + SEPARATOR)]
+            if hidden and not all(any(rx.match(n) for rx in regexes) for n in hidden):
+                await session.untagged(b'LSUB (\\Noselect) "/" ' + session.wire_name(box.name))
+            continue
+        if subscribed_only and not box.subscribed and not childinfo:
             continue
         if special_only and not (box.special_use and box.special_use != "inbox"):
             continue
@@ -116,6 +128,8 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
         if use:
             attributes.append(use)
         line = f"{command.name} ({' '.join(attributes)}) \"/\" ".encode() + session.wire_name(box.name)
+        if childinfo:
+            line += b' ("CHILDINFO" ("SUBSCRIBED"))'
         await session.untagged(line)
         if command.status_items and not lsub:
             await session.untagged(b"STATUS " + session.wire_name(box.name) + b" " + _status_items(box, command.status_items))

@@ -430,8 +430,9 @@ def _list(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
         returns = set(lx.paren_list(option))
     if name == "LSUB" and extended:
         raise lx.error("LSUB takes no options")
-    if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH"}:
-        raise lx.error("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3.1
+    if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+        # RFC 5258 §3.1: alone or with REMOTE only, RECURSIVEMATCH is a BAD.
+        raise lx.error("RECURSIVEMATCH needs another selection option")
     return ListCommand(
         tag, name, reference, patterns, frozenset(selection), frozenset(returns), status_items, extended
     )
