@@ -182,7 +182,8 @@ for (const el of document.querySelectorAll('*')) {
     if (name === 'style' && /url\\(|expression|@import|\\\\|image-set|binding/.test(value))
       problems.push(tag + ' style ' + value);
   }
-  if (tag === 'a' && el.hasAttribute('href') && !['http:', 'https:', 'mailto:'].includes(el.protocol))
+  // tel: links are kept on purpose (issue 20: staff call parents from a signature); they run nothing.
+  if (tag === 'a' && el.hasAttribute('href') && !['http:', 'https:', 'mailto:', 'tel:'].includes(el.protocol))
     problems.push('link to ' + el.href);
   if (tag === 'img' && el.hasAttribute('src') && el.getAttribute('src') !== ''
       && !el.src.startsWith('data:image/') && !(arguments[1] && /^https?:/.test(el.src)))
