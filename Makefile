@@ -48,7 +48,10 @@ demo: migrate
 static: install
 	$(BIN)/academail manage collectstatic --noinput -v 0
 
+# Demo helpdesk phone and hours (a number of the range ARCEP keeps for fiction), unless set.
 run: demo static
+	ACADEMAIL_ASSISTANCE_PHONE="$${ACADEMAIL_ASSISTANCE_PHONE-01 99 00 12 34}" \
+	ACADEMAIL_ASSISTANCE_HOURS="$${ACADEMAIL_ASSISTANCE_HOURS-du lundi au vendredi, de 8 h à 18 h}" \
 	$(BIN)/academail serve
 
 # Layer rules (docs/design.md, "Layer rules"): import-linter's contracts in

@@ -176,3 +176,11 @@ def test_the_first_form_address_redirects_keeping_the_reason(client):
     response = client.get(reverse("accounts:assistance") + "?motif=numen")
     assert response.status_code == 302 and response["Location"].endswith("?motif=numen")
     assert '<option value="numen-perdu" selected>' in client.get(response["Location"]).content.decode()
+
+
+def test_the_page_shows_the_helpdesk_phone_and_hours_when_set(client, settings):
+    """Issue 20: ACADEMAIL_ASSISTANCE_PHONE / _HOURS on the "Contacter l'assistance" page."""
+    assert 'id="assistance-phone"' not in client.get(NEW).content.decode()  # none by default
+    settings.ASSISTANCE_PHONE, settings.ASSISTANCE_HOURS = "01 99 00 12 34", "du lundi au vendredi, de 8 h à 18 h"
+    page = client.get(NEW).content.decode()
+    assert 'Par téléphone : <a href="tel:0199001234">01 99 00 12 34</a> — du lundi au vendredi, de 8 h à 18 h' in page

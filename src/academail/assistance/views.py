@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -107,6 +108,7 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     return render(request, "assistance/pages/new.html", {
         "form": form, "category": category, "categories": Category.choices, "signed_in": requester is not None,
         "question_fields": [form[name] for name in form.fields if name.startswith("q_")],
+        "phone": settings.ASSISTANCE_PHONE, "hours": settings.ASSISTANCE_HOURS,
     })
 
 

@@ -319,6 +319,9 @@ JOURNAL_RETENTION_DAYS = env_int("ACADEMAIL_JOURNAL_RETENTION_DAYS", 365)
 # per hour), the largest attachment, the highest quota an agent may give.
 ASSISTANCE_ADDRESS = env_str("ACADEMAIL_ASSISTANCE_ADDRESS", f"assistance@{MAIL_DOMAINS[0]}").strip().lower()
 ASSISTANCE_SLA_HOURS = env_int("ACADEMAIL_ASSISTANCE_SLA_HOURS", 48)
+# Shown on the "Contacter l'assistance" page when set (none by default).
+ASSISTANCE_PHONE = env_str("ACADEMAIL_ASSISTANCE_PHONE", "").strip()
+ASSISTANCE_HOURS = env_str("ACADEMAIL_ASSISTANCE_HOURS", "").strip()
 ASSISTANCE_LINK_TTL = env_int("ACADEMAIL_ASSISTANCE_LINK_TTL", 30 * 24 * 3600)
 ASSISTANCE_PER_HOUR = env_int("ACADEMAIL_ASSISTANCE_PER_HOUR", 5)
 ASSISTANCE_MAIL_PER_HOUR = env_int("ACADEMAIL_ASSISTANCE_MAIL_PER_HOUR", 10)
