@@ -121,3 +121,12 @@ def test_lsub_noselect_parent_childinfo_and_bad_selection(session):
     assert b'* LIST (\\HasChildren) "/" "Classes" ("CHILDINFO" ("SUBSCRIBED"))\r\n' in listed
     assert session.cmd('LIST (RECURSIVEMATCH) "" "%"').status == "BAD"
     assert session.cmd('LIST (REMOTE RECURSIVEMATCH) "" "%"').status == "BAD"
+
+
+def test_enable_condstore_while_selected_reports_highestmodseq(session):
+    """RFC 7162 §3.1: ENABLE CONDSTORE is CONDSTORE-enabling; with a mailbox selected
+    it reports HIGHESTMODSEQ, once."""
+    assert session.cmd("SELECT INBOX").ok
+    enabled = session.cmd("ENABLE CONDSTORE").untagged
+    assert enabled[0] == b"* ENABLED CONDSTORE\r\n" and enabled[1].startswith(b"* OK [HIGHESTMODSEQ ")
+    assert session.cmd("FETCH 1:* (MODSEQ)").find(rb"HIGHESTMODSEQ") == []

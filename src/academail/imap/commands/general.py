@@ -40,6 +40,7 @@ async def do_id(session: Session, command: C.Id) -> None:
 
 async def do_enable(session: Session, command: C.Enable) -> None:
     newly: list[str] = []
+    had_condstore = session.condstore
     for cap in command.capabilities:
         if cap in ENABLEABLE and cap not in session.enabled:
             session.enabled.add(cap)
@@ -47,6 +48,9 @@ async def do_enable(session: Session, command: C.Enable) -> None:
             if cap == "QRESYNC":
                 session.enabled.add("CONDSTORE")  # RFC 7162 §3.2.3
     await session.untagged("ENABLED" + "".join(" " + c for c in newly))  # RFC 5161 §3.2
+    if session.condstore and not had_condstore and session.view is not None:
+        # RFC 7162 §3.1: the first CONDSTORE-enabling command while a mailbox is selected.
+        await session.untagged(f"OK [HIGHESTMODSEQ {session.view.modseq}] Highest")
     await session.ok(command)
 
 
