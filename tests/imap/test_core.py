@@ -130,3 +130,14 @@ def test_enable_condstore_while_selected_reports_highestmodseq(session):
     enabled = session.cmd("ENABLE CONDSTORE").untagged
     assert enabled[0] == b"* ENABLED CONDSTORE\r\n" and enabled[1].startswith(b"* OK [HIGHESTMODSEQ ")
     assert session.cmd("FETCH 1:* (MODSEQ)").find(rb"HIGHESTMODSEQ") == []
+
+
+def test_silent_store_still_announces_a_new_keyword(session, user):
+    """RFC 3501 §7.2.6: FLAGS is sent for a new keyword even with STORE .SILENT."""
+    from tests.imap.helpers import deliver_to
+
+    deliver_to(user)
+    assert session.cmd("SELECT INBOX").ok
+    silent = session.cmd("STORE 1 +FLAGS.SILENT (Relu-par-chef)").untagged
+    assert silent == [b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft Relu-par-chef)\r\n"]
+    assert session.cmd("STORE 1 +FLAGS.SILENT (Relu-par-chef)").untagged == []

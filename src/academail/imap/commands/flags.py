@@ -37,6 +37,10 @@ async def do_store(session: Session, command: C.Store) -> None:
         changes = []
     for change in changes:
         view.reported[change.uid] = change.modseq
+    if command.silent:
+        # RFC 3501 §7.2.6: a new keyword is announced even when no FETCH follows.
+        for change in changes:
+            await session.note_keywords(change.keywords)
     if not command.silent and ranges:
         skip = set(modified)
         rows = await session.run(store.flag_rows, view.mailbox_id, ranges)
