@@ -117,3 +117,25 @@ def test_sign_in_from_a_new_browser_alerts(page, live_server):
     badges = [b.get_attribute("textContent") for b in page.find_elements(By.CSS_SELECTOR, ".fr-badge")]
     assert "cette session" in badges and "cet appareil" in badges
     assert len(page.find_elements(By.CSS_SELECTOR, "main .fr-list-cards li.fr-card")) >= 3
+
+
+def test_meter_never_green_beside_the_refusal(page, live_server):
+    """Issue 20: after a refused submission (the two passwords differ), typing a
+    strong password withdraws the stale red errors before the meter says "Très fort"."""
+    active_person()
+    page.get(live_server.url + "/connexion/")
+    fill(page, "identifier", "jmartin")
+    fill(page, "password", PASSWORD)
+    submit(page)
+    wait_for_text(page, "Boîte de réception")
+    page.get(live_server.url + "/compte/mot-de-passe/")
+    fill(page, "current", PASSWORD)
+    fill(page, "password1", NEW_PASSWORD)
+    fill(page, "password2", NEW_PASSWORD + "x")
+    submit(page)
+    wait_for_text(page, "ne sont pas identiques")
+    fill(page, "password1", NEW_PASSWORD)
+    wait_for_text(page, "il respecte toutes les règles")
+    errors = page.find_elements(By.CSS_SELECTOR, ".fr-error-text, #global-error")
+    assert not [e for e in errors if e.is_displayed()]
+    assert page.find_element(By.NAME, "password2").get_attribute("aria-invalid") is None

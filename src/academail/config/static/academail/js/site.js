@@ -74,7 +74,29 @@
       });
     }
 
+    // After a refused submission the page shows the server's red errors about
+    // the new password; once the person types a new one they are stale, and a
+    // green "Très fort" beside them would contradict them: the first keystroke
+    // withdraws them (the meter judges from then on, with the same policy).
+    function withdrawStaleErrors() {
+      var form = input.form;
+      Array.prototype.forEach.call(form.querySelectorAll("input[autocomplete=new-password]"), function (field) {
+        var group = field.closest(".fr-input-group");
+        var error = document.getElementById(field.id + "-error");
+        if (error) { error.parentNode.removeChild(error); }
+        if (group) { group.classList.remove("fr-input-group--error"); }
+        field.removeAttribute("aria-invalid");
+        var ids = (field.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+          return id && id !== field.id + "-error" && id !== "global-error";
+        });
+        field.setAttribute("aria-describedby", ids.join(" "));
+      });
+      var summary = document.getElementById("global-error");
+      if (summary && !form.querySelector("[aria-invalid=true]")) { summary.parentNode.removeChild(summary); }
+    }
+
     input.addEventListener("input", function () {
+      withdrawStaleErrors();
       var value = input.value;
       var problems = localProblems(value);
       show(value ? Math.min(problems.length ? 1 : 2, 4) : 0, problems);
