@@ -39,12 +39,12 @@ def behind_proxy(settings):
 
 def closed_without_greeting(host: str, port: int, data: bytes, *, shut: bool = False) -> bytes:
     with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall(data)
-        if shut:
-            sock.shutdown(socket.SHUT_WR)
         try:
+            sock.sendall(data)
+            if shut:
+                sock.shutdown(socket.SHUT_WR)
             return sock.recv(1024)
-        except ConnectionResetError:  # closed with our bytes unread: a reset is a close too
+        except OSError:  # reset or already gone: closed with our bytes unread, a close too
             return b""
 
 
