@@ -346,6 +346,7 @@ class MXProtocol(SMTP):
         # client is counted once its header is read (accept_proxy).
         self.proxied = kwargs.get("proxy_protocol_timeout") is not None
         self._academail_counted = False
+        self._academail_started = False  # aiosmtpd's connection_made ran (not a 421 at the door)
 
     def count_connection(self, address: str) -> bool:
         """Count this connection for ``address``; False over SMTP_MAX_CONNECTIONS_PER_IP."""
@@ -363,6 +364,7 @@ class MXProtocol(SMTP):
             transport.write((codes.S421_TOO_MANY_CONNECTIONS + "\r\n").encode())
             transport.close()
             return
+        self._academail_started = True
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -373,6 +375,10 @@ class MXProtocol(SMTP):
             else:
                 self.connections[self._academail_peer] = left
             self._academail_counted = False
+        if self._academail_started:
+            # Also for a proxied connection that ended before its PROXY header was
+            # accepted (not counted yet): aiosmtpd must hear of the loss.
+            self._academail_started = False
             super().connection_lost(error)
 
     def pending_rcpt_addresses(self, limit: int) -> list[str]:
