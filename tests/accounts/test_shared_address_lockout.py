@@ -83,8 +83,9 @@ def test_imap_colleagues_behind_an_attacked_address_are_not_refused(imap, school
     assert all(r.status == "NO" for r in replies)
     wrong, throttled = replies[0].tagged.decode(), replies[-1].tagged.decode()
     assert f"[{R.CODE_AUTHENTICATIONFAILED}]" in wrong
-    # RFC 5530: a throttled refusal says so, so the client does not ask for the password again.
-    assert f"[{R.CODE_UNAVAILABLE}]" in throttled and "réessayez dans" in throttled
+    # RFC 5530: a throttled refusal says so, so the client does not ask for the password again
+    # (in 7-bit text: the client did not enable UTF8=ACCEPT, RFC 3501 §9).
+    assert f"[{R.CODE_UNAVAILABLE}]" in throttled and "reessayez dans" in throttled
     attacker.close()
     assert_bounded(victim)
 
