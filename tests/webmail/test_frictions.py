@@ -27,7 +27,7 @@ def test_move_menu_starts_neutral_and_the_notice_names_the_folder(web, person):
 def test_one_unit_family_for_sizes():
     from django.utils import translation
 
-    from academail.config.sizes import taille
+    from academail.store.sizes import taille
 
     with translation.override("fr"):
         assert taille(820) == "820\xa0octets"
