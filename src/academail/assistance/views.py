@@ -337,10 +337,11 @@ def ticket_answer(request: HttpRequest, agent: Account, ticket_id: int) -> HttpR
 @agent_view
 def ticket_assign(request: HttpRequest, agent: Account, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(ticket_id)
-    form = AssignForm(request.POST, agents=_agents())
+    agents = _agents()
+    form = AssignForm(request.POST, agents=agents)
     if form.is_valid():
         chosen = form.cleaned_data["assignee"]
-        assignee = next((a for a in _agents() if str(a.pk) == chosen), None) if chosen else None
+        assignee = next((a for a in agents if str(a.pk) == chosen), None) if chosen else None
         tickets.do_assign(ticket, agent, assignee)
         messages.success(request, _("Attribution enregistrée."))
     return _back(ticket)
