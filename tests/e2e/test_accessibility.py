@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browserwait import left
 from tests.e2e.conftest import PASSWORD, deliver, fill_demo_mailbox, make_person, sign_in, wait_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -181,7 +181,7 @@ def test_states_after_interaction(screen, live_server, axe_source):
         button = screen.find_element(By.CSS_SELECTOR, "section form button[type=submit]")
         button.click()
         # Wait for the next page: else the second round may find the old page's field.
-        WebDriverWait(screen, 10).until(EC.staleness_of(button))
+        WebDriverWait(screen, 30).until(left(button))
     wait_text(screen, "Projets", css="#wm-new-error")
     if violations := audit(screen, axe_source):
         found["dossier refusé"] = violations

@@ -12,6 +12,7 @@ import shutil
 import pytest
 from django.urls import reverse
 
+from tests.browserwait import left
 from tests.conftest import build_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -65,14 +66,13 @@ def lang(driver) -> str:
 def submitting(driver, element) -> None:
     """Click ``element`` and wait (generously: the machine may be busy) until
     the browser has left the page and the next one is complete."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("css selector", "html")
     element.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
-    WebDriverWait(driver, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+    WebDriverWait(driver, 60).until(left(page))
+    WebDriverWait(driver, 60, ignored_exceptions=[WebDriverException]).until(
         lambda d: d.find_element("css selector", "footer") and d.execute_script("return document.readyState") == "complete"
     )
 
