@@ -15,6 +15,7 @@ import random
 import re
 import resource
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2_000)
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]")
+    parser.add_argument("--profile", metavar="FILE", help="run the job under cProfile, stats written to FILE")
     args = parser.parse_args()
     c.banner(f"bench/import_mbox.py: one mbox of {args.messages} messages of ~{SIZE // 1000} KB")
     with c.bench_home(args.database_url) as home:
@@ -61,13 +63,19 @@ def main() -> int:
             job = check_and_queue_import(account.pk, handle, "bench.mbox", mailbox_id=None, new_folder="Import")
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
-        subprocess.run([c.ACADEMAIL, "jobs", "run"], check=True, capture_output=True)
+        command = [c.ACADEMAIL, "jobs", "run"]
+        if args.profile:
+            command = [sys.executable, "-m", "cProfile", "-o", args.profile, *command]
+        subprocess.run(command, check=True, capture_output=True)
         seconds = time.perf_counter() - t0
         peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
         job = Job.objects.get(pk=job.pk)
         report = report_of(job)
         assert report.imported == args.messages, job.result
-        print(f"import   {report.imported} messages in {seconds:.1f} s = {report.imported / seconds:.0f} msg/s "
+        assert job.started_at and job.finished_at
+        work = (job.finished_at - job.started_at).total_seconds()
+        print(f"import   {report.imported} messages, job {work:.1f} s = {report.imported / work:.0f} msg/s "
+              f"(process with start-up {seconds:.1f} s = {report.imported / seconds:.0f} msg/s) "
               f"(target >= 500), worker process peak RSS {peak / 1024:.0f} MiB (includes Python + Django start-up); "
               f"{c.db_label()}")
         print(f"machine  {c.machine_label()}; home {home}")

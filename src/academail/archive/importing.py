@@ -27,6 +27,7 @@ stops the import with what was imported so far.
 from __future__ import annotations
 
 import csv
+import email.message
 import email.utils
 import hashlib
 import io
@@ -35,6 +36,7 @@ import re
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -48,7 +50,7 @@ from django.utils.translation import gettext as _
 
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import Clock, do_queue, step
-from academail.store.archiving import holds_message
+from academail.store.archiving import held_messages
 from academail.store.errors import QuotaExceeded
 from academail.store.mailboxes import access_mailbox, do_create_mailbox
 from academail.store.messages import Flag, Placement, PreparedContent, do_store, prepare_content
@@ -61,6 +63,7 @@ MAX_MEMBERS = 200_000  # files in one zip
 MAX_TOTAL = 20 * 1024 * 1024 * 1024  # uncompressed bytes in one zip
 MAX_REFUSALS_KEPT = 200  # reasons listed in the report; the count goes on
 BATCH = 100  # progress committed every BATCH messages
+_WRITERS = 4  # threads writing a batch's blobs
 
 _FLAG_HEADERS = (b"x-mozilla-status:", b"x-mozilla-status2:", b"x-mozilla-keys:", b"status:", b"x-status:")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
@@ -150,18 +153,28 @@ def _split_flags(raw: bytes) -> tuple[bytes, int, str]:
     return body, flags, " ".join(dict.fromkeys(k for k in keywords if k.isprintable()))
 
 
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _headers(raw: bytes) -> email.message.Message:
+    """The header fields of ``raw``, parsed from its header block only (up to
+    the first empty line, RFC 5322 §2.1): the body is never fed to the
+    parser, which would read it line by line for nothing."""
+    end = _HEADER_END.search(raw)
+    return BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: end.end()] if end else raw)
+
+
 def _looks_like_mail(raw: bytes) -> bool:
     """A header block first (RFC 5322 §2.2) with at least one of the fields
     every mail has."""
     if not _HEADER_LINE.match(raw):
         return False
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    headers = _headers(raw)
     return any(headers.get(name) is not None for name in ("From", "Date", "Message-ID", "Subject"))
 
 
 def _header_date(raw: bytes) -> datetime | None:
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-    value = headers.get("Date")
+    value = _headers(raw).get("Date")
     if not value:
         return None
     try:
@@ -172,7 +185,7 @@ def _header_date(raw: bytes) -> datetime | None:
 
 
 def message_id_of(raw: bytes) -> str:
-    value = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
+    value = _headers(raw).get("Message-ID")
     return str(value).strip() if value else ""
 
 
@@ -394,17 +407,27 @@ def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]],
     checkpoint). ``batch``: (position, item to store, or None once counted).
     Returns False when the mailbox is full (the import stops there)."""
     account_id = int(job.account_id)
+    items = [(position, item) for position, item in batch if item is not None]
+    keys = [(message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest()) for _position, item in items]
+    held = held_messages(account_id, keys)
     seen: set[tuple[str, str]] = set()
+    fresh: list[bytes] = []
+    for key, (_position, item) in zip(keys, items, strict=True):
+        if key not in seen and key not in held:
+            seen.add(key)
+            fresh.append(item.raw)
+    # The blobs, durable, outside the transaction; a few threads so that one
+    # blob's fsync (or an object store's upload) overlaps the next parse.
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        contents = iter(list(pool.map(prepare_content, fresh)))
     prepared: list[tuple[int, Item, PreparedContent | None]] = []
-    for position, item in batch:
-        if item is None:
-            continue
-        key = (message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest())
-        if key in seen or holds_message(account_id, *key):
+    seen.clear()
+    for key, (position, item) in zip(keys, items, strict=True):
+        if key in seen or key in held:
             prepared.append((position, item, None))
         else:
             seen.add(key)
-            prepared.append((position, item, prepare_content(item.raw)))  # the blob, durable, outside the transaction
+            prepared.append((position, item, next(contents)))
     last = batch[-1][0] if batch else 0
     full = False
     with step(job):

@@ -7,7 +7,7 @@ long transaction or a whole mailbox in memory.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,13 +89,19 @@ def count_messages(account_id: int, mailbox_id: int, *, since: datetime | None =
 
 
 
-def holds_message(account_id: int, message_id: str, sha256: str) -> bool:
-    """Whether a folder of the account already holds these exact bytes with
-    this Message-ID (import's duplicate test; the unique ``Content.sha256``
-    index, then the messages of that one content)."""
-    return Message.objects.filter(
-        mailbox__account_id=account_id, content__sha256=sha256, content__message_id=message_id[:998]
-    ).exists()
+def held_messages(account_id: int, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (Message-ID, SHA-256) pairs a folder of the account already
+    holds, these exact bytes with this Message-ID (import's duplicate test,
+    for a whole batch in one query: the unique ``Content.sha256`` index, then
+    the messages of those contents)."""
+    if not keys:
+        return set()
+    found = Message.objects.filter(
+        mailbox__account_id=account_id, content__sha256__in=sorted({sha for _mid, sha in keys})
+    ).values_list("content__message_id", "content__sha256")
+    wanted = {(mid[:998], sha) for mid, sha in keys}
+    held = {(mid, sha) for mid, sha in found if (mid, sha) in wanted}
+    return {(mid, sha) for mid, sha in keys if (mid[:998], sha) in held}
 
 
-__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label", "holds_message"]
+__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label", "held_messages"]
