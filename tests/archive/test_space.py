@@ -106,3 +106,69 @@ def test_space_page_needs_sign_in(client):
     response = client.get(reverse("archive:space"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def _run_jobs():
+    from academail.jobs.runner import run_pending
+
+    return run_pending()
+
+
+def test_space_page_counts_by_year_and_sender_in_the_background(web, person):
+    from datetime import UTC, datetime
+
+    from academail.archive.counting import KIND
+    from academail.jobs.models import Job
+
+    videos = [
+        deliver(person, build_message(subject=f"Vidéo {i}", sender="mediatheque@ville-exemple.fr",
+                                      to=person.address, attachment=VIDEO))
+        for i in range(2)
+    ]
+    notes = [deliver(person, build_message(subject=f"Note {i}", to=person.address)) for i in range(3)]
+    Message.objects.filter(pk=notes[0].pk).update(internaldate=datetime(2019, 6, 1, 12, tzinfo=UTC))
+
+    page = web.get(reverse("archive:space")).content.decode()
+    assert "Comptage des messages par année et par expéditeur en cours" in page
+    web.get(reverse("archive:space"))  # a second visit does not queue a second count
+    assert Job.objects.filter(kind=KIND, account=person).count() == 1
+    assert _run_jobs() == 1
+
+    page = web.get(reverse("archive:space")).content.decode()
+    assert "Comptage des messages par année" not in page and "Compté le" in page
+    years = page[page.index('id="wm-space-years"'):page.index('id="wm-space-senders"')]
+    this_year = videos[0].internaldate.year
+    assert years.index(f">{this_year}<") < years.index(">2019<")  # newest first
+    assert "?du=2019-01-01&amp;au=2019-12-31" in years
+    senders = page[page.index('id="wm-space-senders"'):]
+    assert senders.index("mediatheque@ville-exemple.fr") < senders.index("direction@college-exemple.fr")
+    assert "?de=mediatheque%40ville-exemple.fr" in senders
+    assert Job.objects.filter(kind=KIND, account=person).count() == 1  # fresh: no new count asked
+
+
+def test_count_goes_stale_when_the_usage_moves_or_a_day_passes(web, person, mailbox_with_videos):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from academail.store.space import do_count_space, do_destroy, read_space_summary
+
+    _small, videos = mailbox_with_videos
+    counted = do_count_space(person.pk)
+    assert sum(y.messages for y in counted.years) == 8
+    (sender,) = counted.senders
+    assert (sender.address, sender.messages) == ("direction@college-exemple.fr", 8)
+    assert not read_space_summary(person.pk).stale
+    assert read_space_summary(person.pk, now=timezone.now() + timedelta(days=2)).stale
+    do_destroy(person.pk, [(videos[0].mailbox_id, videos[0].uid)])
+    assert read_space_summary(person.pk).stale
+    assert sum(y.messages for y in do_count_space(person.pk).years) == 7
+
+
+def test_another_accounts_count_is_never_shown(web, person, other):
+    from academail.store.space import do_count_space
+
+    deliver(other, build_message(subject="Privé", sender="secret@ailleurs.fr", to=other.address))
+    do_count_space(other.pk)
+    page = web.get(reverse("archive:space")).content.decode()
+    assert "secret@ailleurs.fr" not in page

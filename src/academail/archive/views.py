@@ -24,12 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from academail.accounts.views import client_addr
 from academail.archive import export as exporting
 from academail.archive import importing
+from academail.archive.counting import do_request_count
 from academail.archive.models import ExportFormat
 from academail.jobs.runner import JobError
 from academail.store.errors import MailboxNotFound, MessageNotFound, StoreError
 from academail.store.mailboxes import list_mailboxes
 from academail.store.quota import is_full
-from academail.store.space import do_archive, do_destroy, space_report
+from academail.store.space import do_archive, do_destroy, read_space_summary, space_report
 from academail.store.webmail import folder_pane
 from academail.web.frame import webmail_view
 
@@ -63,9 +64,12 @@ def _date(value: str) -> date | None:
 def space(request: HttpRequest) -> HttpResponse:
     account_id = _account_id(request)
     report = space_report(account_id)
+    count = read_space_summary(account_id)
+    if count is None or count.stale:
+        do_request_count(account_id)
     return render(request, "archive/pages/space.html", {
         "pane": folder_pane(account_id), "report": report, "title": _("Espace utilisé"),
-        "full": is_full(report.used, report.limit), "formats": ExportFormat.choices,
+        "full": is_full(report.used, report.limit), "formats": ExportFormat.choices, "count": count,
     })
 
 

@@ -49,6 +49,7 @@ HANDLERS: dict[str, str] = {
     "store.retention": "academail.store.retention.run_retention",
     "archive.export": "academail.archive.export.run_export",
     "archive.import": "academail.archive.importing.run_import",
+    "archive.space_count": "academail.archive.counting.run_count",
 }
 
 class JobError(Exception):

@@ -179,3 +179,22 @@ class Usage(models.Model):
     # Highest UIDVALIDITY the account ever handed out, deleted mailboxes included
     # (RFC 3501 §2.3.1.1: never reused for a name); see mailboxes._next_uidvalidity.
     uidvalidity_high = models.BigIntegerField(default=0)
+
+
+class SpaceSummary(models.Model):
+    """What takes the space, by year and by sender ("Espace utilisé"), as a
+    background job last counted it (``store.space.do_count_space``): those two
+    views need every message, so no page request scans for them. ``messages_at``
+    and ``bytes_at`` are the account's usage when counted; the page asks for a
+    new count when the usage has moved since, or the count is a day old."""
+
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    computed_at = models.DateTimeField()
+    messages_at = models.BigIntegerField(default=0)
+    bytes_at = models.BigIntegerField(default=0)
+    # [[year, messages, bytes], ...], newest year first
+    years = models.JSONField(default=list)
+    # [[address, display name, messages, bytes], ...], the most space first
+    senders = models.JSONField(default=list)

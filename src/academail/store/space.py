@@ -10,23 +10,34 @@ and indexes only, never by scanning the mailbox on a request:
 
 and the action that frees the space for good (``do_destroy``: flagged
 \\Deleted and expunged, tombstones left for IMAP clients).
+
+Messages per year and the senders using the most space need every message:
+a background job counts them (``do_count_space``, keyset batches of
+``COUNT_BATCH`` rows, no long transaction) into ``SpaceSummary``, and the
+page shows that count with its date (``read_space_summary``), asking for a
+new one when the usage moved by more than ``STALE_SHARE`` or a day passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from academail.mime.parse import Part
 from academail.store.mailboxes import DISPLAY_NAMES, access_mailbox, list_mailboxes, special_mailbox
 from academail.store.messages import do_copy, do_expunge, do_set_flags, quota_usage
-from academail.store.models import Flag, Mailbox, Message
+from academail.store.models import Flag, Mailbox, Message, SpaceSummary, Usage
 
 LARGEST = 20
 ATTACHMENT_SOURCES = 50  # largest messages whose attachments are listed
+TOP_SENDERS = 20
+COUNT_BATCH = 5000
+STALE_SHARE = 0.02  # usage moved by more than 2 %: count again
+STALE_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,109 @@ def space_report(account_id: int) -> SpaceReport:
     )
 
 
+@dataclass(frozen=True)
+class YearUse:
+    year: int
+    messages: int
+    size: int
+
+
+@dataclass(frozen=True)
+class SenderUse:
+    address: str
+    name: str
+    messages: int
+    size: int
+
+
+@dataclass(frozen=True)
+class SpaceCount:
+    """The last count by year and by sender; ``stale``: ask for a new one."""
+
+    computed_at: datetime
+    years: list[YearUse]
+    senders: list[SenderUse]
+    stale: bool
+
+
+def _moved(then: int, now: int) -> bool:
+    return abs(now - then) > max(then, now, 1) * STALE_SHARE
+
+
+def read_space_summary(account_id: int, *, now: datetime | None = None) -> SpaceCount | None:
+    """The account's last count (None: never counted), and whether it is
+    stale: a day old, or the usage moved since (one query each)."""
+    row = SpaceSummary.objects.filter(account_id=account_id).first()
+    if row is None:
+        return None
+    usage = Usage.objects.filter(account_id=account_id).values_list("messages", "bytes").first() or (0, 0)
+    now = now or timezone.now()
+    stale = (
+        now - row.computed_at > STALE_AGE or _moved(row.messages_at, int(usage[0])) or _moved(row.bytes_at, int(usage[1]))
+    )
+    return SpaceCount(
+        computed_at=row.computed_at,
+        years=[YearUse(int(y), int(n), int(b)) for y, n, b in row.years],
+        senders=[SenderUse(str(a), str(name), int(n), int(b)) for a, name, n, b in row.senders],
+        stale=stale,
+    )
+
+
+def do_count_space(account_id: int, *, now: datetime | None = None) -> SpaceCount:
+    """Count the account's messages by year (of INTERNALDATE, in the
+    platform's time zone) and by sender address, folder by folder in keyset
+    batches on the ``(mailbox, uid)`` index, and keep the result.
+
+    Precondition: none (reads in short queries, one write at the end)."""
+    usage_before = Usage.objects.filter(account_id=account_id).values_list("messages", "bytes").first() or (0, 0)
+    years: dict[int, _Tally] = {}
+    senders: dict[str, _Tally] = {}
+    zone = timezone.get_current_timezone()
+    for box in list_mailboxes(account_id):
+        after = 0
+        while True:
+            rows = list(
+                Message.objects.filter(mailbox_id=box.pk, uid__gt=after)
+                .order_by("uid")
+                .values_list("uid", "internaldate", "size", "content__from_addr", "content__from_name")[:COUNT_BATCH]
+            )
+            if not rows:
+                break
+            for _uid, when, size, address, name in rows:
+                years.setdefault(when.astimezone(zone).year, _Tally()).add(size)
+                senders.setdefault((address or "").strip().lower(), _Tally(name or "")).add(size)
+            after = rows[-1][0]
+    count = SpaceCount(
+        computed_at=now or timezone.now(),
+        years=[YearUse(year, t.messages, t.size) for year, t in sorted(years.items(), reverse=True)],
+        senders=[
+            SenderUse(address, t.name, t.messages, t.size)
+            for address, t in sorted(senders.items(), key=lambda item: (-item[1].size, item[0]))[:TOP_SENDERS]
+        ],
+        stale=False,
+    )
+    SpaceSummary.objects.update_or_create(
+        account_id=account_id,
+        defaults={
+            "computed_at": count.computed_at, "messages_at": int(usage_before[0]), "bytes_at": int(usage_before[1]),
+            "years": [[y.year, y.messages, y.size] for y in count.years],
+            "senders": [[s.address, s.name, s.messages, s.size] for s in count.senders],
+        },
+    )
+    return count
+
+
+@dataclass
+class _Tally:
+    name: str = ""
+    messages: int = 0
+    size: int = 0
+
+    def add(self, size: int) -> None:
+        self.messages += 1
+        self.size += size
+
+
 def _by_box(selection: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
     by_box: dict[int, list[int]] = {}
     for box_id, uid in selection:
@@ -171,8 +285,9 @@ def do_destroy(account_id: int, selection: Sequence[tuple[int, int]]) -> int:
 
 
 __all__ = [
-    "BigAttachment", "BigMessage", "FolderUse", "SpaceReport", "do_archive", "do_destroy", "folder_use",
-    "largest_attachments", "largest_messages", "space_report",
+    "BigAttachment", "BigMessage", "FolderUse", "SenderUse", "SpaceCount", "SpaceReport", "YearUse", "do_archive",
+    "do_count_space", "do_destroy", "folder_use", "largest_attachments", "largest_messages", "read_space_summary",
+    "space_report",
 ]
 
 
