@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import random
@@ -34,9 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import _common as c
 
@@ -448,16 +450,33 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     c.banner(f"bench/imap_sync.py: {args.messages} messages in INBOX, {args.idle} idle connections")
+    return with_homes(args, run)
+
+
+def with_homes(args: argparse.Namespace, body: Callable[[argparse.Namespace, Path, Path | None], int]) -> int:
+    """``body(args, home, dove_root)`` in a temporary academail home and, with
+    ``--dovecot``, a temporary Dovecot root; both removed unless ``--keep``."""
     dove_root = Path(tempfile.mkdtemp(prefix="academail-dovecot-")) if args.dovecot else None
     try:
         with c.bench_home(None, keep=args.keep) as home:
-            return run(args, home, dove_root)
+            return body(args, home, dove_root)
     finally:
         if dove_root is not None and not args.keep:
             shutil.rmtree(dove_root, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
+@dataclasses.dataclass
+class Filled:
+    account: Any
+    user: str
+    secret: str  # an app password: no Argon2 per LOGIN
+    cert: str
+    key: str
+
+
+def setup_and_fill(home: Path, messages: int, dove_root: Path | None) -> Filled:
+    """Migrate, create the account, fill its INBOX and (with Dovecot) the same
+    messages into a Maildir owned by Dovecot's mail user."""
     took = c.migrate()
     c.setup_django()
     print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
@@ -485,13 +504,18 @@ def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
         for sub in ("cur", "new", "tmp"):
             (box / sub).mkdir(parents=True)
         maildir = str(box)
-    spent = fill(inbox.pk, account.pk, account.address, args.messages, maildir)
-    print(f"fill     {args.messages} messages in {spent:.0f} s")
+    spent = fill(inbox.pk, account.pk, account.address, messages, maildir)
+    print(f"fill     {messages} messages in {spent:.0f} s")
     cert, key = ensure_certificate()
     connections.close_all()
     if dove_root is not None:
         subprocess.run(["chown", "-R", "nobody:nogroup", str(dove_root / "home")], check=True)
+    return Filled(account, user, secret, str(cert), str(key))
 
+
+def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
+    filled = setup_and_fill(home, args.messages, dove_root)
+    account, user, secret, cert, key = filled.account, filled.user, filled.secret, filled.cert, filled.key
     ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
     with academail_server(ports) as process:
         ours = measure_reads("academail", ports["imaps"], user, secret, args.messages, args.runs)

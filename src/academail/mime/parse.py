@@ -339,6 +339,10 @@ class ParsedMessage:
     references: list[str] = field(default_factory=list)
     preview: str = ""
     search_text: str = ""
+    # Every top-level header field as "name: value" lines (names lower-case,
+    # values unfolded and decoded: RFC 2047 words, charsets), for SEARCH HEADER
+    # and TEXT (RFC 3501 §6.4.4); at most SEARCH_TEXT_BYTES.
+    header_text: str = ""
     has_attachments: bool = False
     attachments: list[AttachmentInfo] = field(default_factory=list)
     thread_key: str = ""
@@ -491,7 +495,20 @@ def _parse_message(raw: bytes) -> ParsedMessage:
     )
     msg.preview = _preview(raw, root)
     msg.search_text = _search_text(raw, root, msg.attachments)
+    msg.header_text = _header_text(block)
     return msg
+
+
+def _header_text(block: HeaderBlock) -> str:
+    lines: list[str] = []
+    size = 0
+    for name, value in block.fields():
+        line = f"{name}: {collapse_whitespace(decode_words(value))}"
+        size += len(line) + 1
+        if size > SEARCH_TEXT_BYTES:
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _parse_entity(

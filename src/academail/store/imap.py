@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from academail.mime.headers import decode_words, split_header
 from academail.store import search
 from academail.store.blobs import blob_store
 from academail.store.mailboxes import (
@@ -390,6 +392,12 @@ class TextMatch:
 
 
 @dataclass(frozen=True)
+class HeaderMatch:
+    field: str  # a header field name, any case
+    value: str  # "" matches every message having the field
+
+
+@dataclass(frozen=True)
 class DateMatch:
     field: str  # "internal" | "sent"
     op: str  # "before" | "on" | "since"
@@ -429,7 +437,7 @@ class Conjunction:
 
 
 Criterion = (
-    Everything | HasFlag | TextMatch | DateMatch | SizeMatch | UidIn | ModseqAtLeast | Negation | Either | Conjunction
+    Everything | HasFlag | TextMatch | HeaderMatch | DateMatch | SizeMatch | UidIn | ModseqAtLeast | Negation | Either | Conjunction
 )
 
 
@@ -437,28 +445,28 @@ class SearchTooComplex(ValueError):
     pass
 
 
-# Columns holding what SUBJECT, FROM, TO and CC compare with.
-_TEXT_COLUMNS = {
-    "subject": "c.subject",
-    "from": "c.from_name || ' ' || c.from_addr",
-    "to": "c.to_text",
-    "cc": "c.cc_text",
-}
-_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
-_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
+_WHITESPACE = re.compile(r"\s+")
 
 
-def _folded(column: str) -> str:
-    """SQL folding case and accents as ``search.fold`` does, so SUBJECT "reunion"
-    finds "Réunion" on both engines."""
-    if connection.vendor == "sqlite":
-        return f"academail_fold({column})"
-    return f"translate(lower({column}), '{_ACCENTED}', '{_PLAIN}')"
+def _needle(value: str) -> str:
+    """A SEARCH string as the folded text holds it: case and accents folded,
+    runs of white space one space (header fields are unfolded and the body text
+    collapsed at delivery, so "conseil de classe" finds it across a line break)."""
+    return _WHITESPACE.sub(" ", search.fold(value))
 
 
-def _like(value: str) -> str:
-    escaped = search.fold(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _contains(column: str) -> str:
+    return f"instr({column}, %s) > 0" if connection.vendor == "sqlite" else f"strpos({column}, %s) > 0"
+
+
+def _regex_escape(text: str) -> str:
+    """Every ASCII punctuation character escaped: a literal in Python's ``re``
+    (SQLite's REGEXP, from Django) and in PostgreSQL's regular expressions alike."""
+    return "".join(f"\\{ch}" if ch.isascii() and not ch.isalnum() else ch for ch in text)
+
+
+def _regex_match(column: str) -> str:
+    return f"{column} REGEXP %s" if connection.vendor == "sqlite" else f"{column} ~ %s"
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -470,6 +478,7 @@ class _Compiler:
     def __init__(self) -> None:
         self.params: list[Any] = []
         self.needs_content = False
+        self.needs_text = False
         self.ranges = 0
 
     def compile(self, c: Criterion) -> str:
@@ -483,6 +492,8 @@ class _Compiler:
             return f"(' ' || lower(m.keywords) || ' ') {'' if c.present else 'NOT '}LIKE %s"
         if isinstance(c, TextMatch):
             return self._text(c)
+        if isinstance(c, HeaderMatch):
+            return self.header(c)
         if isinstance(c, DateMatch):
             if c.field == "sent":
                 # RFC 3501 §6.4.4: the Date header's own day, time zone disregarded.
@@ -530,29 +541,77 @@ class _Compiler:
         return "(" + " AND ".join(f"({self.compile(x)})" for x in c.criteria) + ")" if c.criteria else "1=1"
 
     def _text(self, c: TextMatch) -> str:
-        # RFC 3501 §6.4.4 / RFC 9051 §6.4.4: SUBJECT, FROM, TO and CC match a
-        # substring of the field, case-insensitively (accents folded too). The
-        # full-text index only knows word prefixes ("tendance" is inside
-        # "intendance" but starts no word), so these keys scan the cached,
-        # folded columns of the one mailbox: never the index, never a blob.
-        column = _TEXT_COLUMNS.get(c.field)
-        if column is not None:
-            self.needs_content = True
-            self.params.append(_like(c.value))
-            return f"{_folded(column)} LIKE %s ESCAPE '\\'"
-        # BODY, TEXT, BCC: the full-text index (word prefixes over subject,
-        # people and body text) until the body text is cached for substrings.
-        parts: list[str] = []
-        condition = search.match_sql(c.value)
-        if condition is not None:
-            clause, params = condition
-            parts.append(clause)
-            self.params.extend(params)
-        else:
-            self.needs_content = True
-            parts.append(f"{_folded(_TEXT_COLUMNS['subject'])} LIKE %s ESCAPE '\\'")
-            self.params.append(_like(c.value))
-        return "(" + " AND ".join(parts) + ")"
+        """RFC 3501 §6.4.4 / RFC 9051 §6.4.4: every string key matches when the
+        field (or body, or whole message) "contains the specified string",
+        case-insensitively (accents folded too): a substring, compared with the
+        folded text kept at delivery (``SearchText``), never a blob."""
+        self.needs_text = True
+        needle = _needle(c.value)
+        if c.field in search.FIELD_COLUMNS:
+            # SUBJECT, FROM, TO, CC, BCC: the decoded field, every address of it
+            # with its display name and any group name (RFC 5322 §3.4).
+            if not needle:
+                return "1=1"  # every field contains the empty string
+            self.params.append(needle)
+            return _contains(f"t.{search.FIELD_COLUMNS[c.field]}")
+        if not needle:
+            return "1=1"
+        if c.field == "body":
+            # BODY: the body only, never a header field such as Subject.
+            return self._body(needle)
+        # TEXT: "the header or body of the message": every header field, the
+        # per-delivery ones (Received, X-Spam-...) included, then the body.
+        self.params.append(needle)
+        headers = _contains("t.headers")
+        return f"({headers} OR {self._prefix(None, needle)} OR {self._body(needle)})"
+
+    def header(self, c: HeaderMatch) -> str:
+        """RFC 3501 §6.4.4 HEADER: the string in the named field only; an empty
+        string matches every message that has the field (RFC 9051 §6.4.4)."""
+        self.needs_text = True
+        name = c.field.lower()
+        needle = _needle(c.value)
+        if needle and name in search.FIELD_COLUMNS:
+            self.params.append(needle)
+            return _contains(f"t.{search.FIELD_COLUMNS[name]}")
+        # Field lines are "\nname: value" in ``headers``: the field must start a line.
+        self.params.append(f"\n{name}:")
+        present = _contains("t.headers")
+        if not needle:
+            return f"({present} OR {self._prefix(name, '')})"
+        self.params.append(needle)
+        self.params.append(f"\n{_regex_escape(name)}:[^\n]*{_regex_escape(needle)}")
+        in_field = f"{present} AND {_contains('t.headers')} AND {_regex_match('t.headers')}"
+        return f"(({in_field}) OR {self._prefix(name, needle)})"
+
+    def _body(self, needle: str) -> str:
+        # The full-text index narrows the candidates when the string holds a
+        # word it can look up; the substring rule then decides on those.
+        candidates = search.candidates_sql(needle)
+        contains = _contains("t.body")
+        if candidates is None:
+            self.params.append(needle)
+            return contains
+        clause, params = candidates
+        self.params.extend([*params, needle])
+        return f"({clause} AND {contains})"
+
+    def _prefix(self, name: str | None, needle: str) -> str:
+        """The header fields this delivery added (``Message.prefix``: Received,
+        Authentication-Results, spam verdicts), which are part of the message a
+        client reads: field ``name`` containing ``needle``, or with ``name`` None
+        any field name or value containing it (TEXT)."""
+        if connection.vendor == "sqlite":
+            self.params.extend(["" if name is None else name, needle])
+            return "(length(m.prefix) > 0 AND academail_prefix_has(m.prefix, %s, %s))"
+        # PostgreSQL: the same rule as a regular expression over the prefix's
+        # lines (a folded line continues with white space, RFC 5322 §2.2.3).
+        text = "(E'\\n' || lower(encode(m.prefix, 'escape')))"
+        if name is None:
+            self.params.append(needle)
+            return f"(length(m.prefix) > 0 AND strpos({text}, %s) > 0)"
+        self.params.append(f"\n{_regex_escape(name)}:([^\n]|\n[ \t])*{_regex_escape(needle)}")
+        return f"(length(m.prefix) > 0 AND {text} ~ %s)"
 
 
 def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
@@ -561,31 +620,40 @@ def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
     compiler = _Compiler()
     where = compiler.compile(criterion)
     join = " JOIN store_content c ON c.id = m.content_id" if compiler.needs_content else ""
+    if compiler.needs_text:
+        join += " JOIN store_searchtext t ON t.content_id = m.content_id"
     sql = f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) ORDER BY m.uid"  # noqa: S608
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            connection.connection.create_function("academail_fold", 1, _fold_or_none, deterministic=True)
+            connection.connection.create_function("academail_prefix_has", 3, _prefix_has, deterministic=True)
         cursor.execute(sql, [mailbox_id, *compiler.params])
         return [(int(uid), int(modseq)) for uid, modseq in cursor.fetchall()]
 
 
-@functools.lru_cache(maxsize=4096)
-def _fold_short(value: str) -> str:
-    return search.fold(value)
+@functools.lru_cache(maxsize=256)
+def _prefix_lines(prefix: bytes) -> tuple[str, ...]:
+    # One delivery's prefix is shared by its recipients' copies, and often
+    # identical in form: cached per distinct value.
+    block = split_header(prefix, 0, len(prefix))
+    return tuple(f"{name}: {_needle(decode_words(value))}" for name, value in block.fields())
 
 
-def _fold_or_none(value: str | None) -> str | None:
-    """SQLite's ``academail_fold``. A mailbox repeats the same senders and
-    recipients thousands of times: short values are folded once (4,096 entries of
-    at most 256 characters, a few MiB at worst), which nearly halves a FROM/TO scan."""
-    if value is None:
-        return None
-    return _fold_short(value) if len(value) <= 256 else search.fold(value)
+def _prefix_has(prefix: bytes | None, name: str, needle: str) -> bool:
+    """SQLite's ``academail_prefix_has`` (see ``_Compiler._prefix``)."""
+    if not prefix:
+        return False
+    for line in _prefix_lines(bytes(prefix)):
+        if not name:
+            if needle in line:
+                return True
+        elif line.startswith(f"{name}:") and needle in line[len(name) + 1 :]:
+            return True
+    return False
 
 
 __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
-    "HasFlag", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
+    "HasFlag", "HeaderMatch", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",

@@ -124,14 +124,8 @@ def _attach_content(prepared: PreparedContent, references: int) -> int:
             )
             return int(cursor.fetchone()[0])
     content_id = int(row[0])
-    search.do_index(content_id, _index_text(prepared.parsed))
+    search.do_index_message(content_id, prepared.parsed)
     return content_id
-
-
-def _index_text(parsed: ParsedMessage) -> str:
-    """What a search finds a message by: subject, people, then the body text."""
-    people = " ".join(f"{a.name} {a.addr}" for a in (*parsed.from_, *parsed.to, *parsed.cc))
-    return f"{parsed.subject}\n{people}\n{parsed.search_text}"
 
 
 def _quota_room(account_ids: Iterable[int]) -> dict[int, tuple[int, int]]:

@@ -95,6 +95,28 @@ class Content(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class SearchText(models.Model):
+    """What IMAP SEARCH compares with, folded once at delivery (``store.search.fold``:
+    lower case, accents removed), one row per Content, written by ``store.search``.
+
+    RFC 3501 §6.4.4 asks for substrings, which no word index answers: the
+    full-text index (``store_search``) narrows the candidates, and these columns
+    give the exact answer. The small address and subject columns come first, so a
+    FROM scan reads them without touching the large ones (SQLite keeps the start
+    of a row in its page). ``headers`` is every header field as "\nname: value"
+    lines; ``body`` is the body text the full-text index holds, without the
+    header fields."""
+
+    content = models.OneToOneField(Content, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    subject = models.TextField(blank=True)
+    from_field = models.TextField(blank=True)
+    to_field = models.TextField(blank=True)
+    cc_field = models.TextField(blank=True)
+    bcc_field = models.TextField(blank=True)
+    headers = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+
+
 class Flag:
     """System flags as bits (RFC 3501 §2.3.2); keywords are kept as text."""
 

@@ -1,9 +1,11 @@
-"""The full-text index: one document per Content, searched per mailbox or per account.
+"""The full-text index: one document per Content, searched per mailbox or per account,
+and the folded text IMAP SEARCH compares substrings with (``SearchText``).
 
 Accents and case are folded the same way at indexing and at query time
-("reunion" finds "Réunion"): SQLite's FTS5 ``unicode61 remove_diacritics 2``
-tokenizer does it there; on PostgreSQL we fold in Python and use the ``simple``
-configuration. Every term of the query must match (AND), as a word prefix.
+("reunion" finds "Réunion"): the text is folded in Python (``fold``) before it
+reaches either engine (SQLite FTS5 ``unicode61``, PostgreSQL ``simple``), so the
+index and the exact substring check agree on every character ("œuvre" is
+"oeuvre" in both). Every term of a webmail query must match (AND), as a word prefix.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ import unicodedata
 
 from django.db import connection
 
+from academail.mime.parse import ParsedMessage
+
 _WORD = re.compile(r"\w+", re.UNICODE)
+# unicode61's token characters (L*, N*), which is what both engines split on once
+# the text is folded: no underscore, unlike ``\w``.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 16
 
 
@@ -72,16 +79,65 @@ def terms(query: str) -> list[str]:
     return _WORD.findall(fold(query))[:MAX_TERMS]
 
 
-def do_index(content_id: int, text: str) -> None:
-    """Index ``text`` for a new Content. Precondition: inside its creating transaction."""
+# The address and subject fields SEARCH has a column for (RFC 3501 §6.4.4 keys).
+FIELD_COLUMNS = {
+    "subject": "subject", "from": "from_field", "to": "to_field", "cc": "cc_field", "bcc": "bcc_field",
+}
+
+
+def index_words(text: str) -> str:
+    """``text`` folded and split into the words unicode61 would see, for
+    PostgreSQL: its own parser keeps "jean.dupont@ac-lyon.fr" as one e-mail
+    token, where SQLite (and a query's terms) see five words."""
+    return " ".join(_TOKEN.findall(fold(text)))
+
+
+def search_columns(header_text: str, body_text: str) -> dict[str, str]:
+    """The ``SearchText`` columns of a message, folded: its header fields as
+    parsed ("name: value" lines, ``mime.ParsedMessage.header_text``) and its body
+    text. A field present twice keeps both values, one per line."""
+    folded_headers = fold(header_text)
+    columns = dict.fromkeys(FIELD_COLUMNS.values(), "")
+    for line in folded_headers.split("\n"):
+        name, _, value = line.partition(": ")
+        column = FIELD_COLUMNS.get(name)
+        if column is not None:
+            columns[column] = f"{columns[column]}\n{value}" if columns[column] else value
+    columns["headers"] = "\n" + folded_headers if folded_headers else ""
+    columns["body"] = fold(body_text)
+    return columns
+
+
+def do_index(content_id: int, text: str, *, header_text: str, body_text: str) -> None:
+    """Index ``text`` for a new Content, and keep its folded header fields and
+    body for SEARCH (``SearchText``). Precondition: inside its creating transaction."""
+    columns = search_columns(header_text, body_text)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("INSERT INTO store_search(rowid, text) VALUES (%s, %s)", [content_id, text])
+            cursor.execute("INSERT INTO store_search(rowid, text) VALUES (%s, %s)", [content_id, fold(text)])
         else:
             cursor.execute(
                 "INSERT INTO store_search(content_id, doc) VALUES (%s, to_tsvector('simple', %s))",
-                [content_id, fold(text)],
+                [content_id, index_words(text)],
             )
+        names = ", ".join(columns)
+        marks = ", ".join(["%s"] * (len(columns) + 1))
+        cursor.execute(
+            f"INSERT INTO store_searchtext (content_id, {names}) VALUES ({marks})",  # noqa: S608 (fixed names)
+            [content_id, *columns.values()],
+        )
+
+
+def do_index_message(content_id: int, parsed: ParsedMessage) -> None:
+    """Index a new Content from its parse: the full-text index gets the subject,
+    the people, then the body text (what a webmail search finds a message by);
+    ``SearchText`` gets every header field and the body. Precondition: inside
+    the Content's creating transaction."""
+    people = " ".join(f"{a.name} {a.addr}" for a in (*parsed.from_, *parsed.to, *parsed.cc))
+    do_index(
+        content_id, f"{parsed.subject}\n{people}\n{parsed.search_text}",
+        header_text=parsed.header_text, body_text=parsed.search_text,
+    )
 
 
 def do_unindex(content_ids: list[int]) -> None:
@@ -92,6 +148,7 @@ def do_unindex(content_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         marks = ",".join(["%s"] * len(content_ids))
         cursor.execute(f"DELETE FROM store_search WHERE {key} IN ({marks})", content_ids)  # noqa: S608
+        cursor.execute(f"DELETE FROM store_searchtext WHERE content_id IN ({marks})", content_ids)  # noqa: S608
 
 
 def match_sql(query: str) -> tuple[str, list[str]] | None:
@@ -104,6 +161,39 @@ def match_sql(query: str) -> tuple[str, list[str]] | None:
         expression = " ".join(f'"{w}"*' for w in words)
         return "m.content_id IN (SELECT rowid FROM store_search WHERE store_search MATCH %s)", [expression]
     expression = " & ".join(f"{w}:*" for w in words)
+    return (
+        "m.content_id IN (SELECT content_id FROM store_search WHERE doc @@ to_tsquery('simple', %s))",
+        [expression],
+    )
+
+MIN_CANDIDATE_TERM = 3
+
+
+def candidates_sql(value: str) -> tuple[str, list[str]] | None:
+    """A SQL condition on ``m.content_id`` keeping every message whose indexed
+    text may contain ``value`` as a substring; None when the index cannot help.
+
+    A substring's first word may end a longer word of the text ("onseil" in
+    "conseil"), which no word index finds, so it is left out unless the value
+    starts with a separator; its last word may start one (a prefix term); the
+    words between are whole words. Terms shorter than MIN_CANDIDATE_TERM would
+    match most of the index and are left out too: with no term left, the caller
+    scans the folded text of the mailbox (bounded by its size)."""
+    folded = fold(value)
+    words: list[str] = []
+    for m in _TOKEN.finditer(folded):
+        if m.start() == 0 or len(m.group()) < MIN_CANDIDATE_TERM:
+            continue
+        prefix = m.end() == len(folded)
+        words.append(m.group() + ("*" if prefix else ""))
+        if len(words) >= MAX_TERMS:
+            break
+    if not words:
+        return None
+    if connection.vendor == "sqlite":
+        expression = " ".join(f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
+        return "m.content_id IN (SELECT rowid FROM store_search WHERE store_search MATCH %s)", [expression]
+    expression = " & ".join(f"{w.rstrip('*')}" + (":*" if w.endswith("*") else "") for w in words)
     return (
         "m.content_id IN (SELECT content_id FROM store_search WHERE doc @@ to_tsquery('simple', %s))",
         [expression],

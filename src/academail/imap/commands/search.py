@@ -77,10 +77,7 @@ def _criterion(session: Session, key: S.SearchKey) -> tuple[store.Criterion, boo
         if isinstance(k, S.TextKey):
             return store.TextMatch(k.field, k.value)
         if isinstance(k, S.HeaderKey):
-            if k.field in ("subject", "from", "to", "cc", "bcc"):
-                return store.TextMatch(k.field, k.value)
-            # Other header fields are not cached: match the full-text index.
-            return store.TextMatch("text", k.value) if k.value else store.Everything(True)
+            return store.HeaderMatch(k.field, k.value)  # RFC 3501 §6.4.4 HEADER
         if isinstance(k, S.DateKey):
             return store.DateMatch(k.field, k.op, k.date)
         if isinstance(k, S.SizeKey):
