@@ -115,21 +115,46 @@
     });
   }
 
-  // The main navigation is a <details>: folded behind "Menu" on a phone, open
-  // on wider screens (CSS shows it there even without this; browsers without
-  // ::details-content and assistive tools then see it open too).
-  function openNavigationOnWideScreens() {
-    var nav = document.getElementById("navigation");
-    if (!nav || !window.matchMedia) { return; }
-    var wide = window.matchMedia("(min-width: 36.01em)");
-    function follow() { nav.open = wide.matches; }
-    follow();
-    if (wide.addEventListener) { wide.addEventListener("change", follow); }
+  // Folds: a <details data-fold="(media query)"> is folded behind its
+  // <summary> on a phone and open where the query matches (the main
+  // navigation, the webmail's folder drawer and action menus). CSS shows
+  // them open there even without this; with it, browsers without
+  // ::details-content and assistive tools see them open too. On a phone an
+  // open fold closes on Escape (focus back on its button) and on a tap elsewhere.
+  function follow(fold) {
+    var wide = window.matchMedia(fold.getAttribute("data-fold"));
+    function apply() { fold.open = wide.matches; }
+    apply();
+    if (wide.addEventListener) { wide.addEventListener("change", apply); }
+    return wide;
+  }
+
+  function setUpFolds() {
+    if (!window.matchMedia) { return; }
+    var folds = Array.prototype.map.call(document.querySelectorAll("details[data-fold]"), function (fold) {
+      return { element: fold, wide: follow(fold) };
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") { return; }
+      folds.forEach(function (f) {
+        if (f.element.open && !f.wide.matches && f.element.contains(document.activeElement)) {
+          f.element.open = false;
+          f.element.querySelector("summary").focus();
+        }
+      });
+    });
+    document.addEventListener("click", function (event) {
+      folds.forEach(function (f) {
+        if (f.element.open && !f.wide.matches && f.element.hasAttribute("data-fold-overlay") && !f.element.contains(event.target)) {
+          f.element.open = false;
+        }
+      });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     focusErrors();
-    openNavigationOnWideScreens();
+    setUpFolds();
     Array.prototype.forEach.call(document.querySelectorAll(".fr-password input"), addToggle);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-strength]"), function (input) {
       var form = input.form;
