@@ -20,20 +20,17 @@ def web(client, make_account):
     return client
 
 
-def test_pages_without_a_policy_of_their_own_get_the_strict_one(web):
-    # The filters and forwarding pages set no policy themselves.
-    for url in ("/courrier/filtres/", "/courrier/transfert/"):
-        response = web.get(url)
-        assert response.status_code == 200
-        assert response["Content-Security-Policy"] == PAGE_CSP
-        assert response["Referrer-Policy"] == "same-origin"
+def test_every_page_gets_the_one_strict_policy(web):
+    # One policy, set in config.security: the webmail, filters, forwarding,
+    # account and sign-in pages carry no copy of their own (the message frame
+    # and downloads set theirs: tests/webmail/test_pages.py).
+    for client, url in ((web, "/courrier/"), (web, "/courrier/filtres/"), (web, "/courrier/transfert/"),
+                        (web, "/compte/"), (Client(), "/connexion/")):
+        response = client.get(url, follow=True)
+        assert response.status_code == 200, url
+        assert response["Content-Security-Policy"] == PAGE_CSP, url
+        assert response["Referrer-Policy"] == "same-origin", url
         assert "'unsafe-inline'" not in response["Content-Security-Policy"]
-
-
-def test_a_page_keeps_its_own_policy(web):
-    # The sign-in pages set theirs (no frames there).
-    response = Client().get("/connexion/")
-    assert "frame-src" not in response["Content-Security-Policy"]
 
 
 def test_a_refused_form_explains_itself_in_french():
@@ -64,7 +61,7 @@ def test_favicon():
 
     response = Client().get("/favicon.ico")
     assert response.status_code == 302
-    # The hashed name WhiteNoise serves (cached for a year), and it is served.
+    # The hashed name ServeStatic serves (cached for a year), and it is served.
     assert re.search(r"/academail/favicon\.[0-9a-f]{12}\.svg$", response["Location"])
     assert Client().get(response["Location"]).status_code == 200
     assert b"<svg" in pathlib.Path(finders.find("academail/favicon.svg")).read_bytes()

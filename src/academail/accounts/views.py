@@ -50,10 +50,6 @@ from academail.web.helplinks import Articles
 
 FLOW_MAX_AGE = 30 * 60
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
 _SECOND_FACTOR = "second_factor"
 _TOTP_PENDING = "totp_pending"
 
@@ -62,8 +58,8 @@ def secured(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        # A download sets its own, stricter one (sandbox): keep it.
-        response.setdefault("Content-Security-Policy", _CSP)
+        # The Content-Security-Policy is every page's default (config.security);
+        # a download sets its own, stricter one (sandbox).
         response["Cache-Control"] = "no-store"
         # Not "no-referrer": Chromium then sends "Origin: null" with our own
         # form posts and CSRF (rightly) refuses them. "same-origin" keeps the

@@ -1,5 +1,6 @@
 """The frame of every signed-in mail page: ``webmail_view`` (sign-in
-required, an id of another account is a 404, a strict CSP and no caching) and
+required, an id of another account is a 404, no caching; the strict CSP
+comes from ``config.security`` like on every page) and
 ``render_page`` (render a ``webmail/pages/`` template with the folder pane).
 The webmail, filters and forwarding pages use them, so they look and behave
 the same; new packages with pages do too.
@@ -19,11 +20,6 @@ from django.utils.translation import gettext as _
 from academail.store import webmail as store
 from academail.store.errors import MailboxNotFound, MessageNotFound
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
 
 def webmail_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Sign-in required; unknown ids of any kind become a 404; strict headers."""
@@ -35,7 +31,8 @@ def webmail_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
             response = view(request, *args, **kwargs)
         except (MailboxNotFound, MessageNotFound):
             raise Http404(_("Ce message ou ce dossier n'existe pas.")) from None
-        response.setdefault("Content-Security-Policy", CSP)
+        # The Content-Security-Policy is the default one of every page
+        # (config.security); the message frame and downloads set their own.
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "same-origin"
         return response
