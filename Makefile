@@ -44,7 +44,7 @@ demo: migrate
 	$(BIN)/academail demo
 	$(BIN)/academail dkim-keygen ac-demo.fr
 
-# Static files under hashed names for WhiteNoise (serve also collects them when missing).
+# Static files under hashed names for ServeStatic (serve also collects them when missing).
 static: install
 	$(BIN)/academail manage collectstatic --noinput -v 0
 

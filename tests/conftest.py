@@ -25,14 +25,14 @@ def _no_connection_left_at_the_end(django_db_setup):
 
 @pytest.fixture(scope="session", autouse=True)
 def _static_files_collected(django_db_setup):
-    """Pages name static files by their hashed names (WhiteNoise's manifest
+    """Pages name static files by their hashed names (ServeStatic's manifest
     storage), as in production: collect them once into this run's data directory."""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
     # pytest-django's live server puts Django's development static handler in
-    # front, which knows no hashed name: let WhiteNoise answer, as in production.
+    # front, which knows no hashed name: let ServeStatic answer, as in production.
     StaticFilesHandler._should_handle = lambda self, path: False
 
 

@@ -1,6 +1,6 @@
 """Static files (outside review, 2026-12): a path-traversal request under
 /static/ gave a 500 and a 65-line traceback each time (Django's development
-handler). WhiteNoise now serves the collected files under hashed names,
+handler). ServeStatic (WhiteNoise's ASGI fork) now serves the collected files under hashed names,
 compressed, cached for a year; a bad path is a plain 404."""
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def test_path_traversal_under_static_is_a_404_without_traceback(path, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
-def _asgi_status(path: str) -> int:
-    """GET ``path`` from the application uvicorn serves (config.asgi), raw ASGI."""
+def _asgi_get(path: str) -> tuple[int, bytes]:
+    """GET ``path`` from the application uvicorn serves (config.asgi), raw ASGI: status and body."""
     from academail.config.asgi import application
 
     raw_path = path.encode()
@@ -65,7 +65,26 @@ def _asgi_status(path: str) -> int:
         sent.append(message)
 
     async_to_sync(application)(scope, receive, send)
-    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def _asgi_status(path: str) -> int:
+    return _asgi_get(path)[0]
+
+
+def test_an_asset_is_streamed_asynchronously_under_asgi():
+    """Under uvicorn a file must come from an async iterator: a synchronous one
+    is read whole in a thread, and Django warns "StreamingHttpResponse must
+    consume synchronous iterators" at every asset (WhiteNoise did)."""
+    import warnings
+
+    stylesheet = _asset(Client().get("/connexion/").content.decode())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, body = _asgi_get(stylesheet)
+    assert status == 200 and b".fr-btn" in body
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)], [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)

@@ -1,6 +1,6 @@
 """ASGI entry point: uvicorn serves this inside ``academail serve``'s event loop.
 
-Static files are served by WhiteNoise (a middleware, see ``settings``), so one
+Static files are served by ServeStatic (an async middleware, see ``settings``), so one
 process is a whole platform; behind a reverse proxy at scale they can be served
 by it instead, from ``STATIC_ROOT``.
 """

@@ -114,7 +114,7 @@ async def _quota_worker(stop: asyncio.Event) -> None:
 
 
 def _ensure_static_files() -> None:
-    """WhiteNoise serves STATIC_ROOT under hashed names: collect the files on a
+    """ServeStatic serves STATIC_ROOT under hashed names: collect the files on a
     first start (``make run`` and deployments run ``collectstatic`` on upgrade)."""
     if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         log.info("collecting static files into %s", settings.STATIC_ROOT)

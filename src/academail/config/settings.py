@@ -142,7 +142,7 @@ MIDDLEWARE = [
     "academail.config.security.StrictHeadersMiddleware",
     # Static files (hashed names, compressed, cached for a year): before
     # sessions, so an asset request touches no database.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before anything that renders: French unless chosen otherwise.
     "academail.config.language.ChosenLanguageMiddleware",
@@ -235,13 +235,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-# WhiteNoise serves what `collectstatic` put in STATIC_ROOT (`academail serve`
+# ServeStatic (the ASGI-capable fork of WhiteNoise: it streams files with an
+# async iterator under uvicorn) serves what `collectstatic` put in STATIC_ROOT (`academail serve`
 # runs it when the manifest is missing; `make run` every time): names carry a
 # content hash, so they are cached for a year (immutable), with gzip copies.
 # Anything else under /static/ (a traversal attempt, an unknown file) is a 404.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
 
 LOGIN_URL = "accounts:login"
