@@ -66,8 +66,10 @@ def _fast_password_hashing(request):
 
 
 def make_numen() -> str:
-    """A fresh well-formed NUMEN (académie 11, letter E, 10 digits)."""
-    return f"11E{next(_numbers):010d}"
+    """A fresh well-formed NUMEN (académie 11, letter E, 10 digits), from
+    11E5000000000 up, so that it never meets the small NUMENs tests write by
+    hand (11E0000000001...), whatever the order the tests run in."""
+    return f"11E{5_000_000_000 + next(_numbers):010d}"
 
 
 @pytest.fixture

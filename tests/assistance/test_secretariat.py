@@ -122,3 +122,55 @@ def test_name_change_keeps_the_old_address_as_alias(secretary_client, claire):
     assert Alias.objects.filter(account=claire, address=old).exists()
     assert resolve_address(old) == claire
     assert any("clambert" in d for d in JournalEntry.objects.filter(account=claire).values_list("detail", flat=True))
+
+
+def test_departure_mails_a_download_link_to_the_secondary_address(secretary_client, claire, settings, tmp_path, client):
+    """The secretariat records a departure; the whole mailbox is exported and
+    the verified secondary address gets a link that works without signing in
+    (the account is disabled), resumes with Range, and stops working once
+    tampered with or expired."""
+    import email
+    import email.policy
+    import re
+    import zipfile
+    from datetime import timedelta
+    from io import BytesIO
+    from unittest import mock
+
+    from academail.archive.models import Export
+    from academail.delivery.models import CapturedMessage
+    from academail.delivery.route import deliver
+    from academail.jobs.runner import run_pending
+    from tests.conftest import build_message
+
+    settings.OUTBOUND_CAPTURE = True
+    settings.EXPORT_DIR = tmp_path / "exports"
+    for i in range(3):
+        (outcome,) = deliver(build_message(subject=f"Classe {i}", to=claire.address), [claire.address])
+        assert outcome.delivered
+    secretary_client.post(reverse("assistance:secretariat_departure", args=[claire.pk]), {"confirm": "on"})
+    export = Export.objects.get(account=claire)
+    assert export.params["departure"] is True
+    assert run_pending() >= 1
+
+    (notice,) = CapturedMessage.objects.filter(recipients=["claire.ancienne@exemple.fr"])
+    parsed = email.message_from_bytes(bytes(notice.raw), policy=email.policy.default)
+    assert parsed["Subject"] == "Votre courrier à emporter est prêt"
+    text = parsed.get_content()
+    assert "3 messages" in text
+    link = re.search(r"https?://[^/\s]+(/courrier/espace/depart/[^/\s]+/)", text).group(1)
+
+    client.logout()
+    response = client.get(link)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    body = b"".join(response.streaming_content)
+    assert len([n for n in zipfile.ZipFile(BytesIO(body)).namelist() if n.endswith(".eml")]) == 3
+    part = client.get(link, HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == body[10:20]
+
+    tampered = link[:-3] + ("A" if link[-3] != "A" else "B") + link[-2:]
+    assert client.get(tampered).status_code == 410
+    later = timezone.now() + timedelta(days=settings.EXPORT_KEEP_DAYS, hours=1)
+    with mock.patch("time.time", return_value=later.timestamp()):
+        expired = client.get(link)
+    assert expired.status_code == 410 and "n'est plus valable" in expired.content.decode()

@@ -5,3 +5,8 @@ class ArchiveConfig(AppConfig):
     name = "academail.archive"
     label = "archive"
     verbose_name = "Espace, export, import et migration"
+
+    def ready(self) -> None:
+        from academail import redaction
+
+        redaction.register_token_url("archive:departure_download")

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -141,6 +142,7 @@ class ExportRequest:
     until: date | None = None  # included
     selection: tuple[tuple[int, int], ...] = ()  # (mailbox id, UID): "exporter puis supprimer"
     delete_after: bool = False
+    departure: bool = False  # also announced to the secondary address, with a download link
 
 
 def _bounds(request: ExportRequest) -> tuple[datetime | None, datetime | None]:
@@ -190,6 +192,7 @@ def check_and_queue_export(account_id: int, request: ExportRequest) -> Export:
         "until": until.isoformat() if until else None,
         "selection": [list(p) for p in sorted(set(request.selection))],
         "delete_after": request.delete_after,
+        "departure": request.departure,
     }
     with transaction.atomic():
         export = Export.objects.create(account_id=account_id, format=request.format, label=label[:300], params=params)
@@ -202,12 +205,14 @@ def check_and_queue_export(account_id: int, request: ExportRequest) -> Export:
 def do_prepare_departure_export(account: Account) -> Export | None:
     """For an account scheduled to leave (the secretariat console calls this):
     queue an export of the whole mailbox as .eml files in a zip, announced by
-    mail like any export. Returns None when an export is already running for
-    the account (it will be announced as well)."""
+    mail like any export and, since the account is disabled, to its verified
+    secondary address with a download link that needs no sign-in
+    (``departure_token``). Returns None when an export is already running for
+    the account (that one is announced to the mailbox only)."""
     from academail.jobs.runner import JobAlreadyActive
 
     try:
-        return check_and_queue_export(account.pk, ExportRequest(format="eml"))
+        return check_and_queue_export(account.pk, ExportRequest(format="eml", departure=True))
     except JobAlreadyActive:
         return None
 
@@ -271,6 +276,31 @@ def read_range(path: Path, start: int, end: int) -> Iterator[bytes]:
                 break
             left -= len(chunk)
             yield chunk
+
+
+_DEPARTURE_SALT = "academail.archive.departure-download"
+
+
+def departure_token(export: Export) -> str:
+    """The secret of the departure link: the export and the first bytes of
+    its file's SHA-256, signed and dated (``django.core.signing``), valid
+    while the file is kept (``EXPORT_KEEP_DAYS``). Not single-use: a
+    download that breaks resumes with HTTP Range on the same link."""
+    return signing.dumps({"e": export.pk, "h": export.sha256[:16]}, salt=_DEPARTURE_SALT, compress=True)
+
+
+def access_departure_export(token: str) -> Export:
+    """The export a departure link names, while it is downloadable; else
+    ExportError (French): expired, tampered with, or the file is gone."""
+    gone = ExportError(_("Ce lien de téléchargement n'est plus valable : il a expiré ou il est incomplet."))
+    try:
+        claims = signing.loads(token, salt=_DEPARTURE_SALT, max_age=timedelta(days=settings.EXPORT_KEEP_DAYS))
+    except signing.BadSignature:
+        raise gone from None
+    found = Export.objects.filter(pk=int(claims.get("e", 0)), params__departure=True).select_related("job").first()
+    if found is None or not found.sha256.startswith(str(claims.get("h", "-"))) or export_path(found) is None:
+        raise gone
+    return found
 
 
 def do_record_download(export: Export, remote_addr: str) -> None:
@@ -395,6 +425,13 @@ def _announce(export: Export) -> None:
     from academail.delivery.route import send_notice
 
     send_notice(raw, [account.address], True)
+    if export.params.get("departure") and account.secondary_verified and account.secondary_address:
+        link = settings.PUBLIC_URL + reverse("archive:departure_download", kwargs={"token": departure_token(export)})
+        raw = notice_bytes(
+            "archive/email/departure_export_ready", "Votre courrier à emporter est prêt", [account.secondary_address],
+            {"account": account, "export": export, "url": link, "days": settings.EXPORT_KEEP_DAYS},
+        )
+        send_notice(raw, [account.secondary_address], True)
 
 
 def run_export(job: Job, *, clock: Clock = timezone.now, after_batch: Callable[[Job], None] | None = None) -> str:
@@ -445,7 +482,7 @@ def do_purge_exports(now: datetime) -> int:
 
 
 __all__ = [
-    "BATCH", "KIND", "ExportError", "ExportRequest", "access_export", "account_exports", "check_and_queue_export",
+    "BATCH", "KIND", "ExportError", "ExportRequest", "access_departure_export", "access_export", "departure_token", "account_exports", "check_and_queue_export",
     "do_prepare_departure_export", "do_purge_exports", "do_record_download", "export_path", "mbox_entry",
     "read_range", "run_export", "status", "status_headers",
 ]

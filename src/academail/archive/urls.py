@@ -14,4 +14,5 @@ urlpatterns = [
     path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
     path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),
     path("imports/", views.imports, name="imports"),
+    path("depart/<str:token>/", views.departure_download, name="departure_download"),
 ]

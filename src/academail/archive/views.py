@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 from django.contrib import messages
 from django.http import (
@@ -25,7 +26,7 @@ from academail.accounts.views import client_addr
 from academail.archive import export as exporting
 from academail.archive import importing
 from academail.archive.counting import do_request_count
-from academail.archive.models import ExportFormat
+from academail.archive.models import Export, ExportFormat
 from academail.jobs.runner import JobError
 from academail.store.errors import MailboxNotFound, MessageNotFound, StoreError
 from academail.store.mailboxes import list_mailboxes
@@ -156,6 +157,25 @@ def export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
     path = exporting.export_path(export)
     if path is None:
         raise Http404(_("Cet export n'est plus disponible : relancez-le."))
+    return _send_file(request, export, path)
+
+
+@require_GET
+def departure_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The departure export, by the link mailed to the secondary address of
+    an account that left (disabled: no sign-in possible); the signed token is
+    the only credential. Same Range support as ``export_download``."""
+    try:
+        export = exporting.access_departure_export(token)
+    except exporting.ExportError as failure:
+        return render(request, "archive/pages/departure_link_invalid.html", {"reason": failure.message}, status=410)
+    path = exporting.export_path(export)
+    if path is None:  # removed between the check and now
+        return render(request, "archive/pages/departure_link_invalid.html", status=410)
+    return _send_file(request, export, path)
+
+
+def _send_file(request: HttpRequest, export: Export, path: Path) -> HttpResponseBase:
     size = path.stat().st_size
     start, end, status = 0, size - 1, 200
     header = request.headers.get("Range", "")

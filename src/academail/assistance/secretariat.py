@@ -24,6 +24,7 @@ from django.utils import timezone
 from academail.accounts import helpdesk
 from academail.accounts.importer import ImportReport, format_report, import_accounts
 from academail.accounts.models import Account
+from academail.archive.export import do_prepare_departure_export
 from academail.assistance.access import establishments_of
 from academail.assistance.actions import audit
 
@@ -64,8 +65,12 @@ def reveal_numen(secretary: Account, account: Account, reason: str) -> str:
 
 
 def do_depart(secretary: Account, account: Account) -> str:
+    """Disable the account, schedule its deletion, and queue the export of its
+    whole mailbox that the person can take away (announced to the secondary
+    address with a download link, ``archive.export``)."""
     when = helpdesk.do_depart(account, by=secretary)
     audit(secretary, "departure", account=account, detail=f"suppression après le {when:%Y-%m-%d}")
+    do_prepare_departure_export(account)
     return f"{timezone.localdate(when):%d/%m/%Y}"
 
 
