@@ -27,7 +27,17 @@ REMINDER_CHOICES = [
 ]
 
 
-class EventForm(forms.Form):
+class CalendarChoiceForm(forms.Form):
+    """A form with a ``calendar`` field offering the person's own calendars."""
+
+    calendar = forms.ChoiceField(label=_("Agenda"))
+
+    def __init__(self, *args: object, calendars: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["calendar"].choices = calendars
+
+
+class EventForm(CalendarChoiceForm):
     summary = forms.CharField(label=_("Titre"), max_length=200)
     calendar = forms.ChoiceField(label=_("Agenda"))
     start_date = forms.DateField(label=_("Date de début"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -48,10 +58,6 @@ class EventForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     reminder = forms.TypedChoiceField(label=_("Rappel"), choices=REMINDER_CHOICES, coerce=int, empty_value=0,
                                       required=False)
-
-    def __init__(self, *args: object, calendars: list[tuple[str, str]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["calendar"].choices = calendars
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
@@ -85,3 +91,61 @@ class EventForm(forms.Form):
             "end_date": draft.end.date(), "end_time": None if draft.all_day else draft.end.time(),
             "recurrence": draft.recurrence, "until": draft.until, "reminder": draft.reminder,
         }
+
+
+# --- appointment booking (calendar.appointments) ----------------------------------------
+
+SLOT_CHOICES = [(m, _("%(minutes)s minutes") % {"minutes": m}) for m in (5, 10, 15, 20, 30, 45, 60)]
+
+
+class AppointmentPageForm(CalendarChoiceForm):
+    title = forms.CharField(label=_("Titre de la page"), max_length=200,
+                            help_text=_("Par exemple : Rencontres parents-professeurs, 3e B."))
+    host = forms.CharField(label=_("Votre nom tel que les parents le verront"), max_length=200, required=False,
+                           help_text=_("Par exemple : Mme Martin, professeure principale. Aucune autre "
+                                       "information de l'annuaire n'est montrée."))
+    description = forms.CharField(label=_("Message aux parents"), max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    place = forms.CharField(label=_("Lieu"), max_length=200, required=False,
+                            help_text=_("Par exemple : Salle 12, bâtiment B."))
+    video_url = forms.CharField(label=_("Lien de visioconférence"), max_length=500, required=False,
+                                help_text=_("Facultatif ; commence par https://."))
+    slot_minutes = forms.TypedChoiceField(label=_("Durée d'un rendez-vous"), choices=SLOT_CHOICES, coerce=int,
+                                          initial=15)
+    break_minutes = forms.IntegerField(label=_("Pause entre deux rendez-vous (minutes)"), min_value=0,
+                                       max_value=60, initial=5)
+    capacity = forms.IntegerField(label=_("Réservations par créneau"), min_value=1, max_value=20, initial=1)
+    deadline_hours = forms.IntegerField(label=_("Clôture des réservations (heures avant le rendez-vous)"),
+                                        min_value=0, max_value=336, initial=24)
+    question = forms.CharField(label=_("Question posée aux parents"), max_length=200, required=False,
+                               help_text=_("Facultative ; par exemple : Nom et classe de l'enfant."))
+    calendar = forms.ChoiceField(label=_("Agenda où inscrire les rendez-vous"))
+    active = forms.BooleanField(label=_("Page ouverte aux réservations"), required=False, initial=True)
+
+
+class AppointmentRangeForm(forms.Form):
+    first_day = forms.DateField(label=_("Premier jour"), widget=forms.DateInput(attrs={"type": "date"}))
+    last_day = forms.DateField(label=_("Dernier jour"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                               help_text=_("Laissez vide pour un seul jour. Sur plusieurs jours, du lundi au vendredi."))
+    start_time = forms.TimeField(label=_("De"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    end_time = forms.TimeField(label=_("À"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+
+class BookingForm(forms.Form):
+    """The parent's form: the slot (radio buttons, grouped by day in the
+    template), their name and address, the teacher's question."""
+
+    name = forms.CharField(label=_("Votre nom et prénom"), max_length=200,
+                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("Votre adresse électronique"), max_length=254,
+                             help_text=_("Vous y recevrez un lien pour confirmer le rendez-vous, puis la confirmation."),
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    answer = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args: object, question: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if question:
+            self.fields["answer"].label = question
+            self.fields["answer"].required = True
+        else:
+            del self.fields["answer"]

@@ -133,13 +133,13 @@ def well_known(request: HttpRequest, service: str) -> HttpResponse:
 # --- the agenda pages (/agenda/) -------------------------------------------------
 
 
-def _requester(request: HttpRequest) -> Account:
+def requester(request: HttpRequest) -> Account:
     user = request.user
     assert isinstance(user, Account)
     return user
 
 
-def _today() -> dt.date:
+def paris_today() -> dt.date:
     return timezone.localdate(timezone=events.PARIS)
 
 
@@ -148,8 +148,8 @@ def _today() -> dt.date:
 @require_GET
 def agenda(request: HttpRequest) -> HttpResponse:
     """Month, week, day or list view (``?vue=``) around ``?date=``."""
-    today = _today()
-    page = pages.access_agenda_page(_requester(request), request.GET.get("vue", "semaine"),
+    today = paris_today()
+    page = pages.access_agenda_page(requester(request), request.GET.get("vue", "semaine"),
                                     pages.parse_date(request.GET.get("date"), today), today)
     return render(request, "calendar/pages/agenda.html", {"page": page, "today": today})
 
@@ -163,7 +163,7 @@ def _calendar_choices(account: Account) -> list[tuple[str, str]]:
 @require_http_methods(["GET", "POST"])
 def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> HttpResponse:
     """Create (no ``href``) or edit an event; moving it is editing its dates."""
-    account = _requester(request)
+    account = requester(request)
     choices = _calendar_choices(account)
     error = ""
     if request.method == "POST":
@@ -190,7 +190,7 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
             raise Http404(str(problem)) from None
         form = EventForm(initial=EventForm.initial_from(stored), calendars=choices)
     else:
-        day = pages.parse_date(request.GET.get("date"), _today())
+        day = pages.parse_date(request.GET.get("date"), paris_today())
         form = EventForm(initial={"start_date": day, "end_date": day, "start_time": dt.time(9),
                                   "end_time": dt.time(10), "calendar": choices[0][0] if choices else ""},
                          calendars=choices)
@@ -208,8 +208,8 @@ def event_delete(request: HttpRequest, calendar: str, href: str) -> HttpResponse
     occurrence = request.POST.get("occurrence", "")
     try:
         if not occurrence:
-            imip.do_cancel_invitations(_requester(request), calendar, href)
-        events.do_delete_event(_requester(request), calendar, href, occurrence=occurrence)
+            imip.do_cancel_invitations(requester(request), calendar, href)
+        events.do_delete_event(requester(request), calendar, href, occurrence=occurrence)
     except events.AgendaError as problem:
         messages.error(request, str(problem))
     else:
@@ -227,7 +227,7 @@ def import_ics(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choisissez un fichier .ics à importer."))
         return redirect("calendar:agenda")
     try:
-        report = imports.check_import_ics(_requester(request), request.POST.get("calendar", dav_service.DEFAULT_CALENDAR),
+        report = imports.check_import_ics(requester(request), request.POST.get("calendar", dav_service.DEFAULT_CALENDAR),
                                           upload.read(imports.MAX_IMPORT_BYTES + 1))
     except events.AgendaError as problem:
         messages.error(request, str(problem))
@@ -244,11 +244,11 @@ def import_ics(request: HttpRequest) -> HttpResponse:
 @require_GET
 def availability(request: HttpRequest) -> HttpResponse:
     """Colleagues' busy periods for a week (``?avec=`` addresses, ``?date=``)."""
-    day = pages.parse_date(request.GET.get("date"), _today())
+    day = pages.parse_date(request.GET.get("date"), paris_today())
     monday = day - dt.timedelta(days=day.weekday())
     raw = request.GET.get("avec", "")
     addresses = [part for part in raw.replace(";", ",").replace(" ", ",").split(",") if part]
-    found = events.access_availability(_requester(request), addresses, monday) if addresses else None
+    found = events.access_availability(requester(request), addresses, monday) if addresses else None
     return render(request, "calendar/pages/availability.html", {
         "found": found, "avec": raw, "monday": monday, "previous": monday - dt.timedelta(days=7),
         "following": monday + dt.timedelta(days=7), "limit": events.MAX_COLLEAGUES,

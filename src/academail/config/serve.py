@@ -25,6 +25,7 @@ from django.utils import timezone
 from academail.accounts.helpdesk import do_purge_departed
 from academail.accounts.journal import do_purge_journal
 from academail.archive.export import do_purge_exports
+from academail.calendar import appointments
 from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.queue import run_queue_worker
@@ -51,9 +52,9 @@ GC_INTERVAL_SECONDS = 3600
 
 
 def _housekeeping(hour: int) -> None:
-    """One round: the CardDAV directory, training reminders (sessions within
-    24 hours) and blob and content collection every hour; once a day, the
-    journal purge (12 months, CNIL), spent codes, idle throttles and expired
+    """One round: the CardDAV directory, training and appointment reminders
+    (within 24 hours), agenda writes of bookings that failed, and blob and
+    content collection every hour; once a day, the journal purge (12 months, CNIL), spent codes, idle throttles and expired
     web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), the
     retention purge of Corbeille and Indésirables (a job, ACADEMAIL_RETENTION_DAYS)
     and the orphan-blob sweep."""
@@ -68,6 +69,10 @@ def _housekeeping(hour: int) -> None:
     reminded = do_send_reminders(timezone.now())
     if reminded:
         log.info("training reminders sent: %d", reminded)
+    booked = appointments.do_send_reminders(timezone.now())
+    written = appointments.do_write_missing_events()
+    if booked or written:
+        log.info("appointments: %d reminders sent, %d agenda writes retried", booked, written)
     if hour == 0:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")

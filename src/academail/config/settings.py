@@ -430,4 +430,9 @@ DAV_MAX_RESOURCE_BYTES = env_int("ACADEMAIL_DAV_MAX_RESOURCE_BYTES", 2 * 1024 * 
 DAV_MAX_REQUEST_BYTES = env_int("ACADEMAIL_DAV_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 # A DAV client's successful sign-in is remembered this long (see calendar.davauth).
 DAV_LOGIN_CACHE_SECONDS = env_int("ACADEMAIL_DAV_LOGIN_CACHE_SECONDS", 60)
+# Appointment booking by parents (calendar.appointments): booking requests per
+# address and per network address per hour, and how long a confirmation link lives.
+BOOKINGS_PER_ADDRESS_HOUR = env_int("ACADEMAIL_BOOKINGS_PER_ADDRESS_HOUR", 3)
+BOOKINGS_PER_IP_HOUR = env_int("ACADEMAIL_BOOKINGS_PER_IP_HOUR", 10)
+BOOKING_CONFIRM_SECONDS = env_int("ACADEMAIL_BOOKING_CONFIRM_SECONDS", 2 * 3600)
 # --- end of calendar ------------------------------------------------------------

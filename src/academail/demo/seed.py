@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from academail.accounts.models import Account, Status
 from academail.accounts.services import address_taken, check_add_alias, check_create_account
-from academail.demo.agenda import seed_agendas
+from academail.demo.agenda import seed_agendas, seed_appointments
 from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
 from academail.store import mailboxes
 from academail.store.errors import MailboxNotFound
@@ -103,6 +103,8 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     tickets = seed_tickets([account for account, _person in people])
     active = [account for account, _ in people if account.status == Status.ACTIVE]
     agenda_events = seed_agendas(active, timezone.localdate())
+    teacher = next((a for a in active if a.role == "staff"), None)
+    booking_page = seed_appointments(teacher, timezone.localdate()) if teacher is not None else ""
     _security_team_address([account for account, _person in people])
     from academail.demo.protection import seed_protection
 
@@ -114,6 +116,8 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
               f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda, "
               f"{outside} messages de l'extérieur (indésirables et hameçonnage compris).\n")
+    if teacher is not None and booking_page:
+        out.write(f"Prise de rendez-vous des parents ({teacher.identifier}, deux rendez-vous pris) : {booking_page}\n")
     if nearly_full is not None:
         out.write(f"Boîte presque pleine (95 %, trois vidéos) : {nearly_full.identifier}.\n")
     out.write(

@@ -1,0 +1,614 @@
+"""Appointment booking ("prise de rendez-vous"), for parent–teacher meetings.
+
+A teacher publishes a page (``AppointmentPage``): opening hours
+(``AppointmentRange``), slot length and break, place or video link, bookings
+per slot, a booking deadline and an optional question. Parents book from its
+public link, without an account:
+
+1. ``check_request_booking`` records a *pending* booking and mails a
+   confirmation link. It holds nothing, so requests nobody confirms cannot
+   block a slot; requests are limited per address and per network address,
+   and the answer is the same whatever the address (no enumeration).
+2. ``check_confirm_booking`` (the link, single-use, expiring) takes a free
+   seat of the slot. The unique (page, slot, seat) constraint makes a double
+   booking impossible however many confirmations race; on PostgreSQL the
+   page row is also locked (``select_for_update``) so racers wait rather than
+   fail, SQLite's IMMEDIATE transactions serialise them anyway.
+   The booking is then written into the teacher's calendar in Radicale (so the
+   webmail agenda and a phone synced over CalDAV show it) and the parent gets a
+   confirmation with an ``.ics`` and a link to cancel or change (valid until
+   the meeting ends).
+3. The worker reminds both sides the day before (``do_send_reminders``) and
+   writes any confirmed booking whose calendar write failed
+   (``do_write_missing_events``): the seat in the database is the truth.
+
+The public never sees directory data: the page shows what the teacher typed
+(title, the name they chose, place, text), and mails come from the platform's
+address, never the teacher's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import TypeVar
+
+import icalendar
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from academail.accounts.models import Account
+from academail.calendar import events
+from academail.calendar.events import PARIS, AgendaError
+from academail.calendar.models import AppointmentPage, AppointmentRange, Booking, BookingState
+from academail.delivery.route import do_send_platform_mail
+
+log = logging.getLogger(__name__)
+_Row = TypeVar("_Row", bound=models.Model)
+
+MAX_SLOTS = 400  # per page: a few evenings of 5-minute slots
+MAX_RANGES = 20
+MAX_DAYS_AHEAD = 366
+SLOT_MINUTES = (5, 10, 15, 20, 30, 45, 60)
+MAX_CAPACITY = 20
+REMINDER_BEFORE = dt.timedelta(hours=24)
+
+
+class AppointmentError(AgendaError):
+    """A refused request; ``str()`` is French, for the person."""
+
+
+class PageNotFound(AppointmentError):
+    """No such page for this person (or no such public page): the view answers 404."""
+
+
+class LinkInvalid(AppointmentError):
+    """A confirmation or management link that is unknown, used or expired."""
+
+
+class RateLimited(AppointmentError):
+    pass
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.datetime  # Europe/Paris
+    end: dt.datetime
+    free: int = 0
+
+    @property
+    def key(self) -> str:
+        """The slot as a form sends it back."""
+        return self.start.isoformat()
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- the teacher's pages ------------------------------------------------------------------------
+
+
+@dataclass
+class PageDraft:
+    title: str = ""
+    host: str = ""
+    description: str = ""
+    place: str = ""
+    video_url: str = ""
+    slot_minutes: int = 15
+    break_minutes: int = 5
+    capacity: int = 1
+    deadline_hours: int = 24
+    question: str = ""
+    calendar: str = "agenda"
+    active: bool = True
+
+
+def access_own_pages(owner: Account) -> list[AppointmentPage]:
+    return list(AppointmentPage.objects.filter(owner=owner).order_by("-created_at")[:100])
+
+
+def access_own_page(owner: Account, page_id: int) -> AppointmentPage:
+    page = AppointmentPage.objects.filter(owner=owner, pk=page_id).first()
+    if page is None:
+        raise PageNotFound("Cette page de rendez-vous n'existe pas ou plus.")
+    return page
+
+
+def check_save_page(owner: Account, draft: PageDraft, page_id: int | None = None) -> AppointmentPage:
+    """Create (``page_id`` None) or update one of the owner's pages."""
+    title = " ".join(draft.title.split())[:200]
+    if not title:
+        raise AppointmentError("Donnez un titre à la page, par exemple « Rencontres parents-professeurs ».")
+    host = " ".join(draft.host.split())[:200] or owner.full_name
+    if draft.slot_minutes not in SLOT_MINUTES:
+        raise AppointmentError("Choisissez une durée de rendez-vous de la liste.")
+    if not 0 <= draft.break_minutes <= 60:
+        raise AppointmentError("La pause entre deux rendez-vous va de 0 à 60 minutes.")
+    if not 1 <= draft.capacity <= MAX_CAPACITY:
+        raise AppointmentError(f"Le nombre de réservations par créneau va de 1 à {MAX_CAPACITY}.")
+    if not 0 <= draft.deadline_hours <= 24 * 14:
+        raise AppointmentError("Le délai de réservation va de 0 à 336 heures (deux semaines).")
+    video = draft.video_url.strip()
+    if video and not video.startswith("https://"):
+        raise AppointmentError("Le lien de visioconférence doit commencer par https://.")
+    if draft.calendar not in {c.name for c in events.access_calendars(owner)}:
+        raise AppointmentError("Choisissez un de vos agendas.")
+    page = access_own_page(owner, page_id) if page_id is not None else AppointmentPage(
+        owner=owner, slug=secrets.token_urlsafe(12), created_at=timezone.now())
+    page.title, page.host = title, host
+    page.description = draft.description.strip()[:2000]
+    page.place = " ".join(draft.place.split())[:200]
+    page.video_url = video[:500]
+    page.slot_minutes, page.break_minutes = draft.slot_minutes, draft.break_minutes
+    page.capacity, page.deadline_hours = draft.capacity, draft.deadline_hours
+    page.question = " ".join(draft.question.split())[:200]
+    page.calendar, page.active = draft.calendar, draft.active
+    page.save()
+    return page
+
+
+def check_add_range(owner: Account, page_id: int, first_day: dt.date, last_day: dt.date,
+                    start_time: dt.time, end_time: dt.time, *, today: dt.date) -> AppointmentRange:
+    page = access_own_page(owner, page_id)
+    if last_day < first_day:
+        raise AppointmentError("Le dernier jour doit suivre le premier.")
+    if first_day < today:
+        raise AppointmentError("Choisissez des jours à venir.")
+    if last_day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise AppointmentError("Les rendez-vous s'ouvrent au plus un an à l'avance.")
+    if end_time <= start_time:
+        raise AppointmentError("L'heure de fin doit suivre l'heure de début.")
+    if page.ranges.count() >= MAX_RANGES:
+        raise AppointmentError(f"Une page compte au plus {MAX_RANGES} plages horaires.")
+    row = AppointmentRange.objects.create(page=page, first_day=first_day, last_day=last_day,
+                                          start_time=start_time, end_time=end_time)
+    if len(slots_of(page)) >= MAX_SLOTS:
+        row.delete()
+        raise AppointmentError(f"Une page compte au plus {MAX_SLOTS} créneaux : raccourcissez la plage "
+                               "ou allongez les rendez-vous.")
+    return row
+
+
+def do_delete_range(owner: Account, page_id: int, range_id: int) -> None:
+    """Remove opening hours; bookings already confirmed in them stay."""
+    AppointmentRange.objects.filter(page=access_own_page(owner, page_id), pk=range_id).delete()
+
+
+def _days(row: AppointmentRange) -> list[dt.date]:
+    if row.first_day == row.last_day:
+        return [row.first_day]
+    count = (row.last_day - row.first_day).days + 1
+    days = (row.first_day + dt.timedelta(days=n) for n in range(min(count, MAX_DAYS_AHEAD)))
+    return [day for day in days if day.weekday() < 5]  # school days: Monday to Friday
+
+
+def slots_of(page: AppointmentPage) -> list[Slot]:
+    """Every slot of the page, in order (at most ``MAX_SLOTS``). Wall-clock
+    times in Europe/Paris, so a slot at 17:00 stays at 17:00 across DST."""
+    length = dt.timedelta(minutes=page.slot_minutes)
+    step = length + dt.timedelta(minutes=page.break_minutes)
+    found: set[tuple[dt.datetime, dt.datetime]] = set()
+    for row in page.ranges.all().order_by("first_day", "start_time"):
+        for day in _days(row):
+            start = dt.datetime.combine(day, row.start_time, PARIS)
+            close = dt.datetime.combine(day, row.end_time, PARIS)
+            while start + length <= close and len(found) <= MAX_SLOTS:
+                found.add((start, start + length))
+                start += step
+    return [Slot(start, end) for start, end in sorted(found)[:MAX_SLOTS]]
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    booking: Booking
+    start: dt.datetime  # Europe/Paris
+
+
+def access_page_bookings(owner: Account, page_id: int) -> list[BookingRow]:
+    """The page's confirmed bookings, coming ones first."""
+    page = access_own_page(owner, page_id)
+    rows = Booking.objects.filter(page=page, state=BookingState.CONFIRMED).order_by("starts_at")[:MAX_SLOTS * MAX_CAPACITY]
+    return [BookingRow(b, b.starts_at.astimezone(PARIS)) for b in rows]
+
+
+def public_url(page: AppointmentPage) -> str:
+    return settings.PUBLIC_URL + reverse("calendar:booking-page", args=[page.slug])
+
+
+# --- the public side ------------------------------------------------------------------------------
+
+
+def access_public_page(slug: str) -> AppointmentPage:
+    """An active page by its public slug; the same refusal for unknown and closed ones."""
+    page = AppointmentPage.objects.filter(slug=slug, active=True).select_related("owner").first() if slug else None
+    if page is None or not page.owner.is_active:
+        raise PageNotFound("Cette page de rendez-vous n'existe pas ou n'est plus ouverte.")
+    return page
+
+
+def _taken(page: AppointmentPage, starts: list[dt.datetime]) -> dict[dt.datetime, int]:
+    if not starts:
+        return {}
+    counts: dict[dt.datetime, int] = {}
+    held = Booking.objects.filter(page=page, seat__isnull=False, starts_at__gte=starts[0], starts_at__lte=starts[-1])
+    for start in held.values_list("starts_at", flat=True):
+        counts[start] = counts.get(start, 0) + 1
+    return counts
+
+
+def _own_uid_prefix(page: AppointmentPage) -> str:
+    return f"rdv-{page.pk}-"
+
+
+def access_free_slots(page: AppointmentPage, now: dt.datetime) -> list[Slot]:
+    """The slots a parent may still book: after the deadline, with a seat
+    left, and not over another event of the teacher's agenda (bookings of
+    this page excepted: they are counted as seats)."""
+    opening = now + dt.timedelta(hours=page.deadline_hours)
+    slots = [s for s in slots_of(page) if s.start > opening]
+    if not slots:
+        return []
+    taken = _taken(page, [s.start for s in slots])
+    busy = [(o.start, o.end) for o in events.access_occurrences(page.owner, slots[0].start, slots[-1].end)
+            if not o.all_day and not o.uid.startswith(_own_uid_prefix(page))]
+    free = []
+    for slot in slots:
+        if any(begin < slot.end and slot.start < end for begin, end in busy):
+            continue
+        left = page.capacity - taken.get(slot.start, 0)
+        if left > 0:
+            free.append(Slot(slot.start, slot.end, left))
+    return free
+
+
+def _find_slot(page: AppointmentPage, key: str, now: dt.datetime) -> Slot:
+    try:
+        wanted = dt.datetime.fromisoformat(key)
+    except ValueError:
+        wanted = None
+    slot = next((s for s in access_free_slots(page, now) if s.start == wanted), None) if wanted else None
+    if slot is None:
+        raise AppointmentError("Ce créneau n'est plus disponible : choisissez-en un autre.")
+    return slot
+
+
+def _rate_check(email: str, remote_addr: str, now: dt.datetime) -> None:
+    hour_ago = now - dt.timedelta(hours=1)
+    if Booking.objects.filter(email=email, created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_ADDRESS_HOUR:
+        raise RateLimited("Plusieurs demandes de rendez-vous ont déjà été faites pour cette adresse : "
+                          "confirmez celle que vous avez reçue par courriel, ou réessayez dans une heure.")
+    if remote_addr and Booking.objects.filter(remote_addr=remote_addr,
+                                              created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_IP_HOUR:
+        raise RateLimited("Trop de demandes de rendez-vous depuis cette connexion : réessayez dans une heure.")
+
+
+def check_request_booking(page: AppointmentPage, slot_key: str, *, email: str, name: str, answer: str,
+                          remote_addr: str, now: dt.datetime | None = None) -> str:
+    """A parent asks for a slot: a pending booking and a mail with the
+    confirmation link. Nothing is held until the link is used. Returns the
+    link's secret (the page shows nothing of it; the demo confirms with it).
+    Raises AppointmentError (French) for bad input, RateLimited past the limits."""
+    from academail.accounts.services import clean_secondary_address
+
+    now = now or timezone.now()
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise AppointmentError("Indiquez votre nom.")
+    try:
+        email = clean_secondary_address(email)
+    except ValueError as problem:
+        raise AppointmentError(str(problem)) from None
+    answer = " ".join(answer.split())[:500]
+    if page.question and not answer:
+        raise AppointmentError(f"Répondez à la question : « {page.question} ».")
+    _rate_check(email, remote_addr, now)
+    slot = _find_slot(page, slot_key, now)
+    raw = secrets.token_urlsafe(24)
+    booking = Booking.objects.create(
+        page=page, starts_at=slot.start, ends_at=slot.end, email=email, name=name, answer=answer,
+        confirm_hash=_hash(raw), remote_addr=remote_addr or None, created_at=now)
+    _mail(booking, "confirm", [email], url=settings.PUBLIC_URL + reverse("calendar:booking-confirm", args=[raw]))
+    return raw
+
+
+def check_confirm_booking(raw: str, *, now: dt.datetime | None = None) -> tuple[Booking, str]:
+    """The parent used the confirmation link: take a seat of the slot (see the
+    module's docstring for why two racers cannot both win), write the event
+    into the teacher's calendar, mail the confirmation with its ``.ics``.
+    Returns the booking and its management secret. The link works once."""
+    now = now or timezone.now()
+    manage = secrets.token_urlsafe(24)
+    expired = now - dt.timedelta(seconds=settings.BOOKING_CONFIRM_SECONDS)
+    booking = Booking.objects.filter(confirm_hash=_hash(raw), state=BookingState.PENDING).first() if raw else None
+    if booking is None or booking.created_at < expired:
+        raise LinkInvalid("Ce lien de confirmation n'est plus valable : refaites votre demande.")
+    try:
+        with transaction.atomic():
+            page = _locked(AppointmentPage.objects.filter(pk=booking.page_id)).select_related("owner").get()
+            booking.page = page
+            # Under the page's lock: a second click of the same link finds it used.
+            if not Booking.objects.filter(pk=booking.pk, confirm_hash=booking.confirm_hash).update(confirm_hash=""):
+                raise LinkInvalid("Ce lien de confirmation a déjà servi.")
+            if Booking.objects.filter(page=page, email=booking.email, state=BookingState.CONFIRMED,
+                                      ends_at__gt=now).exists():
+                raise AppointmentError("Vous avez déjà un rendez-vous sur cette page : utilisez le lien reçu "
+                                       "par courriel pour le changer ou l'annuler.")
+            _take_seat(booking, page, now)
+            booking.state, booking.confirmed_at = BookingState.CONFIRMED, now
+            booking.confirm_hash, booking.manage_hash = "", _hash(manage)
+            booking.save(update_fields=["seat", "state", "confirmed_at", "confirm_hash", "manage_hash"])
+    except LinkInvalid:
+        raise
+    except AppointmentError:
+        # The link is spent all the same (single use); the parent chooses again.
+        Booking.objects.filter(pk=booking.pk).update(confirm_hash="", state=BookingState.CANCELLED, cancelled_at=now)
+        raise
+    _write_event(booking)
+    _mail(booking, "confirmed", [booking.email], url=manage_url(manage), ics="REQUEST")
+    return booking, manage
+
+
+def _locked(rows: QuerySet[_Row]) -> QuerySet[_Row]:
+    """``rows`` locked until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+    transaction already holds the database's write lock)."""
+    return rows.select_for_update() if connection.features.has_select_for_update else rows
+
+
+def _take_seat(booking: Booking, page: AppointmentPage, now: dt.datetime) -> None:
+    """Give ``booking`` a free seat of its slot. Precondition: inside a
+    transaction holding the page row's lock (PostgreSQL) or the write lock
+    (SQLite). Raises AppointmentError when the slot is full or closed."""
+    if not page.active or booking.starts_at <= now + dt.timedelta(hours=page.deadline_hours):
+        raise AppointmentError("Les réservations de ce créneau sont closes : choisissez-en un autre.")
+    taken = set(Booking.objects.filter(page=page, starts_at=booking.starts_at, seat__isnull=False)
+                .exclude(pk=booking.pk).values_list("seat", flat=True))
+    seat = next((n for n in range(page.capacity) if n not in taken), None)
+    if seat is None:
+        raise AppointmentError("Ce créneau vient d'être réservé par quelqu'un d'autre : choisissez-en un autre.")
+    booking.seat = seat
+    try:
+        with transaction.atomic():  # a savepoint: the constraint is the last word
+            Booking.objects.filter(pk=booking.pk).update(seat=seat)
+    except IntegrityError:
+        raise AppointmentError("Ce créneau vient d'être réservé par quelqu'un d'autre : "
+                               "choisissez-en un autre.") from None
+
+
+def manage_url(raw: str) -> str:
+    return settings.PUBLIC_URL + reverse("calendar:booking-manage", args=[raw])
+
+
+def access_by_manage_link(raw: str, *, now: dt.datetime | None = None) -> Booking:
+    """The confirmed booking of a management link, until the meeting ends."""
+    now = now or timezone.now()
+    booking = Booking.objects.filter(manage_hash=_hash(raw), state=BookingState.CONFIRMED).select_related(
+        "page", "page__owner").first() if raw else None
+    if booking is None or booking.ends_at <= now:
+        raise LinkInvalid("Ce lien n'est plus valable : le rendez-vous est passé ou a été annulé.")
+    return booking
+
+
+def check_cancel_by_parent(raw: str, *, now: dt.datetime | None = None) -> Booking:
+    booking = access_by_manage_link(raw, now=now)
+    _cancel(booking, now or timezone.now())
+    _mail(booking, "cancelled", [booking.email], ics="CANCEL")
+    _mail(booking, "cancelled_owner", [booking.page.owner.address])
+    return booking
+
+
+def check_cancel_by_owner(owner: Account, page_id: int, booking_id: int) -> Booking:
+    page = access_own_page(owner, page_id)
+    booking = Booking.objects.filter(page=page, pk=booking_id, state=BookingState.CONFIRMED).first()
+    if booking is None:
+        raise AppointmentError("Ce rendez-vous n'existe pas ou est déjà annulé.")
+    booking.page = page
+    _cancel(booking, timezone.now())
+    _mail(booking, "cancelled_by_owner", [booking.email], ics="CANCEL")
+    return booking
+
+
+def _cancel(booking: Booking, now: dt.datetime) -> None:
+    """Free the seat; the management link dies with it; the event leaves the agenda."""
+    booking.sequence += 1
+    updated = Booking.objects.filter(pk=booking.pk, state=BookingState.CONFIRMED).update(
+        state=BookingState.CANCELLED, seat=None, manage_hash="", cancelled_at=now, sequence=booking.sequence)
+    if not updated:
+        raise LinkInvalid("Ce rendez-vous est déjà annulé.")
+    if booking.event_href:
+        try:
+            events.do_delete_event(booking.page.owner, booking.page.calendar, booking.event_href)
+        except AgendaError:
+            log.warning("booking %s: its event could not be removed from the agenda", booking.pk)
+
+
+def check_move_booking(raw: str, slot_key: str, *, now: dt.datetime | None = None) -> Booking:
+    """The parent changes slot from the management link: the new seat is
+    taken and the old one freed in one transaction (no moment without one,
+    no moment with two); the agenda event moves; a new confirmation goes out."""
+    now = now or timezone.now()
+    booking = access_by_manage_link(raw, now=now)
+    page = booking.page
+    slot = _find_slot(page, slot_key, now)
+    with transaction.atomic():
+        _locked(AppointmentPage.objects.filter(pk=page.pk)).get()
+        current = _locked(Booking.objects.filter(pk=booking.pk, state=BookingState.CONFIRMED)).first()
+        if current is None:
+            raise LinkInvalid("Ce rendez-vous a été annulé.")
+        booking.starts_at, booking.ends_at = slot.start, slot.end
+        booking.sequence = current.sequence + 1
+        Booking.objects.filter(pk=booking.pk).update(seat=None, starts_at=slot.start, ends_at=slot.end,
+                                                     reminded_at=None, sequence=booking.sequence)
+        _take_seat(booking, page, now)
+    _write_event(booking)
+    _mail(booking, "confirmed", [booking.email], url=manage_url(raw), ics="REQUEST")
+    return booking
+
+
+# --- the teacher's calendar ------------------------------------------------------------------------
+
+
+def _uid(booking: Booking) -> str:
+    return f"{_own_uid_prefix(booking.page)}{booking.pk}@{settings.MAIL_HOSTNAME}"
+
+
+def _write_event(booking: Booking) -> None:
+    """Write (or rewrite) the booking as an event of the owner's calendar, through
+    Radicale like any write, so phones see it. A failure leaves ``event_href``
+    empty and the worker's ``do_write_missing_events`` tries again."""
+    page = booking.page
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", "-//academail//rendez-vous//FR")
+    calendar.add("VERSION", "2.0")
+    calendar.add_component(icalendar.Timezone.from_ical(events.PARIS_VTIMEZONE))
+    event = icalendar.Event()
+    event.add("UID", _uid(booking))
+    event.add("DTSTAMP", timezone.now())
+    event.add("DTSTART", booking.starts_at.astimezone(PARIS))
+    event.add("DTEND", booking.ends_at.astimezone(PARIS))
+    event.add("SUMMARY", f"Rendez-vous : {booking.name}")
+    lines = [page.title, f"Parent : {booking.name} <{booking.email}>"]
+    if page.question and booking.answer:
+        lines.append(f"{page.question} : {booking.answer}")
+    event.add("DESCRIPTION", "\n".join(lines))
+    if page.place or page.video_url:
+        event.add("LOCATION", page.place or page.video_url)
+    if page.video_url:
+        event.add("URL", page.video_url)
+    event.add("CATEGORIES", ["Rendez-vous"])
+    calendar.add_component(event)
+    href = booking.event_href or f"rdv-{booking.pk}.ics"
+    try:
+        events.do_put_event(page.owner, page.calendar, href, calendar)
+    except AgendaError:
+        log.warning("booking %s: the agenda write failed; the worker will try again", booking.pk)
+        return
+    if booking.event_href != href:
+        booking.event_href = href
+        Booking.objects.filter(pk=booking.pk).update(event_href=href)
+
+
+def do_write_missing_events(limit: int = 200) -> int:
+    """Confirmed, coming bookings whose agenda write failed: write them now."""
+    rows = Booking.objects.filter(state=BookingState.CONFIRMED, event_href="", ends_at__gt=timezone.now()) \
+        .select_related("page", "page__owner")[:limit]
+    written = 0
+    for booking in rows:
+        _write_event(booking)
+        written += bool(booking.event_href)
+    return written
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+_SUBJECTS = {
+    "confirm": "Confirmez votre rendez-vous : {title}",
+    "confirmed": "Rendez-vous confirmé : {title}",
+    "cancelled": "Rendez-vous annulé : {title}",
+    "cancelled_by_owner": "Rendez-vous annulé : {title}",
+    "cancelled_owner": "Un parent a annulé son rendez-vous : {title}",
+    "reminder": "Rappel : rendez-vous demain, {title}",
+    "reminder_owner": "Rappel : vos rendez-vous de demain, {title}",
+}
+
+
+def ics_bytes(booking: Booking, method: str) -> bytes:
+    """The parent's copy (RFC 5546 REQUEST or CANCEL): organised by the
+    platform (no teacher's address leaves); SEQUENCE grows with each move or
+    cancellation (RFC 5546 §2.1.4), so the newest copy replaces the others."""
+    page = booking.page
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", "-//academail//rendez-vous//FR")
+    calendar.add("VERSION", "2.0")
+    calendar.add("METHOD", method)
+    event = icalendar.Event()
+    event.add("UID", _uid(booking))
+    event.add("SEQUENCE", booking.sequence)
+    event.add("DTSTAMP", timezone.now())
+    event.add("DTSTART", booking.starts_at.astimezone(dt.UTC))
+    event.add("DTEND", booking.ends_at.astimezone(dt.UTC))
+    event.add("SUMMARY", f"{page.title} — {page.host}")
+    if page.place or page.video_url:
+        event.add("LOCATION", page.place or page.video_url)
+    if page.video_url:
+        event.add("URL", page.video_url)
+    event.add("STATUS", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    organizer = icalendar.vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL}")
+    organizer.params["CN"] = icalendar.vText(page.host)
+    event.add("ORGANIZER", organizer)
+    attendee = icalendar.vCalAddress(f"mailto:{booking.email}")
+    attendee.params["CN"] = icalendar.vText(booking.name)
+    attendee.params["PARTSTAT"] = icalendar.vText("ACCEPTED")
+    event.add("ATTENDEE", attendee)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def message_bytes(booking: Booking, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
+                  day: list[Booking] | None = None) -> bytes:
+    """The French mail of ``kind``; ``day``: the owner's reminder lists that day's bookings."""
+    page = booking.page
+    with translation.override(settings.LANGUAGE_CODE):
+        body = render_to_string("calendar/email/booking.txt", {
+            "kind": kind, "booking": booking, "page": page, "url": url,
+            "start": booking.starts_at.astimezone(PARIS), "end": booking.ends_at.astimezone(PARIS),
+            "agenda_url": settings.PUBLIC_URL + reverse("calendar:appointments"),
+            "day": [(b.starts_at.astimezone(PARIS), b) for b in day or []],
+        })
+    message = EmailMessage(policy=SMTP)
+    message["From"] = settings.DEFAULT_FROM_EMAIL
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = _SUBJECTS[kind].format(title=page.title)
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = make_msgid(domain=settings.MAIL_HOSTNAME)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
+    message.set_content(body)
+    if ics:
+        message.add_attachment(ics_bytes(booking, ics), maintype="text", subtype="calendar",
+                               filename="rendez-vous.ics" if ics == "REQUEST" else "annulation.ics",
+                               params={"method": ics, "charset": "utf-8"})
+    return message.as_bytes()
+
+
+def _mail(booking: Booking, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
+          day: list[Booking] | None = None) -> None:
+    """Send through the platform's one way out; a mail that cannot leave is
+    logged (the booking itself is recorded either way)."""
+    try:
+        do_send_platform_mail(message_bytes(booking, kind, recipients, url=url, ics=ics, day=day),
+                              mail_from=settings.DEFAULT_FROM_EMAIL, recipients=recipients)
+    except Exception:  # noqa: BLE001 - the booking is recorded whatever the route raises
+        log.exception("booking %s: the %s mail could not be sent", booking.pk, kind)
+
+
+def do_send_reminders(now: dt.datetime | None = None) -> int:
+    """The day before: each parent gets a reminder, and each teacher one
+    mail listing the next day's bookings of a page. Once each (the
+    conditional update claims a booking); the worker calls this hourly."""
+    now = now or timezone.now()
+    due = list(Booking.objects.filter(state=BookingState.CONFIRMED, reminded_at__isnull=True,
+                                      starts_at__gt=now, starts_at__lte=now + REMINDER_BEFORE)
+               .values_list("pk", flat=True)[:1000])
+    claimed: list[Booking] = []
+    for pk in due:
+        if Booking.objects.filter(pk=pk, reminded_at__isnull=True, state=BookingState.CONFIRMED).update(reminded_at=now):
+            claimed.append(Booking.objects.select_related("page", "page__owner").get(pk=pk))
+    by_page: dict[int, list[Booking]] = {}
+    for booking in claimed:
+        _mail(booking, "reminder", [booking.email], ics="REQUEST")
+        by_page.setdefault(booking.page_id, []).append(booking)
+    for bookings in by_page.values():
+        bookings.sort(key=lambda b: b.starts_at)
+        _mail(bookings[0], "reminder_owner", [bookings[0].page.owner.address], day=bookings)
+    return len(claimed)

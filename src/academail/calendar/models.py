@@ -1,0 +1,91 @@
+"""The agenda's own tables: appointment pages ("prise de rendez-vous") and
+their bookings. Events themselves live in Radicale's collections
+(``calendar.dav``); a confirmed booking is also an event of its owner's
+calendar (``Booking.event_href``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class AppointmentPage(models.Model):
+    """A teacher's public booking page. ``slug`` is random (the public link
+    names no person and cannot be guessed from another one)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    slug = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    host = models.CharField(max_length=200)  # how the page names the teacher, as they typed it
+    description = models.TextField(blank=True)
+    place = models.CharField(max_length=200, blank=True)
+    video_url = models.URLField(max_length=500, blank=True)
+    slot_minutes = models.PositiveSmallIntegerField(default=15)
+    break_minutes = models.PositiveSmallIntegerField(default=5)
+    capacity = models.PositiveSmallIntegerField(default=1)  # bookings per slot
+    deadline_hours = models.PositiveSmallIntegerField(default=24)  # booking closes this long before a slot
+    question = models.CharField(max_length=200, blank=True)
+    calendar = models.CharField(max_length=64, default="agenda")  # the owner's collection for bookings
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "created_at"], name="agenda_page_owner")]
+
+
+class AppointmentRange(models.Model):
+    """Opening hours of a page: every school day (Monday to Friday) from
+    ``first_day`` to ``last_day``, or that one day whatever it is, from
+    ``start_time`` to ``end_time`` (Europe/Paris)."""
+
+    page = models.ForeignKey(AppointmentPage, on_delete=models.CASCADE, related_name="ranges")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+
+class BookingState(models.TextChoices):
+    PENDING = "pending", "en attente de confirmation"
+    CONFIRMED = "confirmed", "confirmé"
+    CANCELLED = "cancelled", "annulé"
+
+
+class Booking(models.Model):
+    """A parent's booking of one slot. A pending booking holds nothing: its
+    ``seat`` is set when the mailed link is confirmed, and the unique
+    (page, slot, seat) constraint is what forbids a double booking, whatever
+    the database and however many requests race (NULL seats never collide)."""
+
+    page = models.ForeignKey(AppointmentPage, on_delete=models.CASCADE, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=200)
+    answer = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, choices=BookingState.choices, default=BookingState.PENDING)
+    seat = models.PositiveSmallIntegerField(null=True, blank=True)
+    # SHA-256 of the mailed secrets; the secrets themselves are never stored.
+    confirm_hash = models.CharField(max_length=64, blank=True)
+    manage_hash = models.CharField(max_length=64, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    event_href = models.CharField(max_length=64, blank=True)
+    sequence = models.PositiveIntegerField(default=0)  # of the parent's .ics (RFC 5546 §2.1.4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "starts_at", "seat"], name="agenda_booking_one_per_seat"),
+        ]
+        indexes = [
+            models.Index(fields=["page", "starts_at"], name="agenda_booking_slot"),
+            models.Index(fields=["email", "created_at"], name="agenda_booking_email"),
+            models.Index(fields=["remote_addr", "created_at"], name="agenda_booking_addr"),
+            models.Index(fields=["confirm_hash"], name="agenda_booking_confirm", condition=~Q(confirm_hash="")),
+            models.Index(fields=["manage_hash"], name="agenda_booking_manage", condition=~Q(manage_hash="")),
+            models.Index(fields=["state", "starts_at"], name="agenda_booking_due"),
+        ]
