@@ -36,7 +36,9 @@ from academail.store.mailboxes import (
     do_delete_mailbox,
     do_rename_mailbox,
     do_subscribe,
+    do_unsubscribe,
     list_mailboxes,
+    subscribed_names,
 )
 from academail.store.messages import UidRanges, do_append, do_copy, merge_ranges
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message
@@ -57,14 +59,13 @@ class MailboxInfo:
     messages: int
     unseen: int
     size: int
-    subscribed: bool
 
 
 def _info(box: Mailbox) -> MailboxInfo:
     return MailboxInfo(
         id=box.pk, name=box.name, special_use=box.special_use, uidvalidity=box.uidvalidity,
         uidnext=box.uidnext, highestmodseq=box.highestmodseq, messages=box.messages,
-        unseen=box.unseen, size=box.size, subscribed=box.subscribed,
+        unseen=box.unseen, size=box.size,
     )
 
 
@@ -74,6 +75,11 @@ def _info(box: Mailbox) -> MailboxInfo:
 def list_mailbox_infos(account_id: int) -> list[MailboxInfo]:
     """Every mailbox of the account with its counters (one query)."""
     return [_info(b) for b in list_mailboxes(account_id)]
+
+
+def subscription_names(account_id: int) -> set[str]:
+    """The subscription list, names of deleted mailboxes included (RFC 3501 §6.3.6)."""
+    return subscribed_names(account_id)
 
 
 def mailbox_info(account_id: int, name: str) -> MailboxInfo:
@@ -96,8 +102,11 @@ def delete_mailbox(account_id: int, name: str) -> None:
 
 
 def subscribe_mailbox(account_id: int, name: str, subscribed: bool) -> None:
-    box = access_mailbox_by_name(account_id, name)
-    do_subscribe(account_id, box.pk, subscribed)
+    """SUBSCRIBE (MailboxNotFound for a missing mailbox) or UNSUBSCRIBE (any name)."""
+    if subscribed:
+        do_subscribe(account_id, name)
+    else:
+        do_unsubscribe(account_id, name)
 
 
 @dataclass(frozen=True)
@@ -657,5 +666,5 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",
-    "select_snapshot", "subscribe_mailbox", "vanished_uids",
+    "select_snapshot", "subscribe_mailbox", "subscription_names", "vanished_uids",
 ]

@@ -24,7 +24,7 @@ from academail.store.errors import (
     StoreError,
 )
 from academail.store.events import MailEvent, publish_on_commit
-from academail.store.models import Content, Expunged, Mailbox, Message, Usage
+from academail.store.models import Content, Expunged, Mailbox, Message, Subscription, Usage
 
 SEPARATOR = "/"
 MAX_NAME_LENGTH = 512
@@ -67,12 +67,20 @@ def do_provision_account(account: Any) -> None:
         )
     )
     base = _next_uidvalidity(account.pk, len(DEFAULT_MAILBOXES))
-    Mailbox.objects.bulk_create(
+    created = Mailbox.objects.bulk_create(
         [
             Mailbox(account=account, name=name, special_use=use, uidvalidity=base + i)
             for i, (use, name) in enumerate(DEFAULT_MAILBOXES)
             if use not in existing
         ]
+    )
+    _add_subscriptions(account.pk, [box.name for box in created])
+
+
+def _add_subscriptions(account_id: int, names: list[str]) -> None:
+    # CREATE subscribes (docs/design.md): desktop clients show subscribed folders only.
+    Subscription.objects.bulk_create(
+        [Subscription(account_id=account_id, name=name) for name in names], ignore_conflicts=True
     )
 
 
@@ -105,11 +113,15 @@ def access_mailbox(account_id: int, mailbox_id: int) -> Mailbox:
         raise MailboxNotFound("Ce dossier n'existe pas ou plus.") from None
 
 
-def access_mailbox_by_name(account_id: int, name: str) -> Mailbox:
-    # Names are stored NFC; macOS clients send NFD ("Envoyés" decomposed).
+def canonical_name(name: str) -> str:
+    """A mailbox name as stored: NFC (macOS clients send "Envoyés" decomposed),
+    and INBOX in capitals whatever the case asked (RFC 3501 §5.1)."""
     name = unicodedata.normalize("NFC", name)
-    if name.upper() == "INBOX":
-        name = "INBOX"
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
+def access_mailbox_by_name(account_id: int, name: str) -> Mailbox:
+    name = canonical_name(name)
     try:
         return Mailbox.objects.get(account_id=account_id, name=name)
     except Mailbox.DoesNotExist:
@@ -151,6 +163,7 @@ def do_create_mailbox(account_id: int, name: str, *, special_use: str | None = N
                     uidvalidity=_next_uidvalidity(account_id),
                     special_use=special_use if depth == len(parts) else None,
                 )
+                _add_subscriptions(account_id, [path])
             parent = box
         assert parent is not None
         publish_on_commit([MailEvent(account_id, parent.pk, "mailbox")])
@@ -176,7 +189,9 @@ def do_file_into(account_id: int, name: str, *, fallback_id: int) -> int:
 
 def do_rename_mailbox(account_id: int, mailbox_id: int, new_name: str) -> Mailbox:
     """Rename a mailbox and its children; UIDs and UIDVALIDITY stay (the rows
-    are the same). Renaming INBOX or a special folder is refused.
+    are the same). Renaming INBOX or a special folder is refused. Their
+    subscriptions follow them: a folder renamed in the webmail stays visible in
+    a desktop client that shows subscribed folders only.
 
     Precondition: none (own transaction). Publishes "mailbox"."""
     new_name = check_mailbox_name(new_name)
@@ -202,12 +217,18 @@ def do_rename_mailbox(account_id: int, mailbox_id: int, new_name: str) -> Mailbo
         for child in children:
             child.name = new_name + SEPARATOR + child.name[len(old_prefix):]
         Mailbox.objects.bulk_update(children, ["name"])
+        old_name = old_prefix[: -len(SEPARATOR)]
+        moved = Subscription.objects.filter(Q(name=old_name) | Q(name__startswith=old_prefix), account_id=account_id)
+        names = [new_name + name[len(old_name):] for name in moved.values_list("name", flat=True)]
+        moved.delete()
+        _add_subscriptions(account_id, names)
         publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
         return box
 
 
 def do_delete_mailbox(account_id: int, mailbox_id: int) -> None:
-    """Delete a mailbox, its children and their messages (quota released).
+    """Delete a mailbox, its children and their messages (quota released). Their
+    subscriptions stay (RFC 3501 §6.3.4, §6.3.6).
 
     Precondition: none (own transaction). Publishes "mailbox"."""
     with transaction.atomic():
@@ -224,8 +245,22 @@ def do_delete_mailbox(account_id: int, mailbox_id: int) -> None:
         publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
 
 
-def do_subscribe(account_id: int, mailbox_id: int, subscribed: bool) -> None:
-    Mailbox.objects.filter(pk=mailbox_id, account_id=account_id).update(subscribed=subscribed)
+def subscribed_names(account_id: int) -> set[str]:
+    """The account's subscription list, mailboxes deleted since included."""
+    return set(Subscription.objects.filter(account_id=account_id).values_list("name", flat=True))
+
+
+def do_subscribe(account_id: int, name: str) -> None:
+    """SUBSCRIBE an existing mailbox (RFC 3501 §6.3.6 lets the server check that
+    it exists: a typo then gets NO instead of a phantom entry); MailboxNotFound
+    otherwise."""
+    _add_subscriptions(account_id, [access_mailbox_by_name(account_id, name).name])
+
+
+def do_unsubscribe(account_id: int, name: str) -> None:
+    """UNSUBSCRIBE ``name``, whether or not the mailbox still exists: a name left
+    by a deleted mailbox must be removable (RFC 3501 §6.3.7). Idempotent."""
+    Subscription.objects.filter(account_id=account_id, name=canonical_name(name)).delete()
 
 
 def release_messages(account_id: int, messages: QuerySet[Message]) -> None:

@@ -40,7 +40,6 @@ class Mailbox(models.Model):
     uidvalidity = models.BigIntegerField()
     uidnext = models.BigIntegerField(default=1)
     highestmodseq = models.BigIntegerField(default=1)
-    subscribed = models.BooleanField(default=True)
     messages = models.BigIntegerField(default=0)
     unseen = models.BigIntegerField(default=0)
     size = models.BigIntegerField(default=0)
@@ -61,6 +60,19 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Subscription(models.Model):
+    """A name in an account's subscription list (RFC 3501 §6.3.6, LSUB and LIST
+    (SUBSCRIBED)). A list of names, not a flag on the mailbox: DELETE leaves the
+    name subscribed (§6.3.4: the server "MUST NOT unilaterally remove" it), so a
+    mailbox re-created under that name is subscribed again, as on Dovecot."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=512)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="subscription_unique_name")]
 
 
 class Content(models.Model):

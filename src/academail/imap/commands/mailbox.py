@@ -100,39 +100,46 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
     special_only = "SPECIAL-USE" in command.selection
     show_subscribed = "SUBSCRIBED" in command.selection or "SUBSCRIBED" in command.returns
     recursive = "RECURSIVEMATCH" in command.selection and "SUBSCRIBED" in command.selection
-    subscribed_names = [b.name for b in boxes if b.subscribed]
-    for box in boxes:
-        if not any(rx.match(box.name) for rx in regexes):
+    subscribed = await session.run(store.subscription_names, session.account) if subscribed_only or show_subscribed else set()
+    # RFC 3501 §6.3.4/§6.3.9, RFC 5258 §3.1: a subscribed name whose mailbox was
+    # deleted is still listed by LSUB and LIST (SUBSCRIBED), as \NonExistent.
+    gone = sorted(subscribed - names, key=str.casefold) if subscribed_only else []
+    entries: list[tuple[str, store.MailboxInfo | None]] = [(b.name, b) for b in boxes] + [(n, None) for n in gone]
+    for name, box in entries:
+        if not any(rx.match(name) for rx in regexes):
             continue
         # RFC 5258 §3.5: with RECURSIVEMATCH, a parent of a subscribed mailbox is
         # listed with CHILDINFO ("SUBSCRIBED") whether or not it is subscribed.
-        childinfo = recursive and any(n.startswith(box.name + SEPARATOR) for n in subscribed_names)
-        if lsub and not box.subscribed:
+        childinfo = recursive and any(n.startswith(name + SEPARATOR) for n in subscribed)
+        if lsub and name not in subscribed:
             # RFC 3501 §6.3.9: "%" returns an unsubscribed parent of a subscribed
             # mailbox the pattern does not reach, as \Noselect.
-            hidden = [n for n in subscribed_names if n.startswith(box.name + SEPARATOR)]
+            hidden = [n for n in subscribed if n.startswith(name + SEPARATOR)]
             if hidden and not all(any(rx.match(n) for rx in regexes) for n in hidden):
-                await session.untagged(b'LSUB (\\Noselect) "/" ' + session.wire_name(box.name))
+                await session.untagged(b'LSUB (\\Noselect) "/" ' + session.wire_name(name))
             continue
-        if subscribed_only and not box.subscribed and not childinfo:
+        if subscribed_only and name not in subscribed and not childinfo:
             continue
-        if special_only and not (box.special_use and box.special_use != "inbox"):
+        if special_only and not (box and box.special_use and box.special_use != "inbox"):
             continue
         attributes: list[str] = []
-        if not lsub:
-            children = any(n.startswith(box.name + SEPARATOR) for n in names)
+        if box is None:
+            if not lsub:
+                attributes.append("\\NonExistent")  # RFC 5258 §3.4; LSUB shows it plain (RFC 3501 §6.3.9)
+        elif not lsub:
+            children = any(n.startswith(name + SEPARATOR) for n in names)
             attributes.append("\\HasChildren" if children else "\\HasNoChildren")
-            if show_subscribed and box.subscribed:
-                attributes.append("\\Subscribed")
-        use = SPECIAL_USE_ATTRIBUTES.get(box.special_use or "")
+        if show_subscribed and not lsub and name in subscribed:
+            attributes.append("\\Subscribed")
+        use = SPECIAL_USE_ATTRIBUTES.get(box.special_use or "") if box else None
         if use:
             attributes.append(use)
-        line = f"{command.name} ({' '.join(attributes)}) \"/\" ".encode() + session.wire_name(box.name)
+        line = f"{command.name} ({' '.join(attributes)}) \"/\" ".encode() + session.wire_name(name)
         if childinfo:
             line += b' ("CHILDINFO" ("SUBSCRIBED"))'
         await session.untagged(line)
-        if command.status_items and not lsub:
-            await session.untagged(b"STATUS " + session.wire_name(box.name) + b" " + _status_items(box, command.status_items))
+        if command.status_items and not lsub and box is not None:
+            await session.untagged(b"STATUS " + session.wire_name(name) + b" " + _status_items(box, command.status_items))
     await session.ok(command)
 
 
