@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -42,8 +43,9 @@ def measure(name: str, port: int, user: str, password: str, runs: int) -> dict[s
     client = sync.Client(port)
     client.cmd(f'LOGIN "{user}" "{password}"')
     response, first_select = client.cmd("SELECT INBOX")
-    print(f"{name:9} first SELECT {first_select:.1f} s", flush=True)
-    figures: dict[str, float] = {}
+    exists = int(re.search(rb"\* (\d+) EXISTS", response).group(1))  # type: ignore[union-attr]
+    print(f"{name:9} first SELECT {first_select:.1f} s, {exists} messages", flush=True)
+    figures: dict[str, float] = {"messages seen by SELECT": exists}
     for label, command in QUERIES:
         times = []
         hits = 0
