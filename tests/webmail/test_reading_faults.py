@@ -105,3 +105,11 @@ def test_no_thumbnail_for_a_file_that_is_not_the_image_it_claims(web, person):
     assert web.get(fake).status_code == 404
     assert fake not in page  # neither a thumbnail nor a link to a preview that refuses
     assert "faux.png" in page  # still listed, for download
+
+
+def test_a_body_after_ten_thousand_header_fields_is_decoded(web, person):
+    # Issue 18 §3: the Content-Transfer-Encoding after 10,000 fields still counts.
+    from tests.imap.test_mime_edges import many_fields
+
+    frame = _frame(web, deliver(person, many_fields(10_000)))
+    assert "Café du matin, décodé." in frame and "=C3=A9" not in frame

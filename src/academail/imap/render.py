@@ -180,7 +180,8 @@ def _params(params: dict[str, str]) -> bytes:
 def _disposition(part: Part) -> bytes:
     if not part.disposition:
         return b"NIL"
-    return b"(" + string(part.disposition) + b" " + _params(part.disposition_params) + b")"
+    params = part.disposition_params if part.raw_disposition_params is None else part.raw_disposition_params
+    return b"(" + string(part.disposition) + b" " + _params(params) + b")"
 
 
 def _language(part: Part) -> bytes:
@@ -192,6 +193,12 @@ def _language(part: Part) -> bytes:
     return b"(" + b" ".join(string(t) for t in tags) + b")" if tags else b"NIL"
 
 
+def _type_params(part: Part) -> bytes:
+    # RFC 3501 §7.4.2: the parameters as in the header (RFC 2231 and RFC 2047
+    # forms undecoded); older parses kept only the decoded ones.
+    return _params(part.params if part.raw_params is None else part.raw_params)
+
+
 def bodystructure(part: Part, *, extensible: bool = True) -> bytes:
     """BODYSTRUCTURE (``extensible``) or BODY of ``part`` (RFC 3501 §7.4.2)."""
     if part.children:
@@ -199,11 +206,11 @@ def bodystructure(part: Part, *, extensible: bool = True) -> bytes:
         out += b" " + string(part.subtype.upper())
         if extensible:
             out += b" " + b" ".join(
-                [_params(part.params), _disposition(part), _language(part), nstring(part.location)]
+                [_type_params(part), _disposition(part), _language(part), nstring(part.location)]
             )
         return b"(" + out + b")"
     fields = [
-        string(part.maintype.upper()), string(part.subtype.upper()), _params(part.params),
+        string(part.maintype.upper()), string(part.subtype.upper()), _type_params(part),
         nstring(part.content_id), nstring(part.description), string(part.encoding.upper()),
         str(part.size).encode(),
     ]

@@ -74,6 +74,7 @@ def header_str(value: bytes) -> str:
 
 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
+_UTF8_BOM = b"\xef\xbb\xbf"
 # A line that is neither a continuation nor "name:"; searched from a line start.
 _BAD_LINE = re.compile(rb"^(?![ \t]|[\x21-\x39\x3b-\x7e]+[ \t]*:)", re.M)
 _FIELD_LINE = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:", re.M)
@@ -91,6 +92,12 @@ def split_header(raw: bytes, start: int, end: int, *, allow_unixfrom: bool = Fal
     30 MB header costs no Python-level loop per line.
     """
     block = HeaderBlock(start=start, body_start=end, raw=raw)
+    if allow_unixfrom and raw.startswith(_UTF8_BOM, start, end):
+        # A UTF-8 byte-order mark before the first field (Windows tools write
+        # one): skipped, so that the first field is still a field and the
+        # header is not taken for body text.
+        block.defects.append("UTF-8 byte-order mark before the header")
+        start += len(_UTF8_BOM)
     if start >= end:
         return block
     if raw[start] == 0x0A:
@@ -121,19 +128,39 @@ def split_header(raw: bytes, start: int, end: int, *, allow_unixfrom: bool = Fal
             header_stop = body_start = bad.start()
     block.body_start = body_start
     starts: list[tuple[str, int, int]] = []
+    late: list[tuple[str, int, int]] = []
     if first is not None:
         starts.append((first.group(1).decode("ascii").lower(), start, first.end()))
     if first_end < header_stop:
         for m in _FIELD_LINE.finditer(raw, first_end, header_stop):
             if len(starts) >= MAX_FIELDS:
                 block.defects.append(f"more than {MAX_FIELDS} header fields")
+                late = _late_mime_fields(raw, m.start(), header_stop)
                 header_stop = m.start()
                 break
             starts.append((m.group(1).decode("ascii").lower(), m.start(), m.end()))
     for index, (name, _, value_start) in enumerate(starts):
         value_end = starts[index + 1][1] if index + 1 < len(starts) else header_stop
         block.spans.append((name, value_start, value_end))
+    block.spans.extend(late)
     return block
+
+
+_LATE_MIME_FIELD = re.compile(rb"^(content-[\x21-\x39\x3b-\x7e]*|mime-version)[ \t]*:", re.M | re.I)
+MAX_LATE_MIME_FIELDS = 20
+
+
+def _late_mime_fields(raw: bytes, pos: int, stop: int) -> list[tuple[str, int, int]]:
+    """The MIME fields (Content-*, MIME-Version) after the first MAX_FIELDS
+    fields: they still say how the body reads (RFC 2045 §3), wherever they
+    stand; the other fields past the bound are dropped. One C-level scan."""
+    found: list[tuple[str, int, int]] = []
+    for m in _LATE_MIME_FIELD.finditer(raw, pos, stop):
+        following = _FIELD_LINE.search(raw, m.end(), stop)
+        found.append((m.group(1).decode("ascii").lower(), m.end(), following.start() if following else stop))
+        if len(found) >= MAX_LATE_MIME_FIELDS:
+            break
+    return found
 
 
 # --- RFC 2047 encoded-words -------------------------------------------------------
@@ -194,13 +221,8 @@ def _unquote(value: str) -> str:
     return value
 
 
-def parse_params(value: str) -> tuple[str, dict[str, str], list[str]]:
-    """Split ``type/subtype; a=b; c*=utf-8''%C3%A9`` into the lower-cased main value
-    and its decoded parameters (names lower-cased; the first occurrence wins).
-
-    RFC 2231 continuations (``name*0``, ``name*1*``) are reassembled and decoded;
-    an RFC 2231 form takes precedence over a plain parameter of the same name.
-    """
+def _segments(value: str) -> list[str]:
+    """``value`` split at the semicolons outside quoted strings."""
     segments: list[str] = []
     current: list[str] = []
     for m in _PARAM_TOKEN.finditer(value):
@@ -213,6 +235,32 @@ def parse_params(value: str) -> tuple[str, dict[str, str], list[str]]:
         else:
             current.append(tok)
     segments.append("".join(current))
+    return segments
+
+
+def raw_params(value: str | None) -> dict[str, str]:
+    """The parameters as they appear in the field, for IMAP BODYSTRUCTURE (RFC
+    3501 §7.4.2): names as written (``filename*0*``), values unquoted but not
+    decoded (RFC 2231 continuations and RFC 2047 words stay as sent). The
+    first occurrence of a name wins. ``value`` is already unfolded, so no value
+    holds CR or LF."""
+    out: dict[str, str] = {}
+    for segment in _segments(value or "")[1:]:
+        name, sep, raw_value = segment.partition("=")
+        name = name.strip()
+        if name and sep:
+            out.setdefault(name, clean_text(_unquote(raw_value)).replace("\r", "").replace("\n", " "))
+    return out
+
+
+def parse_params(value: str) -> tuple[str, dict[str, str], list[str]]:
+    """Split ``type/subtype; a=b; c*=utf-8''%C3%A9`` into the lower-cased main value
+    and its decoded parameters (names lower-cased; the first occurrence wins).
+
+    RFC 2231 continuations (``name*0``, ``name*1*``) are reassembled and decoded;
+    an RFC 2231 form takes precedence over a plain parameter of the same name.
+    """
+    segments = _segments(value)
     main = _COMMENT.sub("", segments[0]).strip().lower()
     defects: list[str] = []
     plain: dict[str, str] = {}

@@ -32,6 +32,7 @@ from academail.mime.headers import (
     parse_address_list,
     parse_content_type,
     parse_params,
+    raw_params,
     split_header,
 )
 from academail.mime.text import (
@@ -187,6 +188,11 @@ class Part:
     params: dict[str, str] = field(default_factory=dict)
     disposition: str | None = None
     disposition_params: dict[str, str] = field(default_factory=dict)
+    # The parameters as written (``headers.raw_params``), which BODYSTRUCTURE
+    # sends (RFC 3501 §7.4.2); ``params`` above are decoded for our own pages.
+    # None: same as the decoded ones (kept only when they differ).
+    raw_params: dict[str, str] | None = None
+    raw_disposition_params: dict[str, str] | None = None
     filename: str | None = None
     content_id: str | None = None
     description: str | None = None
@@ -241,6 +247,8 @@ class Part:
         optional = {
             "disposition": self.disposition,
             "disposition_params": dict(self.disposition_params) or None,
+            "raw_params": self.raw_params,
+            "raw_disposition_params": self.raw_disposition_params,
             "filename": self.filename,
             "content_id": self.content_id,
             "description": self.description,
@@ -267,6 +275,8 @@ class Part:
             params=dict(d.get("params") or {}),
             disposition=d.get("disposition"),
             disposition_params=dict(d.get("disposition_params") or {}),
+            raw_params=d.get("raw_params"),
+            raw_disposition_params=d.get("raw_disposition_params"),
             filename=d.get("filename"),
             content_id=d.get("content_id"),
             description=d.get("description"),
@@ -526,7 +536,8 @@ def _parse_entity(
     block = split_header(raw, start, end, allow_unixfrom=message_root and start == 0)
     for text in block.defects:
         ctx.defect(section, text)
-    content_type, params, defects = parse_content_type(block.get("content-type"), default_type)
+    content_type_value = block.get("content-type")
+    content_type, params, defects = parse_content_type(content_type_value, default_type)
     for text in defects:
         ctx.defect(section, text)
     charset = params.get("charset")
@@ -536,10 +547,12 @@ def _parse_entity(
     encoding = encoding.strip("\"'") or "7bit"
     disposition: str | None = None
     disposition_params: dict[str, str] = {}
+    raw_disposition: dict[str, str] = {}
     disposition_value = block.get("content-disposition")
     if disposition_value is not None:
         disposition, disposition_params, defects = parse_params(disposition_value)
         disposition = disposition or None
+        raw_disposition = raw_params(disposition_value)
         for text in defects:
             ctx.defect(section, f"Content-Disposition {text}")
     filename = disposition_params.get("filename") or params.get("name")
@@ -582,6 +595,8 @@ def _parse_entity(
         params=params,
         disposition=disposition,
         disposition_params=disposition_params,
+        raw_params=_unless_same(raw_params(content_type_value), params),
+        raw_disposition_params=_unless_same(raw_disposition, disposition_params),
         filename=_sanitize_filename(filename),
         content_id=block.get("content-id") or None,
         description=block.get("content-description") or None,
@@ -594,6 +609,10 @@ def _parse_entity(
         message=message,
     )
     return part, block
+
+
+def _unless_same(raw: dict[str, str], decoded: dict[str, str]) -> dict[str, str] | None:
+    return None if raw == decoded else raw
 
 
 def _over_limit(ctx: _Context, section: str, depth: int) -> str:
