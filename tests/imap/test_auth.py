@@ -84,4 +84,5 @@ def test_id_enable_namespace(session):
     assert b'"name" "academail"' in session.cmd('ID ("name" "test")').untagged[0]
     enabled = session.cmd("ENABLE CONDSTORE UTF8=ACCEPT X-UNKNOWN")
     assert enabled.untagged == [b"* ENABLED CONDSTORE UTF8=ACCEPT\r\n"]
-    assert session.cmd("NAMESPACE").untagged == [b'* NAMESPACE (("" "/")) NIL NIL\r\n']
+    # RFC 2342 §5: the shared namespace (issue 19), in UTF-8 once UTF8=ACCEPT is on (RFC 6855 §3).
+    assert session.cmd("NAMESPACE").untagged == ['* NAMESPACE (("" "/")) NIL (("Partagés/" "/"))\r\n'.encode()]

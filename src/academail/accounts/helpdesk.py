@@ -42,6 +42,7 @@ from academail.accounts.services import (
     new_address,
     new_identifier,
 )
+from academail.store import acl
 
 RECENT_SIGNINS = 8
 
@@ -221,6 +222,9 @@ def do_depart(account: Account, *, by: Account, keep_days: int | None = None) ->
     when = timezone.now() + timedelta(days=keep)
     if account.status != Status.DISABLED:
         do_set_enabled(account, False, by=by, role_label="le secrétariat")
+    # Issue 19: the rights on functional mailboxes, shared folders and
+    # delegations end now (a disabled account already reaches nothing).
+    acl.do_end_grants_of(account.pk)
     account.delete_after = when
     account.save(update_fields=["delete_after", "updated_at"])
     record(account, by, f"départ enregistré : suppression le {timezone.localdate(when):%d/%m/%Y}",

@@ -55,7 +55,15 @@ def access_journal_page(requester: Account, *, before: int | None = None) -> Jou
     """A page of the requester's own journal, newest first; entries older than
     id ``before`` when given. Nobody reads another person's journal here (the
     administrators have the admin)."""
-    rows = JournalEntry.objects.filter(account_id=requester.pk)
+    return journal_page_of(requester.pk, before=before)
+
+
+def journal_page_of(account_id: int, *, before: int | None = None) -> JournalPage:
+    """A page of ``account_id``'s journal, newest first. Precondition: the
+    caller checked who may read it: the owner (``access_journal_page``), or
+    for a functional mailbox the people who manage it
+    (``sharing.functional.access_functional``)."""
+    rows = JournalEntry.objects.filter(account_id=account_id)
     if before is not None:
         rows = rows.filter(id__lt=before)
     entries = list(rows.order_by("-id")[: PAGE_SIZE + 1])

@@ -34,6 +34,13 @@ class Status(models.TextChoices):
     DISABLED = "disabled", _("Désactivé")
 
 
+class Kind(models.TextChoices):
+    PERSON = "person", _("Compte personnel")
+    # A functional mailbox (issue 19): an établissement's or service's
+    # address, read by its members with their own passwords; it has none.
+    FUNCTIONAL = "functional", _("Boîte fonctionnelle")
+
+
 class AccountManager(BaseUserManager["Account"]):
     use_in_migrations = True
 
@@ -70,6 +77,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
         _("statut"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     establishment = models.CharField(_("établissement"), max_length=200, blank=True)
+    kind = models.CharField(_("type de compte"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
     quota_bytes = models.BigIntegerField(_("quota (octets)"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -206,6 +214,9 @@ class EventKind(models.TextChoices):
     NUMEN_SHOWN = "numen_shown", _("NUMEN affiché par le secrétariat")
     EXPORT_READY = "export_ready", _("Export de messages prêt")
     EXPORT_DOWNLOADED = "export_downloaded", _("Export de messages téléchargé")
+    SHARED_USE = "shared_use", _("Action dans une boîte partagée")
+    SHARING_CHANGED = "sharing_changed", _("Partage ou délégation modifié")
+    SENT_FOR = "sent_for", _("Message envoyé pour une autre boîte")
 
 
 class JournalEntry(models.Model):

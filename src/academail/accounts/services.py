@@ -26,7 +26,16 @@ from django.db import IntegrityError, models, transaction
 
 from academail.accounts import apppasswords, journal, throttle
 from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
-from academail.accounts.models import Account, Alias, AppPassword, Device, EventKind, Role, Status
+from academail.accounts.models import (
+    Account,
+    Alias,
+    AppPassword,
+    Device,
+    EventKind,
+    Kind,
+    Role,
+    Status,
+)
 from academail.accounts.naming import base_identifier, base_local_part, candidates, next_free
 from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
@@ -312,6 +321,33 @@ def check_create_account(
     raise AssertionError("unreachable")
 
 
+def check_create_functional_account(
+    *, name: str, address: str, establishment: str = "", quota_bytes: int | None = None
+) -> Account:
+    """A functional mailbox's account (issue 19): active at once, with no
+    password of its own (its members sign in as themselves and reach it
+    through their rights, ``store.acl``), the identifier being the address's
+    local part. Raises ``AccountError`` for a name, an address or an
+    identifier that cannot be used. One transaction, mailboxes included."""
+    name = _clean_name(name, "nom", "name")
+    cleaned = clean_own_address(address)
+    identifier = _clean_identifier(cleaned.split("@", 1)[0])
+    with transaction.atomic():
+        if address_taken(cleaned):
+            raise AccountError(f"L'adresse « {cleaned} » est déjà utilisée.", field="address")
+        if identifier_taken(identifier):
+            raise AccountError(f"L'identifiant « {identifier} » est déjà utilisé.", field="address")
+        account = Account(
+            identifier=identifier, address=cleaned, first_name="", last_name=name, role=Role.STAFF,
+            status=Status.ACTIVE, kind=Kind.FUNCTIONAL, establishment=" ".join(establishment.split()),
+            quota_bytes=_clean_quota(quota_bytes),
+        )
+        account.set_unusable_password()
+        account.save()
+        do_provision_account(account)
+        return account
+
+
 def check_add_alias(account: Account, address: str) -> str:
     """Give ``account`` another address of the académie (mail to it arrives in
     the same mailbox). Raises AccountError (French) when the address is not
@@ -450,7 +486,8 @@ class SignInResult:
 
 
 def _password_matches(account: Account | None, password: str) -> bool:
-    if account is None or not account.has_usable_password():
+    # A functional mailbox has no password: its members sign in as themselves.
+    if account is None or not account.has_usable_password() or account.kind == Kind.FUNCTIONAL:
         # Same cost as a real check (Django's ModelBackend does the same).
         make_password(password)
         return False
@@ -459,8 +496,8 @@ def _password_matches(account: Account | None, password: str) -> bool:
 
 def _app_password_matches(account: Account | None, password: str, *, protocol: str,
                           remote_addr: str) -> AppPassword | None:
-    if account is None or protocol not in apppasswords.MAIL_PROTOCOLS:
-        return None  # never for the web sign-in
+    if account is None or protocol not in apppasswords.MAIL_PROTOCOLS or account.kind == Kind.FUNCTIONAL:
+        return None  # never for the web sign-in, never for a functional mailbox
     return apppasswords.match(account, password, protocol=protocol, remote_addr=remote_addr)
 
 
@@ -587,3 +624,22 @@ async def pause_before_refusal(result: SignInResult) -> None:
     connection, so this bounds the guesses a connection can make."""
     if result.account is None and result.slow_down > 0:
         await asyncio.sleep(result.slow_down)
+
+
+def active_account_id(identifier: str) -> int | None:
+    """The id of the active account signing in as ``identifier`` (an IMAP
+    ACL identifier, RFC 4314 §2), or None."""
+    ident = normalize_identifier(identifier)
+    if not ident:
+        return None
+    return Account.objects.filter(identifier=ident, status=Status.ACTIVE).values_list("pk", flat=True).first()
+
+
+def account_label(account_id: int) -> tuple[str, str]:
+    """("First Last (identifier)", address) of an account, for a journal line;
+    ("?", "?") when it is gone."""
+    row = Account.objects.filter(pk=account_id).values_list("first_name", "last_name", "identifier", "address").first()
+    if row is None:
+        return "?", "?"
+    first, last, identifier, address = row
+    return f"{first} {last}".strip() + f" ({identifier})", address

@@ -27,6 +27,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("calendar:agenda", _("Agenda")),
     Entry("filters:index", _("Filtres et absence")),
     Entry("forwarding:index", _("Transfert")),
+    Entry("sharing:index", _("Partage")),
     Entry("webmail:preferences", _("Préférences")),
     Entry("autoconfig:setup", _("Configurer mon téléphone")),
     Entry("accounts:security", _("Sécurité du compte")),

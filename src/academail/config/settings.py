@@ -93,6 +93,9 @@ FORWARD_ALLOWED_DOMAINS = [d.lower() for d in env_list("ACADEMAIL_FORWARD_ALLOWE
 # waits for an administrator ("hold"). Sensitive mail (a subject tag, compared
 # without case or accents; or a "Name: value" header, "Name" alone for any
 # value) never leaves the académie's own domains.
+# Issue 19: the address of an établissement's functional mailbox, from its
+# UAI code ("{uai}", lower-cased) and the first mail domain ("{domain}").
+FUNCTIONAL_ADDRESS_PATTERN = env_str("ACADEMAIL_FUNCTIONAL_ADDRESS", "ce.{uai}@{domain}")
 FORWARD_OUTSIDE = env_str("ACADEMAIL_FORWARD_OUTSIDE", "refuse").strip().lower()
 if FORWARD_OUTSIDE not in ("refuse", "hold"):
     raise ConfigurationError(f"ACADEMAIL_FORWARD_OUTSIDE must be 'refuse' or 'hold', got {FORWARD_OUTSIDE!r}")
@@ -131,6 +134,7 @@ INSTALLED_APPS = [
     "academail.archive",
     "academail.protection",
     "academail.assistance",
+    "academail.sharing",
 ]
 
 MIDDLEWARE = [

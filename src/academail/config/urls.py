@@ -26,6 +26,7 @@ urlpatterns = [
     path("courrier/transfert/", include("academail.forwarding.urls")),
     path("courrier/espace/", include("academail.archive.urls")),
     path("courrier/protection/", include("academail.protection.urls")),
+    path("courrier/partage/", include("academail.sharing.urls")),
     path("courrier/", include("academail.webmail.urls")),
     path("aide/", include("academail.help.urls")),
     path("formations/", include("academail.help.training_urls")),

@@ -29,6 +29,7 @@ CODE_UNAVAILABLE = "UNAVAILABLE"
 CODE_SERVERBUG = "SERVERBUG"
 CODE_CLOSED = "CLOSED"
 CODE_EXPUNGEISSUED = "EXPUNGEISSUED"
+CODE_NOPERM = "NOPERM"  # RFC 5530 §3: the ACL does not allow it (RFC 4314)
 
 # Texts. Protocol replies are in English; what a person may read is also French.
 GREETING = "academail IMAP ready / serveur IMAP academail prêt"
@@ -57,6 +58,10 @@ BAD_LITERAL_TOO_BIG = "Literal too big"
 BAD_AUTH_CANCELLED = "Authentication cancelled"
 BAD_TLS_ACTIVE = "TLS already active"
 NO_READ_ONLY = "Mailbox is read-only (EXAMINE)"
+NO_ACCESS_ENDED = (
+    "Access to this shared mailbox has ended / votre accès à cette boîte partagée a pris fin"
+)
+NO_UNKNOWN_IDENTIFIER = "No such identifier / identifiant inconnu"
 NO_SERVER_ERROR = "Internal error, try again / erreur interne, réessayez"
 
 # Spellings NFKD does not reduce to ASCII; French quotes lose the spaces inside them.

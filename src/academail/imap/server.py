@@ -20,7 +20,7 @@ from academail.imap.commands import HANDLERS
 from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
-from academail.imap.state import State, allowed
+from academail.imap.state import ALLOWED, SELECTED, State, allowed
 from academail.server.lineserver import (
     MAX_DISCARD,
     Disconnect,
@@ -30,8 +30,10 @@ from academail.server.lineserver import (
     share_tls_read_buffer,
     start_line_server,
 )
+from academail.store.errors import NoPermission
 
 log = logging.getLogger(__name__)
+SELECTED_ONLY = frozenset(name for name, states in ALLOWED.items() if states == SELECTED)
 
 MAX_LINE = 64 * 1024  # one line of a command, literals excluded
 MAX_PREAUTH_LITERAL = 8 * 1024  # before login, literals only carry a user name or password
@@ -135,8 +137,14 @@ class Connection(LineConnection):
         if not allowed(command.name, session.state):
             await session.bad(command, f"{R.NO_NOT_ALLOWED} ({session.state.value})")
             return
+        if session.view is not None and not await session.check_access() and command.name in SELECTED_ONLY:
+            await session.no(command, R.NO_ACCESS_ENDED, R.CODE_NOPERM)
+            return
         try:
             await HANDLERS.dispatch(session, command)
+        except NoPermission as exc:
+            # RFC 4314 §4 / RFC 5530 §3: seen, but not allowed by the ACL.
+            await session.no(command, exc.message, R.CODE_NOPERM)
         except Disconnect:
             raise
         except Exception:

@@ -60,7 +60,7 @@ def capabilities(*, tls: bool, authenticated: bool, starttls_offered: bool) -> s
         "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
         "LIST-EXTENDED", "LIST-STATUS", "CONDSTORE", "QRESYNC", "ESEARCH", "QUOTA",
         "QUOTA=RES-STORAGE", f"APPENDLIMIT={settings.MAX_MESSAGE_SIZE}", "STATUS=SIZE",
-        "UTF8=ACCEPT",
+        "UTF8=ACCEPT", "ACL", "RIGHTS=kxte",  # RFC 4314 §2.1 and §3
     ]
     return " ".join(caps)
 
@@ -191,6 +191,31 @@ class Session:
         assert self.view is not None
         self.view.poked = True
         self.last_event = event
+
+    async def check_access(self) -> bool:
+        """Before each command on someone else's mailbox: read the rights
+        again (``store.rights_on``, the one rule), so a member removed while
+        selected loses access at the next command. When access has ended the
+        mailbox is closed (``OK [CLOSED]``, RFC 7162 §3.2.11) and False is
+        returned."""
+        view = self.view
+        if view is None or not view.shared:
+            return True
+        rights = await self.run(store.rights_on, self.account, view.mailbox_id)
+        if "r" in rights:
+            view.rights = rights
+            return True
+        self.view = None
+        self.state = State.AUTHENTICATED
+        self.watch_owner(None)
+        await self.untagged(f"OK [{R.CODE_CLOSED}] {R.NO_ACCESS_ENDED}")
+        return False
+
+    def watch_owner(self, owner_id: int | None) -> None:
+        """Hear the events of the selected shared mailbox's owner (the bus
+        announces a change to its owner's subscribers)."""
+        if self.subscription is not None:
+            self.subscription.watch({owner_id} if owner_id else set())
 
     async def _changes_since(self, view: SelectedView) -> store.Changes:
         """``store.changes_since`` for this view, sharing a query already in

@@ -103,9 +103,13 @@ class UidRuns:
 class SelectedView:
     def __init__(
         self, *, mailbox_id: int, name: str, uidvalidity: int, uids: Iterable[int], highestmodseq: int,
-        uidnext: int, readonly: bool,
+        uidnext: int, readonly: bool, rights: str = "", shared: bool = False,
     ) -> None:
         self.mailbox_id = mailbox_id
+        # Someone else's mailbox (RFC 2342 shared namespace): the session's
+        # RFC 4314 rights there, read again before every command.
+        self.shared = shared
+        self.rights = rights
         self.name = name
         self.uidvalidity = uidvalidity
         self.uids = UidRuns(uids)

@@ -30,3 +30,8 @@ class ProtectedMailbox(StoreError):
 
 class MessageNotFound(StoreError):
     pass
+
+
+class NoPermission(StoreError):
+    """The person sees this shared folder but lacks the right for the action
+    (RFC 4314; IMAP ``NO [NOPERM]``, RFC 5530)."""

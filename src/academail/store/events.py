@@ -47,6 +47,9 @@ class Subscription:
     def __init__(self, bus: EventBus, account_id: int, loop: asyncio.AbstractEventLoop) -> None:
         self.bus = bus
         self.account_id = account_id
+        # Other accounts whose events this subscriber hears too: the owner of
+        # a shared mailbox it has selected (a member of a functional mailbox).
+        self.watched: set[int] = set()
         self.loop = loop
         self.queue: asyncio.Queue[MailEvent] = asyncio.Queue(maxsize=1000)
         # Set by a waiter that prefers one future to a task on queue.get()
@@ -66,6 +69,11 @@ class Subscription:
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
+    def watch(self, account_ids: set[int]) -> None:
+        """Hear the events of exactly these other accounts as well (replacing
+        the previous set)."""
+        self.bus.rewatch(self, account_ids - {self.account_id})
+
     def close(self) -> None:
         self.bus.unsubscribe(self)
 
@@ -81,13 +89,26 @@ class EventBus:
             self._subs.setdefault(account_id, set()).add(sub)
         return sub
 
+    def _remove(self, sub: Subscription, account_id: int) -> None:
+        subs = self._subs.get(account_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[account_id]
+
+    def rewatch(self, sub: Subscription, account_ids: set[int]) -> None:
+        with self._lock:
+            for account_id in sub.watched - account_ids:
+                self._remove(sub, account_id)
+            for account_id in account_ids - sub.watched:
+                self._subs.setdefault(account_id, set()).add(sub)
+            sub.watched = set(account_ids)
+
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
-            subs = self._subs.get(sub.account_id)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._subs[sub.account_id]
+            for account_id in {sub.account_id, *sub.watched}:
+                self._remove(sub, account_id)
+            sub.watched = set()
 
     def publish(self, events: Iterable[MailEvent]) -> None:
         for event in events:

@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from academail.mime.headers import decode_words, split_header
-from academail.store import search
+from academail.store import acl, search
 from academail.store.blobs import blob_store
 from academail.store.mailboxes import (
     access_mailbox,
@@ -59,14 +59,31 @@ class MailboxInfo:
     messages: int
     unseen: int
     size: int
+    # Someone else's folder (shared namespace, RFC 2342 §5): its owner and the
+    # session's rights there (RFC 4314); for one's own, the owner's rights.
+    owner_id: int = 0
+    rights: str = acl.OWNER_RIGHTS
+
+    @property
+    def shared(self) -> bool:
+        return self.name.startswith(acl.SHARED_PREFIX + acl.SEPARATOR)
 
 
-def _info(box: Mailbox) -> MailboxInfo:
+def _info(box: Mailbox, name: str | None = None, rights: str = acl.OWNER_RIGHTS) -> MailboxInfo:
     return MailboxInfo(
-        id=box.pk, name=box.name, special_use=box.special_use, uidvalidity=box.uidvalidity,
+        id=box.pk, name=name or box.name, special_use=box.special_use, uidvalidity=box.uidvalidity,
         uidnext=box.uidnext, highestmodseq=box.highestmodseq, messages=box.messages,
-        unseen=box.unseen, size=box.size,
+        unseen=box.unseen, size=box.size, owner_id=box.account_id, rights=rights,
     )
+
+
+def _lookup(account_id: int, name: str, need: str) -> MailboxInfo:
+    """One's own mailbox ``name``, or a shared-namespace name where the
+    account holds ``need`` (``store.acl``); MailboxNotFound / NoPermission."""
+    if acl.split_shared_name(name) is not None:
+        box, rights = acl.access_shared_by_name(account_id, name, need)
+        return _info(box, acl.shared_name(box.account.address, box.name), rights)
+    return _info(access_mailbox_by_name(account_id, name))
 
 
 # --- mailboxes -----------------------------------------------------------------------
@@ -82,9 +99,27 @@ def subscription_names(account_id: int) -> set[str]:
     return subscribed_names(account_id)
 
 
-def mailbox_info(account_id: int, name: str) -> MailboxInfo:
-    """The mailbox named ``name`` (INBOX case-insensitive); MailboxNotFound otherwise."""
-    return _info(access_mailbox_by_name(account_id, name))
+def list_shared_infos(account_id: int) -> list[MailboxInfo]:
+    """Every folder of others the account may see, named in the shared
+    namespace, with its counters and the account's rights (two queries)."""
+    return [_info(s.mailbox, s.name, s.rights) for s in acl.visible_shared(account_id)]
+
+
+def mailbox_info(account_id: int, name: str, need: str = "r") -> MailboxInfo:
+    """The mailbox named ``name`` (INBOX case-insensitive), one's own or a
+    shared one where the account holds ``need``; MailboxNotFound otherwise."""
+    return _lookup(account_id, name, need)
+
+
+def rights_on(account_id: int, mailbox_id: int) -> str:
+    """The account's rights on a mailbox now ("" when it may not see it):
+    IMAP asks before each command on a shared mailbox, so a member removed
+    while selected loses access at the next command."""
+    box = Mailbox.objects.filter(pk=mailbox_id).first()
+    if box is None:
+        return ""
+    rights = acl.rights_of(account_id, box)
+    return rights if ("l" in rights or "r" in rights) else ""
 
 
 def create_mailbox(account_id: int, name: str) -> MailboxInfo:
@@ -121,8 +156,10 @@ class Snapshot:
 
 
 def select_snapshot(account_id: int, name: str) -> Snapshot:
+    """SELECT / EXAMINE: needs "r" on a shared mailbox (RFC 4314 §4)."""
     with transaction.atomic():
-        box = access_mailbox_by_name(account_id, name)
+        looked = _lookup(account_id, name, "r")
+        box = Mailbox.objects.get(pk=looked.id)
         uids = array("I", Message.objects.filter(mailbox_id=box.pk).order_by("uid").values_list("uid", flat=True))
         unseen_uid = (
             Message.objects.filter(mailbox_id=box.pk)
@@ -132,7 +169,7 @@ def select_snapshot(account_id: int, name: str) -> Snapshot:
             .values_list("uid", flat=True)
             .first()
         )
-        info = _info(box)
+        info = _info(box, looked.name, looked.rights)
         keywords = keywords_in_use(box.pk)
     first_unseen = None
     if unseen_uid is not None:
@@ -179,7 +216,7 @@ def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) 
     commits later has a higher MODSEQ and is seen on the next call, so nothing is
     missed (at worst a change is reported twice). Raises MailboxNotFound if the
     mailbox went away."""
-    box = access_mailbox(account_id, mailbox_id)
+    box = access_mailbox(account_id, mailbox_id, "r")
     new_uids = list(
         Message.objects.filter(mailbox_id=mailbox_id, uid__gt=last_uid).order_by("uid").values_list("uid", flat=True)
     )
@@ -365,8 +402,8 @@ def append_message(
     account_id: int, name: str, raw: bytes, *, flags: int, keywords: str, internaldate: dt.datetime | None
 ) -> tuple[int, int]:
     """APPEND into the mailbox named ``name``: (UIDVALIDITY, UID) for APPENDUID
-    (RFC 4315). Raises MailboxNotFound or QuotaExceeded."""
-    box = access_mailbox_by_name(account_id, name)
+    (RFC 4315). Raises MailboxNotFound, NoPermission or QuotaExceeded."""
+    box = access_mailbox_by_name(account_id, name, "i")
     message = do_append(account_id, box.pk, raw, flags=flags, keywords=keywords, internaldate=internaldate)
     return box.uidvalidity, message.uid
 
@@ -375,8 +412,59 @@ def copy_messages(
     account_id: int, source_id: int, uids: UidRanges, target: str, *, move: bool
 ) -> tuple[int, list[tuple[int, int]]]:
     """COPY/MOVE to the mailbox named ``target``: (target UIDVALIDITY, pairs)."""
-    box = access_mailbox_by_name(account_id, target)
+    box = access_mailbox_by_name(account_id, target, "i")
     return box.uidvalidity, do_copy(account_id, source_id, uids, box.pk, move=move)
+
+
+# --- ACL (RFC 4314) -----------------------------------------------------------------
+
+
+def _administered(account_id: int, name: str) -> Mailbox:
+    """The mailbox ``name`` if the account holds "a" on it (RFC 4314 §4:
+    GETACL, SETACL, DELETEACL, LISTRIGHTS need it)."""
+    info = _lookup(account_id, name, "a")
+    return Mailbox.objects.select_related("account").get(pk=info.id)
+
+
+def acl_of(account_id: int, name: str) -> list[tuple[str, str]]:
+    """GETACL: (identifier, rights) of the owner and of each grantee whose
+    rights reach this folder (whole-mailbox and folder grants, united)."""
+    box = _administered(account_id, name)
+    rights: dict[str, str] = {box.account.identifier: acl.OWNER_RIGHTS}
+    for row in acl.grants_on(box.account_id, box.pk):
+        rights[row.identifier] = acl.normalize(rights.get(row.identifier, "") + row.rights)
+    return list(rights.items())
+
+
+def set_acl(account_id: int, name: str, grantee_id: int, mode: str, rights: str) -> None:
+    """SETACL on one folder: ``mode`` "+" adds, "-" removes, "" replaces the
+    grantee's rights on that folder (a folder grant; a functional mailbox's
+    membership is managed in the webmail). Raises InvalidRights."""
+    box = _administered(account_id, name)
+    wanted = acl.normalize(rights)
+    current = next((r.rights for r in acl.grants_on(box.account_id, box.pk)
+                    if r.grantee_id == grantee_id and r.mailbox_id == box.pk), "")
+    if mode == "+":
+        wanted = acl.normalize(current + wanted)
+    elif mode == "-":
+        wanted = "".join(ch for ch in current if ch not in wanted)
+    acl.do_grant(box.account_id, grantee_id, wanted, mailbox_id=box.pk, kind="share", by=account_id)
+
+
+def delete_acl(account_id: int, name: str, grantee_id: int) -> None:
+    box = _administered(account_id, name)
+    acl.do_revoke(box.account_id, grantee_id, mailbox_id=box.pk)
+
+
+def check_administer(account_id: int, name: str) -> bool:
+    """LISTRIGHTS: True when the account may administer ``name``'s ACL."""
+    _administered(account_id, name)
+    return True
+
+
+def my_rights(account_id: int, name: str) -> str:
+    """MYRIGHTS (RFC 4314 §3.5)."""
+    return _lookup(account_id, name, "").rights
 
 
 # --- SEARCH --------------------------------------------------------------------------
@@ -663,8 +751,9 @@ def _prefix_has(prefix: bytes | None, name: str, needle: str) -> bool:
 __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
     "HasFlag", "HeaderMatch", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
+    "acl_of", "check_administer", "delete_acl", "my_rights", "set_acl",
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
-    "list_mailbox_infos", "mailbox_info", "read_blob", "rename_mailbox", "search_uids",
-    "select_snapshot", "subscribe_mailbox", "subscription_names", "vanished_uids",
+    "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
+    "search_uids", "select_snapshot", "subscribe_mailbox", "subscription_names", "vanished_uids",
 ]

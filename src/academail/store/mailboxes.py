@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from academail.store import acl
 from academail.store.errors import (
     InvalidMailboxName,
     MailboxExists,
@@ -102,11 +103,18 @@ def check_mailbox_name(name: str) -> str:
         raise InvalidMailboxName("« . » et « .. » ne sont pas des noms de dossier permis.")
     if parts[0].upper() == "INBOX":
         parts[0] = "INBOX"
+    if parts[0].casefold() == acl.SHARED_PREFIX.casefold():
+        # RFC 2342 §5: that top level is the shared namespace, not a folder of one's own.
+        raise InvalidMailboxName(f"« {acl.SHARED_PREFIX} » est réservé aux dossiers que l'on partage avec vous.")
     return SEPARATOR.join(parts)
 
 
-def access_mailbox(account_id: int, mailbox_id: int) -> Mailbox:
-    """The mailbox, if it belongs to ``account_id``; else MailboxNotFound."""
+def access_mailbox(account_id: int, mailbox_id: int, need: str = "") -> Mailbox:
+    """The mailbox, if it belongs to ``account_id``; else MailboxNotFound.
+    With ``need`` (RFC 4314 letters), someone else's mailbox too when
+    ``account_id`` holds those rights on it (``store.acl``, the one rule)."""
+    if need:
+        return acl.access_mailbox(account_id, mailbox_id, need)
     try:
         return Mailbox.objects.get(pk=mailbox_id, account_id=account_id)
     except Mailbox.DoesNotExist:
@@ -120,7 +128,11 @@ def canonical_name(name: str) -> str:
     return "INBOX" if name.upper() == "INBOX" else name
 
 
-def access_mailbox_by_name(account_id: int, name: str) -> Mailbox:
+def access_mailbox_by_name(account_id: int, name: str, need: str = "") -> Mailbox:
+    """The account's mailbox ``name``; with ``need``, also a name of the
+    shared namespace whose folder ``account_id`` holds those rights on."""
+    if need and acl.split_shared_name(name) is not None:
+        return acl.access_shared_by_name(account_id, name, need)[0]
     name = canonical_name(name)
     try:
         return Mailbox.objects.get(account_id=account_id, name=name)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from academail.mime.parse import ParsedMessage, parse_message
 from academail.store import search, signals
 from academail.store.blobs import blob_store
-from academail.store.errors import MessageNotFound, ProtectedMailbox, QuotaExceeded
+from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMailbox, QuotaExceeded
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import access_mailbox, release_messages, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
@@ -300,13 +300,18 @@ def do_append(
     in one mailbox of the account. Raises QuotaExceeded (IMAP ``[OVERQUOTA]``).
 
     Precondition: none (writes the blob, then opens its own transaction).
+    ``account_id`` is who acts: the owner, or someone holding "i" on the
+    mailbox (``store.acl``); the owner's quota counts it.
+
     Publishes "exists"."""
     prepared = prepare_content(raw)
     with transaction.atomic():
-        access_mailbox(account_id, mailbox_id)
+        box = access_mailbox(account_id, mailbox_id, "i")
         (result,) = do_store(
-            prepared, [Placement(account_id, mailbox_id, flags, keywords)], internaldate=internaldate
+            prepared, [Placement(box.account_id, mailbox_id, flags, keywords)], internaldate=internaldate
         )
+        if not isinstance(result, QuotaExceeded):
+            signals.note_use(account_id, box.account_id, mailbox_id, "append", 1)
     if isinstance(result, QuotaExceeded):
         raise result
     return result
@@ -369,13 +374,14 @@ def do_set_flags(
     """STORE (RFC 3501 §6.4.6): ``mode`` is "add", "remove" or "replace". Every
     changed message gets the mailbox's next MODSEQ (RFC 7162 §3.1); with
     ``unchanged_since`` only messages not modified since are touched.
-    Returns the changed messages' new state.
+    Returns the changed messages' new state. ``account_id`` is who acts; in
+    someone else's mailbox they need the rights of RFC 4314 §4 (``flag_rights``).
 
     Precondition: none (own transaction). Publishes "flags"."""
     if mode not in {"add", "remove", "replace"}:
         raise ValueError(mode)
     with transaction.atomic():
-        access_mailbox(account_id, mailbox_id)
+        owner = access_mailbox(account_id, mailbox_id, flag_rights(mode, flags, keywords)).account_id
         box, modseq = _bump_modseq(mailbox_id)
         changes: list[FlagChange] = []
         unseen_delta = 0
@@ -393,16 +399,36 @@ def do_set_flags(
                 changes.append(FlagChange(message.uid, new_flags, new_keywords, modseq))
             Message.objects.bulk_update(updates, ["flags", "keywords", "modseq"], batch_size=500)
             if mode != "remove":
-                _announce_junk_keywords(account_id, updates, keywords)
+                _announce_junk_keywords(owner, updates, keywords)
         if changes:
             Mailbox.objects.filter(pk=mailbox_id).update(unseen=F("unseen") + unseen_delta)
             publish_on_commit(
-                [MailEvent(account_id, mailbox_id, "flags", modseq, tuple(c.uid for c in changes))]
+                [MailEvent(owner, mailbox_id, "flags", modseq, tuple(c.uid for c in changes))]
             )
+            action = "read" if flags & Flag.SEEN and mode != "remove" else "flag"
+            if flags & Flag.DELETED and mode != "remove":
+                action = "delete"
+            signals.note_use(account_id, owner, mailbox_id, action, len(changes))
         else:
             # Nothing changed: give the MODSEQ back so HIGHESTMODSEQ only moves on change.
             Mailbox.objects.filter(pk=mailbox_id).update(highestmodseq=modseq - 1)
         return changes
+
+
+def flag_rights(mode: str, flags: int, keywords: Sequence[str]) -> str:
+    """The rights a flag change needs (RFC 4314 §4, STORE): "s" for \\Seen,
+    "t" for \\Deleted, "w" for any other flag or keyword; a replacement
+    touches them all."""
+    if mode == "replace":
+        return "stw"
+    need = ""
+    if flags & Flag.SEEN:
+        need += "s"
+    if flags & Flag.DELETED:
+        need += "t"
+    if flags & ~(Flag.SEEN | Flag.DELETED) or keywords:
+        need += "w"
+    return need or "r"
 
 
 def _announce_junk_keywords(account_id: int, updates: Sequence[Message], keywords: Sequence[str]) -> None:
@@ -436,16 +462,20 @@ def do_expunge(account_id: int, mailbox_id: int, uids: UidRanges | None = None) 
     flagged \\Deleted (only among ``uids`` if given). Leaves tombstones for
     QRESYNC, releases quota and content references. Returns the expunged UIDs.
 
+    In someone else's mailbox, ``account_id`` needs "e" (RFC 4314 §4).
+
     Precondition: none (own transaction). Publishes "expunge"."""
     with transaction.atomic():
-        access_mailbox(account_id, mailbox_id)
+        owner = access_mailbox(account_id, mailbox_id, "e").account_id
         selections = (
             _selections(mailbox_id, uids)
             if uids is not None
             else iter([Message.objects.filter(mailbox_id=mailbox_id)])
         )
         deleted = [s.filter(flags=F("flags").bitor(Flag.DELETED)) for s in selections]
-        return _remove(account_id, mailbox_id, deleted)
+        removed = _remove(owner, mailbox_id, deleted)
+        signals.note_use(account_id, owner, mailbox_id, "expunge", len(removed))
+        return removed
 
 
 def do_expunge_saved_before(account_id: int, mailbox_id: int, saved_before: datetime, *, limit: int = 500) -> list[int]:
@@ -469,7 +499,8 @@ def do_expunge_saved_before(account_id: int, mailbox_id: int, saved_before: date
 
 
 def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Message]]) -> list[int]:
-    """Delete the selected messages of one mailbox. Precondition: in a transaction."""
+    """Delete the selected messages of one mailbox of ``account_id`` (its
+    owner). Precondition: in a transaction."""
     removed: list[int] = []
     box, modseq = _bump_modseq(mailbox_id)
     totals = {"n": 0, "unseen": 0, "size": 0}
@@ -504,10 +535,12 @@ def do_empty_mailbox(account_id: int, mailbox_id: int, *, only_special: tuple[st
 
     Precondition: none (own transaction). Publishes "expunge"."""
     with transaction.atomic():
-        box = access_mailbox(account_id, mailbox_id)
+        box = access_mailbox(account_id, mailbox_id, "te")
         if box.special_use not in only_special:
             raise ProtectedMailbox("Seuls la corbeille et les indésirables peuvent être vidés d'un coup.")
-        return len(_remove(account_id, mailbox_id, [Message.objects.filter(mailbox_id=mailbox_id)]))
+        removed = _remove(box.account_id, mailbox_id, [Message.objects.filter(mailbox_id=mailbox_id)])
+        signals.note_use(account_id, box.account_id, mailbox_id, "expunge", len(removed))
+        return len(removed)
 
 
 def do_copy(
@@ -516,20 +549,23 @@ def do_copy(
     """COPY / MOVE (RFC 3501 §6.4.7, RFC 6851): the messages keep content, flags
     and INTERNALDATE and get new UIDs in the target. Returns (source UID, new UID)
     pairs for COPYUID (RFC 4315). Raises QuotaExceeded for a copy that does not
-    fit (a move within the account changes no usage).
+    fit (a move within one owner's mailbox changes no usage). ``account_id``
+    is who acts: in someone else's mailbox they need "r" on the source ("t"
+    and "e" too for a move, RFC 6851 §3.3) and "i" on the target (RFC 4314 §4);
+    the target's owner's quota counts the copies.
 
     Precondition: none (own transaction). Publishes "exists" (and "expunge" for a move)."""
     with transaction.atomic():
-        access_mailbox(account_id, source_id)
-        access_mailbox(account_id, target_id)
+        source_owner = access_mailbox(account_id, source_id, "rte" if move else "r").account_id
+        owner = access_mailbox(account_id, target_id, "i").account_id
         sources: list[Message] = []
         for selection in _selections(source_id, uids):
             sources.extend(selection.order_by("uid"))
         if not sources:
             return []
         size = sum(m.size for m in sources)
-        if not move:
-            ((used, limit),) = _quota_room([account_id]).values()
+        if not move or source_owner != owner:
+            ((used, limit),) = _quota_room([owner]).values()
             if not fits_quota(used, limit, size):
                 raise QuotaExceeded("Votre boîte aux lettres est pleine : libérez de la place pour copier ces messages.")
         lock_order = sorted({source_id, target_id})
@@ -565,15 +601,19 @@ def do_copy(
             unseen=F("unseen") + sum(_unseen(m.flags) for m in sources),
             size=F("size") + size,
         )
-        Usage.objects.filter(account_id=account_id).update(
+        Usage.objects.filter(account_id=owner).update(
             bytes=F("bytes") + size, messages=F("messages") + len(sources)
         )
         publish_on_commit(
-            [MailEvent(account_id, target_id, "exists", modseq, tuple(uid for _, uid in mapping))]
+            [MailEvent(owner, target_id, "exists", modseq, tuple(uid for _, uid in mapping))]
         )
-        _announce_junk_move(account_id, source_id, target_id, sources)
+        if source_owner == owner:
+            _announce_junk_move(owner, source_id, target_id, sources)
         if move:
-            _remove(account_id, source_id, [Message.objects.filter(pk__in=[m.pk for m in chunk]) for chunk in _chunked(sources, 500)])
+            _remove(source_owner, source_id, [Message.objects.filter(pk__in=[m.pk for m in chunk]) for chunk in _chunked(sources, 500)])
+        signals.note_use(account_id, source_owner, source_id, "move" if move else "copy", len(sources))
+        if owner != source_owner:
+            signals.note_use(account_id, owner, target_id, "append", len(sources))
         return mapping
 
 
@@ -597,8 +637,16 @@ def _chunked(items: Sequence[Message], size: int) -> Iterator[Sequence[Message]]
 # --- reading ---------------------------------------------------------------
 
 
-def access_message(account_id: int, mailbox_id: int, uid: int) -> Message:
-    """The message, if its mailbox belongs to ``account_id``; else MessageNotFound."""
+def access_message(account_id: int, mailbox_id: int, uid: int, need: str = "") -> Message:
+    """The message, if its mailbox belongs to ``account_id``; else MessageNotFound.
+    With ``need``, also in someone else's mailbox where ``account_id`` holds
+    those rights (``store.acl``)."""
+    if need:
+        try:
+            access_mailbox(account_id, mailbox_id, need)
+            return Message.objects.select_related("content").get(mailbox_id=mailbox_id, uid=uid)
+        except (MailboxNotFound, Message.DoesNotExist):
+            raise MessageNotFound("Ce message n'existe pas ou a été supprimé.") from None
     try:
         return Message.objects.select_related("content").get(
             mailbox_id=mailbox_id, uid=uid, mailbox__account_id=account_id

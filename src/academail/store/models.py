@@ -232,3 +232,49 @@ class SpaceSummary(models.Model):
     years = models.JSONField(default=list)
     # [[address, display name, messages, bytes], ...], the most space first
     senders = models.JSONField(default=list)
+
+
+class Grant(models.Model):
+    """Rights of one account (``grantee``) on another's mail (RFC 4314 §2.1):
+    on one folder (``mailbox``) or, with ``mailbox`` empty, on every folder of
+    ``owner``, present and future (a functional mailbox's member, a delegate).
+
+    ``rights`` holds RFC 4314 letters plus two of the implementation-defined
+    digits (§2.1): "0" send as the owner's address, "1" send on the owner's
+    behalf (``Sender:`` the grantee, RFC 5322 §3.6.2). ``store.acl`` is the one
+    place reading this table. ``ends_at`` closes a delegation; a grant whose
+    grantee or owner is not active gives nothing (a departure ends access at
+    once, whatever else happens)."""
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", "member"  # of a functional mailbox
+        SHARE = "share", "share"  # one folder shared with a colleague
+        DELEGATION = "delegation", "delegation"  # a whole mailbox, for a period
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rights = models.CharField(max_length=24)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MEMBER)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "grantee"], condition=models.Q(mailbox__isnull=True), name="grant_unique_whole",
+            ),
+            models.UniqueConstraint(
+                fields=["mailbox", "grantee"], condition=models.Q(mailbox__isnull=False), name="grant_unique_folder",
+            ),
+        ]
+        indexes = [
+            # The rule (grantee, owner) and a grantee's shared namespace (grantee).
+            models.Index(fields=["grantee", "owner"], name="grant_grantee_owner"),
+            # An owner's members and shares (the ACL of a mailbox, GETACL).
+            models.Index(fields=["owner", "mailbox"], name="grant_owner_mailbox"),
+        ]

@@ -33,3 +33,25 @@ def send_on_commit(account_id: int, spam: bool, messages: Sequence[tuple[str, by
     transaction.on_commit(
         lambda: junk_verdict.send(sender=None, account_id=account_id, spam=spam, messages=chosen)
     )
+
+
+# ``shared_use``: someone acted in another account's mailbox (a functional
+# mailbox's member, a delegate, a colleague in a shared folder). Sent on
+# commit with ``actor_id``, ``owner_id``, ``mailbox_id``, ``action`` (one of
+# SHARED_ACTIONS) and ``count`` (messages); ``sharing`` writes both journals.
+shared_use = Signal()
+SHARED_ACTIONS = ("read", "flag", "delete", "move", "copy", "append", "expunge")
+
+
+def note_use(actor_id: int, owner_id: int, mailbox_id: int, action: str, count: int) -> None:
+    """Announce ``actor_id``'s ``action`` in ``owner_id``'s mailbox once it
+    commits; nothing for one's own mail. Precondition: inside the change's
+    transaction."""
+    if actor_id == owner_id or count <= 0:
+        return
+    assert action in SHARED_ACTIONS, action
+    transaction.on_commit(
+        lambda: shared_use.send(
+            sender=None, actor_id=actor_id, owner_id=owner_id, mailbox_id=mailbox_id, action=action, count=count
+        )
+    )

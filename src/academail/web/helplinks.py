@@ -39,6 +39,7 @@ class Articles:
     SENDING_LIMITS = "limites-d-envoi"
     APPOINTMENTS = "rendez-vous"
     TRAINING = "formations"
+    SHARING = "boites-partagees"
 
 
 # The helpdesk categories (assistance's ticket form reads ``?categorie=<slug>``).

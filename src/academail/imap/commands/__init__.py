@@ -6,6 +6,7 @@ its command as its real type. The server checks the state table
 from __future__ import annotations
 
 from academail.imap.commands import (
+    acl,
     append,
     auth,
     copy,
@@ -46,6 +47,12 @@ HANDLERS.add(C.GetQuotaRoot, mailbox.do_getquotaroot)
 HANDLERS.add(C.GetQuota, mailbox.do_getquota)
 HANDLERS.add(C.Append, append.do_append)
 HANDLERS.add(C.Idle, idle.do_idle)
+# RFC 4314 §3: access control lists.
+HANDLERS.add(C.GetAcl, acl.do_getacl)
+HANDLERS.add(C.SetAcl, acl.do_setacl)
+HANDLERS.add(C.DeleteAcl, acl.do_setacl)
+HANDLERS.add(C.ListRights, acl.do_listrights)
+HANDLERS.add(C.MyRights, acl.do_myrights)
 # Selected (RFC 3501 §6.4).
 HANDLERS.add(C.Check, select.do_check)
 HANDLERS.add(C.Close, select.do_close)

@@ -32,7 +32,8 @@ async def do_fetch(session: Session, command: C.Fetch) -> None:
     if "MODSEQ" in names or command.changed_since is not None:
         await session.enable_condstore()  # RFC 7162 §3.1: these enable CONDSTORE
     with_modseq = "MODSEQ" in names or command.changed_since is not None
-    sets_seen = not view.readonly and any(
+    # RFC 4314 §4: \Seen is set only with the "s" right.
+    sets_seen = not view.readonly and "s" in view.rights and any(
         (i.section is not None and not i.peek) or i.name in ("RFC822", "RFC822.TEXT") for i in items
     )
     newly_seen: dict[int, store.FlagRow] = {}

@@ -7,6 +7,7 @@ from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.session import Session
 from academail.imap.state import State
+from academail.store.acl import SHARED_PREFIX
 
 ENABLEABLE = ("CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
 
@@ -55,5 +56,8 @@ async def do_enable(session: Session, command: C.Enable) -> None:
 
 
 async def do_namespace(session: Session, command: C.Namespace) -> None:
-    await session.untagged('NAMESPACE (("" "/")) NIL NIL')  # RFC 2342: personal only
+    # RFC 2342 §5: the personal namespace, no other users', and the shared
+    # one holding functional mailboxes, shared folders and delegations.
+    shared = session.wire_name(SHARED_PREFIX + "/")
+    await session.untagged(b'NAMESPACE (("" "/")) NIL ((' + shared + b' "/"))')
     await session.ok(command)

@@ -94,6 +94,7 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
         await session.ok(command)
         return
     boxes = await session.run(store.list_mailbox_infos, session.account)
+    boxes += _with_parents(await session.run(store.list_shared_infos, session.account))
     names = {b.name for b in boxes}
     regexes = [_pattern(command.reference + p) for p in command.patterns]
     subscribed_only = lsub or "SUBSCRIBED" in command.selection
@@ -101,6 +102,9 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
     show_subscribed = "SUBSCRIBED" in command.selection or "SUBSCRIBED" in command.returns
     recursive = "RECURSIVEMATCH" in command.selection and "SUBSCRIBED" in command.selection
     subscribed = await session.run(store.subscription_names, session.account) if subscribed_only or show_subscribed else set()
+    # Shared folders count as subscribed: the owner's subscriptions are not the
+    # member's, and clients listing with LSUB (Thunderbird) should show them.
+    subscribed |= {b.name for b in boxes if b.shared and b.id != NOSELECT}
     # RFC 3501 §6.3.4/§6.3.9, RFC 5258 §3.1: a subscribed name whose mailbox was
     # deleted is still listed by LSUB and LIST (SUBSCRIBED), as \NonExistent.
     gone = sorted(subscribed - names, key=str.casefold) if subscribed_only else []
@@ -120,25 +124,29 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
             continue
         if subscribed_only and name not in subscribed and not childinfo:
             continue
-        if special_only and not (box and box.special_use and box.special_use != "inbox"):
+        # RFC 6154 names the person's own special folders; a shared Envoyés is not theirs.
+        own_special = box is not None and not box.shared and box.special_use
+        if special_only and not (own_special and box and box.special_use != "inbox"):
             continue
         attributes: list[str] = []
         if box is None:
             if not lsub:
                 attributes.append("\\NonExistent")  # RFC 5258 §3.4; LSUB shows it plain (RFC 3501 §6.3.9)
         elif not lsub:
+            if box.id == NOSELECT:
+                attributes.append("\\Noselect")
             children = any(n.startswith(name + SEPARATOR) for n in names)
             attributes.append("\\HasChildren" if children else "\\HasNoChildren")
         if show_subscribed and not lsub and name in subscribed:
             attributes.append("\\Subscribed")
-        use = SPECIAL_USE_ATTRIBUTES.get(box.special_use or "") if box else None
+        use = SPECIAL_USE_ATTRIBUTES.get(box.special_use or "") if box and own_special else None
         if use:
             attributes.append(use)
         line = f"{command.name} ({' '.join(attributes)}) \"/\" ".encode() + session.wire_name(name)
         if childinfo:
             line += b' ("CHILDINFO" ("SUBSCRIBED"))'
         await session.untagged(line)
-        if command.status_items and not lsub and box is not None:
+        if command.status_items and not lsub and box is not None and box.id != NOSELECT:
             await session.untagged(b"STATUS " + session.wire_name(name) + b" " + _status_items(box, command.status_items))
     await session.ok(command)
 
@@ -179,6 +187,29 @@ async def do_getquota(session: Session, command: C.GetQuota) -> None:
         return
     await session.untagged(_quota_line(used, limit))
     await session.ok(command)
+
+
+NOSELECT = 0  # the id of a level of the shared namespace that is no folder
+
+
+def _with_parents(shared: list[store.MailboxInfo]) -> list[store.MailboxInfo]:
+    """The shared namespace's folders, each preceded by the levels above it
+    that are no folder ("Partagés", "Partagés/<owner>"), listed \\Noselect
+    (RFC 3501 §6.3.8)."""
+    out: list[store.MailboxInfo] = []
+    seen: set[str] = {b.name for b in shared}
+    for box in shared:
+        parts = box.name.split(SEPARATOR)
+        for depth in range(1, len(parts)):
+            parent = SEPARATOR.join(parts[:depth])
+            if parent not in seen:
+                seen.add(parent)
+                out.append(store.MailboxInfo(
+                    id=NOSELECT, name=parent, special_use=None, uidvalidity=0, uidnext=0, highestmodseq=0,
+                    messages=0, unseen=0, size=0,
+                ))
+        out.append(box)
+    return out
 
 
 def _status_items(info: store.MailboxInfo, items: Iterable[str]) -> bytes:

@@ -20,6 +20,7 @@ async def _unselect(session: Session) -> None:
     if session.view is not None:
         session.view = None
         session.state = State.AUTHENTICATED
+        session.watch_owner(None)
 
 
 async def do_select(session: Session, command: C.Select) -> None:
@@ -37,15 +38,19 @@ async def do_select(session: Session, command: C.Select) -> None:
         await session.no(command, exc.message, R.CODE_NONEXISTENT)
         return
     info = snap.info
+    # RFC 4314 §4: without any right to change the mailbox it opens read-only.
+    readonly = command.readonly or not any(ch in info.rights for ch in "stwie")
     view = SelectedView(
         mailbox_id=info.id, name=info.name, uidvalidity=info.uidvalidity, uids=snap.uids,
-        highestmodseq=info.highestmodseq, uidnext=info.uidnext, readonly=command.readonly,
+        highestmodseq=info.highestmodseq, uidnext=info.uidnext, readonly=readonly,
+        rights=info.rights, shared=info.shared,
     )
     view.keywords = set(snap.keywords)
     session.view = view
+    if info.shared:
+        session.watch_owner(info.owner_id)
     await session.untagged(session.flags_line())
-    flags = " ".join(R.SYSTEM_FLAGS)
-    permanent = "" if command.readonly else f"{flags} \\*"
+    permanent = "" if readonly else _permanent_flags(info.rights)
     await session.untagged(f"OK [PERMANENTFLAGS ({permanent})] Flags permitted")
     await session.untagged(f"{view.exists} EXISTS")
     await session.untagged("0 RECENT")  # no \Recent here (RFC 9051 drops it)
@@ -58,8 +63,18 @@ async def do_select(session: Session, command: C.Select) -> None:
     session.state = State.SELECTED
     if command.qresync is not None and command.qresync.uidvalidity == info.uidvalidity:
         await _qresync(session, command.qresync)
-    code = R.CODE_READ_ONLY if command.readonly else R.CODE_READ_WRITE
+    code = R.CODE_READ_ONLY if readonly else R.CODE_READ_WRITE
     await session.ok(command, code)
+
+
+def _permanent_flags(rights: str) -> str:
+    """The flags the session may change (RFC 4314 §4: "s" for \\Seen, "t"
+    for \\Deleted, "w" for the others and new keywords)."""
+    flags = [f for f in R.SYSTEM_FLAGS if (f == "\\Seen" and "s" in rights)
+             or (f == "\\Deleted" and "t" in rights) or (f not in ("\\Seen", "\\Deleted") and "w" in rights)]
+    if "w" in rights:
+        flags.append("\\*")
+    return " ".join(flags)
 
 
 async def _qresync(session: Session, q: C.Qresync) -> None:
@@ -84,8 +99,8 @@ async def do_check(session: Session, command: C.Check) -> None:
 
 async def do_close(session: Session, command: C.Close) -> None:
     view = session.selected
-    if not view.readonly:
-        # RFC 3501 §6.4.2: expunge silently, no EXPUNGE responses.
+    if not view.readonly and "e" in view.rights:
+        # RFC 3501 §6.4.2: expunge silently, no EXPUNGE responses (RFC 4314 §4: with "e").
         await session.run(messages.do_expunge, session.account, view.mailbox_id)
     await _unselect(session)
     await session.ok(command)

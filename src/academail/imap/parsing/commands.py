@@ -160,6 +160,43 @@ class GetQuotaRoot(MailboxCommand):
 
 
 @dataclass(frozen=True)
+class GetAcl(MailboxCommand):
+    """GETACL mailbox (RFC 4314 §3.3)."""
+
+
+@dataclass(frozen=True)
+class MyRights(MailboxCommand):
+    """MYRIGHTS mailbox (RFC 4314 §3.5)."""
+
+
+@dataclass(frozen=True)
+class SetAcl(Command):
+    """SETACL mailbox identifier rights (RFC 4314 §3.1); ``mode`` "+" adds,
+    "-" removes, "" replaces (§3.1: a leading sign)."""
+
+    mailbox: str
+    identifier: str
+    mode: str
+    rights: str
+
+
+@dataclass(frozen=True)
+class DeleteAcl(Command):
+    """DELETEACL mailbox identifier (RFC 4314 §3.2)."""
+
+    mailbox: str
+    identifier: str
+
+
+@dataclass(frozen=True)
+class ListRights(Command):
+    """LISTRIGHTS mailbox identifier (RFC 4314 §3.4)."""
+
+    mailbox: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class GetQuota(Command):
     root: str
 
@@ -565,6 +602,29 @@ def _copy(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     return Copy(tag, name, uid, sequence, _mailbox(lx, utf8), move=name == "MOVE")
 
 
+def _mailbox_identifier(lx: Lexer, utf8: bool) -> tuple[str, str]:
+    lx.sp()
+    mailbox = _mailbox(lx, utf8)
+    lx.sp()
+    return mailbox, _text(lx.astring(), lx)
+
+
+def _setacl(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    mailbox, identifier = _mailbox_identifier(lx, utf8)
+    lx.sp()
+    rights = _text(lx.astring(), lx)
+    mode = rights[:1] if rights[:1] in ("+", "-") else ""
+    return SetAcl(tag, name, mailbox, identifier, mode, rights[len(mode):])
+
+
+def _deleteacl(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    return DeleteAcl(tag, name, *_mailbox_identifier(lx, utf8))
+
+
+def _listrights(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    return ListRights(tag, name, *_mailbox_identifier(lx, utf8))
+
+
 _SIMPLE: dict[str, type[Simple]] = {
     "CAPABILITY": Capability, "NOOP": Noop, "LOGOUT": Logout, "STARTTLS": StartTLS, "CHECK": Check,
     "CLOSE": Close, "UNSELECT": Unselect, "EXPUNGE": Expunge, "NAMESPACE": Namespace, "IDLE": Idle,
@@ -572,7 +632,7 @@ _SIMPLE: dict[str, type[Simple]] = {
 assert frozenset(_SIMPLE) == SIMPLE_COMMANDS
 _MAILBOX_COMMANDS: dict[str, type[MailboxCommand]] = {
     "CREATE": Create, "DELETE": Delete, "SUBSCRIBE": Subscribe, "UNSUBSCRIBE": Unsubscribe,
-    "GETQUOTAROOT": GetQuotaRoot,
+    "GETQUOTAROOT": GetQuotaRoot, "GETACL": GetAcl, "MYRIGHTS": MyRights,
 }
 _PARSERS = {
     "LOGIN": _login, "AUTHENTICATE": _authenticate, "ID": _id, "ENABLE": _enable,
@@ -580,7 +640,8 @@ _PARSERS = {
     "SUBSCRIBE": _one_mailbox, "UNSUBSCRIBE": _one_mailbox, "GETQUOTAROOT": _one_mailbox,
     "GETQUOTA": _getquota, "RENAME": _rename, "LIST": _list, "LSUB": _list, "STATUS": _status,
     "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
-    "MOVE": _copy,
+    "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
+    "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights,
 }
 _UID_PARSERS = {"SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}

@@ -1,0 +1,131 @@
+"""The sharing pages (under /courrier/partage/): the person's shared
+mailboxes, the functional mailboxes they manage (create, import, members,
+journal). Views parse, call one service, render; an id out of reach is a
+404 (``functional.NotFound``)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from academail.accounts.journal import journal_page_of
+from academail.sharing import functional
+from academail.sharing.functional import NotFound, SharingError
+from academail.store import acl
+from academail.store.webmail import folder_pane
+from academail.web.frame import parse_int, webmail_view
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+# The member rights' check boxes, in the order of the issue (store.acl.PRESETS).
+RIGHT_LABELS = (
+    ("read", _("Lire")),
+    ("mark", _("Marquer lu et suivre")),
+    ("file", _("Classer")),
+    ("delete", _("Supprimer")),
+    ("send_as", _("Envoyer avec cette adresse")),
+    ("manage", _("Gérer les membres")),
+)
+
+
+def render_page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
+    """``sharing/pages/<template>`` in the webmail's frame (its folder pane)."""
+    return render(request, f"sharing/pages/{template}", {"pane": folder_pane(int(request.user.pk)), **context})
+
+
+def _switcher_entries(account_id: int) -> list[acl.SharedBox]:
+    return [s for s in acl.visible_shared(account_id) if s.mailbox.special_use == "inbox"]
+
+
+@webmail_view
+def index(request: HttpRequest) -> HttpResponse:
+    account = request.user
+    page = functional.list_managed(account, page=parse_int(request.GET.get("page")) or 1)
+    return render_page(request, "index.html", {
+        "title": _("Partage"),
+        "shared": _switcher_entries(int(account.pk)),
+        "managed": page,
+        "may_create": functional.may_create(account),
+    })
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def functional_new(request: HttpRequest) -> HttpResponse:
+    """Create one functional mailbox, or import a CSV file of them."""
+    account = request.user
+    if not functional.may_create(account):
+        raise Http404()
+    context: dict[str, object] = {"title": _("Nouvelle boîte fonctionnelle"), "values": {}, "report": None}
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "import":
+        upload = request.FILES.get("file")
+        if upload is None or upload.size is None or upload.size > MAX_IMPORT_BYTES:
+            context["import_error"] = _("Choisissez un fichier CSV de 2 Mo au plus.")
+            status = 400
+        else:
+            report = functional.import_functional(account, upload.read())
+            context["report"] = report
+            status = 400 if report.file_error else 200
+    elif request.method == "POST":
+        values = {key: request.POST.get(key, "").strip()[:300] for key in ("uai", "name", "address", "members",
+                                                                            "managers", "establishment")}
+        context["values"] = values
+        try:
+            box = functional.check_create_functional(
+                account, uai=values["uai"], name=values["name"], address=values["address"],
+                establishment=values["establishment"], members=functional.split_identifiers(values["members"]),
+                managers=functional.split_identifiers(values["managers"]),
+            )
+        except SharingError as exc:
+            context["error"], context["error_field"] = exc.message, exc.field
+            status = 400
+        else:
+            messages.success(request, _("Boîte fonctionnelle %(address)s créée.") % {"address": box.account.address})
+            return redirect("sharing:functional", box.account_id)
+    context["default_pattern"] = functional.functional_address("0000000a").replace("0000000a", "<uai>")
+    response = render_page(request, "functional_new.html", context)
+    response.status_code = status
+    return response
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def functional_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """A functional mailbox's members (add, change rights, remove) and journal."""
+    actor = request.user
+    try:
+        box = functional.access_functional(actor, account_id)
+    except NotFound:
+        raise Http404() from None
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "remove":
+                grantee = parse_int(request.POST.get("grantee"))
+                if grantee is not None:
+                    functional.do_remove_member(actor, box, grantee)
+                    messages.success(request, _("Membre retiré : son accès a pris fin."))
+            else:
+                functional.check_set_member(
+                    actor, box, request.POST.get("identifier", "").strip()[:64],
+                    request.POST.getlist("rights"),
+                )
+                messages.success(request, _("Droits enregistrés."))
+        except SharingError as exc:
+            error = exc.message
+        else:
+            return redirect("sharing:functional", box.account_id)
+    members = [(row, acl.presets_of(row.rights)) for row in functional.members_of(box)]
+    journal = journal_page_of(box.account_id, before=parse_int(request.GET.get("avant")))
+    response = render_page(request, "functional.html", {
+        "title": box.name, "box": box, "members": members, "rights": RIGHT_LABELS, "error": error,
+        "journal": journal, "default_rights": functional.MEMBER,
+    })
+    if error:
+        response.status_code = 400
+    return response

@@ -1,0 +1,361 @@
+"""Who may do what with whose mail: the one access rule (RFC 4314 rights)
+that the store's ``access_*`` functions, IMAP and the webmail all go through.
+
+The owner of a mailbox holds every right. Anyone else holds the union of
+their active grants (``Grant``) on that folder and on the whole mailbox of
+its owner. A grant is active while its period runs and while both its
+grantee and the owner are active accounts: a departure (the secretariat
+disables the account) ends access at the next command, with no cache to
+empty. Someone holding no right on a folder is told it does not exist
+(RFC 4314 §6: no information leak); someone who sees it but lacks the right
+for an action gets ``NoPermission`` (IMAP ``NO [NOPERM]``, RFC 5530).
+
+Others' folders are named in the shared namespace (RFC 2342 §5):
+``Partagés/<owner's address>/<folder>``. Functional mailboxes, shared
+folders and delegations all appear there.
+
+Rights are RFC 4314 §2.1 letters, plus two implementation-defined digits
+(§2.1 reserves "0"-"9" for that): "0" send as the owner's address, "1" send
+on the owner's behalf.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from academail.store.errors import MailboxNotFound, NoPermission, StoreError
+from academail.store.models import Grant, Mailbox
+
+# RFC 4314 §2.1, in the order LISTRIGHTS and MYRIGHTS show them.
+IMAP_RIGHTS = "lrswipkxtea"
+SEND_AS = "0"
+SEND_ON_BEHALF = "1"
+ALL_RIGHTS = IMAP_RIGHTS + SEND_AS + SEND_ON_BEHALF
+OWNER_RIGHTS = IMAP_RIGHTS
+# RFC 4314 §2.1.1: the obsolete RFC 2086 letters stand for these.
+OBSOLETE = {"c": "k", "d": "xte"}
+
+# What a member may be given in the webmail, in the issue's words (RFC 4314
+# letters each stands for). Filing moves messages, and a move is an expunge
+# at the source (RFC 6851 §3.3), so "classer" needs "t" and "e" as well.
+READ = "lr"
+MARK = "sw"
+FILE = "ikte"
+DELETE = "tex"
+MANAGE = "a"
+PRESETS: dict[str, str] = {
+    "read": READ, "mark": MARK, "file": FILE, "delete": DELETE, "send_as": SEND_AS, "manage": MANAGE,
+}
+
+SHARED_PREFIX = "Partagés"
+SEPARATOR = "/"
+_ACTIVE_STATUS = "active"  # accounts.models.Status.ACTIVE (the store cannot import accounts)
+
+
+class InvalidRights(StoreError):
+    pass
+
+
+def normalize(rights: str) -> str:
+    """``rights`` in canonical order, each once; InvalidRights for an unknown
+    letter (RFC 4314 §3.1: SETACL with an unknown right is BAD)."""
+    letters: set[str] = set()
+    for ch in rights:
+        if ch in ALL_RIGHTS:
+            letters.add(ch)
+        elif ch in OBSOLETE:
+            letters.update(OBSOLETE[ch])
+        else:
+            raise InvalidRights(f"Droit inconnu : « {ch} ».")
+    return "".join(ch for ch in ALL_RIGHTS if ch in letters)
+
+
+def preset_rights(names: Iterable[str]) -> str:
+    """The rights of the webmail's check boxes ("read", "mark"...); reading
+    comes with any of them (nobody files what they cannot see)."""
+    chosen = set(names)
+    letters = READ if chosen else ""
+    for name in chosen:
+        letters += PRESETS[name]
+    return normalize(letters)
+
+
+def presets_of(rights: str) -> list[str]:
+    """The check boxes a rights string fills (each box whose letters are all held)."""
+    return [name for name, letters in PRESETS.items() if all(ch in rights for ch in letters)]
+
+
+def _active(now: datetime | None = None) -> Q:
+    now = now or timezone.now()
+    return (
+        Q(starts_at__lte=now)
+        & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        & Q(grantee__status=_ACTIVE_STATUS, owner__status=_ACTIVE_STATUS)
+    )
+
+
+def rights_of(actor_id: int, box: Mailbox) -> str:
+    """Every right ``actor_id`` holds on ``box`` now (one indexed query for
+    someone else's folder, none for one's own)."""
+    if box.account_id == actor_id:
+        return OWNER_RIGHTS
+    letters = (
+        Grant.objects.filter(_active(), grantee_id=actor_id, owner_id=box.account_id)
+        .filter(Q(mailbox__isnull=True) | Q(mailbox_id=box.pk))
+        .values_list("rights", flat=True)
+    )
+    return normalize("".join(letters))
+
+
+def check_rights(actor_id: int, box: Mailbox, need: str) -> str:
+    """``actor_id``'s rights on ``box`` if they include every letter of
+    ``need``; MailboxNotFound when the actor may not even see the folder
+    (neither "l" nor "r", RFC 4314 §6), NoPermission otherwise."""
+    held = rights_of(actor_id, box)
+    if not ("l" in held or "r" in held):
+        raise MailboxNotFound("Ce dossier n'existe pas ou plus.")
+    missing = [ch for ch in need if ch not in held]
+    if missing:
+        raise NoPermission(
+            "Vous n'avez pas le droit de faire cela dans ce dossier partagé : "
+            "demandez-le à la personne qui gère ses membres."
+        )
+    return held
+
+
+def access_mailbox(actor_id: int, mailbox_id: int, need: str) -> Mailbox:
+    """The mailbox ``mailbox_id`` if ``actor_id`` holds ``need`` on it (see
+    ``check_rights``); MailboxNotFound for an unknown id as for an unseen one."""
+    box = Mailbox.objects.filter(pk=mailbox_id).first()
+    if box is None:
+        raise MailboxNotFound("Ce dossier n'existe pas ou plus.")
+    check_rights(actor_id, box, need)
+    return box
+
+
+# --- the shared namespace (RFC 2342 §5) ---------------------------------------------
+
+
+def shared_name(owner_address: str, name: str) -> str:
+    return SEPARATOR.join((SHARED_PREFIX, owner_address, name))
+
+
+def split_shared_name(name: str) -> tuple[str, str] | None:
+    """(owner's address, folder name) of a shared-namespace name, else None."""
+    name = unicodedata.normalize("NFC", name)
+    prefix = SHARED_PREFIX + SEPARATOR
+    if not name.casefold().startswith(prefix.casefold()):
+        return None
+    owner, _, rest = name[len(prefix):].partition(SEPARATOR)
+    if not owner or not rest:
+        return None
+    if rest.upper() == "INBOX":
+        rest = "INBOX"
+    return owner.lower(), rest
+
+
+def access_shared_by_name(actor_id: int, name: str, need: str) -> tuple[Mailbox, str]:
+    """(mailbox, rights) for a shared-namespace name; MailboxNotFound when the
+    name is not one or names nothing the actor may see."""
+    parts = split_shared_name(name)
+    if parts is None:
+        raise MailboxNotFound(f"Le dossier « {name} » n'existe pas.")
+    owner_address, folder = parts
+    owner_id = (
+        Grant.objects.filter(_active(), grantee_id=actor_id, owner__address=owner_address)
+        .values_list("owner_id", flat=True).first()
+    )
+    box = Mailbox.objects.filter(account_id=owner_id, name=folder).first() if owner_id else None
+    if box is None or owner_id == actor_id:
+        raise MailboxNotFound(f"Le dossier « {name} » n'existe pas.")
+    return box, check_rights(actor_id, box, need)
+
+
+@dataclass(frozen=True)
+class SharedBox:
+    mailbox: Mailbox
+    owner_address: str
+    owner_name: str
+    rights: str
+    kind: str
+
+    @property
+    def name(self) -> str:
+        """The folder's name in the shared namespace."""
+        return shared_name(self.owner_address, self.mailbox.name)
+
+
+def visible_shared(actor_id: int) -> list[SharedBox]:
+    """Every folder of someone else that ``actor_id`` may see ("l" or "r"),
+    by owner then folder name: two queries, whatever the number of grants."""
+    grants = list(
+        Grant.objects.filter(_active(), grantee_id=actor_id).values_list(
+            "owner_id", "owner__address", "owner__first_name", "owner__last_name", "mailbox_id", "rights", "kind",
+        )
+    )
+    whole: dict[int, str] = {}
+    folder: dict[int, str] = {}
+    owners: dict[int, tuple[str, str, str]] = {}
+    for owner_id, address, first, last, mailbox_id, rights, kind in grants:
+        owners[owner_id] = (address, f"{first} {last}".strip(), kind)
+        if mailbox_id is None:
+            whole[owner_id] = whole.get(owner_id, "") + rights
+        else:
+            folder[mailbox_id] = folder.get(mailbox_id, "") + rights
+    if not grants:
+        return []
+    boxes = Mailbox.objects.filter(Q(account_id__in=list(whole)) | Q(pk__in=list(folder)))
+    out: list[SharedBox] = []
+    for box in boxes:
+        rights = normalize(whole.get(box.account_id, "") + folder.get(box.pk, ""))
+        if "l" not in rights and "r" not in rights:
+            continue
+        address, full_name, kind = owners[box.account_id]
+        out.append(SharedBox(box, address, full_name, rights, kind))
+    out.sort(key=lambda s: (s.owner_address, s.mailbox.name != "INBOX", s.mailbox.name.casefold()))
+    return out
+
+
+# --- grants --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    grantee_id: int
+    identifier: str
+    address: str
+    full_name: str
+    rights: str
+    kind: str
+    mailbox_id: int | None
+    ends_at: datetime | None
+
+
+_ROW_COLUMNS = (
+    "grantee_id", "grantee__identifier", "grantee__address", "grantee__first_name", "grantee__last_name",
+    "rights", "kind", "mailbox_id", "ends_at",
+)
+
+
+def _rows(grants: Any) -> list[GrantRow]:
+    return [
+        GrantRow(gid, ident, addr, f"{first} {last}".strip(), rights, kind, mbox, ends)
+        for gid, ident, addr, first, last, rights, kind, mbox, ends in grants.values_list(*_ROW_COLUMNS)
+    ]
+
+
+def _current() -> Q:
+    return Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now())
+
+
+def grants_on(owner_id: int, mailbox_id: int | None = None) -> list[GrantRow]:
+    """The grants of ``owner_id``'s mail (GETACL, the members page): on the
+    whole mailbox, and on ``mailbox_id`` when given; current or future, the
+    ended ones left out. One query."""
+    where = Q(mailbox__isnull=True) | Q(mailbox_id=mailbox_id) if mailbox_id is not None else Q(mailbox__isnull=True)
+    grants = Grant.objects.filter(_current(), where, owner_id=owner_id)
+    return _rows(grants.order_by("grantee__last_name", "grantee__first_name", "grantee_id"))
+
+
+def shares_of(owner_id: int) -> list[GrantRow]:
+    """Folder shares and delegations ``owner_id`` gave (the person's sharing page)."""
+    grants = Grant.objects.filter(_current(), owner_id=owner_id).exclude(kind=Grant.Kind.MEMBER)
+    return _rows(grants.order_by("mailbox_id", "grantee__last_name", "grantee_id"))
+
+
+def do_grant(
+    owner_id: int,
+    grantee_id: int,
+    rights: str,
+    *,
+    mailbox_id: int | None = None,
+    kind: str = "member",
+    by: int | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> str:
+    """Set ``grantee_id``'s rights on ``owner_id``'s mail (the whole of it, or
+    the folder ``mailbox_id``), replacing what they had there; empty rights
+    remove the grant (RFC 4314 §3.1 SETACL). Returns the rights kept.
+
+    Precondition: the caller checked that ``by`` may administer ("a").
+    Publishes nothing: rights are read afresh at every command."""
+    rights = normalize(rights)
+    if grantee_id == owner_id:
+        raise InvalidRights("Le propriétaire a déjà tous les droits sur sa boîte.")
+    if mailbox_id is not None and not Mailbox.objects.filter(pk=mailbox_id, account_id=owner_id).exists():
+        raise MailboxNotFound("Ce dossier n'existe pas ou plus.")
+    with transaction.atomic():
+        existing = Grant.objects.select_for_update().filter(
+            owner_id=owner_id, grantee_id=grantee_id, mailbox_id=mailbox_id
+        ).first()
+        if not rights:
+            if existing is not None:
+                existing.delete()
+            return ""
+        if existing is None:
+            Grant.objects.create(
+                owner_id=owner_id, grantee_id=grantee_id, mailbox_id=mailbox_id, rights=rights, kind=kind,
+                granted_by_id=by, starts_at=starts_at or timezone.now(), ends_at=ends_at,
+            )
+        else:
+            existing.rights, existing.kind, existing.granted_by_id = rights, kind, by
+            existing.starts_at, existing.ends_at = starts_at or existing.starts_at, ends_at
+            existing.save(update_fields=["rights", "kind", "granted_by", "starts_at", "ends_at"])
+    return rights
+
+
+def do_revoke(owner_id: int, grantee_id: int, *, mailbox_id: int | None = None) -> bool:
+    """Remove one grant (RFC 4314 §3.2 DELETEACL); True if there was one."""
+    deleted, _ = Grant.objects.filter(owner_id=owner_id, grantee_id=grantee_id, mailbox_id=mailbox_id).delete()
+    return bool(deleted)
+
+
+def do_end_grants_of(grantee_id: int) -> int:
+    """A departure: every grant the account holds on others' mail ends now
+    (its own grants to others stay, for the successor to review)."""
+    deleted, _ = Grant.objects.filter(grantee_id=grantee_id).delete()
+    return deleted
+
+
+def sending_rights(actor_id: int) -> dict[str, str]:
+    """Owner's address -> "0" and/or "1": the addresses ``actor_id`` may
+    send as or on behalf of now (whole-mailbox grants only). One query."""
+    out: dict[str, str] = {}
+    rows = Grant.objects.filter(_active(), grantee_id=actor_id, mailbox__isnull=True).values_list(
+        "owner__address", "rights"
+    )
+    for address, rights in rows:
+        letters = "".join(ch for ch in (SEND_AS, SEND_ON_BEHALF) if ch in rights)
+        if letters:
+            out[address] = normalize(out.get(address, "") + letters)
+    return out
+
+
+__all__ = [
+    "ALL_RIGHTS", "DELETE", "FILE", "IMAP_RIGHTS", "MANAGE", "MARK", "OWNER_RIGHTS", "PRESETS", "READ",
+    "SEND_AS", "SEND_ON_BEHALF", "SHARED_PREFIX", "GrantRow", "InvalidRights", "SharedBox", "access_mailbox",
+    "access_shared_by_name", "check_rights", "do_end_grants_of", "do_grant", "do_revoke", "grants_on",
+    "normalize", "preset_rights", "presets_of", "rights_of", "sending_rights", "shared_name", "shares_of",
+    "split_shared_name", "visible_shared",
+]
+
+
+def owners_granting(actor_id: int, right: str) -> list[int]:
+    """The owners on whose whole mailbox ``actor_id`` holds ``right`` now
+    (the functional mailboxes a member manages, with "a"). One query."""
+    rows = Grant.objects.filter(_active(), grantee_id=actor_id, mailbox__isnull=True).values_list("owner_id", "rights")
+    return sorted({owner for owner, rights in rows if right in rights})
+
+
+def folder_label(mailbox_id: int) -> str:
+    """A folder's name for a journal line ("" if it went away)."""
+    return Mailbox.objects.filter(pk=mailbox_id).values_list("name", flat=True).first() or ""
