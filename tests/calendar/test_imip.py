@@ -199,3 +199,73 @@ def test_the_reply_is_an_itip_reply(client, make_account):
     (answer,) = calendar.walk("VEVENT")
     assert str(answer["ATTENDEE"]).lower() == f"mailto:{person.address}" and answer["ATTENDEE"].params["PARTSTAT"] == "DECLINED"
     assert str(parsed["From"]) == person.address and parsed["Subject"].startswith("Refusé")
+
+
+# --- applied at delivery (RFC 6047 §2.5): the agenda is right before the message is opened ------
+
+
+def _card(client, message: Message) -> str:
+    import html
+
+    return html.unescape(client.get(reverse("webmail:message", args=[message.mailbox_id, message.uid])).content.decode())
+
+
+def test_reply_and_cancel_change_the_agenda_as_they_arrive(client, make_account, django_capture_on_commit_callbacks):
+    organiser, attendee = make_account("Anne", "Durand"), make_account("Paul", "Petit")
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        _create_event(client, guests=attendee.address)
+    event = _only(organiser)
+    assert events.access_occurrences(attendee, *WEEK) == []  # a REQUEST waits for the person's answer
+    (request,) = _inbox(attendee)
+    client.force_login(attendee)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("webmail:invitation", args=[request.mailbox_id, request.uid]), {"reponse": "ACCEPTED"})
+    # The REPLY is in the organiser's agenda before anyone opens it; its card says so.
+    assert _partstat(organiser, _only(organiser), attendee.address) == "ACCEPTED"
+    (reply,) = _inbox(organiser)
+    client.force_login(organiser)
+    page = _card(client, reply)
+    assert "Cette réponse est enregistrée dans votre agenda." in page and 'name="appliquer"' not in page
+    # The organiser deletes the event: the CANCEL removes it from the attendee's agenda at delivery.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("calendar:event-delete", args=["agenda", event.href]))
+    assert events.access_occurrences(attendee, *WEEK) == []
+    client.force_login(attendee)
+    page = _card(client, _inbox(attendee)[-1])
+    assert "Cet événement n'est plus dans votre agenda." in page and 'name="appliquer"' not in page
+
+
+def _deliver_now(capture, account, raw: bytes, *, prefix: bytes = b"") -> Message:
+    from academail.delivery.route import deliver
+
+    with capture(execute=True):
+        (outcome,) = deliver(raw, [account.address], prefix=prefix)
+    assert outcome.delivered, outcome
+    return Message.objects.get(mailbox__account=account, mailbox__special_use="inbox", uid=outcome.uid)
+
+
+def test_forged_or_unauthenticated_cancels_change_nothing_at_delivery(client, make_account, settings,
+                                                                       django_capture_on_commit_callbacks):
+    person = make_account("Paul", "Petit")
+    organizer = "examens@rectorat.example"
+    invitation = _deliver_now(django_capture_on_commit_callbacks, person,
+                              _outside_invitation("REQUEST", organizer, person.address))
+    imip.do_answer_invitation(person, _raw(invitation), "ACCEPTED")
+    forged = _deliver_now(django_capture_on_commit_callbacks, person,
+                          _outside_invitation("CANCEL", organizer, person.address, sender="farceur@ailleurs.example"))
+    hijack = _deliver_now(django_capture_on_commit_callbacks, person,
+                          _outside_invitation("CANCEL", "farceur@ailleurs.example", person.address))
+    failing = (f"Authentication-Results: {settings.MAIL_HOSTNAME}; spf=fail smtp.mailfrom={organizer}; "
+               "dmarc=fail header.from=rectorat.example\r\n").encode()
+    spoofed = _deliver_now(django_capture_on_commit_callbacks, person,
+                           _outside_invitation("CANCEL", organizer, person.address, sequence=3), prefix=failing)
+    assert [o.summary for o in events.access_occurrences(person, *WEEK)] == ["Jury du DNB"]
+    client.force_login(person)
+    assert "n'est pas l'expéditeur" in _card(client, forged)
+    assert "organisé par quelqu'un d'autre" in _card(client, hijack)
+    assert "n'a pas pu être vérifiée" in _card(client, spoofed)
+    # The genuine CANCEL, authenticated, removes it as it arrives.
+    _deliver_now(django_capture_on_commit_callbacks, person,
+                 _outside_invitation("CANCEL", organizer, person.address, sequence=4))
+    assert events.access_occurrences(person, *WEEK) == []

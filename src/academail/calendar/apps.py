@@ -9,6 +9,11 @@ class AgendaConfig(AppConfig):
 
     def ready(self) -> None:
         from academail import redaction
+        from academail.calendar.imip import do_apply_at_delivery
+        from academail.delivery.door import register_calendar_mail
+
+        # iMIP CANCELs and REPLYs change the agenda as they are delivered (the door calls us).
+        register_calendar_mail(do_apply_at_delivery)
 
         # The parents' mailed links: their secret never reaches a log line.
         for name in ("calendar:booking-confirm", "calendar:booking-manage"):

@@ -6,6 +6,10 @@
   (Accepter / Peut-être / Refuser) writes the event into the agenda and mails
   a REPLY to the ORGANIZER; ``do_apply_invitation`` applies a CANCEL (the
   event is removed) or, for the organiser, a REPLY (the attendee's PARTSTAT).
+  ``do_apply_at_delivery`` does the latter as soon as the message is
+  delivered (the delivery door calls it), so the agenda is right before the
+  person opens the message; the card's button stays for a message that
+  could not be applied then.
 - Sending: ``do_send_invitations`` makes the person the ORGANIZER of one of
   their events, adds the ATTENDEEs and mails them a REQUEST.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import logging
 import uuid
 from dataclasses import dataclass, field
 from email import policy
@@ -35,6 +40,7 @@ from academail.calendar.events import AgendaError
 from academail.delivery.route import do_submit
 from academail.delivery.submit import account_identity, fix_headers
 
+log = logging.getLogger(__name__)
 MAX_CALENDAR_PART = 256 * 1024
 ANSWERS = {"ACCEPTED": "Accepté", "TENTATIVE": "Peut-être", "DECLINED": "Refusé"}
 MAX_ATTENDEES = 100
@@ -61,6 +67,7 @@ class Invitation:
     replier: str = ""  # REPLY: the attendee who answered, and their answer
     answer: str = ""
     problem: str = ""
+    applied: bool = False  # a CANCEL or REPLY already reflected in the agenda (nothing left to do)
 
 
 def _address(value: object) -> str:
@@ -148,6 +155,9 @@ def access_invitation(account: Account, raw: bytes, *, authenticated: bool = Tru
         conflicts = [o.summary for o in events.access_occurrences(account, start, end)
                      if o.uid != uid and not o.all_day and o.end > start]
     replier = next((_address(a) for a in _attendees(event)), "") if method == "REPLY" else ""
+    answer = _partstat(event, replier) if replier else ""
+    applied = (method == "CANCEL" and stored is None) or (
+        method == "REPLY" and stored is not None and bool(answer) and _partstat(_master(stored[2]), replier) == answer)
     return Invitation(
         method=method, uid=uid, sequence=int(event.get("SEQUENCE", 0)),
         summary=str(event.get("SUMMARY", "")) or "(sans titre)", location=str(event.get("LOCATION", "")),
@@ -155,7 +165,7 @@ def access_invitation(account: Account, raw: bytes, *, authenticated: bool = Tru
         attendees=[(_address(a), str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper())
                    for a in _attendees(event)][:MAX_ATTENDEES],
         conflicts=conflicts, mine=_partstat(_master(stored[2]), me) if stored else "", stored=stored is not None,
-        replier=replier, answer=_partstat(event, replier) if replier else "",
+        replier=replier, answer=answer, applied=applied,
         problem=("" if authenticated else FORGED) or _problem(method, event, authors, stored)
         or ("" if uid else "Cette invitation n'a pas d'identifiant."),
     )
@@ -349,3 +359,36 @@ def do_cancel_invitations(account: Account, calendar: str, href: str) -> None:
     summary = str(master.get("SUMMARY", ""))
     _send(account, "CANCEL", cancel, recipients, f"Annulé : {summary}",
           f"{account.address} a annulé « {summary} ».\n")
+
+
+def do_apply_at_delivery(raw: bytes, prefix: bytes, account_ids: list[int]) -> int:
+    """A CANCEL or a REPLY just delivered to these accounts is applied to
+    their agendas at once (RFC 6047 §2.5 / RFC 5546 §3.2.5, §3.2.3: the
+    organiser's cancellation removes the event, an attendee's answer updates
+    the organiser's copy), with exactly the checks of the card's button
+    (``do_apply_invitation``): a message that may not change an agenda
+    changes nothing, and its card says why. REQUESTs wait for the person's
+    answer. ``prefix``: the delivery's trace (our Authentication-Results).
+    Called by ``delivery.door`` after the delivery commits; never raises.
+    Returns how many agendas changed."""
+    from academail.delivery.authcheck import authentication_failed
+
+    found = _calendar_of(raw)
+    if found is None or found[0] not in ("CANCEL", "REPLY"):
+        return 0
+    authenticated = not authentication_failed(prefix, settings.MAIL_HOSTNAME)
+    if not authenticated:
+        return 0
+    changed = 0
+    for account in Account.objects.filter(pk__in=account_ids):
+        if not account.is_active:
+            continue
+        try:
+            do_apply_invitation(account, raw, authenticated=True)
+        except AgendaError:
+            continue  # not in this agenda, or not allowed: the card explains
+        except Exception:
+            log.exception("iMIP %s for account %s could not be applied at delivery", found[0], account.pk)
+            continue
+        changed += 1
+    return changed

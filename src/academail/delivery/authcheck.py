@@ -12,10 +12,13 @@ a slow DNS gives ``temperror``, never a stuck SMTP session.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import ipaddress
 import logging
+import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from typing import Any
 
 from django.conf import settings
@@ -209,3 +212,27 @@ async def check_inbound(raw: bytes, *, ip: str, helo: str, mail_from: str, resol
     except Exception:
         log.exception("inbound authentication checks failed")
         return Verdict("temperror", "temperror", "", "temperror", "", "", mail_from)
+
+
+# --- reading our own verdict back (webmail warnings, iMIP at delivery) ---
+
+_AUTH_RESULT = re.compile(r"\b(spf|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def authentication_failed(prefix: bytes, authserv_id: str) -> bool:
+    """Whether our MX found SPF or DMARC failing for this delivery.
+
+    Reads only the per-delivery prefix (what our MX wrote, never the sender's
+    own headers) and only Authentication-Results fields whose authserv-id is
+    ours (RFC 8601 §5). No such field (mail from inside the académie, checks
+    turned off) is not a failure."""
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(bytes(prefix) + b"\r\n")
+    for value in headers.get_all("Authentication-Results") or []:
+        text = re.sub(r"\s+", " ", str(value))
+        served_by, _sep, results = text.partition(";")
+        if served_by.strip().lower() != authserv_id.lower():
+            continue
+        for method, verdict in _AUTH_RESULT.findall(results):
+            if verdict.lower() in ("fail", "softfail") and method.lower() in ("spf", "dmarc"):
+                return True
+    return False

@@ -122,6 +122,41 @@ def do_helpdesk(raw: bytes, recipients: Sequence[str], *, mail_from: str = "", p
         receive(raw, mail_from=mail_from, recipients=list(recipients), prefix=prefix)
 
 
+# Calendar mail (iMIP, RFC 6047) is applied to the recipients' agendas once
+# delivered: ``calendar`` registers its function when it starts
+# (``AgendaConfig.ready``); delivery, below it, imports nothing of it.
+_calendar_mail: list[Callable[..., object]] = []
+
+
+def register_calendar_mail(apply: Callable[..., object]) -> None:
+    """Called once by ``calendar``: ``apply(raw, prefix, account_ids)`` acts on
+    the ``text/calendar`` part of a message just delivered to those accounts
+    (after the commit; it must not raise)."""
+    _calendar_mail[:] = [apply]
+
+
+def do_calendar_mail(prepared: PreparedContent, prefix: bytes, outcomes: Sequence[Outcome]) -> None:
+    """Hand a delivered message with a ``text/calendar`` part to ``calendar``,
+    once the transaction that stored it commits (a rolled-back delivery changes
+    no agenda; the agenda write never delays or fails the delivery).
+    Precondition: inside the delivery's transaction."""
+    if not _calendar_mail or not any(p.content_type == "text/calendar" for p in prepared.parsed.root.walk()):
+        return
+    account_ids = sorted({o.recipient.account_id for o in outcomes if o.uid is not None})
+    if not account_ids:
+        return
+
+    def apply() -> None:
+        raw = blob_store().get(prepared.sha256)  # the stored bytes (durable before the commit)
+        for function in _calendar_mail:
+            try:
+                function(raw, prefix, account_ids)
+            except Exception:
+                log.exception("calendar mail: applying a delivered invitation failed")
+
+    transaction.on_commit(apply)
+
+
 def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:
     """Resolve ``address`` (case-insensitive, aliases included) to an account that
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP

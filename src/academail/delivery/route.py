@@ -55,6 +55,7 @@ from academail.delivery.door import (
     check_recipients,
     check_relay,
     check_spam,
+    do_calendar_mail,
     do_deliver_prepared,
     do_helpdesk,
     prepare,
@@ -213,6 +214,7 @@ def do_route(
             if all_or_nothing and not all(o.delivered for o in outcomes):
                 transaction.set_rollback(True)
                 return outcomes
+            do_calendar_mail(route.prepared, route.trace, outcomes)
         if route.helpdesk:
             do_helpdesk(route.raw, route.helpdesk, mail_from=route.mail_from, prefix=route.trace)
         if route.remote and capture:

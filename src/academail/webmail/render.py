@@ -26,6 +26,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from academail.delivery.authcheck import authentication_failed
 from academail.mime.parse import Part, decode_part_body, iter_parts, part_text
 
 # Tags kept (others are unwrapped: their text stays); no script, style, svg,
@@ -338,28 +339,7 @@ def open_embedded(raw: bytes, root: Part, path: str) -> tuple[bytes, Part] | Non
     return raw, root
 
 
-# --- sender authentication ------------------------------------------------------
-
-_AUTH_RESULT = re.compile(r"\b(spf|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
-
-
-def authentication_failed(prefix: bytes, authserv_id: str) -> bool:
-    """Whether our MX found SPF or DMARC failing for this delivery.
-
-    Reads only the per-delivery prefix (what our MX wrote, never the sender's
-    own headers) and only Authentication-Results fields whose authserv-id is
-    ours (RFC 8601 §5). No such field (mail from inside the académie, checks
-    turned off) is not a failure."""
-    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(bytes(prefix) + b"\r\n")
-    for value in headers.get_all("Authentication-Results") or []:
-        text = re.sub(r"\s+", " ", str(value))
-        served_by, _sep, results = text.partition(";")
-        if served_by.strip().lower() != authserv_id.lower():
-            continue
-        for method, verdict in _AUTH_RESULT.findall(results):
-            if verdict.lower() in ("fail", "softfail") and method.lower() in ("spf", "dmarc"):
-                return True
-    return False
+# --- sender authentication: the rule lives with the checks (delivery.authcheck) ---
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
