@@ -217,6 +217,7 @@ class EventKind(models.TextChoices):
     SHARED_USE = "shared_use", _("Action dans une boîte partagée")
     SHARING_CHANGED = "sharing_changed", _("Partage ou délégation modifié")
     SENT_FOR = "sent_for", _("Message envoyé pour une autre boîte")
+    ATTACHMENTS_REMOVED = "attachments_removed", _("Pièces jointes retirées d'anciens messages")
 
 
 class JournalEntry(models.Model):

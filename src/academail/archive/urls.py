@@ -10,6 +10,7 @@ app_name = "archive"
 urlpatterns = [
     path("", views.space, name="space"),
     path("actions/", views.space_actions, name="space_actions"),
+    path("alleger/", views.space_lighten, name="space_lighten"),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
     path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),

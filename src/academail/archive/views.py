@@ -19,12 +19,13 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from academail.accounts.views import client_addr
 from academail.archive import export as exporting
-from academail.archive import importing
+from academail.archive import importing, lighten
 from academail.archive.counting import do_request_count
 from academail.archive.models import Export, ExportFormat
 from academail.jobs.runner import JobError
@@ -71,7 +72,29 @@ def space(request: HttpRequest) -> HttpResponse:
     return render(request, "archive/pages/space.html", {
         "pane": folder_pane(account_id), "report": report, "title": _("Espace utilisé"),
         "full": is_full(report.used, report.limit), "formats": ExportFormat.choices, "count": count,
+        "lighten_job": lighten.latest(account_id), "lighten_ages": lighten.AGES, "lighten_sizes": lighten.SIZES,
     })
+
+
+@webmail_view
+@require_POST
+def space_lighten(request: HttpRequest) -> HttpResponse:
+    """"Alléger les anciens messages": queue the removal of old attachments."""
+    try:
+        lighten.check_and_queue_lighten(_account_id(request), lighten.LightenRequest(
+            years=_int(request.POST.get("years", "")), min_size=_int(request.POST.get("min_size", "")),
+            confirmed=request.POST.get("confirm") == "on",
+        ))
+    except (lighten.LightenError, JobError) as failure:
+        messages.error(request, failure.message)
+    else:
+        messages.success(request, _("C'est parti : les pièces jointes sont retirées en arrière-plan. "
+                                    "Le résultat s'affiche sur cette page."))
+    return redirect(reverse("archive:space") + "#wm-space-lighten")
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() and len(value) < 12 else -1
 
 
 @webmail_view

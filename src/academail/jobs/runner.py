@@ -50,6 +50,7 @@ HANDLERS: dict[str, str] = {
     "archive.export": "academail.archive.export.run_export",
     "archive.import": "academail.archive.importing.run_import",
     "archive.space_count": "academail.archive.counting.run_count",
+    "archive.strip_attachments": "academail.archive.lighten.run_lighten",
 }
 
 class JobError(Exception):

@@ -834,7 +834,9 @@ def _decode_prefix(raw: bytes, part: Part, budget: int) -> str:
     return clean_text(decode_text(data, part.charset, final=end == part.end))
 
 
-def _is_attachment(part: Part) -> bool:
+def is_attachment(part: Part) -> bool:
+    """Whether a leaf part is an attachment rather than a body: marked as
+    one, named, an embedded message, or anything but text."""
     if part.children:
         return False
     if part.disposition == "attachment" or part.filename:
@@ -852,7 +854,7 @@ def _attachments(ctx: _Context, root: Part) -> list[AttachmentInfo]:
             for child in part.children:
                 visit(child, child.section, part.content_type)
             return
-        if not _is_attachment(part):
+        if not is_attachment(part):
             return
         inline = part.disposition == "inline" or (
             part.disposition is None

@@ -28,8 +28,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from academail.mime.parse import Part
+from academail.store.errors import MessageNotFound, QuotaExceeded
 from academail.store.mailboxes import DISPLAY_NAMES, access_mailbox, list_mailboxes, special_mailbox
-from academail.store.messages import do_copy, do_expunge, do_set_flags, quota_usage
+from academail.store.messages import (
+    Placement,
+    access_message,
+    do_copy,
+    do_expunge,
+    do_set_flags,
+    do_store,
+    prepare_content,
+    quota_usage,
+    read_raw,
+)
 from academail.store.models import Flag, Mailbox, Message, SpaceSummary, Usage
 
 LARGEST = 20
@@ -284,7 +295,60 @@ def do_destroy(account_id: int, selection: Sequence[tuple[int, int]]) -> int:
     return removed
 
 
+def attachment_candidates(
+    account_id: int, mailbox_id: int, *, after_uid: int, below_uid: int, received_before: datetime, min_size: int,
+    limit: int,
+) -> list[int]:
+    """UIDs in (after_uid, below_uid) of the folder's messages received
+    before ``received_before``, of at least ``min_size`` octets, with
+    attachments: where "alléger les anciens messages" may free space. One
+    range of the ``(mailbox, uid)`` index, UID order. Raises MailboxNotFound
+    for another account's folder."""
+    access_mailbox(account_id, mailbox_id)
+    return list(
+        Message.objects.filter(
+            mailbox_id=mailbox_id, uid__gt=after_uid, uid__lt=below_uid, internaldate__lt=received_before,
+            size__gte=min_size, content__has_attachments=True,
+        ).order_by("uid").values_list("uid", flat=True)[:limit]
+    )
+
+
+def read_message_bytes(account_id: int, mailbox_id: int, uid: int) -> bytes:
+    """The bytes a client reads for the account's message; MessageNotFound otherwise."""
+    return read_raw(access_message(account_id, mailbox_id, uid))
+
+
+def do_replace_message(account_id: int, mailbox_id: int, uid: int, raw: bytes) -> int:
+    """Put ``raw`` in place of the message (same folder, flags, keywords and
+    INTERNALDATE) and return its new UID. IMAP never changes a message under
+    its UID (RFC 3501 §2.3.1.1), so the old UID is expunged (tombstone,
+    EXPUNGE/VANISHED to clients) and the new bytes appended, in one
+    transaction, the expunge first so a nearly full mailbox has room.
+    Raises MessageNotFound if the message went meanwhile.
+
+    Precondition: none (writes the blob, then its own transaction).
+    Publishes "flags", "expunge" and "exists"."""
+    prepared = prepare_content(raw)
+    with transaction.atomic():
+        access_mailbox(account_id, mailbox_id)
+        old = Message.objects.select_for_update().filter(mailbox_id=mailbox_id, uid=uid).values_list(
+            "flags", "keywords", "internaldate"
+        ).first()
+        if old is None:
+            raise MessageNotFound("Ce message n'existe pas ou a été supprimé.")
+        flags, keywords, internaldate = old
+        do_set_flags(account_id, mailbox_id, [(uid, uid)], mode="add", flags=Flag.DELETED)
+        do_expunge(account_id, mailbox_id, [(uid, uid)])
+        (result,) = do_store(
+            prepared, [Placement(account_id, mailbox_id, flags & ~Flag.DELETED, keywords)], internaldate=internaldate
+        )
+        if isinstance(result, QuotaExceeded):  # smaller bytes cannot exceed it; never leave the message half-done
+            raise result
+    return int(result.uid)
+
+
 __all__ = [
+    "attachment_candidates", "do_replace_message", "read_message_bytes",
     "BigAttachment", "BigMessage", "FolderUse", "SenderUse", "SpaceCount", "SpaceReport", "YearUse", "do_archive",
     "do_count_space", "do_destroy", "folder_use", "largest_attachments", "largest_messages", "read_space_summary",
     "space_report",
