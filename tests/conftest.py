@@ -118,6 +118,7 @@ THIRD_PARTY_PROGRAMS = {
     "tests/imap/test_mbsync.py": "mbsync",
     "tests/managesieve/test_clients.py": "sieve-connect",
     "tests/calendar/test_vdirsyncer.py": "vdirsyncer",
+    "tests/archive/test_migrate_imap.py": "dovecot",
 }
 SELENIUM_FIXTURES = ("browser", "page")
 

@@ -21,6 +21,23 @@ T = TypeVar("T")
 _SERVERS = pytest.StashKey[dict[str, Any]]()
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for an ``academail`` subprocess of a test: ours, with
+    ``DATABASE_URL`` naming this run's test database (SQLite file or PostgreSQL)."""
+    import os
+
+    from django.db import connection
+
+    env = dict(os.environ)
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{s['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{s['USER']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    env.update(extra or {})
+    return env
+
+
 def free_port() -> int:
     """A loopback port free at the time of asking (never a fixed one: other
     test runs share the machine)."""

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
-from django.db import connection
 
 from academail.store.models import Message
 from tests.conftest import build_message
+from tests.servers import child_env
 
 
 def run_deliver(args: list[str], data: bytes, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        env["DATABASE_URL"] = (
-            f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or 'localhost'}:"
-            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-        )
-    env.update(extra_env or {})
+    env = child_env(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "academail", "deliver", *args], input=data, capture_output=True, env=env, timeout=60
     )

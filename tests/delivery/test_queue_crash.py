@@ -13,11 +13,12 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.utils import timezone
 
 from academail.delivery.models import QueueEntry
 from academail.delivery.queue import process_due
+from tests.servers import child_env
 
 CHILD = textwrap.dedent(
     """
@@ -47,12 +48,7 @@ class Recorder:
 
 @pytest.mark.django_db(transaction=True)
 def test_killed_process_loses_no_queued_message_and_each_is_delivered_once():
-    env = dict(os.environ)
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{s['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"postgres://{s['USER']}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    env = child_env()
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=env, text=True)
     acked: list[int] = []
     deadline = time.monotonic() + 30

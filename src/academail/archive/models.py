@@ -37,3 +37,76 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export#{self.pk} ({self.format})"
+
+
+class MigrationState(models.TextChoices):
+    RUNNING = "running", _("En cours")
+    DONE = "done", _("Terminée")
+    STOPPED = "stopped", _("Interrompue")  # the mailbox is full: raise the quota, run again
+    FAILED = "failed", _("Échec")  # the old server could not be reached or read: run again
+
+
+class ImapMigration(models.Model):
+    """One account's pull from the previous platform's IMAP server
+    (``archive.migration``): which source mailbox (``source``: host, port and
+    the login of the mailbox, never a password), the totals and the last
+    run's outcome. A second run of the same source resumes this row."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=400)  # "imap.ancien.fr:993/julie.martin"
+    state = models.CharField(max_length=16, choices=MigrationState.choices, default=MigrationState.RUNNING)
+    copied = models.BigIntegerField(default=0)
+    copied_bytes = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)  # messages of MigrationFailure still failing
+    result = models.TextField(blank=True)  # French, the last run's summary
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    runs = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "source"], name="migration_one_per_source")]
+
+    def __str__(self) -> str:
+        return f"migration#{self.pk} {self.source}"
+
+
+class MigrationFolder(models.Model):
+    """One source folder: where its messages go, and the checkpoint. Messages
+    are copied in UID order and ``last_uid`` commits with the batch it ends
+    (RFC 3501 §2.3.1.1: UIDs only grow while ``uidvalidity`` stands), so a
+    re-run copies what is above it and nothing twice."""
+
+    migration = models.ForeignKey(ImapMigration, on_delete=models.CASCADE, related_name="folders")
+    source_name = models.CharField(max_length=1000)  # decoded from modified UTF-7
+    target_name = models.CharField(max_length=1000)
+    uidvalidity = models.BigIntegerField(default=0)
+    last_uid = models.BigIntegerField(default=0)
+    copied = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["migration", "source_name"], name="migration_folder_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} -> {self.target_name}"
+
+
+class MigrationFailure(models.Model):
+    """A message that could not be copied, and why (French). Retried by the
+    next run; removed once copied."""
+
+    folder = models.ForeignKey(MigrationFolder, on_delete=models.CASCADE, related_name="failures")
+    uidvalidity = models.BigIntegerField()
+    uid = models.BigIntegerField()
+    size = models.BigIntegerField(default=0)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["folder", "uidvalidity", "uid"], name="migration_failure_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.folder_id}:{self.uid}"

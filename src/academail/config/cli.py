@@ -1,5 +1,5 @@
 """The ``academail`` command: serve, migrate, import-accounts, deliver, demo,
-queue, dkim-keygen, jobs, backup, restore, and ``manage`` for any other Django management command."""
+queue, dkim-keygen, jobs, backup, restore, migrate-imap, and ``manage`` for any other Django management command."""
 
 from __future__ import annotations
 
@@ -169,6 +169,105 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _secret(path: str | None, env_name: str, prompt: str) -> str:
+    """A password from a file (first line), the environment, or the terminal:
+    never from the command line, which ``ps`` shows to every local user."""
+    if path:
+        return Path(path).read_text(encoding="utf-8").splitlines()[0] if Path(path).stat().st_size else ""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return ""
+
+
+def cmd_migrate_imap(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from academail.archive.migration import (
+        Options,
+        Progress,
+        Source,
+        Task,
+        TaskError,
+        find_account,
+        migrate_many,
+        tasks_from_csv,
+    )
+
+    port = args.port or {"implicit": 993, "starttls": 143, "none": 143}[args.tls]
+    template = Source(
+        host=args.host, port=port, tls=args.tls, login="", password="", master_user=args.master_user or "",
+        master_method=args.master_method, master_separator=args.master_separator, ca_file=args.ca_file or "",
+        verify=not args.insecure, timeout=args.timeout,
+    )
+    if template.master_user:
+        master_password = _secret(args.master_password_file, "ACADEMAIL_MIGRATION_MASTER_PASSWORD",
+                                  f"Mot de passe de l'utilisateur maître {template.master_user} : ")
+        template = replace(template, password=master_password)
+    tasks: list[Task] = []
+    if args.csv:
+        with open(args.csv, encoding="utf-8-sig", newline="") as handle:
+            tasks, refused = tasks_from_csv(handle, template)
+        for line, reason in refused:
+            print(f"{args.csv}, ligne {line} : {reason}", file=sys.stderr)  # noqa: T201
+    elif args.account:
+        try:
+            account_id, identifier = find_account(args.account)
+        except TaskError as error:
+            print(f"academail migrate-imap : {error.message}", file=sys.stderr)  # noqa: T201
+            return 1
+        login = args.source_login or args.account
+        if template.master_user:
+            tasks = [Task(account_id, identifier, replace(template, login=login))]
+        else:
+            password = _secret(args.password_file, "ACADEMAIL_MIGRATION_PASSWORD",
+                               f"Mot de passe de {login} sur {args.host} : ")
+            tasks = [Task(account_id, identifier,
+                          replace(template, login=login, password=password))]
+    else:
+        print("academail migrate-imap : donnez --account (un compte) ou --csv (plusieurs)", file=sys.stderr)  # noqa: T201
+        return 64
+    if not tasks:
+        print("academail migrate-imap : aucun compte à migrer", file=sys.stderr)  # noqa: T201
+        return 1
+
+    def progress(step: Progress) -> None:
+        if not args.quiet:
+            print(f"  {step.account} · {step.folder} : {step.done}/{step.total}", file=sys.stderr, flush=True)  # noqa: T201
+
+    options = Options(max_rate=args.max_rate, batch_messages=args.batch, progress=progress)
+    failures = 0
+    rows = []
+    for report in migrate_many(tasks, options, parallel=args.parallel):
+        print(  # noqa: T201
+            f"{report.account} <- {report.source} : {report.state_label} ; {report.copied} copié(s) "
+            f"({report.copied_bytes / 1048576:.1f} Mo) en {report.seconds:.1f} s, {report.already} déjà là, "
+            f"{report.failed} en erreur, {report.folders} dossier(s)"
+            + (f". {report.message}" if report.message and report.state != "done" else ""), flush=True,
+        )
+        for folder, uid, reason in report.failures:
+            print(f"    {folder} UID {uid} : {reason}")  # noqa: T201
+        for folder, reason in report.skipped_folders:
+            print(f"    {folder} : {reason}")  # noqa: T201
+        failures += report.state != "done" or report.failed > 0
+        rows.append(report)
+    print(f"{len(rows)} compte(s) : {len(rows) - failures} sans erreur, {failures} à reprendre")  # noqa: T201
+    if args.report:
+        import csv
+
+        with open(args.report, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";")
+            writer.writerow(["compte", "source", "etat", "copies", "octets", "deja_la", "erreurs", "dossiers",
+                             "secondes", "message"])
+            for r in rows:
+                writer.writerow([r.account, r.source, r.state, r.copied, r.copied_bytes, r.already, r.failed,
+                                 r.folders, f"{r.seconds:.1f}", r.message])
+    return 1 if failures else 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -227,6 +326,36 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="bring a backup back into an empty ACADEMAIL_HOME")
     restore.add_argument("src", type=Path)
     restore.set_defaults(func=cmd_restore)
+
+    mig = sub.add_parser(
+        "migrate-imap", help="copy mailboxes from the previous platform's IMAP server (resumable)",
+        description="Copie les dossiers, messages, drapeaux et dates depuis l'ancien serveur IMAP. "
+        "Relancer la commande ne copie que ce qui est nouveau. Mots de passe : fichier, variable "
+        "d'environnement ou saisie, jamais sur la ligne de commande.",
+    )
+    mig.add_argument("--host", required=True, help="the old IMAP server")
+    mig.add_argument("--port", type=int, default=0, help="default 993 (implicit TLS) or 143")
+    mig.add_argument("--tls", choices=["implicit", "starttls", "none"], default="implicit")
+    mig.add_argument("--ca-file", help="the CA that signed the old server's certificate")
+    mig.add_argument("--insecure", action="store_true", help="do not verify the old server's certificate")
+    mig.add_argument("--timeout", type=float, default=60.0, help="seconds without an answer before reconnecting")
+    one = mig.add_mutually_exclusive_group()
+    one.add_argument("--account", help="the academail account (identifier or address)")
+    one.add_argument("--csv", help="accounts to migrate: compte;identifiant_source;mot_de_passe")
+    mig.add_argument("--source-login", help="--account: its login on the old server (default: the same)")
+    mig.add_argument("--password-file", help="--account: the old password (else $ACADEMAIL_MIGRATION_PASSWORD "
+                     "or asked)")
+    mig.add_argument("--master-user", help="sign in as this master user on each owner's behalf")
+    mig.add_argument("--master-password-file", help="else $ACADEMAIL_MIGRATION_MASTER_PASSWORD or asked")
+    mig.add_argument("--master-method", choices=["plain", "login"], default="plain",
+                     help="plain: SASL PLAIN with authzid; login: LOGIN owner*master (Dovecot)")
+    mig.add_argument("--master-separator", default="*", help="Dovecot's auth_master_user_separator")
+    mig.add_argument("--parallel", type=int, default=2, help="accounts copied at once (connections to the old server)")
+    mig.add_argument("--max-rate", type=float, default=0.0, help="messages per second per account (0: no limit)")
+    mig.add_argument("--batch", type=int, default=200, help="messages per committed batch")
+    mig.add_argument("--report", help="write the per-account report to this CSV file")
+    mig.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    mig.set_defaults(func=cmd_migrate_imap)
 
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

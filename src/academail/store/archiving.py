@@ -104,4 +104,16 @@ def held_messages(account_id: int, keys: Collection[tuple[str, str]]) -> set[tup
     return {(mid, sha) for mid, sha in keys if (mid[:998], sha) in held}
 
 
-__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label", "held_messages"]
+def held_in_mailbox(mailbox_id: int, sha256s: Sequence[str]) -> set[str]:
+    """Which of these contents (SHA-256 of the bytes) the folder already holds
+    (migration's duplicate test after the source's UIDVALIDITY changed: the
+    ``Content.sha256`` unique index, then that content's messages)."""
+    if not sha256s:
+        return set()
+    return set(
+        Message.objects.filter(mailbox_id=mailbox_id, content__sha256__in=list(sha256s))
+        .values_list("content__sha256", flat=True)
+    )
+
+
+__all__ = ["ExportRow", "count_messages", "export_batch", "folder_label", "held_in_mailbox", "held_messages"]

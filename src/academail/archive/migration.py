@@ -1,0 +1,525 @@
+"""Migration from the previous platform: pull every folder of a mailbox from
+the old IMAP server into an academail account (``academail migrate-imap``).
+
+How it keeps its promises:
+
+- **Through the store's normal path.** Each message goes through
+  ``store.messages.prepare_content`` (blob durable, parsed once) and
+  ``do_store`` (UID, MODSEQ, counters, quota, search index), as an IMAP APPEND
+  does, with the source's flags, keywords and INTERNALDATE (RFC 3501 §6.3.11).
+- **Idempotent and crash-safe.** A folder is copied in UID order; each batch's
+  messages and the folder's checkpoint (``MigrationFolder.last_uid``) commit in
+  one transaction. A run killed at any point has either committed a batch
+  with its checkpoint or nothing of it (at worst orphan blobs, which the blob
+  GC removes), so the next run copies exactly what is above the checkpoint.
+  If the source's UIDVALIDITY changed (RFC 3501 §2.3.1.1: its UIDs mean
+  nothing any more) the folder starts over, skipping messages whose bytes the
+  target folder already holds.
+- **Bounded memory.** Sizes are read first (``RFC822.SIZE``); bodies are
+  fetched in batches of at most ``batch_bytes`` (a larger message alone), and
+  a message above ``importing.MAX_MESSAGE`` is recorded as refused, never
+  fetched.
+- **Errors per message, never fatal to the run.** A message the server will
+  not give is recorded (``MigrationFailure``, French reason) and retried by the
+  next run. A dropped connection or a malformed reply is retried from the
+  checkpoint (``reconnects`` times, with a growing pause); a full mailbox
+  stops that account ("Interrompue") and says what to do. One account's
+  failure never stops the others.
+- **Throttled.** ``max_rate`` messages per second per account, and the
+  command's ``--parallel`` bounds the connections to the old server.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+from academail.archive.imapsource import FolderPlan, Source, SourceError, connect, list_plan
+from academail.archive.importing import MAX_MESSAGE
+from academail.archive.models import (
+    ImapMigration,
+    MigrationFailure,
+    MigrationFolder,
+    MigrationState,
+)
+from academail.store.archiving import held_in_mailbox
+from academail.store.errors import MailboxExists, QuotaExceeded, StoreError
+from academail.store.mailboxes import access_mailbox_by_name, do_create_mailbox, special_mailbox
+from academail.store.messages import Flag, Placement, PreparedContent, do_store, prepare_content
+
+log = logging.getLogger(__name__)
+
+SIZE_CHUNK = 2000  # UIDs per "UID FETCH (RFC822.SIZE)"
+FAILURES_SHOWN = 50
+_FLAG_BITS = {name.lower().encode(): bit for bit, name in Flag.NAMES.items()}
+_ATOM_SPECIALS = set('(){ %*"\\]')  # RFC 3501 §9 atom-specials: not in a keyword
+
+
+@dataclass
+class Options:
+    batch_bytes: int = 8 * 1024 * 1024  # bodies held in memory at once (a larger message alone)
+    batch_messages: int = 200
+    max_rate: float = 0.0  # messages per second per account; 0: as fast as the servers go
+    reconnects: int = 5  # a dropped connection is retried this many times per run
+    pause: float = 1.0  # seconds before the first reconnection, doubled each time
+    progress: Callable[[Progress], None] | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    account: str
+    folder: str
+    done: int
+    total: int
+
+
+@dataclass
+class AccountReport:
+    """One account's run, as the command prints it (French texts)."""
+
+    account: str
+    source: str
+    state: Any = MigrationState.RUNNING  # a MigrationState
+    folders: int = 0
+    copied: int = 0  # this run
+    copied_bytes: int = 0
+    already: int = 0  # copied by earlier runs
+    vanished: int = 0  # expunged on the old server while we copied
+    failed: int = 0  # still failing after this run
+    reconnections: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    failures: list[tuple[str, int, str]] = field(default_factory=list)  # (folder, uid, reason)
+    skipped_folders: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def state_label(self) -> str:
+        return str(MigrationState(self.state).label)
+
+
+class _MailboxFull(Exception):
+    pass
+
+
+class _Throttle:
+    def __init__(self, rate: float) -> None:
+        self.rate, self.started, self.count = rate, time.monotonic(), 0
+
+    def account(self, count: int) -> None:
+        self.count += count
+        if self.rate > 0:
+            ahead = self.count / self.rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(ahead)
+
+
+def _flags_of(values: Iterable[bytes | str]) -> tuple[int, str]:
+    """System flags as bits and keywords as text (RFC 3501 §2.3.2); \\Recent
+    is the server's own and not copied."""
+    bits, keywords = 0, []
+    for value in values:
+        name = value if isinstance(value, bytes) else value.encode("utf-8", "replace")
+        bit = _FLAG_BITS.get(name.lower())
+        if bit:
+            bits |= bit
+        elif not name.startswith(b"\\"):
+            text = name.decode("ascii", "replace")
+            if text and text.isprintable() and not _ATOM_SPECIALS & set(text):
+                keywords.append(text)
+    return bits, " ".join(dict.fromkeys(keywords))
+
+
+def _internaldate(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- one account -------------------------------------------------------------------------
+
+
+def _special_names(account_id: int) -> dict[str, str]:
+    return {use: special_mailbox(account_id, use).name for use in ("sent", "drafts", "trash", "junk", "archive")}
+
+
+def _target_mailbox(account_id: int, plan: FolderPlan) -> int:
+    if plan.special_use:
+        return special_mailbox(account_id, plan.special_use).pk
+    try:
+        return access_mailbox_by_name(account_id, plan.target_name).pk
+    except StoreError:
+        pass
+    try:
+        return do_create_mailbox(account_id, plan.target_name).pk
+    except MailboxExists:  # created meanwhile (a parallel run, a person)
+        return access_mailbox_by_name(account_id, plan.target_name).pk
+
+
+@dataclass
+class _Run:
+    """What one run of one account carries from folder to folder."""
+
+    account_id: int
+    migration: ImapMigration
+    options: Options
+    report: AccountReport
+    throttle: _Throttle
+
+
+def _fetch_sizes(client: IMAPClient, uids: Sequence[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for start in range(0, len(uids), SIZE_CHUNK):
+        chunk = uids[start:start + SIZE_CHUNK]
+        for uid, data in client.fetch(chunk, ["RFC822.SIZE"]).items():
+            sizes[int(uid)] = int(data.get(b"RFC822.SIZE", 0))
+    return sizes
+
+
+def _batches(uids: Sequence[int], sizes: dict[int, int], options: Options) -> Iterator[list[int]]:
+    batch: list[int] = []
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (held + size > options.batch_bytes or len(batch) >= options.batch_messages):
+            yield batch
+            batch, held = [], 0
+        batch.append(uid)
+        held += size
+    if batch:
+        yield batch
+
+
+def _fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, dict[bytes, Any] | str]:
+    """FETCH the batch; if the server refuses it (a damaged message answers
+    NO), fetch one by one so only the bad message is recorded. A dropped
+    connection (IMAPClientAbortError, OSError) propagates: the run reconnects."""
+    items = ["FLAGS", "INTERNALDATE", "BODY.PEEK[]"]
+    try:
+        return {int(k): v for k, v in client.fetch(uids, items).items()}
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError:
+        if len(uids) == 1:
+            raise
+    found: dict[int, dict[bytes, Any] | str] = {}
+    for uid in uids:
+        try:
+            found.update({int(k): v for k, v in client.fetch([uid], items).items()})
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            found[uid] = f"l'ancien serveur refuse de donner ce message ({error})"
+    return found
+
+
+def _store_batch(
+    run: _Run, folder: MigrationFolder, mailbox_id: int, uids: list[int], sizes: dict[int, int],
+    *, dedup: bool, retrying: set[int], client: IMAPClient,
+) -> None:
+    """Copy one batch: bodies fetched, blobs written (outside the transaction),
+    then the messages, the checkpoint and the failures in one transaction."""
+    too_big = {uid for uid in uids if sizes.get(uid, 0) > MAX_MESSAGE}
+    wanted = [uid for uid in uids if uid not in too_big]
+    fetched = _fetch_bodies(client, wanted) if wanted else {}
+    ready: list[tuple[int, PreparedContent, int, str, datetime | None]] = []
+    failures: dict[int, str] = {
+        uid: f"message trop gros ({sizes[uid] // 1048576} Mo, au plus {MAX_MESSAGE // 1048576} Mo) : "
+             "exportez-le depuis l'ancienne messagerie" for uid in too_big
+    }
+    vanished = 0
+    for uid in wanted:
+        entry = fetched.pop(uid, None)
+        if isinstance(entry, str):
+            failures[uid] = entry
+            continue
+        raw = entry.get(b"BODY[]") if entry else None
+        if raw is None:
+            vanished += 1  # expunged on the old server since we listed it (RFC 3501 §7.4.2)
+            continue
+        flags, keywords = _flags_of(entry.get(b"FLAGS", ()))  # type: ignore[union-attr]
+        when = _internaldate(entry.get(b"INTERNALDATE"))  # type: ignore[union-attr]
+        ready.append((uid, prepare_content(bytes(raw)), flags, keywords, when))
+        del raw
+    fetched.clear()
+    if dedup:
+        held = held_in_mailbox(mailbox_id, [p.sha256 for _, p, *_rest in ready])
+        ready = [item for item in ready if item[1].sha256 not in held]
+    account_id = run.account_id
+    stored, stored_bytes, stop_uid = 0, 0, None
+    with transaction.atomic():
+        for uid, prepared, flags, keywords, when in ready:
+            (result,) = do_store(prepared, [Placement(account_id, mailbox_id, flags, keywords)], internaldate=when)
+            if isinstance(result, QuotaExceeded):
+                stop_uid = uid  # this one and the rest of the batch wait for the next run
+                break
+            stored += 1
+            stored_bytes += prepared.size
+        done_uids = [u for u in uids if stop_uid is None or u < stop_uid]
+        checkpoint_end = max((u for u in done_uids if u not in retrying), default=folder.last_uid)
+        MigrationFailure.objects.filter(folder=folder, uidvalidity=folder.uidvalidity,
+                                        uid__in=[u for u in done_uids if u not in failures]).delete()
+        for uid, reason in failures.items():
+            if uid in done_uids:
+                MigrationFailure.objects.update_or_create(
+                    folder=folder, uidvalidity=folder.uidvalidity, uid=uid,
+                    defaults={"reason": reason[:2000], "size": sizes.get(uid, 0)},
+                )
+        folder.last_uid = max(folder.last_uid, checkpoint_end)
+        folder.copied += stored
+        MigrationFolder.objects.filter(pk=folder.pk).update(last_uid=folder.last_uid, copied=F("copied") + stored)
+        ImapMigration.objects.filter(pk=run.migration.pk).update(
+            copied=F("copied") + stored, copied_bytes=F("copied_bytes") + stored_bytes
+        )
+    run.report.copied += stored
+    run.report.copied_bytes += stored_bytes
+    run.report.vanished += vanished
+    run.throttle.account(stored)
+    if stop_uid is not None:
+        raise _MailboxFull()
+
+
+def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
+    mailbox_id = _target_mailbox(run.account_id, plan)
+    folder, _created = MigrationFolder.objects.get_or_create(
+        migration=run.migration, source_name=plan.source_name, defaults={"target_name": plan.target_name}
+    )
+    if not plan.selectable:
+        return
+    info = client.select_folder(plan.source_name, readonly=True)  # EXAMINE: \Seen stays as it was
+    uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+    dedup = False
+    if folder.uidvalidity != uidvalidity:
+        # RFC 3501 §2.3.1.1: a new UIDVALIDITY makes the old UIDs meaningless.
+        dedup = folder.uidvalidity != 0
+        MigrationFailure.objects.filter(folder=folder).delete()
+        folder.uidvalidity, folder.last_uid = uidvalidity, 0
+        MigrationFolder.objects.filter(pk=folder.pk).update(uidvalidity=uidvalidity, last_uid=0)
+    if int(info.get(b"EXISTS", 0)) == 0:
+        return
+    # "n:*" always matches the last message, even below n (RFC 3501 §6.4.8): keep those above.
+    new = sorted(u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid)
+    retry = sorted(MigrationFailure.objects.filter(folder=folder, uidvalidity=uidvalidity)
+                   .values_list("uid", flat=True))
+    todo = retry + new
+    if not todo:
+        return
+    sizes = _fetch_sizes(client, todo)
+    todo = [u for u in todo if u in sizes]  # gone meanwhile
+    done = 0
+    for batch in _batches(todo, sizes, run.options):
+        _store_batch(run, folder, mailbox_id, batch, sizes, dedup=dedup, retrying=set(retry), client=client)
+        done += len(batch)
+        if run.options.progress:
+            run.options.progress(Progress(run.report.account, plan.target_name, done, len(todo)))
+
+
+def _copy_all(run: _Run, client: IMAPClient) -> None:
+    names = _special_names(run.account_id)
+    plans = list_plan(client, names)
+    run.report.folders = sum(1 for p in plans if not p.skipped)
+    run.report.skipped_folders = [(p.source_name, p.skipped) for p in plans if p.skipped]
+    for plan in plans:
+        if not plan.skipped:
+            _copy_folder(run, client, plan)
+
+
+_CONNECTION_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, EOFError)
+
+
+def migrate_account(account_id: int, label: str, source: Source, options: Options | None = None) -> AccountReport:
+    """Copy what is new on ``source`` into the account; never raises for the
+    old server's or the messages' faults: the report says what happened.
+    Precondition: not inside a transaction (each batch commits its own)."""
+    options = options or Options()
+    started = time.monotonic()
+    migration, _created = ImapMigration.objects.get_or_create(account_id=account_id, source=source.key)
+    ImapMigration.objects.filter(pk=migration.pk).update(state=MigrationState.RUNNING, runs=F("runs") + 1)
+    report = AccountReport(account=label, source=source.key)
+    report.already = int(MigrationFolder.objects.filter(migration=migration).aggregate(n=Sum("copied"))["n"] or 0)
+    run = _Run(account_id, migration, options, report, _Throttle(options.max_rate))
+    pause = options.pause
+    while True:
+        client: IMAPClient | None = None
+        try:
+            client = connect(source)
+            _copy_all(run, client)
+            report.state = MigrationState.DONE
+            break
+        except _MailboxFull:
+            report.state = MigrationState.STOPPED
+            report.message = ("La boîte academail est pleine : augmentez son quota (ou libérez de la place) puis "
+                              "relancez la même commande ; les messages déjà copiés ne seront pas repris.")
+            break
+        except SourceError as error:
+            # A refused sign-in or a certificate will not mend by retrying.
+            report.state, report.message = MigrationState.FAILED, error.message
+            break
+        except (*_CONNECTION_ERRORS, IMAPClientError) as error:
+            log.info("migration %s: %s (%s)", source, type(error).__name__, error)
+            if report.reconnections >= options.reconnects:
+                report.state = MigrationState.FAILED
+                report.message = (f"L'ancien serveur a coupé la connexion ou répondu de façon illisible "
+                                  f"{report.reconnections + 1} fois ({type(error).__name__}) : relancez la "
+                                  "commande plus tard ; la copie reprendra où elle s'est arrêtée.")
+                break
+            report.reconnections += 1
+            time.sleep(pause)
+            pause *= 2
+        finally:
+            if client is not None:
+                _close(client)
+    _finish(run, started)
+    return report
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (*_CONNECTION_ERRORS, IMAPClientError):
+        client.shutdown()
+
+
+def _finish(run: _Run, started: float) -> None:
+    report = run.report
+    report.seconds = time.monotonic() - started
+    failures = MigrationFailure.objects.filter(folder__migration=run.migration).select_related("folder")
+    report.failed = failures.count()
+    report.failures = [(f.folder.source_name, f.uid, f.reason) for f in failures.order_by("pk")[:FAILURES_SHOWN]]
+    if report.state == MigrationState.DONE:
+        report.message = summary(report)
+    ImapMigration.objects.filter(pk=run.migration.pk).update(
+        state=report.state, failed=report.failed, result=report.message[:4000]
+    )
+
+
+def summary(report: AccountReport) -> str:
+    text = (f"{report.copied} message(s) copié(s) ({report.copied_bytes / 1048576:.1f} Mo) dans "
+            f"{report.folders} dossier(s), {report.already} déjà copié(s) auparavant")
+    if report.failed:
+        text += f", {report.failed} en erreur (relancez pour les réessayer)"
+    return text + "."
+
+
+def total_copied(account_id: int) -> int:
+    return int(ImapMigration.objects.filter(account_id=account_id).aggregate(n=Sum("copied"))["n"] or 0)
+
+
+# --- many accounts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    account_id: int
+    label: str
+    source: Source
+
+
+def migrate_many(tasks: Sequence[Task], options: Options, *, parallel: int = 2) -> Iterator[AccountReport]:
+    """Run ``tasks`` with at most ``parallel`` at once (each is one connection
+    to the old server); yields each report as its account finishes."""
+
+    def one(task: Task) -> AccountReport:
+        try:
+            return migrate_account(task.account_id, task.label, task.source, options)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # this worker thread's own database connection
+
+    if parallel <= 1:
+        for task in tasks:
+            yield one(task)
+        return
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="migrate") as pool:
+        futures = [pool.submit(one, task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+# --- the bulk CSV ------------------------------------------------------------------------
+
+CSV_ACCOUNT = ("compte", "account")
+CSV_LOGIN = ("identifiant_source", "source_login")
+CSV_PASSWORD = ("mot_de_passe", "password")
+
+
+class TaskError(Exception):
+    """A CSV row or an account that cannot be migrated as given (French)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def find_account(text: str) -> tuple[int, str]:
+    """(id, identifier) of the academail account named by its identifier or
+    one of its addresses; TaskError otherwise."""
+    from academail.accounts.models import Account
+    from academail.accounts.services import normalize_identifier, resolve_address
+
+    identifier = normalize_identifier(text)
+    account = Account.objects.filter(identifier=identifier).first() if identifier else None
+    if account is None and "@" in text:
+        account = resolve_address(text)
+    if account is None:
+        raise TaskError(f"compte academail « {text} » introuvable : créez-le d'abord (academail import-accounts)")
+    return account.pk, account.identifier
+
+
+def _column(row: dict[str, str], names: tuple[str, ...]) -> str:
+    for name in names:
+        if row.get(name):
+            return row[name].strip()
+    return ""
+
+
+def tasks_from_csv(lines: Iterable[str], template: Source) -> tuple[list[Task], list[tuple[int, str]]]:
+    """The tasks of a CSV (columns ``compte``, optionally ``identifiant_source``
+    and ``mot_de_passe``; ``;`` or ``,``), each with ``template``'s server and
+    master user; and the rows refused, with their line number and reason."""
+    import csv
+
+    text = list(lines)
+    dialect = csv.Sniffer().sniff(text[0] if text else "compte", delimiters=";,")
+    reader = csv.DictReader(text, dialect=dialect)
+    reader.fieldnames = [(n or "").strip().lower() for n in (reader.fieldnames or [])]
+    if not any(n in CSV_ACCOUNT for n in reader.fieldnames):
+        return [], [(1, "la première ligne doit nommer les colonnes : compte;identifiant_source;mot_de_passe")]
+    tasks, refused = [], []
+    for number, row in enumerate(reader, start=2):
+        name = _column(row, CSV_ACCOUNT)
+        if not name:
+            continue
+        password = _column(row, CSV_PASSWORD)
+        if not password and not template.master_user:
+            refused.append((number, "ni mot de passe dans le fichier ni utilisateur maître (--master-user)"))
+            continue
+        try:
+            account_id, identifier = find_account(name)
+        except TaskError as error:
+            refused.append((number, error.message))
+            continue
+        login = _column(row, CSV_LOGIN) or name
+        if password:  # the owner's own password: no master user for this row
+            source = replace(template, login=login, password=password, master_user="")
+        else:
+            source = replace(template, login=login)
+        tasks.append(Task(account_id, identifier, source))
+    return tasks, refused
+
+
+__all__ = [
+    "AccountReport", "Options", "Progress", "Source", "SourceError", "Task", "TaskError", "find_account",
+    "migrate_account", "migrate_many", "summary", "tasks_from_csv", "total_copied",
+]
