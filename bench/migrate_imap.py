@@ -92,7 +92,7 @@ def run_peer(server: Dovecot, messages: int) -> float | None:
     command = [
         "doveadm", "-c", str(server.config),
         "-o", f"mail_location=maildir:{target}/%u/Maildir", "-o", "imapc_host=127.0.0.1",
-        "-o", f"imapc_port={server.imaps}", "-o", "imapc_ssl=imaps", f"-o", f"ssl_client_ca_file={server.cert}",
+        "-o", f"imapc_port={server.imaps}", "-o", "imapc_ssl=imaps", "-o", f"ssl_client_ca_file={server.cert}",
         "-o", f"imapc_user={LOGIN}", "-o", f"imapc_password={PASSWORD}", "-o", "imapc_features=rfc822.size fetch-headers",
         "-o", "mail_prefetch_count=20",
         "backup", "-R", "-u", LOGIN, "imapc:",
@@ -134,7 +134,7 @@ def main() -> int:
         print(f"academail (re-run) {line2}")
         theirs = run_peer(server, args.messages)
         print()
-        print(f"  {'':34} {'academail':>12} {'doveadm backup':>15} {'ratio':>7}")
+        print(f"  {'':34} {'academail':>12} {'doveadm backup':>15} {'peer/ours':>9}")
         peer = f"{theirs:.1f} s" if theirs else "-"
         ratio = f"{theirs / ours:.2f}x" if theirs else "-"
         print(f"  {'wall time (goal < 60 s at 10,000)':34} {ours:>10.1f} s {peer:>15} {ratio:>7}")
