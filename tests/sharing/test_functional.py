@@ -20,11 +20,6 @@ from academail.store.webmail import folder_pane, special_mailbox
 SCHOOL = "Collège Jean Moulin"
 
 
-@pytest.fixture(autouse=True)
-def _fast(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def secretary(make_account):
     return make_account("Nadia", "Secretaire", role="secretariat", establishment=SCHOOL)

@@ -82,15 +82,31 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Identity:
-    """An authenticated sender: the account and every address it may send as."""
+    """An authenticated sender: the account and every address it may send as:
+    its own (``addresses``), other accounts' it may send *as* (a functional
+    mailbox's member, ``send_as``) and those it may send *on behalf of* (a
+    delegate, ``on_behalf``: its own address then goes in ``Sender:``)."""
 
     account_id: int
     identifier: str
     address: str
     addresses: frozenset[str]
+    send_as: frozenset[str] = frozenset()
+    on_behalf: frozenset[str] = frozenset()
 
     def owns(self, address: str) -> bool:
         return address.strip().lower() in self.addresses
+
+    def may_send_as(self, address: str) -> bool:
+        return address.strip().lower() in self.send_as
+
+    def may_send_for(self, address: str) -> bool:
+        return address.strip().lower() in self.on_behalf
+
+    def may_use(self, address: str) -> bool:
+        """An envelope sender (MAIL FROM) it may give: its own, or one it may
+        send as or for (bounces then go back to that mailbox)."""
+        return self.owns(address) or self.may_send_as(address) or self.may_send_for(address)
 
 
 @dataclass(frozen=True)

@@ -19,23 +19,31 @@ from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.dispatch import Signal
 from django.utils import timezone
 
 from academail.accounts.models import Account
+from academail.accounts.services import resolve_address
 from academail.delivery.door import DeliveryRefused
 from academail.delivery.limits import Verdict
 from academail.delivery.route import Identity, do_submit
 from academail.mime.parse import parse_message
+from academail.store import acl
 from academail.store.errors import QuotaExceeded
 from academail.store.messages import Flag, do_append, special_mailbox
 
 
 def identity_of(account: object) -> Identity:
-    """Precondition: none (reads the aliases)."""
-    assert isinstance(account, Account)
+    """Precondition: none (reads the aliases and sending rights)."""
     close_old_connections()
-    aliases = set(account.aliases.values_list("address", flat=True))
-    return Identity(account.pk, account.identifier, account.address, frozenset({account.address, *aliases}))
+    return account_identity(account)
+
+
+# Sent after a message left with another account's address in From (a
+# functional mailbox's member, a delegate): ``actor_id``, ``owner_id``,
+# ``subject``, ``recipients`` (how many), ``on_behalf`` (Sender: the actor).
+# ``sharing`` writes both journals.
+sent_for = Signal()
 
 
 class SenderRefused(Exception):
@@ -55,13 +63,21 @@ def check_author_fields(identity: Identity, from_addresses: Sequence[str], sende
     most) must be ``identity``'s own, else ``SenderRefused``. Otherwise mail
     clients would show "X on behalf of Y" for an account Y never delegated.
 
-    Sharing (issue 19) extends this one function for "send on behalf": From
-    may then name a mailbox delegated to ``identity``, with Sender its own."""
+    Sharing (issue 19): From may also name a functional mailbox ``identity``
+    may send as (``Identity.send_as``), or an account that delegated its
+    mailbox with "send on behalf" (``Identity.on_behalf``); then Sender must
+    be present and be ``identity``'s own: RFC 5322 §3.6.2, the agent
+    responsible for the transmission, so readers see "X de la part de Y"."""
     if not from_addresses:
         raise SenderRefused(None)
+    behalf = False
     for address in from_addresses:
-        if not identity.owns(address):
-            raise SenderRefused(address)
+        if identity.owns(address) or identity.may_send_as(address):
+            continue
+        if identity.may_send_for(address):
+            behalf = True
+            continue
+        raise SenderRefused(address)
     if len(sender_addresses) > 1:
         raise SenderRefused(None, "Sender")
     for address in sender_addresses:
@@ -69,6 +85,8 @@ def check_author_fields(identity: Identity, from_addresses: Sequence[str], sende
             raise SenderRefused(None, "Sender")
         if not identity.owns(address):
             raise SenderRefused(address, "Sender")
+    if behalf and not sender_addresses:
+        raise SenderRefused(None, "Sender")
 
 
 def _addresses(fields: list[bytes], names: list[bytes], name: bytes) -> list[str] | None:
@@ -130,10 +148,15 @@ def fix_headers(raw: bytes, identity: Identity, *, mail_from: str, now: datetime
     names = [_name(f) for f in fields]
     authors = _addresses(fields, names, b"from")
     senders = _addresses(fields, names, b"sender")
+    added: list[bytes] = []
+    if senders is None and authors and any(identity.may_send_for(a) for a in authors):
+        # A delegate's client (Thunderbird) rarely writes Sender: the MSA adds
+        # it (RFC 6409 §8.1 lets it fix the header; RFC 5322 §3.6.2).
+        senders = [identity.address]
+        added.append(f"Sender: <{identity.address}>\r\n".encode())
     if authors is not None or senders is not None:
         check_author_fields(identity, authors if authors is not None else [mail_from or identity.address],
                             senders or ([] if senders is None else [""]))
-    added: list[bytes] = []
     if b"from" not in names:
         added.append(f"From: <{mail_from or identity.address}>\r\n".encode())
     if b"date" not in names:
@@ -172,10 +195,16 @@ class Sent:
 
 def account_identity(account: object) -> Identity:
     """``identity_of`` for code already inside a request (web views): the same
-    addresses, without recycling the thread's database connection."""
+    addresses, without recycling the thread's database connection. The
+    addresses it may send as or for come from ``store.acl`` (issue 19)."""
     assert isinstance(account, Account)
     aliases = set(account.aliases.values_list("address", flat=True))
-    return Identity(account.pk, account.identifier, account.address, frozenset({account.address, *aliases}))
+    rights = acl.sending_rights(account.pk)
+    return Identity(
+        account.pk, account.identifier, account.address, frozenset({account.address, *aliases}),
+        send_as=frozenset(a for a, r in rights.items() if acl.SEND_AS in r),
+        on_behalf=frozenset(a for a, r in rights.items() if acl.SEND_ON_BEHALF in r),
+    )
 
 
 def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequence[str] = ()) -> Sent:
@@ -222,13 +251,36 @@ def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequ
     copy = fixed
     if bcc:
         copy = ("Bcc: " + ", ".join(bcc) + "\r\n").encode() + fixed
+    # Sent as or for another account (issue 19): the copy goes to its Envoyés,
+    # and both journals say who sent it (``sent_for``).
+    owner_id, on_behalf = _sent_for(identity, fixed)
     uid: int | None
     try:
-        sent_box = special_mailbox(identity.account_id, "sent")
-        uid = do_append(identity.account_id, sent_box.pk, copy, flags=Flag.SEEN).uid
+        sent_box = special_mailbox(owner_id, "sent")
+        uid = do_append(owner_id, sent_box.pk, copy, flags=Flag.SEEN).uid
     except QuotaExceeded:
         uid = None
+    if owner_id != identity.account_id:
+        subject = parse_message(fixed).subject
+        sent_for.send(sender=None, actor_id=identity.account_id, owner_id=owner_id, subject=subject,
+                      recipients=len(unique), on_behalf=on_behalf)
     return Sent(submitted.local, submitted.remote, uid, held=decision.verdict is Verdict.HOLD)
+
+
+def _sent_for(identity: Identity, raw: bytes) -> tuple[int, bool]:
+    """(the account whose address is the message's From, whether it was sent
+    on its behalf): ``identity``'s own unless From names an address it may
+    send as or for (checked by ``check_author_fields`` already)."""
+    fields, _ = _split(raw)
+    authors = _addresses(fields, [_name(f) for f in fields], b"from") or []
+    for address in authors:
+        if identity.owns(address):
+            continue
+        if identity.may_send_as(address) or identity.may_send_for(address):
+            owner = resolve_address(address)
+            if owner is not None:
+                return owner.pk, not identity.may_send_as(address)
+    return identity.account_id, False
 
 
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+")

@@ -168,7 +168,11 @@ def check_create_functional(
     if not may_create(actor):
         raise SharingError("Seuls l'administrateur et le secrétariat créent les boîtes fonctionnelles.")
     uai = clean_uai(uai)
-    establishment = _scope_establishment(actor, establishment or name)
+    # The secretariat's own établissement by default; an administrator's
+    # mailbox belongs to the établissement it is named after.
+    establishment = _scope_establishment(actor, establishment)
+    if not establishment:
+        establishment = " ".join(name.split())
     address = address.strip().lower() or functional_address(uai)
     member_ids = _member_ids(members)
     manager_ids = _member_ids(managers)

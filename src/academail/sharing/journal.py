@@ -40,9 +40,11 @@ def record_change(owner_id: int, grantee_id: int, by_id: int | None, text: str) 
     journal.do_record(grantee_id, EventKind.SHARING_CHANGED, detail=f"{text} : {owner_address} (par {by})")
 
 
-def record_sent(owner_id: int, actor_id: int, *, subject: str, recipients: int, on_behalf: bool) -> None:
-    """A message sent from ``owner_id``'s address by ``actor_id``."""
-    actor, _ = _who(actor_id)
+def on_sent_for(sender: Any, *, actor_id: int, owner_id: int, subject: str, recipients: int, on_behalf: bool,
+                **_: Any) -> None:
+    """``delivery.submit.sent_for``: a message sent from ``owner_id``'s
+    address by ``actor_id`` (as a member, or on the owner's behalf)."""
+    actor = _who(actor_id)[0]
     _owner, owner_address = _who(owner_id)
     how = "de la part de" if on_behalf else "en tant que"
     subject = subject[:120]

@@ -116,7 +116,7 @@ class SubmissionHandler:
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
         identity = _identity(session)
         # RFC 6409 §6.1: the MSA may refuse a sender the user is not entitled to.
-        if address and not identity.owns(address):
+        if address and not identity.may_use(address):
             return codes.S553_SENDER_NOT_OWNED.format(address=address)
         if size_param(options) > settings.MAX_MESSAGE_SIZE:
             return codes.S552_TOO_BIG

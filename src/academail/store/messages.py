@@ -644,11 +644,11 @@ def access_message(account_id: int, mailbox_id: int, uid: int, need: str = "") -
     if need:
         try:
             access_mailbox(account_id, mailbox_id, need)
-            return Message.objects.select_related("content").get(mailbox_id=mailbox_id, uid=uid)
+            return Message.objects.select_related("content", "mailbox").get(mailbox_id=mailbox_id, uid=uid)
         except (MailboxNotFound, Message.DoesNotExist):
             raise MessageNotFound("Ce message n'existe pas ou a été supprimé.") from None
     try:
-        return Message.objects.select_related("content").get(
+        return Message.objects.select_related("content", "mailbox").get(
             mailbox_id=mailbox_id, uid=uid, mailbox__account_id=account_id
         )
     except Message.DoesNotExist:

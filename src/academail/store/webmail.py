@@ -17,12 +17,13 @@ The webmail imports the store's types from here (``Flag``, ``Mailbox``,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 
 from academail.mime.parse import Part
+from academail.store import acl
 from academail.store.errors import MailboxNotFound, MessageNotFound
 from academail.store.mailboxes import (
     DEFAULT_MAILBOXES,
@@ -99,15 +100,29 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """One entry of the mailbox switcher: the person's own mailbox, or one
+    whose folders are shared with them (a functional mailbox, a delegation,
+    a colleague's folder), with the unread count of the folder it opens."""
+
+    owner_id: int
+    label: str
+    address: str
+    mailbox_id: int
+    unseen: int
+    current: bool
+
+
+@dataclass(frozen=True)
 class FolderPane:
     folders: list[Folder]
     quota: Quota
+    # Empty when nothing is shared with the person (no switcher shown).
+    switcher: list[Switch] = field(default_factory=list)
+    owner_id: int = 0  # whose folders ``folders`` are
 
 
-def folder_pane(account_id: int) -> FolderPane:
-    """The folder list (special folders first, in their usual order, then the
-    person's folders by name) and the quota: two queries."""
-    boxes = list_mailboxes(account_id)
+def _sorted_folders(boxes: list[Mailbox]) -> list[Folder]:
     boxes.sort(
         key=lambda m: (
             0 if m.special_use else 1,
@@ -115,9 +130,38 @@ def folder_pane(account_id: int) -> FolderPane:
             m.name.casefold(),
         )
     )
-    folders = [Folder(m, display_name(m) if m.special_use else m.name.rsplit("/", 1)[-1], m.name.count("/")) for m in boxes]
-    used, limit = quota_usage(account_id)
-    return FolderPane(folders, Quota(used, limit))
+    return [Folder(m, display_name(m) if m.special_use else m.name.rsplit("/", 1)[-1], m.name.count("/")) for m in boxes]
+
+
+def folder_pane(account_id: int, current: int | None = None) -> FolderPane:
+    """The folder list (special folders first, in their usual order, then the
+    folders by name) and the quota of the person's own mailbox, or of the
+    shared mailbox ``current`` belongs to; and the mailbox switcher when
+    something is shared with the person (``store.acl.visible_shared``). Three
+    queries, four with shared mailboxes."""
+    own = list_mailboxes(account_id)
+    shared = acl.visible_shared(account_id)
+    owner = account_id
+    if current is not None and shared and all(m.pk != current for m in own):
+        owner = next((s.mailbox.account_id for s in shared if s.mailbox.pk == current), account_id)
+    boxes = own if owner == account_id else [s.mailbox for s in shared if s.mailbox.account_id == owner]
+    folders = _sorted_folders(boxes)
+    used, limit = quota_usage(owner)
+    switcher: list[Switch] = []
+    if shared:
+        inbox_box = next((m for m in own if m.special_use == SpecialUse.INBOX), own[0] if own else None)
+        if inbox_box is not None:
+            switcher.append(Switch(account_id, "", "", inbox_box.pk, inbox_box.unseen, owner == account_id))
+        seen_owners: set[int] = set()
+        for item in shared:  # sorted by owner, INBOX first
+            if item.mailbox.account_id in seen_owners:
+                continue
+            seen_owners.add(item.mailbox.account_id)
+            switcher.append(Switch(
+                item.mailbox.account_id, item.owner_name or item.owner_address, item.owner_address,
+                item.mailbox.pk, item.mailbox.unseen, owner == item.mailbox.account_id,
+            ))
+    return FolderPane(folders, Quota(used, limit), switcher, owner)
 
 
 # The list's sorts: URL word -> column of store_message. "date" is the order
@@ -159,8 +203,9 @@ def folder_page(
     Keyset pagination: ``after`` is the (sort key, UID) of the last message of
     the previous page (``before_uid`` is the older form for the date order,
     newest first). Each page is one range scan of an index, whatever its depth.
-    Raises MailboxNotFound (another account's folder) and ValueError (unknown sort)."""
-    mailbox = access_mailbox(account_id, mailbox_id)
+    Raises MailboxNotFound (a folder the account may not read, ``store.acl``)
+    and ValueError (unknown sort)."""
+    mailbox = access_mailbox(account_id, mailbox_id, "r")
     column = SORTS[sort]
     if before_uid is not None and after is None and sort == "date" and descending:
         after = ("", before_uid)
@@ -335,7 +380,7 @@ def open_conversation(account_id: int, mailbox_id: int, thread_key: str, *, mark
     """The messages of one conversation in a folder, oldest first (at most the
     newest MAX_THREAD_MESSAGES), each with its blob and part map. An unknown or
     foreign thread key is MessageNotFound."""
-    mailbox = access_mailbox(account_id, mailbox_id)
+    mailbox = access_mailbox(account_id, mailbox_id, "r")
     uids = list(
         Message.objects.filter(mailbox=mailbox, content__thread_key=thread_key)
         .order_by("-uid")
@@ -345,11 +390,16 @@ def open_conversation(account_id: int, mailbox_id: int, thread_key: str, *, mark
         raise MessageNotFound("Cette conversation n'existe pas ou a été supprimée.")
     opened = [open_message(account_id, mailbox_id, uid) for uid in reversed(uids)]
     unseen = [o.message.uid for o in opened if not o.message.flags & Flag.SEEN]
-    if mark_seen and unseen:  # one transaction and one "flags" event for the whole conversation
+    if mark_seen and unseen and may_mark_seen(account_id, mailbox):  # one transaction, one "flags" event
         do_set_flags(account_id, mailbox_id, _ranges(unseen), mode="add", flags=Flag.SEEN)
         for item in opened:
             item.message.flags |= Flag.SEEN
     return Thread(mailbox, opened)
+
+
+def may_mark_seen(account_id: int, mailbox: Mailbox) -> bool:
+    """Opening a message marks it read only with the "s" right (RFC 4314 §4)."""
+    return "s" in acl.rights_of(account_id, mailbox)
 
 
 def inbox(account_id: int) -> Mailbox:
@@ -370,11 +420,12 @@ class Opened:
 
 
 def open_message(account_id: int, mailbox_id: int, uid: int, *, mark_seen: bool = False) -> Opened:
-    """The message with its blob and part map; with ``mark_seen``, \\Seen is set
-    (in its own transaction, publishing "flags") if it was not."""
-    message = access_message(account_id, mailbox_id, uid)
-    mailbox = access_mailbox(account_id, mailbox_id)
-    if mark_seen and not message.flags & Flag.SEEN:
+    """The message with its blob and part map, in a folder the account may
+    read (``store.acl``); with ``mark_seen``, \\Seen is set (in its own
+    transaction, publishing "flags") if it was not and the account may set it."""
+    message = access_message(account_id, mailbox_id, uid, "r")
+    mailbox = message.mailbox
+    if mark_seen and not message.flags & Flag.SEEN and may_mark_seen(account_id, mailbox):
         do_set_flags(account_id, mailbox_id, [(uid, uid)], mode="add", flags=Flag.SEEN)
         message.flags |= Flag.SEEN
     full = read_raw(message)
@@ -420,9 +471,13 @@ def do_message_action(
     "answered" sets \\Answered (after a reply); "delete" moves to Corbeille, or removes for good in Corbeille itself;
     "junk" moves to Indésirables, "notjunk" from there back to the INBOX
     (both teach the spam filter, ``store.signals``); "move" needs ``target_id`` (one of the
-    account's folders). Raises MailboxNotFound, QuotaExceeded, ValueError
-    (unknown action). Precondition: none (each store call has its own transaction)."""
-    mailbox = access_mailbox(account_id, mailbox_id)
+    account's folders). In someone else's mailbox (``store.acl``), Corbeille,
+    Indésirables and the INBOX are the owner's, and each store call checks
+    the rights it needs (NoPermission). Raises MailboxNotFound, NoPermission,
+    QuotaExceeded, ValueError (unknown action). Precondition: none (each store
+    call has its own transaction)."""
+    mailbox = access_mailbox(account_id, mailbox_id, "r")
+    owner = mailbox.account_id
     ranges = _ranges(uids)
     if not ranges:
         return 0
@@ -436,15 +491,15 @@ def do_message_action(
         do_set_flags(account_id, mailbox_id, ranges, mode="add", flags=Flag.DELETED)
         return len(do_expunge(account_id, mailbox_id, ranges))
     if action == "delete":
-        target = special_mailbox(account_id, "trash")
+        target = special_mailbox(owner, "trash")
     elif action == "junk":
-        target = special_mailbox(account_id, "junk")
+        target = special_mailbox(owner, "junk")
     elif action == "notjunk":
-        target = special_mailbox(account_id, "inbox")
+        target = special_mailbox(owner, "inbox")
     elif action == "move":
         if target_id is None:
             raise MailboxNotFound("Choisissez le dossier de destination.")
-        target = access_mailbox(account_id, target_id)
+        target = access_mailbox(account_id, target_id, "i")
     else:
         raise ValueError(action)
     if target.pk == mailbox.pk:

@@ -54,5 +54,5 @@ def parse_int(value: str | None) -> int | None:
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
     """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder)."""
-    pane = store.folder_pane(signed_in_id(request))
+    pane = store.folder_pane(signed_in_id(request), current)
     return render(request, f"webmail/pages/{template}", {"pane": pane, "current": current, **context})

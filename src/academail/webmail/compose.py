@@ -76,12 +76,18 @@ def _clean_header(value: str) -> str:
 
 
 def build_message(
-    draft: Draft, *, sender_name: str, sender_address: str, now: datetime | None = None
+    draft: Draft, *, sender_name: str, sender_address: str, agent: tuple[str, str] | None = None,
+    now: datetime | None = None,
 ) -> bytes:
-    """The message as it is sent (and stored in Envoyés): From is the account."""
+    """The message as it is sent (and stored in Envoyés): From is the account,
+    or the mailbox it writes for. ``agent`` (name, address): the person sending
+    on that mailbox's behalf, in Sender (RFC 5322 §3.6.2)."""
     message = EmailMessage(policy=SMTP)
     local, _, domain = sender_address.partition("@")
     message["From"] = HeaderAddress(display_name=_clean_header(sender_name), username=local, domain=domain)
+    if agent is not None:
+        agent_local, _, agent_domain = agent[1].partition("@")
+        message["Sender"] = HeaderAddress(display_name=_clean_header(agent[0]), username=agent_local, domain=agent_domain)
     if draft.to:
         message["To"] = ", ".join(draft.to)
     if draft.cc:

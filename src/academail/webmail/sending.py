@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from academail.accounts.directory import active_names
 from academail.accounts.models import Account
+from academail.accounts.services import account_label
 from academail.delivery.submit import SenderRefused, SendRefused, Sent, account_identity, do_send
 from academail.mime.parse import ParsedMessage, Part, decode_part_body, parse_message
 from academail.store import mailboxes as store_mailboxes
@@ -90,6 +92,38 @@ def access_compose(account: Account, mode: str, reference: tuple[int, int] | Non
     return Compose(mode, reference, draft, opened, original, files)
 
 
+@dataclass(frozen=True)
+class SenderChoice:
+    """An address the person may write from: their own, a functional
+    mailbox's they may send as, or a delegator's (``on_behalf``: the person
+    goes in Sender)."""
+
+    address: str
+    name: str
+    on_behalf: bool = False
+
+
+def sender_choices(account: Account) -> list[SenderChoice]:
+    """The person's own address first, then those ``store.acl`` lets them
+    send as or for (two queries)."""
+    identity = account_identity(account)
+    others = sorted(identity.send_as | identity.on_behalf)
+    names = active_names(others)
+    return [SenderChoice(account.address, account.full_name)] + [
+        SenderChoice(address, names.get(address, address), address not in identity.send_as) for address in others
+    ]
+
+
+def default_sender(account: Account, start: Compose, choices: Sequence[SenderChoice]) -> str:
+    """A reply from a shared mailbox leaves from that mailbox's address when
+    the person may use it; anything else from their own."""
+    if start.opened is not None and start.opened.mailbox.account_id != account.pk:
+        owner_address = account_label(start.opened.mailbox.account_id)[1]
+        if any(c.address == owner_address for c in choices):
+            return owner_address
+    return account.address
+
+
 class Result(enum.Enum):
     FORM = "form"  # show the form again: ``error`` or ``attachment_warning``
     DRAFT_SAVED = "draft_saved"
@@ -149,10 +183,12 @@ def check_compose_and_send(
     save_draft: bool,
     confirmed: bool,
     draft_uid: int | None,
+    from_address: str = "",
 ) -> Outcome:
     """The posted compose form: ``draft`` holds its addresses, subject and
     body (``start.draft``'s identification fields, from the original);
-    ``kept`` the forwarded files left in; ``uploads`` the new files.
+    ``kept`` the forwarded files left in; ``uploads`` the new files;
+    ``from_address`` one of ``sender_choices`` (else the person's own).
 
     Checks the total size; with ``save_draft`` stores the message in
     Brouillons (replacing the session's draft ``draft_uid``). Otherwise warns
@@ -170,7 +206,12 @@ def check_compose_and_send(
             "mb": settings.MAX_MESSAGE_SIZE // (1024 * 1024)
         }
         return Outcome(Result.FORM, draft, error=error)
-    raw = compose.build_message(draft, sender_name=account.full_name, sender_address=account.address)
+    choice = next((c for c in sender_choices(account) if c.address == from_address.strip().lower()), None)
+    if choice is None or choice.address == account.address:
+        raw = compose.build_message(draft, sender_name=account.full_name, sender_address=account.address)
+    else:
+        agent = (account.full_name, account.address) if choice.on_behalf else None
+        raw = compose.build_message(draft, sender_name=choice.name, sender_address=choice.address, agent=agent)
     if save_draft:
         drafts = store_mailboxes.special_mailbox(account_id, "drafts")
         try:

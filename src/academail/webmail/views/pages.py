@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from academail.protection import warnings as protection
 from academail.store import webmail as store
-from academail.store.errors import QuotaExceeded
+from academail.store.errors import NoPermission, QuotaExceeded
 from academail.web.frame import parse_int, render_page, signed_in_id, webmail_view
+from academail.web.helplinks import Articles, message_tag
 from academail.webmail import preferences, searching
 
 
@@ -115,6 +116,10 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     except QuotaExceeded as error:
         messages.error(request, error.message)
         return redirect(next_url)
+    except NoPermission as refused:
+        # A shared mailbox where the person lacks this right (store.acl).
+        messages.error(request, refused.message, extra_tags=message_tag(Articles.SHARING))
+        return redirect(next_url)
     done = {
         "seen": _("Marqué comme lu."),
         "unseen": _("Marqué comme non lu."),
@@ -134,7 +139,7 @@ def actions(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 def moved_to(account_id: int, target: int | None) -> str:
     """ "Déplacé dans « Projets »." — the person sees where the message went."""
-    label = next((f.label for f in store.folder_pane(account_id).folders if f.mailbox.pk == target), "")
+    label = next((f.label for f in store.folder_pane(account_id, target).folders if f.mailbox.pk == target), "")
     return _("Déplacé dans « %(folder)s ».") % {"folder": label} if label else _("Déplacé.")
 
 

@@ -121,7 +121,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
             and not rendering.authentication_failed(bytes(opened.message.prefix), settings.MAIL_HOSTNAME),
             "flagged": bool(opened.message.flags & Flag.FLAGGED),
             "title": context["parsed"].subject or _("(sans objet)"),
-            "targets": [f for f in store.folder_pane(account_id).folders if f.mailbox.pk != mailbox_id],
+            "targets": [f for f in store.folder_pane(account_id, mailbox_id).folders if f.mailbox.pk != mailbox_id],
             "invitation": imip.access_invitation(request.user, opened.raw, authenticated=authentic(opened))
             if b"text/calendar" in opened.raw[:MAX_INVITATION_SCAN].lower() else None,
         },

@@ -58,6 +58,7 @@ def _form_context(request: HttpRequest, start: sending.Compose, *, posted: bool)
         "original_files": start.original_files,
         "kept": set(request.POST.getlist("keep")) if posted else {a.section for a in start.original_files},
         "attached_original": start.attached_original,
+        "senders": sending.sender_choices(request.user),
     }
 
 
@@ -78,20 +79,21 @@ def write(request: HttpRequest) -> HttpResponse:
         signature = preferences.signature_block(preferences.access_preferences(signed_in_id(request)).signature)
         if signature:
             draft.body = "\n\n" + signature + draft.body
-        return render_page(
-            request, "write.html", {**context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": ""}
-        )
+        return render_page(request, "write.html", {
+            **context, "draft": draft, "to": ", ".join(draft.to), "cc": ", ".join(draft.cc), "bcc": "",
+            "from_address": sending.default_sender(account, start, context["senders"]),
+        })
     fill_from_form(draft, request)  # the identification fields stay the original's
     outcome = sending.check_compose_and_send(
         account, start, draft, kept=context["kept"], uploads=request.FILES.getlist("attachments"),
         save_draft=request.POST.get("intent") == "draft", confirmed=request.POST.get("confirm") == "1",
-        draft_uid=parse_uid(request.POST.get("draft")),
+        draft_uid=parse_uid(request.POST.get("draft")), from_address=request.POST.get("from", ""),
     )
     if outcome.result is sending.Result.FORM:
         return render_page(request, "write.html", {
             **context, "draft": outcome.draft, "to": request.POST.get("to", ""), "cc": request.POST.get("cc", ""),
             "bcc": request.POST.get("bcc", ""), "error": outcome.error, "attachment_warning": outcome.attachment_warning,
-            "help_article": outcome.help_article,
+            "help_article": outcome.help_article, "from_address": request.POST.get("from", ""),
         })
     if outcome.result is sending.Result.DRAFT_SAVED:
         messages.success(request, _("Brouillon enregistré dans Brouillons."))

@@ -1,0 +1,104 @@
+"""Functional mailboxes in a real browser (issue 19), at desktop and phone
+size, with axe: the secretariat creates the school's mailbox with a member;
+the member finds it in the mailbox switcher with its unread count, reads a
+parent's message in it and answers from the school's address."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.conftest import make_person, sign_in, wait_text
+from tests.e2e.test_accessibility import (
+    AXE,
+    audit,
+    report,
+    screen,  # noqa: F401 (desktop and phone sizes, the fixture)
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SCHOOL_ADDRESS = "ce.0341234x@ac-demo.fr"
+
+
+def _no_horizontal_scroll(driver) -> None:
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def _click(driver, element) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+
+def _open_drawer(driver) -> None:
+    """On a phone the folders and the switcher are in the drawer."""
+    summary = driver.find_element(By.CSS_SELECTOR, "#wm-drawer > summary")
+    if summary.is_displayed() and driver.find_element(By.ID, "wm-drawer").get_attribute("open") is None:
+        summary.click()
+
+
+def test_create_then_read_and_answer_from_the_switcher(screen, live_server):  # noqa: F811
+    from academail.accounts.models import Role
+    from academail.store.messages import special_mailbox
+    from tests.imap.helpers import deliver_to
+
+    secretary = make_person("Nadia", "Secretaire")
+    secretary.role = Role.SECRETARIAT
+    secretary.save()
+    member = make_person("Sophie", "Leroy")
+    parent = make_person("Claire", "Parent")
+    axe = AXE.read_text()
+    found: dict[str, list[dict]] = {}
+
+    # The secretariat creates the mailbox in the browser.
+    sign_in(screen, live_server, secretary.identifier)
+    screen.get(live_server.url + "/courrier/partage/")
+    _click(screen, screen.find_element(By.LINK_TEXT, "Créer ou importer des boîtes fonctionnelles"))
+    WebDriverWait(screen, 20).until(EC.presence_of_element_located((By.ID, "fn-uai")))
+    if violations := audit(screen, axe):
+        found["création"] = violations
+    screen.find_element(By.ID, "fn-uai").send_keys("0341234X")
+    screen.find_element(By.ID, "fn-name").send_keys("Collège Jean Moulin")
+    screen.find_element(By.ID, "fn-members").send_keys(member.identifier)
+    _click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=create]"))
+    wait_text(screen, SCHOOL_ADDRESS, timeout=20, css="main")
+    wait_text(screen, "Sophie Leroy", timeout=20, css="#fm-members")
+    _no_horizontal_scroll(screen)
+    if violations := audit(screen, axe):
+        found["membres"] = violations
+
+    from academail.accounts.models import Account
+
+    box = Account.objects.get(address=SCHOOL_ADDRESS)
+    deliver_to(box, subject="Absence de mon fils", sender=parent.address)
+
+    # The member: the switcher shows the school's mailbox and its unread count.
+    sign_in(screen, live_server, member.identifier)
+    _open_drawer(screen)
+    switch = WebDriverWait(screen, 20).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, f'.wm-switcher [data-owner="{box.pk}"] a')))
+    assert "Collège Jean Moulin" in switch.text and "1" in switch.text
+    if violations := audit(screen, axe):
+        found["sélecteur"] = violations
+    _click(screen, switch)
+    wait_text(screen, "Absence de mon fils", timeout=20, css="main")
+    _no_horizontal_scroll(screen)
+    _click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Absence de mon fils"))
+    wait_text(screen, "Absence de mon fils", timeout=20, css="main h1")
+    assert special_mailbox(box.pk, "inbox").unseen == 0
+    if violations := audit(screen, axe):
+        found["lecture"] = violations
+    reply = screen.find_element(By.CSS_SELECTOR, "a[href*='mode=reply']")
+    _click(screen, reply)
+    sender = WebDriverWait(screen, 20).until(EC.presence_of_element_located((By.ID, "wm-from")))
+    assert sender.get_attribute("value") == SCHOOL_ADDRESS
+    if violations := audit(screen, axe):
+        found["réponse"] = violations
+    body = screen.find_element(By.ID, "wm-body")
+    body.send_keys("Bien noté, merci.")
+    _click(screen, screen.find_element(By.CSS_SELECTOR, "#wm-compose button[type=submit]:not([name])"))
+    wait_text(screen, "Message envoyé", timeout=20)
+    assert special_mailbox(box.pk, "sent").messages == 1
+    assert not found, report(found)
