@@ -334,3 +334,42 @@ def test_a_cut_connection_is_resumed_and_a_garbled_server_fails_cleanly(dovecot,
     assert failed.state == "failed"
     assert "relancez" in failed.message or "coupé" in failed.message
     assert Message.objects.filter(mailbox__account=account).count() == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_mailbox_stops_then_resumes_and_a_new_uidvalidity_copies_nothing_twice(dovecot, make_account):
+    account = make_account("Lucie", "Bernard")
+    dovecot.add_user("lbernard", "ancien")
+    client = dovecot.client("lbernard")
+    client.create_folder("Réunions")
+    raws = [message(8000 + n, "Réunion parents", size=30_000) for n in range(20)]
+    client.multiappend("Réunions", raws)
+    client.logout()
+    account.quota_bytes = 300_000  # about 8 of the 20 (grace included)
+    account.save(update_fields=["quota_bytes"])
+    source = own_source(dovecot, "lbernard", "ancien")
+
+    stopped = migrate_account(account.pk, account.identifier, source, Options(batch_messages=6))
+    assert stopped.state == "stopped"
+    assert "quota" in stopped.message and "relancez" in stopped.message
+    folder = Message.objects.filter(mailbox__account=account, mailbox__name="Réunions")
+    kept = folder.count()
+    assert 0 < kept < 20
+    assert MigrationFolder.objects.get(migration__account=account, source_name="Réunions").last_uid == kept
+
+    account.quota_bytes = 50 * 1024 * 1024
+    account.save(update_fields=["quota_bytes"])
+    resumed = migrate_account(account.pk, account.identifier, source, Options(batch_messages=6))
+    assert (resumed.state, resumed.copied, resumed.already) == ("done", 20 - kept, kept)
+    assert folder.count() == 20
+
+    # The old server rebuilt the folder (new UIDVALIDITY, RFC 3501 §2.3.1.1): same mail plus one.
+    client = dovecot.client("lbernard")
+    client.delete_folder("Réunions")
+    client.create_folder("Réunions")
+    client.multiappend("Réunions", [*raws, message(8100, "Réunion parents")])
+    client.logout()
+    rebuilt = migrate_account(account.pk, account.identifier, source, Options(batch_messages=6))
+    assert (rebuilt.state, rebuilt.copied) == ("done", 1)
+    assert folder.count() == 21
+    assert len({m.content_id for m in folder}) == 21
