@@ -458,6 +458,38 @@ def total_copied(account_id: int) -> int:
     return int(ImapMigration.objects.filter(account_id=account_id).aggregate(n=Sum("copied"))["n"] or 0)
 
 
+@dataclass(frozen=True)
+class MigrationSummary:
+    """One source mailbox's migration into an account, as a page shows it."""
+
+    source: str
+    state: str
+    state_label: str
+    copied: int
+    copied_bytes: int
+    failed: int
+    result: str
+    runs: int
+    updated_at: datetime
+    failures: list[tuple[str, int, str]]  # (source folder, UID, French reason), the first FAILURES_SHOWN
+
+
+def account_migrations(account_id: int) -> list[MigrationSummary]:
+    """The migrations into the account, newest first, with their first failures.
+    Precondition: the caller checked who asks (the secretariat's scope)."""
+    summaries = []
+    for row in ImapMigration.objects.filter(account_id=account_id).order_by("-updated_at", "-pk")[:20]:
+        failures = (MigrationFailure.objects.filter(folder__migration=row).select_related("folder")
+                    .order_by("pk")[:FAILURES_SHOWN])
+        summaries.append(MigrationSummary(
+            source=row.source, state=row.state, state_label=str(MigrationState(row.state).label),
+            copied=row.copied, copied_bytes=row.copied_bytes, failed=row.failed, result=row.result,
+            runs=row.runs, updated_at=row.updated_at,
+            failures=[(f.folder.source_name, f.uid, f.reason) for f in failures],
+        ))
+    return summaries
+
+
 # --- many accounts ----------------------------------------------------------------------
 
 
@@ -562,6 +594,7 @@ def tasks_from_csv(lines: Iterable[str], template: Source) -> tuple[list[Task], 
 
 
 __all__ = [
-    "AccountReport", "Options", "Progress", "Source", "SourceError", "Task", "TaskError", "find_account",
+    "AccountReport", "MigrationSummary", "Options", "Progress", "Source", "SourceError", "Task", "TaskError",
+    "account_migrations", "find_account",
     "migrate_account", "migrate_many", "summary", "tasks_from_csv", "total_copied",
 ]

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from academail.accounts.helpdesk import HelpdeskError
 from academail.accounts.models import Account
 from academail.accounts.views import secured
+from academail.archive.migration import account_migrations
 from academail.assistance import access, secretariat
 from academail.assistance.forms import DepartureForm, ImportForm, LetterForm, NumenForm, RenameForm
 
@@ -92,11 +93,18 @@ def import_page(request: HttpRequest, secretary: Account) -> HttpResponse:
 
 @secretary_view
 def account_page(request: HttpRequest, secretary: Account, account: Account) -> HttpResponse:
-    return render(request, "assistance/secretariat/account.html", {
+    return render(request, "assistance/secretariat/account.html", _account_context(secretary, account))
+
+
+def _account_context(secretary: Account, account: Account, **extra: Any) -> dict[str, Any]:
+    """What the account page shows (its forms, aliases, migrations from the
+    previous platform), with ``extra`` (a filled form, a revealed NUMEN)."""
+    return {
         "account": account, "numen_form": NumenForm(), "rename_form": RenameForm(),
         "departure_form": DepartureForm(), "letter_form": LetterForm(auto_id="lettre_%s"), "secretary": secretary,
         "aliases": list(account.aliases.values_list("address", flat=True)),
-    })
+        "migrations": account_migrations(account.pk), **extra,
+    }
 
 
 @require_POST
@@ -109,11 +117,8 @@ def show_numen(request: HttpRequest, secretary: Account, account: Account) -> Ht
             numen = secretariat.reveal_numen(secretary, account, form.cleaned_data["reason"])
         except HelpdeskError as exc:
             form.add_error("reason", str(exc))
-    return render(request, "assistance/secretariat/account.html", {
-        "account": account, "numen_form": form, "numen": numen, "rename_form": RenameForm(),
-        "departure_form": DepartureForm(), "letter_form": LetterForm(auto_id="lettre_%s"), "secretary": secretary,
-        "aliases": list(account.aliases.values_list("address", flat=True)),
-    })
+    return render(request, "assistance/secretariat/account.html",
+                  _account_context(secretary, account, numen_form=form, numen=numen))
 
 
 @require_POST
