@@ -9,7 +9,6 @@ from django.test import Client
 from django.urls import reverse
 
 from academail.archive.models import ImapMigration, MigrationFailure, MigrationFolder
-from tests.assistance.conftest import claire, secretary, secretary_client  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
