@@ -48,7 +48,8 @@ def test_space_and_exports_pages_are_accessible(page, live_server, axe_source, t
     for name, (width, height) in sorted(VIEWPORTS.items()):
         page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                              {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-        for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports"))):
+        for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports")),
+                            ("imports", reverse("archive:imports"))):
             page.get(live_server.url + path)
             if label == "espace":
                 assert page.find_elements(By.CSS_SELECTOR, "table[aria-labelledby=wm-space-senders] tbody tr")
@@ -87,3 +88,40 @@ def test_the_done_when_story(page, live_server, teacher):
     (export,) = account_exports(teacher.pk)
     link = page.find_element(By.PARTIAL_LINK_TEXT, "Télécharger").get_attribute("href")
     assert link == live_server.url + reverse("archive:export_download", args=[export.pk])
+
+
+def test_import_is_sent_in_pieces_then_reported(page, live_server, teacher, settings, tmp_path):
+    """A 12-message mbox sent by the page's script in 4 KB pieces (the
+    setting, small on purpose: a dozen pieces), into a new folder; the
+    report appears once the worker ran."""
+    import time as clock
+    from unittest import mock
+
+    from academail.archive import uploads
+    from academail.archive.models import ImportUpload
+    from academail.jobs.runner import run_pending
+    from academail.store.models import Mailbox, Message
+    from tests.conftest import build_message
+
+    settings.IMPORT_CHUNK_BYTES = 4096
+    mbox = tmp_path / "classeur.mbox"
+    with mbox.open("wb") as handle:
+        for i in range(12):
+            raw = build_message(subject=f"Conseil {i}", body="Bonjour,\n\n" + "compte rendu\n" * 300)
+            handle.write(f"From direction@exemple.fr {clock.asctime()}\n".encode() + raw.replace(b"\r\n", b"\n") + b"\n")
+    assert mbox.stat().st_size > 10 * 4096
+
+    sign_in(page, live_server, teacher.identifier, PASSWORD)
+    page.get(live_server.url + reverse("archive:imports"))
+    page.find_element(By.ID, "wm-import-file").send_keys(str(mbox))
+    page.find_element(By.ID, "wm-import-new-folder").send_keys("Conseils 2019")
+    with mock.patch.object(uploads, "do_append", wraps=uploads.do_append) as pieces:
+        page.find_element(By.CSS_SELECTOR, "#wm-import-form button[type=submit]").click()
+        wait_text(page, "Import lancé", timeout=60)
+    assert pieces.call_count >= 10  # sent by the script, piece by piece, not as one form post
+    assert not ImportUpload.objects.exists()  # the upload became the job's file
+    assert run_pending() == 1
+    page.refresh()
+    wait_text(page, "12 importé(s)")
+    box = Mailbox.objects.get(account=teacher, name="Conseils 2019")
+    assert Message.objects.filter(mailbox=box).count() == 12

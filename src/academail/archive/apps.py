@@ -10,3 +10,4 @@ class ArchiveConfig(AppConfig):
         from academail import redaction
 
         redaction.register_token_url("archive:departure_download")
+        redaction.register_token_url("archive:upload_piece", kwarg="key")  # and its ".../terminer/"

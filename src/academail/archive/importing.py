@@ -32,10 +32,11 @@ import email.utils
 import hashlib
 import io
 import logging
+import os
 import re
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -349,6 +350,24 @@ def check_and_queue_import(
     """Keep the uploaded file and queue the job into the chosen folder (or a
     new one, created now). Raises ImportError_ (French), MailboxNotFound (404),
     store naming errors for the new folder, or ``JobAlreadyActive``."""
+
+    def copy(path: Path) -> None:
+        with path.open("wb") as handle:
+            while chunk := upload.read(1024 * 1024):
+                handle.write(chunk)
+
+    return _queue(account_id, filename, mailbox_id, new_folder, copy)
+
+
+def check_and_queue_staged_import(
+    account_id: int, staged: Path, filename: str, *, mailbox_id: int | None, new_folder: str = ""
+) -> Job:
+    """``check_and_queue_import`` for a file already on the server (a
+    finished piecewise upload, ``archive.uploads``): moved, not copied."""
+    return _queue(account_id, filename, mailbox_id, new_folder, lambda path: os.replace(staged, path))
+
+
+def _queue(account_id: int, filename: str, mailbox_id: int | None, new_folder: str, place: Callable[[Path], None]) -> Job:
     if new_folder.strip():
         box = do_create_mailbox(account_id, new_folder.strip())
     elif mailbox_id is not None:
@@ -360,9 +379,7 @@ def check_and_queue_import(
     with transaction.atomic():
         job = do_queue(KIND, account_id, params={"mailbox_id": box.pk, "filename": filename[:200]})
         path = directory / f"{job.pk}.upload"
-        with path.open("wb") as handle:
-            while chunk := upload.read(1024 * 1024):
-                handle.write(chunk)
+        place(path)
         Job.objects.filter(pk=job.pk).update(params={**job.params, "path": path.name})
         job.params["path"] = path.name
     return job
@@ -486,5 +503,5 @@ def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
 
 __all__ = [
     "KIND", "MAX_MEMBERS", "account_imports", "MAX_MESSAGE", "MAX_TOTAL", "ImportError_", "Item", "Report", "check_and_queue_import",
-    "read_mbox", "read_upload", "read_zip", "report_of", "run_import", "summary",
+    "check_and_queue_staged_import", "read_mbox", "read_upload", "read_zip", "report_of", "run_import", "summary", "upload_dir",
 ]

@@ -110,3 +110,21 @@ class MigrationFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder_id}:{self.uid}"
+
+
+class ImportUpload(models.Model):
+    """A file being uploaded in pieces for an import (``archive.uploads``):
+    the bytes so far are in ``<upload dir>/parts/<key>.part``; ``received`` is how
+    many are there for sure (written and flushed before the row says so), so a
+    browser that lost its connection asks for it and sends the rest."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=43, unique=True)  # random: the URL's secret and the file's name
+    filename = models.CharField(max_length=200)
+    size = models.BigIntegerField()
+    received = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"], name="import_upload_account")]

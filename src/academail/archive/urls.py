@@ -15,5 +15,8 @@ urlpatterns = [
     path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
     path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),
     path("imports/", views.imports, name="imports"),
+    path("imports/envois/", views.upload_start, name="upload_start"),
+    path("imports/envois/<str:key>/", views.upload_piece, name="upload_piece"),
+    path("imports/envois/<str:key>/terminer/", views.upload_finish, name="upload_finish"),
     path("depart/<str:token>/", views.departure_download, name="departure_download"),
 ]

@@ -9,6 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import (
     Http404,
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from academail.accounts.views import client_addr
 from academail.archive import export as exporting
-from academail.archive import importing, lighten
+from academail.archive import importing, lighten, uploads
 from academail.archive.counting import do_request_count
 from academail.archive.models import Export, ExportFormat
 from academail.jobs.runner import JobError
@@ -258,4 +259,76 @@ def imports(request: HttpRequest) -> HttpResponse:
     return render(request, "archive/pages/imports.html", {
         "pane": folder_pane(account_id), "title": _("Importer des messages"), "error": error,
         "rows": importing.account_imports(account_id), "folders": list_mailboxes(account_id),
+        "chunk_bytes": settings.IMPORT_CHUNK_BYTES,
     })
+
+
+# --- piecewise upload (archive.uploads; the page's upload.js) ----------------------
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@webmail_view
+@require_POST
+def upload_start(request: HttpRequest) -> HttpResponse:
+    """Declare a file (``name``, ``size`` from the form); answer where to send it."""
+    size = request.POST.get("size", "")
+    try:
+        upload = uploads.do_start_upload(
+            _account_id(request), request.POST.get("name", "")[:200], int(size) if size.isdigit() and len(size) < 16 else 0
+        )
+    except importing.ImportError_ as failure:
+        return _json_error(failure.message)
+    url = reverse("archive:upload_piece", args=[upload.key])
+    return JsonResponse({"url": url, "received": 0, "chunk": settings.IMPORT_CHUNK_BYTES}, status=201)
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def upload_piece(request: HttpRequest, key: str) -> HttpResponse:
+    """GET: how much has arrived. POST: the piece starting at the offset in
+    ``Upload-Offset`` (the raw body); 409 with the right offset otherwise."""
+    try:
+        upload = uploads.access_upload(_account_id(request), key)
+    except uploads.UploadNotFound:
+        raise Http404(_("Cet envoi n'existe pas ou a expiré : recommencez.")) from None
+    if request.method == "GET":
+        return JsonResponse({"received": upload.received, "size": upload.size})
+    offset = request.headers.get("Upload-Offset", "")
+    length = request.headers.get("Content-Length", "")
+    if not offset.isdigit() or not length.isdigit():
+        return _json_error(_("Envoi mal formé : rechargez la page et recommencez."))
+    try:
+        received = uploads.do_append(upload, int(offset), request, int(length))
+    except uploads.OffsetMismatch as mismatch:
+        return JsonResponse({"received": mismatch.received}, status=409)
+    except importing.ImportError_ as failure:
+        return _json_error(failure.message)
+    return JsonResponse({"received": received, "size": upload.size})
+
+
+@webmail_view
+@require_POST
+def upload_finish(request: HttpRequest, key: str) -> HttpResponse:
+    """The file is whole: queue its import into the chosen (or new) folder."""
+    account_id = _account_id(request)
+    try:
+        upload = uploads.access_upload(account_id, key)
+    except uploads.UploadNotFound:
+        raise Http404(_("Cet envoi n'existe pas ou a expiré : recommencez.")) from None
+    choice = request.POST.get("mailbox", "")
+    try:
+        uploads.do_finish(
+            upload, mailbox_id=int(choice) if choice.isdigit() and len(choice) < 19 else None,
+            new_folder=request.POST.get("new_folder", "")[:200],
+        )
+    except MailboxNotFound:
+        raise
+    except StoreError as failure:
+        return _json_error(failure.message)
+    except (importing.ImportError_, JobError) as failure:
+        return _json_error(failure.message)
+    messages.success(request, _("Import lancé : le compte rendu s'affiche ici quand il est terminé."))
+    return JsonResponse({"next": reverse("archive:imports")})

@@ -25,6 +25,7 @@ from django.utils import timezone
 from academail.accounts.helpdesk import do_purge_departed
 from academail.accounts.journal import do_purge_journal
 from academail.archive.export import do_purge_exports
+from academail.archive.uploads import do_purge_uploads
 from academail.calendar import appointments
 from academail.calendar.directory import do_generate_directory
 from academail.delivery.batcher import DeliveryBatcher
@@ -78,6 +79,7 @@ def _housekeeping(hour: int) -> None:
         call_command("clearsessions")
         do_queue_retention(timezone.now())  # Corbeille and Indésirables, as a resumable job
         do_purge_exports(timezone.now())  # export files are kept ACADEMAIL_EXPORT_KEEP_DAYS days
+        do_purge_uploads(timezone.now())  # import uploads left unfinished for a day
         tombstones = do_purge_tombstones(timezone.now())
         departed = do_purge_departed(timezone.now())
         if departed:

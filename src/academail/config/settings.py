@@ -344,6 +344,8 @@ RETENTION_DAYS = env_int("ACADEMAIL_RETENTION_DAYS", 30)
 # Exports (archive.export): where the files are written, how long they stay.
 EXPORT_DIR = Path(env_str("ACADEMAIL_EXPORT_DIR", str(VAR_DIR / "exports")))
 EXPORT_KEEP_DAYS = env_int("ACADEMAIL_EXPORT_KEEP_DAYS", 7)
+# Imports are uploaded in pieces of this size by the page's script (archive.uploads).
+IMPORT_CHUNK_BYTES = env_int("ACADEMAIL_IMPORT_CHUNK_BYTES", 8 * 1024 * 1024)
 # How often the worker looks for quota notices to send (store.quota).
 QUOTA_NOTICE_INTERVAL = env_int("ACADEMAIL_QUOTA_NOTICE_INTERVAL", 300)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).
