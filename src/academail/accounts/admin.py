@@ -133,7 +133,7 @@ class AccountCreationForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ("identifier", "full_name", "address", "role", "status", "establishment")
-    list_filter = ("role", "status")
+    list_filter = ("role", "status", "function")
     search_fields = ("identifier", "first_name", "last_name", "address")
     ordering = ("last_name", "first_name", "identifier")
     inlines = [AliasInline]
@@ -144,6 +144,7 @@ class AccountAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         ("Identité", {"fields": ("identifier", "first_name", "last_name", "establishment")}),
+        ("Annuaire (listes de diffusion)", {"fields": ("uai", "function")}),
         ("Messagerie", {"fields": ("address", "quota_bytes")}),
         ("Récupération", {"fields": ("numen_on_file", "secondary_address", "secondary_verified")}),
         ("Rôle et statut", {"fields": ("role", "status", "is_superuser")}),

@@ -9,7 +9,7 @@ writes). Delimiter: ``;``, ``,`` or tab, whichever the header row uses most.
 
 What it does: the NUMEN is the key. A NUMEN not yet known creates an account
 (``services.check_create_account``); a known one updates the names, role,
-establishment and quota of that account, never its identifier, address or
+establishment, UAI code, function and quota of that account, never its identifier, address or
 password, so running the same file twice changes nothing. Each line runs in its
 own savepoint, so a bad line is rejected whole (with its line number and a
 French reason) and never leaves half an account. A file whose header lacks a
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
-from academail.accounts.models import Account, Role
+from academail.accounts.models import Account, Function, Role
 from academail.accounts.naming import ascii_fold
 from academail.accounts.numen import NumenError, validate_numen
 from academail.accounts.secrets import mask_numen, numen_hash
@@ -71,6 +71,8 @@ _COLUMN_NAMES: dict[str, str] = {
         "secondary_address",
     ),
     **dict.fromkeys(["quotamo", "quota", "quotamb", "quotamio", "quotamib"], "quota_mb"),
+    **dict.fromkeys(["uai", "rne", "codeuai", "coderne"], "uai"),
+    **dict.fromkeys(["fonction", "function", "poste"], "function"),
 }
 REQUIRED_FIELDS = ("last_name", "first_name", "numen")
 # The column name shown in messages, in French.
@@ -82,6 +84,20 @@ _FIELD_LABELS = {
     "establishment": "etablissement",
     "secondary_address": "adresse_secours",
     "quota_mb": "quota_mo",
+    "uai": "uai",
+    "function": "fonction",
+}
+
+# Folded function names (the directory's words) -> Account.function.
+_FUNCTION_NAMES: dict[str, str] = {
+    **dict.fromkeys(["enseignant", "enseignante", "professeur", "teacher"], str(Function.TEACHER)),
+    **dict.fromkeys(
+        ["chefdetablissement", "principal", "principale", "proviseur", "proviseure", "directeur", "directrice"],
+        str(Function.PRINCIPAL),
+    ),
+    **dict.fromkeys(["adjoint", "adjointe", "principaladjoint", "proviseuradjoint", "deputy"], str(Function.DEPUTY)),
+    **dict.fromkeys(["cpe", "conseillerprincipaldeducation"], str(Function.CPE)),
+    **dict.fromkeys(["administratif", "administrative", "gestionnaire"], str(Function.ADMINISTRATIVE)),
 }
 
 _ROLE_NAMES: dict[str, str] = {
@@ -202,16 +218,27 @@ def _map_header(header: list[str], report: ImportReport) -> dict[str, int] | Non
 # --- one line ---------------------------------------------------------------------
 
 
-def _parse_role(value: str) -> str | None:
+def _parse_choice(value: str, names: dict[str, str], refusal: str) -> str | None:
+    """A role or function cell, matched folded (``ascii_fold``); None when empty."""
     if not value.strip():
         return None
-    role = _ROLE_NAMES.get(ascii_fold(value))
-    if role is None:
-        raise _LineRejected(
-            f"Rôle « {value.strip()} » inconnu : indiquez personnel, secretariat, "
-            "assistance ou administrateur."
-        )
-    return role
+    choice = names.get(ascii_fold(value))
+    if choice is None:
+        raise _LineRejected(refusal.format(value=value.strip()))
+    return choice
+
+
+def _parse_role(value: str) -> str | None:
+    return _parse_choice(
+        value, _ROLE_NAMES, "Rôle « {value} » inconnu : indiquez personnel, secretariat, assistance ou administrateur."
+    )
+
+
+def _parse_function(value: str) -> str | None:
+    return _parse_choice(
+        value, _FUNCTION_NAMES,
+        "Fonction « {value} » inconnue : indiquez enseignant, chef d'établissement, adjoint, CPE ou administratif.",
+    )
 
 
 def _parse_quota(value: str) -> int | None:
@@ -283,6 +310,8 @@ def _import_row(
     role = _parse_role(values["role"])
     quota = _parse_quota(values["quota_mb"])
     establishment = values["establishment"] or None
+    uai = values["uai"] or None  # an empty cell never erases (module docstring)
+    function = _parse_function(values["function"])
 
     account = Account.objects.filter(numen_hash=numen_hash(numen)).first()
     if scope is not None:
@@ -296,6 +325,8 @@ def _import_row(
             establishment=establishment or "",
             secondary_address=values["secondary_address"],
             quota_bytes=quota,
+            uai=uai or "",
+            function=function or "",
         )
         report.created += 1
         report.created_accounts.append(CreatedLine(line_number, created.identifier, created.address))
@@ -308,6 +339,8 @@ def _import_row(
         role=role,
         establishment=establishment,
         quota_bytes=quota,
+        uai=uai,
+        function=function,
     )
     secondary = clean_secondary_address(values["secondary_address"])
     if secondary and not account.secondary_address:

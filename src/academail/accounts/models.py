@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,25 @@ class Role(models.TextChoices):
     SUPPORT = "support", _("Agent d'assistance")
     SECURITY = "security", _("Équipe sécurité")
     ADMIN = "admin", _("Administrateur")
+
+
+# An établissement's UAI (ex-RNE) code: seven digits, the first three being
+# the département, and a check letter (0341234X). One rule: the model
+# validates it (admin forms); ``services.clean_uai`` (imports, lists) and
+# ``sharing.functional`` (functional mailboxes' addresses) use it.
+UAI_PATTERN = r"[0-9]{7}[A-Z]"
+
+
+class Function(models.TextChoices):
+    """What a person does in their établissement, as the directory says: the
+    directory-fed distribution lists select on it (``lists.members``)."""
+
+    NONE = "", _("Non renseignée")
+    TEACHER = "teacher", _("Enseignant")
+    PRINCIPAL = "principal", _("Chef d'établissement")
+    DEPUTY = "deputy", _("Adjoint")
+    CPE = "cpe", _("Conseiller principal d'éducation")
+    ADMINISTRATIVE = "administrative", _("Personnel administratif")
 
 
 class Status(models.TextChoices):
@@ -78,6 +98,14 @@ class Account(AbstractBaseUser, PermissionsMixin):
     )
     establishment = models.CharField(_("établissement"), max_length=200, blank=True)
     kind = models.CharField(_("type de compte"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    # The directory's view of the person: their établissement's UAI code
+    # (7 digits and a letter; its first three characters are the département)
+    # and their function. Directory lists select on both (index below).
+    uai = models.CharField(
+        _("code UAI de l'établissement"), max_length=8, blank=True,
+        validators=[RegexValidator(f"^{UAI_PATTERN}$", _("Un code UAI : sept chiffres et une lettre (ex. 0341234X)."))],
+    )
+    function = models.CharField(_("fonction"), max_length=16, choices=Function.choices, blank=True, default="")
     quota_bytes = models.BigIntegerField(_("quota (octets)"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -100,7 +128,16 @@ class Account(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("compte")
         verbose_name_plural = _("comptes")
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            # Directory lists (active accounts only): "every teacher of 0341234X"
+            # and "every principal of département 034" (a UAI range) use the
+            # first; "everyone of 0341234X" (or of 034) the second. Equality
+            # columns first, the range last, so SQLite's planner prefers them
+            # to the status index even without statistics.
+            models.Index(fields=["function", "status", "uai"], name="accounts_directory_idx"),
+            models.Index(fields=["status", "uai"], name="accounts_directory_all_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.identifier} ({self.first_name} {self.last_name})"
@@ -122,6 +159,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
         self.identifier = self.identifier.strip().lower()
         self.address = self.address.strip().lower()
         self.secondary_address = self.secondary_address.strip().lower()
+        self.uai = self.uai.strip().upper()
         super().save(*args, **kwargs)
 
 

@@ -27,11 +27,13 @@ from django.db import IntegrityError, models, transaction
 from academail.accounts import apppasswords, journal, throttle
 from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
 from academail.accounts.models import (
+    UAI_PATTERN,
     Account,
     Alias,
     AppPassword,
     Device,
     EventKind,
+    Function,
     Kind,
     Role,
     Status,
@@ -251,6 +253,8 @@ def check_create_account(
     identifier: str | None = None,
     address: str | None = None,
     status: str = str(Status.PENDING),
+    uai: str = "",
+    function: str = "",
 ) -> Account:
     """Validate, then create an account with its mailboxes and quota row.
 
@@ -271,6 +275,8 @@ def check_create_account(
     role = _clean_role(role)
     status = _clean_status(status)
     establishment = " ".join(establishment.split())
+    uai = clean_uai(uai)
+    function = _clean_function(function)
     secondary = clean_secondary_address(secondary_address)
     quota = _clean_quota(quota_bytes)
     wanted_identifier = _clean_identifier(identifier) if identifier is not None else None
@@ -304,6 +310,8 @@ def check_create_account(
                 role=role,
                 status=status,
                 establishment=establishment,
+                uai=uai,
+                function=function,
                 quota_bytes=quota,
             )
             account.set_unusable_password()
@@ -348,6 +356,28 @@ def check_create_functional_account(
         return account
 
 
+_UAI = re.compile(UAI_PATTERN)
+
+
+def clean_uai(value: str) -> str:
+    """An établissement's UAI code (RNE): seven characters (three digits of the
+    département, then four) and a check letter, upper-cased; "" stays "".
+    Raises AccountError (French) otherwise."""
+    cleaned = value.strip().upper()
+    if cleaned and not _UAI.fullmatch(cleaned):
+        raise AccountError(
+            f"« {value.strip()} » n'est pas un code UAI : sept chiffres et une lettre (ex. 0341234X).", field="uai"
+        )
+    return cleaned
+
+
+def _clean_function(value: str) -> str:
+    cleaned = value.strip().lower()
+    if cleaned not in Function.values:
+        raise AccountError(f"Fonction inconnue : « {value.strip()} ».", field="function")
+    return cleaned
+
+
 def check_add_alias(account: Account, address: str) -> str:
     """Give ``account`` another address of the académie (mail to it arrives in
     the same mailbox). Raises AccountError (French) when the address is not
@@ -368,6 +398,8 @@ def check_update_account(
     role: str | None = None,
     establishment: str | None = None,
     quota_bytes: int | None = None,
+    uai: str | None = None,
+    function: str | None = None,
 ) -> list[str]:
     """Change the given fields (``None`` leaves a field as it is) and return the
     names of the fields that actually changed; saves only if there are some.
@@ -385,6 +417,10 @@ def check_update_account(
         wanted["establishment"] = " ".join(establishment.split())
     if quota_bytes is not None:
         wanted["quota_bytes"] = _clean_quota(quota_bytes)
+    if uai is not None:
+        wanted["uai"] = clean_uai(uai)
+    if function is not None:
+        wanted["function"] = _clean_function(function)
     changed = [name for name, value in wanted.items() if getattr(account, name) != value]
     for name in changed:
         setattr(account, name, wanted[name])

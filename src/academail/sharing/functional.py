@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from academail.accounts.importer import decode, sniff_delimiter
-from academail.accounts.models import Account, Role, Status
+from academail.accounts.models import UAI_PATTERN, Account, Role, Status
 from academail.accounts.services import (
     AccountError,
     active_account_id,
@@ -38,7 +38,7 @@ from academail.store import acl
 
 PAGE_SIZE = 50
 MAX_IMPORT_LINES = 5000
-UAI = re.compile(r"^[0-9]{7}[a-z]$")
+UAI = re.compile(f"^{UAI_PATTERN}$", re.IGNORECASE)  # the one UAI rule, accounts.models
 # A member's rights by default: everything but managing members (issue 19 §1).
 MEMBER = ("read", "mark", "file", "delete", "send_as")
 MANAGER = (*MEMBER, "manage")
