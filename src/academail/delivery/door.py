@@ -157,6 +157,53 @@ def do_calendar_mail(prepared: PreparedContent, prefix: bytes, outcomes: Sequenc
     transaction.on_commit(apply)
 
 
+# Mail for a distribution list's address (a post) or one of its bounce
+# addresses goes to ``lists``, which registers its two functions when it starts
+# (``ListsConfig.ready``), like the helpdesk: delivery imports nothing of it.
+_lists: list[tuple[Callable[[Sequence[str]], set[str]], Callable[..., object]]] = []
+
+
+@dataclass(frozen=True)
+class ListAddress:
+    """A recipient that is a distribution list (or one of its bounce
+    addresses): ``lists`` receives the message, not a mailbox."""
+
+    address: str
+
+
+def register_lists(find: Callable[[Sequence[str]], set[str]], receive: Callable[..., object]) -> None:
+    """Called once by ``lists``: ``find(addresses)`` returns those that are
+    lists' addresses (one query, whatever their number); ``receive(raw,
+    addresses, *, prepared, mail_from, prefix, account_id, screening)`` takes a message
+    for them (inside the delivery transaction)."""
+    _lists[:] = [(find, receive)]
+
+
+def check_lists(addresses: Sequence[str]) -> set[str]:
+    """The lists' addresses among ``addresses`` (lower-cased, as given
+    stripped), in one query."""
+    wanted = [a.strip().lower() for a in addresses if a.strip()]
+    if not wanted:
+        return set()
+    return set().union(*(find(wanted) for find, _receive in _lists))
+
+
+def do_list_posts(
+    raw: bytes, addresses: Sequence[str], *, prepared: PreparedContent, mail_from: str = "", prefix: bytes = b"",
+    account_id: int | None = None, screening: Screening | None = None,
+) -> None:
+    """Hand a message for lists' addresses over to ``lists`` (moderation,
+    expansion, bounce counting). ``account_id``: the authenticated sender, if
+    any; ``screening``: the spam verdicts of mail from outside, for the
+    members' copies. Precondition: inside the transaction that makes the
+    message durable, before the ``250``; ``prepared`` is ``raw``'s durable blob."""
+    for _find, receive in _lists:
+        receive(
+            raw, list(addresses), prepared=prepared, mail_from=mail_from, prefix=prefix, account_id=account_id,
+            screening=screening,
+        )
+
+
 def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:
     """Resolve ``address`` (case-insensitive, aliases included) to an account that
     can receive mail now; raise DeliveryRefused otherwise. ``size_hint`` (SMTP

@@ -375,14 +375,18 @@ def record_results(message_id: int, replies: dict[int, tuple[str, str]], now: da
     for statuses, is_delay in ((failed, False), (delayed, True)):
         if statuses and mail_from:  # never a DSN to the null sender (RFC 5321 §4.5.5)
             until = created + timedelta(seconds=settings.QUEUE_MAX_LIFETIME)
-            _send_dsn(raw, mail_from, statuses, delayed=is_delay, arrival=created, until=until, now=now)
+            send_dsn(raw, mail_from, statuses, delayed=is_delay, arrival=created, until=until, now=now)
     return outcome
 
 
-def _send_dsn(
-    original: bytes, sender: str, statuses: list[RecipientStatus], *, delayed: bool,
-    arrival: datetime, until: datetime, now: datetime,
+def send_dsn(
+    original: bytes, sender: str, statuses: list[RecipientStatus], *, delayed: bool = False,
+    arrival: datetime | None = None, until: datetime | None = None, now: datetime | None = None,
 ) -> None:
+    """Send the DSN (``delivery.dsn``) for ``statuses`` of ``original`` to
+    ``sender`` (not null): through the one door for an académie address,
+    queued with a null sender otherwise. Never raises (logged).
+    Precondition: none (its own transaction, or the caller's)."""
     # The route imports this module (it queues): imported here, inside delivery/.
     from academail.delivery.door import DeliveryRefused
     from academail.delivery.route import deliver

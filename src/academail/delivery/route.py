@@ -52,12 +52,14 @@ from academail.delivery.door import (
     Outcome,
     Recipient,
     Refusal,
+    check_lists,
     check_recipients,
     check_relay,
     check_spam,
     do_calendar_mail,
     do_deliver_prepared,
     do_helpdesk,
+    do_list_posts,
     prepare,
 )
 from academail.delivery.limits import (
@@ -126,7 +128,8 @@ class Route:
     enforce_quota: bool = True  # False: the platform's full-mailbox notice only (``store.quota``)
     screening: Screening | None = None  # spam verdicts and warnings (mail from outside, ``door.check_spam``)
     helpdesk: list[str] = field(default_factory=list)  # the helpdesk's addresses: tickets, not a mailbox
-    raw: bytes = b""  # the message as received, for the helpdesk
+    raw: bytes = b""  # the message as received, for the helpdesk and the lists
+    lists: list[str] = field(default_factory=list)  # distribution lists' addresses (``lists``), not a mailbox
 
 
 def split(addresses: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -148,15 +151,17 @@ def prepare_route(
     enforce_quota: bool = True,
     screen: bool = False,
     helpdesk: Sequence[str] = (),
+    lists: Sequence[str] = (),
 ) -> Route:
     """Step 1 for recipients already checked (SMTP checks at RCPT time): the
-    durable blob for ``local``, the signed bytes for ``remote`` (unsigned with
-    ``sign=False``: a relayed bounce keeps its sender's bytes). ``screen``
-    (mail from outside): the spam verdicts and phishing warnings
+    durable blob for ``local`` and ``lists``, the signed bytes for ``remote``
+    (unsigned with ``sign=False``: a relayed bounce keeps its sender's bytes).
+    ``screen`` (mail from outside): the spam verdicts and phishing warnings
     (``door.check_spam``), once for all local recipients. ``helpdesk``: the
-    helpdesk's addresses among the recipients (``door.do_helpdesk``). Raises
+    helpdesk's addresses among the recipients (``door.do_helpdesk``);
+    ``lists``: distribution lists' (``door.do_list_posts``). Raises
     DeliveryRefused (too big; spam refused). Needs no transaction."""
-    prepared = prepare(raw) if local else None
+    prepared = prepare(raw) if local or lists else None
     screening = check_spam(prepared, trace, envelope_from=mail_from, raw=raw) if prepared and screen else None
     queued = b""
     if remote:
@@ -164,7 +169,7 @@ def prepare_route(
     return Route(
         mail_from, list(local), list(remote), prepared, queued, trace, account_id,
         run_filters=run_filters, enforce_quota=enforce_quota, screening=screening,
-        helpdesk=list(helpdesk), raw=raw if helpdesk else b"",
+        helpdesk=list(helpdesk), raw=raw if helpdesk or lists else b"", lists=list(lists),
     )
 
 
@@ -186,6 +191,8 @@ def check_route(
     route will not run). Raises DeliveryRefused (too big). Needs no
     transaction."""
     local_addresses, remote = split(addresses)
+    lists = check_lists(local_addresses)
+    local_addresses = [a for a in local_addresses if a not in lists]
     local: list[Recipient] = []
     refused: dict[str, DeliveryRefused] = {}
     for address, result in zip(
@@ -199,7 +206,7 @@ def check_route(
         return Route(mail_from, local, remote, None, b"", trace, account_id, refused, run_filters, enforce_quota)
     route = prepare_route(
         raw, local, remote, mail_from=mail_from, trace=trace, account_id=account_id, sign=sign,
-        run_filters=run_filters, enforce_quota=enforce_quota,
+        run_filters=run_filters, enforce_quota=enforce_quota, lists=sorted(lists),
     )
     return dataclasses.replace(route, refused=refused)
 
@@ -233,6 +240,12 @@ def do_route(
             do_calendar_mail(route.prepared, route.trace, outcomes)
         if route.helpdesk:
             do_helpdesk(route.raw, route.helpdesk, mail_from=route.mail_from, prefix=route.trace)
+        if route.lists:
+            assert route.prepared is not None, "prepare_route writes the blob for lists"
+            do_list_posts(
+                route.raw, route.lists, prepared=route.prepared, mail_from=route.mail_from, prefix=route.trace,
+                account_id=route.account_id, screening=route.screening,
+            )
         if route.remote and capture:
             CapturedMessage.objects.create(
                 mail_from=route.mail_from, recipients=route.remote,
@@ -338,6 +351,7 @@ async def submit_batched(
     remote: Sequence[str],
     identity: Identity,
     trace: bytes,
+    lists: Sequence[str] = (),
 ) -> Submitted:
     """``do_submit`` for SMTP submission, whose local recipients were checked
     at RCPT time: the blob and signature are made in the batcher's pool, and
@@ -346,10 +360,12 @@ async def submit_batched(
     queued bytes before signing, and the local copies' prefix. Raises
     DeliveryRefused (too big) or storage errors."""
     route = await batcher.in_pool(
-        prepare_route, raw, local, remote, mail_from=mail_from, trace=trace, account_id=identity.account_id
+        prepare_route, raw, local, remote, mail_from=mail_from, trace=trace, account_id=identity.account_id,
+        lists=lists,
     )
     decisions: list[Decision] = []
-    recipients = [*(r.address for r in local), *remote]
+    # A list counts once for the sender, whatever its members (issue 19 §3).
+    recipients = [*(r.address for r in local), *lists, *remote]
     gate = _limits_gate(identity, recipients, raw, mail_from=mail_from, origin="smtp", trace=trace, decisions=decisions)
     outcomes = await batcher.commit(lambda: _route_submission(route, gate))
     return Submitted(outcomes or [], decisions[-1] if decisions else Decision(Verdict.SEND), [r.address for r in local], list(remote))
@@ -429,6 +445,9 @@ def deliver(
             relays[position] = relay
         else:
             local.append((position, address))
+    lists = check_lists([a for _, a in local])
+    listed = {position: a.strip().lower() for position, a in local if a.strip().lower() in lists}
+    local = [(position, a) for position, a in local if position not in listed]
     recipients: dict[int, Recipient] = {}
     stored: dict[int, Outcome] = {}
     checked = check_recipients([a for _, a in local], enforce_quota=enforce_quota)
@@ -437,11 +456,11 @@ def deliver(
             refused[position] = result
         else:
             recipients[position] = result
-    if recipients or relays:
+    if recipients or relays or listed:
         try:
             route = prepare_route(
                 raw, list(recipients.values()), list(relays.values()), mail_from=envelope_from, trace=prefix,
-                sign=False, enforce_quota=enforce_quota, screen=screen,
+                sign=False, enforce_quota=enforce_quota, screen=screen, lists=list(dict.fromkeys(listed.values())),
             )
         except DeliveryRefused as spam_refused:
             if spam_refused.refusal is not Refusal.SPAM:
@@ -453,7 +472,7 @@ def deliver(
     for position, address in enumerate(addresses):
         if position in refused:
             results.append(refused[position])
-        elif position in relays:
+        elif position in relays or position in listed:
             results.append(Outcome(Recipient(address.strip().lower(), 0)))
         else:
             results.append(stored[position])
@@ -470,15 +489,17 @@ async def deliver_batched(
     envelope_from: str,
     helpdesk: Sequence[str] = (),
     screen: bool = False,
+    lists: Sequence[str] = (),
 ) -> list[Outcome]:
     """The MX's path: ``raw`` for ``local`` (checked at RCPT time) through the
     one door (``screen``: with spam verdicts), relayed bounces (``relays``,
-    unsigned) into the queue and the helpdesk's addresses to ``assistance``,
+    unsigned) into the queue, the helpdesk's addresses to ``assistance`` and
+    the lists' to ``lists``,
     all or nothing, in the batcher's next group commit; durable when it
     returns. Raises DeliveryRefused (too big, spam refused) or storage errors."""
     route = await batcher.in_pool(
         prepare_route, raw, local, relays, mail_from=envelope_from, trace=prefix, sign=False, screen=screen,
-        helpdesk=helpdesk,
+        helpdesk=helpdesk, lists=lists,
     )
     return await batcher.commit(lambda: do_route(route)) or []
 

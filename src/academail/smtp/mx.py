@@ -28,10 +28,11 @@ from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.dns import DnsPythonResolver, Resolver
 from academail.delivery.door import (
     DeliveryRefused,
+    ListAddress,
     Recipient,
     Refusal,
     check_helpdesk,
-    check_recipient,
+    check_lists,
     check_recipients,
     check_relay,
 )
@@ -171,10 +172,16 @@ class MXHandler:
             return reply_for(refused.refusal)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
-        session_recipients(envelope).append(recipient)
+        if isinstance(recipient, ListAddress):
+            # A distribution list: ``lists`` takes the post (DATA), not a mailbox.
+            session_lists(envelope).append(recipient.address)
+        else:
+            session_recipients(envelope).append(recipient)
         return codes.S250_RECIPIENT_OK
 
-    async def check_recipient(self, server: SMTP, envelope: Envelope, address: str, size_hint: int) -> Recipient:
+    async def check_recipient(
+        self, server: SMTP, envelope: Envelope, address: str, size_hint: int
+    ) -> Recipient | ListAddress:
         """``door.check_recipient`` for this RCPT, resolved together with the
         RCPTs the client pipelined behind it (RFC 2920): a circular's 10,000
         RCPTs cost a few lookups instead of one thread hop and query each.
@@ -207,7 +214,8 @@ class MXHandler:
         recipients = session_recipients(envelope)
         relays = session_relays(envelope)
         helpdesk = session_helpdesk(envelope)
-        if not recipients and not relays and not helpdesk:
+        lists = session_lists(envelope)
+        if not recipients and not relays and not helpdesk and not lists:
             return codes.S554_NO_VALID_RECIPIENTS
         queue_id = secrets.token_hex(6).upper()
         single = recipients[0].address if len(recipients) == 1 else None
@@ -223,7 +231,7 @@ class MXHandler:
         try:
             outcomes = await deliver_batched(
                 self.batcher, data, recipients, relays, prefix=prefix, envelope_from=envelope.mail_from or "",
-                helpdesk=helpdesk, screen=settings.SPAM_FILTER,
+                helpdesk=helpdesk, screen=settings.SPAM_FILTER, lists=lists,
             )
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)
@@ -233,7 +241,10 @@ class MXHandler:
         refused_outcomes = [o for o in outcomes if not o.delivered]
         if refused_outcomes:
             return reply_for(refused_outcomes[0].refusal or Refusal.MAILBOX_FULL)
-        log.info("stored %s from=%s rcpts=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(data))
+        log.info(
+            "stored %s from=%s rcpts=%d lists=%d size=%d", queue_id, envelope.mail_from, len(recipients), len(lists),
+            len(data),
+        )
         return codes.S250_QUEUED.format(queue_id=queue_id)
 
 
@@ -267,20 +278,29 @@ def _peer_ip(session: Session) -> str:
     return session.peer[0] if isinstance(session.peer, tuple) else "127.0.0.1"
 
 
-def check_recipient_in_thread(address: str, size_hint: int) -> Recipient:
-    """``door.check_recipient`` from a worker thread (drops a broken connection first)."""
+def check_recipient_in_thread(address: str, size_hint: int) -> Recipient | ListAddress:
+    """``door.check_recipient`` from a worker thread (drops a broken connection
+    first); a distribution list's address is a ``ListAddress``."""
+    (result,) = _check_recipients([address], size_hint)
+    if isinstance(result, DeliveryRefused):
+        raise result
+    return result
+
+
+def _check_recipients(addresses: list[str], size_hint: int) -> list[Recipient | ListAddress | DeliveryRefused]:
+    """``door.check_recipients``, lists' addresses apart (one more query for the batch)."""
     close_old_connections()  # worker threads keep connections; drop broken ones
-    return check_recipient(address, size_hint=size_hint)
+    lists = check_lists(addresses)
+    others = [a for a in addresses if a.strip().lower() not in lists]
+    checked = dict(zip(others, check_recipients(others, size_hint=size_hint), strict=True))
+    return [ListAddress(a.strip().lower()) if a.strip().lower() in lists else checked[a] for a in addresses]
 
 
-def _check_recipients(addresses: list[str], size_hint: int) -> list[Recipient | DeliveryRefused]:
-    close_old_connections()  # worker threads keep connections; drop broken ones
-    return check_recipients(addresses, size_hint=size_hint)
-
-
-def _prefetched(envelope: Envelope) -> dict[str, Recipient | DeliveryRefused]:
+def _prefetched(envelope: Envelope) -> dict[str, Recipient | ListAddress | DeliveryRefused]:
     """Answers for RCPTs read ahead in this transaction, by address as given."""
-    answers: dict[str, Recipient | DeliveryRefused] | None = getattr(envelope, "academail_prefetched", None)
+    answers: dict[str, Recipient | ListAddress | DeliveryRefused] | None = getattr(
+        envelope, "academail_prefetched", None
+    )
     if answers is None:
         answers = {}
         envelope.academail_prefetched = answers  # type: ignore[attr-defined]
@@ -309,6 +329,11 @@ def _addresses(envelope: Envelope, name: str) -> list[str]:
 def session_helpdesk(envelope: Envelope) -> list[str]:
     """This transaction's recipients that are the helpdesk's addresses."""
     return _addresses(envelope, "academail_helpdesk")
+
+
+def session_lists(envelope: Envelope) -> list[str]:
+    """This transaction's recipients that are distribution lists' addresses."""
+    return _addresses(envelope, "academail_lists")
 
 
 def session_relays(envelope: Envelope) -> list[str]:

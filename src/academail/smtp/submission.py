@@ -26,7 +26,7 @@ from django.conf import settings
 
 from academail.accounts.services import SignInResult, check_sign_in, pause_before_refusal
 from academail.delivery.batcher import DeliveryBatcher
-from academail.delivery.door import DeliveryRefused, Recipient, Refusal, check_size
+from academail.delivery.door import DeliveryRefused, ListAddress, Recipient, Refusal, check_size
 from academail.delivery.limits import Verdict
 from academail.delivery.queue import is_local
 from academail.delivery.route import Identity, submit_batched
@@ -42,6 +42,7 @@ from academail.smtp.mx import (
     remember_rcpt,
     repeated_rcpt,
     reply_for,
+    session_lists,
     size_param,
 )
 
@@ -142,7 +143,10 @@ class SubmissionHandler:
                 )
             except DeliveryRefused as refused:
                 return reply_for(refused.refusal)
-            local.append(recipient)
+            if isinstance(recipient, ListAddress):
+                session_lists(envelope).append(recipient.address)
+            else:
+                local.append(recipient)
         else:
             remote.append(address)
         envelope.rcpt_tos.append(address)
@@ -157,7 +161,8 @@ class SubmissionHandler:
         if count_received(data) > codes.MAX_RECEIVED_HEADERS:
             return codes.S554_LOOP
         local, remote = _routes(envelope)
-        if not local and not remote:
+        lists = session_lists(envelope)
+        if not local and not remote and not lists:
             return codes.S554_NO_VALID_RECIPIENTS
         try:
             check_size(len(data))
@@ -173,12 +178,12 @@ class SubmissionHandler:
                 return codes.S550_FROM_INVALID
             return codes.S550_FROM_NOT_OWNED.format(address=refused.address)
         queue_id = secrets.token_hex(6).upper()
-        single = (local[0].address if local else remote[0]) if len(local) + len(remote) == 1 else None
+        single = ([r.address for r in local] + lists + remote)[0] if len(local) + len(lists) + len(remote) == 1 else None
         trace = received_header(session, envelope, queue_id, single, authenticated=True)
         try:
             submitted = await submit_batched(
                 self.batcher, fixed, mail_from=envelope.mail_from or "", local=local, remote=remote,
-                identity=identity, trace=trace,
+                identity=identity, trace=trace, lists=lists,
             )
         except DeliveryRefused as refused:
             return reply_for(refused.refusal)

@@ -870,3 +870,24 @@ def do_remove_contents(content_ids: Sequence[int]) -> dict[int, int]:
         if gone:
             removed[account_id] = removed.get(account_id, 0) + len(gone)
     return removed
+
+
+# --- contents kept outside any mailbox (a list's archive) -------------------------------
+
+
+def do_hold_content(prepared: PreparedContent) -> int:
+    """Count one more holder of ``prepared``'s content that is not a message
+    (a distribution list's archive, ``lists``): the row is created if new and
+    the blob stays while the holder lasts (``store.gc`` collects at zero).
+    Returns the content id for ``do_release_content``.
+    Precondition: inside a transaction; the blob is already durable."""
+    return _attach_content(prepared, 1)
+
+
+def do_release_content(content_id: int) -> None:
+    """The holder of ``do_hold_content`` is gone: one reference less; at zero
+    the content is collected after the grace period. Precondition: inside a
+    transaction."""
+    touched = Content.objects.filter(pk=content_id)
+    touched.update(refcount=F("refcount") - 1)
+    touched.filter(refcount__lte=0).update(released_at=timezone.now())
