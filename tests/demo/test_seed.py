@@ -38,8 +38,13 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
     assert Registration.objects.filter(state="waiting").exists()
     outside = 4 * Account.objects.filter(status="active").count()
     # Plus the nearly full mailbox: three video messages and its 95 % notice (demo.mailboxcare),
-    # and the phishing report that reached the security team (the administrator).
-    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1 + 1
+    # the phishing report that reached the security team (the administrator), and the
+    # copies of the distribution list's post (demo.lists).
+    from academail.lists.models import Post
+
+    list_copies = sum(Post.objects.values_list("local_count", flat=True))
+    assert list_copies >= 2
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1 + 1 + list_copies
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()
@@ -101,3 +106,20 @@ def test_the_demo_has_a_mailbox_near_its_quota(db, tmp_path, settings):
     assert Message.objects.filter(
         mailbox__account=teacher, content__subject="Votre boîte aux lettres est utilisée à 95 %"
     ).count() == 1
+
+
+def test_the_demo_has_a_directory_list_of_the_college_teachers_and_a_hand_list(db, settings):
+    from academail.lists.members import directory_accounts
+    from academail.lists.models import MailingList, Post
+
+    seed_demo(messages_per_account=2, out=io.StringIO())
+    profs = MailingList.objects.get(name="Tous les professeurs du collège")
+    teachers = set(directory_accounts(profs).values_list("address", flat=True))
+    assert teachers and all(
+        a.function == "teacher" and a.uai == profs.dir_uai for a in Account.objects.filter(address__in=teachers)
+    )
+    assert list(Post.objects.filter(mailing_list=profs).order_by("pk").values_list("status", flat=True)) == [
+        "distributed", "held",
+    ]
+    hand = MailingList.objects.get(name="Conseil pédagogique")
+    assert hand.kind == "manual" and hand.members.filter(account__isnull=True).count() == 1

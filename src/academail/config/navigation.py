@@ -28,6 +28,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("filters:index", _("Filtres et absence")),
     Entry("forwarding:index", _("Transfert")),
     Entry("sharing:index", _("Partage")),
+    Entry("lists:index", _("Listes de diffusion")),
     Entry("webmail:preferences", _("Préférences")),
     Entry("autoconfig:setup", _("Configurer mon téléphone")),
     Entry("accounts:security", _("Sécurité du compte")),

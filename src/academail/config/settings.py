@@ -110,6 +110,12 @@ FORWARD_CONFIRM_TTL = env_int("ACADEMAIL_FORWARD_CONFIRM_TTL", 48 * 3600)  # con
 SRS_SECRET = secret("ACADEMAIL_SRS_SECRET", "srs_secret", 32)
 SRS_OLD_SECRETS = env_list("ACADEMAIL_SRS_OLD_SECRETS", [])
 SRS_MAX_AGE_DAYS = env_int("ACADEMAIL_SRS_MAX_AGE_DAYS", 21)
+
+# Distribution lists (academail.lists): an outside member whose address bounced
+# this many times (failed DSNs, no more than LISTS_BOUNCE_RESET_DAYS apart) is
+# disabled; a list's moderators and managers see it.
+LISTS_BOUNCE_THRESHOLD = env_int("ACADEMAIL_LISTS_BOUNCE_THRESHOLD", 3)
+LISTS_BOUNCE_RESET_DAYS = env_int("ACADEMAIL_LISTS_BOUNCE_RESET_DAYS", 10)
 SMTP_MAX_RECIPIENTS = env_int("ACADEMAIL_SMTP_MAX_RECIPIENTS", 10000)
 SMTP_MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_SMTP_MAX_CONNECTIONS_PER_IP", 20)
 
@@ -135,6 +141,7 @@ INSTALLED_APPS = [
     "academail.protection",
     "academail.assistance",
     "academail.sharing",
+    "academail.lists",
 ]
 
 MIDDLEWARE = [

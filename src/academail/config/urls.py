@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("courrier/filtres/", include("academail.filters.urls")),
     path("courrier/transfert/", include("academail.forwarding.urls")),
+    path("courrier/listes/", include("academail.lists.urls")),
     path("courrier/espace/", include("academail.archive.urls")),
     path("courrier/protection/", include("academail.protection.urls")),
     path("courrier/partage/", include("academail.sharing.urls")),

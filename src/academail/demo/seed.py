@@ -112,10 +112,14 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     from academail.demo.mailboxcare import seed_full_mailbox
 
     nearly_full = seed_full_mailbox([account for account, _person in people], timezone.now())
+    from academail.demo.lists import seed_lists
+
+    lists = seed_lists([account for account, _person in people])
     _write_credentials(path, rows, force)
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
               f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda, "
-              f"{outside} messages de l'extérieur (indésirables et hameçonnage compris).\n")
+              f"{outside} messages de l'extérieur (indésirables et hameçonnage compris), "
+              f"{lists} listes de diffusion.\n")
     if teacher is not None and booking_page:
         out.write(f"Prise de rendez-vous des parents ({teacher.identifier}, deux rendez-vous pris) : {booking_page}\n")
     if nearly_full is not None:

@@ -53,6 +53,8 @@ def parse_int(value: str | None) -> int | None:
 
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
-    """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder)."""
+    """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder).
+    Another package's page names its own template in full (``lists/pages/index.html``)."""
     pane = store.folder_pane(signed_in_id(request), current)
-    return render(request, f"webmail/pages/{template}", {"pane": pane, "current": current, **context})
+    path = template if "/" in template else f"webmail/pages/{template}"
+    return render(request, path, {"pane": pane, "current": current, **context})

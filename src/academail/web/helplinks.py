@@ -40,6 +40,7 @@ class Articles:
     APPOINTMENTS = "rendez-vous"
     TRAINING = "formations"
     SHARING = "boites-partagees"
+    LISTS = "listes-de-diffusion"
 
 
 # The helpdesk categories (assistance's ticket form reads ``?categorie=<slug>``).

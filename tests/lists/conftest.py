@@ -1,0 +1,1 @@
+from tests.smtp.conftest import dkim_key, mx, remote_internet, sender, submission  # noqa: F401
