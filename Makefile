@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps node-deps migrate demo static run test lint unit clean messages
+.PHONY: install system-deps node-deps dsfr migrate demo static run test lint unit clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 	touch $(AXE)
 
 node-deps: $(AXE)
+
+# The official DSFR, from the npm package pinned by assets/dsfr/package-lock.json
+# (--ignore-scripts: nothing of the package runs here), copied into
+# config/static/dsfr by tools/vendor_dsfr.py. The copy is committed: run this
+# after changing the pinned version, and commit the result.
+dsfr:
+	@command -v npm >/dev/null || { echo "npm is missing (sudo apt-get install npm)"; exit 1; }
+	cd assets/dsfr && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(BIN)/python tools/vendor_dsfr.py
 
 migrate: install
 	$(BIN)/academail migrate

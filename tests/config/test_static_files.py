@@ -102,3 +102,28 @@ def test_static_files_have_hashed_names_long_cache_and_compression():
     assert response["Cache-Control"] == "max-age=315360000, public, immutable"
     assert response["Content-Encoding"] == "gzip"
     assert response["Content-Type"].startswith("text/css")
+
+
+def test_the_official_dsfr_is_vendored_whole_and_pinned():
+    """The DSFR copied by tools/vendor_dsfr.py is the version the lock file
+    pins, its licence is beside it, every file its stylesheet names exists,
+    and pages load it before our own stylesheet."""
+    import json
+    from pathlib import Path
+
+    from tools.vendor_dsfr import referenced
+
+    root = Path(__file__).resolve().parents[2]
+    vendored = root / "src" / "academail" / "config" / "static" / "dsfr"
+    lock = json.loads((root / "assets" / "dsfr" / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/@gouvfr/dsfr"]["version"]
+    css = (vendored / "dsfr.min.css").read_text(encoding="utf-8")
+    assert f"DSFR v{version} " in css[:300]
+    assert "Etalab" in (vendored / "LICENSE.md").read_text(encoding="utf-8")
+    names = referenced(css)
+    assert any(name.startswith("fonts/Marianne") for name in names)
+    assert [name for name in names if not (vendored / name).is_file()] == []
+
+    page = Client().get("/connexion/").content.decode()
+    dsfr, ours = page.index("/static/dsfr/dsfr.min."), page.index("/static/academail/css/site.")
+    assert dsfr < ours

@@ -92,8 +92,8 @@ def test_requester_agent_and_secretary(screen, live_server, axe_source):  # noqa
     screen.find_element(By.LINK_TEXT, ticket.subject).click()
     wait_text(screen, "Étape 1.")
     _check(screen, axe_source, found, "demande (agent)")
-    screen.find_element(By.ID, "id_establishment_ok").click()
-    screen.find_element(By.ID, "id_callback_ok").click()
+    screen.find_element(By.CSS_SELECTOR, "label[for=id_establishment_ok]").click()  # the DSFR box is its label
+    screen.find_element(By.CSS_SELECTOR, "label[for=id_callback_ok]").click()
     screen.find_element(By.CSS_SELECTOR, "#identite button[type=submit]").click()
     wait_text(screen, "Identité vérifiée")
     screen.find_element(By.ID, "id_address").send_keys("claire.nouvelle@exemple.fr")

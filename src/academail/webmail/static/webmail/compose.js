@@ -142,7 +142,7 @@
     if (!textarea || !format || !html || !document.execCommand) { return; }
     var label = form.querySelector('label[for="' + textarea.id + '"]');
     label.id = label.id || textarea.id + "-label";
-    var toggle = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small", "aria-pressed": "false", id: "wm-rich-toggle" }, T("richToggle", "Texte enrichi"));
+    var toggle = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--sm", "aria-pressed": "false", id: "wm-rich-toggle" }, T("richToggle", "Texte enrichi"));
     var bar = el("div", { role: "toolbar", "class": "wm-richbar", "aria-label": T("formatting", "Mise en forme"), hidden: "" });
     var editor = el("div", { contenteditable: "true", role: "textbox", "aria-multiline": "true", "aria-labelledby": label.id, "class": "wm-editor", id: "wm-editor", hidden: "" });
     var buttons = [
@@ -241,7 +241,7 @@
         sum += file.size;
         var item = el("li");
         item.appendChild(el("span", {}, file.name + " (" + size(file.size) + ") "));
-        var remove = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--small" }, T("remove", "Retirer"));
+        var remove = el("button", { type: "button", "class": "fr-btn fr-btn--tertiary fr-btn--sm" }, T("remove", "Retirer"));
         remove.appendChild(el("span", { "class": "fr-sr-only" }, " " + file.name));
         remove.addEventListener("click", function () { files.splice(index, 1); render(); input.focus(); });
         item.appendChild(remove);

@@ -15,7 +15,7 @@
   function addToggle(input) {
     var button = document.createElement("button");
     button.type = "button";
-    button.className = "fr-btn fr-btn--secondary fr-btn--small fr-password__toggle";
+    button.className = "fr-btn fr-btn--secondary fr-btn--sm fr-password__toggle";
     button.textContent = "Afficher";
     button.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-controls", input.id);
