@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install system-deps node-deps dsfr migrate demo static run test lint unit clean messages
+.PHONY: install system-deps node-deps dsfr migrate demo static run test lint unit clean messages test-s3
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,6 +92,12 @@ suite: install system-deps node-deps
 	$(BIN)/pytest
 
 test: lint suite
+
+# The delivery, store and IMAP FETCH tests again, with blobs in moto's S3
+# server instead of files (tests/conftest.py, ACADEMAIL_TEST_BLOBS).
+test-s3: install
+	ACADEMAIL_TEST_BLOBS=s3 $(BIN)/pytest tests/store/test_messages.py tests/delivery/test_door.py \
+		tests/delivery/test_filters_at_delivery.py tests/smtp/test_mx.py tests/imap/test_fetch.py
 
 # Translation catalogues, for maintainers (the compiled .mo files are committed,
 # so `make run` needs no gettext). French is the source language; each app keeps

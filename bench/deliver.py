@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import queue
 import random
+import re
 import smtplib
+import subprocess
 import sys
 import threading
 import time
@@ -130,6 +133,9 @@ def verify(result: Result) -> bool:
     return ok
 
 
+PEER = "Postfix + Dovecot LMTP: 192 msg/s accepted, 124 msg/s in mailboxes; 238 msg/s until stored (5,000 messages)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000)
@@ -147,10 +153,40 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=1,
                         help="`serve --only smtp` processes sharing the port (SO_REUSEPORT)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
+    parser.add_argument("--blobs", default="file", choices=["file", "s3", "file,s3"],
+                        help="blob store: files, S3 (moto's server, started here), or both one after the other")
     args = parser.parse_args()
 
-    c.banner("bench/deliver.py: SMTP inbound, real MX")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
+    if "," in args.blobs:  # each in its own process: settings are read once, at import
+        figures = {name: _run_child(name) for name in args.blobs.split(",")}
+        print("compare  " + ", ".join(f"{name} blobs {rate:.0f} msg/s" for name, rate in figures.items())
+              + f" (s3/file {figures['s3'] / figures['file']:.2f}x)")
+        return 0 if all(figures.values()) else 1
+    c.banner(f"bench/deliver.py: SMTP inbound, real MX, blobs in {args.blobs}")
+    ok, _ = run(args, args.blobs)
+    print(f"peer     {PEER} (BENCHMARKS.md, same machine kind, not this run)")
+    return 0 if ok else 1
+
+
+def _run_child(blobs: str) -> float:
+    """This script again with ``--blobs blobs``; its accepted msg/s (0 if it failed)."""
+    argv = [a for a in sys.argv[1:] if not a.startswith("--blobs")]
+    if "--blobs" in sys.argv:
+        index = sys.argv.index("--blobs")
+        argv = sys.argv[1:index] + sys.argv[index + 2 :]
+    done = subprocess.run([sys.executable, __file__, *argv, "--blobs", blobs],  # noqa: S603
+                          capture_output=True, text=True, check=False)
+    print(done.stdout, end="", flush=True)
+    rate = re.search(r"^result   (\d+) msg/s accepted", done.stdout, re.M)
+    return float(rate.group(1)) if rate and done.returncode == 0 else 0.0
+
+
+def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
+    """One measured run with blobs in files or in object storage; (verified, msg/s)."""
+    with c.bench_home(args.database_url, keep=args.keep) as home, contextlib.ExitStack() as s3:
+        moto = s3.enter_context(c.s3_blobs()) if blobs == "s3" else None
+        if moto is not None:
+            print(f"setup    blobs in {os.environ['ACADEMAIL_BLOB_URL']} (moto's S3 server, own process {moto.pid})")
         took = c.migrate()
         c.setup_django()
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
@@ -183,6 +219,7 @@ def main() -> int:
                 for _ in range(args.clients)
             ]
             cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers)
+            cpu_moto = c.process_cpu_seconds(moto.pid) if moto is not None else 0.0
             cpu_client = time.process_time()
             started = time.perf_counter()
             for thread in threads:
@@ -191,10 +228,11 @@ def main() -> int:
                 thread.join(timeout=600)
             elapsed = time.perf_counter() - started
             cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers) - cpu_server
+            cpu_moto = c.process_cpu_seconds(moto.pid) - cpu_moto if moto is not None else 0.0
             cpu_client = time.process_time() - cpu_client
             if any(t.is_alive() for t in threads):
                 print("clients still running after 600 s: giving up")
-                return 1
+                return False, 0.0
             accepted = len(result.accepted)
             accepted_bytes = sum(len(i.raw) for i, _ in result.accepted)
             ms = [t * 1000 for t in result.data_to_250]
@@ -207,16 +245,20 @@ def main() -> int:
             print(f"result   whole transaction (MAIL..250, sendmail): p50 {c.percentile(tx, 50):.1f} ms, "
                   f"p99 {c.percentile(tx, 99):.1f} ms")
             print(f"cpu      server {cpu_server:.1f} s ({cpu_server / elapsed * 100:.0f} % of one core), "
-                  f"bench clients {cpu_client:.1f} s ({cpu_client / elapsed * 100:.0f} %)")
+                  f"bench clients {cpu_client:.1f} s ({cpu_client / elapsed * 100:.0f} %)"
+                  + (f", moto S3 server {cpu_moto:.1f} s ({cpu_moto / elapsed * 100:.0f} %)" if moto else ""))
             for item, error in result.refused[:5]:
                 print(f"refused  {item.message_id}: {error}")
             ok = verify(result)
-            files, apparent, _, _ = c.dir_usage(home / "blobs")
-            print(f"disk     {files} blob files, {c.human_bytes(apparent)}; DB {c.human_bytes(c.db_size_bytes())}")
+            if blobs == "s3":
+                print(f"store    {c.s3_object_count()} objects in the bucket; DB {c.human_bytes(c.db_size_bytes())}")
+            else:
+                files, apparent, _, _ = c.dir_usage(home / "blobs")
+                print(f"disk     {files} blob files, {c.human_bytes(apparent)}; DB {c.human_bytes(c.db_size_bytes())}")
             connections.close_all()
         if not ok or result.refused:
             print("--- server log (tail) ---\n" + c.server_log_tail())
-        return 0 if ok else 1
+        return ok, accepted / elapsed
 
 
 if __name__ == "__main__":

@@ -140,3 +140,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("e2e") is None and _is_end_to_end(item):
             item.add_marker(pytest.mark.e2e)
+
+
+# --- blobs in object storage: moto's S3 server (tests/s3.py) ------------------------
+from tests.s3 import s3_blobs, s3_endpoint, s3_faulty  # noqa: E402, F401 (fixtures for every test directory)
+
+
+@pytest.fixture(autouse=True)
+def _blobs_in_object_storage(request):
+    """``ACADEMAIL_TEST_BLOBS=s3`` runs the tests with their blobs in moto's S3
+    server instead of files (``make test-s3``: delivery, IMAP FETCH, the store)."""
+    import os
+
+    if os.environ.get("ACADEMAIL_TEST_BLOBS") == "s3":
+        request.getfixturevalue("s3_blobs")

@@ -28,3 +28,12 @@ def count_deliveries(copies: int, mailbox_full: int) -> None:
     DELIVERIES.inc(copies)
     if mailbox_full:
         REFUSALS.labels("full").inc(mailbox_full)
+BLOB_ERRORS = Counter(
+    "academail_blob_store_errors", "Blob store operations that failed, per operation", ["operation"],
+    registry=REGISTRY,
+)
+
+
+def count_blob_error(operation: str) -> None:
+    """A blob store operation (put, get, head, delete, list, check) failed."""
+    BLOB_ERRORS.labels(operation).inc()

@@ -1,5 +1,5 @@
 """The ``academail`` command: serve, migrate, import-accounts, deliver, demo,
-queue, dkim-keygen, jobs, backup, restore, migrate-imap, and ``manage`` for any other Django management command."""
+queue, dkim-keygen, jobs, backup, restore, migrate-imap, blobs, and ``manage`` for any other Django management command."""
 
 from __future__ import annotations
 
@@ -268,6 +268,40 @@ def cmd_migrate_imap(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_blobs(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    from academail.operations.blobmigration import MigrationReport, do_migrate_blobs
+    from academail.store.blobs import open_blob_store
+
+    try:
+        source = open_blob_store(args.source or settings.BLOB_URL or str(settings.BLOB_DIR))
+        dest = open_blob_store(args.dest)
+    except ValueError as error:
+        print(f"academail blobs : {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    if source.describe() == dest.describe():
+        print("academail blobs : la source et la destination sont le même stockage.", file=sys.stderr)  # noqa: T201
+        return 2
+
+    def progress(report: MigrationReport) -> None:
+        sys.stderr.write(f"\rcopiés {report.copied}, déjà présents {report.present}")
+        sys.stderr.flush()
+
+    report = do_migrate_blobs(source, dest, threads=args.threads, progress=progress)
+    sys.stderr.write("\n")
+    print(  # noqa: T201
+        f"{source.describe()} -> {dest.describe()} : {report.copied} blob(s) copié(s), "
+        f"{report.present} déjà présent(s), {len(report.failed)} en échec, {len(report.damaged)} altéré(s)"
+        + (f", interrompu : {report.unlisted}." if report.unlisted else ".")
+    )
+    for sha256 in report.damaged:
+        print(f"altéré (SHA-256 différent, non copié) : {sha256}")  # noqa: T201
+    if report.failed or report.unlisted:
+        print("Relancez la même commande : elle reprend là où elle s'est arrêtée.")  # noqa: T201
+    return 0 if report.complete else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -356,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--report", help="write the per-account report to this CSV file")
     mig.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     mig.set_defaults(func=cmd_migrate_imap)
+    blobs = sub.add_parser("blobs", help="blob storage: migrate between files and S3-compatible object storage")
+    blobs.add_argument("action", choices=["migrate"])
+    blobs.add_argument("--to", dest="dest", required=True, help="s3://bucket/prefix or file:///path")
+    blobs.add_argument("--from", dest="source", default="",
+                       help="default: the configured store (ACADEMAIL_BLOB_URL, else ACADEMAIL_BLOB_DIR)")
+    blobs.add_argument("--threads", type=int, default=8, help="copies at once")
+    blobs.set_defaults(func=cmd_blobs)
 
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -50,6 +50,21 @@ TLS_CERT_FILE = env_str("ACADEMAIL_TLS_CERT", str(VAR_DIR / "tls" / "cert.pem"))
 TLS_KEY_FILE = env_str("ACADEMAIL_TLS_KEY", str(VAR_DIR / "tls" / "key.pem"))
 
 BLOB_DIR = Path(env_str("ACADEMAIL_BLOB_DIR", str(VAR_DIR / "blobs")))
+# Blobs in S3-compatible object storage (store.s3blobs) instead of BLOB_DIR:
+# "s3://bucket/prefix". The endpoint is empty for AWS itself; the key pair may
+# be left empty to use boto3's own chain (AWS_* variables, instance role).
+BLOB_URL = env_str("ACADEMAIL_BLOB_URL", "")
+S3_ENDPOINT_URL = env_str("ACADEMAIL_S3_ENDPOINT_URL", "")
+S3_REGION = env_str("ACADEMAIL_S3_REGION", "us-east-1")
+S3_ACCESS_KEY_ID = env_str("ACADEMAIL_S3_ACCESS_KEY_ID", "")
+S3_SECRET_ACCESS_KEY = env_str("ACADEMAIL_S3_SECRET_ACCESS_KEY", "")
+# "path" (bucket in the URL path: MinIO, Garage, Ceph RGW without wildcard DNS) or "virtual".
+S3_ADDRESSING_STYLE = env_str("ACADEMAIL_S3_ADDRESSING_STYLE", "path")
+S3_TIMEOUT = env_float("ACADEMAIL_S3_TIMEOUT", 10.0)  # seconds, connect and each read
+S3_ATTEMPTS = env_int("ACADEMAIL_S3_ATTEMPTS", 3)  # then the delivery answers 451 4.3.0
+# A local copy of the blobs read from object storage, bounded in size.
+BLOB_CACHE_DIR = Path(env_str("ACADEMAIL_BLOB_CACHE_DIR", str(VAR_DIR / "blob-cache")))
+BLOB_CACHE_BYTES = env_int("ACADEMAIL_BLOB_CACHE_BYTES", 512 * 1024 * 1024)
 
 # Mail the platform itself sends (activation codes, alerts...) goes through
 # delivery.route.do_send_platform_mail: local recipients through the one door,
@@ -374,7 +389,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env_str("ACADEMAIL_LOG_LEVEL", "INFO")},
     # aiosmtpd logs every command line at INFO: addresses of every message.
-    "loggers": {"mail.log": {"level": "WARNING"}},
+    # botocore logs request headers and bodies (message bytes) at DEBUG.
+    "loggers": {"mail.log": {"level": "WARNING"}, "botocore": {"level": "WARNING"},
+                "boto3": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
 

@@ -1,6 +1,13 @@
-"""Content-addressed blob files: the raw bytes of each distinct message, once.
+"""Content-addressed blobs: the raw bytes of each distinct message, once.
 
-A blob is written to a temporary file, fsynced, renamed into place and the
+``Blobs`` is the interface the rest of the code sees (``blob_store()``); it has
+two implementations, chosen by ``ACADEMAIL_BLOB_URL``: files under
+``ACADEMAIL_BLOB_DIR`` (``BlobStore``, the default, below) and S3-compatible
+object storage (``store.s3blobs.S3BlobStore``, ``s3://bucket/prefix``). Both keep
+the same promise: ``put`` returns only once the bytes are durable, so the row
+that points to them can commit after.
+
+A blob file is written to a temporary file, fsynced, renamed into place and the
 directory fsynced, all before the database row that points to it commits: a crash
 leaves at worst an orphan file (collected by ``store.gc``), never a row without
 its blob. Writing an existing blob only refreshes its mtime, which tells the
@@ -15,11 +22,40 @@ import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 
+class BlobStoreError(OSError):
+    """The blob store cannot take or give a blob now (object store down, slow or
+    answering 5xx). An ``OSError``, like a full disk for the file store: the
+    delivery answers ``451 4.3.0`` and nothing is acknowledged."""
+
+
+class Blobs(Protocol):
+    """What the store needs from a blob backend. ``put`` is durable on return
+    and idempotent; writing a blob that exists refreshes its age (``mtime``),
+    which tells the collector it is in use again; ``get`` raises
+    ``FileNotFoundError`` for a blob that is not there; ``iter_shas`` lists
+    every blob in ascending order."""
+
+    def put(self, data: bytes) -> str: ...
+    def get(self, sha256: str) -> bytes: ...
+    def read_range(self, sha256: str, start: int, end: int) -> bytes: ...
+    def exists(self, sha256: str) -> bool: ...
+    def mtime(self, sha256: str) -> float | None: ...
+    def delete(self, sha256: str) -> None: ...
+    def clean_tmp(self, older_than: float) -> int: ...
+    def check(self) -> None: ...
+    def iter_shas(self) -> Iterator[str]: ...
+    def describe(self) -> str: ...
+
+
 class BlobStore:
+    """Blob files under one directory (``aa/bb/<sha256>``)."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
@@ -107,14 +143,17 @@ class BlobStore:
         finally:
             os.unlink(name)
 
+    def describe(self) -> str:
+        return f"file://{self.root}"
+
     def iter_shas(self) -> Iterator[str]:
-        """Every blob on disk (for the orphan sweep)."""
-        for first in self.root.iterdir():
+        """Every blob on disk, in ascending order (for the orphan sweep and
+        ``blobs migrate``)."""
+        for first in sorted(self.root.iterdir()):
             if len(first.name) != 2 or not first.is_dir():
                 continue
-            for second in first.iterdir():
-                for entry in second.iterdir():
-                    yield entry.name
+            for second in sorted(first.iterdir()):
+                yield from sorted(entry.name for entry in second.iterdir())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -126,10 +165,31 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-@lru_cache(maxsize=1)
-def _store_for(root: str) -> BlobStore:
-    return BlobStore(Path(root))
+def open_blob_store(url: str) -> Blobs:
+    """The blob store at ``url``: ``s3://bucket/prefix`` (endpoint, region and
+    credentials from the ``ACADEMAIL_S3_*`` settings), ``file:///path`` or a
+    plain path. Raises ``ValueError`` for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme == "s3":
+        from academail.store.s3blobs import S3BlobStore  # boto3 is loaded only when used
+
+        if not parts.netloc:
+            raise ValueError(f"{url!r}: name the bucket, s3://bucket/prefix")
+        return S3BlobStore(parts.netloc, parts.path.strip("/"))
+    if parts.scheme == "file":
+        return BlobStore(Path(parts.path))
+    if parts.scheme == "" and url:
+        return BlobStore(Path(url))
+    raise ValueError(f"{url!r}: a blob store is s3://bucket/prefix or file:///path")
 
 
-def blob_store() -> BlobStore:
-    return _store_for(str(settings.BLOB_DIR))
+@lru_cache(maxsize=4)
+def _store_for(url: str, endpoint: str, pid: int) -> Blobs:
+    # Keyed by process id too: a forked worker must not share its parent's
+    # HTTP connections to the object store.
+    return open_blob_store(url)
+
+
+def blob_store() -> Blobs:
+    """The configured store: ``ACADEMAIL_BLOB_URL``, else files in ``BLOB_DIR``."""
+    return _store_for(settings.BLOB_URL or str(settings.BLOB_DIR), settings.S3_ENDPOINT_URL, os.getpid())

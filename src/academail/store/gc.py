@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from academail.store import search
-from academail.store.blobs import BlobStore, blob_store
+from academail.store.blobs import Blobs, blob_store
 from academail.store.models import Content
 
 DEFAULT_GRACE = timedelta(hours=1)
@@ -72,7 +72,7 @@ def do_collect(grace: timedelta = DEFAULT_GRACE, *, sweep_orphans: bool = False,
     return report
 
 
-def _unused(store: BlobStore, sha256: str, limit: float) -> bool:
+def _unused(store: Blobs, sha256: str, limit: float) -> bool:
     mtime = store.mtime(sha256)
     if mtime is None or mtime > limit:
         return False
