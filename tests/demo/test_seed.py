@@ -36,22 +36,23 @@ def test_demo_seeds_every_role_with_mail_and_private_credentials():
 
     assert TrainingSession.objects.filter(starts_at__gt=timezone.now()).count() == 3
     assert Registration.objects.filter(state="waiting").exists()
-    outside = 4 * Account.objects.filter(status="active").count()
+    outside = 4 * Account.objects.filter(status="active", kind="person").count()
     # Plus the nearly full mailbox: three video messages and its 95 % notice (demo.mailboxcare),
     # the phishing report that reached the security team (the administrator), and the
-    # copies of the distribution list's post (demo.lists).
+    # copies of the distribution list's post (demo.lists), and the three parents'
+    # messages of the functional mailbox (demo.sharing, issue 19).
     from academail.lists.models import Post
 
     list_copies = sum(Post.objects.values_list("local_count", flat=True))
     assert list_copies >= 2
-    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1 + 1 + list_copies
+    assert Message.objects.count() == 12 * 4 + Registration.objects.count() + outside + 3 + 1 + 1 + list_copies + 3
     path = settings.VAR_DIR / CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in path.read_text() and password in out.getvalue()
 
     again = io.StringIO()
     assert seed_demo(messages_per_account=4, out=again) == []
-    assert Account.objects.count() == 12 and "déjà installée" in again.getvalue()
+    assert Account.objects.filter(kind="person").count() == 12 and "déjà installée" in again.getvalue()
 
 
 def test_the_demo_has_helpdesk_tickets_in_various_states(db, tmp_path, settings):
@@ -73,7 +74,8 @@ def test_the_demo_shows_junk_and_a_phishing_warning(db, settings):
     from academail.protection.models import Campaign, MessageWarnings
 
     seed_demo(messages_per_account=2, out=io.StringIO())
-    active = Account.objects.filter(status="active").count()
+    # People: the demo school's functional mailbox (issue 19) is an active account too.
+    active = Account.objects.filter(status="active", kind="person").count()
     junk = Message.objects.filter(mailbox__special_use="junk")
     # GTUBE and the casino promotion for everyone, plus the lure the first person reported.
     assert junk.filter(content__subject="Test anti-indésirables").count() == active
@@ -123,3 +125,18 @@ def test_the_demo_has_a_directory_list_of_the_college_teachers_and_a_hand_list(d
     ]
     hand = MailingList.objects.get(name="Conseil pédagogique")
     assert hand.kind == "manual" and hand.members.filter(account__isnull=True).count() == 1
+
+
+def test_the_demo_has_a_functional_mailbox_with_members(db, tmp_path, settings):
+    from academail.sharing.functional import members_of
+    from academail.sharing.models import FunctionalMailbox
+    from academail.store.messages import special_mailbox
+
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    seed_demo(messages_per_account=2, out=out)
+    box = FunctionalMailbox.objects.get(uai="0341234x")
+    assert box.account.address == "ce.0341234x@ac-demo.fr" and f"Boîte fonctionnelle {box.account.address}" in out.getvalue()
+    rights = {row.identifier: row.rights for row in members_of(box)}
+    assert len(rights) == 2 and any("a" in r for r in rights.values())
+    assert special_mailbox(box.account_id, "inbox").messages == 3

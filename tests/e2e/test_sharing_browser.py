@@ -102,3 +102,46 @@ def test_create_then_read_and_answer_from_the_switcher(screen, live_server):  # 
     wait_text(screen, "Message envoyé", timeout=20)
     assert special_mailbox(box.pk, "sent").messages == 1
     assert not found, report(found)
+
+
+def test_share_a_folder_then_the_colleague_opens_it(screen, live_server):  # noqa: F811
+    from selenium.webdriver.support.ui import Select
+
+    from academail.store.mailboxes import do_create_mailbox
+    from academail.store.messages import special_mailbox
+    from academail.store.webmail import do_message_action
+    from tests.imap.helpers import deliver_to
+
+    owner = make_person("Claire", "Dumas")
+    colleague = make_person("Hugo", "Petit")
+    folder = do_create_mailbox(owner.pk, "Conseils de classe")
+    deliver_to(owner, subject="Conseil de classe de 3eB")
+    do_message_action(owner.pk, special_mailbox(owner.pk, "inbox").pk, [1], "move", target_id=folder.pk)
+    axe = AXE.read_text()
+    found: dict[str, list[dict]] = {}
+
+    sign_in(screen, live_server, owner.identifier)
+    screen.get(live_server.url + "/courrier/partage/")
+    Select(screen.find_element(By.ID, "sh-mailbox")).select_by_visible_text("Conseils de classe")
+    screen.find_element(By.ID, "sh-identifier").send_keys(colleague.identifier)
+    _click(screen, screen.find_element(By.ID, "sh-level-read"))
+    _click(screen, screen.find_element(By.CSS_SELECTOR, "#sh-share button[value=share]"))
+    wait_text(screen, "« Conseils de classe » avec Hugo Petit", timeout=20, css="#sh-shares")
+    _no_horizontal_scroll(screen)
+    if violations := audit(screen, axe):
+        found["partage"] = violations
+
+    sign_in(screen, live_server, colleague.identifier)
+    _open_drawer(screen)
+    switch = WebDriverWait(screen, 20).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, f'.wm-switcher [data-owner="{owner.pk}"] a')))
+    assert "Claire Dumas" in switch.text
+    _click(screen, switch)
+    wait_text(screen, "Conseil de classe de 3eB", timeout=20, css="main")
+    _open_drawer(screen)
+    listed = screen.find_elements(By.CSS_SELECTOR, f'.wm-folders [data-mailbox="{folder.pk}"]')
+    assert listed and len(screen.find_elements(By.CSS_SELECTOR, ".wm-folders li")) == 1  # only the shared folder
+    _no_horizontal_scroll(screen)
+    if violations := audit(screen, axe):
+        found["dossier partagé"] = violations
+    assert not found, report(found)

@@ -4,10 +4,7 @@ mailbox's journal, departures, and who may reach which page (IDOR)."""
 
 from __future__ import annotations
 
-import html
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from academail.accounts.models import Kind
@@ -16,6 +13,8 @@ from academail.sharing import functional
 from academail.sharing.models import FunctionalMailbox
 from academail.store import acl
 from academail.store.webmail import folder_pane, special_mailbox
+from tests.imap.helpers import deliver_to
+from tests.sharing.helpers import client_for, text
 
 SCHOOL = "Collège Jean Moulin"
 
@@ -32,19 +31,11 @@ def staff(make_account):
     return principal, deputy
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def _client(account) -> Client:
-    client = Client()
-    client.force_login(account)
-    return client
 
 
 def test_secretariat_creates_one_in_the_browser(secretary, staff):
     principal, deputy = staff
-    client = _client(secretary)
+    client = client_for(secretary)
     page = client.get(reverse("sharing:functional_new"))
     assert page.status_code == 200 and "ce.<uai>@ac-demo.fr" in text(page)
     response = client.post(reverse("sharing:functional_new"), {
@@ -67,7 +58,7 @@ def test_secretariat_creates_one_in_the_browser(secretary, staff):
 
 
 def test_bad_input_is_refused_in_french(secretary, staff):
-    client = _client(secretary)
+    client = client_for(secretary)
     bad_uai = client.post(reverse("sharing:functional_new"), {"uai": "12AB", "name": SCHOOL, "action": "create"})
     assert bad_uai.status_code == 400 and "n'est pas valide" in text(bad_uai)
     unknown = client.post(reverse("sharing:functional_new"), {
@@ -94,7 +85,7 @@ def test_csv_import(make_account, staff):
         "123;Sans UAI;;;\n"
         f"0341111A;École du Parc;;inconnu.total;\n"
     ).encode("cp1252")
-    response = _client(admin).post(reverse("sharing:functional_new"), {
+    response = client_for(admin).post(reverse("sharing:functional_new"), {
         "action": "import", "file": _upload(data),
     })
     body = text(response)
@@ -116,18 +107,18 @@ def test_members_page_and_idor(secretary, staff, make_account):
     box = functional.check_create_functional(secretary, uai="0341234X", name=SCHOOL, managers=[principal.identifier])
     url = reverse("sharing:functional", args=[box.pk])
     # The principal manages it: adds the deputy with read and mark only.
-    manager = _client(principal)
+    manager = client_for(principal)
     response = manager.post(url, {"identifier": deputy.identifier, "rights": ["read", "mark"], "action": "set"})
     assert response.status_code == 302
     assert {r.identifier: r.rights for r in functional.members_of(box)}[deputy.identifier] == "lrsw"
     page = text(manager.get(url))
     assert "Inès Morel" in page and "Paul Girard" in page and "membre ajouté" in page
     # Neither a plain member nor someone from elsewhere reaches the page.
-    assert _client(deputy).get(url).status_code == 404
+    assert client_for(deputy).get(url).status_code == 404
     outsider = make_account("Omar", "Benali", role="secretariat", establishment="Lycée Victor Hugo")
-    assert _client(outsider).get(url).status_code == 404
-    assert _client(outsider).post(url, {"grantee": deputy.pk, "action": "remove"}).status_code == 404
-    assert _client(deputy).get(reverse("sharing:functional_new")).status_code == 404
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider).post(url, {"grantee": deputy.pk, "action": "remove"}).status_code == 404
+    assert client_for(deputy).get(reverse("sharing:functional_new")).status_code == 404
     # Removal ends access.
     manager.post(url, {"grantee": deputy.pk, "action": "remove"})
     assert not acl.visible_shared(deputy.pk)
@@ -137,18 +128,16 @@ def test_departure_in_the_secretariat_console_ends_access(secretary, staff):
     principal, deputy = staff
     box = functional.check_create_functional(secretary, uai="0341234X", name=SCHOOL, members=[deputy.identifier])
     assert acl.visible_shared(deputy.pk)
-    _client(secretary).post(reverse("assistance:secretariat_departure", args=[deputy.pk]), {"confirm": "on"})
+    client_for(secretary).post(reverse("assistance:secretariat_departure", args=[deputy.pk]), {"confirm": "on"})
     assert not acl.visible_shared(deputy.pk)
     assert not functional.members_of(box)
 
 
 def test_the_switcher_lists_it_with_its_unread_count(secretary, staff):
-    from tests.imap.helpers import deliver_to
-
     principal, deputy = staff
     box = functional.check_create_functional(secretary, uai="0341234X", name=SCHOOL, members=[deputy.identifier])
     deliver_to(box.account)
     deliver_to(box.account)
-    page = text(_client(deputy).get(reverse("sharing:index")))
+    page = text(client_for(deputy).get(reverse("sharing:index")))
     assert "ce.0341234x@ac-demo.fr" in page and "2<span" in page
     assert folder_pane(deputy.pk).folders  # their own folders are unchanged

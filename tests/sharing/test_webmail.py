@@ -4,16 +4,14 @@ one's rights (the store's rule), and the journal of who did what."""
 
 from __future__ import annotations
 
-import html
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from academail.accounts.services import check_create_functional_account
 from academail.store import acl
 from academail.store.messages import special_mailbox
 from tests.imap.helpers import deliver_to
+from tests.sharing.helpers import client_for, text
 
 SCHOOL_ADDRESS = "ce.0341234x@ac-demo.fr"
 
@@ -31,24 +29,16 @@ def school(transactional_db, make_account):
     return box, secretary, reader, outsider
 
 
-def _client(account) -> Client:
-    client = Client()
-    client.force_login(account)
-    return client
-
-
-def _text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def test_switcher_folders_and_reading(school):
     box, secretary, _reader, _outsider = school
-    client = _client(secretary)
+    client = client_for(secretary)
     inbox_id = special_mailbox(box.pk, "inbox").pk
-    own = _text(client.get(reverse("webmail:folder", args=[special_mailbox(secretary.pk, "inbox").pk])))
+    own = text(client.get(reverse("webmail:folder", args=[special_mailbox(secretary.pk, "inbox").pk])))
     assert 'class="wm-switcher"' in own and "Collège Jean Moulin" in own and "Ma boîte" in own
     assert f'href="/courrier/dossier/{inbox_id}/"' in own
-    page = _text(client.get(reverse("webmail:folder", args=[inbox_id])))
+    page = text(client.get(reverse("webmail:folder", args=[inbox_id])))
     assert "Inscription en 6e" in page and "Demande de rendez-vous" in page
     # The folder list is the functional mailbox's, and the switcher marks it current.
     assert f'data-mailbox="{special_mailbox(box.pk, "trash").pk}"' in page
@@ -66,15 +56,15 @@ def test_switcher_folders_and_reading(school):
 def test_rights_in_the_webmail(school):
     box, _secretary, reader, outsider = school
     inbox_id = special_mailbox(box.pk, "inbox").pk
-    client = _client(reader)
+    client = client_for(reader)
     assert client.get(reverse("webmail:message", args=[inbox_id, 1])).status_code == 200
     assert special_mailbox(box.pk, "inbox").unseen == 2  # no "s": reading marks nothing for the team
     refused = client.post(reverse("webmail:actions", args=[inbox_id]), {"action": "delete", "uid": ["1"]}, follow=True)
-    assert "Vous n'avez pas le droit" in _text(refused)
+    assert "Vous n'avez pas le droit" in text(refused)
     assert special_mailbox(box.pk, "inbox").messages == 2
     # Someone else: every id is a 404, as for a folder that does not exist.
-    stranger = _client(outsider)
+    stranger = client_for(outsider)
     assert stranger.get(reverse("webmail:folder", args=[inbox_id])).status_code == 404
     assert stranger.get(reverse("webmail:message", args=[inbox_id, 1])).status_code == 404
     assert stranger.post(reverse("webmail:actions", args=[inbox_id]), {"action": "seen", "uid": ["1"]}).status_code == 404
-    assert 'class="wm-switcher"' not in _text(stranger.get(reverse("webmail:index"), follow=True))
+    assert 'class="wm-switcher"' not in text(stranger.get(reverse("webmail:index"), follow=True))

@@ -38,6 +38,7 @@ from academail.managesieve.server import stop_store_threads as stop_sieve_thread
 from academail.operations.health import check_startup
 from academail.server.instance import release, take_service_locks
 from academail.server.tls import server_context
+from academail.sharing.delegation import do_close_expired
 from academail.smtp.mx import start_mx
 from academail.smtp.submission import start_submission
 from academail.store.events import listen_forever
@@ -67,6 +68,9 @@ def _housekeeping(hour: int) -> None:
     if report.contents or report.blobs or report.orphans or report.tmp:
         log.info("gc: %d contents, %d blobs, %d orphans, %d interrupted writes removed",
                  report.contents, report.blobs, report.orphans, report.tmp)
+    closed = do_close_expired(timezone.now())  # delegations whose period is over (issue 19)
+    if closed:
+        log.info("sharing: %d delegation(s) or share(s) ended", closed)
     reminded = do_send_reminders(timezone.now())
     if reminded:
         log.info("training reminders sent: %d", reminded)

@@ -23,6 +23,7 @@ from academail.accounts.models import Account, Status
 from academail.accounts.services import address_taken, check_add_alias, check_create_account
 from academail.demo.agenda import seed_agendas, seed_appointments
 from academail.demo.corpus import DEMO_PEOPLE_SPEC, DemoPerson, generate_mailbox
+from academail.sharing.functional import members_of
 from academail.store import mailboxes
 from academail.store.errors import MailboxNotFound
 from academail.store.messages import Placement, do_store, prepare_content
@@ -115,6 +116,9 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
     from academail.demo.lists import seed_lists
 
     lists = seed_lists([account for account, _person in people])
+    from academail.demo.sharing import seed_sharing
+
+    functional = seed_sharing(active)
     _write_credentials(path, rows, force)
     out.write(f"Démo prête : {len(rows)} comptes, {total} messages, {sessions} sessions de formation, "
               f"{tickets} demandes d'assistance, {agenda_events} événements d'agenda, "
@@ -122,6 +126,9 @@ def seed_demo(*, messages_per_account: int = 60, force: bool = False, out: TextI
               f"{lists} listes de diffusion.\n")
     if teacher is not None and booking_page:
         out.write(f"Prise de rendez-vous des parents ({teacher.identifier}, deux rendez-vous pris) : {booking_page}\n")
+    if functional is not None:
+        out.write(f"Boîte fonctionnelle {functional.account.address} : lue par "
+                  + ", ".join(r.identifier for r in members_of(functional)) + " (Courrier › Partage).\n")
     if nearly_full is not None:
         out.write(f"Boîte presque pleine (95 %, trois vidéos) : {nearly_full.identifier}.\n")
     out.write(

@@ -5,6 +5,8 @@ journal). Views parse, call one service, render; an id out of reach is a
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from academail.accounts.journal import journal_page_of
-from academail.sharing import functional
+from academail.sharing import delegation, functional
 from academail.sharing.functional import NotFound, SharingError
 from academail.store import acl
 from academail.store.webmail import folder_pane
@@ -41,15 +43,60 @@ def _switcher_entries(account_id: int) -> list[acl.SharedBox]:
 
 
 @webmail_view
+@require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
+    """The person's shared mailboxes, their own shares and delegation (POST:
+    share a folder, delegate, end one), and the functional mailboxes they manage."""
     account = request.user
-    page = functional.list_managed(account, page=parse_int(request.GET.get("page")) or 1)
-    return render_page(request, "index.html", {
+    error, error_field = "", ""
+    if request.method == "POST":
+        try:
+            done = _sharing_action(request)
+        except SharingError as exc:
+            error, error_field = exc.message, exc.field
+        else:
+            messages.success(request, done)
+            return redirect("sharing:index")
+    pane = folder_pane(int(account.pk))
+    folders = {f.mailbox.pk: f.label for f in pane.folders}
+    response = render(request, "sharing/pages/index.html", {
+        "pane": pane,
         "title": _("Partage"),
         "shared": _switcher_entries(int(account.pk)),
-        "managed": page,
+        "managed": functional.list_managed(account, page=parse_int(request.GET.get("page")) or 1),
         "may_create": functional.may_create(account),
+        "shares": delegation.shares_of(account, folders),
+        "error": error, "error_field": error_field, "values": request.POST if error else {},
     })
+    if error:
+        response.status_code = 400
+    return response
+
+
+def _sharing_action(request: HttpRequest) -> str:
+    """One POST of the sharing page; the French confirmation. Raises SharingError."""
+    account = request.user
+    action = request.POST.get("action", "")
+    identifier = request.POST.get("identifier", "").strip()[:64]
+    if action == "share":
+        mailbox_id = parse_int(request.POST.get("mailbox"))
+        if mailbox_id is None:
+            raise SharingError(_("Choisissez le dossier à partager."), "mailbox")
+        delegation.check_share_folder(account, mailbox_id, identifier, request.POST.get("level", ""))
+        return _("Dossier partagé : il apparaît dans la liste de dossiers de votre collègue.")
+    if action == "delegate":
+        try:
+            until = date.fromisoformat(request.POST.get("until", ""))
+        except ValueError:
+            until = None
+        delegation.check_delegate(account, identifier, until, on_behalf=request.POST.get("on_behalf") == "1")
+        return _("Délégation enregistrée : votre collègue voit votre boîte jusqu'à la date choisie.")
+    if action == "end":
+        grantee = parse_int(request.POST.get("grantee"))
+        if grantee is not None:
+            delegation.do_unshare(account, grantee, parse_int(request.POST.get("mailbox")))
+        return _("Accès retiré.")
+    raise SharingError(_("Action inconnue : rechargez la page."))
 
 
 @webmail_view

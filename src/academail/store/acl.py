@@ -359,3 +359,18 @@ def owners_granting(actor_id: int, right: str) -> list[int]:
 def folder_label(mailbox_id: int) -> str:
     """A folder's name for a journal line ("" if it went away)."""
     return Mailbox.objects.filter(pk=mailbox_id).values_list("name", flat=True).first() or ""
+
+
+def expired_grants(now: datetime, *, limit: int = 500) -> list[tuple[int, int, int | None, str]]:
+    """(owner, grantee, mailbox, kind) of grants whose period ended (they
+    already give nothing; ``do_remove_expired`` deletes them). Uses the
+    (ends_at) index."""
+    return list(
+        Grant.objects.filter(ends_at__lte=now).order_by("ends_at")
+        .values_list("owner_id", "grantee_id", "mailbox_id", "kind")[:limit]
+    )
+
+
+def do_remove_expired(now: datetime, rows: list[tuple[int, int, int | None, str]]) -> None:
+    for owner, grantee, mailbox, _kind in rows:
+        Grant.objects.filter(owner_id=owner, grantee_id=grantee, mailbox_id=mailbox, ends_at__lte=now).delete()

@@ -544,7 +544,8 @@ def do_empty_mailbox(account_id: int, mailbox_id: int, *, only_special: tuple[st
 
 
 def do_copy(
-    account_id: int, source_id: int, uids: UidRanges, target_id: int, *, move: bool = False
+    account_id: int, source_id: int, uids: UidRanges, target_id: int, *, move: bool = False,
+    to_owner_trash: bool = False,
 ) -> list[tuple[int, int]]:
     """COPY / MOVE (RFC 3501 §6.4.7, RFC 6851): the messages keep content, flags
     and INTERNALDATE and get new UIDs in the target. Returns (source UID, new UID)
@@ -552,12 +553,20 @@ def do_copy(
     fit (a move within one owner's mailbox changes no usage). ``account_id``
     is who acts: in someone else's mailbox they need "r" on the source ("t"
     and "e" too for a move, RFC 6851 §3.3) and "i" on the target (RFC 4314 §4);
-    the target's owner's quota counts the copies.
+    the target's owner's quota counts the copies. ``to_owner_trash``: a
+    deletion in a shared folder moves the messages to the Corbeille of the
+    folder's owner (``target_id`` must be it), which the actor need not see:
+    the owner keeps their safety net.
 
     Precondition: none (own transaction). Publishes "exists" (and "expunge" for a move)."""
     with transaction.atomic():
         source_owner = access_mailbox(account_id, source_id, "rte" if move else "r").account_id
-        owner = access_mailbox(account_id, target_id, "i").account_id
+        if to_owner_trash:
+            if not move or special_mailbox(source_owner, "trash").pk != target_id:
+                raise MailboxNotFound("Ce dossier n'existe pas ou plus.")
+            owner = source_owner
+        else:
+            owner = access_mailbox(account_id, target_id, "i").account_id
         sources: list[Message] = []
         for selection in _selections(source_id, uids):
             sources.extend(selection.order_by("uid"))

@@ -277,4 +277,6 @@ class Grant(models.Model):
             models.Index(fields=["grantee", "owner"], name="grant_grantee_owner"),
             # An owner's members and shares (the ACL of a mailbox, GETACL).
             models.Index(fields=["owner", "mailbox"], name="grant_owner_mailbox"),
+            # Delegations whose period ended (the hourly round closes them).
+            models.Index(fields=["ends_at"], name="grant_ends_at"),
         ]

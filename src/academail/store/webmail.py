@@ -504,7 +504,7 @@ def do_message_action(
         raise ValueError(action)
     if target.pk == mailbox.pk:
         return 0
-    return len(do_copy(account_id, mailbox_id, ranges, target.pk, move=True))
+    return len(do_copy(account_id, mailbox_id, ranges, target.pk, move=True, to_owner_trash=action == "delete"))
 
 
 def sent_recipients(account_id: int, *, limit: int) -> list[tuple[str, str]]:
