@@ -1,0 +1,120 @@
+"""A post to a directory-fed distribution list of 5,000 local members,
+through the real MX (``academail serve --only smtp``): one RCPT (the list's
+address), the list expanded at post time from the directory (one indexed
+query), one stored content for every member.
+
+    .venv/bin/python bench/lists.py [--members 5000] [--size-kb 50]
+    .venv/bin/python bench/lists.py --database-url postgres://postgres@127.0.0.1:5432
+
+Prints MAIL FROM -> final 250 (the 250 comes after every member's copy is
+committed: expansion runs inside the transaction that accepts the post),
+the Message rows, the Content refcount (members + the archive), and the blob
+files on disk against one copy. Account creation is timed separately.
+
+Goal (issue 19): 5,000 local members all delivered in < 3 s, one copy on disk.
+Peer: Postfix + Dovecot LMTP delivering a circular (BENCHMARKS.md, 50 KB to
+2,000 recipients: 5.5 s, 2.1 MB of hard-linked files), printed beside ours
+with its rate scaled to the same number of recipients. Neither Postfix nor
+Dovecot's LMTP server is installed here, so that figure is the recorded one,
+not measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import smtplib
+import sys
+import time
+
+import _common as c
+
+SENDER = "secretariat.rectorat@ac-demo.fr"
+UAI = "0341234X"
+LIST = "profs.0341234x@ac-demo.fr"
+PEER_RECIPIENTS, PEER_SECONDS, PEER_DISK = 2_000, 5.5, 2.1 * 1024 * 1024  # BENCHMARKS.md, Postfix + Dovecot LMTP
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=5_000)
+    parser.add_argument("--size-kb", type=int, default=50)
+    parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
+    args = parser.parse_args()
+
+    c.banner(f"bench/lists.py: one {args.size_kb} KB post to a directory list of {args.members} local members")
+    with c.bench_home(args.database_url, keep=args.keep) as home:
+        took = c.migrate()
+        c.setup_django()
+        print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
+        started = time.perf_counter()
+        addresses = c.create_accounts_bulk(args.members)
+        from academail.accounts.models import Account
+        from academail.lists.models import Kind, MailingList, Post, Posting, Sender
+
+        Account.objects.filter(address__in=addresses).update(uai=UAI, function="teacher")
+        profs = MailingList.objects.create(
+            address=LIST, name="Tous les professeurs du collège", kind=Kind.DIRECTORY, dir_uai=UAI,
+            dir_function="teacher", posting=Posting.SENDERS,
+        )
+        Sender.objects.create(mailing_list=profs, address=SENDER)
+        took = time.perf_counter() - started
+        print(f"setup    {len(addresses)} accounts (bulk) of {UAI}, teachers, and the list in {took:.1f} s "
+              "(not part of the figure)")
+        raw = c.make_message(random.Random(42), to=[LIST], size=args.size_kb * 1024,
+                             attachment=args.size_kb * 1024 // 2 * 3 // 4,
+                             subject_text="Réunion de pré-rentrée : organisation et emplois du temps")
+        # Written by the list's named sender (the list checks the From address).
+        head, _, body = raw.partition(b"\r\n\r\n")
+        lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"from:")]
+        raw = b"\r\n".join([f"From: Rectorat <{SENDER}>".encode(), *lines]) + b"\r\n\r\n" + body
+        db_before = c.db_size_bytes()
+        from django.db import connections
+
+        connections.close_all()
+        port = c.free_port()
+        with c.smtp_server(port) as server:
+            cpu = c.process_cpu_seconds(server.pid)
+            with smtplib.SMTP("127.0.0.1", port, timeout=300) as client:
+                client.ehlo("bench.ac-demo.fr")
+                started = time.perf_counter()
+                refused = client.sendmail(SENDER, [LIST], raw)
+                took = time.perf_counter() - started
+            cpu = c.process_cpu_seconds(server.pid) - cpu
+            print(f"result   MAIL FROM -> final 250 (every member's copy committed): {took:.2f} s "
+                  f"= {args.members / took:.0f} members/s; refused {refused or 'none'}; server CPU {cpu:.1f} s; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU")
+
+            from academail.store.models import Content, Message
+
+            rows = Message.objects.count()
+            contents = list(Content.objects.values_list("refcount", flat=True))
+            post = Post.objects.filter(mailing_list=profs).first()
+            if post is None:
+                print("verify   no post recorded: refused (see the server log)")
+                print("--- server log (tail) ---\n" + c.server_log_tail())
+                return 1
+            ok = rows == args.members and contents == [args.members + 1] and post.local_count == args.members
+            print(f"verify   {rows} Message rows, Content refcounts {contents} (members + the archive), "
+                  f"post {post.status}, {post.local_count} local copies: " + ("OK" if ok else "MISMATCH"))
+            files, file_bytes, file_alloc, _ = c.dir_usage(home / "blobs")
+            print(f"disk     one copy of the message {len(raw)} B; blob files: {files}, {file_bytes} B "
+                  f"({file_bytes / len(raw):.3f}x)")
+            db_after = c.db_size_bytes()
+            print(f"disk     DB +{c.human_bytes(db_after - db_before)} "
+                  f"({(db_after - db_before) / args.members:.0f} B per member)")
+            peer_rate = PEER_RECIPIENTS / PEER_SECONDS
+            print(f"peer     Postfix + Dovecot LMTP, circular 50 KB to {PEER_RECIPIENTS} (BENCHMARKS.md, not this run): "
+                  f"{PEER_SECONDS} s = {peer_rate:.0f} recipients/s -> {args.members / peer_rate:.1f} s for "
+                  f"{args.members}; {c.human_bytes(PEER_DISK)} on disk (hard links)")
+            print(f"goal     < 3 s, one copy: {'met' if ok and took < 3 and files == 1 else 'NOT met'}")
+            connections.close_all()
+        if not ok:
+            print("--- server log (tail) ---\n" + c.server_log_tail())
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
