@@ -15,7 +15,8 @@ def test_append_with_flags_and_date(session):
     assert response.ok and re.search(rb"\[APPENDUID \d+ 1\]", response.tagged)
     session.cmd("SELECT Brouillons")
     fetched = session.cmd("FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])").untagged[0]
-    assert b"FLAGS (\\Seen \\Draft $Important)" in fetched
+    # \Recent too: this session is the first to select the new message (RFC 3501 §2.3.2).
+    assert b"FLAGS (\\Seen \\Draft $Important \\Recent)" in fetched
     assert b'INTERNALDATE "05-Sep-2024 11:00:00 +0200"' in fetched
     assert b"RFC822.SIZE %d" % len(raw) in fetched and fetched.endswith(raw + b")\r\n")
 

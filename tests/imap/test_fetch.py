@@ -82,11 +82,12 @@ def test_partial_and_missing_parts(session, user):
 
 def test_non_peek_fetch_sets_seen_and_examine_does_not(session, user):
     select_with(session, user, build_message(), build_message())
-    assert b"FLAGS ()" in session.cmd("FETCH 1 (FLAGS BODY.PEEK[HEADER])").untagged[0]
+    # \Recent: this session selected the new messages first (RFC 3501 §2.3.2).
+    assert b"FLAGS (\\Recent)" in session.cmd("FETCH 1 (FLAGS BODY.PEEK[HEADER])").untagged[0]
     line = session.cmd("FETCH 1 BODY[TEXT]").untagged[0]
-    assert b"FLAGS (\\Seen)" in line
-    assert b"FLAGS (\\Seen)" in session.cmd("FETCH 1 FLAGS").untagged[0]
-    session.cmd("EXAMINE INBOX")
+    assert b"FLAGS (\\Seen \\Recent)" in line
+    assert b"FLAGS (\\Seen \\Recent)" in session.cmd("FETCH 1 FLAGS").untagged[0]
+    session.cmd("EXAMINE INBOX")  # a second look: nothing is \Recent any more
     line = session.cmd("FETCH 2 (BODY[TEXT])").untagged[0]
     assert b"FLAGS" not in line
     assert b"FLAGS ()" in session.cmd("FETCH 2 FLAGS").untagged[0]
@@ -95,7 +96,7 @@ def test_non_peek_fetch_sets_seen_and_examine_does_not(session, user):
 def test_envelope_macros_and_uid_fetch(session, user):
     select_with(session, user, build_message(subject="Réunion \"parents\""), build_message())
     line = session.cmd("UID FETCH 2:* ALL").untagged
-    assert len(line) == 1 and line[0].startswith(b"* 2 FETCH (UID 2 FLAGS ()")
+    assert len(line) == 1 and line[0].startswith(b"* 2 FETCH (UID 2 FLAGS (\\Recent)")
     envelope = session.cmd("FETCH 1 ENVELOPE").untagged[0]
     assert "Réunion".encode() in envelope or b"=?utf-8?" in envelope
     assert b'"direction" "college-exemple.fr"' in envelope

@@ -18,12 +18,13 @@ def test_store_modes_and_silent(session, user):
     added = session.cmd("STORE 1:2 +FLAGS (\\Flagged $Urgent)")
     assert added.untagged == [
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Urgent)\r\n",  # new keyword (RFC 3501 §7.2.6)
-        b"* 1 FETCH (FLAGS (\\Flagged $Urgent))\r\n", b"* 2 FETCH (FLAGS (\\Flagged $Urgent))\r\n",
+        # \Recent: this session selected them first (RFC 3501 §2.3.2).
+        b"* 1 FETCH (FLAGS (\\Flagged $Urgent \\Recent))\r\n", b"* 2 FETCH (FLAGS (\\Flagged $Urgent \\Recent))\r\n",
     ]
     removed = session.cmd("UID STORE 2 -FLAGS (\\Flagged)")
-    assert removed.untagged == [b"* 2 FETCH (UID 2 FLAGS ($Urgent))\r\n"]
+    assert removed.untagged == [b"* 2 FETCH (UID 2 FLAGS ($Urgent \\Recent))\r\n"]
     assert session.cmd("STORE 3 FLAGS.SILENT (\\Seen)").untagged == []
-    assert b"FLAGS (\\Seen)" in session.cmd("FETCH 3 FLAGS").untagged[0]
+    assert b"FLAGS (\\Seen \\Recent)" in session.cmd("FETCH 3 FLAGS").untagged[0]
     assert session.cmd("STORE 1 +FLAGS (\\Bogus)").status == "BAD"
     status = session.cmd("STATUS INBOX (UNSEEN)").untagged[0]
     assert b"UNSEEN 2" in status

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,11 @@ def flag_names(flags: int, keywords: str) -> list[str]:
     return names
 
 
-def flags_item(flags: int, keywords: str) -> bytes:
-    return b"FLAGS (" + " ".join(flag_names(flags, keywords)).encode("utf-8", "replace") + b")"
+def flags_item(flags: int, keywords: str, recent: bool = False) -> bytes:
+    names = flag_names(flags, keywords)
+    if recent:
+        names.append("\\Recent")  # RFC 3501 §2.3.2: session state, never stored
+    return b"FLAGS (" + " ".join(names).encode("utf-8", "replace") + b")"
 
 
 # --- rendered pieces, per content --------------------------------------------------
@@ -339,7 +342,8 @@ def literal(data: bytes) -> bytes:
 
 
 def fetch_items(
-    row: FetchRow, items: Iterable[FetchItem], read: BlobReader, *, with_modseq: bool, pinned: Pinned | None = None
+    row: FetchRow, items: Iterable[FetchItem], read: BlobReader, *, with_modseq: bool, pinned: Pinned | None = None,
+    recent: Container[int] = (),
 ) -> list[bytes]:
     """The data items of one FETCH response (without the UID item, which the
     caller puts first). With ``pinned`` (see ``pin``), ENVELOPE, BODYSTRUCTURE
@@ -354,7 +358,7 @@ def fetch_items(
         if name == "UID":
             continue
         if name == "FLAGS":
-            out.append(flags_item(row.flags, row.keywords))
+            out.append(flags_item(row.flags, row.keywords, row.uid in recent))
         elif name == "INTERNALDATE":
             out.append(b"INTERNALDATE " + imap_date_time(row.internaldate))
         elif name == "RFC822.SIZE":

@@ -271,7 +271,11 @@ class Session:
                 await self.send_expunged(sorted(view.pending_expunge))
             if changes.new_uids:
                 view.add(changes.new_uids)
+                if not view.readonly:
+                    # RFC 3501 §2.3.2: the first session told of new mail gets its \Recent.
+                    view.recent.add(*await self.run(store.claim_recent, view.mailbox_id))
                 await self.untagged(f"{view.exists} EXISTS")
+                await self.untagged(f"{view.recent_count} RECENT")  # RFC 3501 §7.3.2
         elif expunge_ok and view.pending_expunge:
             await self.send_expunged(sorted(view.pending_expunge))
 
@@ -303,7 +307,7 @@ class Session:
             await self.untagged(self.flags_line())
 
     def flags_fetch(self, seq: int, uid: int, flags: int, keywords: str, modseq: int, *, with_uid: bool = True) -> bytes:
-        items = [flags_item(flags, keywords)]
+        items = [flags_item(flags, keywords, uid in self.selected.recent)]
         if with_uid:
             items.insert(0, b"UID %d" % uid)
         if self.condstore:

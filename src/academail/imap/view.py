@@ -100,6 +100,28 @@ class UidRuns:
             last = uid
 
 
+class RecentUids:
+    """The UIDs that are \\Recent for this session (RFC 3501 §2.3.2): a few
+    ranges [first, end), one per claim (SELECT, then each batch of new mail)."""
+
+    __slots__ = ("ranges",)
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+
+    def add(self, first: int, end: int) -> None:
+        if first < end:
+            self.ranges.append((first, end))
+
+    def __contains__(self, uid: object) -> bool:
+        return any(first <= uid < end for first, end in self.ranges)  # type: ignore[operator]
+
+    def copy(self) -> RecentUids:
+        other = RecentUids()
+        other.ranges = list(self.ranges)
+        return other
+
+
 class SelectedView:
     def __init__(
         self, *, mailbox_id: int, name: str, uidvalidity: int, uids: Iterable[int], highestmodseq: int,
@@ -122,6 +144,12 @@ class SelectedView:
         self.reported: dict[int, int] = {}
         self.poked = False  # an event arrived for this mailbox since the last resync
         self.keywords: set[str] = set()  # keywords the client was told about in FLAGS
+        self.recent = RecentUids()
+
+    @property
+    def recent_count(self) -> int:
+        """Messages of the view that are \\Recent for this session."""
+        return sum(self.uids.index_left(end) - self.uids.index_left(first) for first, end in self.recent.ranges)
 
     @property
     def exists(self) -> int:

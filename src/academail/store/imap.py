@@ -153,13 +153,17 @@ class Snapshot:
     uids: array[int]
     first_unseen: int | None  # sequence number
     keywords: tuple[str, ...] = ()  # keywords set on some message, for FLAGS (RFC 3501 §7.2.6)
+    recent: tuple[int, int] = (0, 0)  # UIDs [first, end) not seen by any session yet
 
 
 def select_snapshot(account_id: int, name: str) -> Snapshot:
-    """SELECT / EXAMINE: needs "r" on a shared mailbox (RFC 4314 §4)."""
+    """SELECT / EXAMINE: needs "r" on a shared mailbox (RFC 4314 §4).
+    ``recent`` is what no session has seen yet, looked at, not taken (a
+    read-write session then calls ``claim_recent``)."""
     with transaction.atomic():
         looked = _lookup(account_id, name, "r")
         box = Mailbox.objects.get(pk=looked.id)
+        recent = (box.first_recent_uid, box.uidnext)
         uids = array("I", Message.objects.filter(mailbox_id=box.pk).order_by("uid").values_list("uid", flat=True))
         unseen_uid = (
             Message.objects.filter(mailbox_id=box.pk)
@@ -174,7 +178,31 @@ def select_snapshot(account_id: int, name: str) -> Snapshot:
     first_unseen = None
     if unseen_uid is not None:
         first_unseen = bisect_left(uids, unseen_uid) + 1
-    return Snapshot(info, uids, first_unseen, keywords)
+    return Snapshot(info, uids, first_unseen, keywords, recent)
+
+
+def _claim(mailbox_id: int, first: int, end: int) -> tuple[int, int]:
+    # Conditional on the value read: when two sessions race, one claims.
+    if first >= end:
+        return (0, 0)
+    won = Mailbox.objects.filter(pk=mailbox_id, first_recent_uid=first).update(first_recent_uid=end)
+    return (first, end) if won else (0, 0)
+
+
+def claim_recent(mailbox_id: int) -> tuple[int, int]:
+    """RFC 3501 §2.3.2: the UIDs [first, end) that arrived since any session
+    last looked become \\Recent for the calling session alone ((0, 0): none).
+    No MODSEQ change: \\Recent is session state, not a stored flag."""
+    row = Mailbox.objects.filter(pk=mailbox_id).values_list("first_recent_uid", "uidnext").first()
+    return _claim(mailbox_id, *row) if row is not None else (0, 0)
+
+
+def recent_count(mailbox_id: int) -> int:
+    """STATUS RECENT: messages no session has seen yet (one index range)."""
+    first = Mailbox.objects.filter(pk=mailbox_id).values_list("first_recent_uid", flat=True).first()
+    if first is None:
+        return 0
+    return Message.objects.filter(mailbox_id=mailbox_id, uid__gte=first).count()
 
 
 def keywords_in_use(mailbox_id: int) -> tuple[str, ...]:
@@ -755,5 +783,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "search_uids", "select_snapshot", "subscribe_mailbox", "subscription_names", "vanished_uids",
+    "search_uids", "select_snapshot", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "vanished_uids",
 ]

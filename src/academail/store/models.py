@@ -40,6 +40,10 @@ class Mailbox(models.Model):
     uidvalidity = models.BigIntegerField()
     uidnext = models.BigIntegerField(default=1)
     highestmodseq = models.BigIntegerField(default=1)
+    # RFC 3501 §2.3.2 \Recent: UIDs from here on have not been seen by any
+    # session yet; the first read-write session to see them claims them
+    # (``store.imap.claim_recent``), as Dovecot's first_recent_uid.
+    first_recent_uid = models.BigIntegerField(default=1)
     messages = models.BigIntegerField(default=0)
     unseen = models.BigIntegerField(default=0)
     size = models.BigIntegerField(default=0)

@@ -5,6 +5,7 @@ one piece per chunk."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Container
 
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
@@ -52,7 +53,7 @@ async def do_fetch(session: Session, command: C.Fetch) -> None:
         chunk = uids[start : start + FETCH_CHUNK]
         lines = await session.run(
             render_chunk, view.mailbox_id, chunk, items, command.changed_since,
-            with_modseq or (session.condstore and "FLAGS" in names), newly_seen,
+            with_modseq or (session.condstore and "FLAGS" in names), newly_seen, view.recent.copy(),
         )
         # One write per chunk: a TLS record and a buffer check per line
         # would cost more than rendering the line.
@@ -70,6 +71,7 @@ def render_chunk(
     changed_since: int | None,
     with_modseq: bool,
     newly_seen: dict[int, store.FlagRow],
+    recent: Container[int] = (),
 ) -> list[tuple[int, bytes]]:
     """Rows and their FETCH data for one chunk (runs in a store thread: reads
     the database and the blobs). What each row needs read (structure,
@@ -101,7 +103,7 @@ def render_chunk(
         row_items = items
         if seen is not None and not has_flags:
             row_items = [*items, FetchItem("FLAGS")]  # RFC 3501 §6.4.5: report the new \Seen
-        data = fetch_items(row, row_items, store.read_blob, with_modseq=with_modseq, pinned=pinned)
+        data = fetch_items(row, row_items, store.read_blob, with_modseq=with_modseq, pinned=pinned, recent=recent)
         if any(i.name == "UID" for i in row_items):
             data.insert(0, b"UID %d" % row.uid)
         out.append((row.uid, b" ".join(data)))

@@ -147,7 +147,9 @@ async def do_list(session: Session, command: C.ListCommand) -> None:
             line += b' ("CHILDINFO" ("SUBSCRIBED"))'
         await session.untagged(line)
         if command.status_items and not lsub and box is not None and box.id != NOSELECT:
-            await session.untagged(b"STATUS " + session.wire_name(name) + b" " + _status_items(box, command.status_items))
+            recent = await session.run(store.recent_count, box.id) if "RECENT" in command.status_items else 0
+            items = _status_items(box, command.status_items, recent)
+            await session.untagged(b"STATUS " + session.wire_name(name) + b" " + items)
     await session.ok(command)
 
 
@@ -160,7 +162,8 @@ async def do_status(session: Session, command: C.Status) -> None:
     if "DELETED" in command.items:
         await session.bad(command, "STATUS DELETED is not supported")
         return
-    await session.untagged(b"STATUS " + session.wire_name(info.name) + b" " + _status_items(info, command.items))
+    recent = await session.run(store.recent_count, info.id) if "RECENT" in command.items else 0
+    await session.untagged(b"STATUS " + session.wire_name(info.name) + b" " + _status_items(info, command.items, recent))
     await session.ok(command)
 
 
@@ -212,9 +215,9 @@ def _with_parents(shared: list[store.MailboxInfo]) -> list[store.MailboxInfo]:
     return out
 
 
-def _status_items(info: store.MailboxInfo, items: Iterable[str]) -> bytes:
+def _status_items(info: store.MailboxInfo, items: Iterable[str], recent: int = 0) -> bytes:
     values = {
-        "MESSAGES": info.messages, "RECENT": 0, "UIDNEXT": info.uidnext,
+        "MESSAGES": info.messages, "RECENT": recent, "UIDNEXT": info.uidnext,
         "UIDVALIDITY": info.uidvalidity, "UNSEEN": info.unseen,
         "HIGHESTMODSEQ": info.highestmodseq, "SIZE": info.size,  # RFC 8438
     }

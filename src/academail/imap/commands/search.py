@@ -70,9 +70,13 @@ def _criterion(session: Session, key: S.SearchKey) -> tuple[store.Criterion, boo
         if isinstance(k, S.Const):
             return store.Everything(k.value)
         if isinstance(k, S.FlagKey):
+            if k.flag.lower() == "\\recent":
+                # RFC 3501 §2.3.2: \Recent is this session's, not stored: its UIDs.
+                recent = store.UidIn(tuple((first, end - 1) for first, end in view.recent.ranges))
+                return recent if k.present else store.Negation(recent)
             bit = by_name.get(k.flag.lower(), 0)
             if k.flag.startswith("\\") and not bit:
-                return store.Everything(not k.present)  # \Recent and unknown flags
+                return store.Everything(not k.present)  # unknown system flags
             return store.HasFlag(bit, "" if bit else k.flag, k.present)
         if isinstance(k, S.TextKey):
             return store.TextMatch(k.field, k.value)

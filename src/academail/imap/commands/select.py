@@ -46,6 +46,9 @@ async def do_select(session: Session, command: C.Select) -> None:
         rights=info.rights, shared=info.shared,
     )
     view.keywords = set(snap.keywords)
+    # RFC 3501 §2.3.2: a read-write session takes the \Recent of what no
+    # session has seen; a read-only one (EXAMINE, §6.3.2) only looks.
+    view.recent.add(*(snap.recent if readonly else await session.run(store.claim_recent, info.id)))
     session.view = view
     if info.shared:
         session.watch_owner(info.owner_id)
@@ -53,7 +56,7 @@ async def do_select(session: Session, command: C.Select) -> None:
     permanent = "" if readonly else _permanent_flags(info.rights)
     await session.untagged(f"OK [PERMANENTFLAGS ({permanent})] Flags permitted")
     await session.untagged(f"{view.exists} EXISTS")
-    await session.untagged("0 RECENT")  # no \Recent here (RFC 9051 drops it)
+    await session.untagged(f"{view.recent_count} RECENT")  # RFC 3501 §7.3.2
     if snap.first_unseen is not None:
         await session.untagged(f"OK [UNSEEN {snap.first_unseen}] First unseen")
     await session.untagged(f"OK [UIDVALIDITY {info.uidvalidity}] UIDs valid")

@@ -29,7 +29,7 @@ DATE_KEYS = {
 
 @dataclass(frozen=True)
 class Const:
-    """ALL / OLD (true); RECENT / NEW (false: no \\Recent here, RFC 9051 §2.3.2)."""
+    """ALL (true)."""
 
     value: bool
 
@@ -130,10 +130,13 @@ def _parse_key(lx: Lexer, charset: str) -> SearchKey:
     if head.isdigit() or head in (b"*", b"$"):
         return SetKey(False, lx.sequence_set())
     word = lx.keyword()
-    if word in ("ALL", "OLD"):
+    if word == "ALL":
         return Const(True)
-    if word in ("NEW", "RECENT"):
-        return Const(False)
+    # RFC 3501 §6.4.4: RECENT has \Recent, OLD has not, NEW is RECENT UNSEEN.
+    if word in ("RECENT", "OLD"):
+        return FlagKey("\\Recent", word == "RECENT")
+    if word == "NEW":
+        return And((FlagKey("\\Recent", True), FlagKey("\\Seen", False)))
     if word in SYSTEM_FLAG_KEYS:
         flag, present = SYSTEM_FLAG_KEYS[word]
         return FlagKey(flag, present)
