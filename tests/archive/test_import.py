@@ -17,6 +17,7 @@ from academail.archive.export import ExportRequest, check_and_queue_export, expo
 from academail.archive.importing import check_and_queue_import, report_of
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import run_pending
+from academail.store.mailboxes import do_create_mailbox
 from academail.store.messages import do_append, read_raw
 from academail.store.models import Flag, Mailbox, Message, Usage
 from tests.conftest import build_message
@@ -152,3 +153,31 @@ def test_page_uploads_and_shows_the_report(web, person):
                                                      "mailbox": 999999})
     assert response.status_code == 404
     assert Job.objects.filter(kind="archive.import").count() == 1
+
+
+@pytest.mark.parametrize("fmt", ["mbox", "eml"])
+def test_whole_mailbox_export_goes_back_into_its_folders(person, other, filled, fmt, web):
+    """The export of a whole mailbox, imported with "chacun dans son dossier
+    d'origine": the INBOX messages into the INBOX, Projets/2026 re-created with
+    its message, same bytes, flags and dates; through the page as a person
+    would choose it."""
+    projects = do_create_mailbox(person.pk, "Projets/2026")
+    do_append(person.pk, projects.pk, build_message(subject="Ancien projet", to=person.address), flags=Flag.SEEN,
+              keywords="$Travail", internaldate=datetime(2019, 6, 1, 12, 0, tzinfo=UTC))
+    before = {
+        "INBOX": _as_stored(box_of(person, "inbox")),
+        "Projets/2026": _as_stored(Mailbox.objects.get(account=person, name="Projets/2026")),
+    }  # before the export, whose "ready" notice lands in the INBOX
+    export = check_and_queue_export(person.pk, ExportRequest(format=fmt))
+    assert run_pending() == 1
+    export.refresh_from_db()
+    data = export_path(export).read_bytes()
+    web.force_login(other)
+    response = web.post(reverse("archive:imports"), {
+        "file": SimpleUploadedFile(f"export.{fmt}.zip", data, "application/zip"), "mailbox": "dossiers", "new_folder": "",
+    })
+    assert response.status_code == 302
+    assert run_pending() == 1
+    for name, stored in before.items():
+        target = Mailbox.objects.get(account=other, name=name)
+        assert sorted(_as_stored(target), key=lambda r: r[3]) == sorted(stored, key=lambda r: r[3])

@@ -51,9 +51,9 @@ from django.utils.translation import gettext as _
 
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import Clock, do_queue, step
-from academail.store.archiving import held_messages
+from academail.store.archiving import do_folder_for_label, held_messages
 from academail.store.errors import QuotaExceeded
-from academail.store.mailboxes import access_mailbox, do_create_mailbox
+from academail.store.mailboxes import access_mailbox, do_create_mailbox, special_mailbox
 from academail.store.messages import Flag, Placement, PreparedContent, do_store, prepare_content
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Item:
     flags: int = 0
     keywords: str = ""
     refused: str = ""  # French reason; empty: to store
+    folder: str = ""  # the folder it was in, inside a zip ("" elsewhere)
 
 
 @dataclass
@@ -245,7 +246,10 @@ def read_mbox(stream: BinaryIO, name: str) -> Iterator[Item]:
         yield Item(name, refused=_("fichier vide"))
 
 
-def _eml(raw: bytes, where: str, manifest: dict[str, tuple[datetime | None, int, str]]) -> Item:
+Manifest = dict[str, tuple[datetime | None, int, str, str]]
+
+
+def _eml(raw: bytes, where: str, manifest: Manifest) -> Item:
     if not _looks_like_mail(raw):
         return Item(where, refused=_("ce n'est pas un message (pas d'en-têtes de courrier)"))
     known = manifest.get(where)
@@ -255,15 +259,28 @@ def _eml(raw: bytes, where: str, manifest: dict[str, tuple[datetime | None, int,
     return Item(where, body, _header_date(body), flags, keywords)
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> dict[str, tuple[datetime | None, int, str]]:
-    """The export's manifest.csv: file -> (INTERNALDATE, flags, keywords)."""
+def _member_folder(name: str, manifest: Manifest) -> str:
+    """The folder a zip member held: the export's manifest says it exactly
+    (folder names made safe for file systems lose characters); else the
+    member's directory (``Projets/2026/12.eml``) or an mbox file's name
+    without its extension (``Projets/2026.mbox``)."""
+    known = manifest.get(name)
+    if known is not None and known[3]:
+        return known[3]
+    if name.lower().endswith(".eml"):
+        return name.rsplit("/", 1)[0] if "/" in name else ""
+    return name[:-5] if name.lower().endswith(".mbox") else name
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> Manifest:
+    """The export's manifest.csv: file -> (INTERNALDATE, flags, keywords, folder)."""
     try:
         info = archive.getinfo("manifest.csv")
     except KeyError:
         return {}
     if info.file_size > 64 * 1024 * 1024:
         return {}
-    found: dict[str, tuple[datetime | None, int, str]] = {}
+    found: Manifest = {}
     text = archive.read(info).decode("utf-8", "replace")
     for row in csv.DictReader(io.StringIO(text)):
         try:
@@ -276,7 +293,7 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, tuple[datetime | None,
                 flags |= _NAMES[name.lower()]
             else:
                 keywords.append(name)
-        found[row.get("file") or ""] = (when, flags, " ".join(keywords))
+        found[row.get("file") or ""] = (when, flags, " ".join(keywords), (row.get("folder") or "").strip())
     return found
 
 
@@ -311,10 +328,15 @@ def read_zip(path: Path) -> Iterator[Item]:
                         continue
                     with archive.open(info) as member:
                         raw = member.read(MAX_MESSAGE + 1)
-                    yield _eml(raw, name, manifest)
+                    item = _eml(raw, name, manifest)
+                    item.folder = _member_folder(name, manifest)
+                    yield item
                 elif lowered.endswith(".mbox") or "." not in lowered.rsplit("/", 1)[-1]:
+                    folder = _member_folder(name, manifest)
                     with archive.open(info) as member:
-                        yield from read_mbox(member, name)  # type: ignore[arg-type]
+                        for item in read_mbox(member, name):  # type: ignore[arg-type]
+                            item.folder = folder
+                            yield item
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
                 log.info("import: zip member %s unreadable: %s", name, error)
                 yield Item(name, refused=_("fichier abîmé dans le zip"))
@@ -345,30 +367,39 @@ def upload_dir() -> Path:
 
 
 def check_and_queue_import(
-    account_id: int, upload: BinaryIO, filename: str, *, mailbox_id: int | None, new_folder: str = ""
+    account_id: int, upload: BinaryIO, filename: str, *, mailbox_id: int | None, new_folder: str = "",
+    spread: bool = False,
 ) -> Job:
     """Keep the uploaded file and queue the job into the chosen folder (or a
-    new one, created now). Raises ImportError_ (French), MailboxNotFound (404),
-    store naming errors for the new folder, or ``JobAlreadyActive``."""
+    new one, created now), or with ``spread`` each message of a zip back into
+    the folder it was in (the others into the INBOX). Raises ImportError_
+    (French), MailboxNotFound (404), store naming errors for the new folder,
+    or ``JobAlreadyActive``."""
 
     def copy(path: Path) -> None:
         with path.open("wb") as handle:
             while chunk := upload.read(1024 * 1024):
                 handle.write(chunk)
 
-    return _queue(account_id, filename, mailbox_id, new_folder, copy)
+    return _queue(account_id, filename, mailbox_id, new_folder, spread, copy)
 
 
 def check_and_queue_staged_import(
-    account_id: int, staged: Path, filename: str, *, mailbox_id: int | None, new_folder: str = ""
+    account_id: int, staged: Path, filename: str, *, mailbox_id: int | None, new_folder: str = "",
+    spread: bool = False,
 ) -> Job:
     """``check_and_queue_import`` for a file already on the server (a
     finished piecewise upload, ``archive.uploads``): moved, not copied."""
-    return _queue(account_id, filename, mailbox_id, new_folder, lambda path: os.replace(staged, path))
+    return _queue(account_id, filename, mailbox_id, new_folder, spread, lambda path: os.replace(staged, path))
 
 
-def _queue(account_id: int, filename: str, mailbox_id: int | None, new_folder: str, place: Callable[[Path], None]) -> Job:
-    if new_folder.strip():
+def _queue(
+    account_id: int, filename: str, mailbox_id: int | None, new_folder: str, spread: bool,
+    place: Callable[[Path], None],
+) -> Job:
+    if spread:
+        box = special_mailbox(account_id, "inbox")
+    elif new_folder.strip():
         box = do_create_mailbox(account_id, new_folder.strip())
     elif mailbox_id is not None:
         box = access_mailbox(account_id, mailbox_id)
@@ -377,7 +408,7 @@ def _queue(account_id: int, filename: str, mailbox_id: int | None, new_folder: s
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
-        job = do_queue(KIND, account_id, params={"mailbox_id": box.pk, "filename": filename[:200]})
+        job = do_queue(KIND, account_id, params={"mailbox_id": box.pk, "filename": filename[:200], "spread": spread})
         path = directory / f"{job.pk}.upload"
         place(path)
         Job.objects.filter(pk=job.pk).update(params={**job.params, "path": path.name})
@@ -419,7 +450,7 @@ def summary(report: Report) -> str:
     return f"{text}. {report.stopped}" if report.stopped else text
 
 
-def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]], mailbox_id: int) -> bool:
+def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]], target: Callable[[Item], int]) -> bool:
     """Store one batch (blobs written first, then one transaction with the
     checkpoint). ``batch``: (position, item to store, or None once counted).
     Returns False when the mailbox is full (the import stops there)."""
@@ -453,7 +484,7 @@ def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]],
                 report.skipped += 1
                 continue
             (result,) = do_store(
-                content, [Placement(account_id, mailbox_id, item.flags, item.keywords)], internaldate=item.internaldate
+                content, [Placement(account_id, target(item), item.flags, item.keywords)], internaldate=item.internaldate
             )
             if isinstance(result, QuotaExceeded):
                 report.stopped = _(
@@ -471,7 +502,20 @@ def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
     """The job handler (``jobs.runner.HANDLERS``): ``BATCH`` messages per
     transaction, committed with the checkpoint (``step``), so a resumed job
     starts after the last committed batch; dedup covers the rest."""
-    mailbox_id = access_mailbox(int(job.account_id), int(job.params["mailbox_id"])).pk
+    account_id = int(job.account_id)
+    mailbox_id = access_mailbox(account_id, int(job.params["mailbox_id"])).pk
+    folders: dict[str, int] = {}
+
+    def target(item: Item) -> int:
+        """The chosen folder, or with "spread" the item's own folder (found or
+        created; the chosen one if its name cannot be used). Inside the
+        batch's transaction, so a created folder and its messages commit together."""
+        if not job.params.get("spread") or not item.folder:
+            return mailbox_id
+        if item.folder not in folders:
+            folders[item.folder] = do_folder_for_label(account_id, item.folder, fallback_id=mailbox_id)
+        return folders[item.folder]
+
     path = upload_dir() / str(job.params["path"])
     resume_at = int((job.checkpoint or {}).get("position", 0))
     report = report_of(job)
@@ -488,12 +532,12 @@ def run_import(job: Job, *, clock: Clock = datetime.now) -> str:
         else:
             batch.append((position, item))
         if len(batch) >= BATCH:
-            going = _store_batch(job, report, batch, mailbox_id)
+            going = _store_batch(job, report, batch, target)
             batch = []
             if not going:
                 break
     if going and batch:
-        _store_batch(job, report, batch, mailbox_id)
+        _store_batch(job, report, batch, target)
     with step(job):
         job.state = JobState.DONE
         job.result = summary(report)

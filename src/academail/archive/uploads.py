@@ -122,13 +122,14 @@ def do_append(upload: ImportUpload, offset: int, body: BinaryIO, length: int) ->
     return row.received
 
 
-def do_finish(upload: ImportUpload, *, mailbox_id: int | None, new_folder: str) -> Job:
+def do_finish(upload: ImportUpload, *, mailbox_id: int | None, new_folder: str, spread: bool = False) -> Job:
     """Queue the import of the whole file (``check_and_queue_staged_import``'s
     errors) and forget the upload."""
     if upload.received != upload.size:
         raise ImportError_(_("Le fichier n'est pas encore arrivé en entier : attendez la fin de l'envoi."))
     job = check_and_queue_staged_import(
-        int(upload.account_id), _path(upload), upload.filename, mailbox_id=mailbox_id, new_folder=new_folder
+        int(upload.account_id), _path(upload), upload.filename, mailbox_id=mailbox_id, new_folder=new_folder,
+        spread=spread,
     )
     ImportUpload.objects.filter(pk=upload.pk).delete()
     return job

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -238,14 +239,11 @@ def imports(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        choice = request.POST.get("mailbox", "")
         try:
             if upload is None:
                 raise importing.ImportError_(_("Choisissez le fichier à importer."))
             importing.check_and_queue_import(
-                account_id, upload, upload.name or "import",
-                mailbox_id=int(choice) if choice.isdigit() and len(choice) < 19 else None,
-                new_folder=request.POST.get("new_folder", "")[:200],
+                account_id, upload, upload.name or "import", **_destination(request),
             )
         except MailboxNotFound:
             raise  # another account's folder: 404 (webmail_view)
@@ -261,6 +259,17 @@ def imports(request: HttpRequest) -> HttpResponse:
         "rows": importing.account_imports(account_id), "folders": list_mailboxes(account_id),
         "chunk_bytes": settings.IMPORT_CHUNK_BYTES,
     })
+
+
+def _destination(request: HttpRequest) -> dict[str, Any]:
+    """Where the import form says to put the messages: a folder id, a new
+    folder's name, or "dossiers" (each message of a zip back into its folder)."""
+    choice = request.POST.get("mailbox", "")
+    return {
+        "mailbox_id": int(choice) if choice.isdigit() and len(choice) < 19 else None,
+        "new_folder": request.POST.get("new_folder", "")[:200],
+        "spread": choice == "dossiers",
+    }
 
 
 # --- piecewise upload (archive.uploads; the page's upload.js) ----------------------
@@ -318,12 +327,8 @@ def upload_finish(request: HttpRequest, key: str) -> HttpResponse:
         upload = uploads.access_upload(account_id, key)
     except uploads.UploadNotFound:
         raise Http404(_("Cet envoi n'existe pas ou a expiré : recommencez.")) from None
-    choice = request.POST.get("mailbox", "")
     try:
-        uploads.do_finish(
-            upload, mailbox_id=int(choice) if choice.isdigit() and len(choice) < 19 else None,
-            new_folder=request.POST.get("new_folder", "")[:200],
-        )
+        uploads.do_finish(upload, **_destination(request))
     except MailboxNotFound:
         raise
     except StoreError as failure:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from academail.store.blobs import blob_store
-from academail.store.mailboxes import DISPLAY_NAMES, access_mailbox
+from academail.store.mailboxes import DISPLAY_NAMES, access_mailbox, do_file_into, special_mailbox
 from academail.store.models import Flag, Mailbox, Message
 
 
@@ -87,6 +87,16 @@ def count_messages(account_id: int, mailbox_id: int, *, since: datetime | None =
     return rows.count()
 
 
+
+
+def do_folder_for_label(account_id: int, label: str, *, fallback_id: int) -> int:
+    """The account's folder an export called ``label`` (``folder_label``:
+    "Boîte de réception" is the INBOX), found or created, or ``fallback_id``
+    when the name cannot be used (import's "recréer les dossiers").
+    Precondition: inside a transaction (a failed creation rolls back alone)."""
+    if label == DISPLAY_NAMES["inbox"] or label.upper() == "INBOX":
+        return special_mailbox(account_id, "inbox").pk
+    return do_file_into(account_id, label, fallback_id=fallback_id)
 
 
 def held_messages(account_id: int, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
