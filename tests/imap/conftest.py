@@ -104,6 +104,16 @@ class Client:
         self.greeting = self.readline()
         self.counter = 0
 
+    @classmethod
+    def over_tls(cls, raw: socket.socket) -> Client:
+        """A client on ``raw``, a connected socket (after a PROXY header, say), with TLS from here."""
+        client = cls.__new__(cls)
+        client.sock = client_context().wrap_socket(raw)
+        client.file = client.sock.makefile("rb")
+        client.greeting = client.readline()
+        client.counter = 0
+        return client
+
     def readline(self) -> bytes:
         line = self.file.readline()
         out = line

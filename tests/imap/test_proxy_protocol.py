@@ -96,3 +96,41 @@ def test_silent_proxy_is_closed_within_the_header_timeout(imap, behind_proxy, mo
     with socket.create_connection((imap.host, imap.plain_port), timeout=10) as sock:
         sock.sendall(v2("203.0.113.7")[:10])
         assert sock.recv(1024) == b""  # closed by the server, well before the 10 s client timeout
+
+
+# --- 993: the header comes before the TLS handshake (server.proxyproto.start_tls_listener) ---
+
+def test_header_and_client_hello_in_one_segment_on_993(imap, behind_proxy, user):
+    raw = socket.create_connection((imap.host, imap.tls_port), timeout=10)
+    # TCP_CORK holds the header until the ClientHello joins it (flushed after 200 ms at most):
+    # the server must read the header's bytes exactly, and leave the ClientHello to TLS.
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    raw.sendall(v2("203.0.113.9"))
+    client = Client.over_tls(raw)
+    assert client.greeting.startswith(b"* OK")
+    client.login(user)
+    client.close()
+    assert list(JournalEntry.objects.filter(account=user).values_list("remote_addr", flat=True)) == ["203.0.113.9"]
+
+
+def test_untrusted_peer_is_refused_on_993(imap, settings):
+    settings.PROXY_PROTOCOL = True
+    settings.TRUSTED_PROXIES = ["192.0.2.0/24"]
+    assert closed_without_greeting(imap.host, imap.tls_port, v1("203.0.113.7")) == b""
+
+
+@pytest.mark.parametrize("data", [
+    v2("203.0.113.7")[:20],  # truncated
+    b"PROXY TCP4 203.0.113.7 192.0.2.1 1 " + b"9" * 100 + b"\r\n",  # over 107 bytes (§2.1)
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a ClientHello without a header
+], ids=["v2-truncated", "v1-too-long", "missing"])
+def test_bad_header_closes_the_connection_on_993(imap, behind_proxy, data):
+    assert closed_without_greeting(imap.host, imap.tls_port, data, shut=True) == b""
+
+
+def test_993_without_proxy_protocol_is_tls_from_the_first_byte(imap, user):
+    client = Client(imap.host, imap.tls_port)
+    assert client.greeting.startswith(b"* OK")
+    client.login(user)
+    client.close()
+    assert list(JournalEntry.objects.filter(account=user).values_list("remote_addr", flat=True)) == ["127.0.0.1"]

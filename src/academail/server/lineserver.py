@@ -27,7 +27,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db import close_old_connections
 
-from academail.server.proxyproto import proxy_protocol_enabled, read_proxy_header
+from academail.server.proxyproto import (
+    proxy_protocol_enabled,
+    read_proxy_header,
+    start_tls_listener,
+)
 from academail.server.tls import start_tls_after
 from academail.store.threads import StoreThreads
 
@@ -455,10 +459,17 @@ async def start_line_server(
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await connection(reader, writer).serve()
 
-    return await asyncio.start_server(
-        client, host=host, port=port, ssl=tls_context, limit=max_line + 2, reuse_address=True, reuse_port=True,
-        ssl_handshake_timeout=30 if tls_context is not None else None,
-    )
+    if tls_context is None:
+        return await asyncio.start_server(
+            client, host=host, port=port, limit=max_line + 2, reuse_address=True, reuse_port=True,
+        )
+    loop = asyncio.get_running_loop()
+
+    def stream() -> asyncio.StreamReaderProtocol:  # what asyncio.start_server makes for each connection
+        return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=max_line + 2, loop=loop), client, loop=loop)
+
+    # The PROXY header, when the listener is proxied, precedes the handshake (server.proxyproto).
+    return await start_tls_listener(stream, host=host, port=port, tls_context=tls_context)
 
 
 __all__ = [

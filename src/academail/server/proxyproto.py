@@ -23,6 +23,13 @@ the bounds and the trust decision:
   header is present or not").
 - v2 LOCAL (§2.2, the proxy's own health checks) and v1 UNKNOWN keep the TCP
   peer as the client address.
+
+Implicit-TLS ports (IMAP 993, submission 465): the header comes before the
+TLS handshake (proxy-protocol.txt §1: it is the first bytes of the TCP
+stream), so ``start_tls_listener`` accepts in clear, reads exactly the header's
+bytes from the socket (nothing of the ClientHello that may follow in the same
+segment), then starts TLS on the connection and hands it to the protocol with
+the client's address as its ``peername``: the protocols need no change.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
+import socket
+import ssl
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from aiosmtpd.proxy_protocol import ProxyData, get_proxy
 from django.conf import settings
@@ -97,7 +109,133 @@ async def read_proxy_header(reader: asyncio.StreamReader, peer: str) -> str | No
     return client
 
 
+# proxy-protocol.txt §2.2: the v2 signature; a v1 header starts with "PROXY ".
+_V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+TLS_HANDSHAKE_TIMEOUT = 30.0
+
+
+async def start_tls_listener(
+    factory: Callable[[], asyncio.BaseProtocol], *, host: str, port: int, tls_context: ssl.SSLContext,
+) -> asyncio.base_events.Server:
+    """An implicit-TLS listener: TLS from the first byte, or, when the PROXY
+    protocol is on, the PROXY header first and TLS after it (``_ProxyThenTLS``;
+    decided per connection, as on the other listeners)."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: _ProxyThenTLS(factory, tls_context), host=host, port=port,
+                                    reuse_address=True, reuse_port=True)
+
+
+class _ProxyThenTLS(asyncio.Protocol):
+    """Reads a connection's PROXY header straight from its socket, then starts
+    TLS and gives the connection to ``factory()``'s protocol."""
+
+    def __init__(self, factory: Callable[[], asyncio.BaseProtocol], tls_context: ssl.SSLContext) -> None:
+        self.factory = factory
+        self.tls_context = tls_context
+        self.task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        # Before the transport's first read (asyncio adds its reader after this
+        # call): the header is read from the socket itself, byte-exact.
+        transport.pause_reading()
+        self.task = asyncio.get_running_loop().create_task(self._accept(transport))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _accept(self, transport: asyncio.Transport) -> None:
+        client = await self._client(transport) if proxy_protocol_enabled() else None
+        if client is False:
+            transport.abort()
+            return
+        app = self.factory()
+        try:
+            tls = await asyncio.get_running_loop().start_tls(
+                transport, app, self.tls_context, server_side=True, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+            log.debug("TLS handshake failed: %r", exc)
+            return
+        if tls is not None:
+            app.connection_made(tls if client is None else _ClientAddress(tls, client))  # type: ignore[arg-type]
+
+    async def _client(self, transport: asyncio.Transport) -> tuple[str, int] | bool:
+        """The client's (address, port) from the PROXY header, or False to close."""
+        peername = transport.get_extra_info("peername")
+        peer = str(peername[0]) if isinstance(peername, tuple) else ""
+        if not is_trusted_proxy(peer):
+            log.warning("PROXY header expected from %s, which is not a trusted proxy: closed", peer)
+            return False
+        try:
+            header = await asyncio.wait_for(_read_header(transport), PROXY_HEADER_TIMEOUT)
+        except (TimeoutError, asyncio.IncompleteReadError, OSError, ValueError) as exc:
+            log.info("PROXY header from %s incomplete or malformed: %r", peer, exc)
+            return False
+        reader = asyncio.StreamReader()
+        reader.feed_data(header)
+        reader.feed_eof()
+        data = await get_proxy(reader)
+        client = client_from_proxy_data(peer, data)
+        if client is None:
+            log.info("PROXY header from %s refused: %s", peer, data.error or "too long")
+            return False
+        return client, data.src_port or 0
+
+
+async def _read_header(transport: asyncio.Transport) -> bytes:
+    """Exactly the bytes of one PROXY header (v1 or v2) from the transport's
+    socket; ``ValueError`` if the stream starts with anything else."""
+    loop = asyncio.get_running_loop()
+    fileno = transport.get_extra_info("socket").fileno()
+    sock = socket.socket(fileno=os.dup(fileno))  # the same kernel socket: reads consume its bytes
+    sock.setblocking(False)
+    try:
+        head = await _recv_exact(loop, sock, 8)
+        if head.startswith(b"PROXY "):  # v1, §2.1: one line of at most 107 bytes
+            while not head.endswith(b"\r\n"):
+                if len(head) >= 107:
+                    raise ValueError("PROXY v1 line longer than 107 bytes")
+                head += await _recv_exact(loop, sock, 1)
+            return head
+        if head == _V2_SIGNATURE[:8]:  # v2, §2.2: 16 bytes, then the length they give
+            head += await _recv_exact(loop, sock, 8)
+            if head[:12] != _V2_SIGNATURE:
+                raise ValueError("bad PROXY v2 signature")
+            return head + await _recv_exact(loop, sock, int.from_bytes(head[14:16], "big"))
+        raise ValueError("no PROXY header")
+    finally:
+        sock.close()
+
+
+async def _recv_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = await loop.sock_recv(sock, size - len(data))
+        if not chunk:
+            raise asyncio.IncompleteReadError(data, size)
+        data += chunk
+    return data
+
+
+class _ClientAddress:
+    """A transport that is ``inner`` except for its ``peername``: the client's
+    address from the PROXY header, which the protocols read as usual."""
+
+    def __init__(self, inner: asyncio.BaseTransport, peername: tuple[str, int]) -> None:
+        self._inner = inner
+        self._peername = peername
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "peername":
+            return self._peername
+        return self._inner.get_extra_info(name, default)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 __all__ = [
     "PROXY_HEADER_TIMEOUT", "client_from_proxy_data", "is_trusted_proxy", "proxy_protocol_enabled",
-    "read_proxy_header",
+    "read_proxy_header", "start_tls_listener",
 ]

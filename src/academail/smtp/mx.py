@@ -269,8 +269,9 @@ async def accept_proxy(server: SMTP, session: Session, proxy_data: ProxyData) ->
 
 def proxy_header_timeout(*, implicit_tls: bool) -> float | None:
     """aiosmtpd's ``proxy_protocol_timeout`` for a listener: the header is read
-    on plain/STARTTLS ports when ACADEMAIL_PROXY_PROTOCOL is on (an implicit-TLS
-    port would need it before the handshake, which aiosmtpd cannot do)."""
+    by aiosmtpd on plain/STARTTLS ports when ACADEMAIL_PROXY_PROTOCOL is on; on
+    an implicit-TLS port it precedes the handshake, and
+    ``server.proxyproto.start_tls_listener`` reads it instead."""
     return PROXY_HEADER_TIMEOUT if proxy_protocol_enabled() and not implicit_tls else None
 
 

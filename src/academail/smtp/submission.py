@@ -31,6 +31,7 @@ from academail.delivery.limits import Verdict
 from academail.delivery.queue import is_local
 from academail.delivery.route import Identity, submit_batched
 from academail.delivery.submit import SenderRefused, fix_headers, identity_of
+from academail.server.proxyproto import start_tls_listener
 from academail.smtp import codes
 from academail.smtp.mx import (
     MXProtocol,
@@ -262,7 +263,6 @@ async def start_submission(
             loop=loop,
         )
 
-    return await loop.create_server(
-        factory, host=host, port=port, reuse_address=True, reuse_port=True,
-        ssl=tls_context if implicit_tls else None,
-    )
+    if implicit_tls:  # 465: a PROXY header, when proxied, comes before the handshake (server.proxyproto)
+        return await start_tls_listener(factory, host=host, port=port, tls_context=tls_context)
+    return await loop.create_server(factory, host=host, port=port, reuse_address=True, reuse_port=True)
