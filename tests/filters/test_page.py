@@ -57,6 +57,53 @@ def test_empty_page_in_french(web):
     assert "Réponse d'absence" in html and "Nouvelle règle" in html and 'lang="fr"' in html
 
 
+def test_editor_rules_are_cards_with_folders_to_choose_and_stop_off(web, person):
+    from academail.store.mailboxes import do_create_mailbox
+
+    do_create_mailbox(person.pk, "Réunions")
+    html = web.get(URL).content.decode()
+    new_rule = html.split('id="rule-0"')[1]
+    # The target folder is chosen from the existing ones; special folders by their French name.
+    assert '<option value="Réunions">Réunions</option>' in new_rule
+    assert ">Corbeille</option>" in new_rule and ">Boîte de réception</option>" not in new_rule
+    # "ne pas appliquer les règles suivantes" is off on a new rule.
+    stop = new_rule.split('id="rule-0-stop"')[1].split(">")[0]
+    assert "checked" not in stop
+    # Every checkbox has its own label, on its own line.
+    for name in ("read", "stop", "enabled"):
+        assert f'<label class="fr-label" for="rule-0-{name}">' in new_rule
+    assert "Mode expert (script Sieve)" in html
+
+
+def test_a_new_folder_is_created_with_the_rule(web, person):
+    from academail.store.mailboxes import list_mailboxes
+
+    response = web.post(URL, _form(**{"rule-0-folder": "", "rule-0-newfolder": "Conseils/2026"}))
+    assert response.status_code == 302
+    names = {m.name for m in list_mailboxes(person.pk)}
+    assert {"Conseils", "Conseils/2026"} <= names
+    assert 'fileinto :create "Conseils/2026"' in SieveScript.objects.get(account=person).content
+
+
+def test_one_rule_tested_shows_its_results_in_its_card(web, person):
+    from academail.delivery.route import deliver
+
+    deliver(raw_message("Réunion parents-professeurs"), [person.address])
+    deliver(raw_message("Conseil de classe"), [person.address])
+    data = _form(**{"rules": "2", "rule-1-order": "2", "rule-1-enabled": "1", "rule-1-field0": "subject",
+                    "rule-1-value0": "conseil", "rule-1-folder": "Conseils", "action": "test-1"})
+    response = web.post(URL, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    second = html.split('id="rule-1"')[1].split('id="rule-2"')[0]
+    assert 'id="rule-1-results"' in second and "Conseil de classe" in second
+    assert "déplacé dans « Conseils »" in second and "Réunion parents-professeurs" not in second
+    assert 'id="rule-0-results"' not in html  # the other rule was not tested
+    assert not SieveScript.objects.filter(account=person).exists()  # testing saves nothing
+    blank = web.post(URL, _form(action="test-5"))
+    assert blank.status_code == 400 and "Cette règle est vide" in blank.content.decode()
+
+
 def test_rule_round_trip_and_delivery_decision(web, person):
     response = web.post(URL, _form(**{"rule-0-read": "1"}))
     assert response.status_code == 302
@@ -125,7 +172,7 @@ def test_advanced_mode_validation_in_french(web, person):
 
 def test_advanced_script_is_not_shown_as_rules(web, person):
     web.post(ADVANCED, {"script": 'require "fileinto";\nif size :over 1M { fileinto "Gros"; }\n', "action": "save"})
-    assert "mode avancé : il n'est pas affiché" in web.get(URL).content.decode()
+    assert "mode expert : il n'est pas affiché" in web.get(URL).content.decode()
 
 
 def test_test_on_existing_messages(web, person):
@@ -136,7 +183,7 @@ def test_test_on_existing_messages(web, person):
     response = web.post(URL, _form(action="test"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "1 message(s) concerné(s) parmi les 2" in html
+    assert "1 message concerné parmi les 2" in html
     assert "Réunion parents-professeurs" in html and "Conseil de classe" not in html.split("Résultat du test")[1]
     assert not SieveScript.objects.filter(account=person).exists()  # testing saves nothing
 

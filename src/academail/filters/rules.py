@@ -29,7 +29,7 @@ FIELDS = {
 _HEADERS = {"from": ["from"], "to": ["to", "cc"], "subject": ["subject"]}
 _COMPARATOR = "i;unicode-casemap"
 MAX_VALUE = 200
-HEADER_COMMENT = "# Filtres de la messagerie (page « Filtres »). Modifiable en mode avancé."
+HEADER_COMMENT = "# Filtres de la messagerie (page « Filtres »). Modifiable en mode expert."
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from academail.filters.rules import (
     to_sieve,
 )
 from academail.filters.sieve import ScriptError, compile_script
+from academail.store.errors import StoreError
+from academail.store.mailboxes import check_mailbox_name, do_create_mailbox, list_mailboxes
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,23 @@ def _store(account_id: int, content: str) -> None:
     SieveScript.objects.create(account_id=account_id, name=name, content=content, active=True, updated_at=now)
 
 
+def _create_missing_folders(account_id: int, settings: Settings) -> None:
+    """A rule may name a new folder (the editor's "nouveau dossier"): create it
+    now, so it shows in the folder list at once. Delivery would create it anyway
+    (``fileinto :create``, RFC 5490 §3.2). Raises ScriptError for a bad name."""
+    existing = {m.name for m in list_mailboxes(account_id)}
+    for rule in settings.rules:
+        if not rule.folder:
+            continue
+        try:
+            name = check_mailbox_name(rule.folder)
+            if name not in existing:
+                do_create_mailbox(account_id, name)
+                existing.add(name)
+        except StoreError as error:
+            raise ScriptError(error.message) from None
+
+
 def check_and_save_settings(account_id: int, settings: Settings, *, remote_addr: str = "") -> str:
     """Validate the rules and out-of-office, write them as the account's script,
     journal it; return the script. ScriptError (French) if something is invalid."""
@@ -117,6 +136,7 @@ def check_and_save_settings(account_id: int, settings: Settings, *, remote_addr:
     compile_script(script)  # what we write must run
     with transaction.atomic():
         _store(account_id, script)
+        _create_missing_folders(account_id, checked)
         vacation = checked.vacation
         summary = f"{len(checked.rules)} règle(s) ; absence {'activée' if vacation.enabled else 'désactivée'}"
         if checked.rules:
@@ -134,5 +154,5 @@ def check_and_save_script(account_id: int, script: str, *, remote_addr: str = ""
         _store(account_id, script)
         do_record(
             account_id, EventKind.FILTER_CHANGED, protocol="web", remote_addr=remote_addr,
-            detail=f"script Sieve modifié en mode avancé ({len(script)} caractères)",
+            detail=f"script Sieve modifié en mode expert ({len(script)} caractères)",
         )

@@ -31,7 +31,6 @@ from academail.filters.rules import (
 )
 from academail.filters.sieve import DEFAULT_DAYS, ScriptError, compile_script
 from academail.jobs.runner import JobError
-from academail.store.mailboxes import list_mailboxes
 from academail.store.webmail import folder_pane
 from academail.web.frame import webmail_view
 
@@ -54,6 +53,31 @@ def _date(data: QueryDict, key: str) -> date | None:
         raise ScriptError("Une date d'absence n'est pas valide (format attendu : AAAA-MM-JJ).") from None
 
 
+def _parse_rule(data: QueryDict, i: int) -> Rule | None:
+    """Rule ``i`` of the form, checked; None when it is blank or marked for deletion.
+    The folder is the one chosen in the list, or the new one typed beside it."""
+    p = f"rule-{i}-"
+    if data.get(p + "delete"):
+        return None
+    conditions = tuple(
+        Condition(data.get(f"{p}field{k}", "subject"), _text(data, f"{p}value{k}", 500))
+        for k in range(CONDITIONS_PER_RULE)
+        if _text(data, f"{p}value{k}")
+    )
+    folder = _text(data, p + "newfolder", 600) or _text(data, p + "folder", 600)
+    forward = _text(data, p + "forward", 320)
+    if not conditions and not folder and not forward:
+        return None
+    rule = Rule(
+        conditions, data.get(p + "match") == "all", folder, bool(data.get(p + "read")),
+        forward, bool(data.get(p + "stop")), bool(data.get(p + "enabled")),
+    )
+    try:
+        return check_rule(rule)
+    except ScriptError as exc:
+        raise ScriptError(f"Règle {i + 1} : {exc.message}") from None
+
+
 def _parse_form(data: QueryDict) -> Settings:
     """Rules and vacation from the form, in the order given; blank rules dropped."""
     try:
@@ -62,27 +86,11 @@ def _parse_form(data: QueryDict) -> Settings:
         count = 0
     ordered: list[tuple[float, int, Rule]] = []
     for i in range(count):
-        p = f"rule-{i}-"
-        if data.get(p + "delete"):
+        rule = _parse_rule(data, i)
+        if rule is None:
             continue
-        conditions = tuple(
-            Condition(data.get(f"{p}field{k}", "subject"), _text(data, f"{p}value{k}", 500))
-            for k in range(CONDITIONS_PER_RULE)
-            if _text(data, f"{p}value{k}")
-        )
-        folder, forward = _text(data, p + "folder", 600), _text(data, p + "forward", 320)
-        if not conditions and not folder and not forward:
-            continue
-        rule = Rule(
-            conditions, data.get(p + "match") == "all", folder, bool(data.get(p + "read")),
-            forward, bool(data.get(p + "stop")), bool(data.get(p + "enabled")),
-        )
         try:
-            rule = check_rule(rule)
-        except ScriptError as exc:
-            raise ScriptError(f"Règle {i + 1} : {exc.message}") from None
-        try:
-            order = float(data.get(p + "order", i + 1))
+            order = float(data.get(f"rule-{i}-order", i + 1))
         except ValueError:
             order = i + 1
         ordered.append((order, i, rule))
@@ -103,33 +111,46 @@ def _parse_form(data: QueryDict) -> Settings:
     return Settings(tuple(r for _, _, r in sorted(ordered)), check_vacation(vacation))
 
 
-def _rows(settings: Settings) -> list[dict[str, Any]]:
+Results = tuple[int, list[queries.Match]]
+
+
+def _rows(settings: Settings, folders: set[str], tested: tuple[int, Results] | None = None) -> list[dict[str, Any]]:
+    """One card per rule, then a blank one to add a rule ("ne pas appliquer les
+    règles suivantes" off, as the issue asks: stopping is the exception).
+    ``tested``: (position of a rule, its test results), shown in its card."""
     rows = []
-    blank = Rule((), stop=True, enabled=True)
+    blank = Rule((), stop=False, enabled=True)
     for i, rule in enumerate((*settings.rules, blank)):
         conditions = list(rule.conditions) + [Condition("subject", "")] * CONDITIONS_PER_RULE
+        results = tested[1] if tested is not None and tested[0] == i else None
         rows.append({"index": i, "number": i + 1, "rule": rule, "new": rule is blank,
-                     "conditions": conditions[:CONDITIONS_PER_RULE]})
+                     "conditions": conditions[:CONDITIONS_PER_RULE],
+                     "results": results, "results_id": f"rule-{i}-results",
+                     "folder_missing": bool(rule.folder) and rule.folder not in folders})
     return rows
 
 
 def _render(request: HttpRequest, *, settings: Settings, advanced: bool, script: str, error: str = "",
-            results: tuple[int, list[queries.Match]] | None = None, status: int = 200) -> HttpResponse:
+            results: Results | None = None, tested: tuple[int, Results] | None = None,
+            status: int = 200) -> HttpResponse:
     account_id = _account_id(request)
+    pane = folder_pane(account_id)
     context = {
-        "title": "Filtres et réponse d'absence",
-        "rows": _rows(settings),
+        "title": _("Filtres et réponse d'absence"),
+        "rows": _rows(settings, {f.mailbox.name for f in pane.folders}, tested),
         "rule_count": len(settings.rules) + 1,
         "vacation": settings.vacation,
         "fields": FIELDS.items(),
-        "folders": [m.name for m in list_mailboxes(account_id) if m.name != "INBOX"],
+        # The target folder is chosen from the existing ones (special folders under their French name).
+        "folders": [(f.mailbox.name, f.label if f.mailbox.special_use else f.mailbox.name)
+                    for f in pane.folders if f.mailbox.special_use != "inbox"],
         "advanced": advanced,
         "script": script,
         "error": error,
         "results": results,
         "apply_job": apply.latest(account_id),
     }
-    context["pane"] = folder_pane(account_id)
+    context["pane"] = pane
     return render(request, "filters/pages/filters.html", context, status=status)
 
 
@@ -147,10 +168,22 @@ def index(request: HttpRequest) -> HttpResponse:
     except ScriptError as exc:
         return _render(request, settings=current.settings or Settings(), advanced=current.settings is None,
                        script=current.script, error=exc.message, status=400)
-    if request.POST.get("action") == "test":
+    action = request.POST.get("action", "")
+    if action == "test":
         results = queries.match_existing(account_id, compile_script(to_sieve(settings)))
         return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
                        results=results)
+    if action.startswith("test-") and action[5:].isdigit():
+        # One rule alone, its results in its own card (where it now sits, the
+        # form being re-read in order).
+        rule = _parse_rule(request.POST, int(action[5:]))
+        if rule is None or rule not in settings.rules:
+            return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
+                           error=_("Cette règle est vide : choisissez une condition et une action, puis testez-la."),
+                           status=400)
+        results = queries.match_existing(account_id, compile_script(to_sieve(Settings((rule,)))))
+        return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
+                       tested=(settings.rules.index(rule), results))
     services.check_and_save_settings(account_id, settings, remote_addr=client_addr(request))
     messages.success(request, "Filtres enregistrés.")
     return redirect("filters:index")
