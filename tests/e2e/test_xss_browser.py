@@ -73,6 +73,19 @@ MORE_HOSTILE_HTML = {
     "css_cursor": '<div style="cursor:url({OUT}/x/cursor.png),auto">x</div>',
     "css_border_image": '<div style="border-image:url({OUT}/x/border.png) 30">x</div>',
     "css_content": '<style>p::before{content:url({OUT}/x/content.png)}</style><p>x</p>',
+    # A message's <style> is kept (issue 20), its CSS sanitised: none of these may load or run.
+    "css_style_background_url": '<style>.a{background:url({OUT}/x/style-bg.png);color:red}</style><p class="a">x</p>',
+    "css_style_background_image": '<style>.a{background-image:url("{OUT}/x/style-bg-image.png")}</style><p class="a">x</p>',
+    "css_style_url_in_media": '<style>@media (min-width:1px){.a{background:url({OUT}/x/media.png)}}</style><p class="a">x</p>',
+    "css_style_media_query_url": '<style>@media url({OUT}/x/query.css){.a{color:red}}</style><p class="a">x</p>',
+    "css_style_var_url": '<style>.a{--u:url({OUT}/x/var.png);background-image:var(--u)}</style><p class="a">x</p>',
+    "css_style_escaped_function": '<style>.a{background:\\75 \\72 \\6c ({OUT}/x/escaped-fn.png)}</style><p class="a">x</p>',
+    "css_style_expression": '<style>.a{width:expression({JS})}</style><p class="a">x</p>',
+    "css_style_behavior": '<style>.a{behavior:url({OUT}/x/behavior.htc);-moz-binding:url({OUT}/x/binding.xml#x)}</style><p class="a">x</p>',
+    "css_style_fixed_overlay": '<style>.a{position:fixed;top:0;left:0;width:100%;height:100%;z-index:99999}</style><div class="a">Votre session a expiré</div>',
+    "css_style_break_out": '<style>p{font-family:"x</style><img src=x onerror="{JS}">"}</style><p>x</p>',
+    "css_style_charset_import": '<style>@charset "utf-8";@import "{OUT}/x/import2.css" screen;@namespace x url({OUT}/x/ns);</style><p>x</p>',
+    "css_style_head_body": '<html><head><style>body{background-image:url({OUT}/x/head-body.png)}</style></head><body><p>x</p></body></html>',
     # base and meta
     "base_relative_image": '<base href="{OUT}/x/base/"><img src="pixel.gif"><a href="page">lien</a>',
     "meta_refresh_outside": '<meta http-equiv="refresh" content="0;url={OUT}/x/refresh">',
@@ -162,7 +175,7 @@ def html_mail(to: str, subject: str, html: str, *, message_id: str) -> bytes:
 
 
 # Elements a sanitised message may hold once the browser has parsed it.
-_BROWSER_ALLOWED = sorted({*ALLOWED_TAGS, "html", "head", "meta", "body"})
+_BROWSER_ALLOWED = sorted({*ALLOWED_TAGS, "html", "head", "meta", "body", "main", "style"})
 # Runs inside the frame (WebDriver scripts are not bound by the frame's
 # sandbox or CSP) and lists what should not be there.
 _INSPECT_FRAME = """
@@ -174,6 +187,11 @@ for (const el of document.querySelectorAll('*')) {
   if (!allowed.has(tag)) problems.push('element ' + tag);
   if (tag === 'meta' && el.parentNode !== document.head) problems.push('meta in body');
   if (tag === 'meta' && el.hasAttribute('http-equiv')) problems.push('meta http-equiv');
+  // The message's own stylesheet (one, in the head): sanitised, nothing that loads or runs.
+  if (tag === 'style' && (el.parentNode !== document.head
+      || /url\\(|@import|@font-face|@namespace|expression|image-set|binding|behavior/i.test(el.textContent)))
+    problems.push('style ' + el.textContent.slice(0, 120));
+  if (getComputedStyle(el).position === 'fixed') problems.push(tag + ' position fixed');
   for (const attr of el.attributes) {
     const name = attr.name.toLowerCase(), value = attr.value.trim().toLowerCase();
     if (name.startsWith('on')) problems.push(tag + ' ' + name);
@@ -253,7 +271,9 @@ def test_the_checks_can_fail(page, live_server, outside):
     page.execute_script(
         "const f = document.createElement('iframe'); f.className = 'wm-frame'; f.setAttribute('sandbox', 'allow-scripts');"
         "f.srcdoc = arguments[0]; document.body.append(f);",
-        f'<img src="{outside.url}/x/probe.gif" onload="window.__xss=1"><svg></svg><a href="javascript:void 0">x</a>',
+        f'<style>.f{{position:fixed;background:url(data:,x)}}</style>'
+        f'<img src="{outside.url}/x/probe.gif" onload="window.__xss=1"><svg></svg><a href="javascript:void 0">x</a>'
+        '<p class="f">f</p>',
     )
     WebDriverWait(page, 10).until(lambda d: "/x/probe.gif" in outside.seen())
     page.switch_to.frame(page.find_element(By.CSS_SELECTOR, "iframe"))
@@ -264,6 +284,7 @@ def test_the_checks_can_fail(page, live_server, outside):
         page.switch_to.default_content()
     assert "sentinel set in the frame" in problems and "element svg" in problems
     assert "link to javascript:void 0" in problems and any(p.startswith("image from") for p in problems)
+    assert "p position fixed" in problems and any(p.startswith("style ") for p in problems)
     page.execute_script("setTimeout(() => alert('x'), 0)")
     WebDriverWait(page, 5).until(lambda d: _alert_open(d))
     with pytest.raises(AssertionError, match="a dialog opened"):
@@ -309,6 +330,47 @@ def test_hostile_html_corpus(page, live_server, julie, outside):
     subject = newest.text
     newest.click()
     wait_text(page, subject, css="h1#wm-subject")
+
+
+def test_a_newsletter_keeps_its_media_queries(page, live_server, julie):
+    """Two columns side by side on a wide screen, stacked on a phone: the
+    message's own <style> (class selectors, @media) survives sanitising."""
+    newsletter = (
+        "<html><head><style>.col{width:48%;display:inline-block;vertical-align:top}"
+        "@media (max-width: 600px) { .col { width: 100% !important; display: block } }"
+        ".titre{color:#000091;font-size:24px}</style></head><body>"
+        '<p class="titre">La lettre du collège</p><div class="col">Colonne A</div><div class="col">Colonne B</div>'
+        "</body></html>"
+    )
+    deliver(html_mail(julie.address, "Lettre de décembre", newsletter, message_id="lettre"), julie.address)
+    sign_in(page, live_server, julie.identifier)
+
+    def columns(width: int, height: int) -> list[dict]:
+        page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+        page.get(live_server.url + "/courrier/")
+        page.find_element(By.PARTIAL_LINK_TEXT, "Lettre de décembre").click()
+        wait_text(page, "Lettre de décembre", css="h1#wm-subject")
+        page.switch_to.frame(page.find_element(By.CSS_SELECTOR, "iframe.wm-frame"))
+        try:
+            WebDriverWait(page, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            return page.execute_script(
+                "const main = document.querySelector('main').getBoundingClientRect();"
+                "return [...document.querySelectorAll('.col')].map(c => { const r = c.getBoundingClientRect();"
+                "return {x: r.x, y: r.y, ratio: r.width / main.width, colour: getComputedStyle("
+                "document.querySelector('.titre')).color}; });")
+        finally:
+            page.switch_to.default_content()
+
+    try:
+        wide = columns(1366, 900)
+        narrow = columns(390, 844)
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert wide[0]["colour"] == "rgb(0, 0, 145)"  # a class rule of the message applies
+    assert wide[0]["y"] == wide[1]["y"] and wide[1]["x"] > wide[0]["x"]  # side by side
+    assert all(0.4 < c["ratio"] < 0.5 for c in wide)
+    assert narrow[1]["y"] > narrow[0]["y"] and all(c["ratio"] > 0.99 for c in narrow)  # stacked, full width
 
 
 def test_show_images_loads_images_only(page, live_server, julie, outside):

@@ -78,9 +78,12 @@ class _Collector(HTMLParser):
 
 
 def _body(document: str) -> str:
+    """The message's markup: inside the frame's <body> and its <main> wrapper."""
     start = document.index("<body")
     start = document.index(">", start) + 1
-    return document[start : document.rindex("</body>")]
+    body = document[start : document.rindex("</body>")]
+    assert body.startswith("<main>") and body.endswith("</main>"), body[:80]
+    return body[len("<main>") : -len("</main>")]
 
 
 def assert_inert(markup: str, *, remote_allowed: bool = False) -> None:

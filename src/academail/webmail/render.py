@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from academail.delivery.authcheck import authentication_failed
 from academail.mime.parse import Part, decode_part_body, iter_parts, part_text
+from academail.webmail.stylesheet import sanitize_stylesheet, style_blocks
 
 # Tags kept (others are unwrapped: their text stays); no script, style, svg,
 # math, form, iframe, object, base, meta, link, template, noscript.
@@ -43,7 +44,8 @@ DROPPED_WITH_CONTENT = {"script", "style", "svg", "math", "template", "noscript"
                         "iframe", "object", "embed", "textarea", "select", "xmp", "noembed", "noframes"}
 # ``id`` so that in-page ``#anchor`` links have somewhere to go (the frame is
 # its own document, without scripts: an id cannot clobber anything of ours).
-_COMMON = {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color", "id"}
+# ``class`` for the message's own stylesheet (``webmail.stylesheet``), kept scoped to it.
+_COMMON = {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color", "id", "class"}
 ALLOWED_ATTRIBUTES = {
     "*": _COMMON,
     "a": {"href", "name"},
@@ -79,6 +81,9 @@ ALLOWED_CSS = {
     "width", "max-width", "min-width", "height", "max-height", "min-height",
     "list-style-type", "table-layout", "direction", "overflow-wrap", "word-break",
 }
+# A message's own stylesheet may also lay blocks out (responsive newsletters
+# show and hide columns by media query); still nothing that positions.
+STYLESHEET_CSS = ALLOWED_CSS | {"display", "float", "clear"}
 _CSS_FORBIDDEN = ("url(", "expression", "\\", "@", "image-set", "javascript", "behavior", "-moz-binding")
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_INLINE_IMAGE = 2 * 1024 * 1024
@@ -484,20 +489,27 @@ def message_body(raw: bytes, root: Part, *, allow_remote: bool = False, rewrite:
 
 
 def html_document(raw: bytes, root: Part, *, allow_remote: bool, rewrite: LinkRewrite | None = None) -> str:
-    """The whole document the sandboxed frame loads (sanitised body only)."""
+    """The whole document the sandboxed frame loads: the sanitised bodies in a
+    ``<main>`` (a tag no message keeps), and their own ``<style>`` rules,
+    sanitised and scoped to it (``webmail.stylesheet``)."""
     pieces: list[str] = []
+    styles: list[str] = []
     for part in readable_parts(root):
         if part.content_type == "text/html":
-            pieces.append(sanitize_html(part_text(raw, part), raw, root, allow_remote=allow_remote, rewrite=rewrite)[0])
+            markup = part_text(raw, part)
+            pieces.append(sanitize_html(markup, raw, root, allow_remote=allow_remote, rewrite=rewrite)[0])
+            styles.append(sanitize_stylesheet(style_blocks(markup[:MAX_HTML_CHARS]), STYLESHEET_CSS))
         else:
             text = linkify(_part_as_text(raw, part)[:MAX_TEXT_CHARS], rewrite)
             pieces.append(f'<div style="white-space:pre-wrap">{text}</div>')
     cleaned = "\n<hr>\n".join(pieces)
+    stylesheet = "\n".join(s for s in styles if s)
+    style = f"<style>{stylesheet}</style>" if stylesheet else ""
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="referrer" content="no-referrer"></head>'
+        f'<meta name="referrer" content="no-referrer">{style}</head>'
         '<body style="margin:0;font-family:system-ui,sans-serif;overflow-wrap:anywhere">'
-        f"{cleaned}</body></html>"
+        f"<main>{cleaned}</main></body></html>"
     )
 
 
