@@ -25,6 +25,7 @@ MIN_TRAINING = 5  # messages of each kind before the classifier gives an opinion
 STRENGTH = 1.0  # Robinson's s: how much an unseen token's 0.5 weighs
 INTERESTING = 150  # most telling tokens combined
 MIN_DEVIATION = 0.1  # |f - 0.5| below this says nothing
+SCOPE_CHUNK = 5000  # scopes per query (SQLite allows 32,766 parameters)
 
 
 @dataclass(frozen=True)
@@ -77,28 +78,33 @@ def probability(counts: Counts) -> float | None:
 def read_counts(tokens: Sequence[int], scopes: Iterable[int] = (ACADEMIE_SCOPE,)) -> dict[int, Counts]:
     """Counts of ``tokens`` per scope: one query for the totals, one for the
     tokens (raw SQL over the (scope, token) unique index: the ORM's per-value
-    work was most of the cost of 500 tokens), whatever the number of scopes."""
+    work was most of the cost of 500 tokens), per ``SCOPE_CHUNK`` scopes (a
+    circular to 40,000 people stays under SQLite's 32,766 parameters)."""
     wanted = sorted(set(scopes))
     per_scope: dict[int, dict[int, tuple[float, float]]] = {scope: {} for scope in wanted}
     totals: dict[int, tuple[float, float]] = {}
-    marks = ",".join(["%s"] * len(wanted))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT scope, spam, ham FROM {TrainingTotals._meta.db_table} WHERE scope IN ({marks})",  # noqa: S608
-            wanted,
-        )
-        totals = {int(scope): (float(spam), float(ham)) for scope, spam, ham in cursor.fetchall()}
-        present = [scope for scope in wanted if scope in totals]
-        if present and tokens:
-            scope_marks = ",".join(["%s"] * len(present))
-            token_marks = ",".join(["%s"] * len(tokens))
+        for start in range(0, len(wanted), SCOPE_CHUNK):
+            chunk = wanted[start:start + SCOPE_CHUNK]
+            marks = ",".join(["%s"] * len(chunk))
             cursor.execute(
-                f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
-                f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
-                [*present, *tokens],
+                f"SELECT scope, spam, ham FROM {TrainingTotals._meta.db_table} WHERE scope IN ({marks})",  # noqa: S608
+                chunk,
             )
-            for scope, token, spam, ham in cursor.fetchall():
-                per_scope[int(scope)][int(token)] = (float(spam), float(ham))
+            found = {int(scope): (float(spam), float(ham)) for scope, spam, ham in cursor.fetchall()}
+            totals.update(found)
+            # Only scopes that learned something can hold tokens: usually the académie's alone.
+            present = [scope for scope in chunk if scope in found]
+            if present and tokens:
+                scope_marks = ",".join(["%s"] * len(present))
+                token_marks = ",".join(["%s"] * len(tokens))
+                cursor.execute(
+                    f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
+                    f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
+                    [*present, *tokens],
+                )
+                for scope, token, spam, ham in cursor.fetchall():
+                    per_scope[int(scope)][int(token)] = (float(spam), float(ham))
     return {scope: Counts(*totals.get(scope, (0.0, 0.0)), per_scope[scope]) for scope in wanted}
 
 

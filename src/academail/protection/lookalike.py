@@ -79,22 +79,30 @@ def _within_two(a: str, b: str) -> int:
     return min(previous[-1], 3)
 
 
-def protected_domains() -> list[str]:
+def protected_domains() -> tuple[str, ...]:
     """The académie's domains and the configured trusted ones."""
-    return [*settings.MAIL_DOMAINS, *settings.PROTECTION_TRUSTED_DOMAINS]
+    return (*settings.MAIL_DOMAINS, *settings.PROTECTION_TRUSTED_DOMAINS)
 
 
 def imitated(domain: str) -> str | None:
     """The protected domain that ``domain`` imitates, or None (None too for a
     protected domain itself and its subdomains)."""
-    domain = domain[:MAX_NAME].lower().rstrip(".")
+    return _imitated(domain[:MAX_NAME].lower().rstrip("."), protected_domains())
+
+
+@lru_cache(maxsize=20_000)
+def _imitated(domain: str, protected: tuple[str, ...]) -> str | None:
+    """``imitated`` for one list of protected domains: a newsletter's hundred
+    links to three hosts cost three comparisons, and so do the next
+    messages from the same senders. Keyed by the list too, so a changed
+    setting is never answered from the old one."""
     if not domain:
         return None
-    for real in protected_domains():
+    for real in protected:
         if domain == real or domain.endswith("." + real):
             return None
     shape = skeleton(domain)
-    for real in protected_domains():
+    for real in protected:
         real_shape = skeleton(real)
         if shape == real_shape:
             return real  # homoglyphs only

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import zlib
 from functools import lru_cache
+from itertools import islice
 
 from academail.store.search import fold
 
@@ -22,8 +23,9 @@ _WORD = re.compile(r"[^\W_]{2,24}|https?://[^\s/]{1,100}|[€$£]")
 _MASK = (1 << 63) - 1
 
 
-@lru_cache(maxsize=200_000)
 def token_id(text: str) -> int:
+    # No cache: two C checksums of a short string cost less than a lookup in
+    # an LRU cache (measured, bench/protection.py).
     data = text.encode("utf-8", "surrogatepass")
     return ((zlib.crc32(data) << 32) | zlib.adler32(data)) & _MASK
 
@@ -31,15 +33,13 @@ def token_id(text: str) -> int:
 @lru_cache(maxsize=50_000)
 def _strip(word: str) -> str:
     # "réunion" and "reunion" are one token; once per distinct word.
-    if word.isascii():
-        return word
     return fold(word)
 
 
 def words(text: str) -> list[str]:
     """Case- and accent-folded words (and bare link hosts) of ``text``'s first
     ``TEXT_BUDGET`` characters."""
-    return [_strip(w) for w in _WORD.findall(text[:TEXT_BUDGET].casefold())]
+    return [w if w.isascii() else _strip(w) for w in _WORD.findall(text[:TEXT_BUDGET].casefold())]
 
 
 def tokenize(subject: str, text: str, extra: tuple[str, ...] = ()) -> list[int]:
@@ -50,5 +50,9 @@ def tokenize(subject: str, text: str, extra: tuple[str, ...] = ()) -> list[int]:
     seen.update(dict.fromkeys("s:" + w for w in words(subject)[:50]))
     seen.update(dict.fromkeys(body))
     if len(seen) < MAX_TOKENS:
-        seen.update(dict.fromkeys(map(" ".join, zip(body, body[1:], strict=False))))
-    return [token_id(t) for t in list(seen)[:MAX_TOKENS]]
+        # Bigrams only until the budget is full: a 50 KB text has thousands.
+        for first, second in zip(body, body[1:], strict=False):
+            seen.setdefault(f"{first} {second}")
+            if len(seen) >= MAX_TOKENS:
+                break
+    return [token_id(t) for t in islice(seen, MAX_TOKENS)]
