@@ -6,7 +6,9 @@
 - the security team sees the report as a campaign and pulls it from every
   mailbox.
 Then axe-core on the pages protection adds (the warnings, the interstitial,
-the campaigns page), on a desktop and a phone."""
+the campaigns page, the list's report button, the download confirmation),
+on a desktop and a phone. Also: "Signaler un hameçonnage" on the messages
+selected in the list, and the confirmation before a dangerous download."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from academail.delivery.route import deliver
 from academail.protection.spam import GTUBE
@@ -21,6 +24,7 @@ from academail.store.models import Message
 from tests.conftest import build_message
 from tests.e2e.conftest import make_person, sign_in, wait_text
 from tests.e2e.test_accessibility import AXE, audit, report
+from tests.protection.test_download_check import with_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "protection"
@@ -99,6 +103,56 @@ def test_done_when(page, live_server, settings):
                                       mailbox__account__in=[julie, paul]).exists()
 
 
+def test_report_the_selection_from_the_list(page, live_server, settings):
+    """In the message list, "Signaler un hameçonnage" reports the checked
+    messages only, and they leave the inbox for Indésirables."""
+    julie, paul = make_person("Julie", "Martin"), make_person("Paul", "Durand")
+    settings.PHISHING_REPORT_ADDRESS = paul.address
+    inbound(LURE, julie.address)
+    inbound(LURE.replace(b"Votre bo=C3=AEte aux lettres est pleine", b"Rappel").replace(
+        b"Subject: Votre bo", b"Subject: Rappel : bo"), julie.address)
+    deliver(build_message(subject="Conseil de classe 3eB", sender=paul.address, to=julie.address), [julie.address])
+    lures = Message.objects.filter(mailbox__account=julie, content__from_addr="assistance@ac-dem0.fr")
+    inbox = lures.first().mailbox_id
+    sign_in(page, live_server, julie.identifier)
+    page.get(f"{live_server.url}/courrier/dossier/{inbox}/")
+    wait_text(page, "Conseil de classe 3eB", timeout=30)
+    for message in lures:
+        page.find_element(By.ID, f"sel-{message.uid}").click()
+    page.find_element(By.ID, "prot-report-selected").click()
+    wait_text(page, "2 messages ont été signalés à l'équipe sécurité", timeout=30)
+    assert "Conseil de classe 3eB" in page.find_element(By.TAG_NAME, "main").text
+    assert not Message.objects.filter(mailbox_id=inbox, content__from_addr="assistance@ac-dem0.fr").exists()
+    assert Message.objects.filter(mailbox__account=julie, mailbox__special_use="junk").count() == 2
+    assert Message.objects.filter(mailbox__account=paul, content__subject__startswith="Signalement").count() == 2
+
+
+def test_a_dangerous_attachment_asks_before_downloading(page, live_server, tmp_path):
+    """The archive holding a program opens the confirmation page (French,
+    with the help article); "Ne pas télécharger" goes back; "Télécharger
+    quand même" saves the file."""
+    julie = make_person("Julie", "Martin")
+    inbound(with_files(julie.address), julie.address)
+    page.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    sign_in(page, live_server, julie.identifier)
+    open_subject(page, live_server, julie, "Votre facture")
+    wait_text(page, "documents.zip", timeout=30, css="section.wm-attachments")
+    assert [a.text for a in page.find_elements(By.CSS_SELECTOR, "a.wm-att-risky")] == ["facture.pdf.exe", "documents.zip"]
+    page.find_element(By.LINK_TEXT, "documents.zip").click()
+    wait_text(page, "Ce fichier peut être dangereux", timeout=30, css="h1")
+    assert "contient installer.scr" in page.find_element(By.TAG_NAME, "main").text
+    assert page.find_elements(By.CSS_SELECTOR, "main a[href$='/aide/indesirables-et-hameconnage/']")
+    page.find_element(By.ID, "wm-download-back").click()
+    wait_text(page, "Votre facture", timeout=30, css="h1")
+    assert not list(tmp_path.iterdir())
+    page.find_element(By.LINK_TEXT, "documents.zip").click()
+    wait_text(page, "Ce fichier peut être dangereux", timeout=30, css="h1")
+    page.find_element(By.ID, "wm-download-confirm").click()
+    saved = tmp_path / "documents.zip"
+    WebDriverWait(page, 60, poll_frequency=0.2).until(lambda _: saved.exists() and saved.stat().st_size > 0)
+    assert saved.read_bytes().startswith(b"PK")
+
+
 @pytest.mark.parametrize("viewport", [(1366, 900), (390, 844)])
 def test_protection_pages_are_accessible(page, live_server, settings, viewport):
     assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
@@ -130,6 +184,17 @@ def test_protection_pages_are_accessible(page, live_server, settings, viewport):
         page.get(live_server.url + "/courrier/protection/campagnes/")
         assert page.find_elements(By.CSS_SELECTOR, "tr.prot-campaign")
         found["campagnes"] = audit(page, source)
+        # The list with its report button, and a dangerous file's confirmation page.
+        inbound(with_files(julie.address), julie.address)
+        files = Message.objects.filter(mailbox__account=julie, content__subject="Votre facture").latest("pk")
+        page.get(f"{live_server.url}/courrier/dossier/{files.mailbox_id}/")
+        assert page.find_elements(By.ID, "prot-report-selected")
+        found["dossier"] = audit(page, source)
+        open_subject(page, live_server, julie, "Votre facture")
+        page.find_element(By.LINK_TEXT, "facture.pdf.exe").click()
+        wait_text(page, "Ce fichier peut être dangereux", timeout=30, css="h1")
+        found["telechargement"] = audit(page, source)
+        assert page.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
         assert not any(found.values()), report(found)
     finally:
         page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -17,6 +17,7 @@ from academail.protection.authresults import Auth
 from academail.protection.lookalike import imitated, skeleton
 from academail.protection.phishing import analyse
 
+pytestmark = pytest.mark.django_db  # a display name is looked up among the staff's names
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "protection"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 

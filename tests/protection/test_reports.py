@@ -76,3 +76,38 @@ def test_reports_group_by_sender_subject_or_link_host(people, client):
         client.post(f"/courrier/protection/signaler/{message.mailbox_id}/{message.uid}/")
     assert Campaign.objects.count() == 1  # same sender
     assert Campaign.objects.get().reports.count() == 2
+
+
+def test_report_the_selection_from_the_list(people, client):
+    """"Signaler un hameçonnage" in the list reports the checked messages
+    (each to the security team, one journal entry each), moves them to
+    Indésirables in one action, and leaves the others."""
+    julie, paul, team = people
+    deliver(LURE, [julie.address], screen=True)
+    second = LURE.replace(b"Votre bo=C3=AEte aux lettres est pleine", b"Rappel").replace(
+        b"Subject: Votre bo", b"Subject: Rappel : bo")
+    assert second != LURE
+    deliver(second, [julie.address], screen=True)
+    deliver(b"From: paul.durand@ac-demo.fr\r\nSubject: Conseil de classe\r\n\r\nA jeudi.\r\n", [julie.address])
+    lures = list(Message.objects.select_related("content").filter(
+        mailbox__account=julie, content__from_addr="assistance@ac-dem0.fr"))
+    kept = Message.objects.get(mailbox__account=julie, content__subject="Conseil de classe")
+    inbox = kept.mailbox_id
+    client.force_login(julie)
+    page = client.get(f"/courrier/dossier/{inbox}/").content.decode()
+    assert f'formaction="/courrier/protection/signaler/{inbox}/"' in page
+    response = client.post(f"/courrier/protection/signaler/{inbox}/", {"uid": [m.uid for m in lures]}, follow=True)
+    assert "2 messages ont été signalés" in unescape(response.content.decode())
+    junk = Message.objects.filter(mailbox__account=julie, mailbox__special_use="junk")
+    assert sorted(junk.values_list("content__subject", flat=True)) == sorted(m.content.subject for m in lures)
+    assert Message.objects.get(pk=kept.pk).mailbox_id == inbox
+    assert JournalEntry.objects.filter(account=julie, kind=EventKind.PHISHING_REPORTED).count() == 2
+    assert Message.objects.filter(mailbox__account=team).count() == 2
+    assert PhishingReport.objects.filter(account=julie).count() == 2
+
+    # Nothing selected: a clear error, nothing done. Someone else's folder: 404.
+    response = client.post(f"/courrier/protection/signaler/{inbox}/", follow=True)
+    assert "Sélectionnez au moins un message à signaler." in unescape(response.content.decode())
+    client.force_login(paul)
+    assert client.post(f"/courrier/protection/signaler/{inbox}/", {"uid": [kept.uid]}).status_code == 404
+    assert Message.objects.get(pk=kept.pk).mailbox_id == inbox

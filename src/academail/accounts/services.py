@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 
 from academail.accounts import apppasswords, journal, throttle
 from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
@@ -482,6 +482,39 @@ def resolve_addresses(addresses: Iterable[str]) -> dict[str, int]:
             ).values_list("address", "account_id")
         )
     return owners
+
+
+def staff_named(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """The full name of a staff member (an account that receives mail)
+    whose first and last names are one of ``pairs`` ((first, last), compared
+    without case), or None: the phishing warning for an outside sender
+    using a colleague's name. One query on the (last_name, first_name)
+    index, whatever the number of accounts: each name is asked in the
+    spellings directories use (as written, Capitalised, UPPER, lower)."""
+    given = [(first.strip(), last.strip()) for first, last in pairs if first.strip() and last.strip()]
+    if not given:
+        return None
+    wanted = {(first.casefold(), last.casefold()) for first, last in given}
+
+    def spellings(names: Iterable[str]) -> set[str]:
+        return {v for n in names for v in (n, n.title(), n.upper(), n.lower(), n[:1].upper() + n[1:].lower())}
+
+    lasts, firsts = sorted(spellings(last for _, last in given)), sorted(spellings(first for first, _ in given))
+    # The status is checked here, not in SQL: given it, SQLite's planner may
+    # walk the status index (every active account) instead of the names'.
+    # Raw SQL: compiling the ORM query cost more than running it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT first_name, last_name, status FROM {Account._meta.db_table} "  # noqa: S608
+            f"WHERE last_name IN ({','.join(['%s'] * len(lasts))}) "
+            f"AND first_name IN ({','.join(['%s'] * len(firsts))}) LIMIT 200",
+            [*lasts, *firsts],
+        )
+        found = cursor.fetchall()
+    for first, last, status in found:
+        if status in RECEIVING_STATUSES and (first.casefold(), last.casefold()) in wanted:
+            return f"{first} {last}"
+    return None
 
 
 # --- authentication ---------------------------------------------------------------

@@ -267,18 +267,27 @@ def prepare(raw: bytes) -> PreparedContent:
 
 
 def check_spam(
-    prepared: PreparedContent, prefix: bytes = b"", *, envelope_from: str = "", raw: bytes | None = None
+    prepared: PreparedContent,
+    prefix: bytes = b"",
+    *,
+    envelope_from: str = "",
+    raw: bytes | None = None,
+    recipients: Sequence[Recipient] = (),
 ) -> Screening:
     """Screen mail from outside once, before storing it (``protection.spam``):
     raises DeliveryRefused (``Refusal.SPAM``) for mail above the reject score
     that also fails authentication; otherwise returns the screening that
     ``do_deliver_prepared`` turns into each person's verdict, with the
     message's phishing warnings (computed from ``raw``, the message's bytes,
-    read from the blob when not given). Needs no transaction (reads the
-    classifier's counts)."""
+    read from the blob when not given). ``recipients``, when known, have
+    their own classifiers read in the same query (and go to rspamd).
+    Needs no transaction (reads the classifier's counts)."""
     if raw is None:
         raw = blob_store().get(prepared.sha256)
-    screening = spam.screen(prepared.parsed, prefix, envelope_from=envelope_from, raw=raw)
+    screening = spam.screen(
+        prepared.parsed, prefix, envelope_from=envelope_from, raw=raw,
+        recipients=[(r.address, r.account_id) for r in recipients],
+    )
     if screening.reject:
         raise DeliveryRefused(Refusal.SPAM, spam.REJECT_TEXT)
     return screening
@@ -321,6 +330,7 @@ def do_deliver_prepared(
         decisions, forwards, learn = {}, [], []
     if screening is not None:
         do_remember_warnings(prepared.sha256, prefix, screening.findings)
+        spam.do_count(screening)
     results = do_store(prepared, placements, prefix=prefix, enforce_quota=enforce_quota)
     stored: dict[int, int | None] = {}
     full: set[int] = set()

@@ -162,7 +162,9 @@ def prepare_route(
     ``lists``: distribution lists' (``door.do_list_posts``). Raises
     DeliveryRefused (too big; spam refused). Needs no transaction."""
     prepared = prepare(raw) if local or lists else None
-    screening = check_spam(prepared, trace, envelope_from=mail_from, raw=raw) if prepared and screen else None
+    screening = (
+        check_spam(prepared, trace, envelope_from=mail_from, raw=raw, recipients=local) if prepared and screen else None
+    )
     queued = b""
     if remote:
         queued = dkim.sign(trace + raw) if sign else trace + raw

@@ -26,14 +26,19 @@ import ipaddress
 import logging
 import re
 import zipfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from academail.accounts.services import staff_named
 from academail.mime.parse import ParsedMessage, Part, decode_part_body, iter_parts, part_text
 from academail.protection.authresults import Auth
 from academail.protection.lookalike import decode_idn, imitated
+from academail.protection.texts import describe
 from academail.store.search import fold
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ EXECUTABLE = frozenset({"exe", "scr", "com", "bat", "cmd", "pif", "vbs", "vbe", 
 MACRO_OFFICE = frozenset({"docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppsm", "sldm"})
 OLE_OFFICE = frozenset({"doc", "dot", "xls", "xlt", "ppt", "pps"})
 OOXML = frozenset({"docx", "xlsx", "pptx"})
+DOCUMENT_DISGUISES = frozenset({"pdf", "doc", "docx", "xls", "xlsx", "jpg", "png", "txt", "zip"})
 ARCHIVES = frozenset({"zip", "7z", "rar", "gz", "tgz", "cab", "ace"})
 CREDENTIAL_TERMS = ("mot de passe", "numen", "identifiant", "code d'acces", "vos identifiants",
                     "verifier votre compte", "valider votre compte", "confirmer votre compte",
@@ -73,19 +79,30 @@ _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _FORM = re.compile(r"""<form\b[^>]{0,4000}?\baction\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _FORM_ANY = re.compile(r"<form\b", re.I)
 _TAG = re.compile(r"<[^>]{0,4000}>")
-_TEXT_URL = re.compile(r"\bhttps?://[^\s<>\"'`]{1,2048}", re.I)
+# Case-insensitive by character classes: sre then scans for the literal
+# start quickly, where re.I tests every position (2x on 50 KB of text).
+_TEXT_URL = re.compile(r"\b[hH][tT][tT][pP][sS]?://[^\s<>\"'`]{1,2048}")
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’-]{0,60}")
 _HOSTLIKE = re.compile(r"(?:https?://)?((?:[\w-]{1,63}\.)+[a-z]{2,24})\b", re.I)
 
 
 @dataclass(frozen=True)
 class Warning:
-    """One warning: ``code`` for machines, ``title`` and ``detail`` in plain
-    French for the person ("Pourquoi ?")."""
+    """One warning: its ``code``, ``level`` and the ``params`` its texts
+    need (addresses, hosts, file names, already cut to size). What it says
+    to the person, in their language, is ``texts.describe``'s."""
 
     code: str
     level: str
-    title: str
-    detail: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return describe(self.code, self.params)[0]
+
+    @property
+    def detail(self) -> str:
+        return describe(self.code, self.params)[1]
 
 
 @dataclass
@@ -98,6 +115,7 @@ class Findings:
         return max((w.level for w in self.warnings), key=_ORDER.__getitem__, default="")
 
     def to_json(self) -> dict[str, object]:
+        """What ``warnings.do_remember`` stores: codes and parameters, no text."""
         return {"warnings": [asdict(w) for w in self.warnings], "links": self.flagged_links}
 
 
@@ -133,6 +151,8 @@ def _host(url: str) -> tuple[str, str]:
 
 
 def _is_ip(host: str) -> bool:
+    if ":" not in host and host[-1:].isalpha() and not host.startswith("0x"):
+        return False  # a name ends with its top-level domain's letter; IPv4 literals never do
     try:
         ipaddress.ip_address(host.strip("[]"))
         return True
@@ -180,61 +200,52 @@ def _sender_checks(
 ) -> list[Warning]:
     out: list[Warning] = []
     if external:
-        out.append(Warning(
-            "EXTERNAL", INFO, "Message venant de l'extérieur de l'académie",
-            f"L'expéditeur, {address}, n'a pas d'adresse de l'académie. Si vous ne le connaissez pas, "
-            "ne cliquez pas sur ses liens et n'ouvrez pas ses pièces jointes sans raison.",
-        ))
+        out.append(Warning("EXTERNAL", INFO, {"address": address}))
         real = imitated(domain)
         if real is not None:
-            out.append(Warning(
-                "LOOKALIKE_DOMAIN", DANGER, f"Adresse d'expéditeur qui imite {real}",
-                f"L'adresse {address} utilise le domaine {decode_idn(domain)}, qui ressemble à {real} sans "
-                "l'être (lettres changées, ajoutées ou remplacées par des caractères d'autres alphabets). "
-                "C'est une technique courante d'hameçonnage.",
-            ))
+            out.append(Warning("LOOKALIKE_DOMAIN", DANGER,
+                               {"real": real, "address": address, "domain": decode_idn(domain)}))
         name = parsed.from_[0].name if parsed.from_ else ""
         folded = _fold(name)
         words = [w for w in SERVICE_WORDS if re.search(rf"\b{re.escape(w)}\b", folded)]
         if words:
-            out.append(Warning(
-                "DISPLAY_NAME_SERVICE", DANGER, f"Le nom « {name[:80]} » ne correspond pas à l'adresse",
-                f"Le message se présente comme venant de « {name[:80]} », mais son adresse réelle est {address}, "
-                "hors de l'académie. Les services de l'académie vous écrivent depuis une adresse de l'académie.",
-            ))
+            out.append(Warning("DISPLAY_NAME_SERVICE", DANGER, {"name": name[:80], "address": address}))
+        else:
+            staff = staff_named(name_splits(name))
+            if staff is not None:
+                out.append(Warning("DISPLAY_NAME_STAFF", WARNING, {"name": staff, "address": address}))
         named = re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", name)
         if any(is_academie(d.lower()) for d in named):
-            out.append(Warning(
-                "DISPLAY_NAME_ADDRESS", DANGER, "Une adresse de l'académie dans le nom, une autre en réalité",
-                f"Le nom affiché contient une adresse de l'académie, mais le message vient de {address}.",
-            ))
+            out.append(Warning("DISPLAY_NAME_ADDRESS", DANGER, {"address": address}))
     if parsed.reply_to and domain:
         reply = parsed.reply_to[0].addr.lower()
         reply_domain = _domain_of(reply)
         if reply_domain and _base(reply_domain) != _base(domain):
-            out.append(Warning(
-                "REPLY_TO", WARNING, "Votre réponse partirait vers une autre adresse",
-                f"Le message vient de {address}, mais si vous répondez, votre réponse ira à {reply}. "
-                "Vérifiez cette adresse avant d'envoyer quoi que ce soit.",
-            ))
+            out.append(Warning("REPLY_TO", WARNING, {"address": address, "reply": reply[:320]}))
     return out
+
+
+def name_splits(name: str) -> list[tuple[str, str]]:
+    """The (first, last) readings of a display name of two to four words:
+    "Julie Martin", "MARTIN Julie", "Martin, Julie", "Anne Marie Dupont"
+    (each split point, both orders). None for other shapes."""
+    words = _NAME_WORD.findall(name[:200])
+    if not 2 <= len(words) <= 4:
+        return []
+    splits: list[tuple[str, str]] = []
+    for cut in range(1, len(words)):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        splits += [(head, tail), (tail, head)]
+    return splits
 
 
 def _auth_checks(
     parsed: ParsedMessage, address: str, domain: str, external: bool, auth: Auth, spoofed: bool
 ) -> list[Warning]:
     if spoofed:
-        return [Warning(
-            "AUTH_ACADEMIE", DANGER, "Faux message de l'académie",
-            f"Le message affiche l'adresse {address}, de l'académie, mais il vient de l'extérieur et n'a pas "
-            "pu prouver son origine (SPF, DKIM, DMARC). Il s'agit très probablement d'une usurpation.",
-        )]
+        return [Warning("AUTH_ACADEMIE", DANGER, {"address": address})]
     if auth.dmarc == "fail":
-        return [Warning(
-            "AUTH_FAILED", DANGER, "L'expéditeur n'a pas pu être vérifié",
-            f"Le domaine {domain} publie des règles qui permettent de vérifier ses messages (DMARC), et ce "
-            "message ne les respecte pas : il n'a probablement pas été envoyé par ce domaine.",
-        )]
+        return [Warning("AUTH_FAILED", DANGER, {"domain": domain})]
     return []
 
 
@@ -242,11 +253,11 @@ def _html_parts(parsed: ParsedMessage) -> list[Part]:
     return [p for _, p in iter_parts(parsed.root) if p.content_type == "text/html" and not p.filename][:5]
 
 
-def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list[str], bool]:
-    out: list[Warning] = []
-    flagged: list[str] = []
-    outside = False
-    links: list[tuple[str, str]] = []  # (href, visible text)
+def _collect_links(parsed: ParsedMessage, raw: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """The message's distinct (href, visible text) pairs, at most
+    ``MAX_LINKS``, then the URLs written in its text that no anchor already
+    gave; and its forms' actions ("" for a form without one)."""
+    links: dict[tuple[str, str], None] = {}
     forms: list[str] = []
     for part in _html_parts(parsed):
         html = part_text(raw, part)[:MAX_HTML]
@@ -256,49 +267,58 @@ def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list
             href = _HREF.search(match.group(1))
             if href:
                 url = next(g for g in href.groups() if g is not None)
-                links.append((url[:MAX_URL].strip(), _TAG.sub("", match.group(2))[:300]))
+                links.setdefault((url[:MAX_URL].strip(), _TAG.sub("", match.group(2))[:300]))
         forms.extend(next(g for g in m.groups() if g is not None) for m in _FORM.finditer(html))
         if _FORM_ANY.search(html) and not forms:
             forms.append("")
-    links.extend((m.group(0)[:MAX_URL], "") for m in _TEXT_URL.finditer(parsed.search_text[:MAX_HTML]))
-    for url, text in links[:MAX_LINKS]:
+    text = parsed.search_text[:MAX_HTML]
+    if "://" in text:  # most mail has no written URL: skip the scan
+        hrefs = {url for url, _ in links}
+        for m in _TEXT_URL.finditer(text):
+            if len(links) >= MAX_LINKS:
+                break
+            url = m.group(0)[:MAX_URL]
+            if url not in hrefs:
+                links.setdefault((url, ""))
+    return list(links)[:MAX_LINKS], forms
+
+
+def _host_warning(host: str, userinfo: str) -> Warning | None:
+    """What a link's host alone says (user@host, IP literal, look-alike,
+    shortener), or None."""
+    if userinfo:
+        return Warning("LINK_USERINFO", DANGER, {"userinfo": userinfo[:60], "host": host[:253]})
+    if _is_ip(host):
+        return Warning("LINK_IP", WARNING, {"host": host[:253]})
+    real = imitated(host)
+    if real is not None:
+        return Warning("LINK_LOOKALIKE", DANGER, {"real": real, "host": decode_idn(host)})
+    if host in SHORTENERS:
+        return Warning("LINK_SHORTENER", WARNING, {"host": host})
+    return None
+
+
+def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list[str], bool]:
+    out: list[Warning] = []
+    flagged: list[str] = []
+    outside = False
+    links, forms = _collect_links(parsed, raw)
+    by_host: dict[tuple[str, str], Warning | None] = {}  # a newsletter links to a few hosts many times
+    for url, text in links:
         host, userinfo = _host(url)
         if not host:
             continue
         if not is_academie(host):
             outside = True
-        reason: Warning | None = None
-        if userinfo:
-            reason = Warning(
-                "LINK_USERINFO", DANGER, "Lien déguisé",
-                f"Un lien commence par « {userinfo[:60]}@ » : ce qui précède le @ est ignoré par le navigateur, "
-                f"qui ouvre en réalité {host}.",
-            )
-        elif _is_ip(host):
-            reason = Warning(
-                "LINK_IP", WARNING, "Lien vers une adresse IP",
-                f"Un lien mène à {host}, une adresse numérique plutôt qu'un nom de site : les sites officiels "
-                "n'en utilisent pas.",
-            )
-        elif imitated(host) is not None:
-            reason = Warning(
-                "LINK_LOOKALIKE", DANGER, f"Lien vers un site qui imite {imitated(host)}",
-                f"Un lien mène à {decode_idn(host)}, qui ressemble à {imitated(host)} sans l'être.",
-            )
-        elif host in SHORTENERS:
-            reason = Warning(
-                "LINK_SHORTENER", WARNING, "Lien raccourci",
-                f"Un lien passe par {host}, un service qui cache la vraie destination.",
-            )
-        else:
-            shown = _HOSTLIKE.search(text or "")
+        if (host, userinfo) not in by_host:
+            by_host[host, userinfo] = _host_warning(host, userinfo)
+        reason = by_host[host, userinfo]
+        if reason is None and text:
+            shown = _HOSTLIKE.search(text)
             if shown:
                 named = shown.group(1).lower()
                 if _base(named) != _base(host) and "." in named:
-                    reason = Warning(
-                        "LINK_TEXT_MISMATCH", DANGER, "Lien trompeur",
-                        f"Un lien affiche « {named[:80]} » mais mène en réalité à {decode_idn(host)}.",
-                    )
+                    reason = Warning("LINK_TEXT_MISMATCH", DANGER, {"shown": named[:80], "host": decode_idn(host)})
         if reason is not None:
             out.append(reason)
             if url not in flagged and len(flagged) < MAX_FLAGGED:
@@ -307,11 +327,7 @@ def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list
         host, _ = _host(action)
         if host and not is_academie(host):
             outside = True
-            out.append(Warning(
-                "FORM_OUTSIDE", DANGER, "Formulaire qui envoie vos réponses à l'extérieur",
-                f"Le message contient un formulaire dont les réponses partent vers {decode_idn(host)}. "
-                "Ne saisissez jamais votre mot de passe ou votre NUMEN dans un message.",
-            ))
+            out.append(Warning("FORM_OUTSIDE", DANGER, {"host": decode_idn(host)}))
     return out, flagged, outside
 
 
@@ -322,18 +338,8 @@ def _lure_checks(parsed: ParsedMessage, external: bool, outside_link: bool) -> l
         return []
     urgent = [t for t in URGENCY_TERMS if t in text]
     if outside_link:
-        return [Warning(
-            "CREDENTIAL_LURE", DANGER, "Demande d'identifiants : hameçonnage probable",
-            "Ce message vous parle de " + ", ".join(f"« {t} »" for t in asks[:3])
-            + (" avec urgence" if urgent else "")
-            + " et contient un lien ou un formulaire vers l'extérieur. L'académie ne vous demande jamais votre "
-            "mot de passe ni votre NUMEN par message. Ne cliquez pas ; signalez-le.",
-        )]
-    return [Warning(
-        "CREDENTIAL_MENTION", WARNING, "Message qui parle de vos identifiants",
-        "Ce message venu de l'extérieur parle de " + ", ".join(f"« {t} »" for t in asks[:3])
-        + ". Ne communiquez jamais votre mot de passe ni votre NUMEN.",
-    )]
+        return [Warning("CREDENTIAL_LURE", DANGER, {"terms": asks[:3], "urgent": bool(urgent)})]
+    return [Warning("CREDENTIAL_MENTION", WARNING, {"terms": asks[:3]})]
 
 
 def _extension(name: str) -> tuple[str, list[str]]:
@@ -345,59 +351,62 @@ def _attachment_checks(parsed: ParsedMessage, raw: bytes) -> list[Warning]:
     out: list[Warning] = []
     parts = {p.section: p for _, p in iter_parts(parsed.root)}
     for info in parsed.attachments[:100]:
-        name = (info.filename or "").strip()
-        if not name:
-            continue
         part = parts.get(info.section)
-        # The parser strips direction overrides from the name it shows; the
-        # name as sent is in the header parameters.
-        sent = "" if part is None else part.disposition_params.get("filename") or part.params.get("name") or ""
-        if any(c in sent for c in RTL_OVERRIDE):
-            out.append(Warning(
-                "ATTACHMENT_RTL", DANGER, "Nom de pièce jointe truqué",
-                f"Le nom de la pièce jointe contient un caractère qui inverse le sens d'écriture, pour cacher "
-                f"sa vraie extension : « {sent.encode('unicode_escape').decode()[:80]} ».",
-            ))
-        ext, inner = _extension(name)
-        if ext in EXECUTABLE:
-            if inner and inner[-1] in {"pdf", "doc", "docx", "xls", "xlsx", "jpg", "png", "txt", "zip"}:
-                out.append(Warning(
-                    "ATTACHMENT_DOUBLE_EXTENSION", DANGER, "Pièce jointe déguisée",
-                    f"« {name[:80]} » se fait passer pour un document .{inner[-1]} mais c'est un programme (.{ext}).",
-                ))
-            out.append(Warning(
-                "ATTACHMENT_EXECUTABLE", DANGER, "Pièce jointe exécutable",
-                f"« {name[:80]} » est un programme ou un script (.{ext}) : l'ouvrir peut installer un logiciel "
-                "malveillant. Ne l'ouvrez pas.",
-            ))
+        if part is None:
             continue
-        if ext in MACRO_OFFICE:
-            out.append(_macro_warning(name))
-            continue
-        if part is None or info.size > MAX_ATTACHMENT:
-            continue
-        if ext in OOXML or ext in OLE_OFFICE or ext in ARCHIVES or ext in ("html", "htm", "shtml"):
-            data = decode_part_body(raw, part)[:MAX_ATTACHMENT]
-            out.extend(_content_checks(name, ext, data))
+        out.extend(attachment_warnings(part, partial(decode_part_body, raw, part)))
+    return out
+
+
+def attachment_warnings(part: Part, data: Callable[[], bytes]) -> list[Warning]:
+    """What one attachment's name (``name_warnings``) and, for Office
+    files, archives and web pages, its content say (``data``, read only then
+    and only below ``MAX_ATTACHMENT`` bytes)."""
+    out = name_warnings(part)
+    name = (part.filename or "").strip()
+    ext, _ = _extension(name)
+    if out or not name or ext in EXECUTABLE | MACRO_OFFICE:
+        return out
+    encoded = part.end - part.body_start
+    if (encoded * 3 // 4 if part.encoding.lower() == "base64" else encoded) > MAX_ATTACHMENT:
+        return out  # judged by name only
+    if ext in OOXML or ext in OLE_OFFICE or ext in ARCHIVES or ext in ("html", "htm", "shtml"):
+        out.extend(_content_checks(name, ext, data()[:MAX_ATTACHMENT]))
+    return out
+
+
+def name_warnings(part: Part) -> list[Warning]:
+    """What an attachment's name alone says: a direction override hiding
+    its extension, a program or script (behind a document's extension or
+    not), an Office format with macros. Costs nothing: the webmail asks it
+    again before a download."""
+    name = (part.filename or "").strip()
+    if not name:
+        return []
+    out: list[Warning] = []
+    # The parser strips direction overrides from the name it shows; the
+    # name as sent is in the header parameters.
+    sent = part.disposition_params.get("filename") or part.params.get("name") or ""
+    if any(c in sent for c in RTL_OVERRIDE):
+        out.append(Warning("ATTACHMENT_RTL", DANGER, {"name": sent.encode("unicode_escape").decode()[:80]}))
+    ext, inner = _extension(name)
+    if ext in EXECUTABLE:
+        if inner and inner[-1] in DOCUMENT_DISGUISES:
+            out.append(Warning("ATTACHMENT_DOUBLE_EXTENSION", DANGER, {"name": name[:80], "shown": inner[-1], "ext": ext}))
+        out.append(Warning("ATTACHMENT_EXECUTABLE", DANGER, {"name": name[:80], "ext": ext}))
+    elif ext in MACRO_OFFICE:
+        out.append(_macro_warning(name))
     return out
 
 
 def _macro_warning(name: str) -> Warning:
-    return Warning(
-        "ATTACHMENT_MACRO", DANGER, "Document Office avec macros",
-        f"« {name[:80]} » contient des macros, de petits programmes qui s'exécutent à l'ouverture. "
-        "N'activez jamais les macros d'un document reçu par message.",
-    )
+    return Warning("ATTACHMENT_MACRO", DANGER, {"name": name[:80]})
 
 
 def _content_checks(name: str, ext: str, data: bytes) -> list[Warning]:
     if ext in ("html", "htm", "shtml"):
         if _FORM_ANY.search(data[:MAX_HTML].decode("utf-8", "replace")):
-            return [Warning(
-                "ATTACHMENT_HTML_FORM", DANGER, "Page jointe avec un formulaire",
-                f"« {name[:80]} » est une page web qui contient un formulaire : une fausse page de connexion "
-                "est une technique courante pour voler un mot de passe.",
-            )]
+            return [Warning("ATTACHMENT_HTML_FORM", DANGER, {"name": name[:80]})]
         return []
     if ext in OLE_OFFICE:
         return [_macro_warning(name)] if _ole_has_macros(data) else []
@@ -414,17 +423,10 @@ def _content_checks(name: str, ext: str, data: bytes) -> list[Warning]:
         return []
     out: list[Warning] = []
     if any(e.flag_bits & 0x1 for e in entries):
-        out.append(Warning(
-            "ARCHIVE_ENCRYPTED", WARNING, "Archive protégée par un mot de passe",
-            f"« {name[:80]} » est chiffrée : aucun antivirus ne peut en vérifier le contenu. C'est souvent "
-            "utilisé pour faire passer des logiciels malveillants.",
-        ))
+        out.append(Warning("ARCHIVE_ENCRYPTED", WARNING, {"name": name[:80]}))
     inside = [e.filename for e in entries if _extension(e.filename)[0] in EXECUTABLE | MACRO_OFFICE]
     if inside:
-        out.append(Warning(
-            "ARCHIVE_EXECUTABLE", DANGER, "Archive contenant un programme",
-            f"« {name[:80]} » contient {inside[0][:80]}, un programme ou un document à macros.",
-        ))
+        out.append(Warning("ARCHIVE_EXECUTABLE", DANGER, {"name": name[:80], "inner": inside[0][:80]}))
     return out
 
 

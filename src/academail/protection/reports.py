@@ -12,6 +12,7 @@ through the store, with a journal entry for each person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -29,7 +30,8 @@ from academail.protection.models import Campaign, PhishingReport
 from academail.protection.phishing import is_academie
 from academail.protection.warnings import for_message
 from academail.store import webmail as store
-from academail.store.errors import StoreError
+from academail.store.errors import MessageNotFound, StoreError
+from academail.store.mailboxes import access_mailbox
 from academail.store.messages import do_remove_contents, find_contents, holders
 
 SECURITY_ROLES = (Role.SECURITY, Role.ADMIN)
@@ -54,11 +56,40 @@ def _first_outside_host(opened: store.Opened) -> str:
     return ""
 
 
+MAX_SELECTED = 100  # messages reported at once from the list (a page holds 50)
+
+
 def check_report(account: Account, mailbox_id: int, uid: int) -> Campaign:
     """Report one of the person's messages as phishing (see the module).
     Raises MailboxNotFound / MessageNotFound for anything not theirs.
     Precondition: none. Publishes the store's events of the move."""
     opened = store.open_message(account.pk, mailbox_id, uid)
+    campaign = _report(account, opened)
+    _move_to_junk(account, opened.mailbox, [uid])
+    return campaign
+
+
+def check_report_selected(account: Account, mailbox_id: int, uids: Sequence[int]) -> int:
+    """Report the messages selected in a list (at most ``MAX_SELECTED``),
+    each as ``check_report`` does, then move them to Indésirables in one
+    store action. A message gone meanwhile is skipped; returns how many
+    were reported. Raises MailboxNotFound for a folder not theirs.
+    Precondition: none. Publishes the store's events of the move."""
+    mailbox = access_mailbox(account.pk, mailbox_id)
+    reported: list[int] = []
+    for uid in list(dict.fromkeys(uids))[:MAX_SELECTED]:
+        try:
+            opened = store.open_message(account.pk, mailbox_id, uid)
+        except MessageNotFound:
+            continue
+        _report(account, opened)
+        reported.append(uid)
+    _move_to_junk(account, mailbox, reported)
+    return len(reported)
+
+
+def _report(account: Account, opened: store.Opened) -> Campaign:
+    """Send one message to the security team, join its campaign, write the journal."""
     content = opened.message.content
     sender = content.from_addr.lower()[:320]
     subject = content.subject[:500]
@@ -71,12 +102,17 @@ def check_report(account: Account, mailbox_id: int, uid: int) -> Campaign:
             defaults={"campaign": campaign, "sender": sender, "subject": subject, "url_host": host},
         )
         do_record(account, EventKind.PHISHING_REPORTED, detail=f"{sender} — {subject}"[:300])
-    if opened.mailbox.special_use != "junk":
-        try:
-            store.do_message_action(account.pk, mailbox_id, [uid], "junk")
-        except StoreError:
-            pass  # reported all the same; the message stays where it is
     return campaign
+
+
+def _move_to_junk(account: Account, mailbox: store.Mailbox, uids: Sequence[int]) -> None:
+    """To Indésirables, which trains the filter (the store's signal)."""
+    if not uids or mailbox.special_use == "junk":
+        return
+    try:
+        store.do_message_action(account.pk, mailbox.pk, list(uids), "junk")
+    except StoreError:
+        pass  # reported all the same; the messages stay where they are
 
 
 def _campaign_for(sender: str, subject: str, host: str) -> Campaign:

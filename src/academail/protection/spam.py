@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from academail.mime.parse import ParsedMessage
-from academail.protection import classifier, phishing, rspamd
+from academail.protection import classifier, domains, phishing, rspamd
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import (
     ACADEMIE_SCOPE,
@@ -67,6 +68,10 @@ RULES: dict[str, Reason] = {r.code: r for r in (
     Reason("USER_ACCEPT", -100.0, "Vous avez choisi de toujours accepter cet expéditeur."),
     Reason("REPORTED_SENDER", 6.0, "Vous avez déjà signalé un message de cet expéditeur comme indésirable."),
     Reason("KNOWN_CORRESPONDENT", -20.0, "Vous avez déjà écrit à cet expéditeur ou gardé son courrier."),
+    Reason("DOMAIN_FIRST_SEEN", 1.0, "Premier message de ce domaine reçu par l'académie."),
+    Reason("DOMAIN_GOOD_HISTORY", -1.0,
+           "Ce domaine écrit à l'académie depuis plus d'une semaine, avec des messages authentifiés."),
+    Reason("DOMAIN_BAD_HISTORY", 2.0, "La plupart des messages reçus de ce domaine n'ont pas pu être authentifiés."),
 )}
 
 # Classifier probability -> points (the higher band that applies wins).
@@ -136,6 +141,7 @@ class Screening:
     academie: classifier.Counts | None = None
     findings: Findings | None = None  # phishing warnings, to store with the message
     outside: dict[str, object] | None = None  # rspamd's answer, when it decided
+    personal: dict[int, classifier.Counts] = field(default_factory=dict)  # recipients known to ``screen``
 
     @property
     def sender_domain(self) -> str:
@@ -199,26 +205,62 @@ def _rules(parsed: ParsedMessage, auth: Auth, sender: str) -> list[Reason]:
 
 
 def screen(
-    parsed: ParsedMessage, prefix: bytes = b"", *, envelope_from: str = "", raw: bytes | None = None
+    parsed: ParsedMessage,
+    prefix: bytes = b"",
+    *,
+    envelope_from: str = "",
+    raw: bytes | None = None,
+    recipients: Sequence[tuple[str, int]] = (),
 ) -> Screening:
     """Look at one message once, before storing it: spam rules, the
-    académie's classifier counts (one query each for tokens and totals) and,
-    given the message's ``raw`` bytes, its phishing warnings. Needs no
-    transaction; never raises for a message's content."""
+    classifier's counts of the académie and of the ``recipients``
+    ((address, account id) pairs, when known: one query for all their
+    scopes, two with the totals) and, given the message's ``raw`` bytes, its
+    phishing warnings. With rspamd, the recipients go with the message
+    (``rspamd.check``). Needs no transaction; never raises for a message's
+    content."""
     sender = sender_of(parsed)
     auth = read_auth(prefix)
     reasons = _rules(parsed, auth, sender)
+    domain = sender.rpartition("@")[2]
+    # Domain history: mail through our MX only (the one with our authentication results).
+    outside = auth.present and bool(domain) and not phishing.is_academie(domain)
+    past = domains.history(domain) if outside else None
+    if outside:
+        reasons.extend(_domain_reasons(past))
     findings = None
     if raw is not None:
         spoofed = any(r.code == "ACADEMIE_SPOOF" for r in reasons)
         findings = phishing.analyse(parsed, raw, auth, spoofed=spoofed)
+        if outside and past is None:
+            findings.warnings.append(phishing.Warning("NEW_DOMAIN", phishing.INFO, {"domain": domain[:253]}))
     if raw is not None and rspamd.enabled():
-        answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from)
+        answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from,
+                              recipients=[address for address, _ in recipients])
         if answer is not None:
             return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer)
     tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
-    academie = classifier.read_counts(tokens)[ACADEMIE_SCOPE]
-    return Screening(sender, auth, tuple(reasons), tokens, academie, findings)
+    counts = classifier.read_counts(tokens, [ACADEMIE_SCOPE, *(account_id for _, account_id in recipients)])
+    academie = counts.pop(ACADEMIE_SCOPE)
+    return Screening(sender, auth, tuple(reasons), tokens, academie, findings, personal=counts)
+
+
+def _domain_reasons(past: domains.History | None) -> list[Reason]:
+    """The sender domain's history with the académie, as points."""
+    if past is None:
+        return [RULES["DOMAIN_FIRST_SEEN"]]
+    if past.bad():
+        return [RULES["DOMAIN_BAD_HISTORY"]]
+    if past.good(timezone.now()):
+        return [RULES["DOMAIN_GOOD_HISTORY"]]
+    return []
+
+
+def do_count(screening: Screening) -> None:
+    """Count the screened message in its sender domain's history (mail from
+    outside the académie, through our MX). Precondition: inside the delivery transaction."""
+    if screening.auth.present and screening.sender_domain and not phishing.is_academie(screening.sender_domain):
+        domains.do_count(screening.sender_domain, screening.auth)
 
 
 def _rspamd_reasons(answer: dict[str, object], ours: Sequence[Reason]) -> list[Reason]:
@@ -261,26 +303,32 @@ def message_tokens(parsed: ParsedMessage, prefix: bytes = b"") -> list[int]:
 
 def _standing(accounts: Sequence[int], sender: str, domain: str) -> list[tuple[int, str, str]]:
     """(account, kind, key) of the recipients' list entries, correspondents
-    and reported senders for this sender, in one query."""
-    marks = ",".join(["%s"] * len(accounts))
+    and reported senders for this sender, in one query per
+    ``classifier.SCOPE_CHUNK`` recipients."""
     rule, known, reported = (m._meta.db_table for m in (SenderRule, Correspondent, ReportedSender))
+    found: list[tuple[int, str, str]] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT account_id, kind, sender FROM {rule} WHERE account_id IN ({marks}) AND sender IN (%s, %s) "  # noqa: S608
-            f"UNION ALL SELECT account_id, 'correspondent', address FROM {known} "
-            f"WHERE account_id IN ({marks}) AND address = %s "
-            f"UNION ALL SELECT account_id, 'reported', address FROM {reported} "
-            f"WHERE account_id IN ({marks}) AND address = %s",
-            [*accounts, sender, "@" + domain, *accounts, sender, *accounts, sender],
-        )
-        return [(int(a), str(k), str(v)) for a, k, v in cursor.fetchall()]
+        for start in range(0, len(accounts), classifier.SCOPE_CHUNK):
+            chunk = accounts[start:start + classifier.SCOPE_CHUNK]
+            marks = ",".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT account_id, kind, sender FROM {rule} WHERE account_id IN ({marks}) "  # noqa: S608
+                f"AND sender IN (%s, %s) "
+                f"UNION ALL SELECT account_id, 'correspondent', address FROM {known} "
+                f"WHERE account_id IN ({marks}) AND address = %s "
+                f"UNION ALL SELECT account_id, 'reported', address FROM {reported} "
+                f"WHERE account_id IN ({marks}) AND address = %s",
+                [*chunk, sender, "@" + domain, *chunk, sender, *chunk, sender],
+            )
+            found.extend((int(a), str(k), str(v)) for a, k, v in cursor.fetchall())
+    return found
 
 
 def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verdict]:
     """Each recipient's verdict. Queries: the lists, correspondents and
-    reported senders (one),
-    plus the personal counts of the recipients who taught their own
-    classifier (two), whatever the number of recipients."""
+    reported senders (one per ``CHUNK`` recipients), plus the personal
+    counts of the recipients ``screen`` did not know (two per chunk),
+    whatever the number of recipients."""
     accounts = sorted(set(account_ids))
     if not accounts:
         return {}
@@ -303,8 +351,10 @@ def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verd
         rules = {account_id: kind for account_id, (_, kind) in found.items()}
     personal: dict[int, classifier.Counts] = {}
     if screening.academie is not None:
+        unread = [a for a in accounts if a not in screening.personal]
+        read = classifier.read_counts(screening.tokens, unread) if unread else {}
         personal = {
-            scope: counts for scope, counts in classifier.read_counts(screening.tokens, accounts).items()
+            scope: counts for scope, counts in (*screening.personal.items(), *read.items())
             if counts.spam_messages or counts.ham_messages
         }
     base = list(screening.reasons)

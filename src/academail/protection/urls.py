@@ -9,6 +9,7 @@ app_name = "protection"
 urlpatterns = [
     path("quitter/", views.leave, name="leave"),
     path("signaler/<int:mailbox_id>/<int:uid>/", views.report, name="report"),
+    path("signaler/<int:mailbox_id>/", views.report_selected, name="report_selected"),
     path("campagnes/", views.campaigns, name="campaigns"),
     path("expediteurs/", views.senders_page, name="senders"),
     path("expediteurs/<int:rule_id>/retirer/", views.forget_sender, name="forget_sender"),

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from academail.protection import reports, senders
@@ -17,7 +18,7 @@ from academail.protection.lookalike import decode_idn
 from academail.protection.models import Campaign
 from academail.protection.warnings import check_leave_token
 from academail.store import webmail as store
-from academail.web.frame import signed_in_id, webmail_view
+from academail.web.frame import parse_int, signed_in_id, webmail_view
 
 
 @webmail_view
@@ -47,6 +48,23 @@ def report(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         request,
         _("Merci : le message a été signalé à l'équipe sécurité et déplacé dans Indésirables."),
     )
+    return redirect("webmail:folder", mailbox_id=mailbox_id)
+
+
+@webmail_view
+@require_POST
+def report_selected(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """"Signaler un hameçonnage" on the messages selected in a list."""
+    uids = [u for u in (parse_int(v) for v in request.POST.getlist("uid")) if u is not None]
+    if not uids:
+        messages.error(request, _("Sélectionnez au moins un message à signaler."))
+        return redirect("webmail:folder", mailbox_id=mailbox_id)
+    count = reports.check_report_selected(request.user, mailbox_id, uids)
+    messages.success(request, ngettext(
+        "Merci : %(n)s message a été signalé à l'équipe sécurité et déplacé dans Indésirables.",
+        "Merci : %(n)s messages ont été signalés à l'équipe sécurité et déplacés dans Indésirables.",
+        count,
+    ) % {"n": count})
     return redirect("webmail:folder", mailbox_id=mailbox_id)
 
 

@@ -3,22 +3,26 @@
 list and the frame that rewrites flagged links to the interstitial page.
 
 Stored per content and authentication results (``MessageWarnings.key``):
-opening a message costs one indexed lookup, never a new analysis.
+opening a message costs one indexed lookup, never a new analysis. Stored as
+codes and parameters; the words come at reading time, in the reader's
+language (``texts``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core import signing
 
+from academail.mime.parse import Part
 from academail.protection.authresults import read_auth
 from academail.protection.models import MessageWarnings
-from academail.protection.phishing import Findings
+from academail.protection.phishing import Findings, name_warnings
+from academail.protection.texts import describe
 
 _LINK_SALT = "academail.protection.link"
 
@@ -44,7 +48,7 @@ class Shown:
     """What the reading pane shows: the banner's level and the warnings."""
 
     level: str = ""
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
 
     @property
@@ -52,16 +56,53 @@ class Shown:
         return self.level == "danger"
 
     @property
-    def only_external(self) -> bool:
-        return [w["code"] for w in self.warnings] == ["EXTERNAL"]
+    def neutral(self) -> bool:
+        """Only information (from outside; first message of its domain): the
+        neutral banner, not an alert."""
+        return all(w["level"] == "info" for w in self.warnings)
+
+    @property
+    def new_domain(self) -> dict[str, Any] | None:
+        return next((w for w in self.warnings if w["code"] == "NEW_DOMAIN"), None)
 
 
 def for_message(sha256: str, prefix: bytes) -> Shown:
+    """The stored warnings of one message, put into words in the active
+    language (``texts.describe``)."""
     row = MessageWarnings.objects.filter(key=warnings_key(sha256, prefix)).values_list("level", "data").first()
     if row is None:
         return Shown()
     level, data = row
-    return Shown(level, list(data.get("warnings", [])), list(data.get("links", [])))
+    return Shown(level, [_in_words(w) for w in data.get("warnings", []) if isinstance(w, dict)],
+                 list(data.get("links", [])))
+
+
+def _in_words(stored: dict[str, Any]) -> dict[str, Any]:
+    code = str(stored.get("code", ""))
+    params = stored.get("params")
+    params = params if isinstance(params, dict) else {}
+    title, detail = describe(code, params)
+    return {"code": code, "level": str(stored.get("level", "")), "title": title, "detail": detail, "params": params}
+
+
+# The warnings about one attachment (``phishing.attachment_warnings``).
+ATTACHMENT_CODES = frozenset({"ATTACHMENT_RTL", "ATTACHMENT_DOUBLE_EXTENSION", "ATTACHMENT_EXECUTABLE",
+                              "ATTACHMENT_MACRO", "ATTACHMENT_HTML_FORM", "ARCHIVE_ENCRYPTED", "ARCHIVE_EXECUTABLE"})
+
+
+def download_risks(shown: Shown, part: Part) -> list[dict[str, Any]]:
+    """What downloading one attachment must be confirmed for: the warnings
+    its name raises (any message, at no cost), and those stored at delivery
+    for that file (what its content showed: macros, an archive holding a
+    program, a web page with a form). The reading pane and the download
+    ask the same question, so a link that would need a confirmation never
+    carries the ``download`` attribute."""
+    found = [asdict(w) | {"title": w.title, "detail": w.detail} for w in name_warnings(part)]
+    codes = {w["code"] for w in found}
+    name = (part.filename or "").strip()[:80]
+    found.extend(w for w in shown.warnings
+                 if w["code"] in ATTACHMENT_CODES and w["code"] not in codes and w["params"].get("name") == name)
+    return found
 
 
 def levels_for(messages: Iterable[tuple[str, bytes]]) -> dict[tuple[str, bytes], str]:

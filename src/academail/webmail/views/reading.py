@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from academail.calendar import imip
 from academail.mime.parse import decode_part_body, parse_message
@@ -54,6 +54,7 @@ def conversation(request: HttpRequest, mailbox_id: int, thread_key: str) -> Http
                 "attachments": rendering.attachments(opened.raw, opened.root),
             }
         )
+        items[-1]["risky"] = risky_sections(warnings_of(opened), opened.root, items[-1]["attachments"])
     title = items[-1]["parsed"].subject or _("(sans objet)")
     return render_page(request, "conversation.html", {"items": items, "thread": thread, "title": title}, current=mailbox_id)
 
@@ -108,6 +109,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     allow_images = trusted or request.GET.get("images") == "1"
     shown = warnings_of(opened)
     context = reading_context(opened.raw, opened.root, allow_images, link_rewrite(shown))
+    context["risky"] = risky_sections(shown, opened.root, context["attachments"])
     return render_page(
         request,
         "message.html",
@@ -170,6 +172,7 @@ def embedded(request: HttpRequest, mailbox_id: int, uid: int, path: str) -> Http
     opened = store.open_message(signed_in_id(request), mailbox_id, uid)
     raw, root = embedded_message(opened, path)
     context = reading_context(raw, root, request.GET.get("images") == "1")
+    context["risky"] = risky_sections(protection.Shown(), root, context["attachments"])  # judged by name
     return render_page(
         request,
         "embedded.html",
@@ -233,6 +236,11 @@ def source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
 
 def _part(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str) -> tuple[Any, bytes]:
     opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    part, data = _leaf(opened, section, path)
+    return part, data
+
+
+def _leaf(opened: store.Opened, section: str, path: str) -> tuple[Any, bytes]:
     raw, root = embedded_message(opened, path) if path else (opened.raw, opened.root)
     part = rendering.find_leaf(root, section)
     if part is None:
@@ -240,10 +248,33 @@ def _part(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: s
     return part, decode_part_body(raw, part)
 
 
+def risky_sections(shown: protection.Shown, root: Any, attachments: list[rendering.Attachment]) -> set[str]:
+    """The attachments whose download asks for confirmation first (their
+    links go to that page instead of downloading at once)."""
+    risky = set()
+    for item in attachments:
+        part = rendering.find_leaf(root, item.section)
+        if part is not None and protection.download_risks(shown, part):
+            risky.add(item.section)
+    return risky
+
+
 @webmail_view
-@require_GET
+@require_http_methods(["GET", "POST"])
 def attachment(request: HttpRequest, mailbox_id: int, uid: int, section: str, path: str = "") -> HttpResponse:
-    part, data = _part(request, mailbox_id, uid, section, path)
+    """Download one attachment. A program, a script, an Office file with
+    macros or an archive holding one first shows what it is and asks for
+    confirmation; the confirmation is a POST (CSRF-checked) to this address,
+    so a link in a message cannot skip it."""
+    opened = store.open_message(signed_in_id(request), mailbox_id, uid)
+    part, data = _leaf(opened, section, path)
+    if request.method != "POST":
+        risks = protection.download_risks(warnings_of(opened), part)
+        if risks:
+            name = rendering.safe_filename(part.filename or "", part.content_type)
+            return render_page(request, "download_check.html",
+                               {"risks": risks, "name": name, "m": opened.message,
+                                "title": _("Ce fichier peut être dangereux")}, current=mailbox_id)
     content_type = part.content_type if part.content_type in SAFE_DOWNLOAD_TYPES else "application/octet-stream"
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = rendering.content_disposition(part.filename or "")

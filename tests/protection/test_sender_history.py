@@ -1,0 +1,89 @@
+"""Two warnings that need what the académie knows: an outside sender using
+a staff member's name (looked up by the (last_name, first_name) index), and
+a sender domain's history with the académie ("Premier message de ce
+domaine", spam points for a long clean record or a failing one), on the
+real MX."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from academail.delivery.dns import FakeResolver
+from academail.mime.parse import parse_message
+from academail.protection.authresults import Auth
+from academail.protection.models import DomainHistory
+from academail.protection.phishing import analyse
+from academail.protection.warnings import for_message
+from academail.store.models import Message
+from tests.conftest import build_message
+
+RESOLVER = FakeResolver(txt={"parents.example": ["v=spf1 ip4:127.0.0.1 -all"],
+                             "_dmarc.parents.example": ["v=DMARC1; p=none"]})
+
+
+def codes_of(sender: str) -> list[str]:
+    raw = build_message(sender=sender)
+    return [w.code for w in analyse(parse_message(raw), raw, Auth(present=True, spf="pass")).warnings]
+
+
+@pytest.mark.django_db
+def test_an_outside_sender_with_a_colleagues_name(make_account):
+    make_account("Julie", "Martin")
+    make_account("Anne Marie", "Dupont")
+    for name in ("Julie Martin", "MARTIN Julie", "Martin, Julie", "julie martin", "Anne Marie Dupont"):
+        assert "DISPLAY_NAME_STAFF" in codes_of(f'"{name}" <quelquun@messagerie-gratuite.example>'), name
+    raw = build_message(sender="Julie Martin <julie.martin.perso@messagerie-gratuite.example>")
+    warning = next(w for w in analyse(parse_message(raw), raw, Auth()).warnings if w.code == "DISPLAY_NAME_STAFF")
+    assert warning.level == "warning" and "« Julie Martin »" in warning.detail
+    assert "julie.martin.perso@messagerie-gratuite.example" in warning.detail
+    # Another name, a one-word name, and the colleague herself from inside: nothing.
+    assert "DISPLAY_NAME_STAFF" not in codes_of("Julie Durand <julie@messagerie-gratuite.example>")
+    assert "DISPLAY_NAME_STAFF" not in codes_of("Martin <martin@messagerie-gratuite.example>")
+    assert codes_of("Julie Martin <julie.martin@ac-demo.fr>") == []
+
+
+def send(mx, account, raw: bytes) -> Message:
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.ehlo("mta.parents.example")
+        client.sendmail("maman@parents.example", [account.address], raw)
+    return Message.objects.filter(mailbox__account=account).select_related("mailbox", "content").latest("pk")
+
+
+@pytest.mark.parametrize("mx", [RESOLVER], indirect=True)
+def test_a_domains_first_message_then_its_history(mx, make_account):
+    account = make_account()
+    first = send(mx, account, build_message(sender="maman@parents.example", subject="Sortie jeudi"))
+    shown = for_message(first.content.sha256, bytes(first.prefix))
+    assert [w["code"] for w in shown.warnings] == ["EXTERNAL", "NEW_DOMAIN"] and shown.neutral
+    assert "première fois que l'académie reçoit un message de parents.example" in shown.new_domain["detail"]
+    assert b"DOMAIN_FIRST_SEEN" in bytes(first.prefix)
+    row = DomainHistory.objects.get(domain="parents.example")
+    assert (row.messages, row.verified, row.failed) == (1, 1, 0)
+
+    second = send(mx, account, build_message(sender="maman@parents.example", subject="Cantine"))
+    assert [w["code"] for w in for_message(second.content.sha256, bytes(second.prefix)).warnings] == ["EXTERNAL"]
+    assert b"DOMAIN_" not in bytes(second.prefix)  # neither new nor long-standing yet
+    assert DomainHistory.objects.get(domain="parents.example").messages == 2
+
+    # A week of authenticated mail and no failure: a few points off.
+    DomainHistory.objects.filter(domain="parents.example").update(
+        first_seen=timezone.now() - timedelta(days=8), verified=12)
+    third = send(mx, account, build_message(sender="maman@parents.example", subject="Kermesse"))
+    assert b"DOMAIN_GOOD_HISTORY" in bytes(third.prefix)
+    # Mostly failing authentication: points on.
+    DomainHistory.objects.filter(domain="parents.example").update(verified=1, failed=9)
+    fourth = send(mx, account, build_message(sender="maman@parents.example", subject="Photos"))
+    assert b"DOMAIN_BAD_HISTORY" in bytes(fourth.prefix)
+
+
+@pytest.mark.parametrize("mx", [RESOLVER], indirect=True)
+def test_mail_from_the_academie_keeps_no_domain_history(mx, make_account):
+    account, colleague = make_account("Julie", "Martin"), make_account("Paul", "Durand")
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.ehlo("mta.parents.example")
+        client.sendmail("maman@parents.example", [account.address], build_message(sender=colleague.address))
+    assert not DomainHistory.objects.exists()
