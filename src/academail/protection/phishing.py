@@ -3,7 +3,8 @@ bytes and our own authentication results, then stored (``warnings.py``) and
 shown in the reading pane with a plain-French explanation each.
 
 What is looked at: the sender (outside the académie, look-alike domains,
-display names claiming a service or an académie address), authentication,
+display names claiming a service, a staff member's name or an académie
+address), authentication,
 links (text naming another host, IP literals, ``user@host``, shorteners,
 look-alike hosts) and forms posting outside, credential lures (password,
 NUMEN, "boîte pleine", "compte désactivé", urgency) with an outside link or
@@ -228,7 +229,7 @@ def _sender_checks(
 def name_splits(name: str) -> list[tuple[str, str]]:
     """The (first, last) readings of a display name of two to four words:
     "Julie Martin", "MARTIN Julie", "Martin, Julie", "Anne Marie Dupont"
-    (each split point, both orders). None for other shapes."""
+    (each split point, both orders); none for other shapes."""
     words = _NAME_WORD.findall(name[:200])
     if not 2 <= len(words) <= 4:
         return []

@@ -326,7 +326,7 @@ def _standing(accounts: Sequence[int], sender: str, domain: str) -> list[tuple[i
 
 def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verdict]:
     """Each recipient's verdict. Queries: the lists, correspondents and
-    reported senders (one per ``CHUNK`` recipients), plus the personal
+    reported senders (one per ``classifier.SCOPE_CHUNK`` recipients), plus the personal
     counts of the recipients ``screen`` did not know (two per chunk),
     whatever the number of recipients."""
     accounts = sorted(set(account_ids))
