@@ -39,7 +39,7 @@ def render_page(request: HttpRequest, template: str, context: dict[str, object])
 
 
 def _switcher_entries(account_id: int) -> list[acl.SharedBox]:
-    return [s for s in acl.visible_shared(account_id) if s.mailbox.special_use == "inbox"]
+    return acl.visible_shared(account_id, inboxes=True)
 
 
 @webmail_view

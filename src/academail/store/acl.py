@@ -193,11 +193,16 @@ class SharedBox:
         return shared_name(self.owner_address, self.mailbox.name)
 
 
-def visible_shared(actor_id: int) -> list[SharedBox]:
+def visible_shared(actor_id: int, *, owner_id: int | None = None, inboxes: bool = False) -> list[SharedBox]:
     """Every folder of someone else that ``actor_id`` may see ("l" or "r"),
-    by owner then folder name: two queries, whatever the number of grants."""
+    by owner then folder name: two queries, whatever the number of grants.
+    ``owner_id``: that owner's only; ``inboxes``: of a whole mailbox only its
+    INBOX (the webmail's switcher), folder shares as they are."""
+    grants_of = Grant.objects.filter(_active(), grantee_id=actor_id)
+    if owner_id is not None:
+        grants_of = grants_of.filter(owner_id=owner_id)
     grants = list(
-        Grant.objects.filter(_active(), grantee_id=actor_id).values_list(
+        grants_of.values_list(
             "owner_id", "owner__address", "owner__first_name", "owner__last_name", "mailbox_id", "rights", "kind",
         )
     )
@@ -212,7 +217,8 @@ def visible_shared(actor_id: int) -> list[SharedBox]:
             folder[mailbox_id] = folder.get(mailbox_id, "") + rights
     if not grants:
         return []
-    boxes = Mailbox.objects.filter(Q(account_id__in=list(whole)) | Q(pk__in=list(folder)))
+    whole_q = Q(account_id__in=list(whole), special_use="inbox") if inboxes else Q(account_id__in=list(whole))
+    boxes = Mailbox.objects.filter(whole_q | Q(pk__in=list(folder)))
     out: list[SharedBox] = []
     for box in boxes:
         rights = normalize(whole.get(box.account_id, "") + folder.get(box.pk, ""))

@@ -140,11 +140,14 @@ def folder_pane(account_id: int, current: int | None = None) -> FolderPane:
     something is shared with the person (``store.acl.visible_shared``). Three
     queries, four with shared mailboxes."""
     own = list_mailboxes(account_id)
-    shared = acl.visible_shared(account_id)
+    shared = acl.visible_shared(account_id, inboxes=True)
     owner = account_id
+    boxes = own
     if current is not None and shared and all(m.pk != current for m in own):
-        owner = next((s.mailbox.account_id for s in shared if s.mailbox.pk == current), account_id)
-    boxes = own if owner == account_id else [s.mailbox for s in shared if s.mailbox.account_id == owner]
+        current_owner = Mailbox.objects.filter(pk=current).values_list("account_id", flat=True).first()
+        theirs = acl.visible_shared(account_id, owner_id=current_owner) if current_owner else []
+        if any(s.mailbox.pk == current for s in theirs):
+            owner, boxes = current_owner or account_id, [s.mailbox for s in theirs]
     folders = _sorted_folders(boxes)
     used, limit = quota_usage(owner)
     switcher: list[Switch] = []
