@@ -261,7 +261,7 @@ class EventKind(models.TextChoices):
 class JournalEntry(models.Model):
     """One line of an account's activity journal (kept 12 months)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="journal")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="journal", verbose_name=_("compte"))
     at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     kind = models.CharField(_("événement"), max_length=32, choices=EventKind.choices)
     protocol = models.CharField(_("protocole"), max_length=8, blank=True)
@@ -284,7 +284,7 @@ class Device(models.Model):
     (key from its signed cookie) or an IMAP/SMTP client (key from its name and
     network). Only a hash of the key is stored."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="devices")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="devices", verbose_name=_("compte"))
     key = models.CharField(max_length=80)
     protocol = models.CharField(_("protocole"), max_length=8)
     label = models.CharField(_("appareil"), max_length=200, blank=True)

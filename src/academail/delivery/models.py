@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CapturedMessage(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("capturé le"), auto_now_add=True, db_index=True)
     mail_from = models.CharField(_("expéditeur (enveloppe)"), max_length=320, blank=True)
     recipients = models.JSONField(_("destinataires"), default=list)
     subject = models.TextField(_("objet"), blank=True)
@@ -107,7 +107,7 @@ class HeldMessage(models.Model):
         SUBMISSION = "smtp", _("SMTP (logiciel ou téléphone)")
         WEBMAIL = "webmail", _("Webmail")
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(_("retenu le"), db_index=True)
     account_id = models.BigIntegerField(_("compte"), db_index=True)
     identifier = models.CharField(_("identifiant"), max_length=150)
     origin = models.CharField(_("origine"), max_length=10, choices=Origin.choices)

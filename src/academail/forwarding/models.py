@@ -17,7 +17,8 @@ class Forwarding(models.Model):
     Delivery reads the confirmed rows of a batch's recipients through the
     unique account index, one query per batch."""
 
-    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="forwarding")
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="forwarding",
+                                   verbose_name=_("compte"))
     target = models.CharField(_("adresse de transfert"), max_length=320)
     keep_copy = models.BooleanField(_("conserver une copie dans la boîte"), default=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
