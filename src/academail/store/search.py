@@ -166,6 +166,7 @@ def match_sql(query: str) -> tuple[str, list[str]] | None:
         [expression],
     )
 
+
 MIN_CANDIDATE_TERM = 3
 
 
