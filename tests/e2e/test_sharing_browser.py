@@ -124,7 +124,7 @@ def test_share_a_folder_then_the_colleague_opens_it(screen, live_server):  # noq
     screen.get(live_server.url + "/courrier/partage/")
     Select(screen.find_element(By.ID, "sh-mailbox")).select_by_visible_text("Conseils de classe")
     screen.find_element(By.ID, "sh-identifier").send_keys(colleague.identifier)
-    _click(screen, screen.find_element(By.ID, "sh-level-read"))
+    _click(screen, screen.find_element(By.CSS_SELECTOR, "label[for=sh-level-read]"))  # the DSFR draws the radio in its label
     _click(screen, screen.find_element(By.CSS_SELECTOR, "#sh-share button[value=share]"))
     wait_text(screen, "« Conseils de classe » avec Hugo Petit", timeout=20, css="#sh-shares")
     _no_horizontal_scroll(screen)
