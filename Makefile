@@ -18,7 +18,7 @@ install: $(STAMP)
 # Third-party clients the end-to-end tests drive (Debian packages; root needed once).
 # gettext: `make messages` and the test that keeps the translation catalogues in sync.
 # fonts-dejavu-core: the secretariat's activation letters (PDF); poppler-utils: their test reads them.
-SYSTEM_PACKAGES := swaks chromium chromium-driver isync gettext sieve-connect vdirsyncer fonts-dejavu-core poppler-utils postgresql-client-15 rspamd redis-server haproxy dovecot-imapd
+SYSTEM_PACKAGES := swaks chromium chromium-driver isync gettext sieve-connect vdirsyncer fonts-dejavu-core poppler-utils postgresql-client-15 rspamd redis-server haproxy dovecot-imapd dovecot-lmtpd
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
