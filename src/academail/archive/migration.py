@@ -62,6 +62,7 @@ from academail.store.messages import Flag, Placement, PreparedContent, do_store,
 log = logging.getLogger(__name__)
 
 SIZE_CHUNK = 2000  # UIDs per "UID FETCH (RFC822.SIZE)"
+PIECE = 4 * 1024 * 1024  # a message larger than a batch is read in pieces of this size
 FAILURES_SHOWN = 50
 _FLAG_BITS = {name.lower().encode(): bit for bit, name in Flag.NAMES.items()}
 _ATOM_SPECIALS = set('(){ %*"\\]')  # RFC 3501 §9 atom-specials: not in a keyword
@@ -204,6 +205,32 @@ def _batches(uids: Sequence[int], sizes: dict[int, int], options: Options) -> It
         yield batch
 
 
+def _fetch_in_pieces(client: IMAPClient, uid: int, piece: int) -> dict[int, dict[bytes, Any] | str]:
+    """One big message by partial fetches of ``piece`` bytes (RFC 3501
+    §6.4.5, ``BODY.PEEK[]<offset.length>``): imaplib and imapclient hold about
+    three copies of a literal while they parse it, so a 50 MB message read
+    whole would cost 150 MB; read in pieces it costs about two copies of
+    itself (the pieces, then the joined bytes). Same result shape as
+    ``_fetch_bodies``; an empty answer means the message is gone."""
+    head = client.fetch([uid], ["FLAGS", "INTERNALDATE"]).get(uid)
+    if head is None:
+        return {}
+    pieces: list[bytes] = []
+    offset = 0
+    while True:
+        answer = client.fetch([uid], [f"BODY.PEEK[]<{offset}.{piece}>"]).get(uid) or {}
+        chunk = next((value for key, value in answer.items() if key.startswith(b"BODY[]")), None)
+        if chunk is None:
+            return {} if not pieces else {uid: "l'ancien serveur a cessé d'envoyer ce message en cours de route"}
+        pieces.append(bytes(chunk))
+        offset += len(chunk)
+        if len(chunk) < piece:
+            break
+    body = b"".join(pieces)
+    pieces.clear()
+    return {uid: {b"FLAGS": head.get(b"FLAGS", ()), b"INTERNALDATE": head.get(b"INTERNALDATE"), b"BODY[]": body}}
+
+
 def _fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, dict[bytes, Any] | str]:
     """FETCH the batch; if the server refuses it (a damaged message answers
     NO), fetch one by one so only the bad message is recorded. A dropped
@@ -242,7 +269,10 @@ def _fetch_batch(run: _Run, client: IMAPClient, uids: list[int], sizes: dict[int
     prefetching thread while the previous batch commits)."""
     too_big = {uid for uid in uids if sizes.get(uid, 0) > MAX_MESSAGE}
     wanted = [uid for uid in uids if uid not in too_big]
-    fetched = _fetch_bodies(client, wanted) if wanted else {}
+    if len(wanted) == 1 and sizes.get(wanted[0], 0) > run.options.batch_bytes:
+        fetched = _fetch_in_pieces(client, wanted[0], PIECE)
+    else:
+        fetched = _fetch_bodies(client, wanted) if wanted else {}
     failures: dict[int, str] = {
         uid: f"message trop gros ({sizes[uid] // 1048576} Mo, au plus {MAX_MESSAGE // 1048576} Mo) : "
              "exportez-le depuis l'ancienne messagerie" for uid in too_big
@@ -345,17 +375,26 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
     # Read (and write the blobs of) batch n+1 while batch n commits: the old
     # server, the disk and the database work side by side. At most two
     # batches are held; the client is only used by the fetching thread.
+    # A batch larger than ``batch_bytes`` (one big message) is not read ahead:
+    # it waits for the previous commit, so two big messages are never held.
     batches = list(_batches(todo, sizes, run.options))
-    pending: Future[_Fetched] | None = run.fetcher.submit(_fetch_batch, run, client, batches[0], sizes)
+
+    def big(index: int) -> bool:
+        return sum(sizes.get(uid, 0) for uid in batches[index]) > run.options.batch_bytes
+
+    pending: Future[_Fetched] | None = None
     done = 0
     try:
         for index in range(len(batches)):
-            assert pending is not None
+            if pending is None:
+                pending = run.fetcher.submit(_fetch_batch, run, client, batches[index], sizes)
             fetched = pending.result()
-            pending = (run.fetcher.submit(_fetch_batch, run, client, batches[index + 1], sizes)
-                       if index + 1 < len(batches) else None)
+            pending = None
+            if index + 1 < len(batches) and not big(index + 1):
+                pending = run.fetcher.submit(_fetch_batch, run, client, batches[index + 1], sizes)
             _commit_batch(run, folder, mailbox_id, fetched, sizes, dedup=dedup, retrying=set(retry))
             done += len(fetched.uids)
+            del fetched  # its parses, before the next big batch is read
             if run.options.progress:
                 run.options.progress(Progress(run.report.account, plan.target_name, done, len(todo)))
     finally:
