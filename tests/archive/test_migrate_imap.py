@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -27,6 +28,7 @@ import pytest
 from academail.archive.migration import (
     Options,
     Source,
+    Task,
     migrate_account,
     migrate_many,
     tasks_from_csv,
@@ -203,6 +205,11 @@ def test_bulk_with_master_credentials_both_ways(dovecot, make_account, tmp_path)
             assert reports[f"ancien{i}"].copied == (sum(sum(c.values()) for c in source_view(
                 dovecot, f"ancien{i}").values()) if method == "plain" else 0)
             assert target_view(account.pk) == source_view(dovecot, f"ancien{i}")
+    # An unexpected fault in one account (here: no such academail account) is that account's report only.
+    ghost = Task(999_999, "fantome", replace(tasks[0].source, login="ancien1"))
+    alone = {r.account: r for r in migrate_many([ghost, tasks[0]], Options(), parallel=2)}
+    assert alone["fantome"].state == "failed" and "Erreur interne" in alone["fantome"].message
+    assert alone[tasks[0].label].state == "done"
     wrong = Source(host="127.0.0.1", port=dovecot.imaps, tls="implicit", login="ancien0", password="faux",
                    master_user=MASTER, ca_file=str(dovecot.cert))
     refused_report = migrate_account(accounts[0].pk, accounts[0].identifier, wrong, Options())

@@ -115,6 +115,10 @@ class _MailboxFull(Exception):
     pass
 
 
+class _LocalStorageError(Exception):
+    """academail's blob store refused a write (disk full, permissions)."""
+
+
 class _Throttle:
     def __init__(self, rate: float) -> None:
         self.rate, self.started, self.count = rate, time.monotonic(), 0
@@ -294,7 +298,10 @@ def _fetch_batch(run: _Run, client: IMAPClient, uids: list[int], sizes: dict[int
     # Each blob is fsynced before its row commits (store.blobs): writing the
     # batch's blobs side by side lets the file system fold those waits into
     # few journal commits instead of paying one disk round trip per message.
-    contents = run.writers.map(prepare_content, [body[1] for body in bodies])
+    try:
+        contents = list(run.writers.map(prepare_content, [body[1] for body in bodies]))
+    except OSError as error:  # our disk, not the old server: retrying the connection would not help
+        raise _LocalStorageError(str(error)) from error
     ready = [(uid, content, flags, keywords, when)
              for (uid, _raw, flags, keywords, when), content in zip(bodies, contents, strict=True)]
     bodies.clear()
@@ -441,6 +448,12 @@ def migrate_account(account_id: int, label: str, source: Source, options: Option
             report.message = ("La boîte academail est pleine : augmentez son quota (ou libérez de la place) puis "
                               "relancez la même commande ; les messages déjà copiés ne seront pas repris.")
             break
+        except _LocalStorageError as error:
+            log.error("migration %s: blob store write failed: %s", source, error)
+            report.state = MigrationState.FAILED
+            report.message = ("academail n'a pas pu écrire les messages sur son propre disque (plein ?) : "
+                              "libérez de la place sur le serveur puis relancez la commande.")
+            break
         except SourceError as error:
             # A refused sign-in or a certificate will not mend by retrying.
             report.state, report.message = MigrationState.FAILED, error.message
@@ -546,6 +559,11 @@ def migrate_many(tasks: Sequence[Task], options: Options, *, parallel: int = 2) 
     def one(task: Task) -> AccountReport:
         try:
             return migrate_account(task.account_id, task.label, task.source, options)
+        except Exception:  # noqa: BLE001 - one account's unexpected fault never stops the others
+            log.exception("migration of %s from %s", task.label, task.source)
+            return AccountReport(account=task.label, source=task.source.key, state=MigrationState.FAILED,
+                                 message="Erreur interne d'academail pour ce compte (voir le journal du serveur) : "
+                                         "relancez la commande ; la copie reprendra où elle s'est arrêtée.")
         finally:
             if threading.current_thread() is not threading.main_thread():
                 connection.close()  # this worker thread's own database connection
