@@ -41,6 +41,7 @@ class Dovecot:
     imap: int
     cert: Path
     passwords: dict[str, str] = field(default_factory=dict)
+    generation: int = 0
 
     @property
     def config(self) -> Path:
@@ -50,7 +51,17 @@ class Dovecot:
         """A mailbox user (the passwd-file is read again when it changes)."""
         self.passwords[login] = password
         lines = "".join(f"{name}:{{PLAIN}}{secret}\n" for name, secret in self.passwords.items())
-        (self.root / "users").write_text(lines)
+        # Replaced whole (never read half-written), with a new mtime each time,
+        # then a pause past the second: Dovecot 2.3 stats a passwd-file at most
+        # once per wall-clock second (db-passwd-file.c passwd_file_sync), so a
+        # login in the second of an earlier lookup would see the old users.
+        fresh = self.root / "users.new"
+        fresh.write_text(lines)
+        self.generation += 1
+        stamp = time.time() + self.generation
+        os.utime(fresh, (stamp, stamp))
+        os.replace(fresh, self.root / "users")
+        time.sleep(1.1)
 
     def client(self, login: str) -> IMAPClient:
         """Signed in as ``login`` over TLS, to fill or read the mailbox."""
