@@ -742,12 +742,57 @@ class _Compiler:
 def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
     """(UID, MODSEQ) of the messages matching ``criterion``, by UID; one query.
     Raises SearchTooComplex beyond MAX_SEARCH_RANGES UID ranges."""
+    return sort_uids(mailbox_id, criterion, ())
+
+
+def _local_part(column: str) -> str:
+    """RFC 5256 §3 FROM/TO/CC: the addr-mailbox (local part) of the first
+    address of ``column`` (addresses stored as "a@x, b@y"), lower-cased for
+    the i;ascii-casemap collation."""
+    if connection.vendor == "postgresql":
+        return f"lower(split_part({column}, '@', 1))"
+    return f"lower(CASE WHEN instr({column}, '@') > 0 THEN substr({column}, 1, instr({column}, '@') - 1) ELSE {column} END)"
+
+
+def _sort_expression(key: str) -> tuple[str, bool]:
+    """The SQL of one RFC 5256 §3 sort key, and whether it reads store_content.
+    SUBJECT, SIZE and DISPLAYFROM are the indexed (mailbox, key, uid) columns
+    kept at delivery (``store.sortkeys``)."""
+    if key == "ARRIVAL":
+        return "m.internaldate", False
+    if key == "DATE":
+        # RFC 5256 §3: the sent date, or INTERNALDATE when there is no usable Date.
+        return "COALESCE(c.date, m.internaldate)", True
+    if key == "SUBJECT":
+        return "m.subject_sort", False  # the §2.1 base subject
+    if key == "SIZE":
+        return "m.size", False
+    if key == "DISPLAYFROM":
+        return "m.sender_sort", False  # RFC 5957 §3: display name, else the address
+    columns = {"FROM": "c.from_addr", "TO": "c.to_text", "CC": "c.cc_text"}
+    return _local_part(columns[key]), True
+
+
+def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, bool]]) -> list[tuple[int, int]]:
+    """(UID, MODSEQ) of the messages matching ``criterion`` (the SEARCH rule,
+    ``search_uids``), in the order of ``keys`` ((key, reverse) pairs, RFC 5256
+    §3), ties broken by UID, which is the sequence-number order; one query."""
     compiler = _Compiler()
     where = compiler.compile(criterion)
-    join = " JOIN store_content c ON c.id = m.content_id" if compiler.needs_content else ""
+    order = []
+    needs_content = compiler.needs_content
+    for key, reverse in keys:
+        expression, content = _sort_expression(key)
+        needs_content = needs_content or content
+        order.append(f"{expression} {'DESC' if reverse else 'ASC'}")
+    order.append("m.uid ASC")
+    join = " JOIN store_content c ON c.id = m.content_id" if needs_content else ""
     if compiler.needs_text:
         join += " JOIN store_searchtext t ON t.content_id = m.content_id"
-    sql = f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) ORDER BY m.uid"  # noqa: S608
+    sql = (
+        f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) "  # noqa: S608
+        f"ORDER BY {', '.join(order)}"
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             connection.connection.create_function("academail_prefix_has", 3, _prefix_has, deterministic=True)
@@ -783,6 +828,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "search_uids", "select_snapshot", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "search_uids", "select_snapshot", "sort_uids", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
     "vanished_uids",
 ]

@@ -1,5 +1,6 @@
 """SEARCH and UID SEARCH, with ESEARCH results (RFC 4731) and MODSEQ (RFC
-7162), run as one SQL query by the store."""
+7162), and SORT (RFC 5256) with ESORT results (RFC 5267), each run as one SQL
+query by the store."""
 
 from __future__ import annotations
 
@@ -46,6 +47,42 @@ async def do_search(session: Session, command: C.Search) -> None:
             parts.append(f"ALL {R.number_set(sorted(numbers))}")
         if uses_modseq and numbers:
             parts.append(f"MODSEQ {_esearch_modseq(returns, results, numbers)}")
+        await session.untagged(" ".join(parts))
+    await session.announce(expunge_ok=command.uid)
+    await session.ok(command)
+
+
+async def do_sort(session: Session, command: C.Sort) -> None:
+    """RFC 5256 §3: the messages SEARCH would find, in the order of the sort
+    keys, ties by sequence number; SORT answers ``* SORT n...``, ESORT's
+    RETURN (RFC 5267 §3.2) an ESEARCH response in that order."""
+    if command.charset not in ("UTF-8", "US-ASCII"):
+        await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)  # RFC 5256 §3
+        return
+    view = session.selected
+    criterion, uses_modseq = _criterion(session, command.key)
+    if uses_modseq:
+        await session.enable_condstore()
+    try:
+        found = await session.run(store.sort_uids, view.mailbox_id, criterion, command.keys)
+    except store.SearchTooComplex:
+        await session.no(command, "Search too complex", R.CODE_LIMIT)
+        return
+    numbers = [uid if command.uid else (view.seq_of(uid) or 0) for uid, _ in found if view.seq_of(uid) is not None]
+    if command.returns is None:
+        await session.untagged("SORT" + "".join(f" {n}" for n in numbers))
+    else:
+        parts = [f'ESEARCH (TAG "{command.tag}")'] + (["UID"] if command.uid else [])
+        if numbers:
+            # RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
+            if "MIN" in command.returns:
+                parts.append(f"MIN {numbers[0]}")
+            if "MAX" in command.returns:
+                parts.append(f"MAX {numbers[-1]}")
+        if "COUNT" in command.returns:
+            parts.append(f"COUNT {len(numbers)}")
+        if numbers and "ALL" in command.returns:
+            parts.append(f"ALL {R.number_set(numbers)}")  # the sort order kept
         await session.untagged(" ".join(parts))
     await session.announce(expunge_ok=command.uid)
     await session.ok(command)

@@ -23,6 +23,9 @@ STATUS_ITEMS = frozenset(
     {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED"}
 )
 ESEARCH_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
+# RFC 5256 §3 sort keys, and RFC 5957 §3's DISPLAYFROM.
+SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM"})
+ESORT_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL"})  # RFC 5267 §3.2
 LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
 
@@ -244,6 +247,17 @@ class Search(Command):
     key: SearchKey
     charset: str | None = None
     returns: tuple[str, ...] | None = None  # ESEARCH (RFC 4731); None: plain SEARCH
+
+
+@dataclass(frozen=True)
+class Sort(Command):
+    """RFC 5256 §3 SORT: ``keys`` are (key, reverse) pairs in priority order."""
+
+    uid: bool
+    keys: tuple[tuple[str, bool], ...]
+    charset: str
+    key: SearchKey
+    returns: tuple[str, ...] | None = None  # ESORT (RFC 5267 §3); None: plain SORT
 
 
 @dataclass(frozen=True)
@@ -535,6 +549,44 @@ def _search(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Co
     return Search(tag, name, uid, key, charset, returns)
 
 
+def _sort_key(lx: Lexer) -> tuple[str, bool]:
+    reverse = False
+    key = lx.keyword()
+    if key == "REVERSE":  # RFC 5256 §3: REVERSE modifies the key after it
+        reverse = True
+        lx.sp()
+        key = lx.keyword()
+    if key not in SORT_KEYS:
+        raise lx.error(f"unknown SORT key {key[:40]}")
+    return key, reverse
+
+
+def _sort(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    """RFC 5256 §3: ``SORT [RETURN (...)] (sort-criteria) charset search-key...``;
+    the charset is mandatory; RETURN is ESORT's (RFC 5267 §3)."""
+    lx.sp()
+    returns: tuple[str, ...] | None = None
+    if lx.maybe(b"RETURN "):
+        opts = lx.paren_list(lambda: lx.keyword())
+        for opt in opts:
+            if opt not in ESORT_RETURN:
+                raise lx.error(f"unknown SORT return option {opt[:40]}")
+        returns = tuple(opts) or ("ALL",)
+        lx.sp()
+    keys: list[tuple[str, bool]] = []
+    lx.expect(b"(")
+    while True:
+        keys.append(_sort_key(lx))
+        if lx.maybe(b")"):
+            break
+        lx.sp()
+    lx.sp()
+    charset = lx.astring().decode("ascii", "replace").upper()
+    lx.sp()
+    key = parse_keys(lx, charset)
+    return Sort(tag, name, uid, tuple(keys), charset, key, returns)
+
+
 def _fetch(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
     lx.sp()
     sequence = lx.sequence_set()
@@ -641,9 +693,9 @@ _PARSERS = {
     "GETQUOTA": _getquota, "RENAME": _rename, "LIST": _list, "LSUB": _list, "STATUS": _status,
     "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
     "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
-    "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights,
+    "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights, "SORT": _sort,
 }
-_UID_PARSERS = {"SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
+_UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
 
 
