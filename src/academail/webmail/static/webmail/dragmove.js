@@ -41,7 +41,7 @@
     add("target", target);
     uids.forEach(function (uid) { add("uid", uid); });
     document.body.appendChild(form);
-    form.submit();
+    if (window.academailInPlace) { window.academailInPlace.send(form); } else { form.submit(); }
   }
 
   function folderOf(event) {

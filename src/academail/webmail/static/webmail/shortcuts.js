@@ -71,7 +71,7 @@
     action.name = "action";
     action.value = choose(row);
     form.appendChild(action);
-    form.submit();
+    if (window.academailInPlace) { window.academailInPlace.send(form); } else { form.submit(); }
   }
 
   function openHelp() {

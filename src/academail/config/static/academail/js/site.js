@@ -131,9 +131,17 @@
 
   function setUpFolds() {
     if (!window.matchMedia) { return; }
-    var folds = Array.prototype.map.call(document.querySelectorAll("details[data-fold]"), function (fold) {
-      return { element: fold, wide: follow(fold) };
-    });
+    var folds = [];
+    function adopt() {
+      Array.prototype.forEach.call(document.querySelectorAll("details[data-fold]:not([data-fold-ready])"), function (fold) {
+        fold.setAttribute("data-fold-ready", "");
+        folds.push({ element: fold, wide: follow(fold) });
+      });
+      folds = folds.filter(function (f) { return document.contains(f.element); });
+    }
+    adopt();
+    // A region swapped in by a script (the webmail's in-place list) brings new folds.
+    document.addEventListener("wm:list-updated", adopt);
     document.addEventListener("keydown", function (event) {
       if (event.key !== "Escape") { return; }
       folds.forEach(function (f) {
