@@ -4,12 +4,13 @@ imports nothing of academail, so any package can count without a cycle. The
 ``academail.operations.metrics``.
 
 Counters are per process: with several ``serve --only`` processes, scrape each
-one (each runs its own web listener only with ``web``), or run one ``serve``.
+one: its web listener (``/metrics``) or, in a process without ``web``, its own
+metrics listener (``ACADEMAIL_METRICS_PORT``, ``operations.metrics``).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 # No auto_describe: it would run the scrape-time collector (a database query)
 # at registration, that is when the URLconf is imported, before any migration.
@@ -37,3 +38,25 @@ BLOB_ERRORS = Counter(
 def count_blob_error(operation: str) -> None:
     """A blob store operation (put, get, head, delete, list, check) failed."""
     BLOB_ERRORS.labels(operation).inc()
+IMAP_COMMANDS = Counter(
+    "academail_imap_commands", "IMAP commands run, per command name", ["command"], registry=REGISTRY,
+)
+THROTTLED = Counter(
+    "academail_throttled_sign_ins", "Sign-ins refused by throttling, per protocol", ["protocol"], registry=REGISTRY,
+)
+WEB_LATENCY = Histogram(
+    "academail_web_request_seconds", "Web request duration (server side), per method and status class",
+    ["method", "status"], registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+def count_imap_command(name: str) -> None:
+    """A parsed IMAP command about to run (the parser bounds the names: unknown ones never get here)."""
+    IMAP_COMMANDS.labels(name).inc()
+
+
+def count_throttled(protocol: str) -> None:
+    THROTTLED.labels(protocol).inc()
+
+
+def observe_web_request(method: str, status: int, seconds: float) -> None:
+    WEB_LATENCY.labels(method if method in {"GET", "POST", "HEAD"} else "other", f"{status // 100}xx").observe(seconds)

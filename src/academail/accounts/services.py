@@ -42,6 +42,7 @@ from academail.accounts.naming import base_identifier, base_local_part, candidat
 from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
 from academail.accounts.secrets import encrypt_numen, numen_hash
+from academail.metrics import count_throttled
 from academail.store.mailboxes import do_provision_account
 
 # Who still gets mail delivered. A pending account (created, not yet activated
@@ -606,6 +607,7 @@ def check_sign_in(
     wait = throttle.retry_after(buckets)
     label = describe_client(protocol, client_name)
     if wait:
+        count_throttled(protocol)
         if account is not None and protocol in journal.MAIL_PROTOCOLS:
             journal.do_record_refusal(account, journal.FailureReason.THROTTLED, protocol=protocol,
                                       remote_addr=remote_addr, device=label)

@@ -3,7 +3,7 @@ refused sign-in from a noisy address is answered after a delay, without holding
 the thread that runs Django's synchronous views.
 
 A view marks its response with ``mark(response, seconds)``; this middleware,
-first in ``MIDDLEWARE``, waits that long before handing the response to the
+first in ``MIDDLEWARE`` after the latency metric's, waits that long before handing the response to the
 server: ``asyncio.sleep`` under ASGI (uvicorn, ``academail serve``), so other
 requests keep being served meanwhile; ``time.sleep`` under WSGI and the test
 client.
@@ -30,7 +30,8 @@ def mark(response: R, seconds: float) -> R:
     return response
 
 
-def _delay(response: HttpResponseBase) -> float:
+def delay_of(response: HttpResponseBase) -> float:
+    """The delay ``mark`` asked for (0 if none): the latency metric leaves it out."""
     return float(getattr(response, _ATTRIBUTE, 0.0))
 
 
@@ -48,13 +49,13 @@ class SlowDownMiddleware:
         if self.is_async:
             return self._acall(request)
         response = self.get_response(request)
-        if delay := _delay(response):
+        if delay := delay_of(response):
             time.sleep(delay)
         return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         response = await get_response(request)
-        if delay := _delay(response):
+        if delay := delay_of(response):
             await asyncio.sleep(delay)
         return response

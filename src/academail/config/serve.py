@@ -36,6 +36,7 @@ from academail.jobs.runner import run_jobs_worker
 from academail.managesieve.server import start_managesieve
 from academail.managesieve.server import stop_store_threads as stop_sieve_threads
 from academail.operations.health import check_startup
+from academail.operations.metrics import start_metrics_listener
 from academail.server.instance import release, take_service_locks
 from academail.server.tls import server_context
 from academail.sharing.delegation import do_close_expired
@@ -197,6 +198,9 @@ async def _serve(wanted: set[str]) -> None:
         web = EmbeddedServer(config)
         tasks.append(asyncio.create_task(web.serve()))
         log.info("web listening on http://%s:%d/", host, settings.WEB_PORT)
+    if settings.METRICS_PORT and "web" not in wanted:
+        servers.append(await start_metrics_listener(host, settings.METRICS_PORT))
+        log.info("metrics listening on http://%s:%d/metrics", host, settings.METRICS_PORT)
     listener_stop = threading.Event()
     listener: threading.Thread | None = None
     if connection.vendor == "postgresql":

@@ -160,7 +160,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: waits out the address ceiling's delay without holding a thread.
+    # The web latency histogram (/metrics), less the throttling delay below.
+    "academail.operations.metrics.RequestLatencyMiddleware",
+    # Waits out the address ceiling's delay without holding a thread.
     "academail.accounts.slowdown.SlowDownMiddleware",
     # The client address and scheme, from ACADEMAIL_TRUSTED_PROXIES only.
     "academail.config.proxies.TrustedProxyMiddleware",
@@ -379,14 +381,26 @@ DEVICE_COOKIE_AGE = env_int("ACADEMAIL_DEVICE_COOKIE_AGE", 400 * 24 * 3600)
 REQUIRE_APP_PASSWORDS = env_bool("ACADEMAIL_REQUIRE_APP_PASSWORDS", False)
 # --- end of identity and access ---------------------------------------------------
 
+# "json": one JSON object a line (time, level, logger, pid, message, exc_info);
+# token links are redacted before formatting, as in plain lines.
+LOG_FORMAT = env_str("ACADEMAIL_LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigurationError(f"ACADEMAIL_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # One JSON object a line (python-json-logger), for a log collector.
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}},
+    },
     # Token links (reset, "ce n'était pas moi", forward confirmation...) are
     # masked in every line: academail.redaction, where each feature registers its links.
     "filters": {"redact_tokens": {"()": "academail.redaction.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": env_str("ACADEMAIL_LOG_LEVEL", "INFO")},
     # aiosmtpd logs every command line at INFO: addresses of every message.
     # botocore logs request headers and bodies (message bytes) at DEBUG.
@@ -422,6 +436,9 @@ OUTBOUND_CAPTURE = env_bool("ACADEMAIL_OUTBOUND_CAPTURE", not PRODUCTION)
 # allow-list of client addresses (exact IPs or networks) is set.
 METRICS_TOKEN = env_str("ACADEMAIL_METRICS_TOKEN", "")
 METRICS_ALLOW = env_list("ACADEMAIL_METRICS_ALLOW", [])
+# A process without the web listener (serve --only smtp/imap/worker) serves
+# GET /metrics on this port (0: none); give each process its own.
+METRICS_PORT = env_int("ACADEMAIL_METRICS_PORT", 0)
 DKIM_SELECTOR = env_str("ACADEMAIL_DKIM_SELECTOR", "academail")
 DKIM_KEY_DIR = Path(env_str("ACADEMAIL_DKIM_KEY_DIR", str(VAR_DIR / "dkim")))
 # Sending limits per account (delivery.limits), in recipients (local and remote

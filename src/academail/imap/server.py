@@ -21,6 +21,7 @@ from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
 from academail.imap.state import ALLOWED, SELECTED, State, allowed
+from academail.metrics import count_imap_command
 from academail.server.lineserver import (
     MAX_DISCARD,
     Disconnect,
@@ -140,6 +141,7 @@ class Connection(LineConnection):
         if session.view is not None and not await session.check_access() and command.name in SELECTED_ONLY:
             await session.no(command, R.NO_ACCESS_ENDED, R.CODE_NOPERM)
             return
+        count_imap_command(command.name)
         try:
             await HANDLERS.dispatch(session, command)
         except NoPermission as exc:
