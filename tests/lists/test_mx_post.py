@@ -30,6 +30,7 @@ from academail.lists.models import (
     PostStatus,
     Sender,
 )
+from academail.smtp import codes
 from academail.store.messages import access_message, read_raw
 from academail.store.models import Content, Mailbox, Message
 from tests.conftest import build_message
@@ -117,11 +118,16 @@ def test_directory_list_follows_the_directory_at_post_time(mx, college, make_acc
 def test_unauthorised_sender_gets_a_bilingual_dsn(mx, make_account):
     outsider = make_account("Jean", "Dehors")
     member = make_account("Marie", "Membre")
+    colleague = make_account("Paul", "Collegue")
     team = MailingList.objects.create(address="equipe@ac-demo.fr", name="Équipe", posting=Posting.MEMBERS)
     Member.objects.create(mailing_list=team, address=member.address, account=member)
-    raw = build_message(subject="Bonjour l'équipe", sender=outsider.address, to=team.address)
-    assert send(mx, outsider.address, team.address, raw) == {}
-    assert inbox(member) == []
+    raw = build_message(subject="Bonjour l'équipe", sender=outsider.address, to=f"{team.address}, {colleague.address}")
+    # Another recipient in the same transaction: accepted for them, a DSN for the list.
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.ehlo("client.example")
+        assert client.sendmail(outsider.address, [team.address, colleague.address], raw) == {}
+    # (The colleague's copy is in Indésirables: an académie From sent from outside fails DMARC.)
+    assert inbox(member) == [] and Message.objects.filter(mailbox__account=colleague).count() == 1
     assert not Post.objects.exists()
     (dsn,) = inbox(outsider)
     report = email.message_from_bytes(dsn, policy=email.policy.default)
@@ -133,6 +139,26 @@ def test_unauthorised_sender_gets_a_bilingual_dsn(mx, make_account):
     fields = status.get_payload()[1]
     assert fields["Final-Recipient"] == "rfc822; equipe@ac-demo.fr"
     assert fields["Status"] == "5.7.2"  # RFC 3463: mailing list expansion prohibited
+
+
+def test_a_post_only_for_a_list_that_refuses_it_is_550_at_data(mx, make_account):
+    member = make_account("Marie", "Membre")
+    team = MailingList.objects.create(address="equipe@ac-demo.fr", name="Équipe", posting=Posting.MEMBERS)
+    Member.objects.create(mailing_list=team, address=member.address, account=member)
+    raw = build_message(subject="Offre exceptionnelle", sender="inconnu@exemple.org", to=team.address)
+    with smtplib.SMTP(mx.host, mx.port) as client:
+        client.ehlo("client.example")
+        client.mail("inconnu@exemple.org")
+        assert client.rcpt(team.address)[0] == 250
+        code, text = client.data(raw)
+    assert (code, text.decode()) == (550, codes.S550_LIST_POSTING[4:])
+    assert not Post.objects.exists() and inbox(member) == []
+    assert not QueueEntry.objects.exists()  # no DSN to a sender that may be forged
+    # With moderation for other senders the same post is accepted and held.
+    team.moderate_others = True
+    team.save()
+    assert send(mx, "inconnu@exemple.org", team.address, raw) == {}
+    assert Post.objects.get().status == PostStatus.HELD
 
 
 def submit(submission, account, to: str, raw: bytes) -> dict:

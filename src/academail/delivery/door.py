@@ -50,6 +50,7 @@ class Refusal(enum.Enum):
     MAILBOX_FULL = "full"
     TOO_BIG = "too_big"
     SPAM = "spam"  # above the reject score and failing authentication (protection.spam)
+    LIST_POSTING = "list_posting"  # a list that does not take posts from this sender (``lists``)
 
 
 class DeliveryRefused(Exception):
@@ -160,7 +161,7 @@ def do_calendar_mail(prepared: PreparedContent, prefix: bytes, outcomes: Sequenc
 # Mail for a distribution list's address (a post) or one of its bounce
 # addresses goes to ``lists``, which registers its two functions when it starts
 # (``ListsConfig.ready``), like the helpdesk: delivery imports nothing of it.
-_lists: list[tuple[Callable[[Sequence[str]], set[str]], Callable[..., object]]] = []
+_lists: list[tuple[Callable[[Sequence[str]], set[str]], Callable[..., object], Callable[..., str | None]]] = []
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,16 @@ class ListAddress:
     address: str
 
 
-def register_lists(find: Callable[[Sequence[str]], set[str]], receive: Callable[..., object]) -> None:
+def register_lists(
+    find: Callable[[Sequence[str]], set[str]], receive: Callable[..., object], check: Callable[..., str | None]
+) -> None:
     """Called once by ``lists``: ``find(addresses)`` returns those that are
     lists' addresses (one query, whatever their number); ``receive(raw,
     addresses, *, prepared, mail_from, prefix, account_id, screening)`` takes a message
-    for them (inside the delivery transaction)."""
-    _lists[:] = [(find, receive)]
+    for them (inside the delivery transaction); ``check(raw, addresses, *,
+    mail_from)`` says, before anything is stored, why a post would be
+    refused (French and English), or None."""
+    _lists[:] = [(find, receive, check)]
 
 
 def check_lists(addresses: Sequence[str]) -> set[str]:
@@ -185,7 +190,7 @@ def check_lists(addresses: Sequence[str]) -> set[str]:
     wanted = [a.strip().lower() for a in addresses if a.strip()]
     if not wanted:
         return set()
-    return set().union(*(find(wanted) for find, _receive in _lists))
+    return set().union(*(find(wanted) for find, _receive, _check in _lists))
 
 
 def do_list_posts(
@@ -197,11 +202,22 @@ def do_list_posts(
     any; ``screening``: the spam verdicts of mail from outside, for the
     members' copies. Precondition: inside the transaction that makes the
     message durable, before the ``250``; ``prepared`` is ``raw``'s durable blob."""
-    for _find, receive in _lists:
+    for _find, receive, _check in _lists:
         receive(
             raw, list(addresses), prepared=prepared, mail_from=mail_from, prefix=prefix, account_id=account_id,
             screening=screening,
         )
+
+
+def check_list_posts(raw: bytes, addresses: Sequence[str], *, mail_from: str = "") -> None:
+    """Raise DeliveryRefused (``Refusal.LIST_POSTING``) when one of these
+    lists would refuse ``raw`` from its sender (not held for moderation):
+    the MX asks before accepting a message whose only recipients are lists,
+    so the refusal is its reply rather than a DSN. Reads the lists' rights."""
+    for _find, _receive, check in _lists:
+        reason = check(raw, list(addresses), mail_from=mail_from)
+        if reason:
+            raise DeliveryRefused(Refusal.LIST_POSTING, reason)
 
 
 def check_recipient(address: str, *, size_hint: int = 0, enforce_quota: bool = True) -> Recipient:

@@ -11,11 +11,16 @@ class ListsConfig(AppConfig):
 
         from academail.delivery.door import register_lists
         from academail.lists.models import Post
-        from academail.lists.posting import do_receive, find_addresses, release_post_content
+        from academail.lists.posting import (
+            check_post,
+            do_receive,
+            find_addresses,
+            release_post_content,
+        )
 
         # Mail for a list's address or its bounce addresses comes here
         # (delivery imports nothing of lists).
-        register_lists(find_addresses, do_receive)
+        register_lists(find_addresses, do_receive, check_post)
         # A post deleted in any way (its list deleted too) releases its content.
         post_delete.connect(
             lambda sender, instance, **kwargs: release_post_content(instance), sender=Post,

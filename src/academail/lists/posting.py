@@ -10,7 +10,9 @@ never loses nor duplicates it.
   (``moderate_others``) or bounced with a French and English DSN (RFC 3464,
   status 5.7.2, RFC 3463 "mailing list expansion prohibited") to its
   envelope sender: never silently lost. The null sender and auto-submitted
-  mail get no DSN (RFC 5321 §4.5.5, RFC 3834 §2).
+  mail get no DSN (RFC 5321 §4.5.5, RFC 3834 §2). Through the MX, a message
+  whose only recipients are lists is refused at DATA instead (``check_post``):
+  no DSN to a sender that may be forged.
 - **Headers** (``list_headers``): RFC 2919 ``List-Id``, RFC 2369
   ``List-Post`` (``NO`` when only named senders post, §3.4),
   ``List-Archive``, ``List-Help``, ``List-Unsubscribe`` where members may
@@ -192,6 +194,18 @@ def decide(mailing_list: MailingList, senders: set[str], account_id: int | None)
     if mailing_list.moderate_others:
         return "hold", "Expéditeur non autorisé : le message attend l'accord d'un modérateur."
     return "refuse", refusal
+
+
+def check_post(raw: bytes, addresses: Sequence[str], *, mail_from: str = "") -> str | None:
+    """Why one of these lists would refuse ``raw`` (its refusal reply), or
+    None: accepted, held, or not a post (a bounce address). Asked by the MX
+    before it accepts a message whose only recipients are lists. Reads only."""
+    _author, _name, senders = _sender_addresses(raw, mail_from, None)
+    for mailing_list in MailingList.objects.filter(address__in=[a.strip().lower() for a in addresses]):
+        verdict, reason = decide(mailing_list, senders, None)
+        if verdict == "refuse":
+            return reason
+    return None
 
 
 def do_post(

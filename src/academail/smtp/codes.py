@@ -20,6 +20,9 @@ S501_RECIPIENT_SYNTAX = "501 5.1.3 Bad recipient address syntax: control charact
 S550_UNKNOWN_RECIPIENT = "550 5.1.1 No such user here"
 # protection.spam: above the reject score and failing SPF/DKIM/DMARC (RFC 3463 §3.8: 5.7.1 refused by policy).
 S550_SPAM_REJECTED = "550 5.7.1 Message refused as spam: it fails sender authentication (SPF/DKIM/DMARC)"
+# lists: a distribution list's only recipient of a post it does not take from this sender
+# (RFC 3463 §3.8: X.7.2 mailing list expansion prohibited); refused at DATA, so no bounce goes to a forged sender.
+S550_LIST_POSTING = "550 5.7.2 This list does not take posts from this sender (members or named senders only)"
 S550_RELAY_DENIED = "550 5.7.1 Relaying denied: this server only accepts mail for its own domains"
 S552_TOO_BIG = "552 5.3.4 Message too big for system"
 S554_LOOP = "554 5.4.6 Too many Received headers: mail loop detected"

@@ -32,6 +32,7 @@ from academail.delivery.door import (
     Recipient,
     Refusal,
     check_helpdesk,
+    check_list_posts,
     check_lists,
     check_recipients,
     check_relay,
@@ -217,6 +218,13 @@ class MXHandler:
         lists = session_lists(envelope)
         if not recipients and not relays and not helpdesk and not lists:
             return codes.S554_NO_VALID_RECIPIENTS
+        if lists and not recipients and not relays and not helpdesk:
+            # Only lists: a post a list would bounce is refused here instead, so no
+            # DSN goes to a sender that may be forged (backscatter).
+            try:
+                await sync_to_async(_check_list_posts, thread_sensitive=False)(data, lists, envelope.mail_from or "")
+            except DeliveryRefused as refused:
+                return reply_for(refused.refusal)
         queue_id = secrets.token_hex(6).upper()
         single = recipients[0].address if len(recipients) == 1 else None
         # SPF/DKIM/DMARC (RFC 8601): the verdict goes in the per-delivery prefix,
@@ -297,6 +305,11 @@ def _check_recipients(addresses: list[str], size_hint: int) -> list[Recipient | 
     return [ListAddress(a.strip().lower()) if a.strip().lower() in lists else checked[a] for a in addresses]
 
 
+def _check_list_posts(raw: bytes, lists: list[str], mail_from: str) -> None:
+    close_old_connections()  # worker threads keep connections; drop broken ones
+    check_list_posts(raw, lists, mail_from=mail_from)
+
+
 def _prefetched(envelope: Envelope) -> dict[str, Recipient | ListAddress | DeliveryRefused]:
     """Answers for RCPTs read ahead in this transaction, by address as given."""
     answers: dict[str, Recipient | ListAddress | DeliveryRefused] | None = getattr(
@@ -358,6 +371,7 @@ def reply_for(refusal: Refusal) -> str:
         Refusal.MAILBOX_FULL: codes.S452_MAILBOX_FULL,
         Refusal.TOO_BIG: codes.S552_TOO_BIG,
         Refusal.SPAM: codes.S550_SPAM_REJECTED,
+        Refusal.LIST_POSTING: codes.S550_LIST_POSTING,
     }[refusal]
 
 
