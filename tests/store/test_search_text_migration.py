@@ -61,3 +61,27 @@ def test_existing_contents_get_their_search_text():
         assert cursor.fetchone() == ("sans blob", "apercu garde")
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_five_fields_move_to_their_narrow_table():
+    before, after = [("store", "0014_recent")], [("store", "0015_search_fields")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    Content = executor.loader.project_state(before).apps.get_model("store", "Content")
+    content = Content.objects.create(sha256="1" * 64, size=10, refcount=1, subject="Cantine")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO store_searchtext (content_id, subject, from_field, to_field, cc_field, bcc_field, headers, body)"
+            " VALUES (%s, 'cantine', 'jerome <i@c.fr>', 'parents: p1@e.org;', '', 'secret@a.fr', '\nsubject: cantine', 'menus')",
+            [content.pk],
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT subject, from_field, to_field, bcc_field FROM store_searchfields WHERE content_id = %s", [content.pk])
+        assert cursor.fetchone() == ("cantine", "jerome <i@c.fr>", "parents: p1@e.org;", "secret@a.fr")
+        cursor.execute("SELECT headers, body FROM store_searchtext WHERE content_id = %s", [content.pk])
+        assert cursor.fetchone() == ("\nsubject: cantine", "menus")
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

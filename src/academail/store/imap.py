@@ -604,6 +604,7 @@ class _Compiler:
         self.params: list[Any] = []
         self.needs_content = False
         self.needs_text = False
+        self.needs_fields = False
         self.ranges = 0
 
     def compile(self, c: Criterion) -> str:
@@ -670,7 +671,6 @@ class _Compiler:
         field (or body, or whole message) "contains the specified string",
         case-insensitively (accents folded too): a substring, compared with the
         folded text kept at delivery (``SearchText``), never a blob."""
-        self.needs_text = True
         needle = _needle(c.value)
         if c.field in search.FIELD_COLUMNS:
             # SUBJECT, FROM, TO, CC, BCC: the decoded field, every address of it
@@ -678,9 +678,10 @@ class _Compiler:
             if not needle:
                 return "1=1"  # every field contains the empty string
             self.params.append(needle)
-            return _contains(f"t.{search.FIELD_COLUMNS[c.field]}")
+            return self._field(c.field)
         if not needle:
             return "1=1"
+        self.needs_text = True
         if c.field == "body":
             # BODY: the body only, never a header field such as Subject.
             return self._body(needle)
@@ -693,12 +694,12 @@ class _Compiler:
     def header(self, c: HeaderMatch) -> str:
         """RFC 3501 §6.4.4 HEADER: the string in the named field only; an empty
         string matches every message that has the field (RFC 9051 §6.4.4)."""
-        self.needs_text = True
         name = c.field.lower()
         needle = _needle(c.value)
         if needle and name in search.FIELD_COLUMNS:
             self.params.append(needle)
-            return _contains(f"t.{search.FIELD_COLUMNS[name]}")
+            return self._field(name)
+        self.needs_text = True
         # Field lines are "\nname: value" in ``headers``: the field must start a line.
         self.params.append(f"\n{name}:")
         present = _contains("t.headers")
@@ -708,6 +709,11 @@ class _Compiler:
         self.params.append(f"\n{_regex_escape(name)}:[^\n]*{_regex_escape(needle)}")
         in_field = f"{present} AND {_contains('t.headers')} AND {_regex_match('t.headers')}"
         return f"(({in_field}) OR {self._prefix(name, needle)})"
+
+    def _field(self, name: str) -> str:
+        # The narrow SearchFields table: a few thousand pages for 100,000 rows.
+        self.needs_fields = True
+        return _contains(f"f.{search.FIELD_COLUMNS[name]}")
 
     def _body(self, needle: str) -> str:
         # The full-text index narrows the candidates when the string holds a
@@ -789,6 +795,8 @@ def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, b
     join = " JOIN store_content c ON c.id = m.content_id" if needs_content else ""
     if compiler.needs_text:
         join += " JOIN store_searchtext t ON t.content_id = m.content_id"
+    if compiler.needs_fields:
+        join += " JOIN store_searchfields f ON f.content_id = m.content_id"
     sql = (
         f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) "  # noqa: S608
         f"ORDER BY {', '.join(order)}"

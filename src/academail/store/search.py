@@ -93,7 +93,7 @@ def index_words(text: str) -> str:
 
 
 def search_columns(header_text: str, body_text: str) -> dict[str, str]:
-    """The ``SearchText`` columns of a message, folded: its header fields as
+    """The ``SearchFields`` and ``SearchText`` columns of a message, folded: its header fields as
     parsed ("name: value" lines, ``mime.ParsedMessage.header_text``) and its body
     text. A field present twice keeps both values, one per line."""
     folded_headers = fold(header_text)
@@ -108,10 +108,8 @@ def search_columns(header_text: str, body_text: str) -> dict[str, str]:
     return columns
 
 
-def do_index(content_id: int, text: str, *, header_text: str, body_text: str) -> None:
-    """Index ``text`` for a new Content, and keep its folded header fields and
-    body for SEARCH (``SearchText``). Precondition: inside its creating transaction."""
-    columns = search_columns(header_text, body_text)
+def do_index_words(content_id: int, text: str) -> None:
+    """The full-text index entry of a Content. Precondition: in a transaction."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("INSERT INTO store_search(rowid, text) VALUES (%s, %s)", [content_id, fold(text)])
@@ -120,11 +118,24 @@ def do_index(content_id: int, text: str, *, header_text: str, body_text: str) ->
                 "INSERT INTO store_search(content_id, doc) VALUES (%s, to_tsvector('simple', %s))",
                 [content_id, index_words(text)],
             )
-        names = ", ".join(columns)
-        marks = ", ".join(["%s"] * (len(columns) + 1))
+
+
+def do_index(content_id: int, text: str, *, header_text: str, body_text: str) -> None:
+    """Index ``text`` for a new Content, and keep its folded header fields and
+    body for SEARCH (``SearchFields``, ``SearchText``). Precondition: inside its
+    creating transaction."""
+    do_index_words(content_id, text)
+    columns = search_columns(header_text, body_text)
+    with connection.cursor() as cursor:
+        fields = list(FIELD_COLUMNS.values())
         cursor.execute(
-            f"INSERT INTO store_searchtext (content_id, {names}) VALUES ({marks})",  # noqa: S608 (fixed names)
-            [content_id, *columns.values()],
+            f"INSERT INTO store_searchfields (content_id, {', '.join(fields)})"  # noqa: S608 (fixed names)
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [content_id, *(columns[name] for name in fields)],
+        )
+        cursor.execute(
+            "INSERT INTO store_searchtext (content_id, headers, body) VALUES (%s, %s, %s)",
+            [content_id, columns["headers"], columns["body"]],
         )
 
 
@@ -133,11 +144,13 @@ def do_index_message(content_id: int, parsed: ParsedMessage) -> None:
     the people, then the body text (what a webmail search finds a message by);
     ``SearchText`` gets every header field and the body. Precondition: inside
     the Content's creating transaction."""
+    do_index(content_id, index_text(parsed), header_text=parsed.header_text, body_text=parsed.search_text)
+
+
+def index_text(parsed: ParsedMessage) -> str:
+    """What the full-text index holds of a message: subject, people, body text."""
     people = " ".join(f"{a.name} {a.addr}" for a in (*parsed.from_, *parsed.to, *parsed.cc))
-    do_index(
-        content_id, f"{parsed.subject}\n{people}\n{parsed.search_text}",
-        header_text=parsed.header_text, body_text=parsed.search_text,
-    )
+    return f"{parsed.subject}\n{people}\n{parsed.search_text}"
 
 
 def do_unindex(content_ids: list[int]) -> None:
@@ -149,6 +162,7 @@ def do_unindex(content_ids: list[int]) -> None:
         marks = ",".join(["%s"] * len(content_ids))
         cursor.execute(f"DELETE FROM store_search WHERE {key} IN ({marks})", content_ids)  # noqa: S608
         cursor.execute(f"DELETE FROM store_searchtext WHERE content_id IN ({marks})", content_ids)  # noqa: S608
+        cursor.execute(f"DELETE FROM store_searchfields WHERE content_id IN ({marks})", content_ids)  # noqa: S608
 
 
 def match_sql(query: str) -> tuple[str, list[str]] | None:
