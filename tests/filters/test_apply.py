@@ -225,7 +225,7 @@ def test_page_flow_progress_and_idor(person, make_account, with_script, client):
 
     page = client.get(URL).content.decode()
     assert "Appliquer aux messages existants" in page and 'action="/courrier/filtres/appliquer/"' in page
-    assert re.search(r'<script src="/static/filters/apply\.[0-9a-f]{12}\.js" defer>', page)
+    assert re.search(r'<script src="/static/academail/js/progress\.[0-9a-f]{12}\.js" defer>', page)
 
     response = client.post(APPLY)
     assert response.status_code == 302 and response["Location"] == URL + "#flt-apply"
