@@ -2,12 +2,12 @@
 here only; the data is Radicale's collections (``calendar.dav``), so a phone
 synced over CalDAV and the webmail see the same events.
 
-Reads go to Radicale's storage folder directly (one file per event) and are
-cached per process: a collection's parsed events are kept until its folder
-changes (Radicale writes every change by renaming a file in that folder, which
-moves its mtime), and then only files whose mtime or size moved are parsed
-again; a week view costs a ``stat`` per calendar plus the expansion of that
-week.
+Time-range reads (the views, free/busy, UID lookups) go to the event index
+(``calendar.index``: occurrences as database rows, brought up to date from
+Radicale's folder when its signature moved, shared by every process); a week
+view costs a ``stat`` and one indexed range query per calendar. Reading one
+event (the form, an endless series to expand) parses its file, cached per
+process while its mtime and size stay.
 Recurrences (RFC 5545 §3.3.10 RRULE, §3.8.5.1 EXDATE, RECURRENCE-ID overrides)
 are expanded with ``recurring_ical_events``, in Europe/Paris.
 
@@ -31,7 +31,7 @@ import recurring_ical_events
 from django.conf import settings
 
 from academail.accounts.models import Account
-from academail.calendar import dav
+from academail.calendar import dav, index
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_SUMMARY = 200
@@ -113,32 +113,9 @@ class EventDraft:
 # --- reading ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    signature: tuple[int, int]
-    info: CalendarInfo
-    # (start, end, href, event) of non-recurring events, and the recurring calendars.
-    plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]]
-    recurring: list[tuple[str, icalendar.Calendar]]
-    # One expansion query over all recurring series of the collection, built
-    # once (its rules are parsed at construction), and each UID's href.
-    series: object = None
-    series_href: dict[str, str] = field(default_factory=dict)
-
-
-_cache: dict[str, _Parsed] = {}
-_cache_lock = threading.Lock()
-
-
 def _home(account: Account) -> Path:
     dav.do_provision(account.identifier)
     return dav.collection_root() / account.identifier
-
-
-def _signature(folder: Path) -> tuple[int, int]:
-    stat = folder.stat()
-    props = folder / ".Radicale.props"
-    return stat.st_mtime_ns, props.stat().st_mtime_ns if props.exists() else 0
 
 
 def _info(folder: Path) -> CalendarInfo | None:
@@ -186,7 +163,10 @@ def _bounds(event: icalendar.cal.Component) -> tuple[dt.datetime, dt.datetime, b
     return start, max(end, start), all_day
 
 
+# Parsed event files (endless series expanded when read, the event form), per
+# path while its mtime and size stay; time-range reads use calendar.index.
 _files: dict[str, tuple[int, int, icalendar.Calendar | None]] = {}
+_cache_lock = threading.Lock()
 
 
 def _read(path: str, stat: os.stat_result) -> icalendar.Calendar | None:
@@ -208,53 +188,6 @@ def _read(path: str, stat: os.stat_result) -> icalendar.Calendar | None:
     return parsed
 
 
-def _load(info: CalendarInfo, folder: Path, signature: tuple[int, int]) -> _Parsed:
-    plain: list[tuple[dt.datetime, dt.datetime, str, icalendar.cal.Component]] = []
-    recurring: list[tuple[str, icalendar.Calendar]] = []
-    with os.scandir(folder) as entries:
-        files = [(entry.name, entry.path, entry.stat()) for entry in entries
-                 if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)]
-    for href, path, stat in files:
-        parsed = _read(path, stat)
-        if parsed is None:
-            continue
-        events = [c for c in parsed.walk("VEVENT") if "DTSTART" in c]
-        if not events:
-            continue
-        if any("RRULE" in e or "RDATE" in e or "RECURRENCE-ID" in e for e in events):
-            recurring.append((href, parsed))
-            continue
-        for event in events:
-            try:
-                start, end, _ = _bounds(event)
-            except (ValueError, TypeError, KeyError):
-                continue
-            plain.append((start, end, href, event))
-    plain.sort(key=lambda row: row[0])
-    combined = icalendar.Calendar()
-    series_href: dict[str, str] = {}
-    for href, calendar in recurring:
-        for component in calendar.walk("VEVENT"):
-            combined.add_component(component)
-            series_href[str(component.get("UID", ""))] = href
-    series = recurring_ical_events.of(combined, skip_bad_series=True) if recurring else None
-    return _Parsed(signature, info, plain, recurring, series, series_href)
-
-
-def _parsed(account: Account, info: CalendarInfo) -> _Parsed:
-    folder = _home(account) / info.name
-    signature = _signature(folder)
-    key = f"{settings.DAV_DIR}|{account.identifier}/{info.name}"
-    with _cache_lock:
-        cached = _cache.get(key)
-    if cached is not None and cached.signature == signature:
-        return cached
-    parsed = _load(info, folder, signature)
-    with _cache_lock:
-        _cache[key] = parsed
-    return parsed
-
-
 def _occurrence(info: CalendarInfo, href: str, event: icalendar.cal.Component, recurring: bool) -> Occurrence:
     start, end, all_day = _bounds(event)
     recurrence_id = ""
@@ -270,23 +203,57 @@ def _occurrence(info: CalendarInfo, href: str, event: icalendar.cal.Component, r
 def access_occurrences(account: Account, start: dt.datetime, end: dt.datetime,
                        calendars: list[CalendarInfo] | None = None) -> list[Occurrence]:
     """The account's event occurrences overlapping [start, end), sorted by
-    start; recurrences expanded (at most ``MAX_OCCURRENCES`` per calendar)."""
+    start, read from the event index (``calendar.index``, brought up to date
+    first); an endless series is expanded here (at most ``MAX_OCCURRENCES``)."""
     if end - start > dt.timedelta(days=MAX_RANGE_DAYS):
         end = start + dt.timedelta(days=MAX_RANGE_DAYS)
     found: list[Occurrence] = []
     for info in calendars if calendars is not None else access_calendars(account):
-        parsed = _parsed(account, info)
-        for ev_start, ev_end, href, event in parsed.plain:
-            if ev_start >= end:
-                break
-            if ev_end > start or (ev_end == ev_start and ev_start >= start):
-                found.append(_occurrence(info, href, event, False))
-        if parsed.series is not None:
-            for count, event in enumerate(parsed.series.between(start, end)):  # type: ignore[attr-defined]
-                if count >= MAX_OCCURRENCES:
-                    break
-                found.append(_occurrence(info, parsed.series_href.get(str(event.get("UID", "")), ""), event, True))
+        folder = _home(account) / info.name
+        collection = index.do_refresh(account, info.name, folder, _bounds)
+        for row in index.access_rows(collection, start, end):
+            if row.open:
+                found.extend(_expand_open(info, folder, row.href, start, end))
+                continue
+            found.append(Occurrence(
+                calendar=info, href=row.href, uid=row.uid, summary=row.summary, location=row.location,
+                start=row.start.astimezone(PARIS), end=row.end.astimezone(PARIS), all_day=row.all_day,
+                recurring=row.recurring, recurrence_id=row.recurrence_id,
+            ))
     found.sort(key=lambda o: (o.start, not o.all_day, o.summary))
+    return found
+
+
+def access_hrefs(account: Account, info: CalendarInfo, start: dt.datetime, end: dt.datetime) -> list[str]:
+    """The calendar objects of ``info`` with an occurrence overlapping
+    [start, end) (RFC 4791 §9.9), from the event index: what a CalDAV
+    time-range query on VEVENTs matches."""
+    folder = _home(account) / info.name
+    collection = index.do_refresh(account, info.name, folder, _bounds)
+    found: dict[str, None] = {}
+    for row in index.access_rows(collection, start, end):
+        if row.href not in found and (not row.open or _expand_open(info, folder, row.href, start, end)):
+            found[row.href] = None
+    return list(found)
+
+
+def _expand_open(info: CalendarInfo, folder: Path, href: str, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+    """The occurrences in [start, end) of an endless series (RFC 5545 §3.3.10)."""
+    path = folder / href
+    try:
+        parsed = _read(str(path), path.stat())
+    except OSError:
+        return []
+    if parsed is None:
+        return []
+    found = []
+    try:
+        for count, event in enumerate(recurring_ical_events.of(parsed, skip_bad_series=True).between(start, end)):
+            if count >= MAX_OCCURRENCES:
+                break
+            found.append(_occurrence(info, href, event, True))
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return []
     return found
 
 
@@ -350,12 +317,14 @@ def access_event(account: Account, calendar: str, href: str) -> EventDraft:
     info = next((c for c in access_calendars(account) if c.name == calendar), None)
     if info is None or not _safe(href):
         raise AgendaError("Cet événement n'existe pas ou plus.")
-    parsed = _parsed(account, info)
-    event = next((e for _, _, h, e in parsed.plain if h == href), None)
-    if event is None:
-        cal = next((c for h, c in parsed.recurring if h == href), None)
-        masters = [e for e in cal.walk("VEVENT") if "RECURRENCE-ID" not in e] if cal is not None else []
-        event = masters[0] if masters else None
+    path = _home(account) / info.name / href
+    try:
+        cal = _read(str(path), path.stat())
+    except OSError:
+        cal = None
+    vevents = [e for e in cal.walk("VEVENT") if "DTSTART" in e] if cal is not None else []
+    masters = [e for e in vevents if "RECURRENCE-ID" not in e]
+    event = masters[0] if masters else None
     if event is None:
         raise AgendaError("Cet événement n'existe pas ou plus.")
     start, end, all_day = _bounds(event)
@@ -526,12 +495,11 @@ def access_stored(account: Account, calendar: str, href: str) -> icalendar.Calen
 
 
 def access_by_uid(account: Account, uid: str) -> tuple[str, str, icalendar.Calendar] | None:
-    """The account's stored event with this UID: (calendar, href, its iCalendar);
-    the per-collection cache makes this a scan of parsed events, no file read."""
+    """The account's stored event with this UID: (calendar, href, its iCalendar),
+    found through the event index (one indexed lookup per calendar)."""
     for info in access_calendars(account):
-        parsed = _parsed(account, info)
-        href = next((h for _, _, h, e in parsed.plain if str(e.get("UID", "")) == uid), None)
-        href = href or parsed.series_href.get(uid)
+        collection = index.do_refresh(account, info.name, _home(account) / info.name, _bounds)
+        href = index.access_href_by_uid(collection, uid)
         if href:
             stored = _stored(account, info.name, href)
             if stored is not None:

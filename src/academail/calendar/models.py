@@ -89,3 +89,56 @@ class Booking(models.Model):
             models.Index(fields=["manage_hash"], name="agenda_booking_manage", condition=~Q(manage_hash="")),
             models.Index(fields=["state", "starts_at"], name="agenda_booking_due"),
         ]
+
+
+class IndexedCalendar(models.Model):
+    """One calendar collection of an account as the event index last saw it:
+    the folder's signature (``events`` reads it with one ``stat``); a
+    different one means files changed, and only those are read again."""
+
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    calendar = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64, blank=True)
+    # The longest indexed occurrence (seconds), an upper bound: a time-range read
+    # scans starts_at from (start - longest) only, an index range, not the past.
+    longest = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "calendar"], name="agenda_indexed_calendar")]
+
+
+class IndexedFile(models.Model):
+    """One calendar object (Radicale's file) as indexed: its mtime and size say
+    whether it must be read again."""
+
+    collection = models.ForeignKey(IndexedCalendar, on_delete=models.CASCADE, related_name="files")
+    href = models.CharField(max_length=200)
+    mtime_ns = models.BigIntegerField()
+    size = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "href"], name="agenda_indexed_file")]
+
+
+class IndexedOccurrence(models.Model):
+    """The event index: one row per occurrence of a calendar object, expanded
+    at write time (a finite recurrence fully; an endless one as a single
+    ``open`` row covering its span, expanded when read). The week view and
+    CalDAV time-range REPORTs read these rows instead of parsing files."""
+
+    file = models.ForeignKey(IndexedFile, on_delete=models.CASCADE, related_name="occurrences")
+    collection = models.ForeignKey(IndexedCalendar, on_delete=models.CASCADE, related_name="+")
+    href = models.CharField(max_length=200)  # the file's, repeated: a read needs no join
+    uid = models.CharField(max_length=255, blank=True)
+    summary = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    all_day = models.BooleanField(default=False)
+    recurring = models.BooleanField(default=False)
+    recurrence_id = models.CharField(max_length=64, blank=True)
+    open = models.BooleanField(default=False)  # an endless series: expand when read
+
+    class Meta:
+        indexes = [models.Index(fields=["collection", "open", "starts_at"], name="agenda_occurrence_start"),
+                   models.Index(fields=["collection", "uid"], name="agenda_occurrence_uid")]

@@ -24,7 +24,7 @@ from academail.accounts import slowdown
 from academail.accounts.models import Account
 from academail.accounts.views import client_addr, secured
 from academail.calendar import dav as dav_service
-from academail.calendar import events, imip, imports, pages
+from academail.calendar import events, imip, imports, pages, report
 from academail.calendar.davauth import check_dav_caller
 from academail.calendar.forms import EventForm
 
@@ -112,9 +112,14 @@ def dav(request: HttpRequest) -> HttpResponse:
     body = _read_body(request, settings.DAV_MAX_REQUEST_BYTES)
     if body is None:
         return HttpResponse("Requête trop volumineuse.", status=413, content_type="text/plain; charset=utf-8")
+    path = request.path[len(DAV_PREFIX):] or "/"
+    if request.method == "REPORT":
+        # Time-range queries read the event index (calendar.report), not every file.
+        multiget = report.rewrite_calendar_query(found, path, body)
+        if multiget is not None:
+            body = multiget
     status, headers, content = dav_service.call(
-        found.identifier, request.method or "GET", request.path[len(DAV_PREFIX):] or "/", body,
-        environ=_environ(request))
+        found.identifier, request.method or "GET", path, body, environ=_environ(request))
     response = HttpResponse(content, status=status)
     for name, value in headers:
         if name.lower() not in _DROPPED_HEADERS:
