@@ -15,12 +15,13 @@ from tests.servers import free_port
 
 
 @contextmanager
-def haproxy_in_front(tmp_path: Path, backend_port: int) -> Iterator[int]:
-    """HAProxy listening on a free loopback port, forwarding to 127.0.0.1:backend_port
-    with send-proxy-v2; yields the front port."""
+def haproxy_in_front(tmp_path: Path, *backend_ports: int) -> Iterator[int]:
+    """HAProxy listening on a free loopback port, forwarding to 127.0.0.1 on
+    ``backend_ports`` (round robin) with send-proxy-v2; yields the front port."""
     binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
     front = free_port()
-    config = tmp_path / "haproxy.cfg"
+    config = tmp_path / f"haproxy-{front}.cfg"
+    servers = "\n".join(f"    server node{n} 127.0.0.1:{port} send-proxy-v2" for n, port in enumerate(backend_ports, 1))
     config.write_text(f"""
 defaults
     mode tcp
@@ -33,7 +34,8 @@ frontend front
     default_backend nodes
 
 backend nodes
-    server node1 127.0.0.1:{backend_port} send-proxy-v2
+    balance roundrobin
+{servers}
 """)
     process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
