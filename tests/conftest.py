@@ -154,3 +154,33 @@ def _blobs_in_object_storage(request):
 
     if os.environ.get("ACADEMAIL_TEST_BLOBS") == "s3":
         request.getfixturevalue("s3_blobs")
+
+
+class Migrator:
+    """Move the test database to a migration state and back (``migrator``)."""
+
+    def migrate(self, targets):
+        """Migrate to ``targets`` ([(app, migration name)]); return that state's apps."""
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    def latest(self) -> None:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """For data-migration tests: the schema is always brought back to the
+    latest migrations afterwards, even when the test fails half-way (else
+    every later test would run on an old schema and fail for nothing)."""
+    helper = Migrator()
+    yield helper
+    helper.latest()

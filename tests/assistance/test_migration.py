@@ -3,7 +3,6 @@ arrives (accounts.AssistanceRequest -> assistance.Ticket)."""
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
@@ -12,8 +11,7 @@ OLD = [("accounts", "0004_alter_journalentry_kind"), ("assistance", "0001_initia
 NEW = [("accounts", "0005_helpdesk_moves_to_assistance"), ("assistance", "0002_from_accounts_requests")]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_requests_become_tickets():
+def test_requests_become_tickets(migrator):
     executor = MigrationExecutor(connection)
     executor.migrate(OLD)
     old_apps = executor.loader.project_state(OLD).apps
@@ -36,5 +34,3 @@ def test_requests_become_tickets():
     assert new_apps.get_model("assistance", "Entry").objects.get(ticket_id=first.pk).body == "NUMEN perdu"
     assert second.status == "closed" and second.contact_email == "paul@exemple.fr"
     assert new_apps.get_model("assistance", "CannedAnswer").objects.count() >= 5
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -45,8 +45,7 @@ LEGACY = {
 }
 
 
-@pytest.mark.django_db(transaction=True)
-def test_stored_french_rows_become_codes_and_parameters():
+def test_stored_french_rows_become_codes_and_parameters(migrator):
     executor = MigrationExecutor(connection)
     executor.migrate(OLD)
     old = executor.loader.project_state(OLD).apps.get_model("protection", "MessageWarnings")
@@ -64,8 +63,6 @@ def test_stored_french_rows_become_codes_and_parameters():
         {"code": "ATTACHMENT_EXECUTABLE", "level": "danger", "params": {"name": "facture.pdf.exe", "ext": "exe"}},
         {"code": "REPLY_TO", "level": "warning", "params": {}},  # reworded by hand: the code stays
     ]
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db

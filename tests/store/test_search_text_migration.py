@@ -4,7 +4,6 @@ IMAP SEARCH substrings like new mail does."""
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -21,8 +20,7 @@ RAW = (
 )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_existing_contents_get_their_search_text():
+def test_existing_contents_get_their_search_text(migrator):
     executor = MigrationExecutor(connection)
     executor.migrate(OLD)
     old_apps = executor.loader.project_state(OLD).apps
@@ -59,12 +57,9 @@ def test_existing_contents_get_their_search_text():
         assert [row[0] for row in cursor.fetchall()] == [content.pk]  # rebuilt folded, once
         cursor.execute("SELECT subject, body FROM store_searchtext WHERE content_id = %s", [lost.pk])
         assert cursor.fetchone() == ("sans blob", "apercu garde")
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_five_fields_move_to_their_narrow_table():
+def test_the_five_fields_move_to_their_narrow_table(migrator):
     before, after = [("store", "0014_recent")], [("store", "0015_search_fields")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
@@ -83,5 +78,3 @@ def test_the_five_fields_move_to_their_narrow_table():
         assert cursor.fetchone() == ("cantine", "jerome <i@c.fr>", "parents: p1@e.org;", "secret@a.fr")
         cursor.execute("SELECT headers, body FROM store_searchtext WHERE content_id = %s", [content.pk])
         assert cursor.fetchone() == ("\nsubject: cantine", "menus")
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
