@@ -748,7 +748,7 @@ class _Compiler:
 def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
     """(UID, MODSEQ) of the messages matching ``criterion``, by UID; one query.
     Raises SearchTooComplex beyond MAX_SEARCH_RANGES UID ranges."""
-    return sort_uids(mailbox_id, criterion, ())
+    return [(int(uid), int(modseq)) for uid, modseq in _matching(mailbox_id, criterion, "m.uid, m.modseq", (), False)]
 
 
 def _local_part(column: str) -> str:
@@ -779,33 +779,80 @@ def _sort_expression(key: str) -> tuple[str, bool]:
     return _local_part(columns[key]), True
 
 
-def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, bool]]) -> list[tuple[int, int]]:
-    """(UID, MODSEQ) of the messages matching ``criterion`` (the SEARCH rule,
-    ``search_uids``), in the order of ``keys`` ((key, reverse) pairs, RFC 5256
-    §3), ties broken by UID, which is the sequence-number order; one query."""
+def _matching(mailbox_id: int, criterion: Criterion, columns: str, order: Sequence[str], content: bool) -> list[tuple[Any, ...]]:
+    """``columns`` of the messages matching ``criterion`` (the SEARCH rule), in
+    ``order`` then by UID; one query. ``content``: the columns read store_content."""
     compiler = _Compiler()
     where = compiler.compile(criterion)
-    order = []
-    needs_content = compiler.needs_content
-    for key, reverse in keys:
-        expression, content = _sort_expression(key)
-        needs_content = needs_content or content
-        order.append(f"{expression} {'DESC' if reverse else 'ASC'}")
-    order.append("m.uid ASC")
-    join = " JOIN store_content c ON c.id = m.content_id" if needs_content else ""
+    join = " JOIN store_content c ON c.id = m.content_id" if content or compiler.needs_content else ""
     if compiler.needs_text:
         join += " JOIN store_searchtext t ON t.content_id = m.content_id"
     if compiler.needs_fields:
         join += " JOIN store_searchfields f ON f.content_id = m.content_id"
     sql = (
-        f"SELECT m.uid, m.modseq FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) "  # noqa: S608
-        f"ORDER BY {', '.join(order)}"
+        f"SELECT {columns} FROM store_message m{join} WHERE m.mailbox_id = %s AND ({where}) "  # noqa: S608
+        f"ORDER BY {', '.join([*order, 'm.uid ASC'])}"
     )
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             connection.connection.create_function("academail_prefix_has", 3, _prefix_has, deterministic=True)
         cursor.execute(sql, [mailbox_id, *compiler.params])
-        return [(int(uid), int(modseq)) for uid, modseq in cursor.fetchall()]
+        return list(cursor.fetchall())
+
+
+def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, bool]]) -> list[tuple[int, int]]:
+    """(UID, MODSEQ) of the messages matching ``criterion`` (the SEARCH rule,
+    ``search_uids``), in the order of ``keys`` ((key, reverse) pairs, RFC 5256
+    §3), ties broken by UID, which is the sequence-number order; one query."""
+    order = []
+    needs_content = False
+    for key, reverse in keys:
+        expression, content = _sort_expression(key)
+        needs_content = needs_content or content
+        order.append(f"{expression} {'DESC' if reverse else 'ASC'}")
+    rows = _matching(mailbox_id, criterion, "m.uid, m.modseq", order, needs_content)
+    return [(int(uid), int(modseq)) for uid, modseq in rows]
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """What RFC 5256 §2 threading reads of one message: its sent date (or
+    INTERNALDATE, §2.2), base subject (§2.1, stored folded), whether the
+    subject carried a reply/forward marker, and its Message-ID links."""
+
+    uid: int
+    sent: dt.datetime
+    base_subject: str
+    is_reply: bool
+    message_id: str
+    in_reply_to: str
+    references: str
+
+
+# RFC 5256 §2.1 steps (2)-(5): a "Re:"/"Fwd:" leader (after any "[tag]"), a
+# "(fwd)" trailer or a "[Fwd: ...]" wrapper marks a reply or forward.
+_REPLY = re.compile(
+    r"^\s*(?:\[[^\[\]]*\]\s*)*(?:re|fwd?|tr|ref\.?|r[eé]p|aw|wg|sv|antw)\s*(?:\[\d+\])?\s*:|\(fwd\)\s*$|^\s*\[fwd:",
+    re.IGNORECASE,
+)
+
+
+def thread_rows(mailbox_id: int, criterion: Criterion) -> list[ThreadRow]:
+    """The threading data of the messages matching ``criterion``, by UID; one query."""
+    rows = _matching(
+        mailbox_id, criterion,
+        'm.uid, COALESCE(c.date, m.internaldate), m.subject_sort, c.subject, c.message_id, c.in_reply_to, c."references"',
+        (), True,
+    )
+    out = []
+    for uid, sent, base, subject, message_id, in_reply_to, references in rows:
+        if isinstance(sent, str):  # SQLite's COALESCE loses the column type
+            sent = dt.datetime.fromisoformat(sent)
+        if timezone.is_naive(sent):
+            sent = timezone.make_aware(sent, dt.UTC)
+        is_reply = bool(_REPLY.search(subject or ""))
+        out.append(ThreadRow(int(uid), sent, base, is_reply, message_id, in_reply_to, references))
+    return out
 
 
 @functools.lru_cache(maxsize=256)
@@ -836,6 +883,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "search_uids", "select_snapshot", "sort_uids", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRow", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
     "vanished_uids",
 ]

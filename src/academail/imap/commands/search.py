@@ -1,14 +1,20 @@
 """SEARCH and UID SEARCH, with ESEARCH results (RFC 4731) and MODSEQ (RFC
-7162), and SORT (RFC 5256) with ESORT results (RFC 5267), each run as one SQL
-query by the store."""
+7162), SORT (RFC 5256 §3) with ESORT results (RFC 5267) and THREAD (RFC 5256
+§4), each run as one SQL query by the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from academail.imap import responses as R
+from academail.imap import threads
 from academail.imap.parsing import commands as C
 from academail.imap.parsing import search as S
 from academail.imap.session import Session, to_ranges
 from academail.store import imap as store
+
+T = TypeVar("T")
 
 
 async def do_search(session: Session, command: C.Search) -> None:
@@ -56,17 +62,9 @@ async def do_sort(session: Session, command: C.Sort) -> None:
     """RFC 5256 §3: the messages SEARCH would find, in the order of the sort
     keys, ties by sequence number; SORT answers ``* SORT n...``, ESORT's
     RETURN (RFC 5267 §3.2) an ESEARCH response in that order."""
-    if command.charset not in ("UTF-8", "US-ASCII"):
-        await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)  # RFC 5256 §3
-        return
     view = session.selected
-    criterion, uses_modseq = _criterion(session, command.key)
-    if uses_modseq:
-        await session.enable_condstore()
-    try:
-        found = await session.run(store.sort_uids, view.mailbox_id, criterion, command.keys)
-    except store.SearchTooComplex:
-        await session.no(command, "Search too complex", R.CODE_LIMIT)
+    found = await _run(session, command, command.charset, command.key, store.sort_uids, command.keys)
+    if found is None:
         return
     numbers = [uid if command.uid else (view.seq_of(uid) or 0) for uid, _ in found if view.seq_of(uid) is not None]
     if command.returns is None:
@@ -86,6 +84,41 @@ async def do_sort(session: Session, command: C.Sort) -> None:
         await session.untagged(" ".join(parts))
     await session.announce(expunge_ok=command.uid)
     await session.ok(command)
+
+
+async def do_thread(session: Session, command: C.Thread) -> None:
+    """RFC 5256 §4: ``* THREAD`` with the messages SEARCH would find, threaded
+    by the algorithm asked for (§2), as sequence numbers or UIDs."""
+    view = session.selected
+    found = await _run(session, command, command.charset, command.key, store.thread_rows)
+    if found is None:
+        return
+    rows = [row for row in found if view.seq_of(row.uid) is not None]
+    roots = threads.thread(command.algorithm, rows)
+    text = threads.render(roots, (lambda uid: uid) if command.uid else (lambda uid: view.seq_of(uid) or 0))
+    await session.untagged(f"THREAD {text}" if text else "THREAD")
+    await session.announce(expunge_ok=command.uid)
+    await session.ok(command)
+
+
+async def _run(
+    session: Session, command: C.Command, charset: str, key: S.SearchKey, query: Callable[..., T], *args: Any
+) -> T | None:
+    """SORT's and THREAD's search part: the charset (RFC 5256 §3 and §4: a
+    mandatory argument, NO [BADCHARSET] when unknown), the criteria as SEARCH
+    has them, then ``query(mailbox_id, criterion, *args)`` in the store's thread.
+    None once the NO is sent."""
+    if charset not in ("UTF-8", "US-ASCII"):
+        await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)
+        return None
+    criterion, uses_modseq = _criterion(session, key)
+    if uses_modseq:
+        await session.enable_condstore()  # RFC 7162 §3.1
+    try:
+        return await session.run(query, session.selected.mailbox_id, criterion, *args)
+    except store.SearchTooComplex:
+        await session.no(command, "Search too complex", R.CODE_LIMIT)
+        return None
 
 
 def _esearch_modseq(returns: tuple[str, ...], results: list[tuple[int, int]], numbers: list[int]) -> int:

@@ -26,6 +26,7 @@ ESEARCH_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
 # RFC 5256 §3 sort keys, and RFC 5957 §3's DISPLAYFROM.
 SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM"})
 ESORT_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL"})  # RFC 5267 §3.2
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})  # RFC 5256 §2
 LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
 
@@ -258,6 +259,16 @@ class Sort(Command):
     charset: str
     key: SearchKey
     returns: tuple[str, ...] | None = None  # ESORT (RFC 5267 §3); None: plain SORT
+
+
+@dataclass(frozen=True)
+class Thread(Command):
+    """RFC 5256 §4 THREAD: ``algorithm`` is ORDEREDSUBJECT or REFERENCES."""
+
+    uid: bool
+    algorithm: str
+    charset: str
+    key: SearchKey
 
 
 @dataclass(frozen=True)
@@ -587,6 +598,18 @@ def _sort(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     return Sort(tag, name, uid, tuple(keys), charset, key, returns)
 
 
+def _thread(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
+    """RFC 5256 §4: ``THREAD algorithm charset search-key...``."""
+    lx.sp()
+    algorithm = lx.keyword()
+    if algorithm not in THREAD_ALGORITHMS:
+        raise lx.error(f"unknown THREAD algorithm {algorithm[:40]}")
+    lx.sp()
+    charset = lx.astring().decode("ascii", "replace").upper()
+    lx.sp()
+    return Thread(tag, name, uid, algorithm, charset, parse_keys(lx, charset))
+
+
 def _fetch(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
     lx.sp()
     sequence = lx.sequence_set()
@@ -694,8 +717,9 @@ _PARSERS = {
     "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
     "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
     "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights, "SORT": _sort,
+    "THREAD": _thread,
 }
-_UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
+_UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "THREAD": _thread, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
 
 

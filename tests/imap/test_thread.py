@@ -1,0 +1,121 @@
+"""THREAD (RFC 5256 §2, §4): the algorithms on rows, then transcripts over real
+TLS and imapclient's ``thread()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from imapclient import IMAPClient
+
+from academail.imap import threads
+from academail.store.imap import ThreadRow as Row
+from tests.imap.conftest import PASSWORD, client_context
+from tests.imap.helpers import deliver_to
+
+# (uid, subject, Message-ID, References): every message a day after the one before.
+CASES = [
+    (1, "Plan", "a", ""),
+    (2, "Re: Plan", "b", "<a>"),
+    (3, "Re: Plan", "c", "<a> <b>"),
+    (4, "Re: Plan", "d", "<a>"),
+    (5, "Sortie", "e", ""),
+    (6, "Re: Sortie", "f", ""),  # no reference: joins "Sortie" by its subject (step 5)
+    (7, "Jury", "g", "<zz>"),  # both answer a message not in the mailbox: a dummy root
+    (8, "Jury", "h", "<zz>"),
+]
+
+
+def _rows() -> list[Row]:
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    return [
+        Row(uid, start + dt.timedelta(days=uid), subject.removeprefix("Re: ").lower(), subject.startswith("Re:"),
+            f"<{mid}>", "", refs)
+        for uid, subject, mid, refs in CASES
+    ]
+
+
+def test_references_algorithm():
+    """RFC 5256 §2.2: chains by References, the last reference as parent, an
+    absent parent kept as a dummy root with its two children, a reply without
+    references under the non-reply of the same base subject (step 5)."""
+    roots = threads.thread("REFERENCES", _rows())
+    assert threads.render(roots, lambda uid: uid) == "(1 (2 3)(4))(5 6)((7)(8))"
+
+
+def test_references_without_ids_loops_and_duplicates():
+    """§2.2 step (1)(A): no or a duplicate Message-ID gets a unique one; step (1)(B):
+    no loop is ever made."""
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    rows = [
+        Row(1, start, "a", False, "<x>", "", "<y>"),
+        Row(2, start + dt.timedelta(hours=1), "b", False, "<y>", "", "<x>"),  # would loop
+        Row(3, start + dt.timedelta(hours=2), "c", False, "", "", ""),
+        Row(4, start + dt.timedelta(hours=3), "d", False, "<x>", "<x>", ""),  # duplicate id
+    ]
+    text = threads.render(threads.thread("REFERENCES", rows), lambda uid: uid)
+    assert text == "(2 1 4)(3)"  # 4 answers "x" (its In-Reply-To)
+
+
+def test_ordered_subject_algorithm():
+    """RFC 5256 §2.1: by base subject; the first (by sent date) is the parent of
+    the others, threads by their first message's date."""
+    roots = threads.thread("ORDEREDSUBJECT", _rows())
+    assert threads.render(roots, lambda uid: uid) == "(1 (2)(3)(4))(5 6)(7 8)"
+
+
+def _raw(subject: str, message_id: str, references: str, day: int) -> bytes:
+    lines = [
+        "From: direction@college-exemple.fr", "To: julie.martin@ac-demo.fr", f"Subject: {subject}",
+        f"Message-ID: <{message_id}>", f"Date: {day:d} Dec 2026 10:00:00 +0100",
+    ]
+    if references:
+        lines += [f"References: {references}", f"In-Reply-To: {references.split()[-1]}"]
+    return "\r\n".join([*lines, "", "Texte.", ""]).encode()
+
+
+@pytest.fixture
+def mailbox(user):
+    for uid, subject, mid, refs in CASES:
+        deliver_to(user, _raw(subject, f"{mid}@x.fr", " ".join(f"<{r}@x.fr>" for r in refs.replace("<", "").replace(">", "").split()), uid))
+    return user
+
+
+def _thread(session, command: str) -> bytes:
+    response = session.cmd(command)
+    assert response.ok, response.tagged
+    (line,) = [line for line in response.untagged if line.startswith(b"* THREAD")]
+    return line.rstrip(b"\r\n")
+
+
+def test_thread_transcript(mailbox, session):
+    """RFC 5256 §4: ``* THREAD`` lists, sequence numbers or UIDs; the search
+    criteria narrow the set; the capability is advertised."""
+    assert b"THREAD=REFERENCES" in session.cmd("CAPABILITY").untagged[0]
+    assert session.cmd("SELECT INBOX").ok
+    assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5 6)((7)(8))"
+    assert _thread(session, "THREAD ORDEREDSUBJECT US-ASCII ALL") == b"* THREAD (1 (2)(3)(4))(5 6)(7 8)"
+    assert _thread(session, 'THREAD REFERENCES UTF-8 SUBJECT "sortie"') == b"* THREAD (5 6)"
+    assert _thread(session, 'THREAD REFERENCES UTF-8 SUBJECT "nulle part"') == b"* THREAD"
+    assert session.cmd("STORE 1 +FLAGS (\\Deleted)").ok and session.cmd("EXPUNGE").ok
+    # Without 1, 2 and 4 hang from the dummy "a" at the root (step 3 keeps it: two children).
+    assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD ((1 2)(3))(4 5)((6)(7))"
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == b"* THREAD ((2 3)(4))(5 6)((7)(8))"
+
+
+def test_thread_bad_input(mailbox, session):
+    assert session.cmd("SELECT INBOX").ok
+    assert session.cmd("THREAD JWZ UTF-8 ALL").status == "BAD"
+    assert session.cmd("THREAD REFERENCES").status == "BAD"
+    refused = session.cmd("THREAD REFERENCES KOI8-R ALL")
+    assert refused.status == "NO" and b"[BADCHARSET" in refused.tagged
+
+
+@pytest.mark.e2e
+def test_imapclient_thread(imap, mailbox):
+    with IMAPClient(imap.host, port=imap.tls_port, ssl=True, ssl_context=client_context()) as client:
+        client.login(mailbox.identifier, PASSWORD)
+        assert client.has_capability("THREAD=REFERENCES")
+        client.select_folder("INBOX")
+        assert client.thread("REFERENCES") == ((1, (2, 3), (4,)), (5, 6), ((7,), (8,)))
+        assert client.thread("ORDEREDSUBJECT", ["SUBJECT", "jury"]) == ((7, 8),)
