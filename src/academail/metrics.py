@@ -60,3 +60,14 @@ def count_throttled(protocol: str) -> None:
 
 def observe_web_request(method: str, status: int, seconds: float) -> None:
     WEB_LATENCY.labels(method if method in {"GET", "POST", "HEAD"} else "other", f"{status // 100}xx").observe(seconds)
+
+
+AUTH_CACHE = Counter(
+    "academail_auth_cache", "Mail-protocol password checks, per result: hit (remembered success) or miss (Argon2)",
+    ["result"], registry=REGISTRY,
+)
+
+
+def count_auth_cache(result: str) -> None:
+    """One account-password check of a mail protocol: ``hit`` or ``miss`` (``accounts.authcache``)."""
+    AUTH_CACHE.labels(result).inc()

@@ -210,10 +210,10 @@ class TestAuthenticate:
 
     def test_unknown_identifier_still_hashes(self, monkeypatch) -> None:
         calls: list[str] = []
-        import academail.accounts.services as services
+        import academail.accounts.authcache as authcache
 
-        real = services.make_password
-        monkeypatch.setattr(services, "make_password", lambda p: calls.append(p) or real(p))
+        real = authcache.make_password
+        monkeypatch.setattr(authcache, "make_password", lambda p: calls.append(p) or real(p))
         assert authenticate("personne", "x", protocol="web", remote_addr="192.0.2.1") is None
         assert calls == ["x"]
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from itertools import islice
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
 
-from academail.accounts import apppasswords, journal, throttle
+from academail.accounts import apppasswords, authcache, journal, throttle
 from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
 from academail.accounts.models import (
     UAI_PATTERN,
@@ -555,12 +554,15 @@ class SignInResult:
         return self.retry_after > 0
 
 
-def _password_matches(account: Account | None, password: str) -> bool:
+def _password_matches(account: Account | None, password: str, protocol: str) -> bool:
     # A functional mailbox has no password: its members sign in as themselves.
     if account is None or not account.has_usable_password() or account.kind == Kind.FUNCTIONAL:
         # Same cost as a real check (Django's ModelBackend does the same).
-        make_password(password)
+        authcache.decoy_hash(password)
         return False
+    if protocol in apppasswords.MAIL_PROTOCOLS:
+        # Mail clients reconnect all day: a remembered success, or Argon2 in the bounded pool.
+        return authcache.password_matches(account, password)
     return account.check_password(password)
 
 
@@ -622,10 +624,10 @@ def check_sign_in(
         # answer); only the owner's journal says it was the account password,
         # so "Configurer mon téléphone" can tell them what to change.
         matches = False
-        reason = (journal.FailureReason.APP_PASSWORD_REQUIRED if _password_matches(account, password)
+        reason = (journal.FailureReason.APP_PASSWORD_REQUIRED if _password_matches(account, password, protocol)
                   else journal.FailureReason.WRONG_PASSWORD)
     else:
-        matches = _password_matches(account, password)
+        matches = _password_matches(account, password, protocol)
         reason = journal.FailureReason.WRONG_PASSWORD
     if matches and account is not None and account.status != Status.ACTIVE:
         matches, reason = False, journal.FailureReason.INACTIVE

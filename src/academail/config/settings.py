@@ -477,6 +477,13 @@ DAV_MAX_RESOURCE_BYTES = env_int("ACADEMAIL_DAV_MAX_RESOURCE_BYTES", 2 * 1024 * 
 DAV_MAX_REQUEST_BYTES = env_int("ACADEMAIL_DAV_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 # A DAV client's successful sign-in is remembered this long (see calendar.davauth).
 DAV_LOGIN_CACHE_SECONDS = env_int("ACADEMAIL_DAV_LOGIN_CACHE_SECONDS", 60)
+# A mail client's successful account-password check is remembered this long,
+# for at most this many accounts (accounts.authcache, like Dovecot's auth_cache_ttl
+# and auth_cache_size); 0 seconds turns the cache off. Argon2 checks run in a pool
+# of AUTH_HASH_WORKERS threads (0: one per core), which bounds their memory.
+AUTH_CACHE_SECONDS = env_int("ACADEMAIL_AUTH_CACHE_SECONDS", 300)
+AUTH_CACHE_SIZE = env_int("ACADEMAIL_AUTH_CACHE_SIZE", 10_000)
+AUTH_HASH_WORKERS = env_int("ACADEMAIL_AUTH_HASH_WORKERS", 0)
 # Appointment booking by parents (calendar.appointments): booking requests per
 # address and per network address per hour, and how long a confirmation link lives.
 BOOKINGS_PER_ADDRESS_HOUR = env_int("ACADEMAIL_BOOKINGS_PER_ADDRESS_HOUR", 3)

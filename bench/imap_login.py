@@ -1,0 +1,100 @@
+"""IMAP logins per second, side by side with Dovecot in the same run (issue
+18 §4): N clients each loop connect over TLS, LOGIN with the account password,
+LOGOUT; prints logins/s and the LOGIN reply time (p50, p95) of both servers.
+
+    .venv/bin/python bench/imap_login.py                   # 10 clients, 20 s each server
+    .venv/bin/python bench/imap_login.py --clients 20 --seconds 30 --no-dovecot
+
+academail checks the account password with Argon2id once per process and
+password, then remembers the success (``accounts.authcache``, like Dovecot's
+``auth_cache``); Dovecot is started as bench/imap_sync.py starts it (a
+passwd-file with a {PLAIN} password, so its figure has no hash at all: the
+cheapest Dovecot can be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import threading
+import time
+from pathlib import Path
+
+import _common as c
+import imap_sync as imap
+
+
+def login_loop(port: int, user: str, password: str, clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` threads logging in and out for ``seconds``: logins/s and LOGIN times."""
+    times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        while time.monotonic() < deadline:
+            try:
+                client = imap.Client(port)
+                try:
+                    _, took = client.cmd(f'LOGIN {user} "{password}"')
+                    client.cmd("LOGOUT")
+                finally:
+                    client.close()
+            except (OSError, RuntimeError) as exc:
+                with lock:
+                    errors.append(str(exc)[:200])
+                continue
+            with lock:
+                times.append(took)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    if errors:
+        print(f"  {len(errors)} failed sessions, first: {errors[0]}")
+    return {
+        "logins": float(len(times)),
+        "logins/s": len(times) / elapsed,
+        "LOGIN p50 ms": c.percentile(times, 50) * 1000 if times else float("nan"),
+        "LOGIN p95 ms": c.percentile(times, 95) * 1000 if times else float("nan"),
+    }
+
+
+def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
+    filled = imap.setup_and_fill(home, 0, dove_root)
+    ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
+    with imap.academail_server(ports):
+        # The first LOGIN is the one Argon2 check; the loop measures the rest.
+        login_loop(ports["imaps"], filled.user, imap.PASSWORD, 1, 0.1)
+        ours = login_loop(ports["imaps"], filled.user, imap.PASSWORD, args.clients, args.seconds)
+    theirs = None
+    if dove_root is not None:
+        dove_port = c.free_port()
+        config = imap.dovecot_config(dove_root, dove_port, filled.user, filled.cert, filled.key)
+        with imap.dovecot_server(config, dove_port):
+            login_loop(dove_port, filled.user, imap.PASSWORD, 1, 0.1)
+            theirs = login_loop(dove_port, filled.user, imap.PASSWORD, args.clients, args.seconds)
+    imap.table(f"{args.clients} clients, LOGIN/LOGOUT over TLS for {args.seconds:g} s", ours, theirs)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--dovecot", action=argparse.BooleanOptionalAction, default=os.path.exists(imap.DOVECOT))
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    c.banner(f"bench/imap_login.py: {args.clients} clients logging in and out")
+    return imap.with_homes(args, run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""The auth cache of the mail protocols (issue 18 §4, ``accounts.authcache``),
+over the real IMAP server: a repeated LOGIN with the same password is a
+remembered success (counted by the ``academail_auth_cache`` metric, never by
+timing), and nothing that should refuse a sign-in is bypassed by it."""
+
+from __future__ import annotations
+
+import pytest
+
+from academail.accounts import authcache
+from academail.accounts.models import EventKind, JournalEntry
+from academail.metrics import REGISTRY
+from tests.imap.conftest import PASSWORD
+
+
+def _count(result: str) -> float:
+    return REGISTRY.get_sample_value("academail_auth_cache_total", {"result": result}) or 0.0
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    authcache.forget_all()
+    yield
+    authcache.forget_all()
+
+
+def _login(connect, account, password: str = PASSWORD):
+    client = connect()
+    try:
+        return client.cmd(f'LOGIN {account.identifier} "{password}"')
+    finally:
+        client.close()
+
+
+def test_repeated_login_hits_the_cache_and_is_still_journalled(connect, user):
+    hits, misses = _count("hit"), _count("miss")
+    assert _login(connect, user).status == "OK"
+    assert (_count("hit"), _count("miss")) == (hits, misses + 1)
+    assert _login(connect, user).status == "OK"
+    assert _login(connect, user).status == "OK"
+    assert (_count("hit"), _count("miss")) == (hits + 2, misses + 1)
+    # Every attempt, remembered or not, is in the owner's journal.
+    signins = JournalEntry.objects.filter(account=user, kind__in=[EventKind.SIGNIN, EventKind.NEW_DEVICE], protocol="imap")
+    assert signins.count() == 3
+
+
+def test_password_change_makes_the_old_password_fail_at_once(connect, user):
+    assert _login(connect, user).status == "OK"
+    user.set_password("Un-tout-n0uveau-secret")
+    user.save()
+    hits = _count("hit")
+    assert _login(connect, user).status == "NO"
+    assert _count("hit") == hits
+    assert _login(connect, user, "Un-tout-n0uveau-secret").status == "OK"
+
+
+def test_disabled_account_fails_at_once(connect, user):
+    assert _login(connect, user).status == "OK"
+    user.status = "disabled"
+    user.save(update_fields=["status"])
+    assert _login(connect, user).status == "NO"
+
+
+def test_wrong_password_after_a_cached_success_fails_and_is_throttled(connect, user, settings):
+    settings.THROTTLE_FREE_FAILURES = 1
+    assert _login(connect, user).status == "OK"
+    assert _login(connect, user).status == "OK"  # remembered
+    hits = _count("hit")
+    wrong = _login(connect, user, "pas-le-bon-mot-de-passe")
+    assert wrong.status == "NO" and b"AUTHENTICATIONFAILED" in wrong.tagged
+    assert _count("hit") == hits
+    assert JournalEntry.objects.filter(account=user, kind=EventKind.SIGNIN_FAILED, protocol="imap").count() == 1
+    # The throttle saw that failure: even the remembered password now waits.
+    throttled = _login(connect, user)
+    assert throttled.status == "NO" and b"UNAVAILABLE" in throttled.tagged
+    assert _count("hit") == hits
+
