@@ -40,7 +40,12 @@ QUERIES = (
 )
 
 
-def measure(name: str, port: int, user: str, password: str, expected: int, runs: int) -> dict[str, float]:
+def measure(
+    name: str, port: int, user: str, password: str, expected: int, runs: int,
+    queries: tuple[tuple[str, bytes], ...] = QUERIES,
+) -> dict[str, float]:
+    """Each query's median time and the count of numbers in its answer
+    (``* SEARCH``, ``* SORT`` or ``* THREAD``: bench/imap_sort.py uses it too)."""
     client = sync.Client(port)
     client.cmd(f'LOGIN "{user}" "{password}"')
     response, first_select = client.cmd("SELECT INBOX")
@@ -55,14 +60,14 @@ def measure(name: str, port: int, user: str, password: str, expected: int, runs:
         exists = int(re.search(rb"\* (\d+) EXISTS", response).group(1))  # type: ignore[union-attr]
     print(f"{name:9} SELECT sees {exists} messages", flush=True)
     figures: dict[str, float] = {"messages seen by SELECT": exists}
-    for label, command in QUERIES:
+    for label, command in queries:
         times = []
         hits = 0
         for _ in range(runs + 1):
             response, took = client.cmd(command)
             times.append(took)
-            line = next(ln for ln in response.split(b"\r\n") if ln.startswith(b"* SEARCH"))
-            hits = len(line.split()) - 2
+            line = next(ln for ln in response.split(b"\r\n") if re.match(rb"\* (SEARCH|SORT|THREAD)\b", ln))
+            hits = len(re.findall(rb"\d+", line))
         figures[f"{label} (ms)"] = statistics.median(times[1:]) * 1000
         figures[f"{label} hits"] = hits
         print(f"{name:9} {label}: {figures[f'{label} (ms)']:.0f} ms, {hits} hits", flush=True)
@@ -71,32 +76,36 @@ def measure(name: str, port: int, user: str, password: str, expected: int, runs:
     return figures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(
+    queries: tuple[tuple[str, bytes], ...] = QUERIES, what: str = "SEARCH string keys", doc: str | None = __doc__,
+    script: str = "imap_search.py", dovecot_note: str = " (no FTS plugin: it scans, as RFC 3501 substrings need)",
+) -> int:
+    """Fill, then ask both servers ``queries`` (bench/imap_sort.py calls it with its own)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per query after a warm-up (median)")
     parser.add_argument("--dovecot", action=argparse.BooleanOptionalAction, default=os.path.exists(sync.DOVECOT))
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    c.banner(f"bench/imap_search.py: SEARCH string keys over {args.messages} messages")
+    c.banner(f"bench/{script}: {what} over {args.messages} messages")
+
+    def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
+        filled = sync.setup_and_fill(home, args.messages, dove_root)
+        ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
+        with sync.academail_server(ports):
+            ours = measure("academail", ports["imaps"], filled.user, filled.secret, args.messages, args.runs, queries)
+        theirs: dict[str, float] | None = None
+        if dove_root is not None:
+            port = c.free_port()
+            config = sync.dovecot_config(dove_root, port, filled.user, filled.cert, filled.key)
+            version = subprocess.run([sync.DOVECOT, "--version"], capture_output=True, text=True).stdout.strip()
+            print(f"dovecot  {version} on 127.0.0.1:{port}{dovecot_note}")
+            with sync.dovecot_server(config, port):
+                theirs = measure("Dovecot", port, filled.user, sync.PASSWORD, args.messages, args.runs, queries)
+        sync.table(f"{what} over {args.messages} messages (median of {args.runs} after a warm-up)", ours, theirs)
+        return 0
+
     return sync.with_homes(args, run)
-
-
-def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
-    filled = sync.setup_and_fill(home, args.messages, dove_root)
-    ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
-    with sync.academail_server(ports):
-        ours = measure("academail", ports["imaps"], filled.user, filled.secret, args.messages, args.runs)
-    theirs: dict[str, float] | None = None
-    if dove_root is not None:
-        port = c.free_port()
-        config = sync.dovecot_config(dove_root, port, filled.user, filled.cert, filled.key)
-        version = subprocess.run([sync.DOVECOT, "--version"], capture_output=True, text=True).stdout.strip()
-        print(f"dovecot  {version} on 127.0.0.1:{port} (no FTS plugin: it scans, as RFC 3501 substrings need)")
-        with sync.dovecot_server(config, port):
-            theirs = measure("Dovecot", port, filled.user, sync.PASSWORD, args.messages, args.runs)
-    sync.table(f"SEARCH over {args.messages} messages (median of {args.runs} after a warm-up)", ours, theirs)
-    return 0
 
 
 if __name__ == "__main__":

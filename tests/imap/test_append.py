@@ -51,3 +51,45 @@ def test_appendlimit_advertised(session):
     assert b"APPENDLIMIT=1000" in session.cmd("CAPABILITY").untagged[0]
     response = session.cmd(b"APPEND INBOX {2000+}\r\n" + b"x" * 2000)
     assert response.status == "BAD" and b"TOOBIG" in response.tagged
+
+
+def test_multiappend_rfc3502_example(session):
+    """RFC 3502 §6.3.11's example: two messages in one APPEND, the second with
+    its own flags; APPENDUID gives both UIDs as a uid-set (RFC 4315 §3)."""
+    first = build_message(subject="afternoon meeting")
+    second = build_message(subject="afternoon meeting 2")
+    assert b"MULTIAPPEND" in session.cmd("CAPABILITY").untagged[0]
+    session.send(b'a APPEND saved-messages (\\Seen) {%d}\r\n' % len(first))
+    assert session.readline().startswith(b"+ ")
+    session.send(first + b' (\\Seen) " 7-Feb-1994 22:43:04 -0800" {%d}\r\n' % len(second))
+    assert session.readline().startswith(b"+ ")
+    session.send(second + b"\r\n")
+    response = session.read_until("a")
+    assert response.status == "NO" and b"[TRYCREATE]" in response.tagged  # no such mailbox yet
+    assert session.cmd("CREATE saved-messages").ok
+    response = session.cmd(
+        b'APPEND saved-messages (\\Seen) {%d+}\r\n' % len(first) + first
+        + b' (\\Seen $Important) " 7-Feb-1994 22:43:04 -0800" {%d+}\r\n' % len(second) + second
+    )
+    assert response.ok and re.search(rb"\[APPENDUID \d+ 1:2\]", response.tagged)
+    session.cmd("EXAMINE saved-messages")
+    fetched = session.cmd("FETCH 1:2 (FLAGS INTERNALDATE BODY.PEEK[])").untagged
+    assert fetched[0].endswith(first + b")\r\n")
+    # The same instant, shown in the server's time zone (Europe/Paris).
+    assert b"$Important" in fetched[1] and b'INTERNALDATE "08-Feb-1994 07:43:04 +0100"' in fetched[1]
+    assert fetched[1].endswith(second + b")\r\n")
+
+
+def test_multiappend_is_all_or_nothing(session, user):
+    """RFC 3502 §6.3.11: "If the server is unable to append all of the messages,
+    then none of them are appended": the second over quota undoes the first."""
+    user.quota_bytes = 4000
+    user.save()
+    small = build_message(body="court")
+    big = build_message(body="x" * 5000)
+    response = session.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small + b" {%d+}\r\n" % len(big) + big)
+    assert response.status == "NO" and b"[OVERQUOTA]" in response.tagged
+    assert b"MESSAGES 0" in session.cmd("STATUS INBOX (MESSAGES)").untagged[0]
+    empty = session.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small + b" {0+}\r\n")
+    assert empty.status == "NO" and b"MESSAGES 0" in session.cmd("STATUS INBOX (MESSAGES)").untagged[0]
+    assert session.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small + b" junk").status == "BAD"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from academail.store.imap import append_message
+from academail.store.imap import append_messages
 from academail.store.messages import do_expunge, do_set_flags
 from academail.store.models import Flag, Mailbox, Message
 from tests.conftest import build_message
@@ -86,7 +86,7 @@ def test_mbsync_two_way_sync(imap, user, tmp_path):
         deliver_to(user, subject=subject)
     sent = Mailbox.objects.get(account=user, special_use="sent")
     inbox = Mailbox.objects.get(account=user, special_use="inbox")
-    append_message(user.pk, sent.name, build_message(subject="Envoyé hier"), flags=Flag.SEEN, keywords="", internaldate=None)
+    append_messages(user.pk, sent.name, [(build_message(subject="Envoyé hier"), Flag.SEEN, "", None)])
 
     config = _config(tmp_path, imap.tls_port, user.identifier)
     _mbsync(config)

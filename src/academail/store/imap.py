@@ -426,14 +426,19 @@ def read_blob(sha256: str, start: int, end: int) -> bytes:
 # --- writes through the store's own functions ------------------------------------------
 
 
-def append_message(
-    account_id: int, name: str, raw: bytes, *, flags: int, keywords: str, internaldate: dt.datetime | None
-) -> tuple[int, int]:
-    """APPEND into the mailbox named ``name``: (UIDVALIDITY, UID) for APPENDUID
-    (RFC 4315). Raises MailboxNotFound, NoPermission or QuotaExceeded."""
+def append_messages(
+    account_id: int, name: str, messages: Sequence[tuple[bytes, int, str, dt.datetime | None]]
+) -> tuple[int, list[int]]:
+    """MULTIAPPEND (RFC 3502 §6.3.11): every (raw, flags, keywords, internaldate)
+    into the mailbox named ``name``, all or none: one transaction, so a quota
+    refusal of the last undoes the first. (UIDVALIDITY, UIDs) for APPENDUID."""
     box = access_mailbox_by_name(account_id, name, "i")
-    message = do_append(account_id, box.pk, raw, flags=flags, keywords=keywords, internaldate=internaldate)
-    return box.uidvalidity, message.uid
+    with transaction.atomic():
+        uids = [
+            do_append(account_id, box.pk, raw, flags=flags, keywords=keywords, internaldate=date).uid
+            for raw, flags, keywords, date in messages
+        ]
+    return box.uidvalidity, uids
 
 
 def copy_messages(
@@ -880,7 +885,7 @@ __all__ = [
     "Changes", "Conjunction", "DateMatch", "Either", "Everything", "FetchRow", "Flag", "FlagRow",
     "HasFlag", "HeaderMatch", "MailboxInfo", "ModseqAtLeast", "Negation", "SearchTooComplex", "SizeMatch",
     "acl_of", "check_administer", "delete_acl", "my_rights", "set_acl",
-    "Snapshot", "TextMatch", "UidIn", "append_message", "changes_since",
+    "Snapshot", "TextMatch", "UidIn", "append_messages", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
     "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRow", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",

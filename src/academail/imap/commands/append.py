@@ -1,4 +1,5 @@
-"""APPEND (RFC 3501 §6.3.11, APPENDUID of RFC 4315, TOOBIG of RFC 7889)."""
+"""APPEND (RFC 3501 §6.3.11, APPENDUID of RFC 4315, TOOBIG of RFC 7889) and
+MULTIAPPEND (RFC 3502): several messages, all stored or none."""
 
 from __future__ import annotations
 
@@ -15,22 +16,25 @@ from academail.store.errors import (
 
 
 async def do_append(session: Session, command: C.Append) -> None:
-    if len(command.message) > settings.MAX_MESSAGE_SIZE:
-        await session.no(command, "Message too big / message trop volumineux", R.CODE_TOOBIG)  # RFC 7889
-        return
-    if not command.message:
-        await session.no(command, "Empty message", R.CODE_CANNOT)
-        return
+    parts = [C.AppendMessage(command.flags, command.date, command.message), *command.more]
+    messages = []
+    for part in parts:
+        if len(part.message) > settings.MAX_MESSAGE_SIZE:
+            await session.no(command, "Message too big / message trop volumineux", R.CODE_TOOBIG)  # RFC 7889
+            return
+        if not part.message:
+            await session.no(command, "Empty message", R.CODE_CANNOT)
+            return
+        try:
+            bits, keywords = parse_flags(part.flags)
+        except ValueError as exc:
+            await session.bad(command, str(exc))
+            return
+        messages.append((part.message, bits, " ".join(keywords), part.date))
     try:
-        bits, keywords = parse_flags(command.flags)
-    except ValueError as exc:
-        await session.bad(command, str(exc))
-        return
-    try:
-        uidvalidity, uid = await session.run(
-            store.append_message, session.account, command.mailbox, command.message,
-            flags=bits, keywords=" ".join(keywords), internaldate=command.date,
-        )
+        # RFC 3502 §6.3.11: "If the server is unable to append all of the
+        # messages, then none of them are appended": one transaction.
+        uidvalidity, uids = await session.run(store.append_messages, session.account, command.mailbox, messages)
     except MailboxNotFound as exc:
         await session.no(command, exc.message, R.CODE_TRYCREATE)  # RFC 3501 §6.3.11
         return
@@ -38,4 +42,4 @@ async def do_append(session: Session, command: C.Append) -> None:
         await session.no(command, exc.message, R.CODE_OVERQUOTA)  # RFC 9208 §4.4
         return
     await session.announce(expunge_ok=True)
-    await session.ok(command, f"APPENDUID {uidvalidity} {uid}")  # RFC 4315 §3
+    await session.ok(command, f"APPENDUID {uidvalidity} {R.number_set(uids)}")  # RFC 4315 §3: a uid-set

@@ -230,11 +230,21 @@ class Status(Command):
 
 
 @dataclass(frozen=True)
+class AppendMessage:
+    """One message of a MULTIAPPEND (RFC 3502 §6.3.11) after the first."""
+
+    flags: tuple[str, ...]
+    date: dt.datetime | None
+    message: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Append(Command):
     mailbox: str
     flags: tuple[str, ...]
     date: dt.datetime | None
     message: bytes = field(repr=False)
+    more: tuple[AppendMessage, ...] = ()  # MULTIAPPEND (RFC 3502)
 
 
 @dataclass(frozen=True)
@@ -516,8 +526,17 @@ def _status(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
 
 
 def _append(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    """RFC 3501 §6.3.11, RFC 3502 §6.3.11: ``APPEND mailbox 1*(SP append-message)``."""
     lx.sp()
     mailbox = _mailbox(lx, utf8)
+    first = _append_message(lx)
+    more: list[AppendMessage] = []
+    while not lx.at_end():
+        more.append(_append_message(lx))
+    return Append(tag, name, mailbox, first.flags, first.date, first.message, tuple(more))
+
+
+def _append_message(lx: Lexer) -> AppendMessage:
     lx.sp()
     flags: list[str] = []
     date = None
@@ -532,9 +551,7 @@ def _append(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
         lx.expect(b")")
     else:
         message = lx.literal()
-    if not lx.at_end():
-        raise lx.error("MULTIAPPEND is not supported")
-    return Append(tag, name, mailbox, tuple(flags), date, message)
+    return AppendMessage(tuple(flags), date, message)
 
 
 def _uid_expunge(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
