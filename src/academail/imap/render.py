@@ -15,6 +15,7 @@ from typing import Any
 from academail.imap.parsing.fetch import FetchItem, Section
 from academail.imap.responses import imap_date_time, nstring, quoted, string
 from academail.mime.parse import Part, find_part
+from academail.mime.text import transfer_decode
 from academail.store.imap import FetchRow, Flag
 
 BlobReader = Callable[[str, int, int], bytes]
@@ -341,6 +342,33 @@ def literal(data: bytes) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
+def literal8(data: bytes) -> bytes:
+    """RFC 3516 §4.2: data holding NUL goes as a literal8 ("~{n}"), which only a
+    client that asked for BINARY receives; other data as an ordinary literal."""
+    return (b"~" if b"\0" in data else b"") + literal(data)
+
+
+class UnknownTransferEncoding(ValueError):
+    """BINARY of a part whose Content-Transfer-Encoding we cannot undo (RFC 3516
+    §4.3: NO [UNKNOWN-CTE])."""
+
+
+KNOWN_ENCODINGS = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
+
+
+def binary_bytes(message: MessageBytes, root: Part, section: Section) -> bytes:
+    """RFC 3516 §4.2: the part's body with its transfer encoding undone; BINARY[]
+    is the whole message; a part that does not exist reads as empty."""
+    if not section.part:
+        return message.whole()
+    part = find_part(root, ".".join(str(n) for n in section.part))
+    if part is None:
+        return b""
+    if part.encoding not in KNOWN_ENCODINGS:
+        raise UnknownTransferEncoding(part.encoding)
+    return transfer_decode(message.blob(part.body_start, part.end), part.encoding)
+
+
 def fetch_items(
     row: FetchRow, items: Iterable[FetchItem], read: BlobReader, *, with_modseq: bool, pinned: Pinned | None = None,
     recent: Container[int] = (),
@@ -392,6 +420,14 @@ def fetch_items(
         elif name == "RFC822.TEXT":
             root = root or _root(row)
             out.append(b"RFC822.TEXT " + literal(section_bytes(message, root, Section(text="TEXT")) or b""))
+        elif name in ("BINARY[]", "BINARY.SIZE[]"):
+            assert item.section is not None
+            root = root or _root(row)
+            data = binary_bytes(message, root, item.section)
+            if name == "BINARY.SIZE[]":
+                out.append(item.response_name().encode("ascii") + b" %d" % len(data))  # RFC 3516 §4.3
+            else:
+                out.append(item.response_name().encode("ascii") + b" " + literal8(_partial(data, item.partial)))
         elif item.section is not None:
             if not (_root_header_item(item) and pinned is not None and sha in pinned.headers) and not (
                 not item.section.part and item.section.text is None
@@ -411,4 +447,4 @@ def _root(row: FetchRow) -> Part:
     return Part.from_dict(row.root)
 
 
-__all__ = ["ENVELOPES", "HEADERS", "STRUCTURES", "Pinned", "RenderedCache", "pin", "bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]
+__all__ = ["ENVELOPES", "HEADERS", "STRUCTURES", "Pinned", "UnknownTransferEncoding", "RenderedCache", "pin", "bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]

@@ -10,7 +10,7 @@ from collections.abc import Container
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.parsing.fetch import FetchItem
-from academail.imap.render import fetch_items, pin
+from academail.imap.render import UnknownTransferEncoding, fetch_items, pin
 from academail.imap.session import Session, to_ranges
 from academail.imap.view import InvalidSequence
 from academail.store import imap as store
@@ -51,10 +51,14 @@ async def do_fetch(session: Session, command: C.Fetch) -> None:
             await session.untagged(f"VANISHED (EARLIER) {R.number_set(vanished)}")
     for start in range(0, len(uids), FETCH_CHUNK):
         chunk = uids[start : start + FETCH_CHUNK]
-        lines = await session.run(
-            render_chunk, view.mailbox_id, chunk, items, command.changed_since,
-            with_modseq or (session.condstore and "FLAGS" in names), newly_seen, view.recent.copy(),
-        )
+        try:
+            lines = await session.run(
+                render_chunk, view.mailbox_id, chunk, items, command.changed_since,
+                with_modseq or (session.condstore and "FLAGS" in names), newly_seen, view.recent.copy(),
+            )
+        except UnknownTransferEncoding:
+            await session.no(command, "Unknown Content-Transfer-Encoding", "UNKNOWN-CTE")  # RFC 3516 §4.3
+            return
         # One write per chunk: a TLS record and a buffer check per line
         # would cost more than rendering the line.
         out = [b"* %d FETCH (" % seq + body + b")\r\n" for uid, body in lines if (seq := view.seq_of(uid)) is not None]

@@ -42,18 +42,18 @@ class Section:
 
 @dataclass(frozen=True)
 class FetchItem:
-    name: str  # one of SIMPLE_ITEMS, or "BODY[]" for a body section
+    name: str  # one of SIMPLE_ITEMS, or "BODY[]", "BINARY[]", "BINARY.SIZE[]" with a section
     section: Section | None = None
     partial: tuple[int, int] | None = None  # (origin, length)
     peek: bool = False
 
     def response_name(self) -> str:
         """The name the response uses (RFC 3501 §7.4.2: BODY.PEEK answers as BODY,
-        a partial shows its origin only)."""
+        a partial shows its origin only; RFC 3516 §4.2 likewise for BINARY)."""
         if self.section is None:
             return self.name
         origin = f"<{self.partial[0]}>" if self.partial else ""
-        return f"BODY[{self.section}]{origin}"
+        return f"{self.name[:-2]}[{self.section}]{origin}"
 
 
 def parse_section(lx: Lexer) -> Section:
@@ -90,20 +90,29 @@ def parse_section(lx: Lexer) -> Section:
     return Section(tuple(part), text, fields)
 
 
+def _partial(lx: Lexer) -> tuple[int, int] | None:
+    if not lx.maybe(b"<"):
+        return None
+    origin = lx.number()
+    lx.expect(b".")
+    length = lx.number(nonzero=True)
+    lx.expect(b">")
+    return (origin, length)
+
+
 def parse_item(lx: Lexer) -> FetchItem:
     name = lx._match(_ITEM, "fetch item").decode("ascii").upper()
     if name in ("BODY", "BODY.PEEK") and lx.peek() == b"[":
         section = parse_section(lx)
-        partial: tuple[int, int] | None = None
-        if lx.maybe(b"<"):
-            origin = lx.number()
-            lx.expect(b".")
-            length = lx.number(nonzero=True)
-            lx.expect(b">")
-            partial = (origin, length)
-        return FetchItem("BODY[]", section, partial, peek=name == "BODY.PEEK")
-    if name == "BINARY" or name.startswith("BINARY."):
-        raise lx.error("BINARY is not supported")
+        return FetchItem("BODY[]", section, _partial(lx), peek=name == "BODY.PEEK")
+    if name in ("BINARY", "BINARY.PEEK", "BINARY.SIZE"):
+        # RFC 3516 §4.1: section-binary is part numbers only.
+        section = parse_section(lx)
+        if section.text is not None:
+            raise lx.error("BINARY takes part numbers only")
+        if name == "BINARY.SIZE":
+            return FetchItem("BINARY.SIZE[]", section, peek=True)  # sets no \Seen
+        return FetchItem("BINARY[]", section, _partial(lx), peek=name == "BINARY.PEEK")
     if name not in SIMPLE_ITEMS:
         raise lx.error(f"unknown fetch item {name[:40]}")
     return FetchItem(name)
