@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db import close_old_connections
 
+from academail.server.deflate import DeflateWriter, inflate
 from academail.server.proxyproto import (
     proxy_protocol_enabled,
     read_proxy_header,
@@ -182,6 +183,8 @@ class LineConnection:
         self.tls_context = tls_context
         self.starttls_available = not implicit_tls
         self.max_line = max_line
+        self.compressed = False  # COMPRESS=DEFLATE (RFC 4978) active
+        self._inflating: asyncio.Task[None] | None = None
         peer = writer.get_extra_info("peername")
         self.peer = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
         writer.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
@@ -405,6 +408,18 @@ class LineConnection:
         self.tls = True
         self.starttls_available = False
 
+    async def start_compress(self, reply: bytes) -> None:
+        """RFC 4978 §3: send ``reply`` (the OK to COMPRESS) in clear, then
+        deflate both ways from the next byte on (``server.deflate``); what the
+        client pipelined after its command is already compressed and read so."""
+        await self.write(reply)
+        await self.flush()
+        raw_reader = self.reader
+        self.reader = asyncio.StreamReader(limit=self.max_line + 2)  # as start_line_server
+        self.writer = DeflateWriter(self.writer)  # type: ignore[assignment]
+        self.compressed = True
+        self._inflating = asyncio.create_task(inflate(raw_reader, self.reader))
+
     # -- the loop ------------------------------------------------------------------
     async def serve(self) -> None:
         """Greet, then read and run commands until logout or disconnection."""
@@ -440,6 +455,8 @@ class LineConnection:
             await self.close()
 
     async def close(self) -> None:
+        if self._inflating is not None:
+            self._inflating.cancel()
         with contextlib.suppress(Exception):
             self.writer.close()
         try:

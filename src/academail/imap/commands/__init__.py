@@ -30,6 +30,7 @@ HANDLERS.add(C.Logout, general.do_logout)
 HANDLERS.add(C.Id, general.do_id)
 HANDLERS.add(C.Enable, general.do_enable)
 HANDLERS.add(C.Namespace, general.do_namespace)
+HANDLERS.add(C.Compress, general.do_compress)  # RFC 4978
 # Not authenticated (RFC 3501 §6.2).
 HANDLERS.add(C.StartTLS, auth.do_starttls)
 HANDLERS.add(C.Login, auth.do_login)

@@ -1,5 +1,5 @@
 """Commands of any state: CAPABILITY, NOOP, LOGOUT (RFC 3501 §6.1), ID
-(RFC 2971), ENABLE (RFC 5161) and NAMESPACE (RFC 2342)."""
+(RFC 2971), ENABLE (RFC 5161), NAMESPACE (RFC 2342) and COMPRESS (RFC 4978)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,15 @@ async def do_namespace(session: Session, command: C.Namespace) -> None:
     shared = session.wire_name(SHARED_PREFIX + "/")
     await session.untagged(b'NAMESPACE (("" "/")) NIL ((' + shared + b' "/"))')
     await session.ok(command)
+
+
+async def do_compress(session: Session, command: C.Compress) -> None:
+    """RFC 4978 §3: DEFLATE from the byte after the OK; a second COMPRESS is
+    NO [COMPRESSIONACTIVE]; another algorithm is BAD."""
+    if command.algorithm != "DEFLATE":
+        await session.bad(command, "Unknown compression algorithm")
+        return
+    if session.conn.compressed:
+        await session.no(command, "Compression already active", "COMPRESSIONACTIVE")
+        return
+    await session.conn.start_compress(f"{command.tag} OK DEFLATE active\r\n".encode())

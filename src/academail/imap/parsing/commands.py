@@ -116,6 +116,11 @@ class Enable(Command):
 
 
 @dataclass(frozen=True)
+class Compress(Command):
+    algorithm: str  # RFC 4978 §3: DEFLATE is the only one defined
+
+
+@dataclass(frozen=True)
 class Qresync:
     uidvalidity: int
     modseq: int
@@ -390,6 +395,11 @@ def _id(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
             raise lx.error("ID field name is NIL")
         pairs.append((key.decode("utf-8", "replace")[:30], None if value is None else value.decode("utf-8", "replace")[:1024]))
     return Id(tag, name, tuple(pairs))
+
+
+def _compress(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    lx.sp()
+    return Compress(tag, name, lx.keyword())
 
 
 def _enable(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
@@ -734,7 +744,7 @@ _PARSERS = {
     "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
     "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
     "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights, "SORT": _sort,
-    "THREAD": _thread,
+    "THREAD": _thread, "COMPRESS": _compress,
 }
 _UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "THREAD": _thread, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
