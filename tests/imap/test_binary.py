@@ -62,3 +62,14 @@ def test_append_literal8_round_trip(session):
     ]
     whole = session.cmd("FETCH 1 (BINARY.PEEK[])").untagged
     assert whole == [b"* 1 FETCH (BINARY[] ~{%d}\r\n" % len(raw) + raw + b")\r\n"]
+
+
+def test_no_nul_in_an_ordinary_literal(session):
+    """RFC 3501 §9 CHAR8 excludes NUL: BODY[] of a message holding NUL sends
+    0x80 in its place, the length unchanged; BINARY[] gives the NUL back."""
+    raw = _message("binary", PAYLOAD)
+    assert session.cmd(b"APPEND INBOX ~{%d+}\r\n" % len(raw) + raw).ok
+    assert session.cmd("SELECT INBOX").ok
+    body = session.cmd("FETCH 1 (BODY.PEEK[])").untagged
+    assert body == [b"* 1 FETCH (BODY[] {%d}\r\n" % len(raw) + raw.replace(b"\0", b"\x80") + b")\r\n"]
+    assert b"\0" not in body[0]

@@ -339,13 +339,18 @@ def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
 
 
 def literal(data: bytes) -> bytes:
-    return b"{%d}\r\n" % len(data) + data
+    """An ordinary literal. RFC 3501 §9: its CHAR8 excludes NUL, so a NUL in the
+    stored message goes out as 0x80, byte for byte in length (Dovecot does the
+    same); BINARY (``literal8``) gives the real bytes."""
+    return b"{%d}\r\n" % len(data) + data.replace(b"\0", b"\x80")
 
 
 def literal8(data: bytes) -> bytes:
     """RFC 3516 §4.2: data holding NUL goes as a literal8 ("~{n}"), which only a
     client that asked for BINARY receives; other data as an ordinary literal."""
-    return (b"~" if b"\0" in data else b"") + literal(data)
+    if b"\0" in data:
+        return b"~{%d}\r\n" % len(data) + data
+    return literal(data)
 
 
 class UnknownTransferEncoding(ValueError):
