@@ -93,3 +93,42 @@ def test_multiappend_is_all_or_nothing(session, user):
     empty = session.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small + b" {0+}\r\n")
     assert empty.status == "NO" and b"MESSAGES 0" in session.cmd("STATUS INBOX (MESSAGES)").untagged[0]
     assert session.cmd(b"APPEND INBOX {%d+}\r\n" % len(small) + small + b" junk").status == "BAD"
+
+
+def test_catenate_rfc4469_example(session, user):
+    """RFC 4469 §5: a message built from a URL to a message already here (its
+    header, its first part) and TEXT literals; §6: a URL naming nothing this
+    account may read, or another server or user (absolute), is NO [BADURL]."""
+    from tests.imap.helpers import deliver_to
+
+    deliver_to(user, build_message(subject="Original"))
+    (match,) = session.cmd("STATUS INBOX (UIDVALIDITY)").find(rb"UIDVALIDITY (\d+)")
+    validity = int(match.group(1))
+    text = b"Nouveau corps.\r\n"
+    response = session.cmd(
+        b'APPEND Brouillons (\\Seen \\Draft) CATENATE (URL "/INBOX;UIDVALIDITY=%d/;UID=1/;section=HEADER"'
+        b" TEXT {%d+}\r\n" % (validity, len(text)) + text
+        + b' URL "/INBOX/;UID=1/;SECTION=1")'
+    )
+    assert response.ok and re.search(rb"\[APPENDUID \d+ 1\]", response.tagged), response.tagged
+    session.cmd("EXAMINE INBOX")
+    original = session.cmd("FETCH 1 (BODY.PEEK[HEADER] BODY.PEEK[1])").untagged[0]
+    header = re.search(rb"BODY\[HEADER\] \{(\d+)\}\r\n", original)
+    assert header is not None
+    header_bytes = original[header.end() : header.end() + int(header.group(1))]
+    first = re.search(rb"BODY\[1\] \{(\d+)\}\r\n", original)
+    assert first is not None
+    first_bytes = original[first.end() : first.end() + int(first.group(1))]
+    session.cmd("EXAMINE Brouillons")
+    built = session.cmd("FETCH 1 (BODY.PEEK[])").untagged[0]
+    assert built.endswith(header_bytes + text + first_bytes + b")\r\n")
+    for url in (
+        b"/INBOX;UIDVALIDITY=%d/;UID=1" % (validity + 1),
+        b"/INBOX/;UID=99",
+        b"/Inconnu/;UID=1",
+        b"imap://autre@ailleurs.fr/INBOX/;UID=1",
+        b"/INBOX/;UID=1/;SECTION=7",
+    ):
+        refused = session.cmd(b'APPEND Brouillons CATENATE (URL "%s")' % url)
+        assert refused.status == "NO" and b"[BADURL" in refused.tagged, (url, refused.tagged)
+    assert session.cmd(b"APPEND Brouillons CATENATE (FOO {1+}\r\nx)").status == "BAD"

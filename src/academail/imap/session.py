@@ -62,7 +62,7 @@ def capabilities(*, tls: bool, authenticated: bool, starttls_offered: bool) -> s
         "QUOTA=RES-STORAGE", f"APPENDLIMIT={settings.MAX_MESSAGE_SIZE}", "STATUS=SIZE",
         "UTF8=ACCEPT", "ACL", "RIGHTS=kxte",  # RFC 4314 §2.1 and §3
         "SORT", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",  # RFC 5256, RFC 5267 §3
-        "MULTIAPPEND", "BINARY", "COMPRESS=DEFLATE",  # RFC 3502, RFC 3516, RFC 4978
+        "MULTIAPPEND", "BINARY", "COMPRESS=DEFLATE", "CATENATE",  # RFC 3502, 3516, 4978, 4469
     ]
     return " ".join(caps)
 

@@ -241,6 +241,8 @@ class AppendMessage:
     flags: tuple[str, ...]
     date: dt.datetime | None
     message: bytes = field(repr=False)
+    # CATENATE (RFC 4469 §5): ("TEXT", bytes) and ("URL", url) parts; message is b"".
+    catenate: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ class Append(Command):
     date: dt.datetime | None
     message: bytes = field(repr=False)
     more: tuple[AppendMessage, ...] = ()  # MULTIAPPEND (RFC 3502)
+    catenate: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)  # the first message's
 
 
 @dataclass(frozen=True)
@@ -543,7 +546,7 @@ def _append(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
     more: list[AppendMessage] = []
     while not lx.at_end():
         more.append(_append_message(lx))
-    return Append(tag, name, mailbox, first.flags, first.date, first.message, tuple(more))
+    return Append(tag, name, mailbox, first.flags, first.date, first.message, tuple(more), first.catenate)
 
 
 def _append_message(lx: Lexer) -> AppendMessage:
@@ -556,12 +559,25 @@ def _append_message(lx: Lexer) -> AppendMessage:
     if lx.peek() == b'"':
         date = parse_date_time(lx)
         lx.sp()
+    if lx.maybe(b"CATENATE "):  # RFC 4469 §5
+        parts = lx.paren_list(lambda: _cat_part(lx), allow_empty=False)
+        return AppendMessage(tuple(flags), date, b"", tuple(parts))
     if lx.maybe(b"UTF8 ("):  # RFC 6855 §4
         message = lx.literal()
         lx.expect(b")")
     else:
         message = lx.literal()
     return AppendMessage(tuple(flags), date, message)
+
+
+def _cat_part(lx: Lexer) -> tuple[str, bytes]:
+    kind = lx.keyword()
+    lx.sp()
+    if kind == "TEXT":
+        return kind, lx.literal()
+    if kind == "URL":
+        return kind, lx.astring()
+    raise lx.error(f"unknown CATENATE part {kind[:40]}")
 
 
 def _uid_expunge(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
