@@ -132,3 +132,15 @@ def test_catenate_rfc4469_example(session, user):
         refused = session.cmd(b'APPEND Brouillons CATENATE (URL "%s")' % url)
         assert refused.status == "NO" and b"[BADURL" in refused.tagged, (url, refused.tagged)
     assert session.cmd(b"APPEND Brouillons CATENATE (FOO {1+}\r\nx)").status == "BAD"
+
+
+@override_settings(MAX_MESSAGE_SIZE=1000)
+def test_catenate_over_appendlimit(session, user):
+    """RFC 4469 §5 with RFC 7889: URLs adding up past APPENDLIMIT are NO [TOOBIG]."""
+    from tests.imap.helpers import deliver_to
+
+    deliver_to(user, build_message(body="x" * 400))
+    urls = b" ".join([b'URL "/INBOX/;UID=1"'] * 3)
+    refused = session.cmd(b"APPEND Brouillons CATENATE (%s)" % urls)
+    assert refused.status == "NO" and b"[TOOBIG]" in refused.tagged
+    assert session.cmd(b'APPEND Brouillons CATENATE (URL "/INBOX/;UID=1")').ok

@@ -67,9 +67,23 @@ def url_bytes(account_id: int, url: str) -> bytes:
     return data
 
 
+class TooBig(ValueError):
+    pass
+
+
 def catenated(account_id: int, parts: tuple[tuple[str, bytes], ...]) -> bytes:
-    """RFC 4469 §5: the parts in order, TEXT as given, URL as the bytes it names."""
-    return b"".join(value if kind == "TEXT" else url_bytes(account_id, value.decode("utf-8", "replace")) for kind, value in parts)
+    """RFC 4469 §5: the parts in order, TEXT as given, URL as the bytes it names.
+    Stops with TooBig as soon as the message passes APPENDLIMIT, so many URLs
+    to large messages never add up in memory."""
+    out: list[bytes] = []
+    total = 0
+    for kind, value in parts:
+        data = value if kind == "TEXT" else url_bytes(account_id, value.decode("utf-8", "replace"))
+        total += len(data)
+        if total > settings.MAX_MESSAGE_SIZE:
+            raise TooBig
+        out.append(data)
+    return b"".join(out)
 
 
 async def do_append(session: Session, command: C.Append) -> None:
@@ -82,6 +96,9 @@ async def do_append(session: Session, command: C.Append) -> None:
                 raw = await session.run(catenated, session.account, part.catenate)
             except BadUrl as exc:
                 await session.no(command, "Bad URL", f"BADURL {str(exc)[:200]}")  # RFC 4469 §6
+                return
+            except TooBig:
+                await session.no(command, "Message too big / message trop volumineux", R.CODE_TOOBIG)
                 return
         if len(raw) > settings.MAX_MESSAGE_SIZE:
             await session.no(command, "Message too big / message trop volumineux", R.CODE_TOOBIG)  # RFC 7889
