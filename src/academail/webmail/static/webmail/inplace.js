@@ -23,10 +23,10 @@
     return fresh;
   }
 
-  function post(form, data, fallback) {
+  function post(action, data, fallback) {
     if (busy || !window.fetch || !window.DOMParser) { fallback(); return; }
     busy = true;
-    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin",
+    fetch(action, { method: "POST", body: data, credentials: "same-origin",
                                          headers: { "Accept": "text/html" } })
       .then(function (r) {
         // The action redirects back to this very list (same address, same sort
@@ -52,16 +52,21 @@
 
   /* The list's form (#wm-bulk) and the scripts that act on the list (drag
      and drop, keyboard shortcuts: they build or fill a form, then call this
-     instead of form.submit()). ``submitter``: the button pressed, if any. */
+     instead of form.submit()). ``submitter``: the button pressed, if any;
+     its own formaction (e.g. "Signaler un hameçonnage") wins over the form's,
+     as in a plain post (HTML, form submission algorithm). */
   function send(form, submitter) {
     var data = new FormData(form);  // boxes tied by form="wm-bulk" are included
     if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
-    post(form, data, function () {
+    var action = submitter && submitter.hasAttribute("formaction")
+      ? submitter.getAttribute("formaction") : form.getAttribute("action");
+    post(action, data, function () {
       if (submitter && submitter.name) {
         var input = document.createElement("input");
         input.type = "hidden"; input.name = submitter.name; input.value = submitter.value;
         form.appendChild(input);
       }
+      form.setAttribute("action", action);
       HTMLFormElement.prototype.submit.call(form);
     });
   }
