@@ -139,3 +139,40 @@ def test_webmail_refuses_an_address_one_may_not_use(school):
     [received] = inbox(parent)
     parsed = email.message_from_bytes(received, policy=policy.default)
     assert parsed["From"].addresses[0].addr_spec == reader.address  # the form's value is ignored
+
+
+def test_rights_are_read_again_for_each_message_of_a_session(submission, school):  # noqa: F811
+    """A member removed mid-session cannot keep sending as the functional
+    address: the rights are read at each MAIL FROM, not kept from AUTH."""
+    box, secretary, _reader, parent = school
+    with starttls_client(submission) as client:
+        client.login(secretary.identifier, PASSWORD)
+        client.sendmail(SCHOOL_ADDRESS, [parent.address], _message(f"<{SCHOOL_ADDRESS}>", parent.address))
+        acl.do_revoke(box.pk, secretary.pk)  # the secretariat removes her, same session
+        code, reply = client.mail(SCHOOL_ADDRESS)
+        assert f"{code} {reply.decode()}" == codes.S553_SENDER_NOT_OWNED.format(address=SCHOOL_ADDRESS)
+        client.rset()
+        # Her own envelope sender, the school's From: refused at DATA (550).
+        code, _ = client.mail(secretary.address)
+        assert code == 250
+        assert client.rcpt(parent.address)[0] == 250
+        code, reply = client.data(_message(f"<{SCHOOL_ADDRESS}>", parent.address))
+        assert f"{code} {reply.decode()}" == codes.S550_FROM_NOT_OWNED.format(address=SCHOOL_ADDRESS)
+        client.rset()
+        # Her own mail still leaves.
+        client.sendmail(secretary.address, [parent.address], _message(f"<{secretary.address}>", parent.address))
+    assert len(inbox(parent)) == 2
+
+
+def test_a_departure_mid_session_stops_sending(submission, school):  # noqa: F811
+    from academail.accounts.models import Status
+
+    _box, secretary, _reader, parent = school
+    with starttls_client(submission) as client:
+        client.login(secretary.identifier, PASSWORD)
+        client.sendmail(secretary.address, [parent.address], _message(f"<{secretary.address}>", parent.address))
+        secretary.status = Status.DISABLED
+        secretary.save(update_fields=["status"])
+        code, reply = client.mail(secretary.address)
+        assert f"{code} {reply.decode()}" == codes.S530_ACCOUNT_DISABLED
+    assert len(inbox(parent)) == 1

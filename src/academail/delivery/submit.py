@@ -207,6 +207,21 @@ def account_identity(account: object) -> Identity:
     )
 
 
+def refreshed_identity(identity: Identity) -> Identity | None:
+    """``identity`` as the rights stand now, for each new message of an SMTP
+    session (MAIL FROM): a member removed from a functional mailbox, or a
+    delegation that ended, since AUTH no longer lets the session send as or
+    for that address (issue 19, as IMAP reads the rights before each
+    command). None when the account is no longer active (a departure).
+
+    Precondition: none (two indexed queries, from a worker thread)."""
+    close_old_connections()
+    account = Account.objects.filter(pk=identity.account_id).first()
+    if account is None or not account.is_active:
+        return None
+    return account_identity(account)
+
+
 def do_send(account: object, raw: bytes, recipients: Sequence[str], *, bcc: Sequence[str] = ()) -> Sent:
     """Send ``raw`` (built by the webmail) to ``recipients`` (To, Cc and Bcc
     addresses), under the rules of SMTP submission: the From header must be one

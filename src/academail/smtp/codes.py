@@ -33,6 +33,8 @@ S235_AUTH_OK = "235 2.7.0 Authentication successful"
 S454_AUTH_TEMPORARY = "454 4.7.0 Temporary authentication failure, try again later"
 S454_AUTH_THROTTLED = "454 4.7.0 Too many failed attempts, try again in {seconds} seconds"
 S530_AUTH_REQUIRED = "530 5.7.0 Authentication required"
+# The account was disabled (a departure) after this session authenticated.
+S530_ACCOUNT_DISABLED = "530 5.7.0 This account is no longer active"
 S535_AUTH_INVALID = "535 5.7.8 Authentication credentials invalid"
 S538_ENCRYPTION_REQUIRED = "538 5.7.11 Encryption required for requested authentication mechanism"
 S553_SENDER_NOT_OWNED = (

@@ -30,7 +30,7 @@ from academail.delivery.door import DeliveryRefused, ListAddress, Recipient, Ref
 from academail.delivery.limits import Verdict
 from academail.delivery.queue import is_local
 from academail.delivery.route import Identity, submit_batched
-from academail.delivery.submit import SenderRefused, fix_headers, identity_of
+from academail.delivery.submit import SenderRefused, fix_headers, identity_of, refreshed_identity
 from academail.server.proxyproto import start_tls_listener
 from academail.smtp import codes
 from academail.smtp.mx import (
@@ -116,7 +116,13 @@ class SubmissionHandler:
         return [*responses[:-1], "250-ENHANCEDSTATUSCODES", "250-PIPELINING", responses[-1]]
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
-        identity = _identity(session)
+        # Rights are read again for each message, not kept from AUTH: a member
+        # removed from a functional mailbox mid-session stops sending as it,
+        # and a departed account stops sending at all (issue 19).
+        identity = await sync_to_async(refreshed_identity, thread_sensitive=False)(_identity(session))
+        if identity is None:
+            return codes.S530_ACCOUNT_DISABLED
+        session.auth_data = identity  # type: ignore[assignment]  # aiosmtpd types it as None after reset
         # RFC 6409 §6.1: the MSA may refuse a sender the user is not entitled to.
         if address and not identity.may_use(address):
             return codes.S553_SENDER_NOT_OWNED.format(address=address)
