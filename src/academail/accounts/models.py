@@ -256,6 +256,7 @@ class EventKind(models.TextChoices):
     SHARING_CHANGED = "sharing_changed", _("Partage ou délégation modifié")
     SENT_FOR = "sent_for", _("Message envoyé pour une autre boîte")
     ATTACHMENTS_REMOVED = "attachments_removed", _("Pièces jointes retirées d'anciens messages")
+    MIGRATION = "migration", _("Migration depuis l'ancienne messagerie")
 
 
 class JournalEntry(models.Model):

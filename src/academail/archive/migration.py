@@ -81,10 +81,16 @@ class Options:
 
 @dataclass(frozen=True)
 class Progress:
+    """After each committed batch: the folder's messages handled this run out
+    of its ``total`` to copy, and the whole mailbox's messages handled (copied
+    now or before) out of what it holds (STATUS MESSAGES of every folder)."""
+
     account: str
     folder: str
     done: int
     total: int
+    overall_done: int = 0
+    overall_total: int = 0
 
 
 @dataclass
@@ -184,6 +190,8 @@ class _Run:
     throttle: _Throttle
     writers: ThreadPoolExecutor  # prepare_content (blob write + fsync, parse) of a batch side by side
     fetcher: ThreadPoolExecutor  # one thread: reads the next batch from the old server
+    grand_total: int = 0  # messages in all the folders to copy (for Progress)
+    finished: int = 0  # messages in the folders done so far
 
 
 def _fetch_sizes(client: IMAPClient, uids: Sequence[int]) -> dict[int, int]:
@@ -368,7 +376,8 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
         MigrationFailure.objects.filter(folder=folder).delete()
         folder.uidvalidity, folder.last_uid = uidvalidity, 0
         MigrationFolder.objects.filter(pk=folder.pk).update(uidvalidity=uidvalidity, last_uid=0)
-    if int(info.get(b"EXISTS", 0)) == 0:
+    exists = int(info.get(b"EXISTS", 0))
+    if exists == 0:
         return
     # "n:*" always matches the last message, even below n (RFC 3501 §6.4.8): keep those above.
     new = sorted(u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid)
@@ -379,6 +388,7 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
         return
     sizes = _fetch_sizes(client, todo)
     todo = [u for u in todo if u in sizes]  # gone meanwhile
+    before = max(0, exists - len(todo))  # copied by earlier runs
     # Read (and write the blobs of) batch n+1 while batch n commits: the old
     # server, the disk and the database work side by side. At most two
     # batches are held; the client is only used by the fetching thread.
@@ -403,7 +413,8 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
             done += len(fetched.uids)
             del fetched  # its parses, before the next big batch is read
             if run.options.progress:
-                run.options.progress(Progress(run.report.account, plan.target_name, done, len(todo)))
+                run.options.progress(Progress(run.report.account, plan.target_name, done, len(todo),
+                                              run.finished + before + done, run.grand_total))
     finally:
         if pending is not None:
             wait([pending])  # the client is free again before anyone else uses it (its blobs: orphans for the GC)
@@ -414,9 +425,18 @@ def _copy_all(run: _Run, client: IMAPClient) -> None:
     plans = list_plan(client, names)
     run.report.folders = sum(1 for p in plans if not p.skipped)
     run.report.skipped_folders = [(p.source_name, p.skipped) for p in plans if p.skipped]
+    counts: dict[str, int] = {}
+    run.finished = 0  # a reconnection starts the folders over (each resumes at its checkpoint)
+    if run.options.progress:
+        for plan in plans:
+            if plan.selectable and not plan.skipped:
+                status = client.folder_status(plan.source_name, [b"MESSAGES"])  # RFC 3501 §6.3.10
+                counts[plan.source_name] = int(status.get(b"MESSAGES", 0))
+        run.grand_total = sum(counts.values())
     for plan in plans:
         if not plan.skipped:
             _copy_folder(run, client, plan)
+            run.finished += counts.get(plan.source_name, 0)
 
 
 _CONNECTION_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, EOFError)
@@ -435,6 +455,17 @@ def migrate_account(account_id: int, label: str, source: Source, options: Option
     writers = ThreadPoolExecutor(max_workers=options.writers, thread_name_prefix="migrate-blobs")
     fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate-fetch")
     run = _Run(account_id, migration, options, report, _Throttle(options.max_rate), writers, fetcher)
+    try:
+        _run_with_reconnects(run, source)
+    finally:  # also when the progress callback raises (a job whose lease another worker took)
+        writers.shutdown()
+        fetcher.shutdown()
+    _finish(run, started)
+    return report
+
+
+def _run_with_reconnects(run: _Run, source: Source) -> None:
+    options, report = run.options, run.report
     pause = options.pause
     while True:
         client: IMAPClient | None = None
@@ -472,10 +503,6 @@ def migrate_account(account_id: int, label: str, source: Source, options: Option
         finally:
             if client is not None:
                 _close(client)
-    writers.shutdown()
-    fetcher.shutdown()
-    _finish(run, started)
-    return report
 
 
 def _close(client: IMAPClient) -> None:
@@ -550,6 +577,8 @@ class Task:
     account_id: int
     label: str
     source: Source
+    line: int = 0  # in the CSV it came from
+    given: str = ""  # the account as the CSV names it
 
 
 def migrate_many(tasks: Sequence[Task], options: Options, *, parallel: int = 2) -> Iterator[AccountReport]:
@@ -604,8 +633,14 @@ def find_account(text: str) -> tuple[int, str]:
     if account is None and "@" in text:
         account = resolve_address(text)
     if account is None:
-        raise TaskError(f"compte academail « {text} » introuvable : créez-le d'abord (academail import-accounts)")
+        raise TaskError(not_found(text))
     return account.pk, account.identifier
+
+
+def not_found(text: str) -> str:
+    """The refusal of an account that does not exist (or that the operator
+    may not see: the same words, so nobody learns which)."""
+    return f"compte academail « {text} » introuvable : créez-le d'abord (academail import-accounts)"
 
 
 def _column(row: dict[str, str], names: tuple[str, ...]) -> str:
@@ -622,8 +657,11 @@ def tasks_from_csv(lines: Iterable[str], template: Source) -> tuple[list[Task], 
     import csv
 
     text = list(lines)
-    dialect = csv.Sniffer().sniff(text[0] if text else "compte", delimiters=";,")
-    reader = csv.DictReader(text, dialect=dialect)
+    try:
+        delimiter = csv.Sniffer().sniff(text[0] if text else "compte", delimiters=";,").delimiter
+    except csv.Error:  # one column ("compte" alone, with a master user): nothing to sniff
+        delimiter = ";"
+    reader = csv.DictReader(text, delimiter=delimiter)
     reader.fieldnames = [(n or "").strip().lower() for n in (reader.fieldnames or [])]
     if not any(n in CSV_ACCOUNT for n in reader.fieldnames):
         return [], [(1, "la première ligne doit nommer les colonnes : compte;identifiant_source;mot_de_passe")]
@@ -646,7 +684,7 @@ def tasks_from_csv(lines: Iterable[str], template: Source) -> tuple[list[Task], 
             source = replace(template, login=login, password=password, master_user="")
         else:
             source = replace(template, login=login)
-        tasks.append(Task(account_id, identifier, source))
+        tasks.append(Task(account_id, identifier, source, number, name))
     return tasks, refused
 
 

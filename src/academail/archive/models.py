@@ -128,3 +128,21 @@ class ImportUpload(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "created_at"], name="import_upload_account")]
+
+
+class MigrationCredential(models.Model):
+    """The old password (or master password) of a migration started from a
+    page, sealed (``archive.migration_jobs.seal``: Fernet, a key derived from
+    ``SECRET_KEY``) for the life of its job only: deleted when the job ends,
+    whatever the outcome, and unreadable after ``expires_at`` (the seal's own
+    time limit) should a dead worker leave it behind. Never shown, never logged."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="+")
+    token = models.TextField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __repr__(self) -> str:
+        return f"MigrationCredential(job={self.job_id})"
+
+    def __str__(self) -> str:
+        return repr(self)

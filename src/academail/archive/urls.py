@@ -1,5 +1,6 @@
 """URLs of mailbox care (under /courrier/espace/): the "Espace utilisé" page
-and its bulk actions, exports (ask, follow, download)."""
+and its bulk actions, exports (ask, follow, download), imports and the
+migration from the previous platform."""
 
 from django.urls import path
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("exports/<int:export_id>/etat/", views.export_status, name="export_status"),
     path("exports/<int:export_id>/telecharger/", views.export_download, name="export_download"),
     path("imports/", views.imports, name="imports"),
+    path("imports/ancienne-messagerie/", views.migrate, name="migrate"),
+    path("imports/ancienne-messagerie/<int:job_id>/etat/", views.migrate_status, name="migrate_status"),
     path("imports/envois/", views.upload_start, name="upload_start"),
     path("imports/envois/<str:key>/", views.upload_piece, name="upload_piece"),
     path("imports/envois/<str:key>/terminer/", views.upload_finish, name="upload_finish"),

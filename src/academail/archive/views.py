@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from academail.accounts.views import client_addr
 from academail.archive import export as exporting
-from academail.archive import importing, lighten, uploads
+from academail.archive import importing, lighten, migration_jobs, uploads
 from academail.archive.counting import do_request_count
 from academail.archive.models import Export, ExportFormat
 from academail.jobs.runner import JobError
@@ -270,6 +270,46 @@ def _destination(request: HttpRequest) -> dict[str, Any]:
         "new_folder": request.POST.get("new_folder", "")[:200],
         "spread": choice == "dossiers",
     }
+
+
+@webmail_view
+@require_http_methods(["GET", "POST"])
+def migrate(request: HttpRequest) -> HttpResponse:
+    """"Depuis l'ancienne messagerie": the old server and the person's old
+    login and password; the copy runs as a job whose progress shows here.
+    The password is sealed for the job's life only (archive.migration_jobs)."""
+    account_id = _account_id(request)
+    error = ""
+    form = {"host": "", "port": "", "tls": "implicit", "login": ""}
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "")[:300] for name in form}
+        try:
+            migration_jobs.check_and_queue_own_migration(
+                account_id, **form, password=request.POST.get("password", "")[:1001],
+                remote_addr=client_addr(request),
+            )
+        except (migration_jobs.MigrationRequestError, JobError) as failure:
+            error = failure.message
+        else:
+            messages.success(request, _("Migration lancée : vous pouvez fermer cette page, la copie continue. "
+                                        "Votre ancien mot de passe sera oublié dès la fin de la copie."))
+            return redirect("archive:migrate")
+    return render(request, "archive/pages/migrate.html", {
+        "pane": folder_pane(account_id), "title": _("Depuis l'ancienne messagerie"), "error": error, "form": form,
+        "rows": [(job, migration_jobs.status(job)) for job in migration_jobs.own_migrations(account_id)],
+        "tls_modes": migration_jobs.TLS_LABELS, "help_url": migration_jobs.help_url(),
+    }, status=400 if error else 200)
+
+
+@webmail_view
+@require_GET
+def migrate_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The migration's progress as JSON (progress.js)."""
+    try:
+        job = migration_jobs.access_own_migration(_account_id(request), job_id)
+    except JobError:
+        raise Http404() from None
+    return JsonResponse(migration_jobs.status(job))
 
 
 # --- piecewise upload (archive.uploads; the page's upload.js) ----------------------

@@ -54,3 +54,16 @@ def access_scoped_account(secretary: Account, account_id: int) -> Account:
     if found is None:
         raise OutOfScope(account_id)
     return found
+
+
+def access_migration_operator(user: Any) -> tuple[Account, list[int] | None]:
+    """Who may start migrations from the previous platform for others: an
+    administrator (any account: ``None``) or a secretary (the ids of the
+    accounts of their établissement(s)); anyone else is ``Denied``."""
+    account = _active(user)
+    if account.role == Role.ADMIN:
+        return account, None
+    if account.role == Role.SECRETARIAT and establishments_of(account):
+        ids = Account.objects.filter(establishment__in=establishments_of(account)).values_list("pk", flat=True)
+        return account, list(ids)
+    raise Denied()

@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,10 +19,12 @@ from django.views.decorators.http import require_POST
 
 from academail.accounts.helpdesk import HelpdeskError
 from academail.accounts.models import Account
-from academail.accounts.views import secured
+from academail.accounts.views import client_addr, secured
+from academail.archive import migration_jobs
 from academail.archive.migration import account_migrations
 from academail.assistance import access, secretariat
 from academail.assistance.forms import DepartureForm, ImportForm, LetterForm, NumenForm, RenameForm
+from academail.jobs.runner import JobError
 
 _IMPORT_KEY = "secretariat_import"
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -179,3 +181,69 @@ def rename(request: HttpRequest, secretary: Account, account: Account) -> HttpRe
     else:
         messages.error(request, _("Indiquez le nouveau prénom et le nouveau nom."))
     return redirect("assistance:secretariat_account", account_id=account.pk)
+
+
+def operator_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """``access_migration_operator``: a secretary (their établissement's
+    accounts) or an administrator (all); anyone else gets a 404."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            operator, scope = access.access_migration_operator(request.user)
+        except access.Denied:
+            if not request.user.is_authenticated:
+                return redirect(f"{reverse('accounts:login')}?next={request.path}")
+            raise Http404() from None
+        return view(request, operator, scope, *args, **kwargs)
+
+    return secured(wrapper)
+
+
+@operator_view
+def migration_page(request: HttpRequest, operator: Account, scope: list[int] | None) -> HttpResponse:
+    """Migrate many accounts from the previous platform: the old server, a
+    CSV (compte;identifiant_source;mot_de_passe) and/or a master user; one
+    job per account, each with its progress and its errors (plain French,
+    with the help article)."""
+    error, refused = "", []
+    form = {"host": "", "port": "", "tls": "implicit", "master_user": "", "master_method": "plain"}
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "")[:300] for name in form}
+        upload = request.FILES.get("csv")
+        try:
+            if upload is None or upload.size > migration_jobs.MAX_CSV_BYTES:
+                raise migration_jobs.MigrationRequestError(
+                    _("Déposez le fichier CSV des comptes (au plus 2 Mo) : compte;identifiant_source;mot_de_passe."))
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise migration_jobs.MigrationRequestError(
+                    _("Le fichier CSV doit être enregistré en UTF-8.")) from None
+            result = migration_jobs.check_and_queue_bulk(
+                operator.pk, scope, csv_text=text, master_password=request.POST.get("master_password", "")[:1000],
+                remote_addr=client_addr(request), **form,
+            )
+        except migration_jobs.MigrationRequestError as failure:
+            error = failure.message
+        else:
+            refused = result.refused
+            if result.queued:
+                messages.success(request, _("%(n)d migration(s) lancée(s) : la progression de chaque compte "
+                                            "s'affiche ci-dessous.") % {"n": len(result.queued)})
+            if not refused:
+                return redirect("assistance:secretariat_migration")
+    rows = [(job, migration_jobs.status(job)) for job in migration_jobs.operator_migrations(operator.pk)]
+    return render(request, "assistance/secretariat/migration.html", {
+        "form": form, "error": error, "refused": refused, "rows": rows, "operator": operator,
+        "tls_modes": migration_jobs.TLS_LABELS, "help_url": migration_jobs.help_url(),
+    }, status=400 if error else 200)
+
+
+@operator_view
+def migration_status(request: HttpRequest, operator: Account, scope: list[int] | None, job_id: int) -> HttpResponse:
+    """One account's migration progress as JSON (progress.js), for the operator who started it."""
+    try:
+        job = migration_jobs.access_operator_migration(operator.pk, job_id)
+    except JobError:
+        raise Http404() from None
+    return JsonResponse(migration_jobs.status(job))

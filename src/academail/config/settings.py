@@ -370,6 +370,14 @@ EXPORT_DIR = Path(env_str("ACADEMAIL_EXPORT_DIR", str(VAR_DIR / "exports")))
 EXPORT_KEEP_DAYS = env_int("ACADEMAIL_EXPORT_KEEP_DAYS", 7)
 # Imports are uploaded in pieces of this size by the page's script (archive.uploads).
 IMPORT_CHUNK_BYTES = env_int("ACADEMAIL_IMPORT_CHUNK_BYTES", 8 * 1024 * 1024)
+# Migrations started from a page (archive.migration_jobs): the old servers a person
+# or the secretariat may name (empty: any server on a public address; a listed name
+# is allowed whatever its address, e.g. the old platform on the private network),
+# the CA of their certificates (empty: the system's), and how long the old password
+# may wait, sealed, for its job (it is deleted as soon as the job ends).
+MIGRATION_ALLOWED_HOSTS = [h.lower() for h in env_list("ACADEMAIL_MIGRATION_ALLOWED_HOSTS", [])]
+MIGRATION_CA_FILE = env_str("ACADEMAIL_MIGRATION_CA_FILE", "")
+MIGRATION_CREDENTIAL_HOURS = env_int("ACADEMAIL_MIGRATION_CREDENTIAL_HOURS", 24)
 # How often the worker looks for quota notices to send (store.quota).
 QUOTA_NOTICE_INTERVAL = env_int("ACADEMAIL_QUOTA_NOTICE_INTERVAL", 300)
 # The browser's device cookie (signed, long-lived; Chromium caps cookies at 400 days).

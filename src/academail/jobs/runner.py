@@ -49,6 +49,7 @@ HANDLERS: dict[str, str] = {
     "store.retention": "academail.store.retention.run_retention",
     "archive.export": "academail.archive.export.run_export",
     "archive.import": "academail.archive.importing.run_import",
+    "archive.migrate": "academail.archive.migration_jobs.run_migration",
     "archive.space_count": "academail.archive.counting.run_count",
     "archive.strip_attachments": "academail.archive.lighten.run_lighten",
 }
