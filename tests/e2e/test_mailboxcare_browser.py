@@ -49,7 +49,7 @@ def test_space_and_exports_pages_are_accessible(page, live_server, axe_source, t
         page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                              {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
         for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports")),
-                            ("imports", reverse("archive:imports"))):
+                            ("imports", reverse("archive:imports")), ("ancienne", reverse("archive:migrate"))):
             page.get(live_server.url + path)
             if label == "espace":
                 assert page.find_elements(By.CSS_SELECTOR, "table[aria-labelledby=wm-space-senders] tbody tr")
