@@ -155,7 +155,7 @@ def test_imapclient_getacl_setacl_myrights(imap, people, connect):
     manager = connect()
     manager.login(principal)
     listed = manager.cmd(f'LISTRIGHTS "{utf7(INBOX)}" {outsider.identifier}')
-    assert listed.ok and b'"" l r s w i p k x t e a 0 1' in listed.untagged[0]
+    assert listed.ok and b'"" l r s w i p k x t e a 0 1 2 3' in listed.untagged[0]
     assert manager.cmd(f'DELETEACL "{utf7(INBOX)}" {outsider.identifier}').ok
     with _client(imap, principal) as client:
         assert outsider.identifier.encode() not in dict(client.getacl(INBOX))

@@ -58,6 +58,9 @@ _OWN_RIGHTS = "rw"
 # Deny what Radicale offers beyond plain DAV: sharing by token or map (t, m),
 # property overlays (p).
 _DENIED_EXTRAS = "tmp"
+# A delegate never deletes nor replaces the owner's calendar itself (d, o),
+# only its events.
+_DELEGATE_DENIED = "do"
 
 
 def storage_folder() -> Path:
@@ -74,9 +77,38 @@ def directory_folder() -> Path:
     return Path(settings.DAV_DIR) / "directory"
 
 
+_request = threading.local()  # per ``call``: the delegate's rights by owner, asked once
+
+
+def _delegated(user: str, owner: str) -> str:
+    """"r", "rw" or "" for ``user`` on ``owner``'s calendars
+    (``calendar.delegated``), asked once per request: Radicale checks rights
+    for each collection it lists."""
+    memo: dict[tuple[str, str], str] | None = getattr(_request, "memo", None)
+    if memo is not None and (user, owner) in memo:
+        return memo[(user, owner)]
+    from academail.calendar.delegated import dav_rights
+
+    found = dav_rights(user, owner)
+    if memo is not None:
+        memo[(user, owner)] = found
+    return found
+
+
+def _is_calendar(owner: str, name: str) -> bool:
+    try:
+        props = json.loads((collection_root() / owner / name / ".Radicale.props").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(props, dict) and props.get("tag") == "VCALENDAR"
+
+
 class Rights(radicale.rights.BaseRights):
     """Each account reads and writes its own home and nothing else; its
     ``annuaire`` is read-only. Paths are Radicale's sanitised paths.
+    A delegate (issue 19, ``calendar.delegated``) lists the owner's home and
+    reads, or reads and writes the events of, the owner's calendars (never
+    their address books), while the delegation lasts.
 
     RFC 4918 §7 / Radicale's letters: ``R``/``W`` on the root and principal,
     ``r``/``w`` on calendars and address books; ``""`` refuses (403 or 404)."""
@@ -89,7 +121,7 @@ class Rights(radicale.rights.BaseRights):
             return "R"  # the root, to find one's principal (RFC 5397)
         parts = sane.split("/")
         if parts[0] != user:
-            return ""  # another account's home, or anything else
+            return self._delegate(user, parts)
         if len(parts) == 1:
             return "RW" + _DENIED_EXTRAS
         if len(parts) == 2:
@@ -97,6 +129,19 @@ class Rights(radicale.rights.BaseRights):
                 return "r" + _DENIED_EXTRAS + "d"
             return _OWN_RIGHTS + _DENIED_EXTRAS
         return ""
+
+    @staticmethod
+    def _delegate(user: str, parts: list[str]) -> str:
+        if len(parts) > 2 or not pathutils.is_safe_path_component(parts[0]):
+            return ""
+        granted = _delegated(user, parts[0])
+        if not granted:
+            return ""  # another account's home, or anything else
+        if len(parts) == 1:
+            return "R" + _DENIED_EXTRAS
+        if not _is_calendar(parts[0], parts[1]):
+            return ""
+        return granted + _DENIED_EXTRAS + _DELEGATE_DENIED
 
 
 def _configuration() -> radicale.config.Configuration:
@@ -178,13 +223,17 @@ def call(identifier: str, method: str, path: str, body: bytes = b"", headers: di
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: object = None) -> None:
         captured["status"], captured["headers"] = status, response_headers
 
-    chunks = application()(base, start_response)
+    _request.memo = {}
     try:
-        content = b"".join(chunks)
+        chunks = application()(base, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _request.memo = None
     response_headers = captured["headers"]
     assert isinstance(response_headers, list)
     return int(str(captured["status"]).split(" ", 1)[0]), response_headers, content

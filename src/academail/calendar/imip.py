@@ -18,6 +18,12 @@ its ORGANIZER (the From or Sender address), and may only touch a stored event
 whose ORGANIZER is that same address; a REPLY must come from the attendee it
 answers for. Every mail goes out through ``delivery.route.do_submit`` as the
 person's own message (sending limits included).
+
+A delegate with the agenda in writing (``calendar.delegated``) answers,
+invites and cancels on the owner's behalf: the owner stays the ATTENDEE or
+ORGANIZER, with ``SENT-BY`` the delegate (RFC 5545 §3.2.18, RFC 5546
+§2.1.5), and the mail says ``From:`` the owner, ``Sender:`` the delegate
+(RFC 5322 §3.6.2), as the delegation's "send on behalf" does.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import datetime as dt
 import email
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -68,6 +74,7 @@ class Invitation:
     answer: str = ""
     problem: str = ""
     applied: bool = False  # a CANCEL or REPLY already reflected in the agenda (nothing left to do)
+    on_behalf_of: str = ""  # a delegate's card: whose agenda the buttons change
 
 
 def _address(value: object) -> str:
@@ -172,28 +179,49 @@ def access_invitation(account: Account, raw: bytes, *, authenticated: bool = Tru
 
 
 def _send(account: Account, method: str, calendar: icalendar.Calendar, recipients: list[str], subject: str,
-          text: str) -> None:
-    """Mail ``calendar`` (RFC 6047 §2.4: a text/calendar part with its method) as the person's message."""
+          text: str, *, sent_by: Account | None = None) -> None:
+    """Mail ``calendar`` (RFC 6047 §2.4: a text/calendar part with its method)
+    as the person's message; ``sent_by``: the delegate sending it on their
+    behalf (``Sender:``), whose own sending limits count it."""
     calendar.pop("METHOD", None)
     calendar.add("METHOD", method)
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = account.address
+    if sent_by is not None:
+        message["Sender"] = sent_by.address
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message.set_content(text)
     message.add_alternative(calendar.to_ical(), maintype="text", subtype="calendar",
                             params={"method": method, "charset": "utf-8"})
-    identity = account_identity(account)
+    if sent_by is None:
+        identity = account_identity(account)
+    else:
+        # The caller checked the agenda right ("3", calendar.delegated); it
+        # covers this one iTIP message, not the owner's mail in general.
+        identity = account_identity(sent_by)
+        identity = replace(identity, on_behalf=identity.on_behalf | {account.address.lower()})
     raw = fix_headers(message.as_bytes(), identity, mail_from=identity.address)
     sent = do_submit(raw, recipients, identity=identity, origin="webmail")
     if not sent.delivered and sent.refused:
         raise AgendaError("Le message n'a pas pu être envoyé à : " + ", ".join(sorted(sent.refused)) + ".")
 
 
-def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authenticated: bool = True) -> None:
+def _sent_by(address: object, sent_by: Account | None) -> None:
+    """RFC 5545 §3.2.18: who acts for the calendar user (a delegate)."""
+    if not isinstance(address, icalendar.vCalAddress):
+        return
+    address.params.pop("SENT-BY", None)
+    if sent_by is not None:
+        address.params["SENT-BY"] = f"mailto:{sent_by.address.lower()}"
+
+
+def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authenticated: bool = True,
+                         sent_by: Account | None = None) -> None:
     """Accepter / Peut-être / Refuser a REQUEST: the event goes into (or
     leaves, when declined) the person's agenda with their PARTSTAT, and a
-    REPLY (RFC 5546 §3.2.3) is mailed to the ORGANIZER.
+    REPLY (RFC 5546 §3.2.3) is mailed to the ORGANIZER. ``sent_by``: a
+    delegate answering for the person (the caller checked the right).
     Raises AgendaError (French) when the message may not change the agenda."""
     if partstat not in ANSWERS:
         raise AgendaError("Choisissez une réponse : accepter, peut-être ou refuser.")
@@ -219,6 +247,7 @@ def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authent
             if _address(attendee) == me:
                 attendee.params["PARTSTAT"] = partstat
                 attendee.params.pop("RSVP", None)
+                _sent_by(attendee, sent_by)
     calendar.pop("METHOD", None)  # RFC 4791 §4.1: no METHOD in a stored calendar object
     if partstat == "DECLINED":
         if stored is not None:
@@ -242,11 +271,13 @@ def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authent
     answer.add("DTSTAMP", dt.datetime.now(dt.UTC))
     attendee = icalendar.vCalAddress(f"mailto:{me}")
     attendee.params["PARTSTAT"] = partstat
+    _sent_by(attendee, sent_by)
     answer.add("ATTENDEE", attendee)
     reply.add_component(answer)
     summary = str(event.get("SUMMARY", ""))
+    who = account.address if sent_by is None else f"{sent_by.address}, de la part de {account.address},"
     _send(account, "REPLY", reply, [_address(event.get("ORGANIZER"))], f"{ANSWERS[partstat]} : {summary}",
-          f"{account.address} a répondu « {ANSWERS[partstat]} » à l'invitation « {summary} ».\n")
+          f"{who} a répondu « {ANSWERS[partstat]} » à l'invitation « {summary} ».\n", sent_by=sent_by)
 
 
 def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = True) -> str:
@@ -287,10 +318,12 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
     return "Réponse enregistrée dans votre agenda."
 
 
-def do_send_invitations(account: Account, calendar: str, href: str, addresses: list[str]) -> None:
+def do_send_invitations(account: Account, calendar: str, href: str, addresses: list[str], *,
+                        sent_by: Account | None = None) -> None:
     """Invite ``addresses`` to the person's event: they become its ATTENDEEs
     (answers already given are kept), the person its ORGANIZER, SEQUENCE is
-    the event's; a REQUEST is mailed to every attendee (RFC 5546 §3.2.2)."""
+    the event's; a REQUEST is mailed to every attendee (RFC 5546 §3.2.2).
+    ``sent_by``: a delegate inviting for the person (ORGANIZER;SENT-BY)."""
     wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))[:MAX_ATTENDEES]
     if not wanted:
         return
@@ -306,6 +339,7 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
         raise AgendaError("Seul l'organisateur de l'événement peut inviter.")
     if not organizer:
         master.add("ORGANIZER", icalendar.vCalAddress(f"mailto:{me}"))
+    _sent_by(master["ORGANIZER"], sent_by)
     known = {_address(a) for a in _attendees(master)}
     for address in wanted:
         if address in known or address == me:
@@ -328,10 +362,10 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
     _send(account, "REQUEST", outgoing, sorted(recipients), f"Invitation : {summary}",
           f"{account.address} vous invite à « {summary} », le {when}"
           f"{' (' + str(master.get('LOCATION')) + ')' if master.get('LOCATION') else ''}.\n"
-          f"Répondez depuis la messagerie {settings.MAIL_DOMAINS[0]} ou votre logiciel d'agenda.\n")
+          f"Répondez depuis la messagerie {settings.MAIL_DOMAINS[0]} ou votre logiciel d'agenda.\n", sent_by=sent_by)
 
 
-def do_cancel_invitations(account: Account, calendar: str, href: str) -> None:
+def do_cancel_invitations(account: Account, calendar: str, href: str, *, sent_by: Account | None = None) -> None:
     """Before the organiser deletes an event with attendees: mail them a
     CANCEL (RFC 5546 §3.2.5, SEQUENCE incremented). Nothing for an event the
     person did not organise or without attendees."""
@@ -350,6 +384,7 @@ def do_cancel_invitations(account: Account, calendar: str, href: str) -> None:
     for name in ("UID", "DTSTART", "DTEND", "SUMMARY", "ORGANIZER", "LOCATION"):
         if name in master:
             event.add(name, master[name])
+    _sent_by(event["ORGANIZER"], sent_by)
     for attendee in _attendees(master):
         event.add("ATTENDEE", attendee)
     event.add("SEQUENCE", int(master.get("SEQUENCE", 0)) + 1)
@@ -358,7 +393,7 @@ def do_cancel_invitations(account: Account, calendar: str, href: str) -> None:
     cancel.add_component(event)
     summary = str(master.get("SUMMARY", ""))
     _send(account, "CANCEL", cancel, recipients, f"Annulé : {summary}",
-          f"{account.address} a annulé « {summary} ».\n")
+          f"{account.address} a annulé « {summary} ».\n", sent_by=sent_by)
 
 
 def do_apply_at_delivery(raw: bytes, prefix: bytes, account_ids: list[int]) -> int:

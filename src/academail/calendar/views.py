@@ -24,7 +24,7 @@ from academail.accounts import slowdown
 from academail.accounts.models import Account
 from academail.accounts.views import client_addr, secured
 from academail.calendar import dav as dav_service
-from academail.calendar import events, imip, imports, pages, report
+from academail.calendar import delegated, events, imip, imports, pages, report
 from academail.calendar.davauth import check_dav_caller
 from academail.calendar.forms import EventForm
 
@@ -120,6 +120,7 @@ def dav(request: HttpRequest) -> HttpResponse:
             body = multiget
     status, headers, content = dav_service.call(
         found.identifier, request.method or "GET", path, body, environ=_environ(request))
+    delegated.record_dav_use(found, path, request.method or "GET", status)
     response = HttpResponse(content, status=status)
     for name, value in headers:
         if name.lower() not in _DROPPED_HEADERS:
@@ -148,15 +149,36 @@ def paris_today() -> dt.date:
     return timezone.localdate(timezone=events.PARIS)
 
 
+def _agenda(request: HttpRequest, *, write: bool = False) -> delegated.Agenda:
+    """Whose agenda the request is about: one's own, or (``de``, the owner's
+    address) one delegated to the person; 404 otherwise (no enumeration)."""
+    address = request.POST.get("de") if request.method == "POST" else request.GET.get("de")
+    try:
+        return delegated.access_agenda(requester(request), address, write=write)
+    except events.AgendaError as problem:
+        if write and str(problem) != delegated.NOT_FOUND:
+            raise
+        raise Http404(str(problem)) from None
+
+
+def _back(agenda: delegated.Agenda, day: dt.date | None = None) -> str:
+    query = "&".join(q for q in (f"date={day.isoformat()}" if day else "", agenda.query) if q)
+    return reverse("calendar:agenda") + ("?" + query if query else "")
+
+
 @login_required
 @secured
 @require_GET
 def agenda(request: HttpRequest) -> HttpResponse:
-    """Month, week, day or list view (``?vue=``) around ``?date=``."""
+    """Month, week, day or list view (``?vue=``) around ``?date=``, of one's
+    own agenda or (``?de=``) of one delegated to the person."""
     today = paris_today()
-    page = pages.access_agenda_page(requester(request), request.GET.get("vue", "semaine"),
+    shown = _agenda(request)
+    page = pages.access_agenda_page(shown.owner, request.GET.get("vue", "semaine"),
                                     pages.parse_date(request.GET.get("date"), today), today)
-    return render(request, "calendar/pages/agenda.html", {"page": page, "today": today})
+    return render(request, "calendar/pages/agenda.html", {
+        "page": page, "today": today, "shown": shown, "delegated": delegated.agendas_of(requester(request)),
+    })
 
 
 def _calendar_choices(account: Account) -> list[tuple[str, str]]:
@@ -167,8 +189,15 @@ def _calendar_choices(account: Account) -> list[tuple[str, str]]:
 @secured
 @require_http_methods(["GET", "POST"])
 def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> HttpResponse:
-    """Create (no ``href``) or edit an event; moving it is editing its dates."""
-    account = requester(request)
+    """Create (no ``href``) or edit an event; moving it is editing its dates.
+    In a delegated agenda (``de``), only with the right to change it; the
+    change goes to both journals and invitations leave on the owner's behalf."""
+    try:
+        shown = _agenda(request, write=request.method == "POST")
+    except events.AgendaError as problem:
+        messages.error(request, str(problem))
+        return redirect(_back(delegated.own(requester(request))))
+    account = shown.owner
     choices = _calendar_choices(account)
     error = ""
     if request.method == "POST":
@@ -180,14 +209,17 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
             else:
                 try:
                     saved = events.check_save_event(account, draft)
+                    delegated.record_use(shown, requester(request),
+                                         f"a {'modifié' if href else 'ajouté'} l'événement « {draft.summary[:80]} »")
                     guests = form.cleaned_data.get("guests") or ""
-                    imip.do_send_invitations(account, draft.calendar, saved, guests.replace(";", ",").split(","))
+                    imip.do_send_invitations(account, draft.calendar, saved, guests.replace(";", ",").split(","),
+                                             sent_by=None if shown.own else requester(request))
                 except events.AgendaError as problem:
                     error = str(problem)
                 else:
                     messages.success(request, _("Événement enregistré."))
                     assert draft.start is not None
-                    return redirect(f"{reverse('calendar:agenda')}?date={draft.start.date().isoformat()}")
+                    return redirect(_back(shown, draft.start.date()))
     elif href:
         try:
             stored = events.access_event(account, calendar, href)
@@ -201,7 +233,7 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
                          calendars=choices)
     return render(request, "calendar/pages/event.html", {
         "form": form, "error": error, "href": href, "calendar": calendar,
-        "occurrence": request.GET.get("occurrence", ""),
+        "occurrence": request.GET.get("occurrence", ""), "shown": shown,
     })
 
 
@@ -209,17 +241,23 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
 @secured
 @require_POST
 def event_delete(request: HttpRequest, calendar: str, href: str) -> HttpResponse:
-    """Delete an event, or (``occurrence``) one occurrence of a recurring one."""
+    """Delete an event, or (``occurrence``) one occurrence of a recurring one
+    (in a delegated agenda, with the right to change it)."""
     occurrence = request.POST.get("occurrence", "")
+    shown = delegated.own(requester(request))
     try:
+        shown = _agenda(request, write=True)
+        sent_by = None if shown.own else requester(request)
         if not occurrence:
-            imip.do_cancel_invitations(requester(request), calendar, href)
-        events.do_delete_event(requester(request), calendar, href, occurrence=occurrence)
+            imip.do_cancel_invitations(shown.owner, calendar, href, sent_by=sent_by)
+        events.do_delete_event(shown.owner, calendar, href, occurrence=occurrence)
+        delegated.record_use(shown, requester(request),
+                             "a supprimé une occurrence d'un événement" if occurrence else "a supprimé un événement")
     except events.AgendaError as problem:
         messages.error(request, str(problem))
     else:
         messages.success(request, _("Événement supprimé."))
-    return redirect("calendar:agenda")
+    return redirect(_back(shown))
 
 
 @login_required

@@ -1,7 +1,9 @@
 """A person's own sharing (issue 19 §2): one of their folders shared with
 named colleagues, read-only or read-write, and their whole mailbox delegated
 to a colleague for a period, with or without "send on behalf" (From: the
-person, Sender: the delegate). Grants are ``store.acl``'s; the grant, its end
+person, Sender: the delegate), and with or without the agenda: seen, or
+seen and changed with invitations answered on the person's behalf
+(``calendar.delegated``). Grants are ``store.acl``'s; the grant, its end
 (by hand or when the period is over) and its use go to both journals."""
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ LEVELS = {"read": "lr", "write": "lrswite"}
 # the person's behalf.
 DELEGATE = "lrswikte"
 MAX_DELEGATION_DAYS = 366
+# The agenda with a delegation: not at all, seen, or seen and changed
+# (invitations answered on the person's behalf).
+AGENDA = {"none": "", "read": acl.AGENDA_READ, "write": acl.AGENDA_READ + acl.AGENDA_WRITE}
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,14 @@ def do_unshare(owner: Account, grantee_id: int, mailbox_id: int | None) -> None:
 
 
 def check_delegate(owner: Account, identifier: str, until: date | None, *, on_behalf: bool,
-                   today: date | None = None) -> datetime:
+                   agenda: str = "none", today: date | None = None) -> datetime:
     """Give a colleague access to the whole mailbox until the end of
-    ``until`` (included), sending on the owner's behalf if asked. Returns
-    when it ends. Raises SharingError."""
+    ``until`` (included), sending on the owner's behalf if asked, and the
+    agenda as ``agenda`` says ("none", "read", "write"). Returns when it
+    ends. Raises SharingError."""
     today = today or timezone.localdate()
+    if agenda not in AGENDA:
+        raise SharingError("Choisissez ce que votre collègue peut faire de votre agenda.", "agenda")
     if until is None:
         raise SharingError("Indiquez jusqu'à quand la délégation dure.", "until")
     if until < today:
@@ -102,10 +110,11 @@ def check_delegate(owner: Account, identifier: str, until: date | None, *, on_be
         raise SharingError("Une délégation dure un an au plus : choisissez une date plus proche.", "until")
     grantee = _grantee(owner, identifier)
     ends = timezone.make_aware(datetime.combine(until + timedelta(days=1), time()))
-    rights = DELEGATE + (acl.SEND_ON_BEHALF if on_behalf else "")
+    rights = DELEGATE + (acl.SEND_ON_BEHALF if on_behalf else "") + AGENDA[agenda]
     with transaction.atomic():
         acl.do_grant(owner.pk, grantee, rights, kind="delegation", by=owner.pk, ends_at=ends)
     how = " avec envoi de sa part" if on_behalf else ""
+    how += {"none": "", "read": ", agenda en lecture", "write": ", agenda en lecture et écriture"}[agenda]
     journal.record_change(owner.pk, grantee, owner.pk, f"délégation de la boîte jusqu'au {until:%d/%m/%Y}{how}")
     return ends
 

@@ -53,3 +53,12 @@ def on_sent_for(sender: Any, *, actor_id: int, owner_id: int, subject: str, reci
                       detail=f"{actor} a envoyé « {subject} » à {recipients} destinataire{plural}")
     journal.do_record(actor_id, EventKind.SENT_FOR,
                       detail=f"envoyé {how} {owner_address} : « {subject} » à {recipients} destinataire{plural}")
+
+
+def record_agenda_use(owner_id: int, actor_id: int, what: str) -> None:
+    """A delegate changed the owner's agenda (``calendar.delegated``): one
+    line in each journal. ``what`` starts with a verb ("a supprimé un événement")."""
+    actor = _who(actor_id)[0]
+    _owner, owner_address = _who(owner_id)
+    journal.do_record(owner_id, EventKind.SHARED_USE, detail=f"{actor} {what} dans votre agenda"[:300])
+    journal.do_record(actor_id, EventKind.SHARED_USE, detail=f"{what} dans l'agenda de {owner_address}"[:300])

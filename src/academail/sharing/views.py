@@ -89,7 +89,8 @@ def _sharing_action(request: HttpRequest) -> str:
             until = date.fromisoformat(request.POST.get("until", ""))
         except ValueError:
             until = None
-        delegation.check_delegate(account, identifier, until, on_behalf=request.POST.get("on_behalf") == "1")
+        delegation.check_delegate(account, identifier, until, on_behalf=request.POST.get("on_behalf") == "1",
+                                  agenda=request.POST.get("agenda", "none"))
         return _("Délégation enregistrée : votre collègue voit votre boîte jusqu'à la date choisie.")
     if action == "end":
         grantee = parse_int(request.POST.get("grantee"))

@@ -14,9 +14,11 @@ Others' folders are named in the shared namespace (RFC 2342 §5):
 ``Partagés/<owner's address>/<folder>``. Functional mailboxes, shared
 folders and delegations all appear there.
 
-Rights are RFC 4314 §2.1 letters, plus two implementation-defined digits
+Rights are RFC 4314 §2.1 letters, plus implementation-defined digits
 (§2.1 reserves "0"-"9" for that): "0" send as the owner's address, "1" send
-on the owner's behalf.
+on the owner's behalf, "2" see the owner's agenda, "3" change it and answer
+its invitations on the owner's behalf (RFC 5545 §3.2.18 SENT-BY). The agenda
+digits only mean something on a whole-mailbox grant (a delegation).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from academail.store.models import Grant, Mailbox
 IMAP_RIGHTS = "lrswipkxtea"
 SEND_AS = "0"
 SEND_ON_BEHALF = "1"
-ALL_RIGHTS = IMAP_RIGHTS + SEND_AS + SEND_ON_BEHALF
+AGENDA_READ = "2"
+AGENDA_WRITE = "3"
+ALL_RIGHTS = IMAP_RIGHTS + SEND_AS + SEND_ON_BEHALF + AGENDA_READ + AGENDA_WRITE
 OWNER_RIGHTS = IMAP_RIGHTS
 # RFC 4314 §2.1.1: the obsolete RFC 2086 letters stand for these.
 OBSOLETE = {"c": "k", "d": "xte"}
@@ -347,12 +351,42 @@ def sending_rights(actor_id: int) -> dict[str, str]:
 
 
 __all__ = [
-    "ALL_RIGHTS", "DELETE", "FILE", "IMAP_RIGHTS", "MANAGE", "MARK", "OWNER_RIGHTS", "PRESETS", "READ",
+    "AGENDA_READ", "AGENDA_WRITE", "ALL_RIGHTS", "DELETE", "FILE", "IMAP_RIGHTS", "MANAGE", "MARK", "OWNER_RIGHTS", "PRESETS", "READ",
     "SEND_AS", "SEND_ON_BEHALF", "SHARED_PREFIX", "GrantRow", "InvalidRights", "SharedBox", "access_mailbox",
-    "access_shared_by_name", "check_rights", "do_end_grants_of", "do_grant", "do_revoke", "grants_on",
+    "access_shared_by_name", "agenda_owners", "agenda_rights", "check_rights", "do_end_grants_of", "do_grant", "do_revoke", "grants_on",
     "normalize", "preset_rights", "presets_of", "rights_of", "sending_rights", "shared_name", "shares_of",
     "split_shared_name", "visible_shared",
 ]
+
+
+def agenda_rights(actor_identifier: str, owner_identifier: str) -> tuple[int, str] | None:
+    """(owner's id, agenda digits) the account ``actor_identifier`` holds now
+    on the agenda of the account ``owner_identifier`` (whole-mailbox grants
+    only; identifiers, as CalDAV paths and Radicale name accounts), or None
+    when none. Read afresh at every call, so a delegation that ends or is
+    withdrawn gives nothing from that instant. One indexed query."""
+    rows = Grant.objects.filter(
+        _active(), grantee__identifier=actor_identifier, mailbox__isnull=True, owner__identifier=owner_identifier,
+    ).values_list("owner_id", "rights")
+    found: tuple[int, str] | None = None
+    for owner_id, rights in rows:
+        letters = (found[1] if found else "") + "".join(ch for ch in (AGENDA_READ, AGENDA_WRITE) if ch in rights)
+        found = (owner_id, letters)
+    if found is None or not found[1]:
+        return None
+    return found[0], normalize(found[1])
+
+
+def agenda_owners(actor_id: int) -> list[tuple[int, str]]:
+    """(owner's id, agenda digits) of every agenda ``actor_id`` may see now,
+    by owner. One query."""
+    rows = Grant.objects.filter(_active(), grantee_id=actor_id, mailbox__isnull=True).values_list("owner_id", "rights")
+    found: dict[int, str] = {}
+    for owner_id, rights in rows:
+        letters = "".join(ch for ch in (AGENDA_READ, AGENDA_WRITE) if ch in rights)
+        if letters:
+            found[owner_id] = normalize(found.get(owner_id, "") + letters)
+    return sorted(found.items())
 
 
 def owners_granting(actor_id: int, right: str) -> list[int]:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from academail.calendar import imip
+from academail.calendar import delegated, imip
 from academail.mime.parse import decode_part_body, parse_message
 from academail.protection import warnings as protection
 from academail.store import webmail as store
@@ -124,7 +124,8 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
             "flagged": bool(opened.message.flags & Flag.FLAGGED),
             "title": context["parsed"].subject or _("(sans objet)"),
             "targets": [f for f in store.folder_pane(account_id, mailbox_id).folders if f.mailbox.pk != mailbox_id],
-            "invitation": imip.access_invitation(request.user, opened.raw, authenticated=authentic(opened))
+            "invitation": delegated.access_invitation_in(request.user, opened.mailbox.account_id, opened.raw,
+                                                         authenticated=authentic(opened))
             if b"text/calendar" in opened.raw[:MAX_INVITATION_SCAN].lower() else None,
         },
         current=mailbox_id,
@@ -145,7 +146,12 @@ def invitation(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     a CANCEL or a REPLY (``appliquer``) to the person's agenda (RFC 6047)."""
     opened = store.open_message(signed_in_id(request), mailbox_id, uid)
     try:
-        if "appliquer" in request.POST:
+        if opened.mailbox.account_id != request.user.pk:
+            # In a delegated mailbox: for the owner's agenda (calendar.delegated).
+            messages.success(request, delegated.do_answer_in(
+                request.user, opened.mailbox.account_id, opened.raw, partstat=request.POST.get("reponse", ""),
+                apply="appliquer" in request.POST, authenticated=authentic(opened)))
+        elif "appliquer" in request.POST:
             done = imip.do_apply_invitation(request.user, opened.raw, authenticated=authentic(opened))
             messages.success(request, done)
         else:
