@@ -17,7 +17,9 @@ Radicale answering the same query itself (the peer), in the same run.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import pstats
 import random
 import time
 from base64 import b64encode
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--database-url")
+    parser.add_argument("--profile", action="store_true", help="print where the week view spends its CPU time")
     args = parser.parse_args()
     with c.bench_home(args.database_url):
         c.migrate()
@@ -94,14 +97,23 @@ def main() -> None:
         started = time.perf_counter()
         assert client.get("/agenda/", {"date": weeks[10].isoformat()}).status_code == 200
         cold = (time.perf_counter() - started) * 1000
-        week_times = []
+        week_times, week_cpu = [], []
+        profiler = cProfile.Profile() if args.profile else None
         for i in range(args.runs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             response = client.get("/agenda/", {"vue": "semaine", "date": weeks[i % 52].isoformat()})
+            if profiler is not None:
+                profiler.disable()
             week_times.append((time.perf_counter() - started) * 1000)
+            week_cpu.append((time.process_time() - cpu) * 1000)
             assert response.status_code == 200
         print(f"week view (/agenda/):      p50 {c.percentile(week_times, 50):.1f} ms  "
-              f"p95 {c.percentile(week_times, 95):.1f} ms  (goal p95 < 150 ms; first read, index built: {cold:.0f} ms)")
+              f"p95 {c.percentile(week_times, 95):.1f} ms  wall; CPU p50 {c.percentile(week_cpu, 50):.1f} ms  "
+              f"p95 {c.percentile(week_cpu, 95):.1f} ms  (goal p95 < 150 ms; first read, index built: {cold:.0f} ms)")
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
         # A new process (or another front) finds the index in the database: no file is parsed again.
         events._files.clear()
