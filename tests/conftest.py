@@ -184,3 +184,16 @@ def migrator(transactional_db):
     helper = Migrator()
     yield helper
     helper.latest()
+
+
+@pytest.fixture(params=["probe", "index"])
+def both_search_paths(request, monkeypatch):
+    """Runs a search test twice: with each message's own document tested (the
+    form small mailboxes get) and through the shared full-text index (the form
+    large ones get, forced here by a limit no scope is under). Both must find
+    the same messages (store.search.probes)."""
+    if request.param == "index":
+        from academail.store import search
+
+        monkeypatch.setattr(search, "PROBE_LIMIT", -1)
+    return request.param

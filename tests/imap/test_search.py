@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import build_message
 from tests.imap.helpers import deliver_to
+
+# Small mailboxes and large ones take two paths to the same answer (store.search.probes).
+pytestmark = pytest.mark.usefixtures("both_search_paths")
 
 
 def mailbox(session, user):

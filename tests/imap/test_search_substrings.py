@@ -6,11 +6,15 @@ Cases follow the conformance groups of issue 18 §1; over real sockets."""
 
 from __future__ import annotations
 
+import pytest
 from imapclient import IMAPClient
 
 from academail.delivery.route import deliver
 from tests.imap.conftest import PASSWORD, client_context
 from tests.imap.helpers import deliver_to
+
+# Small mailboxes and large ones take two paths to the same answer (store.search.probes).
+pytestmark = pytest.mark.usefixtures("both_search_paths")
 
 
 def raw(headers: str, body: str, charset: str = "utf-8") -> bytes:

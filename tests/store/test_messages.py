@@ -147,6 +147,7 @@ def test_keyset_pages_are_newest_first(make_account):
     assert second[0].content.subject == "m3"
 
 
+@pytest.mark.usefixtures("both_search_paths")
 def test_search_ignores_accents_and_case(make_account):
     account = make_account()
     other = make_account("Paul", "Durand")

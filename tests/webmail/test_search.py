@@ -14,7 +14,7 @@ from academail.webmail.searching import highlight
 from tests.conftest import build_message
 from tests.webmail.conftest import box_of, deliver
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_search_paths")]
 
 
 @pytest.fixture

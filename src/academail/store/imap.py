@@ -605,7 +605,10 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, scope_messages: int | None = None) -> None:
+        # The searched mailbox's message count: a small one is checked by the
+        # substring rule alone, without asking the shared index (search.probes).
+        self.scope_messages = scope_messages
         self.params: list[Any] = []
         self.needs_content = False
         self.needs_text = False
@@ -723,7 +726,7 @@ class _Compiler:
     def _body(self, needle: str) -> str:
         # The full-text index narrows the candidates when the string holds a
         # word it can look up; the substring rule then decides on those.
-        candidates = search.candidates_sql(needle)
+        candidates = search.candidates_sql(needle, scope_messages=self.scope_messages)
         contains = _contains("t.body")
         if candidates is None:
             self.params.append(needle)
@@ -787,7 +790,7 @@ def _sort_expression(key: str) -> tuple[str, bool]:
 def _matching(mailbox_id: int, criterion: Criterion, columns: str, order: Sequence[str], content: bool) -> list[tuple[Any, ...]]:
     """``columns`` of the messages matching ``criterion`` (the SEARCH rule), in
     ``order`` then by UID; one query. ``content``: the columns read store_content."""
-    compiler = _Compiler()
+    compiler = _Compiler(Mailbox.objects.filter(id=mailbox_id).values_list("messages", flat=True).first())
     where = compiler.compile(criterion)
     join = " JOIN store_content c ON c.id = m.content_id" if content or compiler.needs_content else ""
     if compiler.needs_text:

@@ -6,6 +6,15 @@ Accents and case are folded the same way at indexing and at query time
 reaches either engine (SQLite FTS5 ``unicode61``, PostgreSQL ``simple``), so the
 index and the exact substring check agree on every character ("œuvre" is
 "oeuvre" in both). Every term of a webmail query must match (AND), as a word prefix.
+
+The index holds one document per Content, shared by every account that has the
+message (a circular to 40,000 staff is indexed once). A search costs one
+person's mailbox, not the académie's (issue 21 §6): when the searched scope
+(the account, or one mailbox) holds at most PROBE_LIMIT messages, the query
+starts from those messages and tests each one's own document, read by its key
+(``match_sql``'s probe form); the shared index is only asked for larger scopes.
+The results are the same either way (docs/design.md, "Search partitioned by
+account").
 """
 
 from __future__ import annotations
@@ -23,6 +32,12 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # the text is folded: no underscore, unlike ``\w``.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 16
+# Up to this many messages in the searched scope, each of the scope's documents
+# is tested (cost: the scope); above, the shared index answers first and the
+# scope filters (cost: the académie's matches). bench/search_partition.py
+# measures both: about 4-15 µs a document tested, where the shared index pays for
+# every matching document of every account.
+PROBE_LIMIT = 20_000
 
 
 def _fold_any(text: str) -> str:
@@ -165,12 +180,20 @@ def do_unindex(content_ids: list[int]) -> None:
         cursor.execute(f"DELETE FROM store_searchfields WHERE content_id IN ({marks})", content_ids)  # noqa: S608
 
 
-def match_sql(query: str) -> tuple[str, list[str]] | None:
+def match_sql(query: str, *, scope_messages: int | None = None) -> tuple[str, list[str]] | None:
     """A SQL condition on ``m.content_id`` (``m`` = store_message) that keeps the
-    messages matching ``query``; None when the query has no searchable word."""
+    messages matching ``query``; None when the query has no searchable word.
+
+    ``scope_messages``: how many messages the rest of the query keeps (the
+    account's or the mailbox's count). Up to PROBE_LIMIT, the condition tests
+    each of those messages' own document (the probe form), so the cost follows
+    the person's mailbox; the caller must then drive the query from the scope's
+    rows (``probes(...)`` says which form was chosen)."""
     words = terms(query)
     if not words:
         return None
+    if probes(scope_messages):
+        return _probe_sql(words)
     if connection.vendor == "sqlite":
         expression = " ".join(f'"{w}"*' for w in words)
         return "m.content_id IN (SELECT rowid FROM store_search WHERE store_search MATCH %s)", [expression]
@@ -181,12 +204,73 @@ def match_sql(query: str) -> tuple[str, list[str]] | None:
     )
 
 
+def probes(scope_messages: int | None) -> bool:
+    """Whether a search over ``scope_messages`` messages tests their documents
+    one by one rather than asking the shared index."""
+    return scope_messages is not None and scope_messages <= PROBE_LIMIT
+
+
+def _probe_sql(words: list[str]) -> tuple[str, list[str]]:
+    """The probe form of ``match_sql``: the message's own document, read by its
+    key, tested against the query. PostgreSQL evaluates the same tsquery on the
+    stored tsvector (a scalar subquery is evaluated per row, never turned into
+    a scan of the index). SQLite's FTS5 would expand a prefix term over the
+    whole index at each probe, so the stored folded text is tested by
+    ``words_match``, which follows FTS5's rule (``_phrase_pattern``)."""
+    if connection.vendor == "sqlite":
+        register_functions()
+        return (
+            "academail_words_match((SELECT s.text FROM store_search s WHERE s.rowid = m.content_id), %s)",
+            ["\n".join(words)],
+        )
+    expression = " & ".join(f"{w}:*" for w in words)
+    return (
+        "(SELECT s.doc FROM store_search s WHERE s.content_id = m.content_id) @@ to_tsquery('simple', %s)",
+        [expression],
+    )
+
+
+def _phrase_pattern(word: str) -> re.Pattern[str] | None:
+    """FTS5's reading of the query term ``"word"*``: the term's tokens (what
+    unicode61 sees: "jean_paul" is two) in a row, the last one as a prefix; None
+    for a term with no token, which FTS5 leaves out of the AND."""
+    tokens = _TOKEN.findall(word)
+    if not tokens:
+        return None
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(t) for t in tokens))
+
+
+@functools.lru_cache(maxsize=64)
+def _query_patterns(query: str) -> tuple[re.Pattern[str], ...]:
+    patterns = (_phrase_pattern(w) for w in query.split("\n"))
+    return tuple(p for p in patterns if p is not None)
+
+
+def words_match(text: str | None, query: str) -> bool:
+    """SQLite's ``academail_words_match``: whether the indexed (folded) ``text``
+    holds every term of ``query`` (``match_sql``'s words, one a line) as FTS5's
+    MATCH would find it; no term with a token matches nothing, as in FTS5."""
+    patterns = _query_patterns(query)
+    if text is None or not patterns:
+        return False
+    return all(p.search(text) for p in patterns)
+
+
+def register_functions() -> None:
+    """Make ``academail_words_match`` callable on this thread's SQLite connection."""
+    connection.ensure_connection()
+    connection.connection.create_function("academail_words_match", 2, words_match, deterministic=True)
+
+
 MIN_CANDIDATE_TERM = 3
 
 
-def candidates_sql(value: str) -> tuple[str, list[str]] | None:
+def candidates_sql(value: str, *, scope_messages: int | None = None) -> tuple[str, list[str]] | None:
     """A SQL condition on ``m.content_id`` keeping every message whose indexed
-    text may contain ``value`` as a substring; None when the index cannot help.
+    text may contain ``value`` as a substring; None when the index cannot help,
+    or when the scope (``scope_messages``, the mailbox's count) is small enough
+    that the substring rule costs less than asking the shared index
+    (``probes``): the caller then checks the scope's own text.
 
     A substring's first word may end a longer word of the text ("onseil" in
     "conseil"), which no word index finds, so it is left out unless the value
@@ -194,6 +278,8 @@ def candidates_sql(value: str) -> tuple[str, list[str]] | None:
     words between are whole words. Terms shorter than MIN_CANDIDATE_TERM would
     match most of the index and are left out too: with no term left, the caller
     scans the folded text of the mailbox (bounded by its size)."""
+    if probes(scope_messages):
+        return None
     folded = fold(value)
     words: list[str] = []
     for m in _TOKEN.finditer(folded):
