@@ -114,3 +114,6 @@ def test_highlight_escapes_and_ignores_accents():
     assert highlight("Préunion", ["reunion"]) == "Préunion"  # a word start only
     assert highlight("Cœur", ["coeur"]) == "<mark>Cœur</mark>"  # one character folds to two
     assert highlight("<script>", []) == "&lt;script&gt;"
+    # Overlapping or touching matches make one mark; the text between is escaped.
+    assert highlight("Réunion & réunions", ["re", "reunion"]) == "<mark>Réunion</mark> &amp; <mark>réunion</mark>s"
+    assert highlight("Rentrée R&D", ["rentree r"]) == "<mark>Rentrée R</mark>&amp;D"
