@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from academail.store import webmail as store
@@ -52,9 +53,24 @@ def parse_int(value: str | None) -> int | None:
     return int(value)
 
 
+# Sent by the webmail's in-place navigation (webmail/static/webmail/inplace.js):
+# the same view answers with the page's title, notices and content only
+# (``fragment.html`` in place of ``base.html``), and says so in the same header.
+FRAGMENT_HEADER = "X-Academail-Fragment"
+
+
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
     """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder).
-    Another package's page names its own template in full (``lists/pages/index.html``)."""
+    Another package's page names its own template in full (``lists/pages/index.html``).
+    With the ``X-Academail-Fragment: 1`` request header, a page built on the
+    webmail layout comes without the site's header, footer, styles and scripts."""
     pane = store.folder_pane(signed_in_id(request), current)
     path = template if "/" in template else f"webmail/pages/{template}"
-    return render(request, path, {"pane": pane, "current": current, **context})
+    fragment = request.headers.get(FRAGMENT_HEADER) == "1"
+    response = render(
+        request, path, {"pane": pane, "current": current, "page_base": "fragment.html" if fragment else "base.html", **context}
+    )
+    if fragment:
+        response[FRAGMENT_HEADER] = "1"
+    patch_vary_headers(response, (FRAGMENT_HEADER,))
+    return response

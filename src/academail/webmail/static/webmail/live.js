@@ -49,7 +49,7 @@
     // other pages (a message, the compose form) keep what the person reads.
     if (!document.querySelector(".wm-list, #wm-bulk") && !document.querySelector(".wm-main h1 .wm-h1-count")) { return; }
     if (/[?&](avant|apres)=/.test(window.location.search)) { return; }
-    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html", "X-Academail-Fragment": "1" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) { return; }
@@ -138,11 +138,8 @@
     if (!root || !window.fetch) { return; }
     stateUrl = root.getAttribute("data-live-state");
     baseTitle = document.title.replace(/^\(\d+\) /, "");
-    var region = document.createElement("p");
-    region.id = "wm-live-region";
-    region.className = "fr-sr-only";
-    region.setAttribute("role", "status");
-    document.body.appendChild(region);
+    // The live region is in the page (webmail layout), so it exists before anything is said.
+    document.addEventListener("wm:navigated", function () { baseTitle = document.title.replace(/^\(\d+\) /, ""); });
     fetchState();
     connect(root.getAttribute("data-live-events"));
     window.addEventListener("pagehide", function () { if (source) { source.close(); } });

@@ -103,7 +103,7 @@
       pendingG = 0;
       if (key === "i") {
         var inbox = document.querySelector('.wm-folders li[data-use="inbox"] a');
-        if (inbox) { event.preventDefault(); window.location.href = inbox.getAttribute("href"); }
+        if (inbox) { event.preventDefault(); inbox.click(); }  // in place (inplace.js) or a page load
         return;
       }
     }
