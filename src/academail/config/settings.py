@@ -130,6 +130,8 @@ SRS_MAX_AGE_DAYS = env_int("ACADEMAIL_SRS_MAX_AGE_DAYS", 21)
 # this many times (failed DSNs, no more than LISTS_BOUNCE_RESET_DAYS apart) is
 # disabled; a list's moderators and managers see it.
 LISTS_BOUNCE_THRESHOLD = env_int("ACADEMAIL_LISTS_BOUNCE_THRESHOLD", 3)
+# How long a one-click unsubscribe link (RFC 8058) in a list copy stays valid.
+LISTS_UNSUBSCRIBE_DAYS = env_int("ACADEMAIL_LISTS_UNSUBSCRIBE_DAYS", 60)
 LISTS_BOUNCE_RESET_DAYS = env_int("ACADEMAIL_LISTS_BOUNCE_RESET_DAYS", 10)
 SMTP_MAX_RECIPIENTS = env_int("ACADEMAIL_SMTP_MAX_RECIPIENTS", 10000)
 SMTP_MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_SMTP_MAX_CONNECTIONS_PER_IP", 20)

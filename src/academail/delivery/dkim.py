@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,13 @@ def _load_key(path: str, mtime: float) -> bytes:
     return Path(path).read_bytes()
 
 
-def signature_for(raw: bytes, domain: str) -> bytes:
+def signature_for(raw: bytes, domain: str, *, also: Sequence[bytes] = ()) -> bytes:
     """A ``DKIM-Signature`` field (with CRLF) for ``raw`` signed as ``domain``,
     or b"" if the domain has no key. Relaxed/relaxed canonicalisation (§3.4):
-    survives the header refolding relays do."""
+    survives the header refolding relays do. ``also``: more fields to sign
+    when the message carries them (a list's ``List-Unsubscribe`` and
+    ``List-Unsubscribe-Post``, RFC 8058 §4); never signed when absent, so a
+    list our users post to may still add its own."""
     path = key_path(domain)
     try:
         key = _load_key(str(path), path.stat().st_mtime)
@@ -130,7 +134,7 @@ def signature_for(raw: bytes, domain: str) -> bytes:
                 domain.encode(),
                 key,
                 canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=SIGNED_HEADERS,
+                include_headers=SIGNED_HEADERS + [name.lower() for name in also],
             )
         )
     except Exception:  # a malformed message goes out unsigned rather than not at all

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -318,6 +318,7 @@ def do_deliver_prepared(
     run_filters: bool = True,
     enforce_quota: bool = True,
     screening: Screening | None = None,
+    own_prefix: Mapping[int, bytes] | None = None,
 ) -> list[Outcome]:
     """Store a prepared message for each distinct account among ``recipients``
     (two aliases of one person give one copy), where each person's filters put
@@ -327,7 +328,8 @@ def do_deliver_prepared(
     A message discarded by a filter counts as delivered (``uid`` None); a person
     is refused as full only if every copy for them was. ``screening``
     (``check_spam``, mail from outside): each person's spam verdict goes in
-    their copy's prefix, and junk to Indésirables.
+    their copy's prefix, and junk to Indésirables. ``own_prefix``: fields
+    placed above the prefix in one person's copy only (by account).
     Precondition: inside ``transaction.atomic()``. Publishes "exists" per mailbox."""
     unique: dict[int, Recipient] = {}
     for recipient in recipients:
@@ -347,6 +349,12 @@ def do_deliver_prepared(
     if screening is not None:
         do_remember_warnings(prepared.sha256, prefix, screening.findings)
         spam.do_count(screening)
+    if own_prefix:
+        placements = [
+            replace(p, prefix=own_prefix[p.account_id] + (prefix if p.prefix is None else p.prefix))
+            if p.account_id in own_prefix else p
+            for p in placements
+        ]
     results = do_store(prepared, placements, prefix=prefix, enforce_quota=enforce_quota)
     stored: dict[int, int | None] = {}
     full: set[int] = set()

@@ -130,6 +130,9 @@ class Route:
     helpdesk: list[str] = field(default_factory=list)  # the helpdesk's addresses: tickets, not a mailbox
     raw: bytes = b""  # the message as received, for the helpdesk and the lists
     lists: list[str] = field(default_factory=list)  # distribution lists' addresses (``lists``), not a mailbox
+    # Per account: fields above the shared ``trace`` in that person's copy only
+    # (a list's per-member List-Unsubscribe, RFC 8058); the content stays one.
+    own_prefix: dict[int, bytes] = field(default_factory=dict)
 
 
 def split(addresses: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -235,6 +238,7 @@ def do_route(
             outcomes = do_deliver_prepared(
                 route.prepared, route.local, prefix=route.trace, envelope_from=route.mail_from,
                 run_filters=route.run_filters, enforce_quota=route.enforce_quota, screening=route.screening,
+                own_prefix=route.own_prefix,
             )
             if all_or_nothing and not all(o.delivered for o in outcomes):
                 transaction.set_rollback(True)

@@ -9,6 +9,7 @@ class ListsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        from academail import redaction
         from academail.delivery.door import register_lists
         from academail.lists.models import Post
         from academail.lists.posting import (
@@ -21,6 +22,7 @@ class ListsConfig(AppConfig):
         # Mail for a list's address or its bounce addresses comes here
         # (delivery imports nothing of lists).
         register_lists(find_addresses, do_receive, check_post)
+        redaction.register_token_url("lists:unsubscribe")
         # A post deleted in any way (its list deleted too) releases its content.
         post_delete.connect(
             lambda sender, instance, **kwargs: release_post_content(instance), sender=Post,

@@ -16,7 +16,9 @@ never loses nor duplicates it.
 - **Headers** (``list_headers``): RFC 2919 ``List-Id``, RFC 2369
   ``List-Post`` (``NO`` when only named senders post, §3.4),
   ``List-Archive``, ``List-Help``, ``List-Unsubscribe`` where members may
-  leave, and ``Precedence: list`` (out-of-office replies stay quiet,
+  leave (each direct member's own one-click link and
+  ``List-Unsubscribe-Post``, RFC 8058, ``lists.unsubscribe``; DKIM covers
+  both, §4), and ``Precedence: list`` (out-of-office replies stay quiet,
   RFC 3834 §3.1.8). No ``Reply-To`` unless the list asks for it: replies go
   to the sender, so a reply-all to a directory list does not reach everyone.
   They go in the copies' per-delivery prefix: the stored content stays the
@@ -56,8 +58,18 @@ from academail.delivery.dsn import RecipientStatus
 from academail.delivery.queue import is_local, send_dsn
 from academail.delivery.route import Route, do_route
 from academail.forwarding import srs
+from academail.lists import unsubscribe
 from academail.lists.members import expand, is_member, reaches
-from academail.lists.models import MailingList, Member, Moderator, Post, Posting, PostStatus, Sender
+from academail.lists.models import (
+    Kind,
+    MailingList,
+    Member,
+    Moderator,
+    Post,
+    Posting,
+    PostStatus,
+    Sender,
+)
 from academail.protection.spam import Screening
 from academail.store.blobs import blob_store
 from academail.store.messages import (
@@ -250,12 +262,32 @@ def list_headers(mailing_list: MailingList, raw: bytes) -> bytes:
     # RFC 2369 §3.4: "NO" when the list does not take posts from its members.
     post = "NO" if mailing_list.posting == Posting.SENDERS else f"<mailto:{mailing_list.address}>"
     fields += [f"List-Post: {post}", f"List-Archive: <{page}>", f"List-Help: <{page}>"]
-    if mailing_list.allow_unsubscribe:
-        fields.append(f"List-Unsubscribe: <{page}>")
+    # A directory list cannot be left (``lists.unsubscribe.DIRECTORY``).
+    if mailing_list.allow_unsubscribe and mailing_list.kind == Kind.MANUAL and not unsubscribe.one_click(mailing_list):
+        fields.append(f"List-Unsubscribe: <{page}>")  # per member otherwise (``_own_fields``)
     fields.append("Precedence: list")
     if mailing_list.reply_to_list and _headers(raw).get("Reply-To") is None:
         fields.append(f"Reply-To: <{mailing_list.address}>")  # only when none: RFC 5322 §3.6 allows one
     return "".join(f"{f}\r\n" for f in fields).encode()
+
+
+def _own_fields(mailing_list: MailingList) -> tuple[dict[int, bytes], dict[str, bytes]]:
+    """Each direct member's RFC 8058 fields, by account (académie members)
+    and by address (outside ones); empty when the list has no one-click
+    link. Members reached through a list it contains get none from this one
+    (they are that list's members). One query."""
+    if not unsubscribe.one_click(mailing_list):
+        return {}, {}
+    by_account: dict[int, bytes] = {}
+    by_address: dict[str, bytes] = {}
+    rows = Member.objects.filter(mailing_list=mailing_list, disabled_at__isnull=True).values_list(
+        "pk", "address", "account_id")
+    for member_id, address, account_id in rows:
+        fields = unsubscribe.fields_for(mailing_list.pk, member_id)
+        if account_id is not None:
+            by_account.setdefault(account_id, fields)
+        by_address.setdefault(address, fields)
+    return by_account, by_address
 
 
 def do_distribute(
@@ -275,13 +307,16 @@ def do_distribute(
             log.info("list %s: member %s not reached: %s", mailing_list.address, address, result.message)
         else:
             local.append(result)
+    own_by_account, own_by_address = _own_fields(mailing_list)
     if local:
-        route = Route(bounce_address(mailing_list), local, [], prepared, b"", head, screening=screening)
+        route = Route(bounce_address(mailing_list), local, [], prepared, b"", head, screening=screening,
+                      own_prefix={r.account_id: own_by_account[r.account_id] for r in local
+                                  if r.account_id in own_by_account})
         do_route(route, all_or_nothing=False)
     domain = mailing_list.address.rpartition("@")[2]
     for member in expansion.remote:
-        queued = head + raw
-        queued = dkim.signature_for(queued, domain) + queued
+        queued = own_by_address.get(member, b"") + head + raw
+        queued = dkim.signature_for(queued, domain, also=unsubscribe.FIELDS) + queued
         do_route(Route(bounce_address(mailing_list, member), [], [member], None, queued), all_or_nothing=False)
     post.status = PostStatus.DISTRIBUTED
     post.local_count, post.remote_count = len(local), len(expansion.remote)

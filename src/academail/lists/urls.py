@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:list_id>/quitter/", views.leave, name="leave"),
     path("<int:list_id>/messages/<int:post_id>/", views.read, name="read"),
     path("<int:list_id>/messages/<int:post_id>/moderer/", views.moderate, name="moderate"),
+    # RFC 8058: no session; the token is a secret (redacted in logs, apps.py).
+    path("desabonnement/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -12,12 +12,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from academail.accounts.models import Account, Function
+from academail.accounts.views import secured
 from academail.lists import services
+from academail.lists import unsubscribe as unsubscribe_links
 from academail.lists.models import Kind, MailingList, Posting
 from academail.web.frame import parse_int, render_page, webmail_view
 from academail.web.helplinks import Articles, message_tag
@@ -103,6 +106,34 @@ def leave(request: HttpRequest, list_id: int) -> HttpResponse:
         return redirect("lists:index")
     messages.error(request, _("Cette liste ne permet pas de se désabonner."), extra_tags=message_tag(Articles.LISTS))
     return redirect("lists:detail", list_id)
+
+
+@csrf_exempt  # RFC 8058 §3.2: the mail client posts with no cookie and no CSRF token; the token is the authority
+@secured
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click link of a list copy (RFC 8058). GET: a confirmation page
+    (link previews and scanners follow GETs; they must not unsubscribe). POST
+    with ``List-Unsubscribe=One-Click`` (the mail client's, or the page's
+    button): the member leaves the list, no sign-in needed."""
+    try:
+        link = unsubscribe_links.access_link(token)
+        if link.mailing_list.kind == Kind.DIRECTORY:
+            raise unsubscribe_links.LinkInvalid(unsubscribe_links.DIRECTORY)
+        if request.method == "POST":
+            if request.POST.get("List-Unsubscribe") != "One-Click":
+                return render(request, "lists/public/unsubscribe.html", {
+                    "error": _("Ce lien ne peut être utilisé que par le bouton de confirmation."),
+                }, status=400)
+            link = unsubscribe_links.check_unsubscribe(token)
+            return render(request, "lists/public/unsubscribe.html", {
+                "done": link.member is not None, "gone": link.member is None, "list": link.mailing_list})
+    except unsubscribe_links.LinkInvalid as problem:
+        status = 410 if request.method == "GET" else 400
+        return render(request, "lists/public/unsubscribe.html", {"error": str(problem)}, status=status)
+    return render(request, "lists/public/unsubscribe.html", {
+        "list": link.mailing_list, "gone": link.member is None, "token": token,
+    })
 
 
 # --- managing (administrators, the secretariat) ----------------------------------------------
