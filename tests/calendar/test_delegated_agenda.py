@@ -78,6 +78,7 @@ def test_webmail_agenda_of_the_principal_read_then_write_then_ended(make_account
     assert "Conseil d'administration" in page and "lecture seule" in page and "Mon agenda" in page
     assert "Paul Girard" in _text(desk.get(reverse("calendar:agenda")))  # the switcher
     assert 'href="/agenda/nouveau/' not in page  # no "Nouvel événement" on a read-only agenda
+    assert ".ics/?de=" in page  # the event's link stays on the principal's agenda
     refused = desk.post(reverse("calendar:event-new"), {"de": principal.address, "summary": "Intrus",
                                                         "calendar": "agenda", "start_date": "2026-12-10",
                                                         "start_time": "11:00", "end_date": "2026-12-10",
