@@ -380,3 +380,51 @@ def test_a_full_mailbox_stops_then_resumes_and_a_new_uidvalidity_copies_nothing_
     assert (rebuilt.state, rebuilt.copied) == ("done", 1)
     assert folder.count() == 21
     assert len({m.content_id for m in folder}) == 21
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_brings_flags_changed_on_the_old_server_and_keeps_ours(dovecot, make_account):
+    from academail.store.messages import do_set_flags
+
+    account = make_account("Marc", "Petit")
+    dovecot.add_user("marc.drapeaux", "ancien")
+    client = dovecot.client("marc.drapeaux")
+    client.multiappend("INBOX", [{"msg": message(9000 + n, "Conseil"), "flags": (b"\\Seen",)} for n in range(6)])
+    client.logout()
+    source = own_source(dovecot, "marc.drapeaux", "ancien")
+    first = migrate_account(account.pk, account.identifier, source, Options(batch_messages=4))
+    assert (first.state, first.copied, first.flags_updated) == ("done", 6, 0)
+    inbox = Mailbox.objects.get(account=account, name="INBOX")
+    by_subject = {m.content.subject: m for m in Message.objects.filter(mailbox=inbox).select_related("content")}
+    assert inbox.unseen == 0
+
+    # On the old server, since: one flagged, one marked unread, one given a keyword and answered.
+    client = dovecot.client("marc.drapeaux")
+    client.select_folder("INBOX")
+    uids = sorted(client.search())
+    client.add_flags([uids[0]], [b"\\Flagged"])
+    client.remove_flags([uids[1]], [b"\\Seen"])
+    client.add_flags([uids[2]], [b"\\Answered", b"Direction"])
+    client.logout()
+    # Here, meanwhile: the person flagged the fourth and marked the first unread.
+    do_set_flags(account.pk, inbox.pk, [(by_subject["Conseil n°9003"].uid,) * 2], mode="add", flags=Flag.FLAGGED)
+    do_set_flags(account.pk, inbox.pk, [(by_subject["Conseil n°9000"].uid,) * 2], mode="remove", flags=Flag.SEEN)
+    modseq = Mailbox.objects.get(pk=inbox.pk).highestmodseq
+
+    second = migrate_account(account.pk, account.identifier, source, Options(batch_messages=4))
+    assert (second.state, second.copied, second.flags_updated) == ("done", 0, 3)
+    assert "3 dont les drapeaux ont changé sur l'ancien serveur" in second.message
+    now = {m.content.subject: (m.flags, m.keywords)
+           for m in Message.objects.filter(mailbox=inbox).select_related("content")}
+    assert len(now) == 6 and Message.objects.filter(mailbox=inbox).count() == 6  # nothing copied twice
+    assert now["Conseil n°9000"] == (Flag.FLAGGED, "")  # flagged there; unread here stays unread
+    assert now["Conseil n°9001"] == (0, "")  # unread there
+    assert now["Conseil n°9002"] == (Flag.SEEN | Flag.ANSWERED, "Direction")
+    assert now["Conseil n°9003"] == (Flag.SEEN | Flag.FLAGGED, "")  # ours, untouched
+    assert now["Conseil n°9004"] == (Flag.SEEN, "")
+    box = Mailbox.objects.get(pk=inbox.pk)
+    assert box.unseen == 2 and box.highestmodseq > modseq  # through the store: counters and MODSEQ
+
+    third = migrate_account(account.pk, account.identifier, source, Options(batch_messages=4))
+    assert (third.copied, third.flags_updated) == (0, 0)
+    assert Mailbox.objects.get(pk=inbox.pk).highestmodseq == box.highestmodseq

@@ -50,6 +50,7 @@ from academail.archive.imapsource import FolderPlan, Source, SourceError, connec
 from academail.archive.importing import MAX_MESSAGE
 from academail.archive.models import (
     ImapMigration,
+    MigratedMessage,
     MigrationFailure,
     MigrationFolder,
     MigrationState,
@@ -57,11 +58,18 @@ from academail.archive.models import (
 from academail.store.archiving import held_in_mailbox
 from academail.store.errors import MailboxExists, QuotaExceeded, StoreError
 from academail.store.mailboxes import access_mailbox_by_name, do_create_mailbox, special_mailbox
-from academail.store.messages import Flag, Placement, PreparedContent, do_store, prepare_content
+from academail.store.messages import (
+    Flag,
+    Placement,
+    PreparedContent,
+    do_set_flags,
+    do_store,
+    prepare_content,
+)
 
 log = logging.getLogger(__name__)
 
-SIZE_CHUNK = 2000  # UIDs per "UID FETCH (RFC822.SIZE)"
+SIZE_CHUNK = 2000  # UIDs per "UID FETCH (RFC822.SIZE)", and per "UID FETCH (FLAGS)" of the flag sync
 PIECE = 4 * 1024 * 1024  # a message larger than a batch is read in pieces of this size
 FAILURES_SHOWN = 50
 _FLAG_BITS = {name.lower().encode(): bit for bit, name in Flag.NAMES.items()}
@@ -107,6 +115,7 @@ class AccountReport:
     vanished: int = 0  # expunged on the old server while we copied
     failed: int = 0  # still failing after this run
     reconnections: int = 0
+    flags_updated: int = 0  # messages copied before whose flags changed on the old server since
     seconds: float = 0.0
     message: str = ""
     failures: list[tuple[str, int, str]] = field(default_factory=list)  # (folder, uid, reason)
@@ -328,6 +337,7 @@ def _commit_batch(
         ready = [item for item in ready if item[1].sha256 not in held]
     account_id = run.account_id
     stored, stored_bytes, stop_uid = 0, 0, None
+    placed: list[MigratedMessage] = []
     with transaction.atomic():
         for uid, prepared, flags, keywords, when in ready:
             (result,) = do_store(prepared, [Placement(account_id, mailbox_id, flags, keywords)], internaldate=when)
@@ -336,6 +346,11 @@ def _commit_batch(
                 break
             stored += 1
             stored_bytes += prepared.size
+            placed.append(MigratedMessage(folder=folder, source_uid=uid, mailbox_id=mailbox_id, uid=result.uid,
+                                          flags=flags, keywords=keywords))
+        # A message retried after a failure may have been placed by a run that died before its checkpoint
+        # moved past it: one row per source UID.
+        MigratedMessage.objects.bulk_create(placed, batch_size=500, ignore_conflicts=True)
         done_uids = [u for u in uids if stop_uid is None or u < stop_uid]
         checkpoint_end = max((u for u in done_uids if u not in retrying), default=folder.last_uid)
         MigrationFailure.objects.filter(folder=folder, uidvalidity=folder.uidvalidity,
@@ -374,11 +389,14 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
         # RFC 3501 §2.3.1.1: a new UIDVALIDITY makes the old UIDs meaningless.
         dedup = folder.uidvalidity != 0
         MigrationFailure.objects.filter(folder=folder).delete()
+        MigratedMessage.objects.filter(folder=folder).delete()
         folder.uidvalidity, folder.last_uid = uidvalidity, 0
         MigrationFolder.objects.filter(pk=folder.pk).update(uidvalidity=uidvalidity, last_uid=0)
     exists = int(info.get(b"EXISTS", 0))
     if exists == 0:
         return
+    if folder.last_uid:
+        _sync_flags(run, client, folder)
     # "n:*" always matches the last message, even below n (RFC 3501 §6.4.8): keep those above.
     new = sorted(u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid)
     retry = sorted(MigrationFailure.objects.filter(folder=folder, uidvalidity=uidvalidity)
@@ -418,6 +436,57 @@ def _copy_folder(run: _Run, client: IMAPClient, plan: FolderPlan) -> None:
     finally:
         if pending is not None:
             wait([pending])  # the client is free again before anyone else uses it (its blobs: orphans for the GC)
+
+
+def _uid_ranges(uids: Iterable[int]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for uid in sorted(uids):
+        if ranges and uid == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], uid)
+        else:
+            ranges.append((uid, uid))
+    return ranges
+
+
+def _sync_flags(run: _Run, client: IMAPClient, folder: MigrationFolder) -> None:
+    """Bring over the flag changes made on the old server since the last run
+    to the messages already copied (``MigratedMessage``): what was added there
+    is added here, what was removed there is removed here, and a flag the
+    person changed here but that did not move there is left as they set it.
+    One "UID FETCH a:b (FLAGS)" per ``SIZE_CHUNK`` copied messages (RFC 3501
+    §6.4.5); the changes go through ``store.do_set_flags`` (MODSEQ, unseen
+    counter, IMAP clients told), grouped by change. A message expunged on the
+    old server is left here: a migration never deletes. Precondition: the
+    folder is selected; not inside a transaction."""
+    rows = MigratedMessage.objects.filter(folder=folder).order_by("source_uid")
+    last = 0
+    while chunk := list(rows.filter(source_uid__gt=last)[:SIZE_CHUNK]):
+        last = chunk[-1].source_uid
+        answer = client.fetch(f"{chunk[0].source_uid}:{last}", ["FLAGS"])
+        changes: dict[tuple[str, int, int, tuple[str, ...]], list[int]] = {}
+        changed: list[MigratedMessage] = []
+        for row in chunk:
+            data = answer.get(row.source_uid)
+            if data is None:
+                continue
+            flags, keywords = _flags_of(data.get(b"FLAGS", ()))
+            if (flags, keywords) == (row.flags, row.keywords):
+                continue
+            before, after = set(row.keywords.split()), set(keywords.split())
+            for mode, bits, words in (("add", flags & ~row.flags, after - before),
+                                      ("remove", row.flags & ~flags, before - after)):
+                if bits or words:
+                    changes.setdefault((mode, row.mailbox_id, bits, tuple(sorted(words))), []).append(row.uid)
+            row.flags, row.keywords = flags, keywords
+            changed.append(row)
+        for (change, mailbox_id, change_bits, names), uids in changes.items():
+            try:
+                do_set_flags(run.account_id, mailbox_id, _uid_ranges(uids), mode=change, flags=change_bits,
+                             keywords=names)
+            except StoreError:  # the folder was deleted here since: nothing to update
+                continue
+        MigratedMessage.objects.bulk_update(changed, ["flags", "keywords"], batch_size=500)
+        run.report.flags_updated += len(changed)
 
 
 def _copy_all(run: _Run, client: IMAPClient) -> None:
@@ -528,6 +597,8 @@ def _finish(run: _Run, started: float) -> None:
 def summary(report: AccountReport) -> str:
     text = (f"{report.copied} message(s) copié(s) ({report.copied_bytes / 1048576:.1f} Mo) dans "
             f"{report.folders} dossier(s), {report.already} déjà copié(s) auparavant")
+    if report.flags_updated:
+        text += f", {report.flags_updated} dont les drapeaux ont changé sur l'ancien serveur"
     if report.failed:
         text += f", {report.failed} en erreur (relancez pour les réessayer)"
     return text + "."

@@ -146,3 +146,25 @@ class MigrationCredential(models.Model):
 
     def __str__(self) -> str:
         return repr(self)
+
+
+class MigratedMessage(models.Model):
+    """Where one source message went (``mailbox_id``, ``uid`` in academail)
+    and its flags and keywords on the old server when last seen, so that a
+    later run brings over what changed there since (``archive.migration``,
+    flag sync) without undoing what the person changed here."""
+
+    folder = models.ForeignKey(MigrationFolder, on_delete=models.CASCADE, related_name="messages")
+    source_uid = models.BigIntegerField()
+    mailbox_id = models.BigIntegerField()
+    uid = models.BigIntegerField()
+    flags = models.IntegerField(default=0)
+    keywords = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["folder", "source_uid"], name="migrated_message_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.folder_id}:{self.source_uid} -> {self.mailbox_id}:{self.uid}"

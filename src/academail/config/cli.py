@@ -245,7 +245,7 @@ def cmd_migrate_imap(args: argparse.Namespace) -> int:
         print(  # noqa: T201
             f"{report.account} <- {report.source} : {report.state_label} ; {report.copied} copié(s) "
             f"({report.copied_bytes / 1048576:.1f} Mo) en {report.seconds:.1f} s, {report.already} déjà là, "
-            f"{report.failed} en erreur, {report.folders} dossier(s)"
+            f"{report.flags_updated} drapeaux mis à jour, {report.failed} en erreur, {report.folders} dossier(s)"
             + (f". {report.message}" if report.message and report.state != "done" else ""), flush=True,
         )
         for folder, uid, reason in report.failures:
