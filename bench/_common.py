@@ -370,9 +370,12 @@ def make_message(
     subject_text: str | None = None,
     extra_words: Sequence[str] = (),
     when: datetime | None = None,
+    message_id: str | None = None,
+    extra_headers: Sequence[str] = (),
 ) -> bytes:
     """A realistic message of about ``size`` bytes: UTF-8 text (8bit), or
-    multipart/mixed with a base64 attachment of ``attachment`` bytes (decoded)."""
+    multipart/mixed with a base64 attachment of ``attachment`` bytes (decoded).
+    ``extra_headers`` are whole field lines ("In-Reply-To: <...>")."""
     name, addr = person(rng)
     when = when or datetime.now(UTC) - timedelta(minutes=rng.randint(0, 60 * 24 * 30))
     headers = [
@@ -380,7 +383,8 @@ def make_message(
         f"To: {', '.join(to)}",
         f"Subject: {encoded_header(subject_text or subject(rng))}",
         f"Date: {format_datetime(when)}",
-        f"Message-ID: <{secrets.token_hex(12)}@exemple-ecole.fr>",
+        f"Message-ID: {message_id or f'<{secrets.token_hex(12)}@exemple-ecole.fr>'}",
+        *extra_headers,
         "MIME-Version: 1.0",
         "User-Agent: Mozilla Thunderbird",
     ]

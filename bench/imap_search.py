@@ -70,27 +70,43 @@ def measure(
             hits = len(re.findall(rb"\d+", line))
         figures[f"{label} (ms)"] = statistics.median(times[1:]) * 1000
         figures[f"{label} hits"] = hits
+        if line.startswith(b"* THREAD"):
+            # Threads at the top level: a difference in threading shows here.
+            figures[f"{label} threads"] = _top_level(line)
         print(f"{name:9} {label}: {figures[f'{label} (ms)']:.0f} ms, {hits} hits", flush=True)
     client.cmd("LOGOUT")
     client.close()
     return figures
 
 
+def _top_level(line: bytes) -> int:
+    depth = count = 0
+    for byte in line:
+        if byte == ord("("):
+            count += depth == 0
+            depth += 1
+        elif byte == ord(")"):
+            depth -= 1
+    return count
+
+
 def main(
     queries: tuple[tuple[str, bytes], ...] = QUERIES, what: str = "SEARCH string keys", doc: str | None = __doc__,
     script: str = "imap_search.py", dovecot_note: str = " (no FTS plugin: it scans, as RFC 3501 substrings need)",
+    threaded: bool = False,
 ) -> int:
     """Fill, then ask both servers ``queries`` (bench/imap_sort.py calls it with its own)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per query after a warm-up (median)")
     parser.add_argument("--dovecot", action=argparse.BooleanOptionalAction, default=os.path.exists(sync.DOVECOT))
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the filled homes (printed) for --reuse")
+    parser.add_argument("--reuse", metavar="HOME[,DOVECOT_ROOT]", help="the homes an earlier --keep run printed: no fill")
     args = parser.parse_args()
     c.banner(f"bench/{script}: {what} over {args.messages} messages")
 
     def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
-        filled = sync.setup_and_fill(home, args.messages, dove_root)
+        filled = sync.setup_and_fill(home, args.messages, dove_root, threaded=threaded)
         ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
         with sync.academail_server(ports):
             ours = measure("academail", ports["imaps"], filled.user, filled.secret, args.messages, args.runs, queries)

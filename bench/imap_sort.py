@@ -4,8 +4,11 @@ REFERENCES, over 100,000 messages under 200 ms).
 
     .venv/bin/python bench/imap_sort.py                       # 100,000 messages: ~15 min of filling on 2 cores
     .venv/bin/python bench/imap_sort.py --messages 10000 --no-dovecot
+    .venv/bin/python bench/imap_sort.py --keep                # then --reuse HOME,DOVECOT_ROOT: no second fill
 
-The INBOX and Dovecot's Maildir are filled as bench/imap_sync.py does; both
+The INBOX and Dovecot's Maildir are filled as bench/imap_sync.py does, with
+conversations (40 % of messages answer an earlier one: In-Reply-To, References,
+"Re: " subjects; bench/store.py ``small_message``); both
 servers get the same commands from the same raw TLS client, timed as
 bench/imap_search.py does (median after a warm-up); the count of numbers in
 each answer is printed beside the time so a difference in semantics shows.
@@ -29,7 +32,7 @@ QUERIES = (
 
 
 def main() -> int:
-    return imap_search.main(QUERIES, "SORT and THREAD", __doc__, "imap_sort.py", "")
+    return imap_search.main(QUERIES, "SORT and THREAD", __doc__, "imap_sort.py", "", threaded=True)
 
 
 if __name__ == "__main__":

@@ -54,15 +54,15 @@ FROM_PART = "ernar"  # inside "Bernard": a substring no word starts with (RFC 35
 # --- filling ---------------------------------------------------------------------
 
 
-def _prepare_batch(job: tuple[int, int, str, str]) -> tuple[list[object], int]:
+def _prepare_batch(job: tuple[int, int, str, str, bool]) -> tuple[list[object], int]:
     """In a worker: the batch of bench/store.py (same seeds, same messages),
     prepared for the store and, when ``maildir`` is set, written into its cur/."""
     from academail.store.messages import prepare_content
 
-    first, last, owner, maildir = job
+    first, last, owner, maildir, threaded = job
     rng = random.Random(first)
     start = datetime(2020, 9, 1, 8, tzinfo=UTC)
-    raws = [store_bench.small_message(rng, i, owner, start) for i in range(first, last)]
+    raws = [store_bench.small_message(rng, i, owner, start, threaded=threaded) for i in range(first, last)]
     if maildir:
         for i, raw in enumerate(raws, first):
             stamp = int(start.timestamp()) + 60 * i
@@ -72,13 +72,13 @@ def _prepare_batch(job: tuple[int, int, str, str]) -> tuple[list[object], int]:
     return [prepare_content(raw) for raw in raws], sum(map(len, raws))
 
 
-def fill(mailbox_id: int, account_id: int, owner: str, count: int, maildir: str) -> float:
+def fill(mailbox_id: int, account_id: int, owner: str, count: int, maildir: str, threaded: bool = False) -> float:
     from django.db import connections, transaction
 
     from academail.store.messages import Placement, do_store
 
     placement = [Placement(account_id, mailbox_id)]
-    jobs = [(first, min(count, first + 500), owner, maildir) for first in range(0, count, 500)]
+    jobs = [(first, min(count, first + 500), owner, maildir, threaded) for first in range(0, count, 500)]
     connections.close_all()
     began = last = time.perf_counter()
     done = 0
@@ -359,7 +359,7 @@ def academail_server(ports: dict[str, int]) -> Iterator[subprocess.Popen[bytes]]
 
 
 def dovecot_config(root: Path, port: int, user: str, cert: str, key: str) -> Path:
-    (root / "run").mkdir()
+    (root / "run").mkdir(exist_ok=True)  # exists in a --reuse'd root
     (root / "passwd").write_text(f"{user}:{{PLAIN}}{PASSWORD}\n")
     config = root / "dovecot.conf"
     config.write_text(f"""
@@ -456,6 +456,14 @@ def main() -> int:
 def with_homes(args: argparse.Namespace, body: Callable[[argparse.Namespace, Path, Path | None], int]) -> int:
     """``body(args, home, dove_root)`` in a temporary academail home and, with
     ``--dovecot``, a temporary Dovecot root; both removed unless ``--keep``."""
+    reuse = getattr(args, "reuse", None)
+    if reuse:
+        # --reuse HOME[,DOVECOT_ROOT]: what an earlier --keep run printed.
+        home_text, _, dove_text = reuse.partition(",")
+        os.environ["ACADEMAIL_HOME"] = home_text
+        os.environ["ACADEMAIL_DOMAINS"] = c.DOMAIN
+        os.environ.pop("DATABASE_URL", None)
+        return body(args, Path(home_text), Path(dove_text) if dove_text and args.dovecot else None)
     dove_root = Path(tempfile.mkdtemp(prefix="academail-dovecot-")) if args.dovecot else None
     try:
         with c.bench_home(None, keep=args.keep) as home:
@@ -463,6 +471,8 @@ def with_homes(args: argparse.Namespace, body: Callable[[argparse.Namespace, Pat
     finally:
         if dove_root is not None and not args.keep:
             shutil.rmtree(dove_root, ignore_errors=True)
+        elif dove_root is not None:
+            print(f"(kept {dove_root})")
 
 
 @dataclasses.dataclass
@@ -474,16 +484,32 @@ class Filled:
     key: str
 
 
-def setup_and_fill(home: Path, messages: int, dove_root: Path | None) -> Filled:
+def setup_and_fill(home: Path, messages: int, dove_root: Path | None, *, threaded: bool = False) -> Filled:
     """Migrate, create the account, fill its INBOX and (with Dovecot) the same
-    messages into a Maildir owned by Dovecot's mail user."""
+    messages into a Maildir owned by Dovecot's mail user. ``threaded``: the
+    messages form conversations (bench/store.py ``small_message``).
+
+    A home kept by an earlier ``--keep`` run (``--reuse``) is only migrated: its
+    account and messages are used as they are, so a new migration is measured
+    on 100,000 existing rows and the fill is not paid again."""
     took = c.migrate()
     c.setup_django()
     print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
     from django.db import connections
 
-    from academail.accounts.services import check_create_account
+    from academail.accounts.models import Account
     from academail.server.tls import ensure_certificate
+
+    kept = home / "bench-account"
+    if kept.exists():
+        identifier, secret = kept.read_text().split("\n")[:2]
+        existing = Account.objects.get(identifier=identifier)
+        cert, key = ensure_certificate()
+        connections.close_all()
+        print(f"reuse    {existing.identifier}'s mailbox as filled before")
+        return Filled(existing, existing.identifier, secret, str(cert), str(key))
+
+    from academail.accounts.services import check_create_account
     from academail.store.models import Mailbox
 
     account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
@@ -504,7 +530,8 @@ def setup_and_fill(home: Path, messages: int, dove_root: Path | None) -> Filled:
         for sub in ("cur", "new", "tmp"):
             (box / sub).mkdir(parents=True)
         maildir = str(box)
-    spent = fill(inbox.pk, account.pk, account.address, messages, maildir)
+    kept.write_text(f"{account.identifier}\n{secret}\n")
+    spent = fill(inbox.pk, account.pk, account.address, messages, maildir, threaded)
     print(f"fill     {messages} messages in {spent:.0f} s")
     cert, key = ensure_certificate()
     connections.close_all()

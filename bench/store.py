@@ -31,16 +31,56 @@ RARE_WORD = "ornithorynque"  # one message in RARE_EVERY
 RARE_EVERY = 10_007
 
 
-def small_message(rng: random.Random, index: int, owner: str, start: datetime) -> bytes:
+def small_message(rng: random.Random, index: int, owner: str, start: datetime, *, threaded: bool = False) -> bytes:
+    """Message ``index`` of a bench mailbox. ``threaded``: 40 % of messages
+    answer one of the 200 before them ("Re: " + the thread's subject,
+    In-Reply-To, References up to the thread's root), so THREAD and SORT
+    (bench/imap_sort.py) see conversations, not 100,000 lone messages."""
     extra = [RARE_WORD] if index % RARE_EVERY == 5 else []
+    if not threaded:
+        return c.make_message(
+            rng,
+            to=[owner],
+            size=rng.randint(1500, 2500),
+            subject_text=f"{c.subject(rng)} (n° {index})",
+            extra_words=extra,
+            when=start + timedelta(minutes=index),
+        )
+    chain = thread_chain(index)
+    root = chain[0] if chain else index
+    subject_text = f"{c.subject(random.Random(root))} (n° {root})"
+    headers = []
+    if chain:
+        subject_text = f"Re: {subject_text}"
+        ids = [thread_message_id(i) for i in chain[-20:]]  # as clients trim References
+        headers = [f"In-Reply-To: {ids[-1]}", "References: " + "\r\n ".join(ids)]
     return c.make_message(
         rng,
         to=[owner],
         size=rng.randint(1500, 2500),
-        subject_text=f"{c.subject(rng)} (n° {index})",
+        subject_text=subject_text,
         extra_words=extra,
         when=start + timedelta(minutes=index),
+        message_id=thread_message_id(index),
+        extra_headers=headers,
     )
+
+
+def thread_message_id(index: int) -> str:
+    return f"<{index}.banc@exemple-ecole.fr>"
+
+
+def thread_chain(index: int) -> list[int]:
+    """The ancestors of message ``index``, root first (empty for a new thread);
+    decided by the index alone, so any batch computes any message's thread."""
+    chain: list[int] = []
+    while True:
+        rng = random.Random(index * 7919 + 17)
+        if index < 10 or rng.random() >= 0.4:
+            break
+        index -= rng.randint(1, 200)
+        chain.append(index)
+    return chain[::-1]
 
 
 def _prepare_batch(job: tuple[int, int, str]) -> tuple[list[object], int, float, float]:

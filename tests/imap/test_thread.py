@@ -3,8 +3,6 @@ TLS and imapclient's ``thread()``."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from imapclient import IMAPClient
 
@@ -27,10 +25,9 @@ CASES = [
 
 
 def _rows() -> list[Row]:
-    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    # (The store numbers the rows by sent date: here a day each, in UID order.)
     return [
-        Row(uid, start + dt.timedelta(days=uid), subject.removeprefix("Re: ").lower(), subject.startswith("Re:"),
-            f"<{mid}>", "", refs)
+        Row(uid, uid, subject.removeprefix("Re: ").lower(), subject, f"<{mid}>", "", refs)
         for uid, subject, mid, refs in CASES
     ]
 
@@ -46,15 +43,25 @@ def test_references_algorithm():
 def test_references_without_ids_loops_and_duplicates():
     """§2.2 step (1)(A): no or a duplicate Message-ID gets a unique one; step (1)(B):
     no loop is ever made."""
-    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     rows = [
-        Row(1, start, "a", False, "<x>", "", "<y>"),
-        Row(2, start + dt.timedelta(hours=1), "b", False, "<y>", "", "<x>"),  # would loop
-        Row(3, start + dt.timedelta(hours=2), "c", False, "", "", ""),
-        Row(4, start + dt.timedelta(hours=3), "d", False, "<x>", "<x>", ""),  # duplicate id
+        Row(1, 0, "a", "a", "<x>", "", "<y>"),
+        Row(2, 1, "b", "b", "<y>", "", "<x>"),  # would loop
+        Row(3, 2, "c", "c", "", "", ""),
+        Row(4, 3, "d", "d", "<x>", "<x>", ""),  # duplicate id
     ]
     text = threads.render(threads.thread("REFERENCES", rows), lambda uid: uid)
     assert text == "(2 1 4)(3)"  # 4 answers "x" (its In-Reply-To)
+
+
+def test_a_long_reply_chain_is_no_deeper_than_one_message():
+    """A chain of 5,000 replies (each answering the one before) is one thread
+    of 5,000 numbers: no step recurses, so Python's recursion limit does not
+    bound a conversation."""
+    rows = [Row(1, 0, "x", "x", "<m0>", "", "")] + [
+        Row(i + 1, i, "x", "Re: x", f"<m{i}>", f"<m{i - 1}>", f"<m{i - 1}>") for i in range(1, 5000)
+    ]
+    expected = "(" + " ".join(str(uid) for uid in range(1, 5001)) + ")"
+    assert threads.render(threads.thread("REFERENCES", rows), lambda uid: uid) == expected
 
 
 def test_ordered_subject_algorithm():

@@ -242,6 +242,7 @@ def do_store(
             keywords=placement.keywords,
             sender_sort=sender_sort,
             subject_sort=subject_sort,
+            date_sort=prepared.parsed.date or internaldate,  # RFC 5256 §3 DATE
         )
         counters = added[placement.mailbox_id]
         counters[0] += 1
@@ -593,6 +594,7 @@ def do_copy(
                     prefix=message.prefix, size=message.size, internaldate=message.internaldate,
                     saved_at=saved_at, flags=message.flags, keywords=message.keywords,
                     sender_sort=message.sender_sort, subject_sort=message.subject_sort,
+                    date_sort=message.date_sort,
                 )
             )
         Message.objects.bulk_create(copies, batch_size=1000)
