@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -92,6 +93,31 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+@contextlib.contextmanager
+def django_home(database_url: str | None = None, *, keep: bool = False) -> Iterator[tuple[Path, float]]:
+    """The set-up every bench starts with: a fresh ``bench_home`` (and
+    database), ``academail migrate`` in it, Django set up in this process.
+    Yields (the home, the seconds the migrations took)."""
+    with bench_home(database_url, keep=keep) as home:
+        took = migrate()
+        setup_django()
+        yield home, took
+
+
+def bench_account(first: str = "Hélène", last: str = "Châtelain", *, n: int = 1, unlimited: bool = False,
+                  **fields: object) -> Any:
+    """An active account made through the real account service (the bench's
+    mailbox owner); ``unlimited``: a quota no bench reaches (it measures the
+    work, not the quota). Call after ``setup_django``."""
+    from academail.accounts.services import check_create_account
+
+    account = check_create_account(first_name=first, last_name=last, numen=numen(n), status="active", **fields)
+    if unlimited:
+        account.quota_bytes = 10 * 1024**4
+        account.save(update_fields=["quota_bytes"])
+    return account
 
 
 def db_label() -> str:

@@ -64,9 +64,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--profile", action="store_true", help="print where the week view spends its CPU time")
     args = parser.parse_args()
-    with c.bench_home(args.database_url):
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url):
         from django.conf import settings
         from django.test import Client
 

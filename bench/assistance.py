@@ -139,9 +139,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with c.bench_home(args.database_url):
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url):
         from django.core.management import call_command
         from django.test import Client
 

@@ -153,9 +153,7 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/circular.py: one {args.size_kb} KB message to {args.recipients} recipients, one SMTP transaction")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         started = time.perf_counter()
         create = c.create_accounts_bulk if args.accounts == "bulk" else c.create_accounts_checked

@@ -84,16 +84,13 @@ def main() -> int:
     parser.add_argument("--profile", metavar="PREFIX", help="run each job under cProfile, stats to PREFIX-<format>")
     args = parser.parse_args()
     c.banner(f"bench/export.py: one INBOX of {args.messages} messages of ~{SIZE // 1000} KB")
-    with c.bench_home(args.database_url) as home:
-        c.migrate()
-        c.setup_django()
-        from academail.accounts.services import check_create_account
+    with c.django_home(args.database_url) as (home, _took):
         from academail.archive.export import ExportRequest, check_and_queue_export
         from academail.archive.models import Export
         from academail.store.models import Mailbox
         from academail.store.space import space_report
 
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account = c.bench_account()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         took, size = fill(inbox.pk, account.pk, account.address, args.messages)
         print(f"fill     {args.messages} messages, {c.human_bytes(size)} in {took:.0f} s; {c.db_label()}")

@@ -227,9 +227,7 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner("bench/filters.py: Sieve at delivery, and applied to existing mail")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         if args.only != "apply":
             bench_delivery(args)

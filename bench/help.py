@@ -27,9 +27,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with c.bench_home(args.database_url):
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url):
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)  # hashed names, as in production

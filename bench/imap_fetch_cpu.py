@@ -103,9 +103,8 @@ def run(args: argparse.Namespace, fresh: bool) -> int:
     from academail.store.models import Mailbox, Message
 
     if fresh:
-        from academail.accounts.services import check_create_account
 
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account = c.bench_account()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         spent = imap_sync.fill(inbox.pk, account.pk, account.address, args.messages, "")
         print(f"fill     {args.messages} messages in {spent:.0f} s")

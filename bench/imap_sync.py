@@ -509,10 +509,9 @@ def setup_and_fill(home: Path, messages: int, dove_root: Path | None, *, threade
         print(f"reuse    {existing.identifier}'s mailbox as filled before")
         return Filled(existing, existing.identifier, secret, str(cert), str(key))
 
-    from academail.accounts.services import check_create_account
     from academail.store.models import Mailbox
 
-    account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+    account = c.bench_account()
     account.set_password(PASSWORD)
     account.save()
     # Phones sign in with an app password (a keyed hash, checked first); the

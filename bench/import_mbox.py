@@ -46,16 +46,11 @@ def main() -> int:
     parser.add_argument("--profile", metavar="FILE", help="run the job under cProfile, stats written to FILE")
     args = parser.parse_args()
     c.banner(f"bench/import_mbox.py: one mbox of {args.messages} messages of ~{SIZE // 1000} KB")
-    with c.bench_home(args.database_url) as home:
-        c.migrate()
-        c.setup_django()
-        from academail.accounts.services import check_create_account
+    with c.django_home(args.database_url) as (home, _took):
         from academail.archive.importing import check_and_queue_import, report_of
         from academail.jobs.models import Job
 
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
-        account.quota_bytes = 10 * 1024**4  # the bench measures the import, not the quota
-        account.save(update_fields=["quota_bytes"])
+        account = c.bench_account(unlimited=True)
         source = home / "bench.mbox"
         size = build_mbox(source, account.address, args.messages)
         print(f"mbox     {args.messages} messages, {c.human_bytes(size)}")

@@ -177,9 +177,7 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/lists.py: one {args.size_kb} KB post to a directory list of {args.members} local members")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         started = time.perf_counter()
         addresses = c.create_accounts_bulk(args.members)

@@ -149,19 +149,13 @@ def main() -> int:
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]")
     args = parser.parse_args()
     c.banner(f"bench/migrate_imap.py: migrate {args.messages} messages from a local Dovecot")
-    with c.bench_home(args.database_url) as home, running_dovecot() as server:
+    with c.django_home(args.database_url) as (home, _took), running_dovecot() as server:
         version = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout.strip()
         started = time.perf_counter()
         size = fill(server, args.messages)
         print(f"source   Dovecot {version}: {args.messages} messages, {c.human_bytes(size)}, "
               f"filled in {time.perf_counter() - started:.0f} s")
-        c.migrate()
-        c.setup_django()
-        from academail.accounts.services import check_create_account
-
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
-        account.quota_bytes = 10 * 1024**4
-        account.save(update_fields=["quota_bytes"])
+        account = c.bench_account(unlimited=True)
         print(f"database {c.db_label()}; {c.machine_label()}")
         ours, line, peak = run_ours(server, account.identifier, str(home))
         print(f"academail {line}")

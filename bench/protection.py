@@ -245,9 +245,7 @@ def main() -> None:
     parser.add_argument("--rspamd", action="store_true", help="also screen through a real rspamd (starts it: 1-2 min)")
     args = parser.parse_args()
     print(f"machine  {c.machine_label()}")
-    with c.bench_home():
-        c.migrate()
-        c.setup_django()
+    with c.django_home():
         per_message(args.runs)
         if args.rspamd:
             rspamd_cost(min(args.runs, 100))

@@ -23,9 +23,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with c.bench_home(args.database_url):
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url):
         from django.db import transaction
         from django.utils import timezone
 

@@ -152,16 +152,14 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/search_partition.py: {args.mine:,} messages of one person, {args.others:,} of others")
-    with c.bench_home(args.database_url):
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url) as (_home, took):
         print(f"setup    {c.db_label()}; {c.machine_label()}; migrate {took:.1f} s")
         from academail.accounts.services import check_create_account
         from academail.store import search
         from academail.store.messages import search_messages
         from academail.store.models import Mailbox
 
-        person = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        person = c.bench_account()
         others = check_create_account(first_name="Paul", last_name="Durand", numen=c.numen(2), status="active")
         inbox = Mailbox.objects.get(account=person, special_use="inbox")
         fill(inbox.pk, person.pk, person.address, args.mine, 500, 2)

@@ -146,9 +146,7 @@ def main() -> int:
     args = parser.parse_args()
     c.banner(f"bench/sharing.py: {args.functional} functional mailboxes x {args.folders} folders, "
              f"{args.accounts} other accounts")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, _took):
         os.environ.setdefault("ACADEMAIL_BIND", "127.0.0.1")
         secretary, colleague, inbox, other_inbox = setup(args.accounts, args.functional, args.folders)
         print(f"database: {c.db_label()}; machine: {c.machine_label()}", flush=True)

@@ -85,9 +85,7 @@ def main() -> None:
     rng.shuffle(items)
     cut = int(len(items) * args.train)
     train, test = items[:cut], items[cut:]
-    with c.bench_home():
-        c.migrate()
-        c.setup_django()
+    with c.django_home():
         from django.db import transaction
 
         from academail.accounts.models import Account

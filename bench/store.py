@@ -144,15 +144,12 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/store.py: one mailbox of {args.messages} messages")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
-        from academail.accounts.services import check_create_account
         from academail.store.messages import page_messages, search_messages
         from academail.store.models import Mailbox, Message
 
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account = c.bench_account()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         spent = fill(inbox.pk, account.pk, account.address, args.messages, args.batch, args.workers)
         n = args.messages

@@ -110,22 +110,19 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/webmail.py: one INBOX of {args.messages} messages, whole views through Django's test client")
-    with c.bench_home(args.database_url, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         from django.conf import settings
         from django.db import connection, connections
         from django.test import Client
 
-        from academail.accounts.services import check_create_account
         from academail.store import webmail as store
         from academail.store.models import Mailbox, Message
 
         # The test client's host name; not setup_test_environment(), whose template
         # instrumentation (context copies for assertions) would double the figures.
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account = c.bench_account()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         seconds = fill(inbox.pk, account.pk, account.address, args.messages, args.batch, args.workers)
         n = args.messages

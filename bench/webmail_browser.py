@@ -51,15 +51,12 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     args = parser.parse_args()
     c.banner(f"bench/webmail_browser.py: {args.messages} messages, waits in headless Chromium")
-    with c.bench_home(None, keep=args.keep) as home:
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(None, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
-        from academail.accounts.services import check_create_account
         from academail.store.models import Mailbox
         from webmail import fill
 
-        account = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        account = c.bench_account()
         account.set_password(PASSWORD)
         account.save()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")

@@ -52,12 +52,9 @@ def main() -> int:
     args = parser.parse_args()
 
     c.banner(f"bench/webmail_live.py: directory of {args.accounts} accounts, {args.streams} idle streams")
-    with c.bench_home(args.database_url):
-        took = c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url) as (_home, took):
         print(f"setup    {c.db_label()}; migrate {took:.1f} s")
         from academail.accounts import directory
-        from academail.accounts.services import check_create_account
         from academail.store.mailboxes import special_mailbox
         from academail.store.messages import do_append
         from academail.webmail import directory as suggestions
@@ -66,7 +63,7 @@ def main() -> int:
         started = time.perf_counter()
         insert_accounts(args.accounts)
         print(f"accounts {args.accounts} inserted in {time.perf_counter() - started:.1f} s (not part of the figures)")
-        me = check_create_account(first_name="Hélène", last_name="Châtelain", numen=c.numen(1), status="active")
+        me = c.bench_account()
         sent = special_mailbox(me.pk, "sent")
         rng = random.Random(3)
         for i in range(200):
