@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from academail.delivery.dns import DNSNotFound, DNSTemporaryError, Resolver
-from academail.mime.parse import parse_message
+from academail.mime.headers import parse_address_list, split_header
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,13 @@ def _org_domain(domain: str) -> str:
         return str(get_sld(domain) or domain)
     except (ImportError, ValueError, TypeError):  # no list available: the last two labels
         return ".".join(domain.split(".")[-2:])
+
+
+def prepare_checks() -> None:
+    """Load what the checks need once, at start-up: the public suffix list
+    (``_org_domain``) is built on its first use, about 0.4 s of CPU that the
+    first message would otherwise wait for."""
+    _org_domain("example.org")
 
 
 def _spf(dns: _SyncDNS, ip: str, mail_from: str, helo: str) -> str:
@@ -185,6 +192,15 @@ def _dmarc(dns: _SyncDNS, from_domain: str, spf_result: str, mail_from: str, dki
     return ("pass" if passed else "fail"), policy
 
 
+def _from_domain(raw: bytes) -> str:
+    """The domain of the message's one From address (RFC 7489 §6.6.1: none
+    when it names several), from the header block alone: the whole message
+    is parsed once, later, by the delivery (this used to parse it all)."""
+    block = split_header(raw, 0, len(raw))
+    authors = [a for a in parse_address_list(block.get("from")) if a.group is None]
+    return authors[0].host.lower() if len(authors) == 1 else ""
+
+
 def check_sync(dns: _SyncDNS, raw: bytes, *, ip: str, helo: str, mail_from: str) -> Verdict:
     try:
         spf_result = _spf(dns, ip, mail_from, helo)
@@ -192,8 +208,7 @@ def check_sync(dns: _SyncDNS, raw: bytes, *, ip: str, helo: str, mail_from: str)
         log.exception("SPF check failed")
         spf_result = "temperror"
     dkim_result, dkim_domain = _dkim(dns, raw)
-    parsed = parse_message(raw)
-    from_domain = parsed.from_[0].host.lower() if len(parsed.from_) == 1 else ""
+    from_domain = _from_domain(raw)
     dmarc_result, policy = _dmarc(dns, from_domain, spf_result, mail_from, dkim_result, dkim_domain)
     return Verdict(
         spf_result, dkim_result, dkim_domain, dmarc_result, policy, from_domain, mail_from, _arc(dns, raw)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from academail.delivery.authcheck import check_inbound
+from academail.delivery.authcheck import check_inbound, prepare_checks
 from academail.delivery.batcher import DeliveryBatcher
 from academail.delivery.dns import DnsPythonResolver, Resolver
 from academail.delivery.door import (
@@ -525,6 +525,8 @@ async def start_mx(
     ``resolver``: DNS for the SPF/DKIM/DMARC checks (default: the system's)."""
     loop = asyncio.get_running_loop()
     handler = MXHandler(batcher, resolver)
+    if settings.INBOUND_CHECKS:
+        await asyncio.to_thread(prepare_checks)  # not on the first message
 
     def factory() -> MXProtocol:
         return MXProtocol(
