@@ -4,6 +4,7 @@ through the real batcher into the test database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,41 +22,53 @@ from tests.servers import free_port
 class RunningMX:
     host: str
     port: int
+    batcher: DeliveryBatcher | None = None
 
 
 @pytest.fixture
 def mx(transactional_db, request) -> Iterator[RunningMX]:
     """``request.param`` (indirect parametrisation) may give the DNS resolver;
     by default an empty fake one (SPF/DKIM/DMARC "none", no network)."""
+    with run_mx(request.param if hasattr(request, "param") else FakeResolver()) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_mx(resolver: FakeResolver, *, processes: int | None = None) -> Iterator[RunningMX]:
+    """The MX in its own event loop thread; ``processes``: the batcher's
+    delivery worker processes (default: the settings', 0 in tests).
+    ``RunningMX.batcher`` is the running batcher."""
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     state: dict = {}
 
     async def main() -> None:
-        state["batcher"] = DeliveryBatcher()
+        state["batcher"] = DeliveryBatcher(processes=processes)
+        await state["batcher"].workers.start()
         state["server"] = await start_mx(
-            state["batcher"], host="127.0.0.1", port=port, tls_context=server_context(), resolver=request.param
-            if hasattr(request, "param") else FakeResolver(),
+            state["batcher"], host="127.0.0.1", port=port, tls_context=server_context(), resolver=resolver,
         )
         ready.set()
 
     thread = threading.Thread(target=lambda: (loop.run_until_complete(main()), loop.run_forever()), daemon=True)
     thread.start()
-    assert ready.wait(10)
-    yield RunningMX("127.0.0.1", port)
+    assert ready.wait(60)
+    try:
+        yield RunningMX("127.0.0.1", port, state["batcher"])
+    finally:
 
-    async def stop() -> None:
-        state["server"].close()
-        await state["server"].wait_closed()
+        async def stop() -> None:
+            state["server"].close()
+            await state["server"].wait_closed()
 
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    # Executor threads hold database connections; ending them closes those.
-    asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
-    state["batcher"].close()
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    MXProtocol.connections.clear()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        # Executor threads hold database connections; ending them closes those.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_default_executor(), loop).result(10)
+        state["batcher"].close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        MXProtocol.connections.clear()
 
 
 # --- submission and the outbound queue ----------------------------------------------

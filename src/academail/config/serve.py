@@ -164,6 +164,8 @@ async def _serve(wanted: set[str]) -> None:
 
     if "smtp" in wanted:
         batcher = DeliveryBatcher()
+        await batcher.workers.start()
+        log.info("%d delivery worker processes", batcher.workers.count)
         servers.append(await start_mx(batcher, host=host, port=settings.SMTP_PORT, tls_context=tls))
         log.info("SMTP MX listening on %s:%d (STARTTLS)", host, settings.SMTP_PORT)
         for port, implicit in ((settings.SUBMISSION_PORT, False), (settings.SUBMISSIONS_PORT, True)):

@@ -85,6 +85,10 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 # Spam verdicts (protection/): points at and above which a message goes to
 # Indésirables, and at and above which mail that also fails authentication is
 # refused at SMTP time (550 5.7.1).
+# Delivery worker processes for the CPU work of a delivery (parse, spam look,
+# phishing warnings: delivery/workers.py); -1: from the cores, 0: none (all in
+# the serving process).
+DELIVERY_WORKERS = env_int("ACADEMAIL_DELIVERY_WORKERS", -1)
 SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
 SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
 SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)

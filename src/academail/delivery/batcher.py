@@ -4,8 +4,9 @@ A durable SQLite commit costs an fsync (about 1,700 a second on our machines,
 see BENCHMARKS.md). The batcher's writer thread takes every delivery waiting,
 stores each in its own savepoint inside one transaction, commits once, and only
 then resolves the callers' futures, so SMTP still answers 250 after the message
-is durable, but eight clients share one fsync. Blob writes and parsing happen
-before, in a thread pool, in parallel.
+is durable, but eight clients share one fsync. Blob writes happen before, in a
+thread pool, in parallel; the parse and spam look in delivery worker
+processes (``delivery.workers``), on the other cores.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+
+from academail.delivery.workers import Analysis, Workers
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,11 @@ class DeliveryBatcher:
     DKIM signatures). ``delivery.route`` is its only user: ``in_pool`` for a
     route's first step, ``commit`` for its second."""
 
-    def __init__(self, *, max_batch: int = 64, workers: int = 4) -> None:
+    def __init__(self, *, max_batch: int = 64, workers: int = 4, processes: int | None = None) -> None:
+        """``processes``: delivery worker processes for the CPU work
+        (``delivery.workers``); default ``settings.DELIVERY_WORKERS``, 0 none."""
         self.max_batch = max_batch
+        self.workers = Workers(settings.DELIVERY_WORKERS if processes is None else processes)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="academail-prepare")
         self._thread = threading.Thread(target=self._run, name="academail-writer", daemon=True)
@@ -51,6 +58,12 @@ class DeliveryBatcher:
         """``function(*args, **kwargs)`` in the preparation pool (no transaction)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(_in_thread, function, *args, **kwargs))
+
+    async def analyse(self, raw: bytes, prefix: bytes = b"", *, screen: bool = False) -> Analysis | None:
+        """``workers.analyse`` in a worker process; None without worker
+        processes (the caller's thread then parses, as it did before).
+        Raises WorkerCrashed."""
+        return await self.workers.analyse(raw, prefix, screen=screen)
 
     async def commit(self, work: Callable[[], T]) -> T:
         """Run ``work`` in its own savepoint inside the writer's next group
@@ -67,6 +80,7 @@ class DeliveryBatcher:
         self._jobs.put(None)
         self._thread.join(timeout=30)
         self._pool.shutdown(wait=True)
+        self.workers.close()
 
     def _run(self) -> None:
         try:

@@ -24,8 +24,9 @@ from academail import metrics
 from academail.accounts.services import resolve_addresses
 from academail.delivery import filtering
 from academail.forwarding import srs
+from academail.mime.parse import ParsedMessage
 from academail.protection import spam
-from academail.protection.spam import Screening
+from academail.protection.spam import Look, Screening
 from academail.protection.warnings import do_remember as do_remember_warnings
 from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
@@ -276,10 +277,11 @@ def check_size(size: int) -> None:
         raise DeliveryRefused(Refusal.TOO_BIG, f"Message trop volumineux (limite : {limit_mb} Mo).")
 
 
-def prepare(raw: bytes) -> PreparedContent:
-    """Check the size, write the blob durably and parse. Needs no transaction."""
+def prepare(raw: bytes, *, parsed: ParsedMessage | None = None) -> PreparedContent:
+    """Check the size, write the blob durably and parse (``parsed``: that
+    parse, made by a delivery worker process). Needs no transaction."""
     check_size(len(raw))
-    return prepare_content(raw)
+    return prepare_content(raw, parsed=parsed)
 
 
 def check_spam(
@@ -289,6 +291,7 @@ def check_spam(
     envelope_from: str = "",
     raw: bytes | None = None,
     recipients: Sequence[Recipient] = (),
+    looked: Look | None = None,
 ) -> Screening:
     """Screen mail from outside once, before storing it (``protection.spam``):
     raises DeliveryRefused (``Refusal.SPAM``) for mail above the reject score
@@ -297,12 +300,13 @@ def check_spam(
     message's phishing warnings (computed from ``raw``, the message's bytes,
     read from the blob when not given). ``recipients``, when known, have
     their own classifiers read in the same query (and go to rspamd).
-    Needs no transaction (reads the classifier's counts)."""
+    ``looked``: the pure part (``spam.look``), made by a delivery worker
+    process. Needs no transaction (reads the classifier's counts)."""
     if raw is None:
         raw = blob_store().get(prepared.sha256)
     screening = spam.screen(
         prepared.parsed, prefix, envelope_from=envelope_from, raw=raw,
-        recipients=[(r.address, r.account_id) for r in recipients],
+        recipients=[(r.address, r.account_id) for r in recipients], looked=looked,
     )
     if screening.reject:
         raise DeliveryRefused(Refusal.SPAM, spam.REJECT_TEXT)

@@ -55,6 +55,7 @@ from academail.delivery.door import (
     check_lists,
     check_recipients,
     check_relay,
+    check_size,
     check_spam,
     do_calendar_mail,
     do_deliver_prepared,
@@ -71,6 +72,7 @@ from academail.delivery.limits import (
 )
 from academail.delivery.models import CapturedMessage
 from academail.delivery.queue import do_enqueue, is_local
+from academail.delivery.workers import Analysis
 from academail.forwarding import sending
 from academail.forwarding.policy import domain_of
 from academail.mime.parse import parse_message
@@ -155,6 +157,7 @@ def prepare_route(
     screen: bool = False,
     helpdesk: Sequence[str] = (),
     lists: Sequence[str] = (),
+    analysis: Analysis | None = None,
 ) -> Route:
     """Step 1 for recipients already checked (SMTP checks at RCPT time): the
     durable blob for ``local`` and ``lists``, the signed bytes for ``remote``
@@ -162,11 +165,16 @@ def prepare_route(
     ``screen`` (mail from outside): the spam verdicts and phishing warnings
     (``door.check_spam``), once for all local recipients. ``helpdesk``: the
     helpdesk's addresses among the recipients (``door.do_helpdesk``);
-    ``lists``: distribution lists' (``door.do_list_posts``). Raises
+    ``lists``: distribution lists' (``door.do_list_posts``). ``analysis``:
+    the parse (and with ``screen`` the spam look) that a delivery worker
+    process made of ``raw`` with ``trace`` (``workers.analyse``). Raises
     DeliveryRefused (too big; spam refused). Needs no transaction."""
-    prepared = prepare(raw) if local or lists else None
+    prepared = prepare(raw, parsed=analysis.parsed if analysis else None) if local or lists else None
     screening = (
-        check_spam(prepared, trace, envelope_from=mail_from, raw=raw, recipients=local) if prepared and screen else None
+        check_spam(
+            prepared, trace, envelope_from=mail_from, raw=raw, recipients=local,
+            looked=analysis.looked if analysis else None,
+        ) if prepared and screen else None
     )
     queued = b""
     if remote:
@@ -365,9 +373,11 @@ async def submit_batched(
     durable when it returns. ``trace`` is our Received field: prepended to the
     queued bytes before signing, and the local copies' prefix. Raises
     DeliveryRefused (too big) or storage errors."""
+    check_size(len(raw))
+    analysis = await batcher.analyse(raw) if local or lists else None
     route = await batcher.in_pool(
         prepare_route, raw, local, remote, mail_from=mail_from, trace=trace, account_id=identity.account_id,
-        lists=lists,
+        lists=lists, analysis=analysis,
     )
     decisions: list[Decision] = []
     # A list counts once for the sender, whatever its members (issue 19 §3).
@@ -502,10 +512,14 @@ async def deliver_batched(
     unsigned) into the queue, the helpdesk's addresses to ``assistance`` and
     the lists' to ``lists``,
     all or nothing, in the batcher's next group commit; durable when it
-    returns. Raises DeliveryRefused (too big, spam refused) or storage errors."""
+    returns. The message's parse and spam look run in a delivery worker
+    process (``batcher.analyse``). Raises DeliveryRefused (too big, spam
+    refused), WorkerCrashed or storage errors."""
+    check_size(len(raw))
+    analysis = await batcher.analyse(raw, prefix, screen=screen) if local or lists else None
     route = await batcher.in_pool(
         prepare_route, raw, local, relays, mail_from=envelope_from, trace=prefix, sign=False, screen=screen,
-        helpdesk=helpdesk, lists=lists,
+        helpdesk=helpdesk, lists=lists, analysis=analysis,
     )
     return await batcher.commit(lambda: do_route(route)) or []
 

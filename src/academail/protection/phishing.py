@@ -161,20 +161,51 @@ def _is_ip(host: str) -> bool:
         return bool(re.fullmatch(r"\d{8,10}|0x[0-9a-f]{6,8}", host))  # decimal / hex IPv4 tricks
 
 
-def analyse(parsed: ParsedMessage, raw: bytes, auth: Auth, *, spoofed: bool = False) -> Findings:
+# What ``later`` answers in place of a staff member's name: ``settle`` asks
+# the directory afterwards (a delivery worker process reads no database).
+PENDING_STAFF = "\x00pending"
+
+
+def later(pairs: list[tuple[str, str]]) -> str | None:
+    """A stand-in for ``staff_named`` where no database is at hand: a
+    DISPLAY_NAME_STAFF warning that ``settle`` confirms or removes."""
+    return PENDING_STAFF if pairs else None
+
+
+def settle(findings: Findings, parsed: ParsedMessage) -> Findings:
+    """``findings`` with a pending staff-name warning (``later``) looked up in
+    the directory (``staff_named``): filled in with the colleague's name, or
+    removed when nobody has that name. One query at most."""
+    for index, warning in enumerate(findings.warnings):
+        if warning.code == "DISPLAY_NAME_STAFF" and warning.params.get("name") == PENDING_STAFF:
+            name = parsed.from_[0].name if parsed.from_ else ""
+            staff = staff_named(name_splits(name))
+            rest = findings.warnings[:index] + findings.warnings[index + 1:]
+            if staff is not None:
+                rest.insert(index, Warning(warning.code, warning.level, {**warning.params, "name": staff}))
+            return Findings(rest, findings.flagged_links)
+    return findings
+
+
+def analyse(
+    parsed: ParsedMessage, raw: bytes, auth: Auth, *, spoofed: bool = False,
+    staff: Callable[[list[tuple[str, str]]], str | None] = staff_named,
+) -> Findings:
     """The warnings of one message from outside. ``spoofed``: the spam rules
-    found an académie From arriving from outside without authentication."""
+    found an académie From arriving from outside without authentication.
+    ``staff``: the directory lookup of a display name (``later`` in a
+    process without a database)."""
     out: list[Warning] = []
     flagged: list[str] = []
     sender = parsed.from_[0] if parsed.from_ else None
     address = sender.addr.lower() if sender and sender.host else ""
     domain = _domain_of(address)
     external = bool(domain) and not is_academie(domain)
-    for check in (_sender_checks, _auth_checks):
+    for name, check in (("sender", partial(_sender_checks, staff=staff)), ("auth", _auth_checks)):
         try:
             out.extend(check(parsed, address, domain, external, auth, spoofed))
         except Exception:  # noqa: BLE001 - one check failing must not hide the others
-            log.exception("phishing check %s failed", check.__name__)
+            log.exception("phishing check %s failed", name)
     outside_link = False
     try:
         link_warnings, flagged, outside_link = _link_checks(parsed, raw)
@@ -197,7 +228,8 @@ def analyse(parsed: ParsedMessage, raw: bytes, auth: Auth, *, spoofed: bool = Fa
 
 
 def _sender_checks(
-    parsed: ParsedMessage, address: str, domain: str, external: bool, auth: Auth, spoofed: bool
+    parsed: ParsedMessage, address: str, domain: str, external: bool, auth: Auth, spoofed: bool, *,
+    staff: Callable[[list[tuple[str, str]]], str | None] = staff_named,
 ) -> list[Warning]:
     out: list[Warning] = []
     if external:
@@ -212,9 +244,9 @@ def _sender_checks(
         if words:
             out.append(Warning("DISPLAY_NAME_SERVICE", DANGER, {"name": name[:80], "address": address}))
         else:
-            staff = staff_named(name_splits(name))
-            if staff is not None:
-                out.append(Warning("DISPLAY_NAME_STAFF", WARNING, {"name": staff, "address": address}))
+            named_staff = staff(name_splits(name))
+            if named_staff is not None:
+                out.append(Warning("DISPLAY_NAME_STAFF", WARNING, {"name": named_staff, "address": address}))
         named = re.findall(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", name)
         if any(is_academie(d.lower()) for d in named):
             out.append(Warning("DISPLAY_NAME_ADDRESS", DANGER, {"address": address}))

@@ -204,6 +204,35 @@ def _rules(parsed: ParsedMessage, auth: Auth, sender: str) -> list[Reason]:
     return reasons
 
 
+@dataclass(frozen=True)
+class Look:
+    """What ``look`` finds in one message from its bytes alone: what a
+    delivery worker process computes (``delivery.workers``), picklable, with
+    no database, DNS or network behind it."""
+
+    sender: str
+    auth: Auth
+    reasons: tuple[Reason, ...]  # the rules that need no learning
+    tokens: list[int]
+    findings: Findings | None  # phishing warnings, the staff-name one pending (``phishing.settle``)
+
+
+def look(parsed: ParsedMessage, prefix: bytes = b"", raw: bytes | None = None) -> Look:
+    """The pure part of ``screen``: the rules that need no learning, the
+    classifier's tokens and, given ``raw``, the phishing warnings, the one
+    that needs the directory (a staff member's name) left pending. Reads no
+    database; never raises for a message's content."""
+    sender = sender_of(parsed)
+    auth = read_auth(prefix)
+    reasons = _rules(parsed, auth, sender)
+    findings = None
+    if raw is not None:
+        spoofed = any(r.code == "ACADEMIE_SPOOF" for r in reasons)
+        findings = phishing.analyse(parsed, raw, auth, spoofed=spoofed, staff=phishing.later)
+    tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
+    return Look(sender, auth, tuple(reasons), tokens, findings)
+
+
 def screen(
     parsed: ParsedMessage,
     prefix: bytes = b"",
@@ -211,35 +240,35 @@ def screen(
     envelope_from: str = "",
     raw: bytes | None = None,
     recipients: Sequence[tuple[str, int]] = (),
+    looked: Look | None = None,
 ) -> Screening:
     """Look at one message once, before storing it: spam rules, the
     classifier's counts of the académie and of the ``recipients``
     ((address, account id) pairs, when known: one query for all their
     scopes, two with the totals) and, given the message's ``raw`` bytes, its
     phishing warnings. With rspamd, the recipients go with the message
-    (``rspamd.check``). Needs no transaction; never raises for a message's
-    content."""
-    sender = sender_of(parsed)
-    auth = read_auth(prefix)
-    reasons = _rules(parsed, auth, sender)
+    (``rspamd.check``). ``looked``: ``look``'s result for these very
+    arguments, when a worker process computed it (otherwise computed here).
+    Needs no transaction; never raises for a message's content."""
+    if looked is None:
+        looked = look(parsed, prefix, raw)
+    sender, auth = looked.sender, looked.auth
+    reasons = list(looked.reasons)
+    findings = phishing.settle(looked.findings, parsed) if looked.findings is not None else None
     domain = sender.rpartition("@")[2]
     # Domain history: mail through our MX only (the one with our authentication results).
     outside = auth.present and bool(domain) and not phishing.is_academie(domain)
     past = domains.history(domain) if outside else None
     if outside:
         reasons.extend(_domain_reasons(past))
-    findings = None
-    if raw is not None:
-        spoofed = any(r.code == "ACADEMIE_SPOOF" for r in reasons)
-        findings = phishing.analyse(parsed, raw, auth, spoofed=spoofed)
-        if outside and past is None:
-            findings.warnings.append(phishing.Warning("NEW_DOMAIN", phishing.INFO, {"domain": domain[:253]}))
+    if findings is not None and outside and past is None:
+        findings.warnings.append(phishing.Warning("NEW_DOMAIN", phishing.INFO, {"domain": domain[:253]}))
     if raw is not None and rspamd.enabled():
         answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from,
                               recipients=[address for address, _ in recipients])
         if answer is not None:
             return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer)
-    tokens = tokenize(parsed.subject, parsed.search_text, extra=_header_tokens(sender, auth))
+    tokens = looked.tokens
     counts = classifier.read_counts(tokens, [ACADEMIE_SCOPE, *(account_id for _, account_id in recipients)])
     academie = counts.pop(ACADEMIE_SCOPE)
     return Screening(sender, auth, tuple(reasons), tokens, academie, findings, personal=counts)

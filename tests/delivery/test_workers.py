@@ -1,0 +1,150 @@
+"""Delivery worker processes (delivery/workers.py): the same corpus analysed
+inline and in worker processes gives the same parse, the same spam
+verdicts and phishing warnings and the same stored rows; a worker that dies
+costs its delivery a 451 4.3.0 with nothing stored, and the next delivery
+goes through a new pool; a worker never reaches the database."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import smtplib
+import time
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from academail.delivery.authcheck import Verdict as AuthVerdict
+from academail.delivery.dns import FakeResolver
+from academail.delivery.door import DeliveryRefused, Recipient, Refusal
+from academail.delivery.route import do_route, prepare_route
+from academail.delivery.workers import WorkerCrashed, Workers
+from academail.smtp import codes
+from academail.store.models import Content, Message
+from tests.conftest import build_message
+from tests.smtp.conftest import run_mx
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CORPUS = sorted([*(DATA / "messages").glob("*.eml"), *(DATA / "protection").glob("*.eml")])
+
+# Our own verdicts, as the MX puts them in the prefix: failing and passing
+# authentication exercise different rules and warnings.
+FAILING = AuthVerdict("fail", "fail", "", "fail", "reject", "exemple.example", "x@exemple.example").header()
+PASSING = AuthVerdict("pass", "none", "", "none", "", "exemple.example", "x@exemple.example").header()
+
+# A display name that is a colleague's (the one warning that needs the
+# directory, looked up in the serving process) and one that is nobody's.
+COLLEAGUE = build_message(sender='"Julie Martin" <julie.martin@messagerie-gratuite.example>', body="Tu as vu ?\n")
+STRANGER = build_message(sender='"Zoé Inconnue" <zoe@messagerie-gratuite.example>', body="Bonjour\n")
+
+
+def run(coroutine):
+    return asyncio.new_event_loop().run_until_complete(coroutine)
+
+
+@pytest.fixture(scope="module")
+def workers():
+    pool = Workers(2)
+    run(pool.start())
+    yield pool
+    pool.close()
+
+
+def test_the_corpus_analysed_in_workers_is_stored_as_analysed_inline(workers, transactional_db, make_account, settings):
+    make_account("Julie", "Martin")
+    inline_to, pooled_to = make_account("Paul", "Durand"), make_account("Anne", "Petit")
+    messages = [path.read_bytes() for path in CORPUS] + [COLLEAGUE, STRANGER]
+    assert len(messages) > 40
+    looked_at = refused = 0
+    for raw in messages:
+        for prefix in (FAILING, PASSING):
+            analysis = run(workers.analyse(raw, prefix, screen=True))
+            assert analysis is not None
+            routes = {}
+            for account, given in ((inline_to, None), (pooled_to, analysis)):
+                try:
+                    routes[account.pk] = prepare_route(
+                        raw, [Recipient(account.address, account.pk)], [], mail_from="x@exemple.example",
+                        trace=prefix, sign=False, screen=True, analysis=given,
+                    )
+                except DeliveryRefused as refusal:  # over the reject score: refused at SMTP time
+                    routes[account.pk] = refusal.refusal
+            inline, pooled = routes[inline_to.pk], routes[pooled_to.pk]
+            if isinstance(inline, Refusal) or isinstance(pooled, Refusal):
+                assert inline == pooled
+                refused += 1
+                continue
+            assert pooled.prepared.parsed == inline.prepared.parsed
+            assert pooled.screening.findings == inline.screening.findings
+            # The screening differs only by whom it was read for (each one's own counts).
+            assert (pooled.screening.reasons, pooled.screening.tokens, pooled.screening.academie) == (
+                inline.screening.reasons, inline.screening.tokens, inline.screening.academie)
+            looked_at += bool(inline.screening.findings.warnings)
+            with transaction.atomic():
+                for route in (inline, pooled):
+                    assert all(o.delivered for o in do_route(route))
+    assert looked_at > 20 and refused  # the corpus did raise warnings, and a refusal
+    kept = {}
+    for account in (inline_to, pooled_to):
+        rows = Message.objects.filter(mailbox__account=account).select_related("mailbox", "content").order_by("uid")
+        kept[account.pk] = [
+            (m.content.sha256, m.mailbox.special_use, bytes(m.prefix), m.flags, m.keywords, m.size) for m in rows
+        ]
+    assert kept[inline_to.pk] == kept[pooled_to.pk]
+    assert len(kept[inline_to.pk]) == 2 * len(messages) - refused
+    assert Content.objects.count() == len({r[0] for r in kept[inline_to.pk]})
+
+
+def test_a_colleagues_name_is_looked_up_in_the_serving_process(workers, db, make_account, settings):
+    make_account("Julie", "Martin")
+    for raw, expected in ((COLLEAGUE, "Julie Martin"), (STRANGER, None)):
+        analysis = run(workers.analyse(raw, PASSING, screen=True))
+        pending = [w for w in analysis.looked.findings.warnings if w.code == "DISPLAY_NAME_STAFF"]
+        assert len(pending) == 1  # the worker cannot know: it only says "a name to look up"
+        route = prepare_route(raw, [], [], mail_from="x@exemple.example", trace=PASSING, sign=False, screen=True,
+                              analysis=analysis, lists=["liste@ac-demo.fr"])
+        staff = [w.params["name"] for w in route.screening.findings.warnings if w.code == "DISPLAY_NAME_STAFF"]
+        assert staff == ([expected] if expected else [])
+
+
+def test_a_worker_never_reaches_the_database(workers):
+    with pytest.raises(RuntimeError, match="do not touch the database"):
+        run(workers.run(_count_accounts))
+
+
+def _count_accounts() -> int:
+    from academail.accounts.models import Account
+
+    return Account.objects.count()
+
+
+def test_a_worker_that_dies_costs_one_451_and_the_pool_is_made_anew(transactional_db, make_account):
+    account = make_account()
+    others = {p.pid for p in multiprocessing.active_children()}
+    with run_mx(FakeResolver(), processes=1) as mx:
+        before = {p.pid for p in multiprocessing.active_children()} - others
+        assert len(before) == 1
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)  # the pool notices its dead worker
+        with smtplib.SMTP(mx.host, mx.port) as client:
+            client.ehlo("mta.example")
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.sendmail("x@exemple.example", [account.address], build_message(subject="Perdu ?"))
+            code, text = codes.S451_LOCAL_ERROR.split(" ", 1)
+            assert (refused.value.smtp_code, refused.value.smtp_error.decode()) == (int(code), text)
+            assert not Message.objects.filter(mailbox__account=account).exists()
+            client.rset()
+            client.sendmail("x@exemple.example", [account.address], build_message(subject="Réessayé"))
+        stored = Message.objects.filter(mailbox__account=account)
+        assert [m.content.subject for m in stored] == ["Réessayé"]
+        after = {p.pid for p in multiprocessing.active_children()} - others
+        assert len(after) == 1 and not after & before
+
+
+def test_workers_zero_analyse_nothing():
+    assert run(Workers(0).analyse(b"Subject: x\r\n\r\nx\r\n")) is None
+    assert issubclass(WorkerCrashed, RuntimeError)
