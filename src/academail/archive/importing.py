@@ -27,7 +27,6 @@ stops the import with what was imported so far.
 from __future__ import annotations
 
 import csv
-import email.message
 import email.utils
 import hashlib
 import io
@@ -40,8 +39,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -51,6 +48,7 @@ from django.utils.translation import gettext as _
 
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import Clock, do_queue, step
+from academail.mime.headers import message_ids, split_header
 from academail.store.archiving import do_folder_for_label, held_messages
 from academail.store.errors import QuotaExceeded
 from academail.store.mailboxes import access_mailbox, do_create_mailbox, special_mailbox
@@ -91,6 +89,7 @@ class Item:
     keywords: str = ""
     refused: str = ""  # French reason; empty: to store
     folder: str = ""  # the folder it was in, inside a zip ("" elsewhere)
+    message_id: str = ""  # ``read_head``'s: the duplicate test's key with the SHA-256
 
 
 @dataclass
@@ -155,40 +154,36 @@ def _split_flags(raw: bytes) -> tuple[bytes, int, str]:
     return body, flags, " ".join(dict.fromkeys(k for k in keywords if k.isprintable()))
 
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+@dataclass(frozen=True)
+class Head:
+    """What the import needs of a message's header block, read once."""
+
+    mail: bool  # a header block first with one of the fields every mail has
+    date: datetime | None  # the Date field, as an aware datetime
+    message_id: str  # as the store keeps it (``Content.message_id``), "" without one
 
 
-def _headers(raw: bytes) -> email.message.Message:
-    """The header fields of ``raw``, parsed from its header block only (up to
-    the first empty line, RFC 5322 §2.1): the body is never fed to the
-    parser, which would read it line by line for nothing."""
-    end = _HEADER_END.search(raw)
-    return BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: end.end()] if end else raw)
-
-
-def _looks_like_mail(raw: bytes) -> bool:
-    """A header block first (RFC 5322 §2.2) with at least one of the fields
-    every mail has."""
+def read_head(raw: bytes) -> Head:
+    """``raw``'s header block (up to the first empty line, RFC 5322 §2.1),
+    split once by the delivery parser's own scanner (``mime.headers``):
+    whether it looks like mail (RFC 5322 §2.2), its Date and its Message-ID.
+    The body is never read."""
     if not _HEADER_LINE.match(raw):
-        return False
-    headers = _headers(raw)
-    return any(headers.get(name) is not None for name in ("From", "Date", "Message-ID", "Subject"))
+        return Head(False, None, "")
+    block = split_header(raw, 0, len(raw))
+    mail = any(block.raw_value(name) is not None for name in ("from", "date", "message-id", "subject"))
+    ids = message_ids(block.get("message-id"))
+    return Head(mail, _date(block.get("date")), ids[0] if ids else "")
 
 
-def _header_date(raw: bytes) -> datetime | None:
-    value = _headers(raw).get("Date")
+def _date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = email.utils.parsedate_to_datetime(str(value))
+        parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def message_id_of(raw: bytes) -> str:
-    value = _headers(raw).get("Message-ID")
-    return str(value).strip() if value else ""
 
 
 def _finish(where: str, lines: list[bytes], from_line: bytes, size: int, complete: bool) -> Item:
@@ -201,9 +196,10 @@ def _finish(where: str, lines: list[bytes], from_line: bytes, size: int, complet
         # the blank separator line before the next "From " or the end (RFC 4155 §2)
         raw = raw[:-1] if raw.endswith(b"\n\n") else raw[:-2]
     body, flags, keywords = _split_flags(raw)
-    if not _looks_like_mail(body):
+    head = read_head(body)
+    if not head.mail:
         return Item(where, refused=_("ce n'est pas un message (pas d'en-têtes de courrier)"))
-    return Item(where, body, _from_line_date(from_line) or _header_date(body), flags, keywords)
+    return Item(where, body, _from_line_date(from_line) or head.date, flags, keywords, message_id=head.message_id)
 
 
 def read_mbox(stream: BinaryIO, name: str) -> Iterator[Item]:
@@ -250,13 +246,16 @@ Manifest = dict[str, tuple[datetime | None, int, str, str]]
 
 
 def _eml(raw: bytes, where: str, manifest: Manifest) -> Item:
-    if not _looks_like_mail(raw):
+    head = read_head(raw)
+    if not head.mail:
         return Item(where, refused=_("ce n'est pas un message (pas d'en-têtes de courrier)"))
     known = manifest.get(where)
     if known is not None:
-        return Item(where, raw, known[0] or _header_date(raw), known[1], known[2])
+        return Item(where, raw, known[0] or head.date, known[1], known[2], message_id=head.message_id)
     body, flags, keywords = _split_flags(raw)
-    return Item(where, body, _header_date(body), flags, keywords)
+    if len(body) != len(raw):  # flag headers removed: the rest is read again
+        head = read_head(body)
+    return Item(where, body, head.date, flags, keywords, message_id=head.message_id)
 
 
 def _member_folder(name: str, manifest: Manifest) -> str:
@@ -456,7 +455,7 @@ def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]],
     Returns False when the mailbox is full (the import stops there)."""
     account_id = int(job.account_id)
     items = [(position, item) for position, item in batch if item is not None]
-    keys = [(message_id_of(item.raw), hashlib.sha256(item.raw).hexdigest()) for _position, item in items]
+    keys = [(item.message_id, hashlib.sha256(item.raw).hexdigest()) for _position, item in items]
     held = held_messages(account_id, keys)
     seen: set[tuple[str, str]] = set()
     fresh: list[bytes] = []
