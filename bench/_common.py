@@ -257,6 +257,23 @@ def server_log_tail(lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """``process_cpu_seconds`` of a process and of its living descendants
+    (a server's delivery worker processes)."""
+    total = process_cpu_seconds(pid)
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return total
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(tree_cpu_seconds(int(child)) for child in children)
+    return total
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (Linux /proc)."""
     try:

@@ -150,8 +150,12 @@ def main() -> int:
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats written to FILE")
-    parser.add_argument("--servers", type=int, default=1,
-                        help="`serve --only smtp` processes sharing the port (SO_REUSEPORT)")
+    parser.add_argument("--servers", default="1",
+                        help="`serve --only smtp` processes sharing the port (SO_REUSEPORT); "
+                        "a list (1,2) runs each, one after the other, in this run")
+    parser.add_argument("--workers", default="",
+                        help="ACADEMAIL_DELIVERY_WORKERS of the servers (default: theirs, from the cores); "
+                        "a list (0,2) runs each, one after the other, in this run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     parser.add_argument("--blobs", default="file", choices=["file", "s3", "file,s3"],
                         help="blob store: files, S3 (moto's server, started here), or both one after the other")
@@ -163,9 +167,50 @@ def main() -> int:
               + f" (s3/file {figures['s3'] / figures['file']:.2f}x)")
         return 0 if all(figures.values()) else 1
     c.banner(f"bench/deliver.py: SMTP inbound, real MX, blobs in {args.blobs}")
-    ok, _ = run(args, args.blobs)
+    variants = [(servers, workers) for servers in args.servers.split(",")
+                for workers in (args.workers.split(",") if args.workers else [""])]
+    if len(variants) == 1:
+        args.server_count = int(variants[0][0])
+        if variants[0][1]:
+            os.environ["ACADEMAIL_DELIVERY_WORKERS"] = variants[0][1]
+        all_ok, _, _ = run(args, args.blobs)
+    else:  # each in its own process, one after the other: settings are read once, at import
+        figures = []
+        for servers, workers in variants:
+            label = f"{servers} server{'s' if servers != '1' else ''}, workers {workers or 'default'}"
+            print(f"variant  {label}", flush=True)
+            figures.append((label, *_run_variant(servers, workers)))
+        all_ok = all(rate for _, rate, _ in figures)
+        base = figures[0][1] or 1.0
+        for label, rate, cpu_ms in figures:
+            print(f"compare  {label}: {rate:.0f} msg/s ({rate / base:.2f}x the first), "
+                  f"serving processes' CPU {cpu_ms:.1f} ms/msg (worker processes apart)")
     print(f"peer     {PEER} (BENCHMARKS.md, same machine kind, not this run)")
-    return 0 if ok else 1
+    return 0 if all_ok else 1
+
+
+def _run_variant(servers: str, workers: str) -> tuple[float, float]:
+    """This script again for one variant; its (accepted msg/s, serving
+    processes' CPU ms/msg, worker processes apart), zeros if it failed."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--servers", "--workers"):
+            skip = True
+        elif not arg.startswith(("--servers=", "--workers=")):
+            argv.append(arg)
+    argv += ["--servers", servers] + (["--workers", workers] if workers else [])
+    done = subprocess.run([sys.executable, __file__, *argv],  # noqa: S603
+                          capture_output=True, text=True, check=False)
+    print(done.stdout, end="", flush=True)
+    rate = re.search(r"^result   (\d+) msg/s accepted", done.stdout, re.M)
+    cpu = re.search(r"^cpu      server [\d.]+ s \(\d+ % of one core, [\d.]+ ms/msg: serving process ([\d.]+)",
+                    done.stdout, re.M)
+    if not rate or not cpu or done.returncode != 0:
+        print(done.stderr[-3000:])
+        return 0.0, 0.0
+    return float(rate.group(1)), float(cpu.group(1))
 
 
 def _run_child(blobs: str) -> float:
@@ -181,8 +226,9 @@ def _run_child(blobs: str) -> float:
     return float(rate.group(1)) if rate and done.returncode == 0 else 0.0
 
 
-def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
-    """One measured run with blobs in files or in object storage; (verified, msg/s)."""
+def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
+    """One measured run with blobs in files or in object storage;
+    (verified, msg/s, serving processes' CPU ms per accepted message)."""
     with c.bench_home(args.database_url, keep=args.keep) as home, contextlib.ExitStack() as s3:
         moto = s3.enter_context(c.s3_blobs()) if blobs == "s3" else None
         if moto is not None:
@@ -206,7 +252,7 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
         connections.close_all()
         port = c.free_port()
         with contextlib.ExitStack() as stack:
-            servers = [stack.enter_context(c.smtp_server(port, profile=args.profile)) for _ in range(args.servers)]
+            servers = [stack.enter_context(c.smtp_server(port, profile=args.profile)) for _ in range(args.server_count)]
             work: queue.Queue[Item | None] = queue.Queue()
             for item in items:
                 work.put(item)
@@ -218,7 +264,8 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
                 threading.Thread(target=client, args=(port, work, args.per_connection, result, lock), daemon=True)
                 for _ in range(args.clients)
             ]
-            cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers)
+            cpu_server = sum(c.tree_cpu_seconds(s.pid) for s in servers)
+            cpu_main = sum(c.process_cpu_seconds(s.pid) for s in servers)
             cpu_moto = c.process_cpu_seconds(moto.pid) if moto is not None else 0.0
             cpu_client = time.process_time()
             started = time.perf_counter()
@@ -227,12 +274,13 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
             for thread in threads:
                 thread.join(timeout=600)
             elapsed = time.perf_counter() - started
-            cpu_server = sum(c.process_cpu_seconds(s.pid) for s in servers) - cpu_server
+            cpu_server = sum(c.tree_cpu_seconds(s.pid) for s in servers) - cpu_server
+            cpu_main = sum(c.process_cpu_seconds(s.pid) for s in servers) - cpu_main
             cpu_moto = c.process_cpu_seconds(moto.pid) - cpu_moto if moto is not None else 0.0
             cpu_client = time.process_time() - cpu_client
             if any(t.is_alive() for t in threads):
                 print("clients still running after 600 s: giving up")
-                return False, 0.0
+                return False, 0.0, 0.0
             accepted = len(result.accepted)
             accepted_bytes = sum(len(i.raw) for i, _ in result.accepted)
             ms = [t * 1000 for t in result.data_to_250]
@@ -244,7 +292,11 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
                   f"p99 {c.percentile(ms, 99):.1f} ms, max {max(ms, default=0):.1f} ms")
             print(f"result   whole transaction (MAIL..250, sendmail): p50 {c.percentile(tx, 50):.1f} ms, "
                   f"p99 {c.percentile(tx, 99):.1f} ms")
-            print(f"cpu      server {cpu_server:.1f} s ({cpu_server / elapsed * 100:.0f} % of one core), "
+            print(f"cpu      server {cpu_server:.1f} s ({cpu_server / elapsed * 100:.0f} % of one core, "
+                  f"{cpu_server * 1000 / max(accepted, 1):.1f} ms/msg: serving process "
+                  f"{cpu_main * 1000 / max(accepted, 1):.1f}, worker processes "
+                  f"{(cpu_server - cpu_main) * 1000 / max(accepted, 1):.1f}; "
+                  f"load average {os.getloadavg()[0]:.1f}), "
                   f"bench clients {cpu_client:.1f} s ({cpu_client / elapsed * 100:.0f} %)"
                   + (f", moto S3 server {cpu_moto:.1f} s ({cpu_moto / elapsed * 100:.0f} %)" if moto else ""))
             for item, error in result.refused[:5]:
@@ -258,7 +310,7 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float]:
             connections.close_all()
         if not ok or result.refused:
             print("--- server log (tail) ---\n" + c.server_log_tail())
-        return ok, accepted / elapsed
+        return ok, accepted / elapsed, cpu_main * 1000 / max(accepted, 1)
 
 
 if __name__ == "__main__":
