@@ -136,6 +136,21 @@ def machine_label() -> str:
     return f"{os.cpu_count()} CPU, {platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
 
 
+def pg_backend_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the bench's
+    database (same machine: /proc), this process's own connection apart;
+    {} on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [int(row[0]) for row in cursor.fetchall()]
+    connection.close()
+    return {pid: process_cpu_seconds(pid) for pid in pids}
+
+
 def db_size_bytes() -> int:
     """The database's size: SQLite file (after a WAL checkpoint) or pg_database_size."""
     from django.db import connection

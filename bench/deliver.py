@@ -266,6 +266,7 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
             ]
             cpu_server = sum(c.tree_cpu_seconds(s.pid) for s in servers)
             cpu_main = sum(c.process_cpu_seconds(s.pid) for s in servers)
+            pg_before = c.pg_backend_cpu()  # the servers' connections, opened at start-up and kept
             cpu_moto = c.process_cpu_seconds(moto.pid) if moto is not None else 0.0
             cpu_client = time.process_time()
             started = time.perf_counter()
@@ -276,6 +277,8 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
             elapsed = time.perf_counter() - started
             cpu_server = sum(c.tree_cpu_seconds(s.pid) for s in servers) - cpu_server
             cpu_main = sum(c.process_cpu_seconds(s.pid) for s in servers) - cpu_main
+            cpu_pg = sum(seconds - pg_before.get(pid, 0.0) for pid, seconds in c.pg_backend_cpu().items()
+                         if seconds == seconds)  # NaN: the backend ended meanwhile
             cpu_moto = c.process_cpu_seconds(moto.pid) - cpu_moto if moto is not None else 0.0
             cpu_client = time.process_time() - cpu_client
             if any(t.is_alive() for t in threads):
@@ -299,6 +302,9 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
                   f"load average {os.getloadavg()[0]:.1f}), "
                   f"bench clients {cpu_client:.1f} s ({cpu_client / elapsed * 100:.0f} %)"
                   + (f", moto S3 server {cpu_moto:.1f} s ({cpu_moto / elapsed * 100:.0f} %)" if moto else ""))
+            if cpu_pg:
+                print(f"cpu      PostgreSQL backends of the servers {cpu_pg:.1f} s "
+                      f"({cpu_pg * 1000 / max(accepted, 1):.1f} ms/msg)")
             for item, error in result.refused[:5]:
                 print(f"refused  {item.message_id}: {error}")
             ok = verify(result)

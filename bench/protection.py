@@ -216,13 +216,18 @@ def rspamd_cost(runs: int) -> None:
               f"{c.percentile(cpu, 50):.2f} ms{extra}; load {os.getloadavg()[0]:.1f}")
 
 
-def throughput(messages: int) -> None:
+def throughput(messages: int, workers: str = "") -> None:
+    """MX inbound, filter off then on, twice: msg/s and the CPU per message
+    of the whole server (serving process and its delivery worker
+    processes), which the machine's load moves less than the rate.
+    ``workers``: ACADEMAIL_DELIVERY_WORKERS of the server (default: its own)."""
     rates: dict[str, list[float]] = {"off": [], "on": []}
+    cpus: dict[str, list[float]] = {"off": [], "on": []}
     for label in ("off", "on", "off", "on"):
         env = dict(os.environ, ACADEMAIL_SPAM_FILTER="1" if label == "on" else "0")
         out = subprocess.run(
             [sys.executable, str(c.BENCH_DIR / "deliver.py"), "--messages", str(messages), "--min-kb", "10",
-             "--max-kb", "60"],
+             "--max-kb", "60", *(["--workers", workers] if workers else [])],
             env=env, capture_output=True, text=True, check=False,
         )
         found = re.search(r"result\s+(\d+) msg/s accepted", out.stdout)
@@ -230,10 +235,17 @@ def throughput(messages: int) -> None:
             print(out.stdout[-2000:], out.stderr[-2000:])
             raise SystemExit(f"deliver.py failed with the filter {label}")
         rates[label].append(float(found.group(1)))
-        print(f"run      filter {label:3}: {found.group(1)} msg/s")
+        cpu = re.search(r"^cpu      server [\d.]+ s \(\d+ % of one core, ([\d.]+) ms/msg: serving process ([\d.]+)",
+                        out.stdout, re.M)
+        cpus[label].append(float(cpu.group(1)) if cpu else float("nan"))
+        print(f"run      filter {label:3}: {found.group(1)} msg/s, server CPU {cpu.group(1) if cpu else '?'} ms/msg "
+              f"(serving process {cpu.group(2) if cpu else '?'}); load {os.getloadavg()[0]:.1f}")
     off, on = max(rates["off"]), max(rates["on"])
     print(f"result   MX inbound, best of 2: filter off {off:.0f} msg/s, filter on {on:.0f} msg/s "
           f"({(on - off) / off * 100:+.1f} %; goal: no worse than -10 %)")
+    cpu_off, cpu_on = min(cpus["off"]), min(cpus["on"])
+    print(f"result   server CPU per message, best of 2: filter off {cpu_off:.1f} ms, on {cpu_on:.1f} ms "
+          f"({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %)")
 
 
 def main() -> None:
@@ -241,17 +253,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--throughput-only", action="store_true", help="only the MX inbound runs")
+    parser.add_argument("--workers", default="", help="ACADEMAIL_DELIVERY_WORKERS for the MX runs (default: its own)")
     parser.add_argument("--accounts", type=int, default=60_000, help="staff names for the display-name lookup")
     parser.add_argument("--rspamd", action="store_true", help="also screen through a real rspamd (starts it: 1-2 min)")
     args = parser.parse_args()
     print(f"machine  {c.machine_label()}")
+    if args.throughput_only:
+        throughput(args.messages, args.workers)
+        return
     with c.django_home():
         per_message(args.runs)
         if args.rspamd:
             rspamd_cost(min(args.runs, 100))
         staff_lookup(args.accounts)
     if not args.skip_throughput:
-        throughput(args.messages)
+        throughput(args.messages, args.workers)
 
 
 if __name__ == "__main__":
