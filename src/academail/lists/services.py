@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from academail.accounts.models import Account, Function, Role
@@ -45,6 +45,7 @@ from academail.lists.models import (
     Sender,
 )
 from academail.mime.parse import ParsedMessage, parse_message
+from academail.store import search
 from academail.store.blobs import blob_store
 
 PAGE_SIZE = 50
@@ -344,6 +345,32 @@ def archive_page(mailing_list: MailingList, *, before_id: int | None = None) -> 
     """Distributed posts, newest first, ``PAGE_SIZE`` at a time (index
     (list, status, -id)); ``before_id``: the last id of the previous page."""
     rows = Post.objects.filter(mailing_list=mailing_list, status=PostStatus.DISTRIBUTED)
+    if before_id is not None:
+        rows = rows.filter(pk__lt=before_id)
+    return list(rows.order_by("-id")[:PAGE_SIZE])
+
+
+MAX_QUERY = 200
+
+
+def archive_search(mailing_list: MailingList, query: str, *, before_id: int | None = None) -> list[Post] | None:
+    """The list's distributed posts matching ``query`` (every word, as a word
+    prefix, in the subject, the people or the text; accents and case
+    ignored: the store's full-text index, where each post is a Content),
+    newest first, ``PAGE_SIZE`` at a time after ``before_id``. None when the
+    query has no searchable word. The caller checked the right to read the
+    archive (``access_list``). The archive's own posts are tested one by one
+    (``search.match_sql``'s probe form) up to ``search.PROBE_LIMIT`` posts,
+    so the cost follows the list, not the académie's index."""
+    rows = Post.objects.filter(mailing_list=mailing_list, status=PostStatus.DISTRIBUTED)
+    size = rows.count()
+    condition = search.match_sql(query[:MAX_QUERY], scope_messages=size, column="lists_post.content_id")
+    if condition is None:
+        return None
+    if search.probes(size) and connection.vendor == "sqlite":
+        search.register_functions()
+    sql, params = condition
+    rows = rows.extra(where=[sql], params=params)  # noqa: S610 (fixed SQL from store.search, values as params)
     if before_id is not None:
         rows = rows.filter(pk__lt=before_id)
     return list(rows.order_by("-id")[:PAGE_SIZE])

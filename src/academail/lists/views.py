@@ -54,8 +54,12 @@ def index(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, list_id: int) -> HttpResponse:
     access = _access(request, list_id)
     before = parse_int(request.GET.get("avant"))
-    posts = services.archive_page(access.mailing_list, before_id=before)
+    query = request.GET.get("q", "").strip()[:services.MAX_QUERY]
+    found = services.archive_search(access.mailing_list, query, before_id=before) if query else None
+    posts = found if found is not None else services.archive_page(access.mailing_list, before_id=before)
     return render_page(request, "lists/pages/detail.html", {
+        "query": query if found is not None else "",
+        "unsearchable": bool(query) and found is None,
         "title": access.mailing_list.name,
         "access": access,
         "list": access.mailing_list,

@@ -38,6 +38,9 @@ MAX_TERMS = 16
 # measures both: about 4-15 µs a document tested, where the shared index pays for
 # every matching document of every account.
 PROBE_LIMIT = 20_000
+# The content id columns ``match_sql`` may test (fixed names, never input):
+# a mailbox's messages, a list's archived posts.
+COLUMNS = frozenset({"m.content_id", "lists_post.content_id"})
 
 
 def _fold_any(text: str) -> str:
@@ -180,7 +183,8 @@ def do_unindex(content_ids: list[int]) -> None:
         cursor.execute(f"DELETE FROM store_searchfields WHERE content_id IN ({marks})", content_ids)  # noqa: S608
 
 
-def match_sql(query: str, *, scope_messages: int | None = None) -> tuple[str, list[str]] | None:
+def match_sql(query: str, *, scope_messages: int | None = None,
+              column: str = "m.content_id") -> tuple[str, list[str]] | None:
     """A SQL condition on ``m.content_id`` (``m`` = store_message) that keeps the
     messages matching ``query``; None when the query has no searchable word.
 
@@ -188,18 +192,22 @@ def match_sql(query: str, *, scope_messages: int | None = None) -> tuple[str, li
     account's or the mailbox's count). Up to PROBE_LIMIT, the condition tests
     each of those messages' own document (the probe form), so the cost follows
     the person's mailbox; the caller must then drive the query from the scope's
-    rows (``probes(...)`` says which form was chosen)."""
+    rows (``probes(...)`` says which form was chosen). ``column``: the
+    content id column to test instead (a list archive's ``content_id``: a
+    post is a Content of the store, indexed like any message)."""
+    if column not in COLUMNS:
+        raise ValueError(f"not a content id column: {column!r}")
     words = terms(query)
     if not words:
         return None
     if probes(scope_messages):
-        return _probe_sql(words)
+        return _probe_sql(words, column)
     if connection.vendor == "sqlite":
         expression = " ".join(f'"{w}"*' for w in words)
-        return "m.content_id IN (SELECT rowid FROM store_search WHERE store_search MATCH %s)", [expression]
+        return f"{column} IN (SELECT rowid FROM store_search WHERE store_search MATCH %s)", [expression]  # noqa: S608 (COLUMNS)
     expression = " & ".join(f"{w}:*" for w in words)
     return (
-        "m.content_id IN (SELECT content_id FROM store_search WHERE doc @@ to_tsquery('simple', %s))",
+        f"{column} IN (SELECT content_id FROM store_search WHERE doc @@ to_tsquery('simple', %s))",  # noqa: S608 (COLUMNS)
         [expression],
     )
 
@@ -210,7 +218,7 @@ def probes(scope_messages: int | None) -> bool:
     return scope_messages is not None and scope_messages <= PROBE_LIMIT
 
 
-def _probe_sql(words: list[str]) -> tuple[str, list[str]]:
+def _probe_sql(words: list[str], column: str = "m.content_id") -> tuple[str, list[str]]:
     """The probe form of ``match_sql``: the message's own document, read by its
     key, tested against the query. PostgreSQL evaluates the same tsquery on the
     stored tsvector (a scalar subquery is evaluated per row, never turned into
@@ -220,12 +228,12 @@ def _probe_sql(words: list[str]) -> tuple[str, list[str]]:
     if connection.vendor == "sqlite":
         register_functions()
         return (
-            "academail_words_match((SELECT s.text FROM store_search s WHERE s.rowid = m.content_id), %s)",
+            f"academail_words_match((SELECT s.text FROM store_search s WHERE s.rowid = {column}), %s)",  # noqa: S608 (COLUMNS)
             ["\n".join(words)],
         )
     expression = " & ".join(f"{w}:*" for w in words)
     return (
-        "(SELECT s.doc FROM store_search s WHERE s.content_id = m.content_id) @@ to_tsquery('simple', %s)",
+        f"(SELECT s.doc FROM store_search s WHERE s.content_id = {column}) @@ to_tsquery('simple', %s)",  # noqa: S608 (COLUMNS)
         [expression],
     )
 
