@@ -7,7 +7,6 @@ idling on the same functional mailbox."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from imapclient import IMAPClient
@@ -18,7 +17,7 @@ from academail.imap.parsing.utf7 import encode
 from academail.store import acl
 from academail.store.mailboxes import do_create_mailbox
 from tests.imap.conftest import PASSWORD, client_context
-from tests.imap.helpers import deliver_to
+from tests.imap.helpers import deliver_to, idle_until
 
 pytestmark = pytest.mark.e2e
 
@@ -216,31 +215,21 @@ def test_two_members_in_idle_see_each_other(imap, people):
         two.select_folder(INBOX)
         two.idle()
         one.add_flags([1], [b"\\Flagged"])
-        seen = _idle_until(two, lambda r: any(b"FETCH" in repr(x).encode() for x in r))
+        seen = idle_until(two, lambda r: any(b"FETCH" in repr(x).encode() for x in r))
         assert any(b"\\Flagged" in repr(x).encode() for x in seen), seen
         two.idle_done()
         one.idle()
         deliver_to(box, subject="Nouveau message")
-        seen = _idle_until(one, lambda r: any(b"EXISTS" in repr(x).encode() for x in r))
+        seen = idle_until(one, lambda r: any(b"EXISTS" in repr(x).encode() for x in r))
         assert any(x[0] == 3 and x[1] == b"EXISTS" for x in seen if isinstance(x, tuple)), seen
         one.idle_done()
         two.idle()
         one.move([1], "Partagés/ce.0341234x@ac-demo.fr/Archives")
-        seen = _idle_until(two, lambda r: any(b"EXPUNGE" in repr(x).encode() for x in r))
+        seen = idle_until(two, lambda r: any(b"EXPUNGE" in repr(x).encode() for x in r))
         two.idle_done()
     finally:
         one.logout()
         two.logout()
-
-
-def _idle_until(client: IMAPClient, done, timeout: float = 20.0) -> list:
-    collected: list = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        collected += client.idle_check(timeout=1)
-        if done(collected):
-            return collected
-    raise AssertionError(f"nothing announced in {timeout} s: {collected}")
 
 
 def test_folder_share_is_in_the_shared_namespace(imap, make_account):

@@ -38,10 +38,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Resynchronisations in flight, shared by the sessions whose views are in the
-# same state: (account, mailbox, modseq, last UID) -> (the newest event the
+# same state: (account, mailbox, modseq, last UID, whose \Seen) -> (the newest event the
 # starting session had seen, result). One delivery wakes every phone idling on
 # that INBOX, and they all ask the same question.
-_RESYNCS: dict[tuple[int, int, int, int], tuple[MailEvent | None, asyncio.Future[store.Changes]]] = {}
+_RESYNCS: dict[tuple[int, int, int, int, int | None], tuple[MailEvent | None, asyncio.Future[store.Changes]]] = {}
 _KEYWORD = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]{1,64}$")
 
 
@@ -226,7 +226,7 @@ class Session:
         hands one instance to every subscriber). That query then sees every
         change the event announced: events are published after commit, and
         the query started after the event arrived."""
-        key = (self.account, view.mailbox_id, view.modseq, view.last_uid)
+        key = (self.account, view.mailbox_id, view.modseq, view.last_uid, view.seen_for)
         shared = _RESYNCS.get(key)
         if shared is not None and self.last_event is not None and shared[0] is self.last_event:
             return await asyncio.shield(shared[1])

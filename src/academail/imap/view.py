@@ -125,9 +125,13 @@ class RecentUids:
 class SelectedView:
     def __init__(
         self, *, mailbox_id: int, name: str, uidvalidity: int, uids: Iterable[int], highestmodseq: int,
-        uidnext: int, readonly: bool, rights: str = "", shared: bool = False,
+        uidnext: int, readonly: bool, rights: str = "", shared: bool = False, seen_for: int | None = None,
     ) -> None:
         self.mailbox_id = mailbox_id
+        # Whose \Seen the session shows and searches: its own account in a
+        # mailbox whose owner keeps \Seen per person (``store.seen``), read
+        # at SELECT; None for the message's flag.
+        self.seen_for = seen_for
         # Someone else's mailbox (RFC 2342 shared namespace): the session's
         # RFC 4314 rights there, read again before every command.
         self.shared = shared

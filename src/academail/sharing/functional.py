@@ -34,7 +34,7 @@ from academail.accounts.services import (
 )
 from academail.sharing import journal
 from academail.sharing.models import FunctionalMailbox
-from academail.store import acl
+from academail.store import acl, seen
 
 PAGE_SIZE = 50
 MAX_IMPORT_LINES = 5000
@@ -211,6 +211,18 @@ def check_set_member(actor: Account, box: FunctionalMailbox, identifier: str, pr
     elif was != rights:
         journal.record_change(box.account_id, grantee, actor.pk, f"droits modifiés ({rights})")
     return rights
+
+
+def do_set_seen_mode(actor: Account, box: FunctionalMailbox, per_person: bool) -> None:
+    """"Lu / non lu" shared by the team (the default) or each member's own
+    (``store.seen``). Precondition: ``box`` came from ``access_functional``
+    (the actor manages it)."""
+    if seen.do_set_mode(box.account_id, per_person):
+        journal.record_seen_mode(box.account_id, actor.pk, per_person)
+
+
+def seen_per_person(box: FunctionalMailbox) -> bool:
+    return seen.is_per_person(box.account_id)
 
 
 def do_remove_member(actor: Account, box: FunctionalMailbox, grantee_id: int) -> None:

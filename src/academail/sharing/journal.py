@@ -40,6 +40,15 @@ def record_change(owner_id: int, grantee_id: int, by_id: int | None, text: str) 
     journal.do_record(grantee_id, EventKind.SHARING_CHANGED, detail=f"{text} : {owner_address} (par {by})")
 
 
+def record_seen_mode(owner_id: int, by_id: int, per_person: bool) -> None:
+    """The manager chose how \\Seen is kept: the owner's journal and theirs."""
+    by, _address = _who(by_id)
+    _owner, owner_address = _who(owner_id)
+    text = "« lu » propre à chaque personne" if per_person else "« lu » partagé par l'équipe"
+    journal.do_record(owner_id, EventKind.SHARING_CHANGED, detail=f"{text} (par {by})")
+    journal.do_record(by_id, EventKind.SHARING_CHANGED, detail=f"{text} : {owner_address}")
+
+
 def on_sent_for(sender: Any, *, actor_id: int, owner_id: int, subject: str, recipients: int, on_behalf: bool,
                 **_: Any) -> None:
     """``delivery.submit.sent_for``: a message sent from ``owner_id``'s

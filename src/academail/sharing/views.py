@@ -153,7 +153,11 @@ def functional_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
-            if action == "remove":
+            if action == "seen_mode":
+                per_person = request.POST.get("seen") == "person"
+                functional.do_set_seen_mode(actor, box, per_person)
+                messages.success(request, _("Choix enregistré."))
+            elif action == "remove":
                 grantee = parse_int(request.POST.get("grantee"))
                 if grantee is not None:
                     functional.do_remove_member(actor, box, grantee)
@@ -173,6 +177,7 @@ def functional_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     response = render_page(request, "functional.html", {
         "title": box.name, "box": box, "members": members, "rights": RIGHT_LABELS, "error": error,
         "journal": journal, "default_rights": functional.MEMBER,
+        "seen_per_person": functional.seen_per_person(box),
     })
     if error:
         response.status_code = 400

@@ -41,6 +41,9 @@ class MailEvent:
     kind: str  # "exists" | "flags" | "expunge" | "mailbox"
     modseq: int = 0
     uids: tuple[int, ...] = field(default=())
+    # For that account's subscribers only (0: everyone watching the mailbox's
+    # owner): a change of one person's own \Seen (store.seen).
+    only: int = 0
 
 
 class Subscription:
@@ -115,6 +118,8 @@ class EventBus:
             with self._lock:
                 subs = list(self._subs.get(event.account_id, ()))
             for sub in subs:
+                if event.only and sub.account_id != event.only:
+                    continue
                 sub.loop.call_soon_threadsafe(sub._offer, event)
 
 
@@ -132,7 +137,7 @@ def publish_on_commit(events: list[MailEvent]) -> None:
 
 
 def _notify(events: list[MailEvent]) -> None:
-    rows = [[e.account_id, e.mailbox_id, e.kind, e.modseq] for e in events]
+    rows = [[e.account_id, e.mailbox_id, e.kind, e.modseq, e.only] for e in events]
     batch: list[list[object]] = []
     size = 0
     with connection.cursor() as cursor:
@@ -154,7 +159,10 @@ def relay(payload: str) -> int:
         data = json.loads(payload)
         if data.get("from") == PROCESS_TAG:
             return 0
-        events = [MailEvent(int(a), int(m), str(k), int(s)) for a, m, k, s in data["events"]]
+        events = [
+            MailEvent(int(a), int(m), str(k), int(s), only=int(rest[0]) if rest else 0)
+            for a, m, k, s, *rest in data["events"]
+        ]
     except (ValueError, KeyError, TypeError):
         log.warning("ignoring a malformed event notification")
         return 0

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from academail.mime.headers import decode_words, split_header
-from academail.store import acl, search
+from academail.store import acl, search, seen
 from academail.store.blobs import blob_store
 from academail.store.mailboxes import (
     access_mailbox,
@@ -64,17 +64,24 @@ class MailboxInfo:
     # session's rights there (RFC 4314); for one's own, the owner's rights.
     owner_id: int = 0
     rights: str = acl.OWNER_RIGHTS
+    # Whose \Seen the session sees there: its own account when the owner keeps
+    # \Seen per person (``store.seen``), else None (the message's flag).
+    seen_for: int | None = None
 
     @property
     def shared(self) -> bool:
         return self.name.startswith(acl.SHARED_PREFIX + acl.SEPARATOR)
 
 
-def _info(box: Mailbox, name: str | None = None, rights: str = acl.OWNER_RIGHTS) -> MailboxInfo:
+def _info(
+    box: Mailbox, name: str | None = None, rights: str = acl.OWNER_RIGHTS, *,
+    seen_for: int | None = None, unseen: int | None = None,
+) -> MailboxInfo:
     return MailboxInfo(
         id=box.pk, name=name or box.name, special_use=box.special_use, uidvalidity=box.uidvalidity,
         uidnext=box.uidnext, highestmodseq=box.highestmodseq, messages=box.messages,
-        unseen=box.unseen, size=box.size, owner_id=box.account_id, rights=rights,
+        unseen=box.unseen if unseen is None else unseen, size=box.size, owner_id=box.account_id, rights=rights,
+        seen_for=seen_for,
     )
 
 
@@ -83,7 +90,9 @@ def _lookup(account_id: int, name: str, need: str) -> MailboxInfo:
     account holds ``need`` (``store.acl``); MailboxNotFound / NoPermission."""
     if acl.split_shared_name(name) is not None:
         box, rights = acl.access_shared_by_name(account_id, name, need)
-        return _info(box, acl.shared_name(box.account.address, box.name), rights)
+        seen_for = seen.viewer(account_id, box.account_id)
+        unseen = seen.unseen_counts(account_id, [box]).get(box.pk) if seen_for is not None else None
+        return _info(box, acl.shared_name(box.account.address, box.name), rights, seen_for=seen_for, unseen=unseen)
     return _info(access_mailbox_by_name(account_id, name))
 
 
@@ -103,7 +112,13 @@ def subscription_names(account_id: int) -> set[str]:
 def list_shared_infos(account_id: int) -> list[MailboxInfo]:
     """Every folder of others the account may see, named in the shared
     namespace, with its counters and the account's rights (two queries)."""
-    return [_info(s.mailbox, s.name, s.rights) for s in acl.visible_shared(account_id)]
+    shared = acl.visible_shared(account_id)
+    unseen = seen.unseen_counts(account_id, [s.mailbox for s in shared])
+    return [
+        _info(s.mailbox, s.name, s.rights, seen_for=account_id if s.mailbox.pk in unseen else None,
+              unseen=unseen.get(s.mailbox.pk))
+        for s in shared
+    ]
 
 
 def mailbox_info(account_id: int, name: str, need: str = "r") -> MailboxInfo:
@@ -168,13 +183,16 @@ def select_snapshot(account_id: int, name: str) -> Snapshot:
         uids = array("I", Message.objects.filter(mailbox_id=box.pk).order_by("uid").values_list("uid", flat=True))
         unseen_uid = (
             Message.objects.filter(mailbox_id=box.pk)
-            .annotate(seen=F("flags").bitand(Flag.SEEN))
+            .annotate(seen=seen.flags_expression(looked.seen_for).bitand(Flag.SEEN))
             .filter(seen=0)
             .order_by("uid")
             .values_list("uid", flat=True)
             .first()
         )
-        info = _info(box, looked.name, looked.rights)
+        info = _info(
+            box, looked.name, looked.rights, seen_for=looked.seen_for,
+            unseen=looked.unseen if looked.seen_for is not None else None,
+        )
         keywords = keywords_in_use(box.pk)
     first_unseen = None
     if unseen_uid is not None:
@@ -239,12 +257,14 @@ class Changes:
     expunged: list[int]
 
 
-def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) -> Changes:
+def changes_since(
+    account_id: int, mailbox_id: int, modseq: int, last_uid: int, seen_for: int | None = None,
+) -> Changes:
     """New messages above ``last_uid``, messages whose MODSEQ passed ``modseq``
     and UIDs expunged since ``modseq``. The mailbox row is read first: whatever
     commits later has a higher MODSEQ and is seen on the next call, so nothing is
     missed (at worst a change is reported twice). Raises MailboxNotFound if the
-    mailbox went away."""
+    mailbox went away. ``seen_for``: whose \\Seen the flags show."""
     box = access_mailbox(account_id, mailbox_id, "r")
     new_uids = list(
         Message.objects.filter(mailbox_id=mailbox_id, uid__gt=last_uid).order_by("uid").values_list("uid", flat=True)
@@ -252,8 +272,9 @@ def changes_since(account_id: int, mailbox_id: int, modseq: int, last_uid: int) 
     changed = [
         FlagRow(*row)
         for row in Message.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lte=last_uid)
+        .annotate(seen_flags=seen.flags_expression(seen_for))
         .order_by("uid")
-        .values_list("uid", "flags", "keywords", "modseq")
+        .values_list("uid", "seen_flags", "keywords", "modseq")
     ]
     if modseq < box.tombstones_purged_modseq:  # tombstones purged (store.tombstones)
         expunged = missing_uids(mailbox_id, [(1, last_uid)]) if last_uid > 0 else []
@@ -281,14 +302,18 @@ def _uid_condition(mailbox_id: int, merged: Sequence[tuple[int, int]]) -> Q:
     return condition
 
 
-def flag_rows(mailbox_id: int, ranges: UidRanges, *, changed_since: int | None = None) -> list[FlagRow]:
+def flag_rows(
+    mailbox_id: int, ranges: UidRanges, *, changed_since: int | None = None, seen_for: int | None = None,
+) -> list[FlagRow]:
+    """The flags of ``ranges`` as ``seen_for`` sees them (``MailboxInfo.seen_for``)."""
     rows: list[FlagRow] = []
     merged = merge_ranges(ranges)
     for start in range(0, len(merged), MAX_SEARCH_RANGES):
         query = Message.objects.filter(_uid_condition(mailbox_id, merged[start : start + MAX_SEARCH_RANGES]))
         if changed_since is not None:
             query = query.filter(modseq__gt=changed_since)
-        rows.extend(FlagRow(*r) for r in query.order_by("uid").values_list("uid", "flags", "keywords", "modseq"))
+        query = query.annotate(seen_flags=seen.flags_expression(seen_for))
+        rows.extend(FlagRow(*r) for r in query.order_by("uid").values_list("uid", "seen_flags", "keywords", "modseq"))
     return rows
 
 
@@ -333,6 +358,7 @@ def fetch_rows(
     structure: bool = False,
     envelope: bool = False,
     changed_since: int | None = None,
+    seen_for: int | None = None,
 ) -> list[FetchRow]:
     """The rows of ``uids`` (ascending) that still exist, one query on the
     (mailbox, uid) index (each run of consecutive UIDs one index range, every
@@ -341,17 +367,19 @@ def fetch_rows(
     for the contents whose rendering it has not cached).
 
     Raw SQL: on an initial sync this runs for every message, and Django's
-    per-value converters were an eighth of the cost of a cached FETCH."""
+    per-value converters were an eighth of the cost of a cached FETCH.
+    ``seen_for``: whose \\Seen the flags show (``MailboxInfo.seen_for``)."""
     if not uids:
         return []
     rows: list[FetchRow] = []
+    flags_column, flags_params = seen.flags_sql(seen_for)
     merged = merge_ranges(_runs(uids))
     with connection.cursor() as cursor:
         for start in range(0, len(merged), MAX_SEARCH_RANGES):
             chunk = merged[start : start + MAX_SEARCH_RANGES]
             singles = [lo for lo, hi in chunk if lo == hi]
             arms: list[str] = []
-            params: list[int] = []
+            params: list[int] = list(flags_params)
             if singles:
                 arms.append(f"(m.mailbox_id = %s AND m.uid IN ({', '.join(['%s'] * len(singles))}))")
                 params += [mailbox_id, *singles]
@@ -364,7 +392,7 @@ def fetch_rows(
                 where = f"({where}) AND m.modseq > %s"
                 params.append(changed_since)
             cursor.execute(
-                "SELECT m.uid, m.modseq, m.flags, m.keywords, m.internaldate, m.size, m.prefix, c.sha256"  # noqa: S608
+                f"SELECT m.uid, m.modseq, {flags_column}, m.keywords, m.internaldate, m.size, m.prefix, c.sha256"  # noqa: S608
                 f" FROM store_message m JOIN store_content c ON c.id = m.content_id WHERE {where} ORDER BY m.uid",
                 params,
             )
@@ -606,10 +634,11 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 class _Compiler:
-    def __init__(self, scope_messages: int | None = None) -> None:
+    def __init__(self, scope_messages: int | None = None, seen_for: int | None = None) -> None:
         # The searched mailbox's message count: a small one is checked by the
         # substring rule alone, without asking the shared index (search.probes).
         self.scope_messages = scope_messages
+        self.seen_for = seen_for
         self.params: list[Any] = []
         self.needs_content = False
         self.needs_text = False
@@ -621,8 +650,9 @@ class _Compiler:
             return "1=1" if c.value else "1=0"
         if isinstance(c, HasFlag):
             if c.bit:
-                self.params.append(c.bit)
-                return f"(m.flags & %s) {'!=' if c.present else '='} 0"
+                column, params = seen.flags_sql(self.seen_for if c.bit & Flag.SEEN else None)
+                self.params += [*params, c.bit]
+                return f"({column} & %s) {'!=' if c.present else '='} 0"
             self.params.append(f"% {c.keyword.lower()} %")
             return f"(' ' || lower(m.keywords) || ' ') {'' if c.present else 'NOT '}LIKE %s"
         if isinstance(c, TextMatch):
@@ -754,10 +784,12 @@ class _Compiler:
         return f"(length(m.prefix) > 0 AND {text} ~ %s)"
 
 
-def search_uids(mailbox_id: int, criterion: Criterion) -> list[tuple[int, int]]:
+def search_uids(mailbox_id: int, criterion: Criterion, *, seen_for: int | None = None) -> list[tuple[int, int]]:
     """(UID, MODSEQ) of the messages matching ``criterion``, by UID; one query.
-    Raises SearchTooComplex beyond MAX_SEARCH_RANGES UID ranges."""
-    return [(int(uid), int(modseq)) for uid, modseq in _matching(mailbox_id, criterion, "m.uid, m.modseq", (), False)]
+    Raises SearchTooComplex beyond MAX_SEARCH_RANGES UID ranges. ``seen_for``:
+    whose \\Seen SEEN/UNSEEN (and NEW/OLD) test (``MailboxInfo.seen_for``)."""
+    rows = _matching(mailbox_id, criterion, "m.uid, m.modseq", (), False, seen_for)
+    return [(int(uid), int(modseq)) for uid, modseq in rows]
 
 
 def _local_part(column: str) -> str:
@@ -789,10 +821,13 @@ def _sort_expression(key: str) -> tuple[str, bool]:
     return _local_part(columns[key]), True
 
 
-def _matching(mailbox_id: int, criterion: Criterion, columns: str, order: Sequence[str], content: bool) -> list[tuple[Any, ...]]:
+def _matching(
+    mailbox_id: int, criterion: Criterion, columns: str, order: Sequence[str], content: bool,
+    seen_for: int | None = None,
+) -> list[tuple[Any, ...]]:
     """``columns`` of the messages matching ``criterion`` (the SEARCH rule), in
     ``order`` then by UID; one query. ``content``: the columns read store_content."""
-    compiler = _Compiler(Mailbox.objects.filter(id=mailbox_id).values_list("messages", flat=True).first())
+    compiler = _Compiler(Mailbox.objects.filter(id=mailbox_id).values_list("messages", flat=True).first(), seen_for)
     where = compiler.compile(criterion)
     join = " JOIN store_content c ON c.id = m.content_id" if content or compiler.needs_content else ""
     if compiler.needs_text:
@@ -810,7 +845,9 @@ def _matching(mailbox_id: int, criterion: Criterion, columns: str, order: Sequen
         return list(cursor.fetchall())
 
 
-def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, bool]]) -> list[tuple[int, int]]:
+def sort_uids(
+    mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, bool]], *, seen_for: int | None = None,
+) -> list[tuple[int, int]]:
     """(UID, MODSEQ) of the messages matching ``criterion`` (the SEARCH rule,
     ``search_uids``), in the order of ``keys`` ((key, reverse) pairs, RFC 5256
     §3), ties broken by UID, which is the sequence-number order; one query."""
@@ -820,7 +857,7 @@ def sort_uids(mailbox_id: int, criterion: Criterion, keys: Sequence[tuple[str, b
         expression, content = _sort_expression(key)
         needs_content = needs_content or content
         order.append(f"{expression} {'DESC' if reverse else 'ASC'}")
-    rows = _matching(mailbox_id, criterion, "m.uid, m.modseq", order, needs_content)
+    rows = _matching(mailbox_id, criterion, "m.uid, m.modseq", order, needs_content, seen_for)
     return [(int(uid), int(modseq)) for uid, modseq in rows]
 
 
@@ -842,14 +879,14 @@ class ThreadRow(NamedTuple):
     references: str
 
 
-def thread_rows(mailbox_id: int, criterion: Criterion) -> list[ThreadRow]:
+def thread_rows(mailbox_id: int, criterion: Criterion, *, seen_for: int | None = None) -> list[ThreadRow]:
     """The threading data of the messages matching ``criterion``, by UID; one
     query. The sent-date order is the indexed ``date_sort`` column: the rows
     come in that order and are numbered, so threading compares ints."""
     rows = _matching(
         mailbox_id, criterion,
         'm.uid, m.subject_sort, c.subject, c.message_id, c.in_reply_to, c."references"',
-        ("m.date_sort ASC",), True,
+        ("m.date_sort ASC",), True, seen_for,
     )
     out = [
         ThreadRow(uid, rank, base, subject, message_id, in_reply_to, references)

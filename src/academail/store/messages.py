@@ -22,7 +22,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from academail.mime.parse import ParsedMessage, parse_message
-from academail.store import search, signals
+from academail.store import search, seen, signals
 from academail.store.blobs import blob_store
 from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMailbox, QuotaExceeded
 from academail.store.events import MailEvent, publish_on_commit
@@ -318,9 +318,14 @@ def do_append(
     prepared = prepare_content(raw)
     with transaction.atomic():
         box = access_mailbox(account_id, mailbox_id, "i")
+        # Per-person \Seen: a member's \Seen at APPEND is theirs, not the team's.
+        seen_for = seen.viewer(account_id, box.account_id) if flags & Flag.SEEN else None
+        stored = flags & ~Flag.SEEN if seen_for is not None else flags
         (result,) = do_store(
-            prepared, [Placement(box.account_id, mailbox_id, flags, keywords)], internaldate=internaldate
+            prepared, [Placement(box.account_id, mailbox_id, stored, keywords)], internaldate=internaldate
         )
+        if seen_for is not None and not isinstance(result, QuotaExceeded):
+            seen.do_mark(mailbox_id, seen_for, [result.uid], [])
         if not isinstance(result, QuotaExceeded):
             signals.note_use(account_id, box.account_id, mailbox_id, "append", 1)
     if isinstance(result, QuotaExceeded):
@@ -393,28 +398,50 @@ def do_set_flags(
         raise ValueError(mode)
     with transaction.atomic():
         owner = access_mailbox(account_id, mailbox_id, flag_rights(mode, flags, keywords)).account_id
+        # Per-person \Seen (store.seen): the actor's own "lu" replaces the
+        # message's bit in what they see and change; the bit stays the owner's.
+        seen_for = seen.viewer(account_id, owner)
         box, modseq = _bump_modseq(mailbox_id)
         changes: list[FlagChange] = []
         unseen_delta = 0
+        shared_change = False
         for selection in _selections(mailbox_id, uids):
             if unchanged_since is not None:
                 selection = selection.filter(modseq__lte=unchanged_since)
             updates: list[Message] = []
-            for message in selection.only("pk", "uid", "flags", "keywords").order_by("uid"):
-                new_flags, new_keywords = _apply(mode, message.flags, message.keywords, flags, keywords)
-                if (new_flags, new_keywords) == (message.flags, message.keywords):
+            rows = list(selection.only("pk", "uid", "flags", "keywords").order_by("uid"))
+            mine = seen.seen_uids(mailbox_id, seen_for, rows[0].uid, rows[-1].uid) if seen_for and rows else set()
+            marked: tuple[list[int], list[int]] = ([], [])
+            for message in rows:
+                old_flags = message.flags
+                if seen_for is not None:
+                    old_flags = (old_flags & ~Flag.SEEN) | (Flag.SEEN if message.uid in mine else 0)
+                new_flags, new_keywords = _apply(mode, old_flags, message.keywords, flags, keywords)
+                if (new_flags, new_keywords) == (old_flags, message.keywords):
                     continue
-                unseen_delta += _unseen(new_flags) - _unseen(message.flags)
-                message.flags, message.keywords, message.modseq = new_flags, new_keywords, modseq
+                if seen_for is not None:
+                    if (new_flags ^ old_flags) & Flag.SEEN:
+                        marked[0 if new_flags & Flag.SEEN else 1].append(message.uid)
+                    stored = (new_flags & ~Flag.SEEN) | (message.flags & Flag.SEEN)
+                    shared_change = shared_change or (stored, new_keywords) != (message.flags, message.keywords)
+                else:
+                    stored, shared_change = new_flags, True
+                unseen_delta += _unseen(stored) - _unseen(message.flags)
+                message.flags, message.keywords, message.modseq = stored, new_keywords, modseq
                 updates.append(message)
                 changes.append(FlagChange(message.uid, new_flags, new_keywords, modseq))
             Message.objects.bulk_update(updates, ["flags", "keywords", "modseq"], batch_size=500)
+            if seen_for is not None:
+                seen.do_mark(mailbox_id, seen_for, *marked)
             if mode != "remove":
                 _announce_junk_keywords(owner, updates, keywords)
         if changes:
             Mailbox.objects.filter(pk=mailbox_id).update(unseen=F("unseen") + unseen_delta)
+            # A change of one person's own \Seen is news for that person's
+            # sessions only (the MODSEQ still moves, for their CONDSTORE sync).
+            only = 0 if shared_change else account_id
             publish_on_commit(
-                [MailEvent(owner, mailbox_id, "flags", modseq, tuple(c.uid for c in changes))]
+                [MailEvent(owner, mailbox_id, "flags", modseq, tuple(c.uid for c in changes), only=only)]
             )
             action = "read" if flags & Flag.SEEN and mode != "remove" else "flag"
             if flags & Flag.DELETED and mode != "remove":
@@ -536,6 +563,7 @@ def _remove(account_id: int, mailbox_id: int, selections: Sequence[QuerySet[Mess
         size=F("size") - totals["size"],
     )
     removed.sort()
+    seen.do_forget(mailbox_id, removed)
     publish_on_commit([MailEvent(account_id, mailbox_id, "expunge", modseq, tuple(removed))])
     return removed
 
@@ -608,6 +636,8 @@ def do_copy(
                 )
             )
         Message.objects.bulk_create(copies, batch_size=1000)
+        if source_owner == owner:  # the same team: each person's own \Seen follows the message
+            seen.do_copy_marks(source_id, target_id, mapping)
         per_content: dict[int, int] = {}
         for message in sources:
             per_content[message.content_id] = per_content.get(message.content_id, 0) + 1

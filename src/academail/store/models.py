@@ -300,3 +300,40 @@ class Grant(models.Model):
             # Delegations whose period ended (the hourly round closes them).
             models.Index(fields=["ends_at"], name="grant_ends_at"),
         ]
+
+
+class SeenMode(models.Model):
+    """An owner whose mail keeps \\Seen per person (issue 19): a row here means
+    each member of the functional mailbox (or anyone the owner shares with)
+    has their own "lu / non lu", kept in ``PersonalSeen``; no row, the team
+    shares the message's own \\Seen (the default). The idea of Dovecot's
+    private indexes (INDEXPVT) and of RFC 4314 §4's note that \\Seen may be
+    per user. The owner's own view is always the message's flag."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+
+class PersonalSeen(models.Model):
+    """Message ``uid`` of ``mailbox`` is \\Seen for ``account`` (per-person
+    \\Seen, ``SeenMode``). Keyed by UID, which is never reused in a mailbox
+    (RFC 3501 §2.3.1.1), rather than by the message row, so that expunging
+    stays plain DELETEs: ``store.messages`` removes these rows with the
+    messages, and a member's unseen count is the mailbox's ``messages`` minus
+    their rows."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    uid = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # A member's seen messages in a folder (counts, FETCH, SEARCH SEEN): one index range.
+            models.UniqueConstraint(fields=["mailbox", "account", "uid"], name="personal_seen_unique"),
+        ]
+        indexes = [
+            # Expunging UIDs for every member at once.
+            models.Index(fields=["mailbox", "uid"], name="personal_seen_uid"),
+        ]

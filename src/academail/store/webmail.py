@@ -24,6 +24,7 @@ from django.db import connection
 
 from academail.mime.parse import Part
 from academail.store import acl
+from academail.store import seen as personal_seen
 from academail.store.errors import MailboxNotFound, MessageNotFound
 from academail.store.mailboxes import (
     DEFAULT_MAILBOXES,
@@ -148,6 +149,8 @@ def folder_pane(account_id: int, current: int | None = None) -> FolderPane:
         theirs = acl.visible_shared(account_id, owner_id=current_owner) if current_owner else []
         if any(s.mailbox.pk == current for s in theirs):
             owner, boxes = current_owner or account_id, [s.mailbox for s in theirs]
+            personal_seen.show_counts(account_id, boxes)  # per-person \Seen: the person's own counts
+    personal_seen.show_counts(account_id, [s.mailbox for s in shared])
     folders = _sorted_folders(boxes)
     used, limit = quota_usage(owner)
     switcher: list[Switch] = []
@@ -214,6 +217,8 @@ def folder_page(
         after = ("", before_uid)
     rows = page_messages_sorted(mailbox.pk, column, descending=descending, after=after, limit=page_size + 1)
     shown = rows[:page_size]
+    personal_seen.show_messages(account_id, mailbox, shown)
+    personal_seen.show_counts(account_id, [mailbox])
     more = len(rows) > page_size
     last = shown[-1] if more else None
     return Page(
@@ -340,11 +345,12 @@ def conversation_page(
         people: dict[str, list[str]] = {key: [] for key in keys}
         if keys:
             marks = ",".join(["%s"] * len(keys))
+            flags, flag_params = personal_seen.flags_sql(personal_seen.viewer(account_id, mailbox.account_id))
             cursor.execute(
-                "SELECT c.thread_key, COUNT(*), SUM(CASE WHEN m.flags %% 2 = 0 THEN 1 ELSE 0 END)"  # noqa: S608
+                f"SELECT c.thread_key, COUNT(*), SUM(CASE WHEN {flags} %% 2 = 0 THEN 1 ELSE 0 END)"  # noqa: S608
                 " FROM store_message m JOIN store_content c ON c.id = m.content_id"
                 f" WHERE c.thread_key IN ({marks}) AND m.mailbox_id = %s GROUP BY c.thread_key",
-                [*keys, mailbox.pk],
+                [*flag_params, *keys, mailbox.pk],
             )
             stats = {str(key): (int(n), int(unseen or 0)) for key, n, unseen in cursor.fetchall()}
             cursor.execute(
@@ -362,6 +368,7 @@ def conversation_page(
     latest = {
         m.uid: m for m in Message.objects.select_related("content").filter(mailbox=mailbox, uid__in=[u for _, u in found])
     }
+    personal_seen.show_messages(account_id, mailbox, list(latest.values()))
     conversations = [
         Conversation(key, latest[uid], *stats.get(key, (1, 0)), people.get(key, []))
         for key, uid in found
@@ -428,6 +435,7 @@ def open_message(account_id: int, mailbox_id: int, uid: int, *, mark_seen: bool 
     transaction, publishing "flags") if it was not and the account may set it."""
     message = access_message(account_id, mailbox_id, uid, "r")
     mailbox = message.mailbox
+    personal_seen.show_messages(account_id, mailbox, [message])
     if mark_seen and not message.flags & Flag.SEEN and may_mark_seen(account_id, mailbox):
         do_set_flags(account_id, mailbox_id, [(uid, uid)], mode="add", flags=Flag.SEEN)
         message.flags |= Flag.SEEN

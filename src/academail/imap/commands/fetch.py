@@ -55,6 +55,7 @@ async def do_fetch(session: Session, command: C.Fetch) -> None:
             lines = await session.run(
                 render_chunk, view.mailbox_id, chunk, items, command.changed_since,
                 with_modseq or (session.condstore and "FLAGS" in names), newly_seen, view.recent.copy(),
+                view.seen_for,
             )
         except UnknownTransferEncoding:
             await session.no(command, "Unknown Content-Transfer-Encoding", "UNKNOWN-CTE")  # RFC 3516 §4.3
@@ -76,11 +77,12 @@ def render_chunk(
     with_modseq: bool,
     newly_seen: dict[int, store.FlagRow],
     recent: Container[int] = (),
+    seen_for: int | None = None,
 ) -> list[tuple[int, bytes]]:
     """Rows and their FETCH data for one chunk (runs in a store thread: reads
     the database and the blobs). What each row needs read (structure,
     envelope) is decided per content by ``render.pin``."""
-    rows = store.fetch_rows(mailbox_id, uids, changed_since=changed_since)
+    rows = store.fetch_rows(mailbox_id, uids, changed_since=changed_since, seen_for=seen_for)
     pinned = pin(rows, items)
     if pinned.need_root or pinned.need_envelope:
         # Only the contents whose rendering is not cached: their JSON is read

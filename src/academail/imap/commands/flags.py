@@ -26,7 +26,9 @@ async def do_store(session: Session, command: C.Store) -> None:
     if command.unchanged_since is not None:
         await session.enable_condstore()
         # RFC 7162 §3.1.3: messages changed after UNCHANGEDSINCE are not touched.
-        rows = await session.run(store.flag_rows, view.mailbox_id, ranges, changed_since=command.unchanged_since)
+        rows = await session.run(
+            store.flag_rows, view.mailbox_id, ranges, changed_since=command.unchanged_since, seen_for=view.seen_for
+        )
         modified = [r.uid for r in rows]
     if ranges:
         changes = await session.run(
@@ -43,7 +45,7 @@ async def do_store(session: Session, command: C.Store) -> None:
             await session.note_keywords(change.keywords)
     if not command.silent and ranges:
         skip = set(modified)
-        rows = await session.run(store.flag_rows, view.mailbox_id, ranges)
+        rows = await session.run(store.flag_rows, view.mailbox_id, ranges, seen_for=view.seen_for)
         for row in rows:
             seq = view.seq_of(row.uid)
             if seq is not None and row.uid not in skip:

@@ -27,7 +27,7 @@ async def do_search(session: Session, command: C.Search) -> None:
     if uses_modseq:
         await session.enable_condstore()  # RFC 7162 §3.1: MODSEQ search enables it
     try:
-        found = await session.run(store.search_uids, view.mailbox_id, criterion)
+        found = await session.run(store.search_uids, view.mailbox_id, criterion, seen_for=view.seen_for)
     except store.SearchTooComplex:
         await session.no(command, "Search too complex", R.CODE_LIMIT)
         return
@@ -101,10 +101,13 @@ async def do_thread(session: Session, command: C.Thread) -> None:
     await session.ok(command)
 
 
-def _thread_text(mailbox_id: int, criterion: store.Criterion, algorithm: str, uids: list[int] | None) -> str:
+def _thread_text(
+    mailbox_id: int, criterion: store.Criterion, algorithm: str, uids: list[int] | None, *, seen_for: int | None = None,
+) -> str:
     """In the store's thread, off the event loop: the rows, the threads and
     their text (100,000 messages cost a few hundred ms of CPU). ``uids``: the
-    view's UIDs, to answer sequence numbers; None for UIDs.
+    view's UIDs, to answer sequence numbers; None for UIDs. ``seen_for``:
+    whose \\Seen the criteria test (``SelectedView.seen_for``).
 
     The cyclic garbage collector is paused meanwhile: the hundreds of
     thousands of rows and containers made here would otherwise trigger
@@ -113,7 +116,7 @@ def _thread_text(mailbox_id: int, criterion: store.Criterion, algorithm: str, ui
     paused = gc.isenabled()
     gc.disable()
     try:
-        roots = threads.thread(algorithm, store.thread_rows(mailbox_id, criterion))
+        roots = threads.thread(algorithm, store.thread_rows(mailbox_id, criterion, seen_for=seen_for))
         if uids is None:
             return threads.render(roots, int)
         sequence = {uid: seq for seq, uid in enumerate(uids, 1)}
@@ -137,7 +140,8 @@ async def _run(
     if uses_modseq:
         await session.enable_condstore()  # RFC 7162 §3.1
     try:
-        return await session.run(query, session.selected.mailbox_id, criterion, *args)
+        view = session.selected
+        return await session.run(query, view.mailbox_id, criterion, *args, seen_for=view.seen_for)
     except store.SearchTooComplex:
         await session.no(command, "Search too complex", R.CODE_LIMIT)
         return None

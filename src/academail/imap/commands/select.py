@@ -43,7 +43,7 @@ async def do_select(session: Session, command: C.Select) -> None:
     view = SelectedView(
         mailbox_id=info.id, name=info.name, uidvalidity=info.uidvalidity, uids=snap.uids,
         highestmodseq=info.highestmodseq, uidnext=info.uidnext, readonly=readonly,
-        rights=info.rights, shared=info.shared,
+        rights=info.rights, shared=info.shared, seen_for=info.seen_for,
     )
     view.keywords = set(snap.keywords)
     # RFC 3501 §2.3.2: a read-write session takes the \Recent of what no
@@ -88,7 +88,10 @@ async def _qresync(session: Session, q: C.Qresync) -> None:
     if vanished:
         await session.untagged(f"VANISHED (EARLIER) {R.number_set(vanished)}")
     if view.uids:
-        rows = await session.run(store.flag_rows, view.mailbox_id, [(view.uids[0], view.last_uid)], changed_since=q.modseq)
+        rows = await session.run(
+            store.flag_rows, view.mailbox_id, [(view.uids[0], view.last_uid)], changed_since=q.modseq,
+            seen_for=view.seen_for,
+        )
         for row in rows:
             seq = view.seq_of(row.uid)
             if seq is not None:
