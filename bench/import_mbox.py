@@ -11,6 +11,7 @@ messages/s and that process's peak memory (ru_maxrss).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import resource
@@ -57,6 +58,8 @@ def main() -> int:
         with source.open("rb") as handle:
             job = check_and_queue_import(account.pk, handle, "bench.mbox", mailbox_id=None, new_folder="Import")
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_before = usage.ru_utime + usage.ru_stime
         t0 = time.perf_counter()
         command = [c.ACADEMAIL, "jobs", "run"]
         if args.profile:
@@ -64,6 +67,8 @@ def main() -> int:
         subprocess.run(command, check=True, capture_output=True)
         seconds = time.perf_counter() - t0
         peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = usage.ru_utime + usage.ru_stime - cpu_before
         job = Job.objects.get(pk=job.pk)
         report = report_of(job)
         assert report.imported == args.messages, job.result
@@ -73,6 +78,8 @@ def main() -> int:
               f"(process with start-up {seconds:.1f} s = {report.imported / seconds:.0f} msg/s) "
               f"(target >= 500), worker process peak RSS {peak / 1024:.0f} MiB (includes Python + Django start-up); "
               f"{c.db_label()}")
+        print(f"cpu      job process {cpu:.1f} s with start-up = {cpu * 1000 / report.imported:.2f} ms/msg "
+              f"(its delivery worker processes included, when it has some); load average {os.getloadavg()[0]:.1f}")
         print(f"machine  {c.machine_label()}; home {home}")
     return 0
 

@@ -7,6 +7,7 @@ goes through a new pool; a worker never reaches the database."""
 from __future__ import annotations
 
 import asyncio
+import io
 import multiprocessing
 import os
 import signal
@@ -21,7 +22,7 @@ from academail.delivery.authcheck import Verdict as AuthVerdict
 from academail.delivery.dns import FakeResolver
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal
 from academail.delivery.route import do_route, prepare_route
-from academail.delivery.workers import WorkerCrashed, Workers
+from academail.delivery.workers import WorkerCrashed, Workers, shared
 from academail.smtp import codes
 from academail.store.models import Content, Message
 from tests.conftest import build_message
@@ -143,6 +144,37 @@ def test_a_worker_that_dies_costs_one_451_and_the_pool_is_made_anew(transactiona
         assert [m.content.subject for m in stored] == ["Réessayé"]
         after = {p.pid for p in multiprocessing.active_children()} - others
         assert len(after) == 1 and not after & before
+
+
+def test_an_import_parses_in_the_workers_as_inline(transactional_db, make_account, settings):
+    """An mbox import (``archive.importing``) with delivery worker processes
+    stores each Content as the parse in this process gives it."""
+    from academail.archive.importing import check_and_queue_import, report_of
+    from academail.jobs.runner import run_pending
+    from academail.mime.parse import parse_message
+    from academail.store.messages import read_raw
+
+    settings.DELIVERY_WORKERS = 1
+    account = make_account()
+    messages = [path.read_bytes() for path in CORPUS[:20]]
+    mbox = b"".join(
+        b"From x@exemple.example Mon Mar  2 08:30:00 2026\n" + raw.replace(b"\nFrom ", b"\n>From ")
+        + (b"" if raw.endswith(b"\n") else b"\n") + b"\n"
+        for raw in messages
+    )
+    job = check_and_queue_import(account.pk, io.BytesIO(mbox), "corpus.mbox", mailbox_id=None, new_folder="Import")
+    assert run_pending() == 1
+    job.refresh_from_db()
+    assert report_of(job).imported > 15, job.result
+    stored = Message.objects.filter(mailbox__account=account, mailbox__name="Import").select_related("content")
+    assert stored.count() == report_of(job).imported
+    for message in stored:
+        content, parsed = message.content, parse_message(read_raw(message))
+        assert content.structure == {"root": parsed.root.to_dict(), "envelope": parsed.envelope.to_dict()}
+        assert (content.subject, content.preview, content.message_id, content.thread_key) == (
+            parsed.subject[:10000], parsed.preview[:256], (parsed.message_id or "")[:998], parsed.thread_key[:64])
+    settings.DELIVERY_WORKERS = 0
+    shared().close()
 
 
 def test_workers_zero_analyse_nothing():

@@ -35,7 +35,7 @@ import os
 import re
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,9 +46,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from academail.delivery.workers import shared as shared_workers
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import Clock, do_queue, step
 from academail.mime.headers import message_ids, split_header
+from academail.mime.parse import ParsedMessage, parse_message
 from academail.store.archiving import do_folder_for_label, held_messages
 from academail.store.errors import QuotaExceeded
 from academail.store.mailboxes import access_mailbox, do_create_mailbox, special_mailbox
@@ -463,10 +465,13 @@ def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]],
         if key not in seen and key not in held:
             seen.add(key)
             fresh.append(item.raw)
-    # The blobs, durable, outside the transaction; a few threads so that one
-    # blob's fsync (or an object store's upload) overlaps the next parse.
+    # The parses in the delivery worker processes (other cores), when there
+    # are some; the blobs, durable, outside the transaction, by a few threads
+    # so that one blob's fsync (or an object store's upload) overlaps the next.
+    workers = shared_workers()
+    parsed: Iterable[ParsedMessage | None] = workers.map(parse_message, fresh) if workers.count else [None] * len(fresh)
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        contents = iter(list(pool.map(prepare_content, fresh)))
+        contents = iter(list(pool.map(_prepare, fresh, parsed)))
     prepared: list[tuple[int, Item, PreparedContent | None]] = []
     seen.clear()
     for key, (position, item) in zip(keys, items, strict=True):
@@ -495,6 +500,10 @@ def _store_batch(job: Job, report: Report, batch: list[tuple[int, Item | None]],
             report.imported += 1
         _save(job, report, last)
     return not full
+
+
+def _prepare(raw: bytes, parsed: ParsedMessage | None) -> PreparedContent:
+    return prepare_content(raw, parsed=parsed)
 
 
 def run_import(job: Job, *, clock: Clock = datetime.now) -> str:

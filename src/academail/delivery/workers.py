@@ -27,7 +27,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -137,11 +137,45 @@ class Workers:
             self._drop(pool)
             raise WorkerCrashed(str(error)) from error
 
+    def map(self, function: Callable[[Any], T], items: list[Any]) -> Iterator[T]:
+        """``function`` over ``items`` in the worker processes, from
+        synchronous code (an import's batch): all submitted at once, the
+        results yielded in order as they come, so the caller works on the
+        first while the workers go on; in this process without workers.
+        Raises WorkerCrashed as ``run`` does."""
+        if not self.count:
+            yield from (function(item) for item in items)
+            return
+        pool = self._current()
+        try:
+            yield from pool.map(function, items, chunksize=max(1, len(items) // (8 * self.count)))
+        except BrokenProcessPool as error:
+            log.error("a delivery worker process died; starting a new pool")
+            self._drop(pool)
+            raise WorkerCrashed(str(error)) from error
+
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+_shared: dict[int, Workers] = {}
+_shared_lock = threading.Lock()
+
+
+def shared() -> Workers:
+    """This process's pool for deliveries outside the MX's batcher (an
+    import job): ``settings.DELIVERY_WORKERS`` processes, started on first use."""
+    with _shared_lock:
+        wanted = settings.DELIVERY_WORKERS
+        if wanted not in _shared:
+            for stale in _shared.values():  # the setting changed (tests)
+                stale.close()
+            _shared.clear()
+            _shared[wanted] = Workers(wanted)
+        return _shared[wanted]
 
 
 def _analyse(raw: bytes, prefix: bytes, screen: bool) -> Analysis:
