@@ -33,6 +33,7 @@ from academail.delivery.queue import run_queue_worker
 from academail.help.training import do_send_reminders
 from academail.imap.server import start_imap, stop_store_threads
 from academail.jobs.runner import run_jobs_worker
+from academail.lists.digests import do_queue_digests
 from academail.managesieve.server import start_managesieve
 from academail.managesieve.server import stop_store_threads as stop_sieve_threads
 from academail.operations.health import check_startup
@@ -69,6 +70,7 @@ def _housekeeping(hour: int) -> None:
     if report.contents or report.blobs or report.orphans or report.tmp:
         log.info("gc: %d contents, %d blobs, %d orphans, %d interrupted writes removed",
                  report.contents, report.blobs, report.orphans, report.tmp)
+    do_queue_digests(timezone.now())  # the day's list digests, once, after ACADEMAIL_LISTS_DIGEST_HOUR
     closed = do_close_expired(timezone.now())  # delegations whose period is over (issue 19)
     if closed:
         log.info("sharing: %d delegation(s) or share(s) ended", closed)

@@ -52,6 +52,7 @@ HANDLERS: dict[str, str] = {
     "archive.migrate": "academail.archive.migration_jobs.run_migration",
     "archive.space_count": "academail.archive.counting.run_count",
     "archive.strip_attachments": "academail.archive.lighten.run_lighten",
+    "lists.digest": "academail.lists.digests.run_digests",
 }
 
 class JobError(Exception):

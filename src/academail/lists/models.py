@@ -77,13 +77,20 @@ class Member(models.Model):
     last_bounce_at = models.DateTimeField(_("dernier retour en erreur"), null=True, blank=True)
     disabled_at = models.DateTimeField(_("désactivé le"), null=True, blank=True)
     added_at = models.DateTimeField(default=timezone.now)
+    # "Un résumé par jour": the member gets the day's posts in one digest
+    # (``lists.digests``) instead of each post; ``digest_after`` is the last
+    # post a digest (or the switch to digests) already covered.
+    digest = models.BooleanField(_("un résumé par jour"), default=False)
+    digest_after = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("membre")
         verbose_name_plural = _("membres")
         constraints = [models.UniqueConstraint(fields=["mailing_list", "address"], name="lists_member_unique")]
-        # "Which lists contain this address?" (loops, a person's lists).
-        indexes = [models.Index(fields=["address"])]
+        # "Which lists contain this address?" (loops, a person's lists); the
+        # daily digest round walks only the members who chose it.
+        indexes = [models.Index(fields=["address"]),
+                   models.Index(fields=["id"], condition=models.Q(digest=True), name="lists_member_digest")]
 
     def __str__(self) -> str:
         return self.address

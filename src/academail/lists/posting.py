@@ -33,6 +33,8 @@ never loses nor duplicates it.
   address counts for that member; past ``LISTS_BOUNCE_THRESHOLD`` the member
   is disabled. Out-of-office replies and delay notices count nothing
   (``flufl.bounce`` tells a permanent failure from the rest).
+- **Digests**: members who chose "un résumé par jour" get no immediate copy
+  (``lists.digests`` sends the day's posts together).
 - **Loops**: a message already carrying this list's ``List-Id`` (a copy
   coming back through an outside member's forward) is not distributed again.
 """
@@ -308,6 +310,10 @@ def do_distribute(
         else:
             local.append(result)
     own_by_account, own_by_address = _own_fields(mailing_list)
+    # Members who chose "un résumé par jour" get it in the day's digest (``lists.digests``).
+    digest = set(Member.objects.filter(mailing_list=mailing_list, digest=True, account__isnull=False)
+                 .values_list("account_id", flat=True))
+    local = [r for r in local if r.account_id not in digest]
     if local:
         route = Route(bounce_address(mailing_list), local, [], prepared, b"", head, screening=screening,
                       own_prefix={r.account_id: own_by_account[r.account_id] for r in local

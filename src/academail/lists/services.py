@@ -324,6 +324,23 @@ def do_unsubscribe(account: Account, mailing_list: MailingList) -> bool:
     return deleted > 0
 
 
+def digest_choice(account: Account, mailing_list: MailingList) -> bool | None:
+    """Whether the person takes this hand list as a daily digest; None when
+    they are not one of its direct members (nothing to choose)."""
+    if mailing_list.kind != Kind.MANUAL:
+        return None
+    rows = list(Member.objects.filter(mailing_list=mailing_list, address__in=_addresses_of(account))
+                .values_list("digest", flat=True))
+    return any(rows) if rows else None
+
+
+def check_set_digest(account: Account, mailing_list: MailingList, digest: bool) -> int:
+    """"Un résumé par jour" or "Chaque message" (``lists.digests``)."""
+    from academail.lists.digests import check_set_digest as set_digest
+
+    return set_digest(account, mailing_list, digest, _addresses_of(account))
+
+
 def members_page(mailing_list: MailingList, *, limit: int = 500) -> QuerySet[Member]:
     return Member.objects.filter(mailing_list=mailing_list).order_by("address")[:limit]
 

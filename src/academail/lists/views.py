@@ -21,6 +21,7 @@ from academail.accounts.models import Account, Function
 from academail.accounts.views import secured
 from academail.lists import services
 from academail.lists import unsubscribe as unsubscribe_links
+from academail.lists.digests import DigestError
 from academail.lists.models import Kind, MailingList, Posting
 from academail.web.frame import parse_int, render_page, webmail_view
 from academail.web.helplinks import Articles, message_tag
@@ -67,6 +68,7 @@ def detail(request: HttpRequest, list_id: int) -> HttpResponse:
         "posts": posts,
         "next_before": posts[-1].pk if len(posts) == services.PAGE_SIZE else None,
         "can_leave": access.mailing_list.allow_unsubscribe and access.member and access.mailing_list.kind == Kind.MANUAL,
+        "digest": services.digest_choice(_account(request), access.mailing_list),
     })
 
 
@@ -109,6 +111,22 @@ def leave(request: HttpRequest, list_id: int) -> HttpResponse:
         messages.success(request, _("Vous avez quitté la liste : vous n'en recevrez plus les messages."))
         return redirect("lists:index")
     messages.error(request, _("Cette liste ne permet pas de se désabonner."), extra_tags=message_tag(Articles.LISTS))
+    return redirect("lists:detail", list_id)
+
+
+@webmail_view
+@require_POST
+def digest(request: HttpRequest, list_id: int) -> HttpResponse:
+    """"Chaque message" or "Un résumé par jour" for the person's membership."""
+    access = _access(request, list_id)
+    wanted = request.POST.get("reception") == "resume"
+    try:
+        services.check_set_digest(_account(request), access.mailing_list, wanted)
+    except DigestError as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, _("Vous recevrez un résumé par jour.") if wanted
+                         else _("Vous recevrez chaque message dès son envoi."))
     return redirect("lists:detail", list_id)
 
 
