@@ -501,6 +501,7 @@ def create_accounts_bulk(count: int, start: int = 0) -> list[str]:
     from django.db import transaction
 
     from academail.accounts.models import Account
+    from academail.accounts.naming import name_key
     from academail.accounts.secrets import encrypt_numen, numen_hash
     from academail.store.mailboxes import do_provision_account
 
@@ -517,6 +518,7 @@ def create_accounts_bulk(count: int, start: int = 0) -> list[str]:
                 address=f"{f}.{la}{i}@{DOMAIN}",
                 first_name=first,
                 last_name=last,
+                name_key=name_key(first, last),  # bulk_create skips save(), which keeps it
                 numen_ciphertext=encrypt_numen(value),
                 numen_hash=numen_hash(value),
                 status="active",

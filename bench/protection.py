@@ -133,6 +133,7 @@ def staff_lookup(accounts: int, runs: int = 500) -> None:
     from django.contrib.auth.hashers import make_password
 
     from academail.accounts.models import Account
+    from academail.accounts.naming import name_key
     from academail.accounts.services import staff_named
     from academail.protection.phishing import name_splits
 
@@ -144,6 +145,8 @@ def staff_lookup(accounts: int, runs: int = 500) -> None:
                 password=unusable)
         for i in range(accounts)
     ]
+    for row in rows:  # bulk_create skips save(), which keeps the key
+        row.name_key = name_key(row.first_name, row.last_name)
     Account.objects.bulk_create(rows, batch_size=2000)
     names = [f"{rng.choice(c.FIRST_NAMES)} {rng.choice(c.LAST_NAMES)}" if i % 2 else f"Inconnu Personne{i}"
              for i in range(runs)]

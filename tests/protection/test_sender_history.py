@@ -34,7 +34,9 @@ def codes_of(sender: str) -> list[str]:
 def test_an_outside_sender_with_a_colleagues_name(make_account):
     make_account("Julie", "Martin")
     make_account("Anne Marie", "Dupont")
-    for name in ("Julie Martin", "MARTIN Julie", "Martin, Julie", "julie martin", "Anne Marie Dupont"):
+    make_account("Hélène", "Châtelain")
+    for name in ("Julie Martin", "MARTIN Julie", "Martin, Julie", "julie martin", "Anne Marie Dupont",
+                 "Anne-Marie DUPONT", "Helene CHATELAIN", "hélène châtelain", "CHÂTELAIN Hélène"):
         assert "DISPLAY_NAME_STAFF" in codes_of(f'"{name}" <quelquun@messagerie-gratuite.example>'), name
     raw = build_message(sender="Julie Martin <julie.martin.perso@messagerie-gratuite.example>")
     warning = next(w for w in analyse(parse_message(raw), raw, Auth()).warnings if w.code == "DISPLAY_NAME_STAFF")

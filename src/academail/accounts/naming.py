@@ -66,6 +66,14 @@ def ascii_fold(name: str) -> str:
     return _NOT_KEPT.sub("", _to_ascii_lower(name))
 
 
+def name_key(first_name: str, last_name: str) -> str:
+    """A person's names as compared when an outside sender borrows them
+    (``Account.name_key``): each name ``ascii_fold``ed, so "Helene MARTIN",
+    "hélène martin" and "Hélène Martin" are one key, as are "Anne-Marie" and
+    "Anne Marie"."""
+    return f"{ascii_fold(first_name)} {ascii_fold(last_name)}"
+
+
 def _fold_keeping_hyphens(name: str, *, space_is_hyphen: bool) -> str:
     text = _to_ascii_lower(name)
     if space_is_hyphen:

@@ -37,7 +37,13 @@ from academail.accounts.models import (
     Role,
     Status,
 )
-from academail.accounts.naming import base_identifier, base_local_part, candidates, next_free
+from academail.accounts.naming import (
+    base_identifier,
+    base_local_part,
+    candidates,
+    name_key,
+    next_free,
+)
 from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
 from academail.accounts.secrets import encrypt_numen, numen_hash
@@ -486,33 +492,27 @@ def resolve_addresses(addresses: Iterable[str]) -> dict[str, int]:
 
 def staff_named(pairs: Iterable[tuple[str, str]]) -> str | None:
     """The full name of a staff member (an account that receives mail)
-    whose first and last names are one of ``pairs`` ((first, last), compared
-    without case), or None: the phishing warning for an outside sender
-    using a colleague's name. One query on the (last_name, first_name)
-    index, whatever the number of accounts: each name is asked in the
-    spellings directories use (as written, Capitalised, UPPER, lower)."""
-    given = [(first.strip(), last.strip()) for first, last in pairs if first.strip() and last.strip()]
-    if not given:
+    whose first and last names are one of ``pairs`` ((first, last)),
+    compared without case, accents, spaces or hyphens (``naming.name_key``:
+    "Helene MARTIN" is Hélène Martin), or None: the phishing warning for an
+    outside sender using a colleague's name. One query on the name key's
+    index, whatever the number of accounts."""
+    keys = sorted({name_key(first, last) for first, last in pairs if first.strip() and last.strip()})
+    keys = [k for k in keys if not k.startswith(" ") and not k.endswith(" ")]  # a name with no letter
+    if not keys:
         return None
-    wanted = {(first.casefold(), last.casefold()) for first, last in given}
-
-    def spellings(names: Iterable[str]) -> set[str]:
-        return {v for n in names for v in (n, n.title(), n.upper(), n.lower(), n[:1].upper() + n[1:].lower())}
-
-    lasts, firsts = sorted(spellings(last for _, last in given)), sorted(spellings(first for first, _ in given))
     # The status is checked here, not in SQL: given it, SQLite's planner may
     # walk the status index (every active account) instead of the names'.
     # Raw SQL: compiling the ORM query cost more than running it.
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT first_name, last_name, status FROM {Account._meta.db_table} "  # noqa: S608
-            f"WHERE last_name IN ({','.join(['%s'] * len(lasts))}) "
-            f"AND first_name IN ({','.join(['%s'] * len(firsts))}) LIMIT 200",
-            [*lasts, *firsts],
+            f"WHERE name_key IN ({','.join(['%s'] * len(keys))}) LIMIT 200",
+            keys,
         )
         found = cursor.fetchall()
     for first, last, status in found:
-        if status in RECEIVING_STATUSES and (first.casefold(), last.casefold()) in wanted:
+        if status in RECEIVING_STATUSES:
             return f"{first} {last}"
     return None
 
