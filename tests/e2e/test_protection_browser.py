@@ -25,6 +25,7 @@ from tests.conftest import build_message
 from tests.e2e.conftest import make_person, sign_in, wait_text
 from tests.e2e.test_accessibility import AXE, audit, report
 from tests.protection.test_download_check import with_files
+from tests.protection.test_warnings_webmail import REPLY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "protection"
@@ -101,6 +102,27 @@ def test_done_when(page, live_server, settings):
     wait_text(page, "Campagne retirée")
     assert not Message.objects.filter(content__from_addr="assistance@ac-dem0.fr",
                                       mailbox__account__in=[julie, paul]).exists()
+
+
+def test_the_conversation_view_shows_each_messages_warnings(page, live_server):
+    julie = make_person("Julie", "Martin")
+    inbound(LURE, julie.address)
+    deliver(REPLY, [julie.address])
+    lure = Message.objects.select_related("content").get(mailbox__account=julie, content__subject__startswith="Votre")
+    sign_in(page, live_server, julie.identifier)
+    page.get(f"{live_server.url}/courrier/dossier/{lure.mailbox_id}/conversation/{lure.content.thread_key}/")
+    first, second = page.find_elements(By.CSS_SELECTOR, "article.wm-message")
+    alert = first.find_element(By.CSS_SELECTOR, ".prot-warnings .fr-alert--error")
+    assert "hameçonnage" in alert.text
+    first.find_element(By.CSS_SELECTOR, ".prot-why summary").click()
+    wait_text(page, "ressemble à ac-demo.fr", css=".prot-why")
+    assert not second.find_elements(By.CSS_SELECTOR, ".prot-warnings")  # the colleague's answer
+    # The lure's link, in its frame, goes through the interstitial page.
+    page.switch_to.frame(first.find_element(By.CSS_SELECTOR, "iframe.wm-frame"))
+    assert "/courrier/protection/quitter/" in page.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
+    page.switch_to.default_content()
+    found = {"conversation": audit(page, AXE.read_text())}
+    assert not any(found.values()), report(found)
 
 
 def test_report_the_selection_from_the_list(page, live_server, settings):

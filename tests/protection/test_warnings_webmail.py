@@ -83,3 +83,26 @@ def test_the_list_shows_a_sign_on_flagged_messages_only(web):
     assert len(rows) == 2
     flagged = [r for r in rows if "Hameçonnage probable" in r]
     assert len(flagged) == 1 and "Votre boîte aux lettres est pleine" in flagged[0]
+
+
+REPLY = (
+    "From: Paul Durand <paul.durand@ac-demo.fr>\r\nTo: julie.martin@ac-demo.fr\r\n"
+    "Subject: Re: Votre =?utf-8?q?bo=C3=AEte?= aux lettres est pleine\r\n"
+    "Date: Mon, 07 Dec 2026 10:00:00 +0100\r\nMessage-ID: <reponse-paul@ac-demo.fr>\r\n"
+    "In-Reply-To: <lure-assistance-numen@corpus.example>\r\nReferences: <lure-assistance-numen@corpus.example>\r\n"
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    "Julie, ne clique surtout pas : c'est de l'hameçonnage.\r\n"
+).encode()
+
+
+def test_a_conversation_shows_each_messages_own_warnings(web):
+    lure = arrive(web.person, (CORPUS / "lure-assistance-numen.eml").read_bytes())
+    reply = arrive(web.person, REPLY, screen=False)
+    key = lure.content.thread_key
+    assert key and reply.content.thread_key == key
+    page = unescape(web.get(f"/courrier/dossier/{lure.mailbox_id}/conversation/{key}/").content.decode())
+    articles = page.split('<article class="wm-message"')[1:]
+    assert len(articles) == 2  # oldest first: the lure, then the colleague's answer
+    assert "fr-alert--error" in articles[0] and "ressemble à ac-demo.fr" in articles[0]
+    assert f'<h3 id="prot-warnings-title-{lure.uid}"' in articles[0]  # under the message's h2, its own id
+    assert "prot-warnings" not in articles[1]

@@ -44,17 +44,22 @@ def conversation(request: HttpRequest, mailbox_id: int, thread_key: str) -> Http
     for opened in thread.messages:
         parsed = parse_message(opened.raw)
         allow = images_allowed(request, account_id, opened)
+        # Each message's own warnings, as the single message view shows them,
+        # and its flagged links through the interstitial page (issue 13).
+        shown = warnings_of(opened)
         items.append(
             {
                 "opened": opened,
                 "m": opened.message,
                 "parsed": parsed,
-                "body": rendering.message_body(opened.raw, opened.root, allow_remote=allow),
+                "shown": shown,
+                "body": rendering.message_body(opened.raw, opened.root, allow_remote=allow,
+                                               rewrite=link_rewrite(shown)),
                 "allow_images": allow,
                 "attachments": rendering.attachments(opened.raw, opened.root),
             }
         )
-        items[-1]["risky"] = risky_sections(warnings_of(opened), opened.root, items[-1]["attachments"])
+        items[-1]["risky"] = risky_sections(shown, opened.root, items[-1]["attachments"])
     title = items[-1]["parsed"].subject or _("(sans objet)")
     return render_page(request, "conversation.html", {"items": items, "thread": thread, "title": title}, current=mailbox_id)
 
