@@ -245,7 +245,12 @@ def _phrase_pattern(word: str) -> re.Pattern[str] | None:
     tokens = _TOKEN.findall(word)
     if not tokens:
         return None
-    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(t) for t in tokens))
+    # The first token must start a token: the look-behind comes after it, so
+    # the pattern starts with a literal, which ``re`` finds with a fast scan
+    # (a leading look-behind is tried at every position: 20 times slower).
+    first = re.escape(tokens[0])
+    rest = "".join(r"[\W_]+" + re.escape(t) for t in tokens[1:])
+    return re.compile(rf"{first}(?<![^\W_]{first}){rest}")
 
 
 @functools.lru_cache(maxsize=64)
