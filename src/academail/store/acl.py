@@ -183,6 +183,79 @@ def access_shared_by_name(actor_id: int, name: str, need: str) -> tuple[Mailbox,
     return box, check_rights(actor_id, box, need)
 
 
+def shared_owner(actor_id: int, owner_address: str) -> int | None:
+    """The owner named ``owner_address`` in the shared namespace when
+    ``actor_id`` may see some of their mail now ("l" or "r" somewhere), else
+    None (an unknown address and an unseen one look the same, RFC 4314 §6)."""
+    rows = Grant.objects.filter(_active(), grantee_id=actor_id, owner__address=owner_address.lower()).values_list(
+        "owner_id", "rights"
+    )
+    return next((owner for owner, rights in rows if "l" in rights or "r" in rights), None)
+
+
+def _parent_rights(actor_id: int, owner_id: int, folder: str) -> tuple[Mailbox | None, str]:
+    """The nearest existing parent of ``folder`` in ``owner_id``'s mail and the
+    actor's rights there; at the top, the rights on the whole mailbox (its
+    whole-mailbox grants: a folder share gives nothing above its folder)."""
+    parts = folder.split(SEPARATOR)
+    names = [SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))]
+    parents = sorted(Mailbox.objects.filter(account_id=owner_id, name__in=names), key=lambda b: len(b.name))
+    if parents:
+        return parents[-1], rights_of(actor_id, parents[-1])
+    if actor_id == owner_id:
+        return None, OWNER_RIGHTS
+    letters = Grant.objects.filter(_active(), grantee_id=actor_id, owner_id=owner_id, mailbox__isnull=True)
+    return None, normalize("".join(letters.values_list("rights", flat=True)))
+
+
+_NO_CREATE = "Vous n'avez pas le droit de créer un dossier ici : demandez-le à la personne qui gère ses membres."
+
+
+def check_create_in(actor_id: int, owner_id: int, folder: str) -> Mailbox | None:
+    """RFC 4314 §4 CREATE (and RENAME's new name): "k" on the nearest existing
+    parent of ``folder``. Returns that parent (None at the top), whose folder
+    grants the new folders inherit (§4: "SHOULD inherit the ACL from the
+    parent"); NoPermission otherwise."""
+    parent, held = _parent_rights(actor_id, owner_id, folder)
+    if "k" not in held:
+        raise NoPermission(_NO_CREATE)
+    return parent
+
+
+def check_remove(actor_id: int, box: Mailbox) -> list[int]:
+    """RFC 4314 §4 DELETE (and RENAME's old name): "x" on the folder, and on
+    each folder under it that goes with it, so nobody removes what they
+    cannot see. Returns the ids of the folder and its sub-folders;
+    MailboxNotFound when the folder is not visible, NoPermission otherwise."""
+    check_rights(actor_id, box, "x")
+    under = list(Mailbox.objects.filter(account_id=box.account_id, name__startswith=box.name + SEPARATOR))
+    if box.account_id != actor_id and any("x" not in rights_of(actor_id, child) for child in under):
+        raise NoPermission(
+            "Ce dossier contient des sous-dossiers que vous ne pouvez pas supprimer : "
+            "demandez-le à la personne qui gère ses membres."
+        )
+    return [box.pk, *(child.pk for child in under)]
+
+
+def do_inherit(parent: Mailbox | None, owner_id: int, names: Iterable[str]) -> None:
+    """Folders just created under ``parent`` get its folder grants (RFC 4314
+    §4 CREATE); whole-mailbox grants cover them already."""
+    if parent is None:
+        return
+    grants = list(Grant.objects.filter(mailbox_id=parent.pk))
+    boxes = list(Mailbox.objects.filter(account_id=owner_id, name__in=list(names)))
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                owner_id=g.owner_id, grantee_id=g.grantee_id, mailbox_id=box.pk, rights=g.rights, kind=g.kind,
+                granted_by_id=g.granted_by_id, starts_at=g.starts_at, ends_at=g.ends_at,
+            )
+            for g in grants for box in boxes
+        ],
+        ignore_conflicts=True,
+    )
+
+
 @dataclass(frozen=True)
 class SharedBox:
     mailbox: Mailbox
@@ -353,9 +426,10 @@ def sending_rights(actor_id: int) -> dict[str, str]:
 __all__ = [
     "AGENDA_READ", "AGENDA_WRITE", "ALL_RIGHTS", "DELETE", "FILE", "IMAP_RIGHTS", "MANAGE", "MARK", "OWNER_RIGHTS", "PRESETS", "READ",
     "SEND_AS", "SEND_ON_BEHALF", "SHARED_PREFIX", "GrantRow", "InvalidRights", "SharedBox", "access_mailbox",
-    "access_shared_by_name", "agenda_owners", "agenda_rights", "check_rights", "do_end_grants_of", "do_grant", "do_revoke", "grants_on",
+    "access_shared_by_name", "agenda_owners", "agenda_rights", "check_create_in", "check_remove", "check_rights",
+    "do_end_grants_of", "do_grant", "do_inherit", "do_revoke", "grants_on",
     "normalize", "preset_rights", "presets_of", "rights_of", "sending_rights", "shared_name", "shares_of",
-    "split_shared_name", "visible_shared",
+    "shared_owner", "split_shared_name", "visible_shared",
 ]
 
 

@@ -30,9 +30,12 @@ from django.utils import timezone
 from academail.mime.headers import decode_words, split_header
 from academail.store import acl, search, seen
 from academail.store.blobs import blob_store
+from academail.store.errors import InvalidMailboxName, MailboxNotFound
 from academail.store.mailboxes import (
+    SEPARATOR,
     access_mailbox,
     access_mailbox_by_name,
+    check_mailbox_name,
     do_create_mailbox,
     do_delete_mailbox,
     do_rename_mailbox,
@@ -127,6 +130,26 @@ def mailbox_info(account_id: int, name: str, need: str = "r") -> MailboxInfo:
     return _lookup(account_id, name, need)
 
 
+def quota_root_of(info: MailboxInfo) -> str:
+    """The quota root of a mailbox (RFC 9208 §3): "" for the account's own,
+    ``Partagés/<owner's address>`` for a shared one (the owner's quota)."""
+    if not info.shared:
+        return ""
+    return acl.SEPARATOR.join(info.name.split(acl.SEPARATOR)[:2])
+
+
+def quota_root_owner(account_id: int, root: str) -> int | None:
+    """The account whose quota ``root`` names, if ``account_id`` may see it:
+    its own for "", an owner it sees some folders of for
+    ``Partagés/<address>``; None otherwise (one query)."""
+    if root == "":
+        return account_id
+    prefix, _, address = root.partition(acl.SEPARATOR)
+    if prefix.casefold() != acl.SHARED_PREFIX.casefold() or not address or acl.SEPARATOR in address:
+        return None
+    return acl.shared_owner(account_id, address)
+
+
 def rights_on(account_id: int, mailbox_id: int) -> str:
     """The account's rights on a mailbox now ("" when it may not see it):
     IMAP asks before each command on a shared mailbox, so a member removed
@@ -138,18 +161,73 @@ def rights_on(account_id: int, mailbox_id: int) -> str:
     return rights if ("l" in rights or "r" in rights) else ""
 
 
+def _shared_target(account_id: int, name: str) -> tuple[int, str] | None:
+    """(owner, folder) of a shared-namespace name whose owner the account
+    sees; None for a personal name. An unseen or unknown owner is refused as
+    any name under "Partagés" is (InvalidMailboxName): no leak (RFC 4314 §6)."""
+    parts = acl.split_shared_name(name)
+    if parts is None:
+        return None
+    owner_id = acl.shared_owner(account_id, parts[0])
+    if owner_id is None or owner_id == account_id:
+        check_mailbox_name(name)  # raises: "Partagés" is no folder of one's own
+        raise MailboxNotFound(f"Le dossier « {name} » n'existe pas.")
+    return owner_id, check_mailbox_name(parts[1])
+
+
 def create_mailbox(account_id: int, name: str) -> MailboxInfo:
-    return _info(do_create_mailbox(account_id, name))
+    """CREATE: in one's own mailbox, or under ``Partagés/<owner>/`` with "k"
+    on the nearest existing parent (RFC 4314 §4); the new folders inherit the
+    parent's folder grants. NoPermission without the right."""
+    target = _shared_target(account_id, name)
+    if target is None:
+        return _info(do_create_mailbox(account_id, name))
+    owner_id, folder = target
+    with transaction.atomic():
+        parent = acl.check_create_in(account_id, owner_id, folder)
+        box = do_create_mailbox(owner_id, folder)
+        parts = folder.split(SEPARATOR)
+        depth = parent.name.count(SEPARATOR) + 1 if parent is not None else 0
+        acl.do_inherit(parent, owner_id, [SEPARATOR.join(parts[:d]) for d in range(depth + 1, len(parts) + 1)])
+    return _info(box, acl.shared_name(box.account.address, box.name), acl.rights_of(account_id, box))
 
 
 def rename_mailbox(account_id: int, name: str, new_name: str) -> MailboxInfo:
-    box = access_mailbox_by_name(account_id, name)
-    return _info(do_rename_mailbox(account_id, box.pk, new_name))
+    """RENAME: within one's own mailbox, or within one owner's shared folders
+    with "x" on the folder (and its sub-folders) and "k" on the new name's
+    parent (RFC 4314 §4). A folder never changes owner: renaming between
+    namespaces is InvalidMailboxName (IMAP ``[CANNOT]``)."""
+    source, target = acl.split_shared_name(name), acl.split_shared_name(new_name)
+    if source is None and target is None:
+        box = access_mailbox_by_name(account_id, name)
+        return _info(do_rename_mailbox(account_id, box.pk, new_name))
+    box = access_mailbox_by_name(account_id, name, "l") if source is not None else access_mailbox_by_name(account_id, name)
+    destination = _shared_target(account_id, new_name) if target is not None else None
+    if destination is None or destination[0] != box.account_id:
+        raise InvalidMailboxName("Un dossier ne peut pas changer de propriétaire : copiez ses messages à la place.")
+    owner_id, folder = destination
+    with transaction.atomic():
+        acl.check_remove(account_id, box)
+        parent = acl.check_create_in(account_id, owner_id, folder)
+        renamed = do_rename_mailbox(owner_id, box.pk, folder)
+        if parent is not None and (box.parent_id is None or parent.pk != box.parent_id):
+            parts = folder.split(SEPARATOR)
+            depth = parent.name.count(SEPARATOR) + 1
+            acl.do_inherit(parent, owner_id, [SEPARATOR.join(parts[:d]) for d in range(depth + 1, len(parts))])
+    return _info(renamed, acl.shared_name(renamed.account.address, renamed.name), acl.rights_of(account_id, renamed))
 
 
 def delete_mailbox(account_id: int, name: str) -> None:
-    box = access_mailbox_by_name(account_id, name)
-    do_delete_mailbox(account_id, box.pk)
+    """DELETE: one's own folder, or a shared one with "x" on it and on its
+    sub-folders (RFC 4314 §4). Special folders stay (ProtectedMailbox)."""
+    if acl.split_shared_name(name) is None:
+        box = access_mailbox_by_name(account_id, name)
+        do_delete_mailbox(account_id, box.pk)
+        return
+    box = access_mailbox_by_name(account_id, name, "l")
+    with transaction.atomic():
+        acl.check_remove(account_id, box)
+        do_delete_mailbox(box.account_id, box.pk)
 
 
 def subscribe_mailbox(account_id: int, name: str, subscribed: bool) -> None:

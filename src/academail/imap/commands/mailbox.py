@@ -15,6 +15,7 @@ from academail.store.errors import (
     InvalidMailboxName,
     MailboxExists,
     MailboxNotFound,
+    NoPermission,
     ProtectedMailbox,
 )
 from academail.store.messages import quota_usage
@@ -39,6 +40,9 @@ async def do_create(session: Session, command: C.Create) -> None:
     except InvalidMailboxName as exc:
         await session.no(command, exc.message, R.CODE_CANNOT)
         return
+    except NoPermission as exc:
+        await session.no(command, exc.message, R.CODE_NOPERM)  # RFC 4314 §4: "k" on the parent
+        return
     await session.ok(command)
 
 
@@ -47,6 +51,9 @@ async def do_delete(session: Session, command: C.Delete) -> None:
         await session.run(store.delete_mailbox, session.account, command.mailbox)
     except MailboxNotFound as exc:
         await session.no(command, exc.message, R.CODE_NONEXISTENT)
+        return
+    except NoPermission as exc:
+        await session.no(command, exc.message, R.CODE_NOPERM)  # RFC 4314 §4: "x" on the mailbox
         return
     except ProtectedMailbox as exc:
         await session.no(command, exc.message, R.CODE_CANNOT)
@@ -62,6 +69,9 @@ async def do_rename(session: Session, command: C.Rename) -> None:
         return
     except MailboxExists as exc:
         await session.no(command, exc.message, R.CODE_ALREADYEXISTS)
+        return
+    except NoPermission as exc:
+        await session.no(command, exc.message, R.CODE_NOPERM)  # RFC 4314 §4: "x" on the old, "k" on the new parent
         return
     except (ProtectedMailbox, InvalidMailboxName) as exc:
         await session.no(command, exc.message, R.CODE_CANNOT)
@@ -178,22 +188,28 @@ async def do_getquotaroot(session: Session, command: C.GetQuotaRoot) -> None:
     except MailboxNotFound as exc:
         await session.no(command, exc.message, R.CODE_NONEXISTENT)
         return
-    used, limit = await session.run(quota_usage, session.account)
-    # RFC 9208 §4.3: one quota root, "", for the whole account.
+    # RFC 9208 §4.3: one quota root per owner: "" for the account's own
+    # mailbox, "Partagés/<owner>" for a shared one, whose owner's quota
+    # counts what members put there (a member's APPEND fills the school's).
+    root = store.quota_root_of(info)
+    used, limit = await session.run(quota_usage, info.owner_id or session.account)
     if limit > 0:
-        await session.untagged(b"QUOTAROOT " + session.wire_name(info.name) + b' ""')
-        await session.untagged(_quota_line(used, limit))
+        await session.untagged(b"QUOTAROOT " + session.wire_name(info.name) + b" " + session.wire_name(root))
+        await session.untagged(_quota_line(root, used, limit, session))
     else:
         await session.untagged(b"QUOTAROOT " + session.wire_name(info.name))
     await session.ok(command)
 
 
 async def do_getquota(session: Session, command: C.GetQuota) -> None:
-    used, limit = await session.run(quota_usage, session.account)
-    if command.root != "" or limit <= 0:
+    # RFC 9208 §4.2: a root the account cannot see is answered as one that
+    # does not exist (RFC 4314 §6: no leak).
+    owner = await session.run(store.quota_root_owner, session.account, command.root)
+    used, limit = await session.run(quota_usage, owner) if owner is not None else (0, 0)
+    if owner is None or limit <= 0:
         await session.no(command, "No such quota root", R.CODE_NONEXISTENT)
         return
-    await session.untagged(_quota_line(used, limit))
+    await session.untagged(_quota_line(command.root, used, limit, session))
     await session.ok(command)
 
 
@@ -229,9 +245,9 @@ def _status_items(info: store.MailboxInfo, items: Iterable[str], recent: int = 0
     return ("(" + " ".join(f"{i} {values[i]}" for i in items if i in values) + ")").encode()
 
 
-def _quota_line(used: int, limit: int) -> bytes:
+def _quota_line(root: str, used: int, limit: int, session: Session) -> bytes:
     # RFC 9208 §5.2: STORAGE in units of 1024 octets.
-    return b'QUOTA "" (STORAGE %d %d)' % ((used + 1023) // 1024, limit // 1024)
+    return b"QUOTA " + session.wire_name(root) + b" (STORAGE %d %d)" % ((used + 1023) // 1024, limit // 1024)
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:

@@ -465,7 +465,9 @@ def _one_mailbox(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
 
 def _getquota(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
     lx.sp()
-    return GetQuota(tag, name, _text(lx.astring(), lx))
+    # A quota root names an owner in the mailbox namespace (RFC 9208 §3):
+    # "" or "Partagés/<owner>", modified UTF-7 on the wire as mailbox names.
+    return GetQuota(tag, name, _mailbox(lx, utf8))
 
 
 def _rename(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
