@@ -145,3 +145,34 @@ def test_share_a_folder_then_the_colleague_opens_it(screen, live_server):  # noq
     if violations := audit(screen, axe):
         found["dossier partagé"] = violations
     assert not found, report(found)
+
+
+def test_live_state_and_quick_search_follow_the_shared_mailbox(page, live_server):
+    """Opening the school's mailbox from the switcher (in place, issue 20):
+    the page then asks the live state of that mailbox (?proprietaire=) and
+    the quick search searches it (the hidden "boite" field)."""
+    from academail.accounts.services import check_create_functional_account
+    from academail.store import acl
+    from tests.imap.helpers import deliver_to
+
+    member = make_person("Sophie", "Leroy")
+    box = check_create_functional_account(name="Collège Jean Moulin", address=SCHOOL_ADDRESS)
+    acl.do_grant(box.pk, member.pk, acl.preset_rights(["read", "mark"]))
+    deliver_to(box, subject="Absence de mon fils")
+    deliver_to(member, subject="Réunion de l'équipe")
+    sign_in(page, live_server, member.identifier)
+    assert not page.find_elements(By.CSS_SELECTOR, "form.wm-search input[name=boite]")
+    _click(page, page.find_element(By.CSS_SELECTOR, f'.wm-switcher [data-owner="{box.pk}"] a'))
+    wait_text(page, "Absence de mon fils", timeout=20, css="main")
+    field = WebDriverWait(page, 20).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "form.wm-search input[name=boite]")))
+    assert field.get_attribute("value") == str(box.pk)
+    WebDriverWait(page, 20).until(lambda d: d.execute_script(
+        "return performance.getEntriesByType('resource').some(e => e.name.indexOf('proprietaire=' + arguments[0]) >= 0)",
+        box.pk,
+    ))
+    search = page.find_element(By.ID, "wm-q")
+    search.send_keys("absence")
+    search.submit()
+    wait_text(page, "Absence de mon fils", timeout=20, css="main .wm-list")
+    assert "Réunion de l'équipe" not in page.find_element(By.CSS_SELECTOR, "main").text

@@ -55,10 +55,10 @@ def running_asgi() -> Iterator[str]:
 class EventStream:
     """A minimal text/event-stream reader over a plain socket."""
 
-    def __init__(self, base: str, cookie: str | None) -> None:
+    def __init__(self, base: str, cookie: str | None, path: str = "/courrier/direct/flux/") -> None:
         host, port = base.removeprefix("http://").split(":")
         self.sock = socket.create_connection((host, int(port)), timeout=10)
-        headers = f"GET /courrier/direct/flux/ HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
+        headers = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
         if cookie:
             headers += f"Cookie: sessionid={cookie}\r\n"
         self.sock.sendall((headers + "\r\n").encode())

@@ -756,12 +756,14 @@ def search_messages(
     query: str | Criteria,
     *,
     mailbox_id: int | None = None,
+    mailbox_ids: Sequence[int] | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Message]:
     """Full-text or advanced search over an account (or one of its mailboxes),
     newest first. Keyset-paginated on Message.id (``before_id``); accents and
-    case ignored. Empty criteria find nothing."""
+    case ignored. Empty criteria find nothing. ``mailbox_ids``: only those
+    folders (the ones someone else may read of a shared mailbox)."""
     criteria = query if isinstance(query, Criteria) else Criteria(words=query)
     if criteria.empty:
         return []
@@ -804,6 +806,11 @@ def search_messages(
     if mailbox_id is not None:
         where.append("m.mailbox_id = %s")
         args.append(mailbox_id)
+    if mailbox_ids is not None:
+        if not mailbox_ids:
+            return []
+        where.append(f"m.mailbox_id IN ({', '.join(['%s'] * len(mailbox_ids))})")
+        args.extend(mailbox_ids)
     if before_id is not None:
         where.append("m.id < %s")
         args.append(before_id)

@@ -452,16 +452,55 @@ class Found:
     older: int | None  # the ``before_id`` of the next page
 
 
-def search_page(account_id: int, query: str | Criteria, *, before_id: int | None = None) -> Found:
+def search_page(
+    account_id: int, query: str | Criteria, *, before_id: int | None = None, owner_id: int | None = None,
+) -> Found:
     """Search the account (words, or advanced criteria; accents and case
     ignored), newest first, with each message's content and folder loaded in
-    one more query."""
-    hits = search_messages(account_id, query, before_id=before_id, limit=PAGE_SIZE + 1)
+    one more query. ``owner_id``: search that owner's mailbox instead (a
+    functional mailbox the person is viewing), only in the folders they may
+    read ("r", ``store.acl``); nothing when they may read none."""
+    if owner_id is None or owner_id == account_id:
+        owner_id, readable = account_id, None
+    else:
+        readable = [s.mailbox.pk for s in acl.visible_shared(account_id, owner_id=owner_id) if "r" in s.rights]
+        if isinstance(query, Criteria) and query.mailbox_id is not None and query.mailbox_id not in readable:
+            return Found([], None)
+    hits = search_messages(owner_id, query, mailbox_ids=readable, before_id=before_id, limit=PAGE_SIZE + 1)
     ids = [m.pk for m in hits[:PAGE_SIZE]]
     loaded = Message.objects.select_related("content", "mailbox").in_bulk(ids)
-    rows = [loaded[i] for i in ids if i in loaded and loaded[i].mailbox.account_id == account_id]
+    rows = [loaded[i] for i in ids if i in loaded and loaded[i].mailbox.account_id == owner_id]
+    if readable is not None:
+        by_folder: dict[int, list[Message]] = {}
+        for row in rows:
+            by_folder.setdefault(row.mailbox_id, []).append(row)
+        for messages in by_folder.values():
+            personal_seen.show_messages(account_id, messages[0].mailbox, messages)
     older = hits[PAGE_SIZE - 1].pk if len(hits) > PAGE_SIZE else None
     return Found(rows, older)
+
+
+def shared_entry(account_id: int, owner_id: int) -> int | None:
+    """A folder of ``owner_id`` that ``account_id`` may read (its INBOX
+    first), to open their folder pane; None when there is none."""
+    if owner_id == account_id:
+        return None
+    readable = [s for s in acl.visible_shared(account_id, owner_id=owner_id) if "r" in s.rights]
+    return readable[0].mailbox.pk if readable else None
+
+
+def shared_counters(account_id: int, owner_id: int) -> list[Counters]:
+    """``mailbox_counters`` for the folders of ``owner_id`` that ``account_id``
+    may see (the live updates of a functional mailbox being viewed), with the
+    person's own unseen counts under per-person \\Seen; empty when none."""
+    if owner_id == account_id:
+        return []
+    boxes = [s.mailbox for s in acl.visible_shared(account_id, owner_id=owner_id)]
+    personal_seen.show_counts(account_id, boxes)
+    return [
+        Counters(b.pk, False, b.messages, b.unseen, b.uidnext, b.highestmodseq)
+        for b in boxes
+    ]
 
 
 # --- actions --------------------------------------------------------------------
@@ -561,5 +600,5 @@ __all__ = [
     "Found", "Mailbox", "Message", "Opened", "PAGE_SIZE", "PAGE_SIZES", "Page", "Quota", "SORTS", "SpecialUse",
     "Thread", "conversation_page", "display_name", "do_message_action", "folder_page", "folder_pane", "inbox",
     "mailbox_counters", "open_conversation", "open_message", "page_messages_sorted", "search_page",
-    "sent_recipients",
+    "sent_recipients", "shared_counters", "shared_entry",
 ]

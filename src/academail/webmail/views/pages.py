@@ -147,9 +147,17 @@ def moved_to(account_id: int, target: int | None) -> str:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     account_id = signed_in_id(request)
-    form = searching.SearchForm(request.GET, store.folder_pane(account_id).folders)
+    # "boite": a shared mailbox the person is viewing (its owner's id); the
+    # folders offered and searched are those they may read there.
+    owner = parse_int(request.GET.get("boite"))
+    entry = store.shared_entry(account_id, owner) if owner is not None else None
+    pane = store.folder_pane(account_id, entry)
+    form = searching.SearchForm(request.GET, pane.folders)
     criteria = form.criteria()
-    found = store.search_page(account_id, criteria, before_id=parse_int(request.GET.get("avant"))) if criteria else None
+    found = (
+        store.search_page(account_id, criteria, before_id=parse_int(request.GET.get("avant")), owner_id=pane.owner_id)
+        if criteria else None
+    )
     context = {
         "query": request.GET.get("q", "").strip()[:200],
         "form": form,
@@ -158,4 +166,4 @@ def search(request: HttpRequest) -> HttpResponse:
         "next_query": form.query_string(),
         "title": _("Recherche"),
     }
-    return render_page(request, "search.html", context)
+    return render_page(request, "search.html", context, current=entry)

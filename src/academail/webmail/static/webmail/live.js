@@ -3,11 +3,14 @@
    the open folder changed while its newest page is shown, reloads that list
    in place (checked boxes and focus kept). Without EventSource, or while the
    stream is down, the state is polled every 60 s. The INBOX's unread count
-   goes in the tab title: "(3) Boîte de réception — academail". */
+   goes in the tab title: "(3) Boîte de réception — academail". A page
+   showing a shared mailbox (the switcher's current entry is not the first,
+   the person's own) asks for that owner's folders and events too
+   (?proprietaire=<id>; the server checks the rights). */
 (function () {
   "use strict";
 
-  var root, stateUrl, baseTitle, known = {}, timer = null, pollTimer = null, source = null;
+  var root, stateUrl, eventsUrl, baseTitle, known = {}, timer = null, pollTimer = null, source = null, following = null;
   var POLL_MS = 60000;
 
   function T(key, fallback, values) {
@@ -21,6 +24,18 @@
     var link = document.querySelector(".wm-folders a[aria-current=page]");
     var item = link && link.closest("li[data-mailbox]");
     return item ? item.getAttribute("data-mailbox") : null;
+  }
+
+  function shownOwner() {
+    var link = document.querySelector(".wm-switcher li[data-owner] a[aria-current]");
+    var first = document.querySelector(".wm-switcher li[data-owner]");
+    var item = link && link.closest("li[data-owner]");
+    return item && item !== first ? item.getAttribute("data-owner") : null;
+  }
+
+  function scoped(url) {
+    var owner = shownOwner();
+    return owner ? url + (url.indexOf("?") < 0 ? "?" : "&") + "proprietaire=" + encodeURIComponent(owner) : url;
   }
 
   function setCount(item, unseen) {
@@ -98,7 +113,8 @@
   }
 
   function fetchState() {
-    return fetch(stateUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    if (source && shownOwner() !== following) { source.close(); connect(); }
+    return fetch(scoped(stateUrl), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (state) { if (state && state.mailboxes) { apply(state); } })
       .catch(function () { /* offline for a moment: the next poll or event tries again */ });
@@ -120,9 +136,29 @@
     pollTimer = null;
   }
 
-  function connect(url) {
+  function followShown() {
+    // In-place navigation may open another owner's mailbox: the quick search
+    // searches the one shown ("boite", as the page renders it), and the
+    // stream follows it.
+    var owner = shownOwner(), form = document.querySelector("form.wm-search");
+    var field = form && form.querySelector("input[name=boite]");
+    if (form && owner && !field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "boite";
+      form.querySelector(".wm-search__row").appendChild(field);
+    }
+    if (field) { if (owner) { field.value = owner; } else { field.remove(); } }
+    if (owner !== following) {
+      if (source) { source.close(); connect(); } else { following = owner; }
+      soon();
+    }
+  }
+
+  function connect() {
     if (!window.EventSource) { startPolling(); return; }
-    source = new EventSource(url);
+    following = shownOwner();
+    source = new EventSource(scoped(eventsUrl));
     source.addEventListener("hello", function () { stopPolling(); soon(); });
     source.addEventListener("change", soon);
     source.addEventListener("error", function () {
@@ -139,9 +175,13 @@
     stateUrl = root.getAttribute("data-live-state");
     baseTitle = document.title.replace(/^\(\d+\) /, "");
     // The live region is in the page (webmail layout), so it exists before anything is said.
-    document.addEventListener("wm:navigated", function () { baseTitle = document.title.replace(/^\(\d+\) /, ""); });
+    document.addEventListener("wm:navigated", function () {
+      baseTitle = document.title.replace(/^\(\d+\) /, "");
+      followShown();
+    });
     fetchState();
-    connect(root.getAttribute("data-live-events"));
+    eventsUrl = root.getAttribute("data-live-events");
+    connect();
     window.addEventListener("pagehide", function () { if (source) { source.close(); } });
   });
 })();
