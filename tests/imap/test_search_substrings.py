@@ -117,6 +117,33 @@ def test_header_looks_in_the_named_field_and_empty_means_present(session, user):
     assert numbers(session.cmd('UID SEARCH HEADER X-Priority ".*"')) == []
 
 
+def test_header_on_message_ids(session, user):
+    """HEADER Message-ID, In-Reply-To and References (RFC 3501 §6.4.4): the
+    whole "<id>" finds its message (an index lookup), case folded; a
+    substring finds every message whose field holds it; a field with more
+    than the id is still searched by substring."""
+    deliver_to(user, raw("From: a@x.fr\nSubject: Plan\nMessage-ID: <Plan.1@College.fr>", "A\r\n"))
+    deliver_to(user, raw(
+        "From: b@x.fr\nSubject: Re: Plan\nMessage-ID: <plan.2@college.fr>\n"
+        "In-Reply-To: <Plan.1@College.fr>\nReferences: <plan.0@ailleurs.fr> <Plan.1@College.fr>", "B\r\n",
+    ))
+    deliver_to(user, raw("From: c@x.fr\nSubject: Vieux\nMessage-ID: <vieux.3@college.fr> (ancien logiciel)", "C\r\n"))
+    deliver_to(user, raw("From: d@x.fr\nSubject: Sans identifiant", "D\r\n"))
+    assert session.cmd("SELECT INBOX").ok
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "<plan.1@college.fr>"')) == [1]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "<PLAN.2@college.fr>"')) == [2]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "<vieux.3@college.fr>"')) == [3]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "<vieux.3@college.fr"')) == [3]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "@college.fr"')) == [1, 2, 3]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "ancien"')) == [3]
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID "<plan.0@ailleurs.fr>"')) == []
+    assert numbers(session.cmd('UID SEARCH HEADER Message-ID ""')) == [1, 2, 3]
+    assert numbers(session.cmd('UID SEARCH HEADER In-Reply-To "<plan.1@college.fr>"')) == [2]
+    assert numbers(session.cmd('UID SEARCH HEADER References "<plan.0@ailleurs.fr>"')) == [2]
+    assert numbers(session.cmd('UID SEARCH HEADER References "fr> <plan"')) == [2]
+    assert numbers(session.cmd('UID SEARCH NOT HEADER References "plan"')) == [1, 3, 4]
+
+
 def test_address_keys_see_every_address_names_and_groups(session, user):
     # RFC 3501 §6.4.4 FROM/TO/CC/BCC: the string anywhere in the field.
     fill(session, user)

@@ -683,6 +683,7 @@ class SearchTooComplex(ValueError):
 
 
 _WHITESPACE = re.compile(r"\s+")
+_PLAIN_ID = re.compile(r"<[^<>\s]*>")
 
 
 def _needle(value: str) -> str:
@@ -816,6 +817,11 @@ class _Compiler:
         if needle and name in search.FIELD_COLUMNS:
             self.params.append(needle)
             return self._field(name)
+        if needle and name in search.ID_COLUMNS and not needle.startswith(" "):
+            # (A leading space would match the one after "name:", which the
+            # column does not keep: such a string takes the general path.)
+            ids = self._ids(search.ID_COLUMNS[name], needle)
+            return f"({ids} OR {self._prefix(name, needle)})"
         self.needs_text = True
         # Field lines are "\nname: value" in ``headers``: the field must start a line.
         self.params.append(f"\n{name}:")
@@ -826,6 +832,20 @@ class _Compiler:
         self.params.append(f"\n{_regex_escape(name)}:[^\n]*{_regex_escape(needle)}")
         in_field = f"{present} AND {_contains('t.headers')} AND {_regex_match('t.headers')}"
         return f"(({in_field}) OR {self._prefix(name, needle)})"
+
+    def _ids(self, column: str, needle: str) -> str:
+        """Message-ID, In-Reply-To, References containing ``needle``, from the
+        narrow SearchIds table: a scan of short rows, or for one whole "<id>"
+        in Message-ID an index lookup (``SearchIds.message_id_key``), with the
+        fields that are more than one id checked by substring."""
+        if column == "message_id" and _PLAIN_ID.fullmatch(needle):
+            self.params.extend([needle, needle])
+            by_key = "SELECT content_id FROM store_searchids WHERE message_id_key = %s"
+            others = f"SELECT content_id FROM store_searchids WHERE message_id_key IS NULL AND {_contains('message_id')}"  # noqa: S608
+            return f"m.content_id IN ({by_key} UNION ALL {others})"
+        self.params.append(needle)
+        quoted = f'"{column}"'  # "references" is an SQL keyword
+        return f"m.content_id IN (SELECT content_id FROM store_searchids WHERE {_contains(quoted)})"  # noqa: S608
 
     def _field(self, name: str) -> str:
         # The narrow SearchFields table: a few thousand pages for 100,000 rows.

@@ -142,6 +142,25 @@ class SearchFields(models.Model):
     bcc_field = models.TextField(blank=True)
 
 
+class SearchIds(models.Model):
+    """The folded Message-ID, In-Reply-To and References fields of a Content
+    (``store.search.id_columns``: the same text as their lines in
+    ``SearchText.headers``), for SEARCH HEADER on them: a narrow table, so a
+    substring is a scan of a few thousand pages at 100,000 messages.
+
+    ``message_id_key`` is the Message-ID when the field is one "<id>" and
+    nothing else (or empty: no field), else NULL: indexed, it answers the
+    usual lookup of one message by its id, HEADER Message-ID "<id>", exactly
+    (a field that is only "<t>" contains "<s>" if and only if s = t; the rare
+    other fields are checked by substring)."""
+
+    content = models.OneToOneField(Content, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    message_id = models.TextField(blank=True)
+    message_id_key = models.CharField(max_length=998, null=True, blank=True, db_index=True)
+    in_reply_to = models.TextField(blank=True)
+    references = models.TextField(blank=True)
+
+
 class Flag:
     """System flags as bits (RFC 3501 §2.3.2); keywords are kept as text."""
 

@@ -126,6 +126,38 @@ def search_columns(header_text: str, body_text: str) -> dict[str, str]:
     return columns
 
 
+# The Message-ID fields SEARCH HEADER has a narrow table for (``SearchIds``).
+ID_COLUMNS = {"message-id": "message_id", "in-reply-to": "in_reply_to", "references": "references"}
+_PLAIN_ID = re.compile(r"<[^<>\s]*>")
+
+
+def id_columns(header_text: str) -> dict[str, str | None]:
+    """The ``SearchIds`` columns of a message from its header fields as parsed
+    (``mime.ParsedMessage.header_text``), or from ``SearchText.headers``
+    (already folded: folding twice changes nothing). A field present twice
+    keeps both values, one per line, as ``search_columns`` does."""
+    columns: dict[str, str | None] = dict.fromkeys(ID_COLUMNS.values(), "")
+    for line in fold(header_text).split("\n"):
+        name, _, value = line.partition(": ")
+        column = ID_COLUMNS.get(name)
+        if column is not None:
+            columns[column] = f"{columns[column]}\n{value}" if columns[column] else value
+    value = columns["message_id"] or ""
+    columns["message_id_key"] = value if not value or _PLAIN_ID.fullmatch(value) else None
+    return columns
+
+
+def do_index_ids(content_id: int, header_text: str) -> None:
+    """The ``SearchIds`` row of a new Content. Precondition: in its creating transaction."""
+    columns = id_columns(header_text)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO store_searchids (content_id, message_id, message_id_key, in_reply_to, "references")'
+            " VALUES (%s, %s, %s, %s, %s)",
+            [content_id, columns["message_id"], columns["message_id_key"], columns["in_reply_to"], columns["references"]],
+        )
+
+
 def do_index_words(content_id: int, text: str) -> None:
     """The full-text index entry of a Content. Precondition: in a transaction."""
     with connection.cursor() as cursor:
@@ -155,6 +187,7 @@ def do_index(content_id: int, text: str, *, header_text: str, body_text: str) ->
             "INSERT INTO store_searchtext (content_id, headers, body) VALUES (%s, %s, %s)",
             [content_id, columns["headers"], columns["body"]],
         )
+    do_index_ids(content_id, header_text)
 
 
 def do_index_message(content_id: int, parsed: ParsedMessage) -> None:
@@ -181,6 +214,7 @@ def do_unindex(content_ids: list[int]) -> None:
         cursor.execute(f"DELETE FROM store_search WHERE {key} IN ({marks})", content_ids)  # noqa: S608
         cursor.execute(f"DELETE FROM store_searchtext WHERE content_id IN ({marks})", content_ids)  # noqa: S608
         cursor.execute(f"DELETE FROM store_searchfields WHERE content_id IN ({marks})", content_ids)  # noqa: S608
+        cursor.execute(f"DELETE FROM store_searchids WHERE content_id IN ({marks})", content_ids)  # noqa: S608
 
 
 def match_sql(query: str, *, scope_messages: int | None = None,

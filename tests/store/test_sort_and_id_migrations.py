@@ -1,0 +1,68 @@
+"""Data migrations of the IMAP sort and search tables: 0016 gives every message
+its RFC 5256 §3 DATE sort key (the content's Date header, else INTERNALDATE),
+0018 gives every content its SearchIds row."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+OLD = [("store", "0015_search_fields")]
+NEW = [("store", "0016_date_sort")]
+
+
+def test_existing_messages_get_their_date_sort_key(migrator, make_account):
+    account = make_account()
+    apps = migrator.migrate(OLD)
+    Mailbox = apps.get_model("store", "Mailbox")
+    Content = apps.get_model("store", "Content")
+    Message = apps.get_model("store", "Message")
+    inbox = Mailbox.objects.get(account_id=account.pk, special_use="inbox")
+    sent = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
+    arrived = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
+    dated = Content.objects.create(sha256="a" * 64, size=10, refcount=1, date=sent)
+    undated = Content.objects.create(sha256="b" * 64, size=10, refcount=1, date=None)
+    for uid, content in ((1, dated), (2, undated)):
+        Message.objects.create(mailbox=inbox, uid=uid, modseq=1, content=content, size=10, internaldate=arrived)
+    apps = migrator.migrate(NEW)
+    Message = apps.get_model("store", "Message")
+    keys = dict(Message.objects.filter(mailbox_id=inbox.pk).values_list("uid", "date_sort"))
+    assert keys == {1: sent, 2: arrived}
+
+
+def test_existing_contents_get_their_message_id_row(migrator):
+    """Migration 0018: SearchIds from SearchText's folded header lines; the
+    Message-ID key only for a field that is one plain "<id>"."""
+    migrator.migrate([("store", "0017_personal_seen")])
+    rows = {
+        "c" * 64: "\nsubject: plan\nmessage-id: <a1@x.fr>\nreferences: <r1@x.fr> <r2@x.fr>\nin-reply-to: <r2@x.fr>",
+        "d" * 64: "\nmessage-id: <b@x.fr> (ancien)",
+        "e" * 64: "",
+    }
+    from django.db import connection
+
+    ids = {}
+    with connection.cursor() as cursor:
+        for sha256, headers in rows.items():
+            cursor.execute(
+                "INSERT INTO store_content (sha256, size, refcount, subject, from_name, from_addr, to_text, cc_text,"
+                ' message_id, in_reply_to, "references", preview, has_attachments, thread_key, structure,'
+                " parse_defects, created_at) VALUES (%s, 1, 1, '', '', '', '', '', '', '', '', '', FALSE, '', '{}', '[]',"
+                " CURRENT_TIMESTAMP) RETURNING id",
+                [sha256],
+            )
+            ids[sha256] = cursor.fetchone()[0]
+            if headers:
+                cursor.execute(
+                    "INSERT INTO store_searchtext (content_id, headers, body) VALUES (%s, %s, '')", [ids[sha256], headers]
+                )
+    apps = migrator.migrate([("store", "0018_search_ids")])
+    SearchIds = apps.get_model("store", "SearchIds")
+    got = {
+        row["content_id"]: (row["message_id"], row["message_id_key"], row["in_reply_to"], row["references"])
+        for row in SearchIds.objects.filter(content_id__in=ids.values()).values()
+    }
+    assert got == {
+        ids["c" * 64]: ("<a1@x.fr>", "<a1@x.fr>", "<r2@x.fr>", "<r1@x.fr> <r2@x.fr>"),
+        ids["d" * 64]: ("<b@x.fr> (ancien)", None, "", ""),
+        ids["e" * 64]: ("", "", "", ""),
+    }
