@@ -63,6 +63,9 @@ def test_each_member_has_their_own_seen(imap, team):
         assert _seen(theirs) == {1: False, 2: False}
         assert mine.search(["UNSEEN"]) == [2] and mine.search(["SEEN"]) == [1]
         assert theirs.search(["UNSEEN"]) == [1, 2] and theirs.search(["SEEN"]) == []
+        # SORT and THREAD take the SEARCH criteria (RFC 5256 §3, §4): hers.
+        assert mine.sort(["ARRIVAL"], ["UNSEEN"]) == [2] and theirs.sort(["ARRIVAL"], ["UNSEEN"]) == [1, 2]
+        assert mine.thread("ORDEREDSUBJECT", ["SEEN"]) == ((1,),)
         # He marks the other one read with STORE; she still has it unread.
         theirs.add_flags([2], [SEEN])
         assert _seen(theirs) == {1: False, 2: True}
