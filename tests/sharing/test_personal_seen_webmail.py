@@ -14,6 +14,7 @@ from academail.accounts.services import check_create_functional_account
 from academail.sharing.models import FunctionalMailbox
 from academail.store import acl, seen
 from academail.store.messages import special_mailbox
+from academail.store.models import PersonalSeen
 from tests.imap.helpers import deliver_to
 from tests.sharing.helpers import client_for, text
 
@@ -63,6 +64,11 @@ def test_opening_a_message_reads_it_for_that_member_only(school):
     mine.post(reverse("webmail:actions", args=[inbox_id]), {"action": "unseen", "uid": ["1"]})
     assert _unread_uids(text(mine.get(reverse("webmail:folder", args=[inbox_id])))) == {1, 2}
     assert special_mailbox(box.pk, "inbox").unseen == 2
+    # A departure ends her grants and takes her own "lu" on the school's mail with them.
+    mine.get(reverse("webmail:message", args=[inbox_id, 2]))
+    assert PersonalSeen.objects.filter(account_id=secretary.pk).exists()
+    acl.do_end_grants_of(secretary.pk)
+    assert not PersonalSeen.objects.filter(account_id=secretary.pk).exists()
 
 
 def test_the_default_stays_shared_by_the_team(school):

@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from academail.store.errors import MailboxNotFound, NoPermission, StoreError
-from academail.store.models import Grant, Mailbox
+from academail.store.models import Grant, Mailbox, PersonalSeen
 
 # RFC 4314 §2.1, in the order LISTRIGHTS and MYRIGHTS show them.
 IMAP_RIGHTS = "lrswipkxtea"
@@ -404,8 +404,11 @@ def do_revoke(owner_id: int, grantee_id: int, *, mailbox_id: int | None = None) 
 
 def do_end_grants_of(grantee_id: int) -> int:
     """A departure: every grant the account holds on others' mail ends now
-    (its own grants to others stay, for the successor to review)."""
+    (its own grants to others stay, for the successor to review), and its
+    per-person \\Seen on others' mail goes too (``store.seen``: rows exist
+    only for others' messages)."""
     deleted, _ = Grant.objects.filter(grantee_id=grantee_id).delete()
+    PersonalSeen.objects.filter(account_id=grantee_id).delete()
     return deleted
 
 
