@@ -18,11 +18,11 @@ class DavUser:
 @pytest.fixture(autouse=True)
 def _dav_dir(settings, tmp_path):
     settings.DAV_DIR = tmp_path / "dav"
-    from academail.calendar import davauth
+    from academail.accounts import authcache
 
-    davauth.forget_all()
+    authcache.forget_all()
     yield
-    davauth.forget_all()
+    authcache.forget_all()
 
 
 @pytest.fixture

@@ -123,6 +123,26 @@ def test_a_good_sign_in_is_journaled_once_per_burst(live_server, dav_user):
                                        protocol="dav").count() == 1
 
 
+def test_a_remembered_sign_in_ends_with_its_app_password_or_account(live_server, dav_user):
+    """The login cache (``accounts.authcache.remembered_sign_in``) holds a DAV
+    success for a minute, but a revoked app password or a disabled account is
+    refused at the next request, not a minute later (issue 18 §4)."""
+    from academail.accounts.models import AppPassword, Status
+
+    user = dav_user()
+    url = f"{live_server.url}/dav/{user.identifier}/"
+    assert requests.request("PROPFIND", url, headers=_auth(user), timeout=10).status_code == 207
+    AppPassword.objects.filter(account=user.account).delete()
+    assert requests.request("PROPFIND", url, headers=_auth(user), timeout=10).status_code == 401
+    other = dav_user("Paul", "Durand")
+    assert requests.request("PROPFIND", f"{live_server.url}/dav/{other.identifier}/", headers=_auth(other),
+                            timeout=10).status_code == 207
+    other.account.status = Status.DISABLED
+    other.account.save(update_fields=["status"])
+    assert requests.request("PROPFIND", f"{live_server.url}/dav/{other.identifier}/", headers=_auth(other),
+                            timeout=10).status_code == 401
+
+
 def test_well_known_paths_lead_to_the_dav_root(live_server):
     for service in ("caldav", "carddav"):
         response = requests.request("PROPFIND", f"{live_server.url}/.well-known/{service}", allow_redirects=False,

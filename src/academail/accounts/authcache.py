@@ -16,6 +16,15 @@ throttling and the journal are the caller's (``services.check_sign_in``),
 checked on every attempt, hit or not. App passwords are not cached: they are a
 keyed hash already (``accounts.apppasswords``).
 
+Protocols that send credentials with every request (CalDAV/CardDAV: a phone
+sync is tens of requests) remember a whole sign-in too (``remembered_sign_in``,
+``DAV_LOGIN_CACHE_SECONDS``, as Radicale's ``cache_logins``), so each request
+is neither journalled nor hashed: keyed the same way (protocol, identifier,
+password), with the stored password hash and the app password used; a hit
+needs the account still active, its password hash unchanged and that app
+password not revoked, all read again at each hit. One cache, one key, one
+``forget_all``.
+
 Every Argon2 verification (and the decoy hash of an unknown identifier) runs
 in one bounded pool of ``AUTH_HASH_WORKERS`` threads (the cores by default):
 argon2-cffi releases the GIL, so the hashes use the cores while the asyncio
@@ -37,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 
-from academail.accounts.models import Account
+from academail.accounts.models import Account, AppPassword, Status
 from academail.metrics import count_auth_cache
 
 _key = secrets.token_bytes(32)  # per process: the cache never leaves memory
@@ -115,6 +124,59 @@ def password_matches(account: Account, password: str) -> bool:
     return ok
 
 
+# --- whole sign-ins, for protocols that authenticate every request ---------------
+
+_SIGN_INS_MAX = 10_000
+# HMAC of (protocol, identifier, password) -> (account id, app password id or 0,
+# stored password hash, expiry on the monotonic clock)
+_sign_ins: OrderedDict[bytes, tuple[int, int, str, float]] = OrderedDict()
+
+
+def _sign_in_digest(protocol: str, identifier: str, password: str) -> bytes:
+    material = f"{protocol}\x00{identifier.strip().lower()}\x00{password}".encode()
+    return hmac.new(_key, material, hashlib.sha256).digest()
+
+
+def remembered_sign_in(protocol: str, identifier: str, password: str) -> Account | None:
+    """The account of a sign-in remembered by ``remember_sign_in``, if it still
+    holds: the account active, its password hash unchanged, the app password
+    used (if one was) not revoked. One or two indexed reads; no hash."""
+    digest = _sign_in_digest(protocol, identifier, password)
+    now = time.monotonic()
+    with _lock:
+        entry = _sign_ins.get(digest)
+    if entry is None:
+        return None
+    account_id, app_password_id, stored, until = entry
+    account = None
+    if until > now:
+        account = Account.objects.filter(pk=account_id, status=Status.ACTIVE).first()
+    if account is not None and (
+        account.password != stored
+        or (app_password_id and not AppPassword.objects.filter(pk=app_password_id, account=account).exists())
+    ):
+        account = None
+    if account is None:
+        with _lock:
+            _sign_ins.pop(digest, None)
+    return account
+
+
+def remember_sign_in(protocol: str, identifier: str, password: str, account: Account, app_password_id: int) -> None:
+    """Remember a successful sign-in for ``DAV_LOGIN_CACHE_SECONDS``. Only
+    successes: a refusal always goes through the whole check and its throttle."""
+    seconds = settings.DAV_LOGIN_CACHE_SECONDS
+    if seconds <= 0:
+        return
+    digest = _sign_in_digest(protocol, identifier, password)
+    with _lock:
+        _sign_ins[digest] = (account.pk, app_password_id, account.password, time.monotonic() + seconds)
+        _sign_ins.move_to_end(digest)
+        while len(_sign_ins) > _SIGN_INS_MAX:
+            _sign_ins.popitem(last=False)
+
+
 def forget_all() -> None:
     with _lock:
         _entries.clear()
+        _sign_ins.clear()

@@ -6,33 +6,24 @@ journal and new-device alert included).
 DAV clients send their credentials with every request (a phone sync is tens of
 requests). Checking each one would journal each and hash the account password
 each time, so a success is remembered for ``DAV_LOGIN_CACHE_SECONDS`` (60 s by
-default) under a keyed digest of the credentials, as Radicale's own
-``cache_logins`` does; failures are never remembered (each goes through the
-throttle). A revoked app password or a disabled account therefore stops
-working within that delay.
+default) by the one login cache, ``accounts.authcache.remembered_sign_in``
+(keyed digest of the credentials, as Radicale's own ``cache_logins``); a hit
+still needs the account active, its password unchanged and the app password
+used not revoked; failures are never remembered (each goes through the
+throttle).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
-import secrets
-import threading
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from academail.accounts.models import Account, Status
+from academail.accounts import authcache
+from academail.accounts.models import Account
 from academail.accounts.services import check_sign_in
 
 PROTOCOL = "dav"
-_CACHE_MAX = 10_000
-_cache_key = secrets.token_bytes(32)  # per process: the cache never leaves memory
-_cache: dict[str, tuple[float, int]] = {}
-_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -62,39 +53,6 @@ def parse_basic(header: str) -> tuple[str, str] | None:
     return identifier, password
 
 
-def _digest(identifier: str, password: str) -> str:
-    material = f"{identifier.strip().lower()}\x00{password}".encode()
-    return hmac.new(_cache_key, material, hashlib.sha256).hexdigest()
-
-
-def _remembered(digest: str) -> Account | None:
-    with _cache_lock:
-        entry = _cache.get(digest)
-    if entry is None or entry[0] < time.monotonic():
-        return None
-    account = Account.objects.filter(pk=entry[1], status=Status.ACTIVE).first()
-    if account is None:
-        with _cache_lock:
-            _cache.pop(digest, None)
-    return account
-
-
-def _remember(digest: str, account: Account) -> None:
-    with _cache_lock:
-        if len(_cache) >= _CACHE_MAX:
-            now = time.monotonic()
-            for key in [key for key, (until, _) in _cache.items() if until < now]:
-                del _cache[key]
-            if len(_cache) >= _CACHE_MAX:
-                _cache.clear()
-        _cache[digest] = (time.monotonic() + settings.DAV_LOGIN_CACHE_SECONDS, account.pk)
-
-
-def forget_all() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
 def check_dav_caller(authorization: str, *, remote_addr: str, client_name: str) -> DavCaller:
     """The account behind an ``Authorization`` header, through
     ``accounts.services.check_sign_in`` (or its remembered success)."""
@@ -102,13 +60,13 @@ def check_dav_caller(authorization: str, *, remote_addr: str, client_name: str) 
     if credentials is None:
         return DavCaller(None)
     identifier, password = credentials
-    digest = _digest(identifier, password)
-    account = _remembered(digest)
+    account = authcache.remembered_sign_in(PROTOCOL, identifier, password)
     if account is not None:
         return DavCaller(account)
     result = check_sign_in(identifier, password, protocol=PROTOCOL, remote_addr=remote_addr,
                            client_name=client_name[:200])
     if result.account is None:
         return DavCaller(None, retry_after=result.retry_after, slow_down=result.slow_down)
-    _remember(digest, result.account)
+    app_password_id = result.app_password.pk if result.app_password is not None else 0
+    authcache.remember_sign_in(PROTOCOL, identifier, password, result.account, app_password_id)
     return DavCaller(result.account)
