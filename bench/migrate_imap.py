@@ -83,21 +83,31 @@ def _peak_kib(pid: int, process: subprocess.Popen[bytes]) -> int:
     return peak
 
 
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+CPU: dict[str, float] = {}  # CPU seconds (user + system) of the last run of each side
+
+
 def run_ours(server: Dovecot, identifier: str, home: str) -> tuple[float, str, int]:
     """One ``academail migrate-imap`` run: (seconds, its report line, its
-    peak RSS in KiB)."""
+    peak RSS in KiB); its CPU time in ``CPU["ours"]`` (the machine may be
+    shared: the wall time then says little, the CPU time still does)."""
     secret = os.path.join(home, "old-password")
     with open(secret, "w") as handle:
         handle.write(PASSWORD)
     command = [c.ACADEMAIL, "migrate-imap", "--host", "127.0.0.1", "--port", str(server.imaps),
                "--ca-file", str(server.cert), "--account", identifier, "--source-login", LOGIN,
                "--password-file", secret, "--quiet"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
         peak = _peak_kib(process.pid, process)
         process.wait()
         spent = time.perf_counter() - started
+        CPU["ours"] = _children_cpu() - cpu
         out.seek(0)
         output = out.read().decode()
     if process.returncode:
@@ -130,9 +140,11 @@ def run_peer(server: Dovecot, messages: int) -> float | None:
         "-o", "mail_prefetch_count=20",
         "backup", "-R", "-u", LOGIN, "imapc:",
     ]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     spent = time.perf_counter() - started
+    # doveadm's own CPU; the Dovecot imap process serving it is not its child (as for ours).
+    CPU["peer"] = _children_cpu() - cpu
     if done.returncode:
         print(f"peer     doveadm backup failed ({done.returncode}): {done.stderr.strip()[-500:]}")
         return None
@@ -158,6 +170,7 @@ def main() -> int:
         account = c.bench_account(unlimited=True)
         print(f"database {c.db_label()}; {c.machine_label()}")
         ours, line, peak = run_ours(server, account.identifier, str(home))
+        ours_cpu = CPU["ours"]
         print(f"academail {line}")
         again, line2, _peak = run_ours(server, account.identifier, str(home))
         print(f"academail (re-run) {line2}")
@@ -174,6 +187,9 @@ def main() -> int:
         print(f"  {'wall time (goal < 60 s at 10,000)':34} {ours:>10.1f} s {peer:>15} {ratio:>7}")
         rate_peer = f"{args.messages / theirs:.0f}" if theirs else "-"
         print(f"  {'messages/s':34} {args.messages / ours:>12.0f} {rate_peer:>15}")
+        peer_cpu = f"{CPU['peer']:.1f} s" if theirs else "-"
+        print(f"  {'CPU of the copying process':34} {ours_cpu:>10.1f} s {peer_cpu:>15}")
+        print(f"  {'load average (1, 5, 15 min)':34} {' '.join(f'{x:.1f}' for x in os.getloadavg()):>12}")
         print(f"  {'re-run, nothing new':34} {again:>10.1f} s")
         print(f"  {'peak memory (VmHWM)':34} {peak / 1024:>9.0f} MiB")
         if args.large:

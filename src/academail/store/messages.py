@@ -44,16 +44,19 @@ class PreparedContent:
     sha256: str
     size: int
     parsed: ParsedMessage
+    index: search.IndexRows | None = None  # its search index rows, if the content turns out to be new
 
 
 def prepare_content(raw: bytes, *, parsed: ParsedMessage | None = None) -> PreparedContent:
-    """Write the blob (durable on return) and parse the message once
-    (``parsed``: that parse, when a delivery worker process made it).
+    """Write the blob (durable on return), parse the message once (``parsed``:
+    that parse, when a delivery worker process made it) and fold its search
+    index rows.
 
     Needs no transaction and touches no table: call it from any thread, before
     opening the transaction that stores the message."""
     sha256 = blob_store().put(raw)
-    return PreparedContent(sha256=sha256, size=len(raw), parsed=parse_message(raw) if parsed is None else parsed)
+    parsed = parse_message(raw) if parsed is None else parsed
+    return PreparedContent(sha256=sha256, size=len(raw), parsed=parsed, index=search.index_rows(parsed))
 
 
 def _content_row(prepared: PreparedContent) -> Content:
@@ -125,7 +128,7 @@ def _attach_content(prepared: PreparedContent, references: int) -> int:
             )
             return int(cursor.fetchone()[0])
     content_id = int(row[0])
-    search.do_index_message(content_id, prepared.parsed)
+    search.do_index_message(content_id, prepared.parsed, prepared.index)
     return content_id
 
 
