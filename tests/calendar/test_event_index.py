@@ -5,7 +5,7 @@ answer resource for resource."""
 from __future__ import annotations
 
 import datetime as dt
-import re
+import xml.etree.ElementTree as ET
 from base64 import b64encode
 
 import pytest
@@ -75,15 +75,39 @@ def test_recurrences_finite_endless_and_exceptions(make_account):
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:prop><D:getetag/><C:calendar-data/></D:prop>
+  <D:prop>{props}</D:prop>
   <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
     <C:time-range start="{start}" end="{end}"/>
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"""
 
 
-def _hrefs(body: bytes) -> set[str]:
-    return set(re.findall(r"<(?:\w+:)?href>([^<]+)</(?:\w+:)?href>", body.decode()))
+PLAIN = "<D:getetag/><C:calendar-data/>"
+
+
+def _responses(body: bytes) -> dict[str, list[tuple[str, str, str]]]:
+    """Each response of a multistatus by href: (status, property, text) of
+    every property, order of responses aside (RFC 4918 §13 does not fix one)."""
+    found = {}
+    for response in ET.fromstring(body):
+        href = response.findtext("{DAV:}href")
+        found[href] = [(propstat.findtext("{DAV:}status"), prop.tag, prop.text or "")
+                       for propstat in response.findall("{DAV:}propstat") for prop in propstat.find("{DAV:}prop")]
+    return found
+
+
+def _both(user, live_server, start: str, end: str, props: str = PLAIN) -> tuple[bytes, bytes]:
+    """The REPORT answered by Radicale itself, and through /dav/ (the index)."""
+    body = REPORT.format(start=start, end=end, props=props).encode()
+    path = f"/{user.identifier}/agenda/"
+    status, _, own = dav.call(user.identifier, "REPORT", path, body, {"Depth": "1", "Content-Type": "application/xml"})
+    assert status == 207
+    auth = "Basic " + b64encode(f"{user.identifier}:{user.secret}".encode()).decode()
+    response = requests.request("REPORT", live_server.url + "/dav" + path, data=body, timeout=30,
+                                headers={"Authorization": auth, "Depth": "1", "Content-Type": "application/xml"})
+    assert response.status_code == 207
+    assert response.headers["Content-Type"].startswith("text/xml")
+    return response.content, own
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,14 +129,35 @@ def test_time_range_report_matches_radicales_own_answer(dav_user, live_server, s
                                          "SUMMARY:Sortie scolaire\n"))
     _put_file(person, "june.ics", _ics("june@tests", "DTSTART;TZID=Europe/Paris:20270615T090000\n"
                                        "DTEND;TZID=Europe/Paris:20270615T100000\nSUMMARY:Brevet\n"))
-    body = REPORT.format(start=start, end=end).encode()
-    path = f"/{user.identifier}/agenda/"
-    # Radicale's own answer: the query handed to it unchanged.
-    status, _, own = dav.call(user.identifier, "REPORT", path, body, {"Depth": "1", "Content-Type": "application/xml"})
-    assert status == 207
-    auth = "Basic " + b64encode(f"{user.identifier}:{user.secret}".encode()).decode()
-    response = requests.request("REPORT", live_server.url + "/dav" + path, data=body, timeout=30,
-                                headers={"Authorization": auth, "Depth": "1", "Content-Type": "application/xml"})
-    assert response.status_code == 207
-    assert _hrefs(response.content) == _hrefs(own)
-    assert response.content.count(b"BEGIN:VCALENDAR") == own.count(b"BEGIN:VCALENDAR")
+    ours, own = _both(user, live_server, start, end)
+    # Same resources, same ETags, same calendar-data, byte for byte.
+    assert _responses(ours) == _responses(own)
+    assert ours.count(b"BEGIN:VCALENDAR") == own.count(b"BEGIN:VCALENDAR")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_report_answers_follow_writes_and_other_properties(dav_user, live_server):
+    """ETags and calendar-data kept in the index change with the file (a PUT
+    through Radicale, an edit from the webmail); properties the index does not
+    keep, and ``expand``, are answered by Radicale from the matching files."""
+    user = dav_user()
+    person = user.account
+    _put_file(person, "weekly.ics", _ics("weekly@tests", "DTSTART;TZID=Europe/Paris:20261207T080000\n"
+                                         "DTEND;TZID=Europe/Paris:20261207T090000\nSUMMARY:Cours\nRRULE:FREQ=WEEKLY;COUNT=4\n"))
+    href = events.check_save_event(person, EventDraft(summary="Conseil de classe", start=dt.datetime(2026, 12, 8, 17, tzinfo=PARIS),
+                                                      end=dt.datetime(2026, 12, 8, 19, tzinfo=PARIS)))
+    week = ("20261207T000000Z", "20261214T000000Z")
+    before, own = _both(user, live_server, *week)
+    assert _responses(before) == _responses(own) and len(_responses(own)) == 2
+    draft = events.access_event(person, dav.DEFAULT_CALENDAR, href)
+    draft.location = "Salle 12"
+    events.check_save_event(person, draft)
+    after, own = _both(user, live_server, *week)
+    assert _responses(after) == _responses(own)
+    assert _responses(after) != _responses(before)
+    assert b"LOCATION:Salle 12" in after
+    for props in ("<D:getetag/>", "<C:calendar-data/><D:getetag/>", "<D:getetag/><D:getcontenttype/>",
+                  '<C:calendar-data><C:expand start="20261207T000000Z" end="20261214T000000Z"/></C:calendar-data>'):
+        ours, own = _both(user, live_server, *week, props=props)
+        assert _responses(ours) == _responses(own), props
+        assert len(_responses(ours)) == 2

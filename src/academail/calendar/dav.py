@@ -32,6 +32,7 @@ from pathlib import Path
 import radicale
 import radicale.config
 import radicale.rights
+import radicale.storage
 from django.conf import settings
 from radicale import pathutils
 
@@ -187,6 +188,40 @@ def application() -> radicale.Application:
         if _application is None or _application[0] != folder:
             _application = (folder, radicale.Application(_configuration()))
         return _application[1]
+
+
+_storage: tuple[str, radicale.storage.BaseStorage] | None = None
+
+
+def _store() -> radicale.storage.BaseStorage:
+    """Radicale's storage for the current ``DAV_DIR``, through its plugin
+    interface (``radicale.storage.load``), for reads beside the application."""
+    global _storage
+    folder = str(settings.DAV_DIR)
+    with _lock:
+        if _storage is None or _storage[0] != folder:
+            _storage = (folder, radicale.storage.load(_configuration()))
+        return _storage[1]
+
+
+def access_served(identifier: str, calendar: str, hrefs: list[str]) -> dict[str, tuple[str, str]]:
+    """What Radicale serves for these items of ``identifier``'s own
+    ``calendar``: href -> (ETag, calendar-data), the very ``Item.etag`` and
+    ``Item.serialize()`` its REPORT and GET answers carry (from its item cache
+    when warm). An item gone meanwhile is left out. The caller checked the
+    account and the calendar; Radicale's shared storage lock is held."""
+    if not (pathutils.is_safe_path_component(identifier) and pathutils.is_safe_path_component(calendar)):
+        return {}
+    store = _store()
+    found: dict[str, tuple[str, str]] = {}
+    with store.acquire_lock("r", identifier):
+        collection = next(iter(store.discover(f"/{identifier}/{calendar}/")), None)
+        if not isinstance(collection, radicale.storage.BaseCollection):
+            return found
+        for href, item in collection.get_multi(hrefs):
+            if item is not None:
+                found[href] = (item.etag, item.serialize())
+    return found
 
 
 def call(identifier: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,

@@ -237,6 +237,19 @@ def access_hrefs(account: Account, info: CalendarInfo, start: dt.datetime, end: 
     return list(found)
 
 
+def access_served(account: Account, info: CalendarInfo, start: dt.datetime,
+                  end: dt.datetime) -> list[tuple[str, str, str]]:
+    """(href, ETag, calendar-data) of each calendar object of ``info`` that a
+    CalDAV time-range query on VEVENTs over [start, end) matches (RFC 4791
+    §9.9), as Radicale serves them: the index says which, and keeps what
+    Radicale gave for each (``index.do_fill_served``)."""
+    hrefs = access_hrefs(account, info, start, end)
+    collection = index.do_refresh(account, info.name, _home(account) / info.name, _bounds)
+    served = index.do_fill_served(collection, hrefs, lambda wanted: dav.access_served(
+        account.identifier, info.name, wanted))
+    return [(href, *served[href]) for href in hrefs if href in served]
+
+
 def _expand_open(info: CalendarInfo, folder: Path, href: str, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
     """The occurrences in [start, end) of an endless series (RFC 5545 §3.3.10)."""
     path = folder / href

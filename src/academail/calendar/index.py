@@ -238,6 +238,32 @@ def access_rows(collection: IndexedCalendar, start: dt.datetime, end: dt.datetim
     return rows
 
 
+def do_fill_served(collection: IndexedCalendar, hrefs: list[str],
+                   fetch: Callable[[list[str]], dict[str, tuple[str, str]]]) -> dict[str, tuple[str, str]]:
+    """href -> (ETag, calendar-data) for these indexed files of ``collection``:
+    kept ones from the index, the others asked once of ``fetch`` (Radicale:
+    ``dav.access_served``) and kept on the file's row, which a change of the
+    file replaces. A file not indexed or gone is left out."""
+    known: dict[str, tuple[int, str, str]] = {}
+    for first in range(0, len(hrefs), _BATCH):
+        for href, pk, etag, served in IndexedFile.objects.filter(
+                collection=collection, href__in=hrefs[first:first + _BATCH]).values_list("href", "pk", "etag", "served"):
+            known[href] = (pk, etag, served)
+    missing = [href for href, (_, etag, _) in known.items() if not etag]
+    fetched = fetch(missing) if missing else {}
+    if fetched:
+        IndexedFile.objects.bulk_update(
+            [IndexedFile(pk=known[href][0], etag=etag, served=text) for href, (etag, text) in fetched.items()],
+            ["etag", "served"], batch_size=_BATCH)
+    found = {}
+    for href in hrefs:
+        if href in fetched:
+            found[href] = fetched[href]
+        elif href in known and known[href][1]:
+            found[href] = known[href][1:]
+    return found
+
+
 def access_href_by_uid(collection: IndexedCalendar, uid: str) -> str:
     """The calendar object holding ``uid`` (RFC 4791 §4.1: one UID per object), or ""."""
     return IndexedOccurrence.objects.filter(collection=collection, uid=uid).values_list("href", flat=True).first() or ""

@@ -115,6 +115,10 @@ class IndexedFile(models.Model):
     href = models.CharField(max_length=200)
     mtime_ns = models.BigIntegerField()
     size = models.BigIntegerField()
+    # What Radicale serves for this file (its ETag and calendar-data), filled by
+    # the first time-range REPORT that returns it; a changed file gets a new row.
+    etag = models.CharField(max_length=80, blank=True)
+    served = models.TextField(blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "href"], name="agenda_indexed_file")]

@@ -115,6 +115,12 @@ def dav(request: HttpRequest) -> HttpResponse:
     path = request.path[len(DAV_PREFIX):] or "/"
     if request.method == "REPORT":
         # Time-range queries read the event index (calendar.report), not every file.
+        answered = report.answer_calendar_query(found, path, body)
+        if answered is not None:
+            delegated.record_dav_use(found, path, "REPORT", 207)
+            response = HttpResponse(answered, status=207, content_type="text/xml; charset=utf-8")
+            response["Cache-Control"] = "no-store"
+            return response
         multiget = report.rewrite_calendar_query(found, path, body)
         if multiget is not None:
             body = multiget
