@@ -269,3 +269,124 @@ def test_forged_or_unauthenticated_cancels_change_nothing_at_delivery(client, ma
     _deliver_now(django_capture_on_commit_callbacks, person,
                  _outside_invitation("CANCEL", organizer, person.address, sequence=4))
     assert events.access_occurrences(person, *WEEK) == []
+
+
+def _edit(client, organiser, **fields) -> None:
+    (event,) = events.access_occurrences(organiser, *WEEK)
+    data = {"summary": event.summary, "calendar": "agenda", "start_date": f"{event.start:%Y-%m-%d}",
+            "start_time": f"{event.start:%H:%M}", "end_date": f"{event.end:%Y-%m-%d}", "end_time": f"{event.end:%H:%M}",
+            "location": event.location, "recurrence": "", "reminder": "0"}
+    data.update(fields)
+    assert client.post(reverse("calendar:event", args=["agenda", event.href]), data).status_code == 302
+
+
+def test_updates_from_the_organiser_apply_as_they_arrive(client, make_account, django_capture_on_commit_callbacks):
+    """RFC 5546 §3.2.2 between two accounts through the delivery door: a new
+    place keeps the attendee's answer; a new time asks it again (the card says
+    so); neither sends a REPLY for the person; an older REQUEST changes nothing."""
+    organiser, attendee = make_account("Anne", "Durand"), make_account("Paul", "Petit")
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        _create_event(client, guests=attendee.address)
+    (first,) = _inbox(attendee)
+    client.force_login(attendee)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("webmail:invitation", args=[first.mailbox_id, first.uid]), {"reponse": "ACCEPTED"})
+    assert len(_inbox(organiser)) == 1  # the one REPLY
+
+    # The place changes: the attendee's copy follows at delivery, still accepted.
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(client, organiser, location="CDI")
+    moved_place = _inbox(attendee)[-1]
+    mine = _only(attendee)
+    assert mine.location == "CDI" and _partstat(attendee, mine, attendee.address) == "ACCEPTED"
+    client.force_login(attendee)
+    card = _card(client, moved_place)
+    assert "Cette mise à jour est enregistrée dans votre agenda." in card and "confirmez votre réponse" not in card
+
+    # The time changes: the copy moves, the answer is asked again, nothing is sent for the person.
+    client.force_login(organiser)
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(client, organiser, start_time="18:00", end_time="19:00")
+    moved_time = _inbox(attendee)[-1]
+    mine = _only(attendee)
+    assert (mine.start.hour, mine.location) == (18, "CDI")
+    assert _partstat(attendee, mine, attendee.address) == "NEEDS-ACTION"
+    assert len(_inbox(organiser)) == 1
+    client.force_login(attendee)
+    card = _card(client, moved_time)
+    assert "L'organisateur a modifié l'événement, confirmez votre réponse." in card and 'value="ACCEPTED"' in card
+    # The person confirms from the card: that, and only that, sends a REPLY.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("webmail:invitation", args=[moved_time.mailbox_id, moved_time.uid]), {"reponse": "ACCEPTED"})
+    assert _partstat(attendee, _only(attendee), attendee.address) == "ACCEPTED"
+    assert len(_inbox(organiser)) == 2
+    assert _partstat(organiser, _only(organiser), attendee.address) == "ACCEPTED"
+    # The first, older REQUEST can no longer change anything.
+    with pytest.raises(events.AgendaError, match="remplacé"):
+        imip.do_apply_invitation(attendee, _raw(first))
+    assert _only(attendee).start.hour == 18
+
+
+def _thunderbird_series(method: str, organizer: str, attendee: str, *, sequence: int, start: str = "080000",
+                        partstat: str = "NEEDS-ACTION", rsvp: str = "TRUE", recurrence_id: str = "") -> bytes:
+    """A weekly series as Thunderbird and Outlook write an update (ATTENDEE
+    with the organiser's idea of each PARTSTAT) or a CANCEL of one occurrence."""
+    rule = "" if recurrence_id else "RRULE:FREQ=WEEKLY;COUNT=4\r\n"
+    which = f"RECURRENCE-ID;TZID=Europe/Paris:{recurrence_id}\r\n" if recurrence_id else ""
+    day = recurrence_id[:8] if recurrence_id else "20261207"
+    ics = (
+        "BEGIN:VCALENDAR\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\nVERSION:2.0\r\n"
+        f"METHOD:{method}\r\n" + events.PARIS_VTIMEZONE +
+        f"BEGIN:VEVENT\r\nUID:serie-conseil@outlook.example\r\n{which}SEQUENCE:{sequence}\r\n"
+        f"DTSTAMP:2026120{1 + sequence}T090000Z\r\nSUMMARY:Conseil d'enseignement\r\n"
+        f"ORGANIZER;CN=Principal:mailto:{organizer}\r\n"
+        f"ATTENDEE;PARTSTAT={partstat};RSVP={rsvp};ROLE=REQ-PARTICIPANT:mailto:{attendee}\r\n"
+        f"DTSTART;TZID=Europe/Paris:{day}T{start}\r\nDURATION:PT1H\r\n{rule}LOCATION:Salle 3\r\n"
+        + ("STATUS:CANCELLED\r\n" if method == "CANCEL" else "") + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    message = EmailMessage(policy=SMTP)
+    message["From"] = organizer
+    message["To"] = attendee
+    message["Subject"] = "Conseil d'enseignement"
+    message.set_content("Mise à jour.")
+    message.add_alternative(ics.encode(), maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"})
+    return message.as_bytes()
+
+
+def test_outside_updates_keep_the_answer_unless_the_time_moves(client, make_account, django_capture_on_commit_callbacks):
+    """Outlook sends every attendee as NEEDS-ACTION;RSVP=TRUE in any update:
+    with the same times the person's answer stays. A moved series is asked
+    again. A CANCEL of one occurrence removes that one only."""
+    person = make_account("Paul", "Petit")
+    organizer = "principal@college.example"
+    invitation = _deliver_now(django_capture_on_commit_callbacks, person,
+                              _thunderbird_series("REQUEST", organizer, person.address, sequence=0))
+    imip.do_answer_invitation(person, _raw(invitation), "TENTATIVE")
+    assert events.access_by_uid(person, "serie-conseil@outlook.example") is not None
+
+    _deliver_now(django_capture_on_commit_callbacks, person,
+                 _thunderbird_series("REQUEST", organizer, person.address, sequence=1))
+    (monday,) = [o for o in events.access_occurrences(person, *WEEK) if o.summary == "Conseil d'enseignement"]
+    assert _partstat(person, monday, person.address) == "TENTATIVE"
+
+    moved = _deliver_now(django_capture_on_commit_callbacks, person,
+                         _thunderbird_series("REQUEST", organizer, person.address, sequence=2, start="100000"))
+    (monday,) = events.access_occurrences(person, *WEEK)
+    assert monday.start.hour == 10 and _partstat(person, monday, person.address) == "NEEDS-ACTION"
+    client.force_login(person)
+    assert "confirmez votre réponse" in _card(client, moved)
+
+    following = (WEEK[0] + dt.timedelta(days=7), WEEK[1] + dt.timedelta(days=7))
+    assert len(events.access_occurrences(person, *following)) == 1
+    _deliver_now(django_capture_on_commit_callbacks, person,
+                 _thunderbird_series("CANCEL", organizer, person.address, sequence=3, start="100000",
+                                     recurrence_id="20261214T100000"))
+    assert events.access_occurrences(person, *following) == []
+    assert len(events.access_occurrences(person, *WEEK)) == 1
+    # A forged update (another sender) changes nothing.
+    forged = _thunderbird_series("REQUEST", organizer, person.address, sequence=9, start="060000").replace(
+        f"From: {organizer}".encode(), b"From: farceur@ailleurs.example")
+    _deliver_now(django_capture_on_commit_callbacks, person, forged)
+    assert events.access_occurrences(person, *WEEK)[0].start.hour == 10

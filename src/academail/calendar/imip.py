@@ -9,7 +9,13 @@
   ``do_apply_at_delivery`` does the latter as soon as the message is
   delivered (the delivery door calls it), so the agenda is right before the
   person opens the message; the card's button stays for a message that
-  could not be applied then.
+  could not be applied then. An updated REQUEST (RFC 5546 §3.2.2: a higher
+  SEQUENCE, or the same with a later DTSTAMP) for an event already in the
+  person's agenda is applied the same way (``_apply_update``): times and
+  place follow the organiser, the person's answer is kept unless the
+  organiser moved the event and asked again (PARTSTAT=NEEDS-ACTION with
+  RSVP=TRUE: the card then asks them to confirm). No REPLY ever leaves
+  without the person pressing a button.
 - Sending: ``do_send_invitations`` makes the person the ORGANIZER of one of
   their events, adds the ATTENDEEs and mails them a REQUEST.
 
@@ -74,6 +80,8 @@ class Invitation:
     answer: str = ""
     problem: str = ""
     applied: bool = False  # a CANCEL or REPLY already reflected in the agenda (nothing left to do)
+    updated: bool = False  # an updated REQUEST whose version the agenda holds (applied at delivery)
+    reconfirm: bool = False  # the organiser moved the event and asks the person to answer again
     on_behalf_of: str = ""  # a delegate's card: whose agenda the buttons change
 
 
@@ -165,14 +173,18 @@ def access_invitation(account: Account, raw: bytes, *, authenticated: bool = Tru
     answer = _partstat(event, replier) if replier else ""
     applied = (method == "CANCEL" and stored is None) or (
         method == "REPLY" and stored is not None and bool(answer) and _partstat(_master(stored[2]), replier) == answer)
+    mine = _partstat(_master(stored[2]), me) if stored else ""
+    held = method == "REQUEST" and stored is not None and _version(_master(stored[2])) >= _version(event)
+    updated = held and int(event.get("SEQUENCE", 0)) > 0
+    reconfirm = held and mine == "NEEDS-ACTION"
     return Invitation(
         method=method, uid=uid, sequence=int(event.get("SEQUENCE", 0)),
         summary=str(event.get("SUMMARY", "")) or "(sans titre)", location=str(event.get("LOCATION", "")),
         start=start, end=end, all_day=all_day, organizer=_address(event.get("ORGANIZER")),
         attendees=[(_address(a), str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper())
                    for a in _attendees(event)][:MAX_ATTENDEES],
-        conflicts=conflicts, mine=_partstat(_master(stored[2]), me) if stored else "", stored=stored is not None,
-        replier=replier, answer=answer, applied=applied,
+        conflicts=conflicts, mine=mine, stored=stored is not None,
+        replier=replier, answer=answer, applied=applied, updated=updated, reconfirm=reconfirm,
         problem=("" if authenticated else FORGED) or _problem(method, event, authors, stored)
         or ("" if uid else "Cette invitation n'a pas d'identifiant."),
     )
@@ -280,14 +292,94 @@ def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authent
           f"{who} a répondu « {ANSWERS[partstat]} » à l'invitation « {summary} ».\n", sent_by=sent_by)
 
 
+def _version(event: icalendar.cal.Component) -> tuple[int, dt.datetime]:
+    """RFC 5546 §2.1.5: SEQUENCE orders revisions, then DTSTAMP."""
+    try:
+        stamp = event.decoded("DTSTAMP")
+    except (KeyError, ValueError, TypeError):
+        stamp = None
+    if not isinstance(stamp, dt.datetime):
+        stamp = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return int(event.get("SEQUENCE", 0)), stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+_WHEN = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE")
+
+
+def _when(event: icalendar.cal.Component) -> tuple[object, ...]:
+    """When the event happens: its bounds and recurrence (RFC 5545 §3.8.2, §3.8.5)."""
+    try:
+        bounds: tuple[object, ...] = events.bounds(event)
+    except (KeyError, TypeError, ValueError):
+        bounds = ()
+    rules = []
+    for name in ("RRULE", "RDATE", "EXDATE"):
+        value = event.get(name)
+        values = value if isinstance(value, list) else [value] if value is not None else []
+        rules.append(b",".join(v.to_ical() for v in values))
+    return (*bounds, *rules)
+
+
+def _apply_update(account: Account, update: icalendar.Calendar, stored: tuple[str, str, icalendar.Calendar]) -> str:
+    """RFC 5546 §3.2.2: the organiser's new version of an event in the
+    person's agenda replaces it (or, carrying only RECURRENCE-IDs, replaces
+    those occurrences). The person's PARTSTAT is kept, unless the times moved
+    and the organiser asks again (NEEDS-ACTION with RSVP=TRUE, as Thunderbird
+    does): then it stays NEEDS-ACTION and the card asks for an answer. Their
+    reminders (VALARM) are kept. Precondition: ``_problem`` found nothing.
+    Nothing is mailed: answering stays the person's act."""
+    name, href, ical = stored
+    me = account.address.lower()
+    master = _master(ical)
+    incoming = _master(update)
+    if not any(_address(a) == me for c in update.walk("VEVENT") for a in _attendees(c)):
+        raise AgendaError("Vous n'êtes plus parmi les invités de cet événement : attendez son annulation.")
+    if _version(incoming) <= _version(master) and "RECURRENCE-ID" not in incoming:
+        raise AgendaError("Votre agenda a déjà cette version de l'événement.")
+    previous = _partstat(master, me)
+    moved = _when(incoming) != _when(master) if "RECURRENCE-ID" not in incoming else True
+    alarms = [c for c in master.subcomponents if c.name == "VALARM"]
+    update.pop("METHOD", None)  # RFC 4791 §4.1: no METHOD in a stored calendar object
+    asked_again = False
+    for component in update.walk("VEVENT"):
+        for attendee in _attendees(component):
+            if _address(attendee) != me:
+                continue
+            reset = (str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper() == "NEEDS-ACTION"
+                     and str(attendee.params.get("RSVP", "")).upper() == "TRUE" and moved)
+            if reset or not previous:
+                asked_again = asked_again or reset
+                continue
+            attendee.params["PARTSTAT"] = previous
+            attendee.params.pop("RSVP", None)
+    if "RECURRENCE-ID" in incoming:
+        overrides = {c.decoded("RECURRENCE-ID") for c in update.walk("VEVENT")}
+        ical.subcomponents = [c for c in ical.subcomponents
+                              if not (c.name == "VEVENT" and "RECURRENCE-ID" in c
+                                      and c.decoded("RECURRENCE-ID") in overrides)]
+        for component in update.walk("VEVENT"):
+            ical.add_component(component)
+        result = ical
+    else:
+        if alarms and not any(c.name == "VALARM" for c in incoming.subcomponents):
+            incoming.subcomponents.extend(alarms)
+        result = update
+    events.do_put_event(account, name, href, result)
+    if asked_again:
+        return "L'organisateur a modifié l'événement, confirmez votre réponse."
+    return "Événement mis à jour dans votre agenda."
+
+
 def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = True) -> str:
-    """Apply a CANCEL (the event leaves the agenda) or a REPLY to an event the
-    person organised (the attendee's PARTSTAT is stored). Returns what was
+    """Apply a CANCEL (the event, or the one occurrence it names, leaves the
+    agenda), an updated REQUEST for an event already in the agenda
+    (``_apply_update``), or a REPLY to an event the person organised (the
+    attendee's PARTSTAT is stored). Never mails anything. Returns what was
     done, in French. Raises AgendaError when the message may not do it."""
     if not authenticated:
         raise AgendaError(FORGED)
     found = _calendar_of(raw)
-    if found is None or found[0] not in ("CANCEL", "REPLY"):
+    if found is None:
         raise AgendaError("Ce message ne contient pas d'invitation à appliquer.")
     method, calendar, authors = found
     event = _master(calendar)
@@ -299,7 +391,17 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
     if problem:
         raise AgendaError(problem)
     name, href, ical = stored
+    if method in ("REQUEST", "CANCEL") and int(event.get("SEQUENCE", 0)) < int(_master(ical).get("SEQUENCE", 0)):
+        raise AgendaError("Ce message a été remplacé par une version plus récente de l'événement.")
+    if method == "REQUEST":
+        return _apply_update(account, calendar, stored)
     if method == "CANCEL":
+        cancelled = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" in c]
+        if cancelled and all("RECURRENCE-ID" in c for c in calendar.walk("VEVENT")):
+            # RFC 5546 §3.2.5: a CANCEL naming occurrences cancels only those.
+            for component in cancelled:
+                events.do_delete_event(account, name, href, occurrence=component.decoded("RECURRENCE-ID").isoformat())
+            return "Occurrence retirée de votre agenda."
         events.do_delete_event(account, name, href)
         return "Événement retiré de votre agenda."
     master = _master(ical)
@@ -319,14 +421,15 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
 
 
 def do_send_invitations(account: Account, calendar: str, href: str, addresses: list[str], *,
-                        sent_by: Account | None = None) -> None:
+                        sent_by: Account | None = None, moved: bool = False) -> None:
     """Invite ``addresses`` to the person's event: they become its ATTENDEEs
     (answers already given are kept), the person its ORGANIZER, SEQUENCE is
-    the event's; a REQUEST is mailed to every attendee (RFC 5546 §3.2.2).
+    the event's; a REQUEST is mailed to every attendee (RFC 5546 §3.2.2), so
+    an edit of an event with attendees mails them the new version even with
+    no new address. ``moved``: its times changed, so every answer is asked
+    again (PARTSTAT=NEEDS-ACTION, RSVP=TRUE, as Thunderbird does).
     ``sent_by``: a delegate inviting for the person (ORGANIZER;SENT-BY)."""
     wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))[:MAX_ATTENDEES]
-    if not wanted:
-        return
     if any("@" not in a or any(c in a for c in " ,;<>\"") for a in wanted):
         raise AgendaError("Une des adresses des invités n'est pas valide.")
     stored = events.access_stored(account, calendar, href)
@@ -335,8 +438,15 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
     master = _master(stored)
     me = account.address.lower()
     organizer = _address(master.get("ORGANIZER"))
+    if not wanted and (organizer != me or not _attendees(master)):
+        return  # nobody invited, or an event the person does not organise: nothing to mail
     if organizer and organizer != me:
         raise AgendaError("Seul l'organisateur de l'événement peut inviter.")
+    if moved:
+        for attendee in _attendees(master):
+            if _address(attendee) != me:
+                attendee.params["PARTSTAT"] = "NEEDS-ACTION"
+                attendee.params["RSVP"] = "TRUE"
     if not organizer:
         master.add("ORGANIZER", icalendar.vCalAddress(f"mailto:{me}"))
     _sent_by(master["ORGANIZER"], sent_by)
@@ -397,19 +507,20 @@ def do_cancel_invitations(account: Account, calendar: str, href: str, *, sent_by
 
 
 def do_apply_at_delivery(raw: bytes, prefix: bytes, account_ids: list[int]) -> int:
-    """A CANCEL or a REPLY just delivered to these accounts is applied to
+    """A CANCEL, a REPLY or an updated REQUEST just delivered to these accounts is applied to
     their agendas at once (RFC 6047 §2.5 / RFC 5546 §3.2.5, §3.2.3: the
     organiser's cancellation removes the event, an attendee's answer updates
     the organiser's copy), with exactly the checks of the card's button
     (``do_apply_invitation``): a message that may not change an agenda
-    changes nothing, and its card says why. REQUESTs wait for the person's
-    answer. ``prefix``: the delivery's trace (our Authentication-Results).
+    changes nothing, and its card says why. A first REQUEST waits for the
+    person's answer; an updated one for an event already in their agenda is
+    applied (``_apply_update``), with no REPLY sent. ``prefix``: the delivery's trace (our Authentication-Results).
     Called by ``delivery.door`` after the delivery commits; never raises.
     Returns how many agendas changed."""
     from academail.delivery.authcheck import authentication_failed
 
     found = _calendar_of(raw)
-    if found is None or found[0] not in ("CANCEL", "REPLY"):
+    if found is None:
         return 0
     authenticated = not authentication_failed(prefix, settings.MAIL_HOSTNAME)
     if not authenticated:

@@ -214,12 +214,16 @@ def event_form(request: HttpRequest, calendar: str = "", href: str = "") -> Http
                 form.add_error("calendar", _("Un événement existant reste dans son agenda."))
             else:
                 try:
+                    before = events.access_event(account, calendar, href) if href else None
                     saved = events.check_save_event(account, draft)
                     delegated.record_use(shown, requester(request),
                                          f"a {'modifié' if href else 'ajouté'} l'événement « {draft.summary[:80]} »")
                     guests = form.cleaned_data.get("guests") or ""
+                    moved = before is not None and (before.start, before.end, before.all_day, before.recurrence,
+                                                    before.until) != (draft.start, draft.end, draft.all_day,
+                                                                      draft.recurrence, draft.until)
                     imip.do_send_invitations(account, draft.calendar, saved, guests.replace(";", ",").split(","),
-                                             sent_by=None if shown.own else requester(request))
+                                             sent_by=None if shown.own else requester(request), moved=moved)
                 except events.AgendaError as problem:
                     error = str(problem)
                 else:
