@@ -13,6 +13,12 @@ files on disk against one copy. Account creation is timed separately.
 
 Goal (issue 19): 5,000 local members all delivered in < 3 s, one copy on disk.
 
+``--hand-list``: the same members as a hand-managed list that lets them
+leave, served over HTTPS, so each copy carries its own RFC 8058 one-click
+link (``lists.unsubscribe``: one signed token and one per-copy prefix per
+member, still one stored content); the difference with a directory run is
+the cost of the per-member links.
+
 Peer, in the same run: Debian's Dovecot LMTP server (``dovecot-lmtpd``, the
 last leg of Postfix + Mailman + Dovecot) given the same expansion as one LMTP
 transaction of 5,000 RCPTs into Maildirs, MAIL FROM to the last per-recipient
@@ -174,9 +180,14 @@ def main() -> int:
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: a fresh database, dropped at the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     parser.add_argument("--no-peer", action="store_true", help="skip the Dovecot LMTP leg")
+    parser.add_argument("--hand-list", action="store_true",
+                        help="a hand list members may leave: a one-click unsubscribe link (RFC 8058) per copy")
     args = parser.parse_args()
+    kind = "hand list with one-click unsubscribe" if args.hand_list else "directory list"
+    if args.hand_list:
+        os.environ["ACADEMAIL_PUBLIC_URL"] = "https://mail.ac-demo.fr"  # RFC 8058 §3.1: links only over HTTPS
 
-    c.banner(f"bench/lists.py: one {args.size_kb} KB post to a directory list of {args.members} local members")
+    c.banner(f"bench/lists.py: one {args.size_kb} KB post to a {kind} of {args.members} local members")
     with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         started = time.perf_counter()
@@ -185,10 +196,19 @@ def main() -> int:
         from academail.lists.models import Kind, MailingList, Post, Posting, Sender
 
         Account.objects.filter(address__in=addresses).update(uai=UAI, function="teacher")
-        profs = MailingList.objects.create(
-            address=LIST, name="Tous les professeurs du collège", kind=Kind.DIRECTORY, dir_uai=UAI,
-            dir_function="teacher", posting=Posting.SENDERS,
-        )
+        if args.hand_list:
+            from academail.lists.models import Member
+
+            profs = MailingList.objects.create(address=LIST, name="Tous les professeurs du collège",
+                                               kind=Kind.MANUAL, posting=Posting.SENDERS, allow_unsubscribe=True)
+            Member.objects.bulk_create(
+                Member(mailing_list=profs, address=address, account_id=account_id)
+                for address, account_id in Account.objects.filter(address__in=addresses).values_list("address", "pk"))
+        else:
+            profs = MailingList.objects.create(
+                address=LIST, name="Tous les professeurs du collège", kind=Kind.DIRECTORY, dir_uai=UAI,
+                dir_function="teacher", posting=Posting.SENDERS,
+            )
         Sender.objects.create(mailing_list=profs, address=SENDER)
         took = time.perf_counter() - started
         print(f"setup    {len(addresses)} accounts (bulk) of {UAI}, teachers, and the list in {took:.1f} s "
@@ -227,6 +247,12 @@ def main() -> int:
                 print("--- server log (tail) ---\n" + c.server_log_tail())
                 return 1
             ok = rows == args.members and contents == [args.members + 1] and post.local_count == args.members
+            if args.hand_list:
+                prefixes = [bytes(p) for p in Message.objects.values_list("prefix", flat=True)[:100]]
+                links = {p.split(b"List-Unsubscribe: ", 1)[1].split(b"\r\n", 1)[0] for p in prefixes
+                         if b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in p}
+                print(f"verify   one-click links: {len(links)} distinct in {len(prefixes)} copies sampled")
+                ok = ok and len(links) == len(prefixes)
             print(f"verify   {rows} Message rows, Content refcounts {contents} (members + the archive), "
                   f"post {post.status}, {post.local_count} local copies: " + ("OK" if ok else "MISMATCH"))
             files, file_bytes, file_alloc, _ = c.dir_usage(home / "blobs")

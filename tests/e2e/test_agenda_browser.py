@@ -84,3 +84,52 @@ def test_create_an_event_and_see_it_in_every_view(sized, live_server, axe_source
     _no_horizontal_scroll(sized)
     violations = audit(sized, axe_source)
     assert not violations, "\n" + report({"disponibilités": violations})
+
+
+def test_a_delegate_opens_and_changes_the_principals_agenda(sized, live_server, axe_source):  # noqa: F811
+    """Issue 19 §2: from the switcher of the agenda, the delegate opens the
+    principal's week, opens an event and moves it; the page says whose
+    agenda it is, with no horizontal scroll and no serious axe violation."""
+    from django.utils import timezone
+
+    from academail.calendar import events
+    from academail.sharing.delegation import check_delegate
+
+    principal = make_person("Paul", "Girard")
+    secretary = make_person("Inès", "Morel")
+    day = dt.date.today() + dt.timedelta(days=1)
+    start = dt.datetime.combine(day, dt.time(9), events.PARIS)
+    events.check_save_event(principal, events.EventDraft(summary="Conseil d'administration", start=start,
+                                                         end=start + dt.timedelta(hours=2)))
+    check_delegate(principal, secretary.identifier, timezone.localdate() + dt.timedelta(days=14),
+                   on_behalf=False, agenda="write")
+    sign_in(sized, live_server, secretary.identifier, PASSWORD)
+    sized.get(f"{live_server.url}{reverse('calendar:agenda')}?date={day.isoformat()}")
+    link = sized.find_element(By.LINK_TEXT, "Paul Girard")
+    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+    link.click()
+    wait_text(sized, "Agenda de Paul Girard", css="main")
+    wait_text(sized, "Conseil d'administration", css="main")
+    _no_horizontal_scroll(sized)
+    found = {}
+    if violations := audit(sized, axe_source):
+        found["agenda délégué"] = violations
+    event = sized.find_element(By.PARTIAL_LINK_TEXT, "Conseil d'administration")
+    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", event)
+    event.click()
+    wait_text(sized, "Modifier l'événement", css="h1")
+    if violations := audit(sized, axe_source):
+        found["événement délégué"] = violations
+    assert not found, "\n" + report(found)
+    following = day + dt.timedelta(days=1)
+    _set(sized, "start_date", following.isoformat())
+    _set(sized, "end_date", following.isoformat())
+    button = sized.find_element(By.CSS_SELECTOR, "form.agenda-form button[type=submit]")
+    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    wait_text(sized, "Événement enregistré.")
+    wait_text(sized, "Agenda de Paul Girard", css="main")  # back on the principal's agenda
+    moved = events.access_occurrences(principal, dt.datetime.combine(following, dt.time(), events.PARIS),
+                                      dt.datetime.combine(following, dt.time(23), events.PARIS))
+    assert [o.summary for o in moved] == ["Conseil d'administration"]
+    assert events.access_occurrences(secretary, start - dt.timedelta(days=1), start + dt.timedelta(days=3)) == []
