@@ -90,7 +90,7 @@ def test_the_corpus_analysed_in_workers_is_stored_as_analysed_inline(workers, tr
     assert looked_at > 20 and refused  # the corpus did raise warnings, and a refusal
     kept = {}
     for account in (inline_to, pooled_to):
-        rows = Message.objects.filter(mailbox__account=account).select_related("mailbox", "content").order_by("uid")
+        rows = Message.objects.filter(mailbox__account=account).select_related("mailbox", "content").order_by("pk")
         kept[account.pk] = [
             (m.content.sha256, m.mailbox.special_use, bytes(m.prefix), m.flags, m.keywords, m.size) for m in rows
         ]
