@@ -240,3 +240,23 @@ def test_empty_trash_needs_confirmation_and_only_for_trash_or_junk(web, person):
     web.post(reverse("webmail:empty_folder", args=[inbox.pk]), {"confirm": "on"})
     inbox.refresh_from_db()
     assert inbox.messages == 1
+
+
+def test_paging_links_are_the_dsfr_pagination(web, person):
+    """fr-pagination: on the first page "Messages les plus récents" is there but
+    not a link (aria-disabled), "Messages plus anciens" is the next link; on
+    the last page the first page is a link and there is no next item."""
+    box = deliver_many(person, build_message(subject="Circulaire"), 55)
+    url = reverse("webmail:folder", args=[box])
+    first = web.get(url).content.decode()
+    assert '<ul class="fr-pagination__list">' in first
+    assert ('<a class="fr-pagination__link fr-pagination__link--first fr-pagination__link--lg-label" aria-disabled="true" '
+            'role="link">Messages les plus récents</a>') in first
+    assert (f'<a class="fr-pagination__link fr-pagination__link--next fr-pagination__link--lg-label" href="{url}?avant=6" '
+            'rel="next">Messages plus anciens</a>') in first
+    last = web.get(url + "?avant=6").content.decode()
+    assert f'<a class="fr-pagination__link fr-pagination__link--first fr-pagination__link--lg-label" href="{url}">' in last
+    assert "fr-pagination__link--next" not in last
+    # A list that fits on one page has no pagination at all.
+    trash = box_of(person, "trash")
+    assert "fr-pagination" not in web.get(reverse("webmail:folder", args=[trash.pk])).content.decode()

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -48,10 +51,18 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     descending = direction != "asc"
     if conversations:
         threads = store.conversation_page(account_id, mailbox_id, before_uid=parse_int(request.GET.get("avant")), page_size=page_size)
+        newest = reverse("webmail:folder", args=[mailbox_id])
+        paging = Paging.of(
+            first_url=newest if request.GET.get("avant") else "",
+            next_url=f"{newest}?avant={threads.older}" if threads.older else "",
+            first_label=_("Conversations les plus récentes"),
+            next_label=_("Conversations plus anciennes"),
+        )
         return render_page(
             request,
             "folder.html",
-            {"threads": threads, "page": threads, "title": store.display_name(threads.mailbox), "rows": threads.conversations, "conversations": True},
+            {"threads": threads, "page": threads, "title": store.display_name(threads.mailbox), "rows": threads.conversations,
+             "conversations": True, "paging": paging},
             current=mailbox_id,
         )
     after_uid = parse_int(request.GET.get("apres"))
@@ -71,8 +82,46 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         request,
         "folder.html",
         {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page),
-         "flagged": protection.flagged_ids(page.messages)},
+         "flagged": protection.flagged_ids(page.messages), "paging": _folder_paging(request, page)},
         current=mailbox_id,
+    )
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The DSFR pagination of a keyset list (``partials/pagination.html``): the
+    first page ("" on the first page itself) and the next one ("" at the end)."""
+
+    first_url: str
+    next_url: str
+    first_label: str
+    next_label: str
+
+    @classmethod
+    def of(cls, *, first_url: str, next_url: str, first_label: str, next_label: str) -> Paging | None:
+        """None when the list fits on one page (no navigation at all)."""
+        if not first_url and not next_url:
+            return None
+        return cls(first_url, next_url, first_label, next_label)
+
+
+def _folder_paging(request: HttpRequest, page: store.Page) -> Paging | None:
+    """Newest first by date: pages before a UID (``avant``). Any other order:
+    pages after a sort key and UID (``apres`` + ``cle``), the order in the address."""
+    newest = reverse("webmail:folder", args=[page.mailbox.pk])
+    if page.sort == "date" and page.descending:
+        return Paging.of(
+            first_url=newest if request.GET.get("avant") or request.GET.get("apres") else "",
+            next_url=f"{newest}?avant={page.older}" if page.older else "",
+            first_label=_("Messages les plus récents"),
+            next_label=_("Messages plus anciens"),
+        )
+    start = f"{newest}?" + urlencode({"tri": page.sort, "sens": "desc" if page.descending else "asc"})
+    return Paging.of(
+        first_url=start if request.GET.get("apres") else "",
+        next_url=f"{start}&" + urlencode({"apres": page.older, "cle": page.next_key}) if page.older else "",
+        first_label=_("Début de la liste"),
+        next_label=_("Page suivante"),
     )
 
 
@@ -158,12 +207,18 @@ def search(request: HttpRequest) -> HttpResponse:
         store.search_page(account_id, criteria, before_id=parse_int(request.GET.get("avant")), owner_id=pane.owner_id)
         if criteria else None
     )
+    query_string = form.query_string()
     context = {
+        "paging": Paging.of(
+            first_url=f"?{query_string}" if found and request.GET.get("avant") else "",
+            next_url=f"?{query_string}&avant={found.older}" if found and found.older else "",
+            first_label=_("Premiers résultats"),
+            next_label=_("Résultats plus anciens"),
+        ),
         "query": request.GET.get("q", "").strip()[:200],
         "form": form,
         "found": found,
         "terms": form.highlight_terms(),
-        "next_query": form.query_string(),
         "title": _("Recherche"),
     }
     return render_page(request, "search.html", context, current=entry)
