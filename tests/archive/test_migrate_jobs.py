@@ -196,6 +196,8 @@ def test_the_secretariat_migrates_its_accounts_from_a_csv_with_a_master_user(
 
 def test_an_administrator_may_name_any_account(old_platform, make_account):
     admin = make_account("Ada", "Admin", role="admin")
+    assert reverse("assistance:secretariat_migration") in _signed_in(admin).get(
+        reverse("assistance:console")).content.decode()  # from the console's menu
     teacher = make_account("Léa", "Partout", establishment="Lycée Condorcet")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
