@@ -1,6 +1,9 @@
 """IMAP logins per second, side by side with Dovecot in the same run (issue
 18 §4): N clients each loop connect over TLS, LOGIN with the account password,
 LOGOUT; prints logins/s and the LOGIN reply time (p50, p95) of both servers.
+Then issue 18's login-heavy mix: each session LOGIN, SELECT, APPEND, FETCH,
+STORE, EXPUNGE, LOGOUT; prints commands/s of both (goal: at least half of
+Dovecot's).
 
     .venv/bin/python bench/imap_login.py                   # 10 clients, 20 s each server
     .venv/bin/python bench/imap_login.py --clients 20 --seconds 30 --no-dovecot
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import threading
 import time
@@ -65,6 +69,64 @@ def login_loop(port: int, user: str, password: str, clients: int, seconds: float
     }
 
 
+MESSAGE = (
+    b"From: Direction <direction@college-exemple.fr>\r\nTo: helene.chatelain@ac-demo.fr\r\n"
+    b"Subject: Conseil de classe\r\nDate: Mon, 7 Dec 2026 10:00:00 +0100\r\n"
+    b"Message-ID: <banc-mixte@college-exemple.fr>\r\n\r\nLe conseil de classe aura lieu jeudi.\r\n"
+)
+APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
+
+
+def mixed_loop(port: int, user: str, password: str, clients: int, seconds: float) -> dict[str, float]:
+    """Issue 18's login-heavy load: ``clients`` threads each loop connect over
+    TLS, LOGIN, SELECT INBOX, APPEND a message, FETCH its flags and header,
+    UID STORE +FLAGS (\\Deleted), UID EXPUNGE it (RFC 4315), LOGOUT; the
+    figure is IMAP commands answered per second (seven per session)."""
+    commands = 0
+    sessions = 0
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal commands, sessions
+        while time.monotonic() < deadline:
+            try:
+                client = imap.Client(port)
+                try:
+                    client.cmd(f'LOGIN {user} "{password}"')
+                    client.cmd("SELECT INBOX")
+                    appended, _ = client.cmd(b"APPEND INBOX (\\Seen) {%d+}\r\n%s" % (len(MESSAGE), MESSAGE))
+                    found = APPENDUID.search(appended)
+                    if found is None:
+                        raise RuntimeError(f"no APPENDUID: {appended[-120:]!r}")
+                    uid = found.group(1).decode()
+                    client.cmd(f"UID FETCH {uid} (FLAGS BODY.PEEK[HEADER])")
+                    client.cmd(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)")
+                    client.cmd(f"UID EXPUNGE {uid}")
+                    client.cmd("LOGOUT")
+                finally:
+                    client.close()
+            except (OSError, RuntimeError) as exc:
+                with lock:
+                    errors.append(str(exc)[:200])
+                continue
+            with lock:
+                commands += 7
+                sessions += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    if errors:
+        print(f"  {len(errors)} failed sessions, first: {errors[0]}")
+    return {"sessions": float(sessions), "commands/s": commands / elapsed}
+
+
 def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
     filled = imap.setup_and_fill(home, 0, dove_root)
     ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
@@ -72,14 +134,21 @@ def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
         # The first LOGIN is the one Argon2 check; the loop measures the rest.
         login_loop(ports["imaps"], filled.user, imap.PASSWORD, 1, 0.1)
         ours = login_loop(ports["imaps"], filled.user, imap.PASSWORD, args.clients, args.seconds)
-    theirs = None
+        ours_mixed = mixed_loop(ports["imaps"], filled.user, imap.PASSWORD, args.clients, args.seconds)
+    theirs = theirs_mixed = None
     if dove_root is not None:
         dove_port = c.free_port()
         config = imap.dovecot_config(dove_root, dove_port, filled.user, filled.cert, filled.key)
         with imap.dovecot_server(config, dove_port):
             login_loop(dove_port, filled.user, imap.PASSWORD, 1, 0.1)
             theirs = login_loop(dove_port, filled.user, imap.PASSWORD, args.clients, args.seconds)
+            theirs_mixed = mixed_loop(dove_port, filled.user, imap.PASSWORD, args.clients, args.seconds)
     imap.table(f"{args.clients} clients, LOGIN/LOGOUT over TLS for {args.seconds:g} s", ours, theirs)
+    imap.table(
+        f"{args.clients} clients, login-heavy sessions (LOGIN SELECT APPEND FETCH STORE EXPUNGE LOGOUT)"
+        f" for {args.seconds:g} s (goal: >= 50 % of Dovecot's commands/s)",
+        ours_mixed, theirs_mixed,
+    )
     return 0
 
 
