@@ -83,9 +83,7 @@ def main() -> int:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     c.banner(f"bench/personal_seen.py: a functional INBOX of {args.messages} messages, 5 members")
-    with c.bench_home(args.database_url) as home:
-        c.migrate()
-        c.setup_django()
+    with c.django_home(args.database_url) as (home, _took):
         from academail.store import imap as store
         from academail.store import seen
         from academail.store.models import Flag, Mailbox
