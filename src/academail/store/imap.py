@@ -977,15 +977,19 @@ class ThreadRow(NamedTuple):
     references: str
 
 
-def thread_rows(mailbox_id: int, criterion: Criterion, *, seen_for: int | None = None) -> list[ThreadRow]:
+def thread_rows(
+    mailbox_id: int, criterion: Criterion, *, seen_for: int | None = None, links: bool = True,
+) -> list[ThreadRow]:
     """The threading data of the messages matching ``criterion``, by UID; one
     query. The sent-date order is the indexed ``date_sort`` column: the rows
-    come in that order and are numbered, so threading compares ints."""
-    rows = _matching(
-        mailbox_id, criterion,
-        'm.uid, m.subject_sort, c.subject, c.message_id, c.in_reply_to, c."references"',
-        ("m.date_sort ASC",), True, seen_for,
-    )
+    come in that order and are numbered, so threading compares ints.
+    ``links=False`` (ORDEREDSUBJECT, RFC 5256 §2.1, needs only the base
+    subject and the date): no subject text nor Message-IDs, so the query reads
+    ``store_message`` alone, not the wide content rows."""
+    columns = 'm.uid, m.subject_sort, c.subject, c.message_id, c.in_reply_to, c."references"'
+    if not links:
+        columns = "m.uid, m.subject_sort, '', '', '', ''"
+    rows = _matching(mailbox_id, criterion, columns, ("m.date_sort ASC",), links, seen_for)
     out = [
         ThreadRow(uid, rank, base, subject, message_id, in_reply_to, references)
         for rank, (uid, base, subject, message_id, in_reply_to, references) in enumerate(rows)

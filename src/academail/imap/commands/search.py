@@ -116,7 +116,9 @@ def _thread_text(
     paused = gc.isenabled()
     gc.disable()
     try:
-        roots = threads.thread(algorithm, store.thread_rows(mailbox_id, criterion, seen_for=seen_for))
+        links = algorithm == "REFERENCES"  # ORDEREDSUBJECT reads no Message-ID
+        rows = store.thread_rows(mailbox_id, criterion, seen_for=seen_for, links=links)
+        roots = threads.thread(algorithm, rows)
         if uids is None:
             return threads.render(roots, int)
         sequence = {uid: seq for seq, uid in enumerate(uids, 1)}
