@@ -105,3 +105,29 @@ def test_alias_inline_refuses_a_taken_address(admin_client: Client, julie: Accou
     response = admin_client.post(url, data)
     assert response.status_code == 302
     assert Alias.objects.get(account=paul).address == "p.durand@ac-demo.fr"
+
+
+def test_admin_french_agrees_with_our_model_names(admin_client: Client) -> None:
+    """Django's French admin agrees in gender with names it cannot know
+    ("Supprimer les limitations de connexion sélectionnés"): config/admin_locale
+    words it without agreement; our own messages are real plurals, not "(s)";
+    every plural name is a plural."""
+    from academail.accounts.models import JournalEntry, Throttle
+    from academail.delivery.models import CapturedMessage
+
+    Throttle.objects.create(key="ip:192.0.2.1", failures=7)
+    Throttle.objects.create(key="ip:192.0.2.2", failures=9)
+    url = reverse("admin:accounts_throttle_changelist")
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Supprimer la sélection (limitations de connexion)" in page
+    assert "sélectionnés" not in page
+    one = admin_client.post(url, {"action": "clear", "_selected_action": [Throttle.objects.first().pk]}, follow=True)
+    assert "1 limitation levée." in one.content.decode()
+    Throttle.objects.create(key="ip:192.0.2.3", failures=7)
+    two = admin_client.post(url, {"action": "clear", "_selected_action": list(Throttle.objects.values_list("pk", flat=True))},
+                            follow=True)
+    assert "2 limitations levées." in two.content.decode() and "(s)" not in two.content.decode()
+    missing = admin_client.get(reverse("admin:accounts_throttle_change", args=[999999]), follow=True).content.decode()
+    assert "Aucun objet « limitation de connexion » n’a l’identifiant « 999999 »" in missing
+    assert str(JournalEntry._meta.verbose_name_plural) == "entrées du journal"
+    assert str(CapturedMessage._meta.verbose_name_plural) == "courriers sortants retenus"

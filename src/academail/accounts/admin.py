@@ -18,6 +18,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from academail.accounts.models import (
     Account,
@@ -180,8 +181,10 @@ class AccountAdmin(admin.ModelAdmin):
         for account in queryset:
             do_admin_reset(account, by=by, remote_addr=str(request.META.get("REMOTE_ADDR", "")))
             count += 1
-        self.message_user(request, f"Double authentification réinitialisée pour {count} compte(s) ; "
-                                   "leurs sessions web sont fermées.")
+        self.message_user(request, ngettext(
+            "Double authentification réinitialisée pour %(count)d compte ; sa session web est fermée.",
+            "Double authentification réinitialisée pour %(count)d comptes ; leurs sessions web sont fermées.",
+            count) % {"count": count})
 
     def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> Any:
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -235,7 +238,8 @@ class ThrottleAdmin(admin.ModelAdmin):
     @admin.action(description="Lever la limitation (remettre les compteurs à zéro)")
     def clear(self, request: HttpRequest, queryset: QuerySet[Throttle]) -> None:
         count = do_clear(queryset.values_list("key", flat=True))
-        self.message_user(request, f"{count} limitation(s) levée(s).")
+        self.message_user(request, ngettext("%(count)d limitation levée.", "%(count)d limitations levées.", count)
+                          % {"count": count})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

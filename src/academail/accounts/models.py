@@ -283,7 +283,7 @@ class JournalEntry(models.Model):
 
     class Meta:
         verbose_name = _("entrée du journal")
-        verbose_name_plural = _("journal d'activité")
+        verbose_name_plural = _("entrées du journal")
         # Keyset pagination: newest first by id within one account.
         indexes = [models.Index(fields=["account", "-id"])]
 

@@ -260,6 +260,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # dates in a French product). Catalogues live in each app's locale/ folder.
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+# Django admin's French where it agrees with a model name it cannot know (config/admin_locale).
+LOCALE_PATHS = [BASE_DIR / "config" / "admin_locale"]
 LANGUAGE_COOKIE_NAME = "academail_language"
 LANGUAGE_COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 LANGUAGE_COOKIE_SAMESITE = "Lax"

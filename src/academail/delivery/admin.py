@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from academail.delivery.models import CapturedMessage, HeldMessage
 from academail.delivery.route import release_held, release_held_forward
@@ -70,13 +71,15 @@ class HeldMessageAdmin(admin.ModelAdmin):
             done += 1
             for address, reason in report.refused.items():
                 self.message_user(request, f"{address} : {reason}", messages.WARNING)
-        self.message_user(request, f"{done} message(s) libéré(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d message libéré.", "%(count)d messages libérés.", done)
+                          % {"count": done}, messages.SUCCESS)
 
     @admin.action(description="Supprimer les messages choisis (sans les envoyer)")
     def discard(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
         # Their held counts stay: the attempts still weigh on the hard limits.
         count, _ = queryset.delete()
-        self.message_user(request, f"{count} message(s) supprimé(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d message supprimé.", "%(count)d messages supprimés.", count)
+                          % {"count": count}, messages.SUCCESS)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
@@ -107,12 +110,15 @@ class HeldForwardAdmin(admin.ModelAdmin):
     @admin.action(description="Autoriser et transférer les messages choisis")
     def release(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
         done = sum(1 for pk in list(queryset.values_list("pk", flat=True)) if release_held_forward(pk))
-        self.message_user(request, f"{done} transfert(s) autorisé(s) et envoyé(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d transfert autorisé et envoyé.",
+                                            "%(count)d transferts autorisés et envoyés.", done)
+                          % {"count": done}, messages.SUCCESS)
 
     @admin.action(description="Refuser (supprimer sans transférer ; la personne garde sa copie)")
     def discard(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
         count, _ = queryset.delete()
-        self.message_user(request, f"{count} transfert(s) refusé(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)d transfert refusé.", "%(count)d transferts refusés.", count)
+                          % {"count": count}, messages.SUCCESS)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

@@ -17,7 +17,7 @@ class CapturedMessage(models.Model):
 
     class Meta:
         verbose_name = _("courrier sortant retenu")
-        verbose_name_plural = _("courrier sortant retenu")
+        verbose_name_plural = _("courriers sortants retenus")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
