@@ -6,6 +6,7 @@ errors are plain French with the help article."""
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from academail.accounts.models import JournalEntry
 from academail.archive import migration_jobs
+from academail.archive.imapsource import Source, SourceError, connect
 from academail.archive.models import ImapMigration, MigrationCredential
 from academail.jobs.models import Job
 from academail.jobs.runner import run_pending
@@ -123,6 +125,79 @@ def test_what_the_form_refuses_and_a_wrong_password(old_platform, make_account, 
     html = web.get(page).content.decode()
     assert f'href="{migration_jobs.help_url()}"' in html and "Que faire ? Voir l'aide" in html
     assert not MigrationCredential.objects.exists()
+
+
+def test_an_allowed_name_is_resolved_once_and_tls_checks_the_name(old_platform, make_account, settings, monkeypatch):
+    """The job connects to the address its own check resolved (the name is
+    not asked again) and TLS checks the certificate against the name."""
+    settings.MIGRATION_ALLOWED_HOSTS = ["localhost"]
+    person = make_account("Rémi", "Rebond")
+    seed(old_platform, "rrebond", "secret-remi", inbox=2)
+    answer = _signed_in(person).post(reverse("archive:migrate"), {
+        "host": "localhost", "port": str(old_platform.imaps), "tls": "implicit", "login": "rrebond",
+        "password": "secret-remi"})
+    assert answer.status_code == 302
+    real, asked = socket.getaddrinfo, []
+
+    def counted(host, *args, **kwargs):
+        if host == "localhost":
+            asked.append(host)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counted)
+    assert run_pending() == 1
+    job = Job.objects.get(account=person)
+    assert job.state == "done", job.result
+    assert asked == ["localhost"]  # the job's check; the connection went to its answer
+    assert not MigrationCredential.objects.exists()
+
+
+def test_dns_rebinding_between_the_check_and_the_connection_reaches_nothing_private(
+    make_account, settings, monkeypatch,
+):
+    """A name that answers a public address to the checks, then (a TTL of 0
+    later) a private one: the connection goes to the checked public address.
+    The DNS and the socket's connect are stand-ins (the attacker's resolver;
+    no packet leaves the machine)."""
+    settings.MIGRATION_ALLOWED_HOSTS = []
+    person = make_account("Rita", "Rebind")
+    real, answers, connected = socket.getaddrinfo, ["1.2.3.4", "1.2.3.4"], []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "ancien.example":
+            return real(host, port, *args, **kwargs)
+        address = answers.pop(0) if answers else "127.0.0.1"  # the checks', then the attacker's
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    def refuse(address, *args, **kwargs):
+        connected.append(address)
+        raise ConnectionRefusedError(111, "refused")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    answer = _signed_in(person).post(reverse("archive:migrate"), {
+        "host": "ancien.example", "port": "993", "tls": "implicit", "login": "rita", "password": "secret"})
+    assert answer.status_code == 302  # checked: public
+    assert run_pending() == 1  # checked again, then connected
+    assert connected == [("1.2.3.4", 993)]
+    job = Job.objects.get(account=person)
+    assert job.state == "failed" and "Impossible de joindre ancien.example:993" in job.result
+    assert not MigrationCredential.objects.exists()
+
+
+@pytest.mark.parametrize("tls", ["implicit", "starttls"])
+def test_a_connection_to_a_checked_address_still_checks_the_name(dovecot, tls):
+    dovecot.add_user("nom", "secret-nom")
+    port = dovecot.imaps if tls == "implicit" else dovecot.imap
+    good = Source(host="localhost", port=port, tls=tls, login="nom", password="secret-nom",
+                  ca_file=str(dovecot.cert), address="127.0.0.1")
+    connect(good).logout()
+    # The certificate names localhost and 127.0.0.1: had the address been
+    # handed to TLS as the server's name, this one would pass.
+    with pytest.raises(SourceError, match="certificat de imap.ailleurs.example n'est pas reconnu"):
+        connect(Source(host="imap.ailleurs.example", port=port, tls=tls, login="nom", password="secret-nom",
+                       ca_file=str(dovecot.cert), address="127.0.0.1"))
 
 
 def test_a_credential_past_its_time_is_neither_readable_nor_kept(old_platform, make_account, settings):

@@ -18,6 +18,7 @@ import ssl
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -72,6 +73,11 @@ class Source:
     ca_file: str = ""
     verify: bool = True
     timeout: float = 60.0
+    # Connect to this IP address (resolved and checked by the caller,
+    # ``migration_jobs.check_reachable``) rather than resolving ``host`` again,
+    # which DNS rebinding could send elsewhere between the check and the
+    # connection; TLS still checks the certificate against ``host``.
+    address: str = ""
 
     def __repr__(self) -> str:
         return f"Source({self.host}:{self.port} {self.tls} {self.login} master={self.master_user or '-'})"
@@ -82,12 +88,50 @@ class Source:
         return f"{self.host.lower()}:{self.port}/{self.login}"
 
 
+class _NamedContext(ssl.SSLContext):
+    """A client context that checks the certificate against ``name`` (SNI
+    too) whatever the connection was opened to: IMAPClient hands the address
+    it connected to (``Source.address``) as the server's name."""
+
+    name = ""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["server_hostname"] = self.name
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
 def _context(source: Source) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=source.ca_file or None)
+    context: ssl.SSLContext
+    if source.address:
+        named = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)  # as create_default_context: verifies, checks the name
+        named.name = source.host
+        if source.ca_file:
+            named.load_verify_locations(cafile=source.ca_file)
+        else:
+            named.load_default_certs()
+        context = named
+    else:
+        context = ssl.create_default_context(cafile=source.ca_file or None)
     if not source.verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _unknown_certificate(source: Source, error: ssl.SSLCertVerificationError) -> SourceError:
+    return SourceError(
+        f"Le certificat de {source.host} n'est pas reconnu ({error.verify_message}) : donnez son autorité "
+        "avec --ca-file, ou --insecure sur un réseau de confiance."
+    )
+
+
+def _abandon(client: IMAPClient) -> None:
+    """Close a client whose connection may be half gone (a failed STARTTLS
+    handshake leaves its socket closed: shutting it down raises)."""
+    try:
+        client.shutdown()
+    except OSError:
+        pass
 
 
 def connect(source: Source) -> IMAPClient:
@@ -95,14 +139,11 @@ def connect(source: Source) -> IMAPClient:
     back as aware datetimes (``normalise_times`` off)."""
     try:
         client = IMAPClient(
-            source.host, port=source.port, ssl=source.tls == "implicit",
+            source.address or source.host, port=source.port, ssl=source.tls == "implicit",
             ssl_context=_context(source) if source.tls == "implicit" else None, timeout=source.timeout,
         )
     except ssl.SSLCertVerificationError as error:
-        raise SourceError(
-            f"Le certificat de {source.host} n'est pas reconnu ({error.verify_message}) : donnez son autorité "
-            "avec --ca-file, ou --insecure sur un réseau de confiance."
-        ) from None
+        raise _unknown_certificate(source, error) from None
     except OSError as error:
         raise SourceError(f"Impossible de joindre {source.host}:{source.port} ({error}) : vérifiez l'adresse, "
                           "le port et le mode TLS.") from None
@@ -117,6 +158,9 @@ def connect(source: Source) -> IMAPClient:
             client.login(f"{source.login}{source.master_separator}{source.master_user}", source.password)
         else:
             client.login(source.login, source.password)
+    except ssl.SSLCertVerificationError as error:  # STARTTLS's handshake
+        _abandon(client)
+        raise _unknown_certificate(source, error) from None
     except LoginError:
         client.shutdown()
         who = f"maître {source.master_user} pour {source.login}" if source.master_user else source.login

@@ -25,7 +25,10 @@ The password is never logged, never in ``Job.params``, never shown again.
 **Where the server may be.** The server connects where the form says: to keep
 that from being a way into the private network (SSRF), a host must be in
 ``MIGRATION_ALLOWED_HOSTS``, or, when that list is empty, resolve to public
-addresses only. Checked when queued and again just before connecting.
+addresses only. Checked when queued and again just before connecting, and
+the connection goes to the address that check resolved (``Source.address``)
+rather than to the name, which DNS rebinding could point at a private
+address between the check and the connection; TLS still checks the name.
 """
 
 from __future__ import annotations
@@ -145,32 +148,36 @@ def check_server(host: str, port: str | int, tls: str) -> Server:
     return server
 
 
-def check_reachable(server: Server) -> None:
-    """MigrationRequestError unless the host may be connected to (module docstring)."""
+def check_reachable(server: Server) -> str:
+    """The address to connect to (every address the host resolves to was
+    checked; connect to this one, not to the name: module docstring), or
+    MigrationRequestError unless the host may be connected to."""
     allowed = settings.MIGRATION_ALLOWED_HOSTS
-    if allowed:
-        if server.host not in allowed:
-            raise MigrationRequestError(
-                _("Ce serveur n'est pas celui de l'ancienne messagerie de l'académie : vérifiez son nom (%(hosts)s).")
-                % {"hosts": ", ".join(allowed)})
-        return
+    if allowed and server.host not in allowed:
+        raise MigrationRequestError(
+            _("Ce serveur n'est pas celui de l'ancienne messagerie de l'académie : vérifiez son nom (%(hosts)s).")
+            % {"hosts": ", ".join(allowed)})
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)}
+        addresses = [str(info[4][0]) for info in socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)]
     except (OSError, UnicodeError):
+        addresses = []
+    if not addresses:
         raise MigrationRequestError(_("Le serveur %(host)s est introuvable : vérifiez son nom.")
-                                    % {"host": server.host}) from None
-    for address in addresses:
-        if not ipaddress.ip_address(str(address).split("%")[0]).is_global:
-            raise MigrationRequestError(
-                _("Le serveur %(host)s est sur un réseau privé : l'administrateur doit l'autoriser.")
-                % {"host": server.host})
+                                    % {"host": server.host})
+    if not allowed:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+                raise MigrationRequestError(
+                    _("Le serveur %(host)s est sur un réseau privé : l'administrateur doit l'autoriser.")
+                    % {"host": server.host})
+    return addresses[0]
 
 
-def _source(params: dict[str, Any], password: str) -> Source:
+def _source(params: dict[str, Any], password: str, address: str) -> Source:
     return Source(
         host=params["host"], port=int(params["port"]), tls=params["tls"], login=params["login"], password=password,
         master_user=params.get("master_user", ""), master_method=params.get("master_method", "plain"),
-        ca_file=settings.MIGRATION_CA_FILE,
+        ca_file=settings.MIGRATION_CA_FILE, address=address,
     )
 
 
@@ -272,6 +279,7 @@ def run_migration(job: Job) -> str:
     renewed after each batch. The sealed password is deleted at the end,
     whatever happened."""
     account_id = int(job.account_id)
+    do_forget_credentials()  # others' leftovers: a job given up after killing its workers keeps its row
     try:
         credential = MigrationCredential.objects.filter(job=job).first()
         password = unseal(credential.token) if credential else None
@@ -282,7 +290,7 @@ def run_migration(job: Job) -> str:
                 % {"hours": settings.MIGRATION_CREDENTIAL_HOURS}, {})
         params = job.params
         try:
-            check_reachable(Server(params["host"], int(params["port"]), params["tls"]))
+            address = check_reachable(Server(params["host"], int(params["port"]), params["tls"]))
         except MigrationRequestError as refused:
             return _end(job, account_id, MigrationState.FAILED, refused.message, {})
 
@@ -292,7 +300,7 @@ def run_migration(job: Job) -> str:
                 job.done = moment.overall_done
                 job.checkpoint = {**(job.checkpoint or {}), "folder": moment.folder}
 
-        report = migrate_account(account_id, str(params.get("label", "")), _source(params, password),
+        report = migrate_account(account_id, str(params.get("label", "")), _source(params, password, address),
                                  Options(progress=progress))
         details = {"copied": report.copied, "already": report.already, "failed": report.failed,
                    "folders": report.folders, "failures": report.failures[:FAILURES_KEPT],
