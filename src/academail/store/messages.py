@@ -771,7 +771,7 @@ def search_messages(
     if criteria.empty:
         return []
     mailbox_id = criteria.mailbox_id if criteria.mailbox_id is not None else mailbox_id
-    scope = _scope_messages(account_id, mailbox_id)
+    scope, boxes = _scope(account_id, mailbox_id)
     # A small scope is read from its own rows, each document tested (the probe
     # form, search.match_sql): SQLite's CROSS JOIN keeps its planner from
     # scanning every message by id for the ORDER BY and testing the account on
@@ -788,6 +788,10 @@ def search_messages(
     fenced = condition is not None and search.probes(scope) and connection.vendor == "postgresql"
     if fenced:
         sql[0] = sql[0].replace("SELECT m.id FROM", "SELECT m.id, m.content_id FROM", 1)
+        # The scope's mailboxes by id too: the planner then estimates their rows
+        # from each id's statistics rather than from the average mailbox.
+        where.append(f"m.mailbox_id IN ({','.join(['%s'] * len(boxes))})" if boxes else "1=0")
+        args.extend(boxes)
     elif condition is not None:
         where.append(condition[0])
         args.extend(condition[1])
@@ -837,14 +841,14 @@ def search_messages(
     return [found[i] for i in ids if i in found]
 
 
-def _scope_messages(account_id: int, mailbox_id: int | None) -> int:
+def _scope(account_id: int, mailbox_id: int | None) -> tuple[int, list[int]]:
     """How many messages a search of the account (or of one of its mailboxes)
-    looks at, from the counters kept with each change."""
+    looks at, from the counters kept with each change, and those mailboxes' ids."""
+    boxes = Mailbox.objects.filter(account_id=account_id)
     if mailbox_id is not None:
-        count = Mailbox.objects.filter(id=mailbox_id, account_id=account_id).values_list("messages", flat=True).first()
-    else:
-        count = Usage.objects.filter(account_id=account_id).values_list("messages", flat=True).first()
-    return int(count or 0)
+        boxes = boxes.filter(id=mailbox_id)
+    rows = list(boxes.values_list("id", "messages"))
+    return sum(int(n) for _, n in rows), [int(i) for i, _ in rows]
 
 
 def quota_usage(account_id: int) -> tuple[int, int]:
