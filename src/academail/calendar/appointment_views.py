@@ -67,6 +67,7 @@ def _page_context(owner: Account, page: AppointmentPage) -> dict[str, object]:
         "page": page, "public_url": appointments.public_url(page),
         "ranges": page.ranges.order_by("first_day", "start_time"),
         "bookings": appointments.access_page_bookings(owner, page.pk),
+        "waiters": appointments.access_page_waiters(owner, page.pk),
         "slot_count": len(appointments.slots_of(page)),
         "range_form": AppointmentRangeForm(initial={"first_day": paris_today() + dt.timedelta(days=7),
                                                     "start_time": dt.time(16, 30), "end_time": dt.time(19)}),
@@ -154,7 +155,8 @@ def booking_cancel_owner(request: HttpRequest, page_id: int, booking_id: int) ->
 @secured
 @require_http_methods(["GET", "POST"])
 def booking_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """The public page: free slots by day, and the booking form."""
+    """The public page: free slots by day and the booking form, or, when
+    every slot is taken, the waiting list's form."""
     try:
         page = appointments.access_public_page(slug)
     except PageNotFound as problem:
@@ -162,34 +164,45 @@ def booking_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = BookingForm(request.POST or None, question=page.question)
     chosen = request.POST.get("slot", "")
     error, status = "", 200
+    waitlist = request.POST.get("action") == "attente"
     if request.method == "POST":
-        if not chosen:
+        if not chosen and not waitlist:
             error = _("Choisissez un créneau.")
         elif form.is_valid():
             data = form.cleaned_data
+            contact = {"email": data["email"], "name": data["name"], "answer": data.get("answer", ""),
+                       "remote_addr": client_addr(request)}
             try:
-                appointments.check_request_booking(page, chosen, email=data["email"], name=data["name"],
-                                                   answer=data.get("answer", ""), remote_addr=client_addr(request))
+                if waitlist:
+                    appointments.check_join_waitlist(page, **contact)
+                else:
+                    appointments.check_request_booking(page, chosen, **contact)
             except RateLimited as problem:
                 error, status = str(problem), 429
             except AppointmentError as problem:
                 error = str(problem)
             else:
-                return redirect("calendar:booking-sent", page.slug)
-    slots = appointments.access_free_slots(page, timezone.now())
+                return redirect("calendar:waitlist-sent" if waitlist else "calendar:booking-sent", page.slug)
+    now = timezone.now()
+    slots = appointments.access_free_slots(page, now)
     return render(request, "calendar/public/booking.html", {
         "page": page, "days": _by_day(slots), "form": form, "error": error, "chosen": chosen,
+        "full": not slots and appointments.access_page_full(page, now),
     }, status=status)
 
 
-@secured
-def booking_sent(request: HttpRequest, slug: str) -> HttpResponse:
-    """Said whatever the address: no hint whether it already booked (no enumeration)."""
+def _sent(slug: str, request: HttpRequest, template: str) -> HttpResponse:
+    """Said whatever the address: no hint whether it already booked or waits (no enumeration)."""
     try:
         page = appointments.access_public_page(slug)
     except PageNotFound as problem:
         raise Http404(str(problem)) from None
-    return render(request, "calendar/public/sent.html", {"page": page})
+    return render(request, template, {"page": page})
+
+
+@secured
+def booking_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    return _sent(slug, request, "calendar/public/sent.html")
 
 
 @secured
@@ -241,3 +254,46 @@ def booking_manage(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return render(request, "calendar/public/manage.html", _manage_context(booking, token, moved=True))
     return render(request, "calendar/public/manage.html", _manage_context(booking, token, error=error))
+
+
+# --- the waiting list (no account) ----------------------------------------------------------------
+
+
+@secured
+def waitlist_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    return _sent(slug, request, "calendar/public/waitlist_sent.html")
+
+
+@secured
+@require_http_methods(["GET", "POST"])
+def waitlist_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button; the POST puts the parent on the list (once)."""
+    if request.method == "POST":
+        try:
+            waiter = appointments.check_confirm_waiter(token)
+        except LinkInvalid as problem:
+            return render(request, "calendar/public/invalid.html", {"error": str(problem)}, status=410)
+        return render(request, "calendar/public/waitlist_confirm.html", {"page": waiter.page, "done": True})
+    return render(request, "calendar/public/waitlist_confirm.html")
+
+
+@secured
+@require_http_methods(["GET", "POST"])
+def booking_offer(request: HttpRequest, token: str) -> HttpResponse:
+    """A seat held for a waiter: GET shows it, the POST takes it or leaves it to the next one."""
+    try:
+        offer = appointments.access_offer(token)
+        if request.method == "POST":
+            if request.POST.get("action") == "prendre":
+                booking, manage = appointments.check_accept_offer(token)
+                return render(request, "calendar/public/manage.html",
+                              _manage_context(booking, manage, confirmed=True))
+            if request.POST.get("action") == "laisser":
+                appointments.check_decline_offer(token)
+                return render(request, "calendar/public/offer.html", {"page": offer.page, "declined": True})
+    except LinkInvalid as problem:
+        return render(request, "calendar/public/invalid.html", {"error": str(problem)}, status=410)
+    return render(request, "calendar/public/offer.html", {
+        "page": offer.page, "offer": offer, "start": offer.starts_at.astimezone(events.PARIS),
+        "end": offer.ends_at.astimezone(events.PARIS),
+        "until": offer.offered_until.astimezone(events.PARIS) if offer.offered_until else None})

@@ -21,6 +21,14 @@ public link, without an account:
 3. The worker reminds both sides the day before (``do_send_reminders``) and
    writes any confirmed booking whose calendar write failed
    (``do_write_missing_events``): the seat in the database is the truth.
+4. When no slot is free, parents join the page's waiting list
+   (``check_join_waitlist``, confirmed by a mailed single-use link like a
+   booking). A seat freed by a cancellation or a move is offered to the first
+   confirmed waiter (``_offer_freed``): an OFFERED booking that holds the seat
+   (so the public page does not give it away) for
+   ``ACADEMAIL_BOOKING_OFFER_SECONDS``, with a mailed single-use link to take
+   or decline it. A declined offer, or one the worker finds expired
+   (``do_pass_expired_offers``), goes to the next waiter.
 
 The public never sees directory data: the page shows what the teacher typed
 (title, the name they chose, place, text), and mails come from the platform's
@@ -50,7 +58,14 @@ from django.utils import timezone, translation
 from academail.accounts.models import Account
 from academail.calendar import events
 from academail.calendar.events import PARIS, AgendaError
-from academail.calendar.models import AppointmentPage, AppointmentRange, Booking, BookingState
+from academail.calendar.models import (
+    AppointmentPage,
+    AppointmentRange,
+    Booking,
+    BookingState,
+    Waiter,
+    WaiterState,
+)
 from academail.delivery.route import do_send_platform_mail
 
 log = logging.getLogger(__name__)
@@ -286,23 +301,21 @@ def _find_slot(page: AppointmentPage, key: str, now: dt.datetime) -> Slot:
 
 def _rate_check(email: str, remote_addr: str, now: dt.datetime) -> None:
     hour_ago = now - dt.timedelta(hours=1)
-    if Booking.objects.filter(email=email, created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_ADDRESS_HOUR:
+    asked = Booking.objects.filter(email=email, created_at__gt=hour_ago, waiter__isnull=True).count() + \
+        Waiter.objects.filter(email=email, created_at__gt=hour_ago).count()
+    if asked >= settings.BOOKINGS_PER_ADDRESS_HOUR:
         raise RateLimited("Plusieurs demandes de rendez-vous ont déjà été faites pour cette adresse : "
                           "confirmez celle que vous avez reçue par courriel, ou réessayez dans une heure.")
-    if remote_addr and Booking.objects.filter(remote_addr=remote_addr,
-                                              created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_IP_HOUR:
+    if remote_addr and Booking.objects.filter(remote_addr=remote_addr, created_at__gt=hour_ago).count() + \
+            Waiter.objects.filter(remote_addr=remote_addr, created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_IP_HOUR:
         raise RateLimited("Trop de demandes de rendez-vous depuis cette connexion : réessayez dans une heure.")
 
 
-def check_request_booking(page: AppointmentPage, slot_key: str, *, email: str, name: str, answer: str,
-                          remote_addr: str, now: dt.datetime | None = None) -> str:
-    """A parent asks for a slot: a pending booking and a mail with the
-    confirmation link. Nothing is held until the link is used. Returns the
-    link's secret (the page shows nothing of it; the demo confirms with it).
-    Raises AppointmentError (French) for bad input, RateLimited past the limits."""
+def _clean_request(page: AppointmentPage, email: str, name: str, answer: str, remote_addr: str,
+                   now: dt.datetime) -> tuple[str, str, str]:
+    """A parent's name, address and answer, checked and within the limits (booking or waiting list alike)."""
     from academail.accounts.services import clean_secondary_address
 
-    now = now or timezone.now()
     name = " ".join(name.split())[:200]
     if not name:
         raise AppointmentError("Indiquez votre nom.")
@@ -314,6 +327,17 @@ def check_request_booking(page: AppointmentPage, slot_key: str, *, email: str, n
     if page.question and not answer:
         raise AppointmentError(f"Répondez à la question : « {page.question} ».")
     _rate_check(email, remote_addr, now)
+    return email, name, answer
+
+
+def check_request_booking(page: AppointmentPage, slot_key: str, *, email: str, name: str, answer: str,
+                          remote_addr: str, now: dt.datetime | None = None) -> str:
+    """A parent asks for a slot: a pending booking and a mail with the
+    confirmation link. Nothing is held until the link is used. Returns the
+    link's secret (the page shows nothing of it; the demo confirms with it).
+    Raises AppointmentError (French) for bad input, RateLimited past the limits."""
+    now = now or timezone.now()
+    email, name, answer = _clean_request(page, email, name, answer, remote_addr, now)
     slot = _find_slot(page, slot_key, now)
     raw = secrets.token_urlsafe(24)
     booking = Booking.objects.create(
@@ -431,6 +455,7 @@ def _cancel(booking: Booking, now: dt.datetime) -> None:
             events.do_delete_event(booking.page.owner, booking.page.calendar, booking.event_href)
         except AgendaError:
             log.warning("booking %s: its event could not be removed from the agenda", booking.pk)
+    _offer_freed(booking.page, booking.starts_at, booking.ends_at, now)
 
 
 def check_move_booking(raw: str, slot_key: str, *, now: dt.datetime | None = None) -> Booking:
@@ -441,6 +466,7 @@ def check_move_booking(raw: str, slot_key: str, *, now: dt.datetime | None = Non
     booking = access_by_manage_link(raw, now=now)
     page = booking.page
     slot = _find_slot(page, slot_key, now)
+    old_start, old_end = booking.starts_at, booking.ends_at
     with transaction.atomic():
         _locked(AppointmentPage.objects.filter(pk=page.pk)).get()
         current = _locked(Booking.objects.filter(pk=booking.pk, state=BookingState.CONFIRMED)).first()
@@ -453,7 +479,166 @@ def check_move_booking(raw: str, slot_key: str, *, now: dt.datetime | None = Non
         _take_seat(booking, page, now)
     _write_event(booking)
     _mail(booking, "confirmed", [booking.email], url=manage_url(raw), ics="REQUEST")
+    _offer_freed(page, old_start, old_end, now)
     return booking
+
+
+# --- the waiting list ------------------------------------------------------------------------------
+
+
+def access_page_full(page: AppointmentPage, now: dt.datetime) -> bool:
+    """Every slot still open to booking is taken: the public page offers the waiting list."""
+    opening = now + dt.timedelta(hours=page.deadline_hours)
+    return any(s.start > opening for s in slots_of(page)) and not access_free_slots(page, now)
+
+
+def check_join_waitlist(page: AppointmentPage, *, email: str, name: str, answer: str, remote_addr: str,
+                        now: dt.datetime | None = None) -> str:
+    """A parent asks to join a full page's waiting list: a pending row and a
+    mail with its confirmation link (single use, ``BOOKING_CONFIRM_SECONDS``).
+    The same limits and the same answer whatever the address as a booking."""
+    now = now or timezone.now()
+    email, name, answer = _clean_request(page, email, name, answer, remote_addr, now)
+    if not access_page_full(page, now):
+        raise AppointmentError("Des créneaux sont libres : choisissez-en un plutôt que la liste d'attente.")
+    raw = secrets.token_urlsafe(24)
+    waiter = Waiter.objects.create(page=page, email=email, name=name, answer=answer, confirm_hash=_hash(raw),
+                                   remote_addr=remote_addr or None, created_at=now)
+    _mail(waiter, "waitlist_confirm", [email],
+          url=settings.PUBLIC_URL + reverse("calendar:waitlist-confirm", args=[raw]))
+    return raw
+
+
+def check_confirm_waiter(raw: str, *, now: dt.datetime | None = None) -> Waiter:
+    """The waiting-list link: the parent joins the queue (once; the link dies)."""
+    now = now or timezone.now()
+    expired = now - dt.timedelta(seconds=settings.BOOKING_CONFIRM_SECONDS)
+    waiter = Waiter.objects.filter(confirm_hash=_hash(raw), state=WaiterState.PENDING).select_related(
+        "page").first() if raw else None
+    if waiter is None or waiter.created_at < expired or not Waiter.objects.filter(
+            pk=waiter.pk, confirm_hash=waiter.confirm_hash, state=WaiterState.PENDING).update(
+            confirm_hash="", state=WaiterState.WAITING, confirmed_at=now):
+        raise LinkInvalid("Ce lien de confirmation n'est plus valable : refaites votre demande.")
+    if Waiter.objects.filter(page=waiter.page, email=waiter.email,
+                             state__in=[WaiterState.WAITING, WaiterState.OFFERED]).exclude(pk=waiter.pk).exists():
+        # Already queued: keep the earlier place rather than a second one.
+        Waiter.objects.filter(pk=waiter.pk).update(state=WaiterState.LEFT)
+    return waiter
+
+
+def _offer_freed(page: AppointmentPage, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> None:
+    """A seat of this slot was freed: hold it for the first confirmed waiter
+    (an OFFERED booking with the seat) and mail them the link. Nothing when
+    nobody waits or the slot's booking has closed; the hold never outlasts
+    the slot's booking deadline."""
+    closing = starts_at - dt.timedelta(hours=page.deadline_hours)
+    until = min(now + dt.timedelta(seconds=settings.BOOKING_OFFER_SECONDS), closing)
+    if not page.active or until <= now:
+        return
+    queue = Waiter.objects.filter(page=page, state=WaiterState.WAITING).order_by("confirmed_at", "pk")
+    for waiter in queue[:20]:
+        # Claimed first: two freed seats at once never go to the same waiter.
+        if not Waiter.objects.filter(pk=waiter.pk, state=WaiterState.WAITING).update(state=WaiterState.OFFERED):
+            continue
+        raw = secrets.token_urlsafe(24)
+        offer = Booking.objects.create(
+            page=page, starts_at=starts_at, ends_at=ends_at, email=waiter.email, name=waiter.name,
+            answer=waiter.answer, state=BookingState.OFFERED, confirm_hash=_hash(raw), offered_until=until,
+            waiter=waiter, created_at=now)
+        try:
+            with transaction.atomic():
+                _locked(AppointmentPage.objects.filter(pk=page.pk)).get()
+                _take_seat(offer, page, now)
+        except AppointmentError:  # someone confirmed a request for the seat meanwhile
+            offer.delete()
+            Waiter.objects.filter(pk=waiter.pk).update(state=WaiterState.WAITING)
+            return
+        _mail(offer, "offer", [offer.email], url=settings.PUBLIC_URL + reverse("calendar:booking-offer", args=[raw]))
+        return
+
+
+def access_offer(raw: str, *, now: dt.datetime | None = None) -> Booking:
+    """The held seat of an offer link, while it is held."""
+    now = now or timezone.now()
+    offer = Booking.objects.filter(confirm_hash=_hash(raw), state=BookingState.OFFERED).select_related(
+        "page", "page__owner").first() if raw else None
+    if offer is None or offer.offered_until is None or offer.offered_until <= now:
+        raise LinkInvalid("Cette proposition n'est plus valable : la place a été prise, laissée ou proposée "
+                          "au parent suivant.")
+    return offer
+
+
+def check_accept_offer(raw: str, *, now: dt.datetime | None = None) -> tuple[Booking, str]:
+    """The waiter takes the held seat: the offer becomes a confirmed booking
+    (agenda event, confirmation with ``.ics`` and management link). Once."""
+    now = now or timezone.now()
+    offer = access_offer(raw, now=now)
+    manage = secrets.token_urlsafe(24)
+    taken = Booking.objects.filter(pk=offer.pk, state=BookingState.OFFERED, confirm_hash=offer.confirm_hash,
+                                   offered_until__gt=now).update(
+        state=BookingState.CONFIRMED, confirm_hash="", manage_hash=_hash(manage), confirmed_at=now)
+    if not taken:
+        raise LinkInvalid("Cette proposition a déjà reçu une réponse.")
+    Waiter.objects.filter(pk=offer.waiter_id).update(state=WaiterState.BOOKED)
+    offer.state, offer.confirmed_at = BookingState.CONFIRMED, now
+    _write_event(offer)
+    _mail(offer, "confirmed", [offer.email], url=manage_url(manage), ics="REQUEST")
+    return offer, manage
+
+
+def _release_offer(offer: Booking, now: dt.datetime) -> bool:
+    """Free an offer's seat and take its waiter off the list; False when it was answered meanwhile."""
+    if not Booking.objects.filter(pk=offer.pk, state=BookingState.OFFERED, confirm_hash=offer.confirm_hash).update(
+            state=BookingState.CANCELLED, seat=None, confirm_hash="", cancelled_at=now):
+        return False
+    Waiter.objects.filter(pk=offer.waiter_id, state=WaiterState.OFFERED).update(state=WaiterState.LEFT)
+    return True
+
+
+def check_decline_offer(raw: str, *, now: dt.datetime | None = None) -> Booking:
+    """The waiter leaves the seat: it goes to the next waiter at once."""
+    now = now or timezone.now()
+    offer = access_offer(raw, now=now)
+    if not _release_offer(offer, now):
+        raise LinkInvalid("Cette proposition a déjà reçu une réponse.")
+    _offer_freed(offer.page, offer.starts_at, offer.ends_at, now)
+    return offer
+
+
+def do_pass_expired_offers(now: dt.datetime | None = None) -> int:
+    """Offers nobody answered in time: free the seat for the next waiter (the
+    worker calls this hourly, with the reminders)."""
+    now = now or timezone.now()
+    expired = Booking.objects.filter(state=BookingState.OFFERED, offered_until__lte=now).select_related(
+        "page", "page__owner").order_by("offered_until")[:500]
+    passed = 0
+    for offer in expired:
+        if _release_offer(offer, now):
+            passed += 1
+            _offer_freed(offer.page, offer.starts_at, offer.ends_at, now)
+    return passed
+
+
+@dataclass(frozen=True)
+class WaiterRow:
+    waiter: Waiter
+    offer_start: dt.datetime | None  # Europe/Paris, when a seat is held for them
+    offered_until: dt.datetime | None
+
+
+def access_page_waiters(owner: Account, page_id: int) -> list[WaiterRow]:
+    """The page's waiting list for its teacher, in the order seats are offered."""
+    page = access_own_page(owner, page_id)
+    waiters = list(Waiter.objects.filter(page=page, state__in=[WaiterState.WAITING, WaiterState.OFFERED])
+                   .order_by("confirmed_at", "pk")[:500])
+    offers = {b.waiter_id: b for b in Booking.objects.filter(page=page, state=BookingState.OFFERED,
+                                                             waiter__in=waiters)}
+    rows = []
+    for waiter in waiters:
+        offer = offers.get(waiter.pk)
+        rows.append(WaiterRow(waiter, offer.starts_at.astimezone(PARIS) if offer else None,
+                              offer.offered_until.astimezone(PARIS) if offer and offer.offered_until else None))
+    return rows
 
 
 # --- the teacher's calendar ------------------------------------------------------------------------
@@ -520,6 +705,8 @@ _SUBJECTS = {
     "cancelled_owner": "Un parent a annulé son rendez-vous : {title}",
     "reminder": "Rappel : rendez-vous demain, {title}",
     "reminder_owner": "Rappel : vos rendez-vous de demain, {title}",
+    "waitlist_confirm": "Confirmez votre inscription sur la liste d'attente : {title}",
+    "offer": "Une place s'est libérée : {title}",
 }
 
 
@@ -555,14 +742,17 @@ def ics_bytes(booking: Booking, method: str) -> bytes:
     return calendar.to_ical()
 
 
-def message_bytes(booking: Booking, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
+def message_bytes(booking: Booking | Waiter, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
                   day: list[Booking] | None = None) -> bytes:
     """The French mail of ``kind``; ``day``: the owner's reminder lists that day's bookings."""
     page = booking.page
+    dated = isinstance(booking, Booking)
     with translation.override(settings.LANGUAGE_CODE):
         body = render_to_string("calendar/email/booking.txt", {
             "kind": kind, "booking": booking, "page": page, "url": url,
-            "start": booking.starts_at.astimezone(PARIS), "end": booking.ends_at.astimezone(PARIS),
+            "start": booking.starts_at.astimezone(PARIS) if dated else None,
+            "end": booking.ends_at.astimezone(PARIS) if dated else None,
+            "until": booking.offered_until.astimezone(PARIS) if dated and booking.offered_until else None,
             "agenda_url": settings.PUBLIC_URL + reverse("calendar:appointments"),
             "day": [(b.starts_at.astimezone(PARIS), b) for b in day or []],
         })
@@ -574,14 +764,14 @@ def message_bytes(booking: Booking, kind: str, recipients: list[str], *, url: st
     message["Message-ID"] = make_msgid(domain=settings.MAIL_HOSTNAME)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
     message.set_content(body)
-    if ics:
+    if ics and isinstance(booking, Booking):
         message.add_attachment(ics_bytes(booking, ics), maintype="text", subtype="calendar",
                                filename="rendez-vous.ics" if ics == "REQUEST" else "annulation.ics",
                                params={"method": ics, "charset": "utf-8"})
     return message.as_bytes()
 
 
-def _mail(booking: Booking, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
+def _mail(booking: Booking | Waiter, kind: str, recipients: list[str], *, url: str = "", ics: str = "",
           day: list[Booking] | None = None) -> None:
     """Send through the platform's one way out; a mail that cannot leave is
     logged (the booking itself is recorded either way)."""

@@ -16,5 +16,6 @@ class AgendaConfig(AppConfig):
         register_calendar_mail(do_apply_at_delivery)
 
         # The parents' mailed links: their secret never reaches a log line.
-        for name in ("calendar:booking-confirm", "calendar:booking-manage"):
+        for name in ("calendar:booking-confirm", "calendar:booking-manage", "calendar:waitlist-confirm",
+                     "calendar:booking-offer"):
             redaction.register_token_url(name)

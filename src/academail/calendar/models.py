@@ -50,6 +50,7 @@ class BookingState(models.TextChoices):
     PENDING = "pending", "en attente de confirmation"
     CONFIRMED = "confirmed", "confirmé"
     CANCELLED = "cancelled", "annulé"
+    OFFERED = "offered", "proposé à la liste d'attente"
 
 
 class Booking(models.Model):
@@ -76,6 +77,9 @@ class Booking(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     event_href = models.CharField(max_length=64, blank=True)
     sequence = models.PositiveIntegerField(default=0)  # of the parent's .ics (RFC 5546 §2.1.4)
+    # An OFFERED booking holds its seat for a waiter until then (``confirm_hash``: the offer's link).
+    offered_until = models.DateTimeField(null=True, blank=True)
+    waiter = models.ForeignKey("Waiter", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         constraints = [
@@ -88,6 +92,39 @@ class Booking(models.Model):
             models.Index(fields=["confirm_hash"], name="agenda_booking_confirm", condition=~Q(confirm_hash="")),
             models.Index(fields=["manage_hash"], name="agenda_booking_manage", condition=~Q(manage_hash="")),
             models.Index(fields=["state", "starts_at"], name="agenda_booking_due"),
+        ]
+
+
+class WaiterState(models.TextChoices):
+    PENDING = "pending", "en attente de confirmation"
+    WAITING = "waiting", "sur la liste d'attente"
+    OFFERED = "offered", "une place lui est proposée"
+    BOOKED = "booked", "a pris la place proposée"
+    LEFT = "left", "a quitté la liste"
+
+
+class Waiter(models.Model):
+    """A parent on a full page's waiting list. Joined like a booking: a
+    pending row and a mailed single-use link (``confirm_hash``); confirmed
+    waiters are offered freed seats in ``confirmed_at`` order, one offer each:
+    a declined or expired offer takes them off the list."""
+
+    page = models.ForeignKey(AppointmentPage, on_delete=models.CASCADE, related_name="waiters")
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=200)
+    answer = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, choices=WaiterState.choices, default=WaiterState.PENDING)
+    confirm_hash = models.CharField(max_length=64, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["page", "state", "confirmed_at"], name="agenda_waiter_queue"),
+            models.Index(fields=["email", "created_at"], name="agenda_waiter_email"),
+            models.Index(fields=["remote_addr", "created_at"], name="agenda_waiter_addr"),
+            models.Index(fields=["confirm_hash"], name="agenda_waiter_confirm", condition=~Q(confirm_hash="")),
         ]
 
 

@@ -25,8 +25,11 @@ urlpatterns = [
     # confirmation and management tokens are secrets (registered for redaction in apps.py).
     path("rendez-vous/confirmer/<str:token>/", appointment_views.booking_confirm, name="booking-confirm"),
     path("rendez-vous/gerer/<str:token>/", appointment_views.booking_manage, name="booking-manage"),
+    path("rendez-vous/attente/<str:token>/", appointment_views.waitlist_confirm, name="waitlist-confirm"),
+    path("rendez-vous/place/<str:token>/", appointment_views.booking_offer, name="booking-offer"),
     path("rendez-vous/<str:slug>/", appointment_views.booking_page, name="booking-page"),
     path("rendez-vous/<str:slug>/demande-envoyee/", appointment_views.booking_sent, name="booking-sent"),
+    path("rendez-vous/<str:slug>/attente-envoyee/", appointment_views.waitlist_sent, name="waitlist-sent"),
     path("agenda/<str:calendar>/<str:href>/", views.event_form, name="event"),
     path("agenda/<str:calendar>/<str:href>/supprimer/", views.event_delete, name="event-delete"),
     path(".well-known/carddav", views.well_known, {"service": "carddav"}, name="well-known-carddav"),

@@ -57,7 +57,7 @@ GC_INTERVAL_SECONDS = 3600
 
 def _housekeeping(hour: int) -> None:
     """One round: the CardDAV directory, training and appointment reminders
-    (within 24 hours), agenda writes of bookings that failed, and blob and
+    (within 24 hours), agenda writes of bookings that failed, waiting-list offers past their time, and blob and
     content collection every hour; once a day, the journal purge (12 months, CNIL), spent codes, idle throttles and expired
     web sessions, expunge tombstones (ACADEMAIL_EXPUNGED_KEEP_DAYS), the
     retention purge of Corbeille and Indésirables (a job, ACADEMAIL_RETENTION_DAYS)
@@ -79,8 +79,10 @@ def _housekeeping(hour: int) -> None:
         log.info("training reminders sent: %d", reminded)
     booked = appointments.do_send_reminders(timezone.now())
     written = appointments.do_write_missing_events()
-    if booked or written:
-        log.info("appointments: %d reminders sent, %d agenda writes retried", booked, written)
+    passed = appointments.do_pass_expired_offers(timezone.now())  # waiting list: unanswered offers move on
+    if booked or written or passed:
+        log.info("appointments: %d reminders sent, %d agenda writes retried, %d expired offers passed on",
+                 booked, written, passed)
     if hour == 0:
         purged = do_purge_journal(timezone.now())
         call_command("clearsessions")

@@ -507,4 +507,6 @@ AUTH_HASH_WORKERS = env_int("ACADEMAIL_AUTH_HASH_WORKERS", 0)
 BOOKINGS_PER_ADDRESS_HOUR = env_int("ACADEMAIL_BOOKINGS_PER_ADDRESS_HOUR", 3)
 BOOKINGS_PER_IP_HOUR = env_int("ACADEMAIL_BOOKINGS_PER_IP_HOUR", 10)
 BOOKING_CONFIRM_SECONDS = env_int("ACADEMAIL_BOOKING_CONFIRM_SECONDS", 2 * 3600)
+# A seat freed on a full page is held this long for the first waiter of its waiting list.
+BOOKING_OFFER_SECONDS = env_int("ACADEMAIL_BOOKING_OFFER_SECONDS", 24 * 3600)
 # --- end of calendar ------------------------------------------------------------
