@@ -186,6 +186,28 @@ def test_dns_rebinding_between_the_check_and_the_connection_reaches_nothing_priv
     assert not MigrationCredential.objects.exists()
 
 
+@pytest.mark.parametrize(("address", "public"), [
+    ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("64:ff9b::808:808", True), ("2002:808:808::1", True),
+    ("10.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False), ("::1", False), ("fe80::1%2", False),
+    ("::ffff:127.0.0.1", False),  # IPv4-mapped
+    ("64:ff9b::a00:1", False),  # NAT64 to 10.0.0.1
+    ("64:ff9b:1::a00:1", False),  # an operator's NAT64
+    ("2002:a9fe:a9fe::1", False),  # 6to4 of 169.254.169.254
+    ("::127.0.0.1", False),  # IPv4-compatible
+])
+def test_only_public_addresses_are_connected_to_without_the_allow_list(address, public, settings, monkeypatch):
+    settings.MIGRATION_ALLOWED_HOSTS = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))])
+    server = migration_jobs.Server("ancien.example", 993, "implicit")
+    assert migration_jobs.is_public(address) is public
+    if public:
+        assert migration_jobs.check_reachable(server) == address
+    else:
+        with pytest.raises(migration_jobs.MigrationRequestError, match="réseau privé"):
+            migration_jobs.check_reachable(server)
+
+
 @pytest.mark.parametrize("tls", ["implicit", "starttls"])
 def test_a_connection_to_a_checked_address_still_checks_the_name(dovecot, tls):
     dovecot.add_user("nom", "secret-nom")

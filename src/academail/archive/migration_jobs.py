@@ -148,6 +148,28 @@ def check_server(host: str, port: str | int, tls: str) -> Server:
     return server
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 §2.1: the IPv4 address in the last 32 bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: an operator's own translators
+
+
+def is_public(text: str) -> bool:
+    """Whether an address is global, and so is any IPv4 address an IPv6 one
+    carries: a translator or relay on the way would take the connection to
+    it (IPv4-mapped and -compatible, RFC 4291 §2.5.5; 6to4, RFC 3056; NAT64,
+    RFC 6052; Python's ``is_global`` passes all but the first)."""
+    address = ipaddress.ip_address(text.split("%")[0])
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False
+        carried = [address.ipv4_mapped, address.sixtofour]
+        if address in _NAT64 or int(address) >> 32 == 0:
+            carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return all(inner is None or inner.is_global for inner in carried)
+    return True
+
+
 def check_reachable(server: Server) -> str:
     """The address to connect to (every address the host resolves to was
     checked; connect to this one, not to the name: module docstring), or
@@ -166,7 +188,7 @@ def check_reachable(server: Server) -> str:
                                     % {"host": server.host})
     if not allowed:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            if not is_public(address):
                 raise MigrationRequestError(
                     _("Le serveur %(host)s est sur un réseau privé : l'administrateur doit l'autoriser.")
                     % {"host": server.host})
@@ -371,6 +393,6 @@ def operator_migrations(operator_id: int, *, limit: int = 200) -> list[Job]:
 __all__ = [
     "HELP_SLUG", "KIND", "TLS_LABELS", "TLS_MODES", "BulkResult", "MigrationRequestError", "Server",
     "access_operator_migration", "access_own_migration", "check_and_queue_bulk", "check_and_queue_own_migration",
-    "check_reachable", "check_server", "do_forget_credentials", "help_url", "operator_migrations",
+    "check_reachable", "check_server", "do_forget_credentials", "help_url", "is_public", "operator_migrations",
     "own_migrations", "progress_text", "run_migration", "seal", "status", "unseal",
 ]
