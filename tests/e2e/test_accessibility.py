@@ -159,8 +159,9 @@ def test_pages_of_a_signed_in_person(screen, live_server, axe_source):
 
 
 def test_states_after_interaction(screen, live_server, axe_source):
-    """The keyboard help dialog, a form refused with its error, and the
-    attachment warning of the write page."""
+    """The keyboard help dialog, a form refused with its error, the
+    attachment warning of the write page, and a filter rule with three
+    condition lines."""
     from selenium.webdriver.common.keys import Keys
 
     julie = make_person("Julie", "Martin")
@@ -194,6 +195,13 @@ def test_states_after_interaction(screen, live_server, axe_source):
     wait_text(screen, "aucun fichier n'est joint")
     if violations := audit(screen, axe_source):
         found["écrire : pièce jointe oubliée"] = violations
+
+    screen.get(live_server.url + reverse("filters:index"))
+    for k in (1, 2):
+        screen.find_element(By.CSS_SELECTOR, "#rule-0 button[value='addcond-0']").click()
+        WebDriverWait(screen, 30).until(lambda d, k=k: d.find_elements(By.ID, f"rule-0-value{k}"))
+    if violations := audit(screen, axe_source):
+        found["filtres : trois conditions"] = violations
     assert not found, "\n" + report(found)
 
 

@@ -3,7 +3,8 @@
 "Si l'objet contient réunion alors déplacer dans [Réunions ▾]" choosing the
 folder from the list, tests that rule alone (the results show in its card),
 saves, and finds the next meeting filed; a second rule files into a folder
-created on the spot. Every control of a rule card is hit by a tap at its
+created on the spot. On the way a condition line is added, then removed
+again. Every control of a rule card is hit by a tap at its
 centre (or, for a DSFR checkbox, its label), nothing scrolls sideways, and
 the keyboard alone fills a rule."""
 
@@ -13,7 +14,7 @@ import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from academail.store.mailboxes import do_create_mailbox, list_mailboxes
 from tests.e2e.conftest import browser, deliver, make_person, page, phone, sign_in, wait_text  # noqa: F401
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def hit_by_a_tap(driver, card) -> None:
-    for control in card.find_elements(By.CSS_SELECTOR, "input, select, button"):
+    for control in card.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select, button"):
         if control.get_attribute("type") == "checkbox":  # the DSFR draws the box in its label
             control = card.find_element(By.CSS_SELECTOR, f"label[for='{control.get_attribute('id')}']")
         reachable(driver, control, scroll=True)
@@ -50,6 +51,21 @@ def test_create_a_filter_on_a_phone_choosing_the_folder(phone, live_server):  # 
     folder = Select(phone.find_element(By.ID, "rule-0-folder"))
     assert "Réunions" in [o.text for o in folder.options] and "Corbeille" in [o.text for o in folder.options]
     folder.select_by_visible_text("Réunions")
+
+    # One condition more, then one less: a plain post re-draws the form as typed,
+    # the cursor in the new line; every new control is still hit by a tap.
+    phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='addcond-0']").click()
+    WebDriverWait(phone, 20).until(lambda d: d.find_elements(By.ID, "rule-0-value1"))
+    assert phone.switch_to.active_element.get_attribute("id") == "rule-0-value1"
+    assert phone.find_element(By.ID, "rule-0-value0").get_attribute("value") == "réunion"
+    assert Select(phone.find_element(By.ID, "rule-0-folder")).first_selected_option.text == "Réunions"
+    phone.switch_to.active_element.send_keys("cantine")
+    hit_by_a_tap(phone, phone.find_element(By.ID, "rule-0"))
+    _no_horizontal_scroll(phone)
+    phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='delcond-0-1']").click()
+    WebDriverWait(phone, 20).until(lambda d: not d.find_elements(By.ID, "rule-0-value1"))
+    assert phone.find_element(By.ID, "rule-0-value0").get_attribute("value") == "réunion"
+    assert phone.switch_to.active_element.get_attribute("id") == "rule-0-value0"
     phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='test-0']").click()
     wait_text(phone, "Résultat du test", css="#rule-0")
     card = phone.find_element(By.ID, "rule-0")

@@ -219,3 +219,79 @@ def test_out_of_office_state_costs_one_query_once_cached(person, django_assert_n
     assert read_vacation_on(person.pk) is not None  # first read parses this version
     with django_assert_num_queries(1):
         assert read_vacation_on(person.pk).subject == "Absente"
+
+
+def _conditions(html: str, rule: int) -> list[str]:
+    """The condition values drawn in a rule's card, in order."""
+    card = html.split(f'id="rule-{rule}"')[1].split(f'id="rule-{rule + 1}"')[0]
+    return [part.split('value="')[1].split('"')[0]
+            for part in card.split(f'name="rule-{rule}-value')[1:]]
+
+
+def test_a_condition_added_keeps_what_was_typed_and_saves_nothing(web, person):
+    data = _form(**{"rule-0-conds": "1", "rule-0-read": "1", "vac-subject": "Absente",
+                    "rules": "2", "rule-1-conds": "1", "rule-1-value0": "cantine", "action": "addcond-0"})
+    data.pop("rule-0-field1"), data.pop("rule-0-value1")
+    response = web.post(URL, data)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="flt-error"' not in html
+    assert _conditions(html, 0) == ["réunion", ""]
+    assert _conditions(html, 1) == ["cantine"]  # the new rule, still unsaved, kept too
+    assert 'name="rule-0-conds" value="2"' in html and 'name="rule-1-conds" value="1"' in html
+    assert 'id="rule-0-value1" name="rule-0-value1" value="" maxlength="200" autofocus' in html
+    assert 'id="rule-0-read" name="rule-0-read" value="1" checked' in html and 'value="Absente"' in html
+    assert "Condition 2 : ce qui est examiné" in html and 'label for="rule-0-match"' in html
+    assert not SieveScript.objects.filter(account=person).exists()
+
+
+def test_a_condition_removed_and_the_rest_saved_with_allof(web, person):
+    data = _form(**{"rule-0-conds": "3", "rule-0-value1": "parents", "rule-0-field2": "from",
+                    "rule-0-value2": "direction", "rule-0-match": "all", "action": "delcond-0-1"})
+    html = web.post(URL, data).content.decode()
+    assert _conditions(html, 0) == ["réunion", "direction"]
+    assert 'name="rule-0-conds" value="2"' in html
+    assert 'value="delcond-0-1"' in html and 'value="delcond-0-2"' not in html
+    assert "Retirer cette condition" in html and "(condition 2)" in html
+    assert '<option value="all" selected>' in html and '<option value="from" selected>' in html
+    # The form as re-drawn, saved: both conditions, all of them required.
+    data.update({"rule-0-conds": "2", "rule-0-field1": "from", "rule-0-value1": "direction", "action": "save"})
+    data.pop("rule-0-value2"), data.pop("rule-0-field2")
+    assert web.post(URL, data).status_code == 302
+    script = SieveScript.objects.get(account=person).content
+    assert ('if allof (header :contains :comparator "i;unicode-casemap" "subject" "réunion", '
+            'header :contains :comparator "i;unicode-casemap" "from" "direction") {') in script
+    assert "parents" not in script
+
+
+def test_three_conditions_saved_with_anyof_and_drawn_back(web, person):
+    data = _form(**{"rule-0-conds": "3", "rule-0-value1": "conseil", "rule-0-field2": "body",
+                    "rule-0-value2": "ordre du jour"})
+    assert web.post(URL, data).status_code == 302
+    script = SieveScript.objects.get(account=person).content
+    assert ('if anyof (header :contains :comparator "i;unicode-casemap" "subject" "réunion", '
+            'header :contains :comparator "i;unicode-casemap" "subject" "conseil", '
+            'body :text :contains :comparator "i;unicode-casemap" "ordre du jour") {') in script
+    html = web.get(URL).content.decode()
+    assert _conditions(html, 0) == ["réunion", "conseil", "ordre du jour"]
+    assert _conditions(html, 1) == [""]  # a new rule starts with one line
+    assert "Condition 3 : ce qui est examiné" in html and html.count('value="addcond-') == 2
+
+
+def test_at_most_ten_conditions(web, person):
+    ten = {f"rule-0-value{k}": f"mot{k}" for k in range(10)}
+    full = web.post(URL, _form(**ten, **{"rule-0-conds": "10", "rules": "2", "action": "addcond-0"}))
+    html = full.content.decode()
+    assert full.status_code == 400 and "Règle 1 : 10 conditions au plus." in html
+    assert _conditions(html, 0) == [f"mot{k}" for k in range(10)]  # nothing lost
+    assert 'value="addcond-0"' not in html and 'value="addcond-1"' in html  # no button on a full rule
+    eleven = web.post(URL, _form(**ten, **{"rule-0-conds": "11", "rule-0-value10": "mot10"}))
+    assert eleven.status_code == 400 and "Une règle a au plus 10 conditions." in eleven.content.decode()
+    assert not SieveScript.objects.filter(account=person).exists()
+
+
+def test_the_last_condition_removed_leaves_one_blank_line(web):
+    data = _form(**{"rule-0-conds": "1", "action": "delcond-0-0"})
+    html = web.post(URL, data).content.decode()
+    assert _conditions(html, 0) == [""] and 'name="rule-0-conds" value="1"' in html
+    assert 'value="delcond-0-' not in html  # a single line has no "Retirer"
+    assert _conditions(web.post(URL, _form(action="delcond-0-7")).content.decode(), 0) == ["réunion", ""]

@@ -29,6 +29,7 @@ FIELDS = {
 _HEADERS = {"from": ["from"], "to": ["to", "cc"], "subject": ["subject"]}
 _COMPARATOR = "i;unicode-casemap"
 MAX_VALUE = 200
+MAX_CONDITIONS = 10  # per rule: the editor adds them one by one
 HEADER_COMMENT = "# Filtres de la messagerie (page « Filtres »). Modifiable en mode expert."
 
 
@@ -263,6 +264,8 @@ def check_rule(rule: Rule) -> Rule:
 
     if not rule.conditions:
         raise ScriptError("Chaque règle a besoin d'au moins une condition.")
+    if len(rule.conditions) > MAX_CONDITIONS:
+        raise ScriptError(f"Une règle a au plus {MAX_CONDITIONS} conditions.")
     for condition in rule.conditions:
         if condition.field not in FIELDS:
             raise ScriptError("Condition inconnue.")

@@ -1,145 +1,46 @@
 """The filter page (/courrier/filtres/): rules in plain French and the
 out-of-office on one form, saved as the account's Sieve script; the advanced
 mode edits the raw script. Works without JavaScript: order by number, delete by
-checkbox, one blank rule to add. "Tester" runs what is on the form, unsaved,
-over the newest INBOX messages. Views parse, call one service, render.
+checkbox, one blank rule to add, condition lines added and removed one by one
+(the form re-drawn as typed, ``editor.edit_conditions``). "Tester" runs what is
+on the form, unsaved, over the newest INBOX messages. Views read the form with
+``editor``, call one service, render.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from academail.accounts.views import client_addr
-from academail.filters import apply, queries, services
-from academail.filters.rules import (
-    FIELDS,
-    Condition,
-    Rule,
-    Settings,
-    Vacation,
-    check_rule,
-    check_vacation,
-    to_sieve,
-)
-from academail.filters.sieve import DEFAULT_DAYS, ScriptError, compile_script
+from academail.filters import apply, editor, queries, services
+from academail.filters.editor import Results
+from academail.filters.rules import FIELDS, Settings, to_sieve
+from academail.filters.sieve import ScriptError, compile_script
 from academail.jobs.runner import JobError
 from academail.store.webmail import folder_pane
 from academail.web.frame import webmail_view
-
-CONDITIONS_PER_RULE = 2
-MAX_RULES = 1000
 
 
 def _account_id(request: HttpRequest) -> int:
     return int(request.user.pk)
 
 
-def _text(data: QueryDict, key: str, limit: int = 5000) -> str:
-    return data.get(key, "").replace("\r\n", "\n").strip()[:limit]
-
-
-def _date(data: QueryDict, key: str) -> date | None:
-    try:
-        return date.fromisoformat(data.get(key, "").strip()) if data.get(key, "").strip() else None
-    except ValueError:
-        raise ScriptError("Une date d'absence n'est pas valide (format attendu : AAAA-MM-JJ).") from None
-
-
-def _parse_rule(data: QueryDict, i: int) -> Rule | None:
-    """Rule ``i`` of the form, checked; None when it is blank or marked for deletion.
-    The folder is the one chosen in the list, or the new one typed beside it."""
-    p = f"rule-{i}-"
-    if data.get(p + "delete"):
-        return None
-    conditions = tuple(
-        Condition(data.get(f"{p}field{k}", "subject"), _text(data, f"{p}value{k}", 500))
-        for k in range(CONDITIONS_PER_RULE)
-        if _text(data, f"{p}value{k}")
-    )
-    folder = _text(data, p + "newfolder", 600) or _text(data, p + "folder", 600)
-    forward = _text(data, p + "forward", 320)
-    if not conditions and not folder and not forward:
-        return None
-    rule = Rule(
-        conditions, data.get(p + "match") == "all", folder, bool(data.get(p + "read")),
-        forward, bool(data.get(p + "stop")), bool(data.get(p + "enabled")),
-    )
-    try:
-        return check_rule(rule)
-    except ScriptError as exc:
-        raise ScriptError(f"Règle {i + 1} : {exc.message}") from None
-
-
-def _parse_form(data: QueryDict) -> Settings:
-    """Rules and vacation from the form, in the order given; blank rules dropped."""
-    try:
-        count = min(int(data.get("rules", "0")), MAX_RULES + 1)
-    except ValueError:
-        count = 0
-    ordered: list[tuple[float, int, Rule]] = []
-    for i in range(count):
-        rule = _parse_rule(data, i)
-        if rule is None:
-            continue
-        try:
-            order = float(data.get(f"rule-{i}-order", i + 1))
-        except ValueError:
-            order = i + 1
-        ordered.append((order, i, rule))
-    if len(ordered) > MAX_RULES:
-        raise ScriptError(f"{MAX_RULES} règles au plus.")
-    try:
-        days = int(data.get("vac-days", DEFAULT_DAYS))
-    except ValueError:
-        days = 0
-    vacation = Vacation(
-        enabled=bool(data.get("vac-enabled")),
-        start=_date(data, "vac-start"),
-        end=_date(data, "vac-end"),
-        subject=_text(data, "vac-subject", 200),
-        text=_text(data, "vac-text"),
-        days=days,
-    )
-    return Settings(tuple(r for _, _, r in sorted(ordered)), check_vacation(vacation))
-
-
-Results = tuple[int, list[queries.Match]]
-
-
-def _rows(settings: Settings, folders: set[str], tested: tuple[int, Results] | None = None) -> list[dict[str, Any]]:
-    """One card per rule, then a blank one to add a rule ("ne pas appliquer les
-    règles suivantes" off, as the issue asks: stopping is the exception).
-    ``tested``: (position of a rule, its test results), shown in its card."""
-    rows = []
-    blank = Rule((), stop=False, enabled=True)
-    for i, rule in enumerate((*settings.rules, blank)):
-        conditions = list(rule.conditions) + [Condition("subject", "")] * CONDITIONS_PER_RULE
-        results = tested[1] if tested is not None and tested[0] == i else None
-        rows.append({"index": i, "number": i + 1, "rule": rule, "new": rule is blank,
-                     "conditions": conditions[:CONDITIONS_PER_RULE],
-                     "results": results, "results_id": f"rule-{i}-results",
-                     "folder_missing": bool(rule.folder) and rule.folder not in folders})
-    return rows
-
-
 def _render(request: HttpRequest, *, settings: Settings, advanced: bool, script: str, error: str = "",
             results: Results | None = None, tested: tuple[int, Results] | None = None,
-            status: int = 200) -> HttpResponse:
+            draft: editor.Draft | None = None, status: int = 200) -> HttpResponse:
     account_id = _account_id(request)
     pane = folder_pane(account_id)
+    cards = draft.cards if draft is not None else editor.cards(settings)
     context = {
         "title": _("Filtres et réponse d'absence"),
-        "rows": _rows(settings, {f.mailbox.name for f in pane.folders}, tested),
-        "rule_count": len(settings.rules) + 1,
-        "vacation": settings.vacation,
+        "rows": editor.rows(cards, {f.mailbox.name for f in pane.folders}, tested),
+        "rule_count": len(cards),
+        "vacation": draft.vacation if draft is not None else settings.vacation,
         "fields": FIELDS.items(),
         # The target folder is chosen from the existing ones (special folders under their French name).
         "folders": [(f.mailbox.name, f.label if f.mailbox.special_use else f.mailbox.name)
@@ -163,12 +64,17 @@ def index(request: HttpRequest) -> HttpResponse:
         settings = current.settings or Settings()
         return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
                        error=current.error or "")
+    action = request.POST.get("action", "")
+    if editor.is_condition_action(action):
+        # A condition line added or removed: the form re-drawn as typed, nothing saved.
+        draft = editor.edit_conditions(request.POST, action)
+        return _render(request, settings=Settings(), advanced=current.settings is None, script=current.script,
+                       draft=draft, error=draft.error, status=400 if draft.error else 200)
     try:
-        settings = _parse_form(request.POST)
+        settings = editor.parse_form(request.POST)
     except ScriptError as exc:
         return _render(request, settings=current.settings or Settings(), advanced=current.settings is None,
                        script=current.script, error=exc.message, status=400)
-    action = request.POST.get("action", "")
     if action == "test":
         results = queries.match_existing(account_id, compile_script(to_sieve(settings)))
         return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
@@ -176,7 +82,7 @@ def index(request: HttpRequest) -> HttpResponse:
     if action.startswith("test-") and action[5:].isdigit():
         # One rule alone, its results in its own card (where it now sits, the
         # form being re-read in order).
-        rule = _parse_rule(request.POST, int(action[5:]))
+        rule = editor.parse_rule(request.POST, int(action[5:]))
         if rule is None or rule not in settings.rules:
             return _render(request, settings=settings, advanced=current.settings is None, script=current.script,
                            error=_("Cette règle est vide : choisissez une condition et une action, puis testez-la."),
