@@ -139,3 +139,21 @@ def test_forged_expired_and_directory_links(settings, make_account):
     settings.PUBLIC_URL = "http://localhost:8000"
     assert not unsubscribe.one_click(team)
     assert f"/courrier/listes/{team.pk}/>".encode() in list_headers(team, b"Subject: x\r\n\r\n")
+
+
+def test_the_link_pages_speak_english_when_chosen(settings, make_account):
+    """The public page's refusals come from the lists catalogue, like the
+    rest of the page: a person who chose English reads them in English."""
+    settings.PUBLIC_URL = PUBLIC
+    team = MailingList.objects.create(address="club@ac-demo.fr", name="Club théâtre", allow_unsubscribe=True)
+    token = unsubscribe.token_for(team.pk, 1)
+    english = Client()
+    english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    forged = english.get(reverse("lists:unsubscribe", args=[token[:-1] + ("A" if token[-1] != "A" else "B")]))
+    assert forged.status_code == 410 and "This unsubscribe link is not valid" in _text(forged)
+    profs = MailingList.objects.create(
+        address="profs.0341234x@ac-demo.fr", name="Tous les professeurs du collège", kind=Kind.DIRECTORY,
+        dir_uai="0341234X", dir_function="teacher", posting=Posting.MEMBERS)
+    page = english.get(reverse("lists:unsubscribe", args=[unsubscribe.token_for(profs.pk, 1)]))
+    assert "This list is kept up to date from the directory" in _text(page)
+    assert "tenue à jour" not in _text(page)

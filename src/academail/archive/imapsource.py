@@ -120,8 +120,9 @@ def _context(source: Source) -> ssl.SSLContext:
 
 def _unknown_certificate(source: Source, error: ssl.SSLCertVerificationError) -> SourceError:
     return SourceError(
-        f"Le certificat de {source.host} n'est pas reconnu ({error.verify_message}) : donnez son autorité "
-        "avec --ca-file, ou --insecure sur un réseau de confiance."
+        f"Le certificat de {source.host} n'est pas reconnu ({error.verify_message}). Vérifiez le nom du "
+        "serveur ; s'il est juste, l'administrateur de la messagerie peut déclarer l'autorité de ce certificat "
+        "(academail migrate-imap --ca-file) ou, sur un réseau de confiance seulement, s'en passer (--insecure)."
     )
 
 

@@ -33,13 +33,15 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from academail.lists.models import Kind, MailingList, Member
 
 _SALT = "academail.lists.unsubscribe"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 FIELDS = (b"List-Unsubscribe", b"List-Unsubscribe-Post")
-DIRECTORY = ("Cette liste est tenue à jour depuis l'annuaire : on ne peut pas s'en désabonner. "
+DIRECTORY = gettext_lazy("Cette liste est tenue à jour depuis l'annuaire : on ne peut pas s'en désabonner. "
              "Vous la recevez tant que votre fonction ou votre établissement y correspond ; "
              "en cas d'erreur, adressez-vous au secrétariat de votre établissement.")
 
@@ -78,15 +80,15 @@ def access_link(token: str) -> Link:
         value = signing.TimestampSigner(salt=_SALT).unsign(
             token[:200], max_age=timedelta(days=settings.LISTS_UNSUBSCRIBE_DAYS))
     except signing.SignatureExpired:
-        raise LinkInvalid("Ce lien de désabonnement a expiré. Connectez-vous à la messagerie : la page de la "
-                          "liste (Courrier, Listes) permet de la quitter.") from None
+        raise LinkInvalid(_("Ce lien de désabonnement a expiré. Connectez-vous à la messagerie : la page de la "
+                            "liste (Courrier, Listes) permet de la quitter.")) from None
     except signing.BadSignature:
-        raise LinkInvalid("Ce lien de désabonnement n'est pas valide. Copiez-le en entier depuis le message, "
-                          "ou quittez la liste depuis sa page dans la messagerie.") from None
-    list_id, _, member_id = value.partition(".")
+        raise LinkInvalid(_("Ce lien de désabonnement n'est pas valide. Copiez-le en entier depuis le message, "
+                            "ou quittez la liste depuis sa page dans la messagerie.")) from None
+    list_id, _dot, member_id = value.partition(".")
     mailing_list = MailingList.objects.filter(pk=int(list_id)).first()
     if mailing_list is None:
-        raise LinkInvalid("Cette liste n'existe plus : vous n'en recevrez plus de messages.")
+        raise LinkInvalid(_("Cette liste n'existe plus : vous n'en recevrez plus de messages."))
     member = Member.objects.filter(pk=int(member_id), mailing_list=mailing_list).first()
     return Link(mailing_list, member)
 
@@ -98,10 +100,10 @@ def check_unsubscribe(token: str) -> Link:
     list no longer lets members leave."""
     link = access_link(token)
     if link.mailing_list.kind == Kind.DIRECTORY:
-        raise LinkInvalid(DIRECTORY)
+        raise LinkInvalid(str(DIRECTORY))
     if not link.mailing_list.allow_unsubscribe:
-        raise LinkInvalid("Cette liste ne permet plus de se désabonner soi-même : adressez-vous à ses "
-                          "gestionnaires.")
+        raise LinkInvalid(_("Cette liste ne permet plus de se désabonner soi-même : adressez-vous à ses "
+                            "gestionnaires."))
     if link.member is not None:
         with transaction.atomic():
             Member.objects.filter(pk=link.member.pk).delete()

@@ -141,7 +141,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = unsubscribe_links.access_link(token)
         if link.mailing_list.kind == Kind.DIRECTORY:
-            raise unsubscribe_links.LinkInvalid(unsubscribe_links.DIRECTORY)
+            raise unsubscribe_links.LinkInvalid(str(unsubscribe_links.DIRECTORY))
         if request.method == "POST":
             if request.POST.get("List-Unsubscribe") != "One-Click":
                 return render(request, "lists/public/unsubscribe.html", {
