@@ -203,7 +203,7 @@ def test_admin_lists_authorises_and_refuses_held_forwards(make_account, forward,
     assert "Le conseil de classe de 3eB" in detail and "X-Academail-Forwarded-For" in detail
     response = client.post("/admin/forwarding/heldforward/", {"action": "release", "_selected_action": [first.pk]},
                            follow=True)
-    assert "1 transfert(s) autorisé(s)" in response.content.decode()
+    assert "1 transfert autorisé et envoyé." in response.content.decode()
     ((_, recipients, raw),) = queued()
     assert recipients == ["julie@gmail.example"] and b"Subject: Premier" in raw
     client.post("/admin/forwarding/heldforward/", {"action": "discard", "_selected_action": [second.pk]})
