@@ -23,15 +23,20 @@ import re
 import resource
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import _common as c
 import imap_sync as imap
 
 
-def login_loop(port: int, user: str, password: str, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` threads logging in and out for ``seconds``: logins/s and LOGIN times."""
-    times: list[float] = []
+def sessions(port: int, clients: int, seconds: float,
+             session: Callable[[imap.Client], float]) -> tuple[list[float], float]:
+    """``clients`` threads each opening a TLS connection and running
+    ``session`` on it, again and again for ``seconds``: what each session
+    returned, and the elapsed time. Failed sessions are counted apart and
+    the first one printed."""
+    results: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -41,8 +46,7 @@ def login_loop(port: int, user: str, password: str, clients: int, seconds: float
             try:
                 client = imap.Client(port)
                 try:
-                    _, took = client.cmd(f'LOGIN {user} "{password}"')
-                    client.cmd("LOGOUT")
+                    result = session(client)
                 finally:
                     client.close()
             except (OSError, RuntimeError) as exc:
@@ -50,7 +54,7 @@ def login_loop(port: int, user: str, password: str, clients: int, seconds: float
                     errors.append(str(exc)[:200])
                 continue
             with lock:
-                times.append(took)
+                results.append(result)
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -61,6 +65,18 @@ def login_loop(port: int, user: str, password: str, clients: int, seconds: float
     elapsed = time.monotonic() - started
     if errors:
         print(f"  {len(errors)} failed sessions, first: {errors[0]}")
+    return results, elapsed
+
+
+def login_loop(port: int, user: str, password: str, clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` threads logging in and out for ``seconds``: logins/s and LOGIN times."""
+
+    def session(client: imap.Client) -> float:
+        _, took = client.cmd(f'LOGIN {user} "{password}"')
+        client.cmd("LOGOUT")
+        return took
+
+    times, elapsed = sessions(port, clients, seconds, session)
     return {
         "logins": float(len(times)),
         "logins/s": len(times) / elapsed,
@@ -75,6 +91,7 @@ MESSAGE = (
     b"Message-ID: <banc-mixte@college-exemple.fr>\r\n\r\nLe conseil de classe aura lieu jeudi.\r\n"
 )
 APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
+COMMANDS_PER_SESSION = 7
 
 
 def mixed_loop(port: int, user: str, password: str, clients: int, seconds: float) -> dict[str, float]:
@@ -82,49 +99,23 @@ def mixed_loop(port: int, user: str, password: str, clients: int, seconds: float
     TLS, LOGIN, SELECT INBOX, APPEND a message, FETCH its flags and header,
     UID STORE +FLAGS (\\Deleted), UID EXPUNGE it (RFC 4315), LOGOUT; the
     figure is IMAP commands answered per second (seven per session)."""
-    commands = 0
-    sessions = 0
-    errors: list[str] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
 
-    def worker() -> None:
-        nonlocal commands, sessions
-        while time.monotonic() < deadline:
-            try:
-                client = imap.Client(port)
-                try:
-                    client.cmd(f'LOGIN {user} "{password}"')
-                    client.cmd("SELECT INBOX")
-                    appended, _ = client.cmd(b"APPEND INBOX (\\Seen) {%d+}\r\n%s" % (len(MESSAGE), MESSAGE))
-                    found = APPENDUID.search(appended)
-                    if found is None:
-                        raise RuntimeError(f"no APPENDUID: {appended[-120:]!r}")
-                    uid = found.group(1).decode()
-                    client.cmd(f"UID FETCH {uid} (FLAGS BODY.PEEK[HEADER])")
-                    client.cmd(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)")
-                    client.cmd(f"UID EXPUNGE {uid}")
-                    client.cmd("LOGOUT")
-                finally:
-                    client.close()
-            except (OSError, RuntimeError) as exc:
-                with lock:
-                    errors.append(str(exc)[:200])
-                continue
-            with lock:
-                commands += 7
-                sessions += 1
+    def session(client: imap.Client) -> float:
+        client.cmd(f'LOGIN {user} "{password}"')
+        client.cmd("SELECT INBOX")
+        appended, _ = client.cmd(b"APPEND INBOX (\\Seen) {%d+}\r\n%s" % (len(MESSAGE), MESSAGE))
+        found = APPENDUID.search(appended)
+        if found is None:
+            raise RuntimeError(f"no APPENDUID: {appended[-120:]!r}")
+        uid = found.group(1).decode()
+        client.cmd(f"UID FETCH {uid} (FLAGS BODY.PEEK[HEADER])")
+        client.cmd(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)")
+        client.cmd(f"UID EXPUNGE {uid}")
+        client.cmd("LOGOUT")
+        return COMMANDS_PER_SESSION
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    if errors:
-        print(f"  {len(errors)} failed sessions, first: {errors[0]}")
-    return {"sessions": float(sessions), "commands/s": commands / elapsed}
+    done, elapsed = sessions(port, clients, seconds, session)
+    return {"sessions": float(len(done)), "commands/s": sum(done) / elapsed}
 
 
 def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
