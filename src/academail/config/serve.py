@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -151,8 +152,26 @@ async def serve(services: Iterable[str] = SERVICES) -> None:
         release(locks)
 
 
+def raise_open_files_limit() -> int:
+    """Raise this process's open-files soft limit to its hard limit; returns it.
+
+    Each IMAP IDLE session holds a socket for hours: an académie's 5,000 over
+    two processes is 2,500 a process, beyond the soft limit of 1,024 that
+    systemd and most shells give (the hard limit is 524,288 under systemd).
+    Past the soft limit ``accept()`` fails with EMFILE and clients see refused
+    connections, so the process takes what the administrator allowed, as
+    Dovecot and nginx (``worker_rlimit_nofile``) do."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 async def _serve(wanted: set[str]) -> None:
     stop = asyncio.Event()
+    log.info("open files limit %d", raise_open_files_limit())
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
