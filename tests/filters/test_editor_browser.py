@@ -31,6 +31,13 @@ def hit_by_a_tap(driver, card) -> None:
         reachable(driver, control, scroll=True)
 
 
+def joining_word(line) -> str:
+    """The word a condition line starts with, as shown ("ou si" / "et si")."""
+    return line.parent.execute_script(
+        "return [...arguments[0].querySelectorAll('span.flt-word')]"
+        ".filter(w => getComputedStyle(w).display !== 'none').map(w => w.textContent).join(' ')", line)
+
+
 def test_create_a_filter_on_a_phone_choosing_the_folder(phone, live_server):  # noqa: F811
     julie = make_person("Julie", "Martin")
     jean = make_person("Jean", "Dupont")
@@ -62,6 +69,19 @@ def test_create_a_filter_on_a_phone_choosing_the_folder(phone, live_server):  # 
     phone.switch_to.active_element.send_keys("cantine")
     hit_by_a_tap(phone, phone.find_element(By.ID, "rule-0"))
     _no_horizontal_scroll(phone)
+
+    # A third line repeats the word chosen on line 2, and follows that choice
+    # as it changes, before anything is posted.
+    phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='addcond-0']").click()
+    WebDriverWait(phone, 20).until(lambda d: d.find_elements(By.ID, "rule-0-value2"))
+    third = phone.find_elements(By.CSS_SELECTOR, "#rule-0 .flt-line")[2]
+    assert joining_word(third) == "ou si"
+    Select(phone.find_element(By.ID, "rule-0-match")).select_by_visible_text("et si")
+    assert joining_word(third) == "et si"
+    Select(phone.find_element(By.ID, "rule-0-match")).select_by_visible_text("ou si")
+    assert joining_word(third) == "ou si"
+    phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='delcond-0-2']").click()
+    WebDriverWait(phone, 20).until(lambda d: not d.find_elements(By.ID, "rule-0-value2"))
     phone.find_element(By.CSS_SELECTOR, "#rule-0 button[value='delcond-0-1']").click()
     WebDriverWait(phone, 20).until(lambda d: not d.find_elements(By.ID, "rule-0-value1"))
     assert phone.find_element(By.ID, "rule-0-value0").get_attribute("value") == "réunion"
