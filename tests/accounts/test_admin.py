@@ -4,6 +4,7 @@ through the service."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -131,3 +132,25 @@ def test_admin_french_agrees_with_our_model_names(admin_client: Client) -> None:
     assert "Aucun objet « limitation de connexion » n’a l’identifiant « 999999 »" in missing
     assert str(JournalEntry._meta.verbose_name_plural) == "entrées du journal"
     assert str(CapturedMessage._meta.verbose_name_plural) == "courriers sortants retenus"
+
+
+def test_admin_column_titles_follow_the_language(admin_client: Client, julie: Account) -> None:
+    """Our own column titles, values and actions go through gettext: French,
+    and English from the catalogue."""
+    url = reverse("admin:accounts_account_changelist")
+    french = admin_client.get(url).content.decode()
+    assert "Nom complet" in french and "Full name" not in french
+    assert "Réinitialiser la double authentification (téléphone perdu)" in french
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language selector's choice
+    english = admin_client.get(url).content.decode()
+    assert "Full name" in english and "Nom complet" not in english
+    assert "Reset two-factor authentication (lost phone)" in english
+    change = admin_client.get(reverse("admin:accounts_account_change", args=[julie.pk])).content.decode()
+    assert "Recovery" in change and "Récupération" not in change and "on file" in change
+    from django.utils import timezone
+
+    from academail.delivery.models import HeldMessage
+    HeldMessage.objects.create(created_at=timezone.now(), account_id=julie.pk, identifier=julie.identifier,
+                               origin="webmail", recipients=["a@example.org"], reason="limite", raw=b"x")
+    held = admin_client.get(reverse("admin:delivery_heldmessage_changelist")).content.decode()
+    assert "Recipients" in held and "Release (send) the selected messages" in held

@@ -18,6 +18,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from academail.accounts.models import (
@@ -55,7 +56,7 @@ class AliasForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
         unchanged = self.instance.pk is not None and self.instance.address == address
         if not unchanged and address_taken(address):
-            raise forms.ValidationError(f"L'adresse « {address} » est déjà utilisée.")
+            raise forms.ValidationError(_("L'adresse « %(address)s » est déjà utilisée.") % {"address": address})
         return address
 
 
@@ -69,8 +70,8 @@ class AccountCreationForm(forms.ModelForm):
     """The admin's "add" form: the service picks identifier and address."""
 
     numen = forms.CharField(
-        label="NUMEN", required=False, max_length=40,
-        help_text="13 caractères ; enregistré chiffré, jamais affiché.",
+        label=_("NUMEN"), required=False, max_length=40,
+        help_text=_("13 caractères ; enregistré chiffré, jamais affiché."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
@@ -94,7 +95,7 @@ class AccountCreationForm(forms.ModelForm):
         except NumenError as exc:
             raise forms.ValidationError(str(exc)) from None
         if Account.objects.filter(numen_hash=numen_hash(numen)).exists():
-            raise forms.ValidationError("Ce NUMEN est déjà attribué à un autre compte.")
+            raise forms.ValidationError(_("Ce NUMEN est déjà attribué à un autre compte."))
         return numen
 
     def clean_secondary_address(self) -> str:
@@ -144,36 +145,36 @@ class AccountAdmin(admin.ModelAdmin):
         "last_login", "created_at", "updated_at",
     )
     fieldsets = (
-        ("Identité", {"fields": ("identifier", "first_name", "last_name", "establishment")}),
-        ("Annuaire (listes de diffusion)", {"fields": ("uai", "function")}),
-        ("Messagerie", {"fields": ("address", "quota_bytes")}),
-        ("Récupération", {"fields": ("numen_on_file", "secondary_address", "secondary_verified")}),
-        ("Rôle et statut", {"fields": ("role", "status", "is_superuser")}),
-        ("Accès", {"fields": ("second_factor", "app_password_count")}),
-        ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
+        (_("Identité"), {"fields": ("identifier", "first_name", "last_name", "establishment")}),
+        (_("Annuaire (listes de diffusion)"), {"fields": ("uai", "function")}),
+        (_("Messagerie"), {"fields": ("address", "quota_bytes")}),
+        (_("Récupération"), {"fields": ("numen_on_file", "secondary_address", "secondary_verified")}),
+        (_("Rôle et statut"), {"fields": ("role", "status", "is_superuser")}),
+        (_("Accès"), {"fields": ("second_factor", "app_password_count")}),
+        (_("Dates"), {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = (
         (None, {"fields": ("first_name", "last_name", "numen", "role", "status")}),
-        ("Facultatif", {"fields": ("establishment", "secondary_address", "quota_bytes")}),
+        (_("Facultatif"), {"fields": ("establishment", "secondary_address", "quota_bytes")}),
     )
 
-    @admin.display(description="nom complet", ordering="last_name")
+    @admin.display(description=_("nom complet"), ordering="last_name")
     def full_name(self, obj: Account) -> str:
         return obj.full_name
 
-    @admin.display(description="NUMEN")
+    @admin.display(description=_("NUMEN"))
     def numen_on_file(self, obj: Account) -> str:
-        return "renseigné" if obj.numen_hash else "non renseigné"
+        return _("renseigné") if obj.numen_hash else _("non renseigné")
 
-    @admin.display(description="double authentification")
+    @admin.display(description=_("double authentification"))
     def second_factor(self, obj: Account) -> str:
-        return "activée" if TotpDevice.objects.filter(account=obj).exists() else "non activée"
+        return _("activée") if TotpDevice.objects.filter(account=obj).exists() else _("non activée")
 
-    @admin.display(description="mots de passe d'application")
+    @admin.display(description=_("mots de passe d'application"))
     def app_password_count(self, obj: Account) -> int:
         return AppPassword.objects.filter(account=obj).count()
 
-    @admin.action(description="Réinitialiser la double authentification (téléphone perdu)")
+    @admin.action(description=_("Réinitialiser la double authentification (téléphone perdu)"))
     def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         by = request.user
         assert isinstance(by, Account)
@@ -235,7 +236,7 @@ class ThrottleAdmin(admin.ModelAdmin):
     readonly_fields = list_display + ("window_start",)
     actions = ["clear"]
 
-    @admin.action(description="Lever la limitation (remettre les compteurs à zéro)")
+    @admin.action(description=_("Lever la limitation (remettre les compteurs à zéro)"))
     def clear(self, request: HttpRequest, queryset: QuerySet[Throttle]) -> None:
         count = do_clear(queryset.values_list("key", flat=True))
         self.message_user(request, ngettext("%(count)d limitation levée.", "%(count)d limitations levées.", count)

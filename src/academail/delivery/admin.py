@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from academail.delivery.models import CapturedMessage, HeldMessage
@@ -23,11 +24,11 @@ class CapturedMessageAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "mail_from", "recipients", "subject", "source")
     exclude = ("raw",)
 
-    @admin.display(description="destinataires")
+    @admin.display(description=_("destinataires"))
     def recipients_text(self, obj: CapturedMessage) -> str:
         return ", ".join(obj.recipients)
 
-    @admin.display(description="source du message")
+    @admin.display(description=_("source du message"))
     def source(self, obj: CapturedMessage) -> str:
         text = bytes(obj.raw).decode("utf-8", "replace")
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
@@ -48,20 +49,20 @@ class HeldMessageAdmin(admin.ModelAdmin):
     exclude = ("raw", "trace", "recipients", "event", "account_id")
     actions = ["release", "discard"]
 
-    @admin.display(description="destinataires")
+    @admin.display(description=_("destinataires"))
     def recipient_count(self, obj: HeldMessage) -> int:
         return len(obj.recipients)
 
-    @admin.display(description="destinataires")
+    @admin.display(description=_("destinataires"))
     def recipients_text(self, obj: HeldMessage) -> str:
         return ", ".join(obj.recipients)
 
-    @admin.display(description="source du message")
+    @admin.display(description=_("source du message"))
     def source(self, obj: HeldMessage) -> str:
         text = bytes(obj.raw).decode("utf-8", "replace")
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
 
-    @admin.action(description="Libérer (envoyer) les messages choisis")
+    @admin.action(description=_("Libérer (envoyer) les messages choisis"))
     def release(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
         done = 0
         for held_id in list(queryset.values_list("pk", flat=True)):
@@ -74,10 +75,10 @@ class HeldMessageAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%(count)d message libéré.", "%(count)d messages libérés.", done)
                           % {"count": done}, messages.SUCCESS)
 
-    @admin.action(description="Supprimer les messages choisis (sans les envoyer)")
+    @admin.action(description=_("Supprimer les messages choisis (sans les envoyer)"))
     def discard(self, request: HttpRequest, queryset: QuerySet[HeldMessage]) -> None:
         # Their held counts stay: the attempts still weigh on the hard limits.
-        count, _ = queryset.delete()
+        count = queryset.delete()[0]
         self.message_user(request, ngettext("%(count)d message supprimé.", "%(count)d messages supprimés.", count)
                           % {"count": count}, messages.SUCCESS)
 
@@ -102,21 +103,21 @@ class HeldForwardAdmin(admin.ModelAdmin):
     exclude = ("raw",)
     actions = ["release", "discard"]
 
-    @admin.display(description="source du message")
+    @admin.display(description=_("source du message"))
     def source(self, obj: HeldForward) -> str:
         text = bytes(obj.raw).decode("utf-8", "replace")
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', text)
 
-    @admin.action(description="Autoriser et transférer les messages choisis")
+    @admin.action(description=_("Autoriser et transférer les messages choisis"))
     def release(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
         done = sum(1 for pk in list(queryset.values_list("pk", flat=True)) if release_held_forward(pk))
         self.message_user(request, ngettext("%(count)d transfert autorisé et envoyé.",
                                             "%(count)d transferts autorisés et envoyés.", done)
                           % {"count": done}, messages.SUCCESS)
 
-    @admin.action(description="Refuser (supprimer sans transférer ; la personne garde sa copie)")
+    @admin.action(description=_("Refuser (supprimer sans transférer ; la personne garde sa copie)"))
     def discard(self, request: HttpRequest, queryset: QuerySet[HeldForward]) -> None:
-        count, _ = queryset.delete()
+        count = queryset.delete()[0]
         self.message_user(request, ngettext("%(count)d transfert refusé.", "%(count)d transferts refusés.", count)
                           % {"count": count}, messages.SUCCESS)
 
