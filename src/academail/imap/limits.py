@@ -15,9 +15,13 @@ from academail.server.lineserver import ConnectionCounter
 
 MAX_CONNECTIONS_PER_ACCOUNT = env_int("ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_ACCOUNT", 50)
 MAX_CONNECTIONS_PER_IP = env_int("ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_IP", 100)
+# RFC 5267 §4.3.1: live (UPDATE) searches one session may keep, at least one;
+# and the UIDs they may hold together (4 bytes each: 1 MB at most per session).
+MAX_UPDATE_CONTEXTS = max(1, env_int("ACADEMAIL_IMAP_MAX_UPDATE_CONTEXTS", 5))
+MAX_CONTEXT_UIDS = env_int("ACADEMAIL_IMAP_MAX_CONTEXT_UIDS", 250_000)
 
 
 by_address = ConnectionCounter()
 by_account = ConnectionCounter()
 
-__all__ = ["MAX_CONNECTIONS_PER_ACCOUNT", "MAX_CONNECTIONS_PER_IP", "ConnectionCounter", "by_account", "by_address"]
+__all__ = ["MAX_CONNECTIONS_PER_ACCOUNT", "MAX_CONNECTIONS_PER_IP", "MAX_CONTEXT_UIDS", "MAX_UPDATE_CONTEXTS", "ConnectionCounter", "by_account", "by_address"]

@@ -30,6 +30,7 @@ CODE_SERVERBUG = "SERVERBUG"
 CODE_CLOSED = "CLOSED"
 CODE_EXPUNGEISSUED = "EXPUNGEISSUED"
 CODE_NOPERM = "NOPERM"  # RFC 5530 §3: the ACL does not allow it (RFC 4314)
+CODE_NOUPDATE = "NOUPDATE"  # RFC 5267 §4.3.1: followed by the search's tag, quoted
 
 # Texts. Protocol replies are in English; what a person may read is also French.
 GREETING = "academail IMAP ready / serveur IMAP academail prêt"
@@ -63,6 +64,12 @@ NO_ACCESS_ENDED = (
 )
 NO_UNKNOWN_IDENTIFIER = "No such identifier / identifiant inconnu"
 NO_SERVER_ERROR = "Internal error, try again / erreur interne, réessayez"
+# RFC 5267 §4.3.1 and §4.3.5: live (UPDATE) searches.
+NO_TOO_MANY_CONTEXTS = "Too many updating searches, results not updated / trop de recherches suivies"
+NO_CONTEXT_DROPPED = "Search no longer updated / la recherche n'est plus suivie"
+NO_UNKNOWN_CONTEXT = "No updating search with that tag"
+BAD_TAG_REUSE = "Tag reuse: an updating search already has this tag"
+OK_NO_MORE_UPDATES = "No further updates"
 
 # Spellings NFKD does not reduce to ASCII; French quotes lose the spaces inside them.
 _ASCII_SPELLINGS = str.maketrans({

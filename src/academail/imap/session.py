@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
-from academail.imap import limits
+from academail.imap import contexts, limits
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.parsing.lexer import SequenceSet
@@ -62,6 +62,7 @@ def capabilities(*, tls: bool, authenticated: bool, starttls_offered: bool) -> s
         "QUOTA=RES-STORAGE", f"APPENDLIMIT={settings.MAX_MESSAGE_SIZE}", "STATUS=SIZE",
         "UTF8=ACCEPT", "ACL", "RIGHTS=kxte",  # RFC 4314 §2.1 and §3
         "SORT", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",  # RFC 5256, RFC 5267 §3
+        "CONTEXT=SEARCH", "CONTEXT=SORT",  # RFC 5267 §4
         "MULTIAPPEND", "BINARY", "COMPRESS=DEFLATE", "CATENATE",  # RFC 3502, 3516, 4978, 4469
     ]
     return " ".join(caps)
@@ -249,6 +250,7 @@ class Session:
             return
         self._drain_events()
         view = self.selected
+        candidates: set[int] = set()  # UIDs to test again against live searches
         if view.poked:
             view.poked = False
             try:
@@ -260,6 +262,8 @@ class Session:
             for uid in changes.expunged:
                 if view.seq_of(uid) is not None:
                     view.pending_expunge.add(uid)
+            candidates.update(row.uid for row in changes.changed)
+            candidates.update(changes.new_uids)
             for row in changes.changed:
                 seq = view.seq_of(row.uid)
                 if seq is None or row.uid in view.pending_expunge or view.reported.get(row.uid, 0) >= row.modseq:
@@ -280,12 +284,15 @@ class Session:
                 await self.untagged(f"{view.recent_count} RECENT")  # RFC 3501 §7.3.2
         elif expunge_ok and view.pending_expunge:
             await self.send_expunged(sorted(view.pending_expunge))
+        if view.contexts.live and self.state is State.SELECTED:
+            await contexts.refresh(self, candidates)  # after EXISTS (RFC 5267 §4.3.3)
 
     async def send_expunged(self, uids: list[int]) -> None:
         """EXPUNGE responses in descending order, or one VANISHED (RFC 7162 §3.2.10)."""
         if not uids:
             return
         view = self.selected
+        await contexts.removing(self, uids)  # REMOVEFROM first (RFC 5267 §4.3.4)
         if "QRESYNC" in self.enabled:
             present = [u for u in uids if view.seq_of(u) is not None]
             view.remove(present)

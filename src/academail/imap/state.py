@@ -32,6 +32,7 @@ ALLOWED: dict[str, frozenset[State]] = {
     "UID EXPUNGE": SELECTED, "SEARCH": SELECTED, "FETCH": SELECTED, "STORE": SELECTED,
     "COPY": SELECTED, "MOVE": SELECTED,
     "SORT": SELECTED, "THREAD": SELECTED,  # RFC 5256 §3, §4
+    "CANCELUPDATE": SELECTED,  # RFC 5267 §4.3.5 (command-select)
     "COMPRESS": AUTH,  # RFC 4978 §3: after authentication
 }
 

@@ -10,6 +10,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
+from academail.imap.contexts import Contexts
 from academail.imap.parsing.lexer import SequenceSet
 
 
@@ -149,6 +150,8 @@ class SelectedView:
         self.poked = False  # an event arrived for this mailbox since the last resync
         self.keywords: set[str] = set()  # keywords the client was told about in FLAGS
         self.recent = RecentUids()
+        # Live searches (RFC 5267 §4.3): they end with the selection.
+        self.contexts = Contexts()
 
     @property
     def recent_count(self) -> int:

@@ -63,6 +63,7 @@ HANDLERS.add(C.UidExpunge, select.do_expunge)
 HANDLERS.add(C.Search, search.do_search)
 HANDLERS.add(C.Sort, search.do_sort)  # RFC 5256 §3
 HANDLERS.add(C.Thread, search.do_thread)  # RFC 5256 §4
+HANDLERS.add(C.CancelUpdate, search.do_cancelupdate)  # RFC 5267 §4.3.5
 HANDLERS.add(C.Fetch, fetch.do_fetch)
 HANDLERS.add(C.Store, flags.do_store)
 HANDLERS.add(C.Copy, copy.do_copy)  # and MOVE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from academail.imap import contexts
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.session import Session, parse_flags, to_ranges
@@ -39,6 +40,7 @@ async def do_store(session: Session, command: C.Store) -> None:
         changes = []
     for change in changes:
         view.reported[change.uid] = change.modseq
+    contexts.note_changed(session, (change.uid for change in changes))  # RFC 5267 §4.3
     if command.silent:
         # RFC 3501 §7.2.6: a new keyword is announced even when no FETCH follows.
         for change in changes:

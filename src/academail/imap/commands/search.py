@@ -1,6 +1,8 @@
 """SEARCH and UID SEARCH, with ESEARCH results (RFC 4731) and MODSEQ (RFC
-7162), SORT (RFC 5256 §3) with ESORT results (RFC 5267) and THREAD (RFC 5256
-§4), each run as one SQL query by the store."""
+7162), SORT (RFC 5256 §3) with ESORT results (RFC 5267 §3) and THREAD (RFC 5256
+§4), each run as one SQL query by the store; PARTIAL, UPDATE and CANCELUPDATE
+of CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 §4, the live searches in
+``imap.contexts``)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import gc
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from academail.imap import contexts, threads
 from academail.imap import responses as R
-from academail.imap import threads
 from academail.imap.parsing import commands as C
 from academail.imap.parsing import search as S
 from academail.imap.session import Session, to_ranges
@@ -22,16 +24,18 @@ async def do_search(session: Session, command: C.Search) -> None:
     if command.charset not in (None, "UTF-8", "US-ASCII"):
         await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)  # RFC 3501 §6.4.4
         return
+    if not await _tag_free(session, command, command.returns):
+        return
     view = session.selected
-    criterion, uses_modseq = _criterion(session, command.key)
+    condition, uses_modseq = _criterion(session, command.key)
     if uses_modseq:
         await session.enable_condstore()  # RFC 7162 §3.1: MODSEQ search enables it
     try:
-        found = await session.run(store.search_uids, view.mailbox_id, criterion, seen_for=view.seen_for)
+        found = await session.run(store.search_uids, view.mailbox_id, _known(session, condition), seen_for=view.seen_for)
     except store.SearchTooComplex:
         await session.no(command, "Search too complex", R.CODE_LIMIT)
         return
-    results = found  # only UIDs the view holds (``_criterion``)
+    results = found  # only UIDs the view holds (``_known``)
     numbers = [uid for uid, _ in results] if command.uid else [view.seq_of(uid) or 0 for uid, _ in results]
     highest = max((m for _, m in results), default=0)
     if command.returns is None:
@@ -40,21 +44,13 @@ async def do_search(session: Session, command: C.Search) -> None:
             line += f" (MODSEQ {highest})"  # RFC 7162 §3.1.5
         await session.untagged(line)
     else:
-        # RFC 4731 §3.1: ESEARCH with the options asked for.
-        parts = [f'ESEARCH (TAG "{command.tag}")'] + (["UID"] if command.uid else [])
-        returns = command.returns
-        if numbers:
-            if "MIN" in returns:
-                parts.append(f"MIN {min(numbers)}")
-            if "MAX" in returns:
-                parts.append(f"MAX {max(numbers)}")
-        if "COUNT" in returns:
-            parts.append(f"COUNT {len(numbers)}")
-        if numbers and "ALL" in returns:
-            parts.append(f"ALL {R.number_set(sorted(numbers))}")
+        # RFC 4731 §3.1: ESEARCH with the options asked for; numbers ascend,
+        # so MIN and MAX are the first and the last.
+        parts = _esearch(command.tag, command.uid, command.returns, command.partial, numbers)
         if uses_modseq and numbers:
-            parts.append(f"MODSEQ {_esearch_modseq(returns, results, numbers)}")
+            parts.append(f"MODSEQ {_esearch_modseq(command.returns, results, numbers)}")
         await session.untagged(" ".join(parts))
+        await _keep(session, command, command.returns, condition, None, [uid for uid, _ in results])
     await session.announce(expunge_ok=command.uid)
     await session.ok(command)
 
@@ -64,27 +60,83 @@ async def do_sort(session: Session, command: C.Sort) -> None:
     keys, ties by sequence number; SORT answers ``* SORT n...``, ESORT's
     RETURN (RFC 5267 §3.2) an ESEARCH response in that order."""
     view = session.selected
-    found = await _run(session, command, command.charset, command.key, store.sort_uids, command.keys)
+    if not await _tag_free(session, command, command.returns):
+        return
+    condition = await _condition(session, command, command.charset, command.key)
+    if condition is None:
+        return
+    found = await _query(session, command, condition, store.sort_uids, command.keys)
     if found is None:
         return
     numbers = [uid for uid, _ in found] if command.uid else [view.seq_of(uid) or 0 for uid, _ in found]
     if command.returns is None:
         await session.untagged("SORT" + "".join(f" {n}" for n in numbers))
     else:
-        parts = [f'ESEARCH (TAG "{command.tag}")'] + (["UID"] if command.uid else [])
-        if numbers:
-            # RFC 5267 §3.2: MIN and MAX are the first and last in sort order.
-            if "MIN" in command.returns:
-                parts.append(f"MIN {numbers[0]}")
-            if "MAX" in command.returns:
-                parts.append(f"MAX {numbers[-1]}")
-        if "COUNT" in command.returns:
-            parts.append(f"COUNT {len(numbers)}")
-        if numbers and "ALL" in command.returns:
-            parts.append(f"ALL {R.number_set(numbers)}")  # the sort order kept
-        await session.untagged(" ".join(parts))
+        # RFC 5267 §3.2: MIN and MAX are the first and last in sort order,
+        # ALL (and PARTIAL, §4.4) keep the sort order.
+        await session.untagged(" ".join(_esearch(command.tag, command.uid, command.returns, command.partial, numbers)))
+        await _keep(session, command, command.returns, condition, command.keys, [uid for uid, _ in found])
     await session.announce(expunge_ok=command.uid)
     await session.ok(command)
+
+
+async def do_cancelupdate(session: Session, command: C.CancelUpdate) -> None:
+    """RFC 5267 §4.3.5: no more updates for these searches. A tag naming no
+    live search is refused (NO) and then nothing is cancelled."""
+    live = session.selected.contexts.live
+    unknown = [tag for tag in command.tags if tag not in live]
+    if unknown:
+        await session.no(command, f"{R.NO_UNKNOWN_CONTEXT}: {unknown[0][:40]}")
+        return
+    for tag in command.tags:
+        live.pop(tag, None)
+    await session.ok(command, text=R.OK_NO_MORE_UPDATES)
+
+
+def _esearch(tag: str, uid: bool, returns: tuple[str, ...], partial: tuple[int, int] | None, numbers: list[int]) -> list[str]:
+    """The ESEARCH response's parts for ``numbers`` in the order they are
+    given (mailbox order for SEARCH, sort order for SORT)."""
+    parts = [f'ESEARCH (TAG "{tag}")'] + (["UID"] if uid else [])
+    if numbers:
+        if "MIN" in returns:
+            parts.append(f"MIN {numbers[0]}")
+        if "MAX" in returns:
+            parts.append(f"MAX {numbers[-1]}")
+    if "COUNT" in returns:
+        parts.append(f"COUNT {len(numbers)}")
+    if numbers and "ALL" in returns:
+        parts.append(f"ALL {R.number_set(numbers)}")
+    if partial is not None:
+        # RFC 5267 §4.4: positions first:last of the result (1-based, either
+        # way round), the range echoed as given, NIL when none is there.
+        low, high = sorted(partial)
+        window = numbers[low - 1 : high]
+        parts.append(f"PARTIAL ({partial[0]}:{partial[1]} {R.number_set(window) if window else 'NIL'})")
+    return parts
+
+
+async def _tag_free(session: Session, command: C.Command, returns: tuple[str, ...] | None) -> bool:
+    """RFC 5267 §4.3: UPDATE under a tag a live search already has is BAD."""
+    if returns is not None and "UPDATE" in returns and command.tag in session.selected.contexts.live:
+        await session.bad(command, R.BAD_TAG_REUSE)
+        return False
+    return True
+
+
+async def _keep(
+    session: Session, command: C.Command, returns: tuple[str, ...], condition: store.Criterion,
+    sort: tuple[tuple[str, bool], ...] | None, uids: list[int],
+) -> None:
+    """RETURN (UPDATE): keep the search live (RFC 5267 §4.3), or refuse with
+    ``NO [NOUPDATE "tag"]`` past the session's bound (§4.3.1); the other
+    return options were answered either way."""
+    if "UPDATE" not in returns:
+        return
+    uid = isinstance(command, (C.Search, C.Sort)) and command.uid
+    if not session.selected.contexts.room_for(len(uids)):
+        await session.untagged(f'NO [{R.CODE_NOUPDATE} "{command.tag}"] {R.NO_TOO_MANY_CONTEXTS}')
+        return
+    contexts.start(session, command.tag, uid, condition, sort, uids)
 
 
 async def do_thread(session: Session, command: C.Thread) -> None:
@@ -93,7 +145,10 @@ async def do_thread(session: Session, command: C.Thread) -> None:
     view = session.selected
     # Sequence numbers from a copy of the view's UIDs, taken here in the loop.
     uids = None if command.uid else list(view.uids)
-    text = await _run(session, command, command.charset, command.key, _thread_text, command.algorithm, uids)
+    condition = await _condition(session, command, command.charset, command.key)
+    if condition is None:
+        return
+    text = await _query(session, command, condition, _thread_text, command.algorithm, uids)
     if text is None:
         return
     await session.untagged(f"THREAD {text}" if text else "THREAD")
@@ -128,22 +183,27 @@ def _thread_text(
             gc.enable()
 
 
-async def _run(
-    session: Session, command: C.Command, charset: str, key: S.SearchKey, query: Callable[..., T], *args: Any
-) -> T | None:
+async def _condition(session: Session, command: C.Command, charset: str, key: S.SearchKey) -> store.Criterion | None:
     """SORT's and THREAD's search part: the charset (RFC 5256 §3 and §4: a
-    mandatory argument, NO [BADCHARSET] when unknown), the criteria as SEARCH
-    has them, then ``query(mailbox_id, criterion, *args)`` in the store's thread.
-    None once the NO is sent."""
+    mandatory argument, NO [BADCHARSET] when unknown), then the criteria as
+    SEARCH has them. None once the NO is sent."""
     if charset not in ("UTF-8", "US-ASCII"):
         await session.no(command, "Unsupported charset", R.CODE_BADCHARSET)
         return None
-    criterion, uses_modseq = _criterion(session, key)
+    condition, uses_modseq = _criterion(session, key)
     if uses_modseq:
         await session.enable_condstore()  # RFC 7162 §3.1
+    return condition
+
+
+async def _query(
+    session: Session, command: C.Command, condition: store.Criterion, query: Callable[..., T], *args: Any
+) -> T | None:
+    """``query(mailbox_id, criterion, *args)`` in the store's thread over the
+    messages the session knows; None once NO [LIMIT] is sent."""
     try:
         view = session.selected
-        return await session.run(query, view.mailbox_id, criterion, *args, seen_for=view.seen_for)
+        return await session.run(query, view.mailbox_id, _known(session, condition), *args, seen_for=view.seen_for)
     except store.SearchTooComplex:
         await session.no(command, "Search too complex", R.CODE_LIMIT)
         return None
@@ -199,8 +259,13 @@ def _criterion(session: Session, key: S.SearchKey) -> tuple[store.Criterion, boo
             return store.Either(convert(k.left), convert(k.right))
         return store.Conjunction(tuple(convert(x) for x in k.keys))
 
-    # Only the messages this session knows: every stored UID up to its last
-    # is in the view (UIDs are given in commit order), later ones are not
-    # announced yet. In the query, so no answer is filtered UID by UID.
+    return convert(key), uses_modseq
+
+
+def _known(session: Session, condition: store.Criterion) -> store.Criterion:
+    """``condition`` over the messages this session knows only: every stored
+    UID up to its last is in the view (UIDs are given in commit order), later
+    ones are not announced yet. In the query, so no answer is filtered UID by UID."""
+    view = session.selected
     known = store.UidIn(((1, view.last_uid),)) if view.uids else store.Everything(False)
-    return store.Conjunction((convert(key), known)), uses_modseq
+    return store.Conjunction((condition, known))

@@ -23,6 +23,8 @@ STATUS_ITEMS = frozenset(
     {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED"}
 )
 ESEARCH_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
+# RFC 5267 §4.1: CONTEXT=SEARCH and CONTEXT=SORT add three return options.
+CONTEXT_RETURN = frozenset({"CONTEXT", "UPDATE", "PARTIAL"})
 # RFC 5256 §3 sort keys, and RFC 5957 §3's DISPLAYFROM.
 SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM"})
 ESORT_RETURN = frozenset({"MIN", "MAX", "COUNT", "ALL"})  # RFC 5267 §3.2
@@ -266,6 +268,7 @@ class Search(Command):
     key: SearchKey
     charset: str | None = None
     returns: tuple[str, ...] | None = None  # ESEARCH (RFC 4731); None: plain SEARCH
+    partial: tuple[int, int] | None = None  # RFC 5267 §4.4 PARTIAL range, as written
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,14 @@ class Sort(Command):
     charset: str
     key: SearchKey
     returns: tuple[str, ...] | None = None  # ESORT (RFC 5267 §3); None: plain SORT
+    partial: tuple[int, int] | None = None  # RFC 5267 §4.4 PARTIAL range, as written
+
+
+@dataclass(frozen=True)
+class CancelUpdate(Command):
+    """RFC 5267 §4.3.5: stop the updates of the searches with these tags."""
+
+    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -590,19 +601,40 @@ def _uid_expunge(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
 def _search(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
     lx.sp()
     returns: tuple[str, ...] | None = None
+    partial = None
     if lx.maybe(b"RETURN "):  # RFC 4731 §3
-        opts = lx.paren_list(lambda: lx.keyword())
-        for opt in opts:
-            if opt not in ESEARCH_RETURN:
-                raise lx.error(f"unknown SEARCH return option {opt[:40]}")
-        returns = tuple(opts) or ("ALL",)
+        returns, partial = _return_options(lx, ESEARCH_RETURN | CONTEXT_RETURN)
         lx.sp()
     charset = None
     if lx.maybe(b"CHARSET "):
         charset = lx.astring().decode("ascii", "replace").upper()
         lx.sp()
     key = parse_keys(lx, charset or "US-ASCII")
-    return Search(tag, name, uid, key, charset, returns)
+    return Search(tag, name, uid, key, charset, returns, partial)
+
+
+def _return_options(lx: Lexer, known: frozenset[str]) -> tuple[tuple[str, ...], tuple[int, int] | None]:
+    """``RETURN (...)`` of SEARCH (RFC 4731 §3) or SORT (RFC 5267 §3): the
+    options, ALL when the list is empty, and PARTIAL's range (RFC 5267 §4.4:
+    ``nz-number ":" nz-number``, either way round, no "*")."""
+    partial: list[tuple[int, int]] = []
+
+    def option() -> str:
+        opt = lx.keyword()
+        if opt not in known:
+            raise lx.error(f"unknown return option {opt[:40]}")
+        if opt == "PARTIAL":
+            lx.sp()
+            first = lx.number(nonzero=True)
+            lx.expect(b":")
+            partial.append((first, lx.number(nonzero=True)))
+        return opt
+
+    opts = lx.paren_list(option)
+    # RFC 5267 §4.4: one PARTIAL, one ALL, or neither.
+    if opts.count("PARTIAL") + opts.count("ALL") > 1:
+        raise lx.error("at most one of PARTIAL and ALL")
+    return tuple(opts) or ("ALL",), partial[0] if partial else None
 
 
 def _sort_key(lx: Lexer) -> tuple[str, bool]:
@@ -622,12 +654,9 @@ def _sort(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     the charset is mandatory; RETURN is ESORT's (RFC 5267 §3)."""
     lx.sp()
     returns: tuple[str, ...] | None = None
+    partial = None
     if lx.maybe(b"RETURN "):
-        opts = lx.paren_list(lambda: lx.keyword())
-        for opt in opts:
-            if opt not in ESORT_RETURN:
-                raise lx.error(f"unknown SORT return option {opt[:40]}")
-        returns = tuple(opts) or ("ALL",)
+        returns, partial = _return_options(lx, ESORT_RETURN | CONTEXT_RETURN)
         lx.sp()
     keys: list[tuple[str, bool]] = []
     lx.expect(b"(")
@@ -640,7 +669,19 @@ def _sort(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     charset = lx.astring().decode("ascii", "replace").upper()
     lx.sp()
     key = parse_keys(lx, charset)
-    return Sort(tag, name, uid, tuple(keys), charset, key, returns)
+    return Sort(tag, name, uid, tuple(keys), charset, key, returns, partial)
+
+
+def _cancelupdate(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    """RFC 5267 §4.3.5: ``CANCELUPDATE 1*(SP quoted)``, the searches' tags."""
+    tags: list[str] = []
+    while True:
+        lx.sp()
+        tags.append(lx.astring().decode("ascii", "replace"))
+        if lx.at_end():
+            return CancelUpdate(tag, name, tuple(tags))
+        if len(tags) >= 100:
+            raise lx.error("too many tags")
 
 
 def _thread(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Command:
@@ -762,7 +803,7 @@ _PARSERS = {
     "APPEND": _append, "SEARCH": _search, "FETCH": _fetch, "STORE": _store, "COPY": _copy,
     "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
     "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights, "SORT": _sort,
-    "THREAD": _thread, "COMPRESS": _compress,
+    "THREAD": _thread, "COMPRESS": _compress, "CANCELUPDATE": _cancelupdate,
 }
 _UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "THREAD": _thread, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
