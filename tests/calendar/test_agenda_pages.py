@@ -43,7 +43,8 @@ def test_create_then_see_in_each_view(client, person):
 def test_the_form_refuses_bad_input_in_french(client, person):
     response = _create(client, end_time="16:00")
     assert response.status_code == 200
-    assert "La fin de l&#x27;événement doit suivre son début." in response.content.decode()
+    assert "La fin de l&#x27;événement doit suivre son début : corrigez la date ou l&#x27;heure de fin." \
+        in response.content.decode()
     missing = _create(client, start_time="")
     assert "cochez « Toute la journée »" in missing.content.decode()
 
@@ -131,7 +132,7 @@ def test_importing_an_ics_file(client, person):
 
     upload = SimpleUploadedFile("export.ics", THUNDERBIRD_EXPORT.encode(), content_type="text/calendar")
     response = client.post(reverse("calendar:import"), {"fichier": upload, "calendar": "agenda"}, follow=True)
-    assert "2 événement(s) ajouté(s)" in response.content.decode()
+    assert "2 événements ajoutés à votre agenda." in response.content.decode()
     found = events.access_occurrences(person, dt.datetime(2026, 12, 14, tzinfo=events.PARIS),
                                       dt.datetime(2026, 12, 29, tzinfo=events.PARIS))
     assert [(o.summary, o.start.day) for o in found] == [("Cours 5eC", 14), ("Formation PIX", 16), ("Cours 5eC", 28)]

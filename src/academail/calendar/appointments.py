@@ -54,6 +54,8 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from academail.accounts.models import Account
 from academail.calendar import events
@@ -80,7 +82,7 @@ REMINDER_BEFORE = dt.timedelta(hours=24)
 
 
 class AppointmentError(AgendaError):
-    """A refused request; ``str()`` is French, for the person."""
+    """A refused request; ``str()`` is for the person, in their language."""
 
 
 class PageNotFound(AppointmentError):
@@ -111,6 +113,15 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Refusals said from more than one place.
+SLOT_GONE = gettext_lazy("Ce créneau n'est plus disponible : choisissez-en un autre.")
+SLOT_TAKEN = gettext_lazy("Ce créneau vient d'être réservé par quelqu'un d'autre : choisissez-en un autre.")
+LINK_EXPIRED = gettext_lazy("Ce lien de confirmation n'est plus valable : refaites votre demande depuis la "
+                            "page de rendez-vous.")
+OFFER_ANSWERED = gettext_lazy("Cette proposition a déjà reçu une réponse : si vous avez pris la place, le "
+                              "courriel de confirmation donne le lien pour gérer votre rendez-vous.")
+
+
 # --- the teacher's pages ------------------------------------------------------------------------
 
 
@@ -137,7 +148,7 @@ def access_own_pages(owner: Account) -> list[AppointmentPage]:
 def access_own_page(owner: Account, page_id: int) -> AppointmentPage:
     page = AppointmentPage.objects.filter(owner=owner, pk=page_id).first()
     if page is None:
-        raise PageNotFound("Cette page de rendez-vous n'existe pas ou plus.")
+        raise PageNotFound(_("Cette page de rendez-vous n'existe pas ou plus : revenez à la liste de vos pages."))
     return page
 
 
@@ -145,21 +156,23 @@ def check_save_page(owner: Account, draft: PageDraft, page_id: int | None = None
     """Create (``page_id`` None) or update one of the owner's pages."""
     title = " ".join(draft.title.split())[:200]
     if not title:
-        raise AppointmentError("Donnez un titre à la page, par exemple « Rencontres parents-professeurs ».")
+        raise AppointmentError(_("Donnez un titre à la page, par exemple « Rencontres parents-professeurs »."))
     host = " ".join(draft.host.split())[:200] or owner.full_name
     if draft.slot_minutes not in SLOT_MINUTES:
-        raise AppointmentError("Choisissez une durée de rendez-vous de la liste.")
+        raise AppointmentError(_("Choisissez une durée de rendez-vous de la liste."))
     if not 0 <= draft.break_minutes <= 60:
-        raise AppointmentError("La pause entre deux rendez-vous va de 0 à 60 minutes.")
+        raise AppointmentError(_("Indiquez une pause entre deux rendez-vous de 0 à 60 minutes."))
     if not 1 <= draft.capacity <= MAX_CAPACITY:
-        raise AppointmentError(f"Le nombre de réservations par créneau va de 1 à {MAX_CAPACITY}.")
+        raise AppointmentError(_("Indiquez un nombre de réservations par créneau de 1 à %(most)s.")
+                               % {"most": MAX_CAPACITY})
     if not 0 <= draft.deadline_hours <= 24 * 14:
-        raise AppointmentError("Le délai de réservation va de 0 à 336 heures (deux semaines).")
+        raise AppointmentError(_("Indiquez un délai de réservation de 0 à 336 heures (deux semaines)."))
     video = draft.video_url.strip()
     if video and not video.startswith("https://"):
-        raise AppointmentError("Le lien de visioconférence doit commencer par https://.")
+        raise AppointmentError(_("Le lien de visioconférence doit commencer par https:// : "
+                                 "copiez-le en entier depuis l'outil de visioconférence."))
     if draft.calendar not in {c.name for c in events.access_calendars(owner)}:
-        raise AppointmentError("Choisissez un de vos agendas.")
+        raise AppointmentError(_("Choisissez un de vos agendas."))
     page = access_own_page(owner, page_id) if page_id is not None else AppointmentPage(
         owner=owner, slug=secrets.token_urlsafe(12), created_at=timezone.now())
     page.title, page.host = title, host
@@ -178,21 +191,23 @@ def check_add_range(owner: Account, page_id: int, first_day: dt.date, last_day: 
                     start_time: dt.time, end_time: dt.time, *, today: dt.date) -> AppointmentRange:
     page = access_own_page(owner, page_id)
     if last_day < first_day:
-        raise AppointmentError("Le dernier jour doit suivre le premier.")
+        raise AppointmentError(_("Le dernier jour doit suivre le premier : corrigez les dates de la plage."))
     if first_day < today:
-        raise AppointmentError("Choisissez des jours à venir.")
+        raise AppointmentError(_("Choisissez des jours à venir."))
     if last_day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
-        raise AppointmentError("Les rendez-vous s'ouvrent au plus un an à l'avance.")
+        raise AppointmentError(_("Les rendez-vous s'ouvrent au plus un an à l'avance : choisissez un dernier "
+                                 "jour plus proche."))
     if end_time <= start_time:
-        raise AppointmentError("L'heure de fin doit suivre l'heure de début.")
+        raise AppointmentError(_("L'heure de fin doit suivre l'heure de début : corrigez les heures de la plage."))
     if page.ranges.count() >= MAX_RANGES:
-        raise AppointmentError(f"Une page compte au plus {MAX_RANGES} plages horaires.")
+        raise AppointmentError(_("Une page compte au plus %(most)s plages horaires : retirez-en une avant "
+                                 "d'en ajouter une autre.") % {"most": MAX_RANGES})
     row = AppointmentRange.objects.create(page=page, first_day=first_day, last_day=last_day,
                                           start_time=start_time, end_time=end_time)
     if len(slots_of(page)) >= MAX_SLOTS:
         row.delete()
-        raise AppointmentError(f"Une page compte au plus {MAX_SLOTS} créneaux : raccourcissez la plage "
-                               "ou allongez les rendez-vous.")
+        raise AppointmentError(_("Une page compte au plus %(most)s créneaux : raccourcissez la plage "
+                                 "ou allongez les rendez-vous.") % {"most": MAX_SLOTS})
     return row
 
 
@@ -249,7 +264,8 @@ def access_public_page(slug: str) -> AppointmentPage:
     """An active page by its public slug; the same refusal for unknown and closed ones."""
     page = AppointmentPage.objects.filter(slug=slug, active=True).select_related("owner").first() if slug else None
     if page is None or not page.owner.is_active:
-        raise PageNotFound("Cette page de rendez-vous n'existe pas ou n'est plus ouverte.")
+        raise PageNotFound(_("Cette page de rendez-vous n'existe pas ou n'est plus ouverte : vérifiez le lien "
+                             "reçu, ou demandez-en un nouveau à l'enseignant."))
     return page
 
 
@@ -295,7 +311,7 @@ def _find_slot(page: AppointmentPage, key: str, now: dt.datetime) -> Slot:
         wanted = None
     slot = next((s for s in access_free_slots(page, now) if s.start == wanted), None) if wanted else None
     if slot is None:
-        raise AppointmentError("Ce créneau n'est plus disponible : choisissez-en un autre.")
+        raise AppointmentError(SLOT_GONE)
     return slot
 
 
@@ -304,11 +320,11 @@ def _rate_check(email: str, remote_addr: str, now: dt.datetime) -> None:
     asked = Booking.objects.filter(email=email, created_at__gt=hour_ago, waiter__isnull=True).count() + \
         Waiter.objects.filter(email=email, created_at__gt=hour_ago).count()
     if asked >= settings.BOOKINGS_PER_ADDRESS_HOUR:
-        raise RateLimited("Plusieurs demandes de rendez-vous ont déjà été faites pour cette adresse : "
-                          "confirmez celle que vous avez reçue par courriel, ou réessayez dans une heure.")
+        raise RateLimited(_("Plusieurs demandes de rendez-vous ont déjà été faites pour cette adresse : "
+                            "confirmez celle que vous avez reçue par courriel, ou réessayez dans une heure."))
     if remote_addr and Booking.objects.filter(remote_addr=remote_addr, created_at__gt=hour_ago).count() + \
             Waiter.objects.filter(remote_addr=remote_addr, created_at__gt=hour_ago).count() >= settings.BOOKINGS_PER_IP_HOUR:
-        raise RateLimited("Trop de demandes de rendez-vous depuis cette connexion : réessayez dans une heure.")
+        raise RateLimited(_("Trop de demandes de rendez-vous depuis cette connexion : réessayez dans une heure."))
 
 
 def _clean_request(page: AppointmentPage, email: str, name: str, answer: str, remote_addr: str,
@@ -318,14 +334,20 @@ def _clean_request(page: AppointmentPage, email: str, name: str, answer: str, re
 
     name = " ".join(name.split())[:200]
     if not name:
-        raise AppointmentError("Indiquez votre nom.")
+        raise AppointmentError(_("Indiquez votre nom."))
     try:
+        # The rule of recovery addresses (valid, outside the académie's
+        # domains); its refusal speaks of a recovery address, not to a parent.
         email = clean_secondary_address(email)
-    except ValueError as problem:
-        raise AppointmentError(str(problem)) from None
+    except ValueError:
+        email = ""
+    if not email:
+        raise AppointmentError(_("Indiquez une adresse électronique personnelle, par exemple "
+                                 "prenom.nom@exemple.fr ; les adresses de la messagerie académique ne "
+                                 "conviennent pas ici."))
     answer = " ".join(answer.split())[:500]
     if page.question and not answer:
-        raise AppointmentError(f"Répondez à la question : « {page.question} ».")
+        raise AppointmentError(_("Répondez à la question : « %(question)s ».") % {"question": page.question})
     _rate_check(email, remote_addr, now)
     return email, name, answer
 
@@ -335,7 +357,7 @@ def check_request_booking(page: AppointmentPage, slot_key: str, *, email: str, n
     """A parent asks for a slot: a pending booking and a mail with the
     confirmation link. Nothing is held until the link is used. Returns the
     link's secret (the page shows nothing of it; the demo confirms with it).
-    Raises AppointmentError (French) for bad input, RateLimited past the limits."""
+    Raises AppointmentError (in the person's language) for bad input, RateLimited past the limits."""
     now = now or timezone.now()
     email, name, answer = _clean_request(page, email, name, answer, remote_addr, now)
     slot = _find_slot(page, slot_key, now)
@@ -357,18 +379,20 @@ def check_confirm_booking(raw: str, *, now: dt.datetime | None = None) -> tuple[
     expired = now - dt.timedelta(seconds=settings.BOOKING_CONFIRM_SECONDS)
     booking = Booking.objects.filter(confirm_hash=_hash(raw), state=BookingState.PENDING).first() if raw else None
     if booking is None or booking.created_at < expired:
-        raise LinkInvalid("Ce lien de confirmation n'est plus valable : refaites votre demande.")
+        raise LinkInvalid(LINK_EXPIRED)
     try:
         with transaction.atomic():
             page = _locked(AppointmentPage.objects.filter(pk=booking.page_id)).select_related("owner").get()
             booking.page = page
             # Under the page's lock: a second click of the same link finds it used.
             if not Booking.objects.filter(pk=booking.pk, confirm_hash=booking.confirm_hash).update(confirm_hash=""):
-                raise LinkInvalid("Ce lien de confirmation a déjà servi.")
+                raise LinkInvalid(_("Ce lien de confirmation a déjà servi : si votre rendez-vous est confirmé, "
+                                    "le courriel de confirmation donne le lien pour le changer ou l'annuler ; "
+                                    "sinon, refaites votre demande depuis la page de rendez-vous."))
             if Booking.objects.filter(page=page, email=booking.email, state=BookingState.CONFIRMED,
                                       ends_at__gt=now).exists():
-                raise AppointmentError("Vous avez déjà un rendez-vous sur cette page : utilisez le lien reçu "
-                                       "par courriel pour le changer ou l'annuler.")
+                raise AppointmentError(_("Vous avez déjà un rendez-vous sur cette page : utilisez le lien reçu "
+                                         "par courriel pour le changer ou l'annuler."))
             _take_seat(booking, page, now)
             booking.state, booking.confirmed_at = BookingState.CONFIRMED, now
             booking.confirm_hash, booking.manage_hash = "", _hash(manage)
@@ -395,19 +419,18 @@ def _take_seat(booking: Booking, page: AppointmentPage, now: dt.datetime) -> Non
     transaction holding the page row's lock (PostgreSQL) or the write lock
     (SQLite). Raises AppointmentError when the slot is full or closed."""
     if not page.active or booking.starts_at <= now + dt.timedelta(hours=page.deadline_hours):
-        raise AppointmentError("Les réservations de ce créneau sont closes : choisissez-en un autre.")
+        raise AppointmentError(_("Les réservations de ce créneau sont closes : choisissez-en un autre."))
     taken = set(Booking.objects.filter(page=page, starts_at=booking.starts_at, seat__isnull=False)
                 .exclude(pk=booking.pk).values_list("seat", flat=True))
     seat = next((n for n in range(page.capacity) if n not in taken), None)
     if seat is None:
-        raise AppointmentError("Ce créneau vient d'être réservé par quelqu'un d'autre : choisissez-en un autre.")
+        raise AppointmentError(SLOT_TAKEN)
     booking.seat = seat
     try:
         with transaction.atomic():  # a savepoint: the constraint is the last word
             Booking.objects.filter(pk=booking.pk).update(seat=seat)
     except IntegrityError:
-        raise AppointmentError("Ce créneau vient d'être réservé par quelqu'un d'autre : "
-                               "choisissez-en un autre.") from None
+        raise AppointmentError(SLOT_TAKEN) from None
 
 
 def manage_url(raw: str) -> str:
@@ -420,7 +443,8 @@ def access_by_manage_link(raw: str, *, now: dt.datetime | None = None) -> Bookin
     booking = Booking.objects.filter(manage_hash=_hash(raw), state=BookingState.CONFIRMED).select_related(
         "page", "page__owner").first() if raw else None
     if booking is None or booking.ends_at <= now:
-        raise LinkInvalid("Ce lien n'est plus valable : le rendez-vous est passé ou a été annulé.")
+        raise LinkInvalid(_("Ce lien n'est plus valable : le rendez-vous est passé ou a été annulé. "
+                            "Pour un nouveau rendez-vous, repartez du lien de la page de rendez-vous."))
     return booking
 
 
@@ -436,7 +460,8 @@ def check_cancel_by_owner(owner: Account, page_id: int, booking_id: int) -> Book
     page = access_own_page(owner, page_id)
     booking = Booking.objects.filter(page=page, pk=booking_id, state=BookingState.CONFIRMED).first()
     if booking is None:
-        raise AppointmentError("Ce rendez-vous n'existe pas ou est déjà annulé.")
+        raise AppointmentError(_("Ce rendez-vous n'existe pas ou est déjà annulé : rechargez la page pour "
+                                 "voir la liste à jour."))
     booking.page = page
     _cancel(booking, timezone.now())
     _mail(booking, "cancelled_by_owner", [booking.email], ics="CANCEL")
@@ -449,7 +474,7 @@ def _cancel(booking: Booking, now: dt.datetime) -> None:
     updated = Booking.objects.filter(pk=booking.pk, state=BookingState.CONFIRMED).update(
         state=BookingState.CANCELLED, seat=None, manage_hash="", cancelled_at=now, sequence=booking.sequence)
     if not updated:
-        raise LinkInvalid("Ce rendez-vous est déjà annulé.")
+        raise LinkInvalid(_("Ce rendez-vous est déjà annulé : vous n'avez rien à faire."))
     if booking.event_href:
         try:
             events.do_delete_event(booking.page.owner, booking.page.calendar, booking.event_href)
@@ -471,7 +496,8 @@ def check_move_booking(raw: str, slot_key: str, *, now: dt.datetime | None = Non
         _locked(AppointmentPage.objects.filter(pk=page.pk)).get()
         current = _locked(Booking.objects.filter(pk=booking.pk, state=BookingState.CONFIRMED)).first()
         if current is None:
-            raise LinkInvalid("Ce rendez-vous a été annulé.")
+            raise LinkInvalid(_("Ce rendez-vous a été annulé : pour en prendre un autre, repartez du lien de "
+                                "la page de rendez-vous."))
         booking.starts_at, booking.ends_at = slot.start, slot.end
         booking.sequence = current.sequence + 1
         Booking.objects.filter(pk=booking.pk).update(seat=None, starts_at=slot.start, ends_at=slot.end,
@@ -500,7 +526,7 @@ def check_join_waitlist(page: AppointmentPage, *, email: str, name: str, answer:
     now = now or timezone.now()
     email, name, answer = _clean_request(page, email, name, answer, remote_addr, now)
     if not access_page_full(page, now):
-        raise AppointmentError("Des créneaux sont libres : choisissez-en un plutôt que la liste d'attente.")
+        raise AppointmentError(_("Des créneaux sont libres : choisissez-en un plutôt que la liste d'attente."))
     raw = secrets.token_urlsafe(24)
     waiter = Waiter.objects.create(page=page, email=email, name=name, answer=answer, confirm_hash=_hash(raw),
                                    remote_addr=remote_addr or None, created_at=now)
@@ -518,7 +544,7 @@ def check_confirm_waiter(raw: str, *, now: dt.datetime | None = None) -> Waiter:
     if waiter is None or waiter.created_at < expired or not Waiter.objects.filter(
             pk=waiter.pk, confirm_hash=waiter.confirm_hash, state=WaiterState.PENDING).update(
             confirm_hash="", state=WaiterState.WAITING, confirmed_at=now):
-        raise LinkInvalid("Ce lien de confirmation n'est plus valable : refaites votre demande.")
+        raise LinkInvalid(LINK_EXPIRED)
     if Waiter.objects.filter(page=waiter.page, email=waiter.email,
                              state__in=[WaiterState.WAITING, WaiterState.OFFERED]).exclude(pk=waiter.pk).exists():
         # Already queued: keep the earlier place rather than a second one.
@@ -563,8 +589,9 @@ def access_offer(raw: str, *, now: dt.datetime | None = None) -> Booking:
     offer = Booking.objects.filter(confirm_hash=_hash(raw), state=BookingState.OFFERED).select_related(
         "page", "page__owner").first() if raw else None
     if offer is None or offer.offered_until is None or offer.offered_until <= now:
-        raise LinkInvalid("Cette proposition n'est plus valable : la place a été prise, laissée ou proposée "
-                          "au parent suivant.")
+        raise LinkInvalid(_("Cette proposition n'est plus valable : la place a été prise, laissée ou proposée "
+                            "au parent suivant. Vous pouvez vous réinscrire sur la liste d'attente depuis la "
+                            "page de rendez-vous."))
     return offer
 
 
@@ -578,7 +605,7 @@ def check_accept_offer(raw: str, *, now: dt.datetime | None = None) -> tuple[Boo
                                    offered_until__gt=now).update(
         state=BookingState.CONFIRMED, confirm_hash="", manage_hash=_hash(manage), confirmed_at=now)
     if not taken:
-        raise LinkInvalid("Cette proposition a déjà reçu une réponse.")
+        raise LinkInvalid(OFFER_ANSWERED)
     Waiter.objects.filter(pk=offer.waiter_id).update(state=WaiterState.BOOKED)
     offer.state, offer.confirmed_at = BookingState.CONFIRMED, now
     _write_event(offer)
@@ -600,7 +627,7 @@ def check_decline_offer(raw: str, *, now: dt.datetime | None = None) -> Booking:
     now = now or timezone.now()
     offer = access_offer(raw, now=now)
     if not _release_offer(offer, now):
-        raise LinkInvalid("Cette proposition a déjà reçu une réponse.")
+        raise LinkInvalid(OFFER_ANSWERED)
     _offer_freed(offer.page, offer.starts_at, offer.ends_at, now)
     return offer
 

@@ -17,12 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from academail.accounts.models import Account, Status
 from academail.calendar.events import AgendaError
 from academail.sharing import journal
 from academail.store import acl
 
-NOT_FOUND = "Cet agenda n'existe pas ou ne vous est pas délégué."
+
+class NotDelegated(AgendaError):
+    """The agenda asked for is unknown or not delegated to the person: one
+    refusal for both (no enumeration); the pages answer it with a 404."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +62,20 @@ def own(actor: Account) -> Agenda:
 def access_agenda(actor: Account, address: str | None, *, write: bool = False) -> Agenda:
     """The agenda of ``address`` if ``actor`` may see it (or, with ``write``,
     change it) now; one's own when ``address`` is empty or one's own. Raises
-    AgendaError (French) with the same words whether the address is unknown
-    or simply not delegated (no enumeration)."""
+    AgendaError (in the person's language) with the same words whether the address is unknown
+    or simply not delegated (no enumeration): ``NotDelegated``."""
     address = (address or "").strip().lower()
     if not address or address == actor.address.lower():
         return own(actor)
     owner = Account.objects.filter(address=address, status=Status.ACTIVE).first()
     found = acl.agenda_rights(actor.identifier, owner.identifier) if owner is not None else None
     if owner is None or found is None:
-        raise AgendaError(NOT_FOUND)
+        raise NotDelegated(_("Cet agenda n'existe pas ou ne vous est pas délégué : revenez à votre agenda, "
+                             "ou demandez à son propriétaire de vous le déléguer."))
     agenda = Agenda(owner, found[1], False)
     if write and not agenda.may_write:
-        raise AgendaError("Cet agenda vous est délégué en lecture seule : demandez à "
-                          f"{owner.address} de vous le déléguer en écriture.")
+        raise AgendaError(_("Cet agenda vous est délégué en lecture seule : demandez à %(address)s "
+                            "de vous le déléguer en écriture.") % {"address": owner.address})
     return agenda
 
 
@@ -128,11 +134,14 @@ def access_invitation_in(actor: Account, owner_id: int, raw: bytes, *, authentic
         return None
     if agenda is None:
         return replace(found, conflicts=[], mine="", stored=False, on_behalf_of=owner.address,
-                       problem=found.problem or f"{owner.address} ne vous a pas délégué son agenda : "
-                       "vous ne pouvez pas répondre à sa place.")
+                       problem=found.problem or _(
+                           "%(address)s ne vous a pas délégué son agenda : vous ne pouvez pas répondre à sa "
+                           "place. Transférez-lui le message, ou demandez-lui de vous déléguer son agenda."
+                       ) % {"address": owner.address})
     if not agenda.may_write:
-        return replace(found, on_behalf_of=owner.address, problem=found.problem or (
-            f"L'agenda de {owner.address} vous est délégué en lecture seule : vous ne pouvez pas répondre à sa place."))
+        return replace(found, on_behalf_of=owner.address, problem=found.problem or _(
+            "L'agenda de %(address)s vous est délégué en lecture seule : vous ne pouvez pas répondre à sa "
+            "place. Demandez-lui de vous le déléguer en écriture.") % {"address": owner.address})
     return replace(found, on_behalf_of=owner.address)
 
 
@@ -140,15 +149,18 @@ def do_answer_in(actor: Account, owner_id: int, raw: bytes, *, partstat: str, ap
                  authenticated: bool) -> str:
     """The card's buttons for a message in ``owner_id``'s mailbox: answer
     (or apply) for the owner when ``actor`` may change their agenda, with
-    SENT-BY and ``Sender:`` the actor; both journals. Returns the French
-    confirmation; raises AgendaError."""
+    SENT-BY and ``Sender:`` the actor; both journals (in French, as every
+    journal line). Returns the confirmation in the person's language; raises
+    AgendaError."""
     from academail.calendar import imip
 
     agenda = access_owner_of_mailbox(actor, owner_id)
     if agenda is None:
-        raise AgendaError("Cette boîte ne vous délègue pas son agenda : vous ne pouvez pas répondre à sa place.")
+        raise AgendaError(_("Cette boîte ne vous délègue pas son agenda : vous ne pouvez pas répondre à sa "
+                            "place. Transférez le message à son titulaire."))
     if not agenda.may_write:
-        raise AgendaError("Cet agenda vous est délégué en lecture seule : vous ne pouvez pas répondre à sa place.")
+        raise AgendaError(_("Cet agenda vous est délégué en lecture seule : vous ne pouvez pas répondre à sa "
+                            "place. Demandez à son titulaire de vous le déléguer en écriture."))
     if apply:
         done = imip.do_apply_invitation(agenda.owner, raw, authenticated=authenticated)
         record_use(agenda, actor, "a appliqué une réponse ou une annulation reçue")
@@ -156,7 +168,8 @@ def do_answer_in(actor: Account, owner_id: int, raw: bytes, *, partstat: str, ap
     imip.do_answer_invitation(agenda.owner, raw, partstat, authenticated=authenticated,
                               sent_by=None if agenda.own else actor)
     record_use(agenda, actor, f"a répondu « {imip.ANSWERS[partstat]} » à une invitation")
-    return f"Réponse envoyée à l'organisateur de la part de {agenda.owner.address}, et son agenda mis à jour."
+    return _("Réponse envoyée à l'organisateur de la part de %(address)s, et son agenda mis à jour.") % {
+        "address": agenda.owner.address}
 
 
 # Methods that change a collection (RFC 4918, RFC 4791 §5.3.1); the others only read.
@@ -178,5 +191,5 @@ def record_dav_use(actor: Account, path: str, method: str, status: int) -> None:
         journal.record_agenda_use(owner_id, actor.pk, f"{what} (CalDAV)")
 
 
-__all__ = ["NOT_FOUND", "Agenda", "access_agenda", "access_invitation_in", "access_owner_of_mailbox", "do_answer_in", "agendas_of", "dav_rights", "own",
+__all__ = ["Agenda", "NotDelegated", "access_agenda", "access_invitation_in", "access_owner_of_mailbox", "do_answer_in", "agendas_of", "dav_rights", "own",
            "record_dav_use", "record_use"]

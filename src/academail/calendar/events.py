@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from academail.accounts.models import Account
 from academail.calendar import dav, index
@@ -64,7 +66,13 @@ PARIS_VTIMEZONE = (
 
 
 class AgendaError(ValueError):
-    """A request that cannot be honoured; ``str()`` is French, for the person."""
+    """A request that cannot be honoured; ``str()`` is for the person, in
+    their language (French source, English in the calendar catalogue)."""
+
+
+# Every "not there" of an event (unknown calendar, bad href, deleted meanwhile)
+# reads the same: the person's next step is the same.
+EVENT_GONE = gettext_lazy("Cet événement n'existe pas ou plus : revenez à l'agenda pour voir vos événements.")
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,7 @@ def _as_paris(value: dt.date | dt.datetime) -> tuple[dt.datetime, bool]:
 def _bounds(event: icalendar.cal.Component) -> tuple[dt.datetime, dt.datetime, bool]:
     start, all_day = _as_paris(event.decoded("DTSTART"))
     if "DTEND" in event:
-        end, _ = _as_paris(event.decoded("DTEND"))
+        end = _as_paris(event.decoded("DTEND"))[0]
     elif "DURATION" in event:
         end = start + event.decoded("DURATION")
     else:
@@ -329,7 +337,7 @@ def access_event(account: Account, calendar: str, href: str) -> EventDraft:
     """The stored event ``href`` of the account's ``calendar`` as a draft for the form."""
     info = next((c for c in access_calendars(account) if c.name == calendar), None)
     if info is None or not _safe(href):
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     path = _home(account) / info.name / href
     try:
         cal = _read(str(path), path.stat())
@@ -339,7 +347,7 @@ def access_event(account: Account, calendar: str, href: str) -> EventDraft:
     masters = [e for e in vevents if "RECURRENCE-ID" not in e]
     event = masters[0] if masters else None
     if event is None:
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     start, end, all_day = _bounds(event)
     rule = event.get("RRULE")
     rule_text = rule.to_ical().decode() if rule is not None else ""
@@ -368,14 +376,14 @@ def _safe(href: str) -> bool:
 
 
 def _put(account: Account, calendar: str, href: str, ical: icalendar.Calendar) -> None:
-    status, _, _ = dav.call(account.identifier, "PUT", f"/{account.identifier}/{calendar}/{href}",
-                            ical.to_ical(), {"Content-Type": "text/calendar; charset=utf-8"})
+    status = dav.call(account.identifier, "PUT", f"/{account.identifier}/{calendar}/{href}",
+                      ical.to_ical(), {"Content-Type": "text/calendar; charset=utf-8"})[0]
     if status not in (200, 201, 204):
-        raise AgendaError("L'événement n'a pas pu être enregistré. Vérifiez les dates et réessayez.")
+        raise AgendaError(_("L'événement n'a pas pu être enregistré. Vérifiez les dates et réessayez."))
 
 
 def _stored(account: Account, calendar: str, href: str) -> icalendar.Calendar | None:
-    status, _, body = dav.call(account.identifier, "GET", f"/{account.identifier}/{calendar}/{href}")
+    status, _headers, body = dav.call(account.identifier, "GET", f"/{account.identifier}/{calendar}/{href}")
     if status != 200:
         return None
     return icalendar.Calendar.from_ical(body)
@@ -387,24 +395,25 @@ def check_save_event(account: Account, draft: EventDraft) -> str:
     not show (attendees, organiser, exceptions) are kept."""
     calendars = {c.name for c in access_calendars(account)}
     if draft.calendar not in calendars:
-        raise AgendaError("Choisissez un de vos agendas.")
+        raise AgendaError(_("Choisissez un de vos agendas."))
     summary = " ".join(draft.summary.split())[:MAX_SUMMARY]
     if not summary:
-        raise AgendaError("Donnez un titre à l'événement.")
+        raise AgendaError(_("Donnez un titre à l'événement."))
     if draft.start is None or draft.end is None:
-        raise AgendaError("Indiquez le début et la fin de l'événement.")
+        raise AgendaError(_("Indiquez le début et la fin de l'événement."))
     if draft.end < draft.start:
-        raise AgendaError("La fin de l'événement doit suivre son début.")
+        raise AgendaError(_("La fin de l'événement doit suivre son début : corrigez la date ou l'heure de fin."))
     if draft.recurrence not in RECURRENCES:
-        raise AgendaError("Choisissez une répétition de la liste.")
+        raise AgendaError(_("Choisissez une répétition de la liste."))
     if draft.reminder not in REMINDERS:
-        raise AgendaError("Choisissez un rappel de la liste.")
+        raise AgendaError(_("Choisissez un rappel de la liste."))
     if draft.until is not None and draft.until < draft.start.date():
-        raise AgendaError("La répétition doit s'arrêter après le premier événement.")
+        raise AgendaError(_("La répétition doit s'arrêter après le premier événement : "
+                            "choisissez une date de fin plus tardive."))
 
     stored = _stored(account, draft.calendar, draft.href) if draft.href else None
     if draft.href and (stored is None or not _safe(draft.href)):
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     if stored is not None:
         masters = [e for e in stored.walk("VEVENT") if "RECURRENCE-ID" not in e]
         event = masters[0]
@@ -463,25 +472,26 @@ def do_delete_event(account: Account, calendar: str, href: str, *, occurrence: s
     """Delete the event (every occurrence), or with ``occurrence`` (the
     ISO start of one occurrence) only that one, as an EXDATE (RFC 5545 §3.8.5.1)."""
     if calendar not in {c.name for c in access_calendars(account)} or not _safe(href):
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     if not occurrence:
-        status, _, _ = dav.call(account.identifier, "DELETE", f"/{account.identifier}/{calendar}/{href}")
+        status = dav.call(account.identifier, "DELETE", f"/{account.identifier}/{calendar}/{href}")[0]
         if status not in (200, 204, 404):
-            raise AgendaError("L'événement n'a pas pu être supprimé. Réessayez.")
+            raise AgendaError(_("L'événement n'a pas pu être supprimé. Réessayez."))
         return
     stored = _stored(account, calendar, href)
     if stored is None:
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     try:
         when = dt.datetime.fromisoformat(occurrence)
     except ValueError:
         try:
             when = dt.datetime.combine(dt.date.fromisoformat(occurrence), dt.time())
         except ValueError:
-            raise AgendaError("Cette occurrence n'existe pas.") from None
+            raise AgendaError(_("Cette occurrence n'existe pas ou plus : revenez à l'agenda "
+                                "et choisissez-la à nouveau.")) from None
     masters = [e for e in stored.walk("VEVENT") if "RECURRENCE-ID" not in e]
     if not masters:
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     master = masters[0]
     if isinstance(master.decoded("DTSTART"), dt.datetime):
         # An ISO offset (+02:00) is not a TZID: back to Europe/Paris, whose VTIMEZONE is there.
@@ -523,5 +533,5 @@ def access_by_uid(account: Account, uid: str) -> tuple[str, str, icalendar.Calen
 def do_put_event(account: Account, calendar: str, href: str, ical: icalendar.Calendar) -> None:
     """Write a whole calendar object (an invitation as received) into the account's ``calendar``."""
     if calendar not in {c.name for c in access_calendars(account)} or not _safe(href):
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(EVENT_GONE)
     _put(account, calendar, href, ical)

@@ -45,6 +45,8 @@ from email.utils import getaddresses
 
 import icalendar
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from academail.accounts.models import Account
 from academail.calendar import events
@@ -54,14 +56,17 @@ from academail.delivery.submit import account_identity, fix_headers
 
 log = logging.getLogger(__name__)
 MAX_CALENDAR_PART = 256 * 1024
+# The answers as the mails name them (the REPLY's subject and text, and the
+# journal): mails and journals stay French whatever language the sender reads.
 ANSWERS = {"ACCEPTED": "Accepté", "TENTATIVE": "Peut-être", "DECLINED": "Refusé"}
 MAX_ATTENDEES = 100
 
 
 @dataclass(frozen=True)
 class Invitation:
-    """What the reading pane's card shows. ``problem``: French, set when the
-    message may not change the agenda (then no button is offered)."""
+    """What the reading pane's card shows. ``problem``: in the person's
+    language, set when the message may not change the agenda (then no button
+    is offered)."""
 
     method: str
     uid: str
@@ -96,7 +101,7 @@ def _calendar_of(raw: bytes) -> tuple[str, icalendar.Calendar, set[str]] | None:
     """The first ``text/calendar`` part with a METHOD, and the message's
     author addresses (From and Sender)."""
     message = email.message_from_bytes(raw, policy=policy.default)
-    authors = {a.lower() for _, a in getaddresses([str(v) for v in message.get_all("From", []) + message.get_all("Sender", [])]) if a}
+    authors = {a.lower() for _name, a in getaddresses([str(v) for v in message.get_all("From", []) + message.get_all("Sender", [])]) if a}
     for part in message.walk():
         if part.get_content_type() != "text/calendar":
             continue
@@ -130,7 +135,10 @@ def _attendees(event: icalendar.cal.Component) -> list[icalendar.vCalAddress]:
     return list(value) if isinstance(value, list) else [value]
 
 
-FORGED = "L'authenticité de ce message n'a pas pu être vérifiée : il ne peut pas modifier votre agenda."
+FORGED = gettext_lazy("L'authenticité de ce message n'a pas pu être vérifiée : il ne peut pas modifier "
+                      "votre agenda. Si vous attendiez cette invitation, demandez à l'organisateur de la renvoyer.")
+NO_UID = gettext_lazy("Cette invitation n'a pas d'identifiant : elle ne peut pas entrer dans votre agenda. "
+                      "Demandez à l'organisateur de la renvoyer depuis son logiciel d'agenda.")
 
 
 def _problem(method: str, event: icalendar.cal.Component, authors: set[str],
@@ -139,14 +147,15 @@ def _problem(method: str, event: icalendar.cal.Component, authors: set[str],
     if method == "REPLY":
         repliers = {_address(a) for a in _attendees(event)}
         if not repliers & authors:
-            return "Cette réponse n'a pas été envoyée par la personne invitée : elle ne peut pas modifier l'agenda."
+            return _("Cette réponse n'a pas été envoyée par la personne invitée : elle ne peut pas modifier "
+                     "votre agenda. Demandez à cette personne de répondre depuis sa propre adresse.")
         return ""
     if not organizer or organizer not in authors:
-        return ("L'organisateur indiqué dans cette invitation n'est pas l'expéditeur du message : "
-                "elle ne peut pas modifier votre agenda. Vérifiez auprès de l'organisateur.")
+        return _("L'organisateur indiqué dans cette invitation n'est pas l'expéditeur du message : "
+                 "elle ne peut pas modifier votre agenda. Vérifiez auprès de l'organisateur.")
     if stored is not None and _address(_master(stored[2]).get("ORGANIZER")) != organizer:
-        return ("Cet événement de votre agenda a été organisé par quelqu'un d'autre : "
-                "ce message ne peut pas le modifier.")
+        return _("Cet événement de votre agenda a été organisé par quelqu'un d'autre : "
+                 "ce message ne peut pas le modifier. Vérifiez auprès de l'organisateur de l'événement.")
     return ""
 
 
@@ -179,14 +188,14 @@ def access_invitation(account: Account, raw: bytes, *, authenticated: bool = Tru
     reconfirm = held and mine == "NEEDS-ACTION"
     return Invitation(
         method=method, uid=uid, sequence=int(event.get("SEQUENCE", 0)),
-        summary=str(event.get("SUMMARY", "")) or "(sans titre)", location=str(event.get("LOCATION", "")),
+        summary=str(event.get("SUMMARY", "")) or _("(sans titre)"), location=str(event.get("LOCATION", "")),
         start=start, end=end, all_day=all_day, organizer=_address(event.get("ORGANIZER")),
         attendees=[(_address(a), str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper())
                    for a in _attendees(event)][:MAX_ATTENDEES],
         conflicts=conflicts, mine=mine, stored=stored is not None,
         replier=replier, answer=answer, applied=applied, updated=updated, reconfirm=reconfirm,
-        problem=("" if authenticated else FORGED) or _problem(method, event, authors, stored)
-        or ("" if uid else "Cette invitation n'a pas d'identifiant."),
+        problem=("" if authenticated else str(FORGED)) or _problem(method, event, authors, stored)
+        or ("" if uid else str(NO_UID)),
     )
 
 
@@ -216,7 +225,8 @@ def _send(account: Account, method: str, calendar: icalendar.Calendar, recipient
     raw = fix_headers(message.as_bytes(), identity, mail_from=identity.address)
     sent = do_submit(raw, recipients, identity=identity, origin="webmail")
     if not sent.delivered and sent.refused:
-        raise AgendaError("Le message n'a pas pu être envoyé à : " + ", ".join(sorted(sent.refused)) + ".")
+        raise AgendaError(_("Le message n'a pas pu être envoyé à : %(addresses)s. Vérifiez ces adresses et réessayez.")
+                          % {"addresses": ", ".join(sorted(sent.refused))})
 
 
 def _sent_by(address: object, sent_by: Account | None) -> None:
@@ -234,26 +244,27 @@ def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authent
     leaves, when declined) the person's agenda with their PARTSTAT, and a
     REPLY (RFC 5546 §3.2.3) is mailed to the ORGANIZER. ``sent_by``: a
     delegate answering for the person (the caller checked the right).
-    Raises AgendaError (French) when the message may not change the agenda."""
+    Raises AgendaError (in the person's language) when the message may not change the agenda."""
     if partstat not in ANSWERS:
-        raise AgendaError("Choisissez une réponse : accepter, peut-être ou refuser.")
+        raise AgendaError(_("Choisissez une réponse : accepter, peut-être ou refuser."))
     if not authenticated:
         raise AgendaError(FORGED)
     found = _calendar_of(raw)
     if found is None or found[0] != "REQUEST":
-        raise AgendaError("Ce message ne contient pas d'invitation.")
-    _, calendar, authors = found
+        raise AgendaError(_("Ce message ne contient pas d'invitation à laquelle répondre."))
+    calendar, authors = found[1], found[2]
     event = _master(calendar)
     uid = str(event.get("UID", ""))
     stored = events.access_by_uid(account, uid) if uid else None
-    problem = _problem("REQUEST", event, authors, stored) if uid else "Cette invitation n'a pas d'identifiant."
+    problem = _problem("REQUEST", event, authors, stored) if uid else str(NO_UID)
     if problem:
         raise AgendaError(problem)
     me = account.address.lower()
     if not any(_address(a) == me for a in _attendees(event)):
-        raise AgendaError("Vous n'êtes pas parmi les invités de cet événement.")
+        raise AgendaError(_("Vous n'êtes pas parmi les invités de cet événement : si vous devriez l'être, "
+                            "demandez à l'organisateur de vous inviter."))
     if stored is not None and int(_master(stored[2]).get("SEQUENCE", 0)) > int(event.get("SEQUENCE", 0)):
-        raise AgendaError("Cette invitation a été remplacée par une version plus récente : répondez à la dernière.")
+        raise AgendaError(_("Cette invitation a été remplacée par une version plus récente : répondez à la dernière."))
     for component in calendar.walk("VEVENT"):
         for attendee in _attendees(component):
             if _address(attendee) == me:
@@ -270,7 +281,8 @@ def do_answer_invitation(account: Account, raw: bytes, partstat: str, *, authent
         else:
             choices = [c.name for c in events.access_calendars(account)]
             if not choices:
-                raise AgendaError("Vous n'avez pas d'agenda où enregistrer l'événement.")
+                raise AgendaError(_("Vous n'avez pas d'agenda où enregistrer l'événement : "
+                                    "contactez l'assistance."))
             name, href = choices[0], f"{uuid.uuid4().hex}.ics"
         events.do_put_event(account, name, href, calendar)
     reply = icalendar.Calendar()
@@ -333,9 +345,9 @@ def _apply_update(account: Account, update: icalendar.Calendar, stored: tuple[st
     master = _master(ical)
     incoming = _master(update)
     if not any(_address(a) == me for c in update.walk("VEVENT") for a in _attendees(c)):
-        raise AgendaError("Vous n'êtes plus parmi les invités de cet événement : attendez son annulation.")
+        raise AgendaError(_("Vous n'êtes plus parmi les invités de cet événement : attendez son annulation."))
     if _version(incoming) <= _version(master) and "RECURRENCE-ID" not in incoming:
-        raise AgendaError("Votre agenda a déjà cette version de l'événement.")
+        raise AgendaError(_("Votre agenda a déjà cette version de l'événement : vous n'avez rien à faire."))
     previous = _partstat(master, me)
     moved = _when(incoming) != _when(master) if "RECURRENCE-ID" not in incoming else True
     alarms = [c for c in master.subcomponents if c.name == "VALARM"]
@@ -366,8 +378,8 @@ def _apply_update(account: Account, update: icalendar.Calendar, stored: tuple[st
         result = update
     events.do_put_event(account, name, href, result)
     if asked_again:
-        return "L'organisateur a modifié l'événement, confirmez votre réponse."
-    return "Événement mis à jour dans votre agenda."
+        return _("L'organisateur a modifié l'événement, confirmez votre réponse.")
+    return _("Événement mis à jour dans votre agenda.")
 
 
 def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = True) -> str:
@@ -375,24 +387,25 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
     agenda), an updated REQUEST for an event already in the agenda
     (``_apply_update``), or a REPLY to an event the person organised (the
     attendee's PARTSTAT is stored). Never mails anything. Returns what was
-    done, in French. Raises AgendaError when the message may not do it."""
+    done, in the person's language. Raises AgendaError when the message may not do it."""
     if not authenticated:
         raise AgendaError(FORGED)
     found = _calendar_of(raw)
     if found is None:
-        raise AgendaError("Ce message ne contient pas d'invitation à appliquer.")
+        raise AgendaError(_("Ce message ne contient pas d'invitation à appliquer."))
     method, calendar, authors = found
     event = _master(calendar)
     uid = str(event.get("UID", ""))
     stored = events.access_by_uid(account, uid) if uid else None
     if stored is None:
-        raise AgendaError("Cet événement n'est pas dans votre agenda.")
+        raise AgendaError(_("Cet événement n'est pas dans votre agenda : il n'y a rien à mettre à jour."))
     problem = _problem(method, event, authors, stored)
     if problem:
         raise AgendaError(problem)
     name, href, ical = stored
     if method in ("REQUEST", "CANCEL") and int(event.get("SEQUENCE", 0)) < int(_master(ical).get("SEQUENCE", 0)):
-        raise AgendaError("Ce message a été remplacé par une version plus récente de l'événement.")
+        raise AgendaError(_("Ce message a été remplacé par une version plus récente de l'événement : "
+                            "suivez le dernier message de l'organisateur."))
     if method == "REQUEST":
         return _apply_update(account, calendar, stored)
     if method == "CANCEL":
@@ -401,12 +414,13 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
             # RFC 5546 §3.2.5: a CANCEL naming occurrences cancels only those.
             for component in cancelled:
                 events.do_delete_event(account, name, href, occurrence=component.decoded("RECURRENCE-ID").isoformat())
-            return "Occurrence retirée de votre agenda."
+            return _("Occurrence retirée de votre agenda.")
         events.do_delete_event(account, name, href)
-        return "Événement retiré de votre agenda."
+        return _("Événement retiré de votre agenda.")
     master = _master(ical)
     if _address(master.get("ORGANIZER")) != account.address.lower():
-        raise AgendaError("Vous n'êtes pas l'organisateur de cet événement.")
+        raise AgendaError(_("Vous n'êtes pas l'organisateur de cet événement : "
+                            "cette réponse ne concerne pas votre agenda."))
     answers = {_address(a): str(a.params.get("PARTSTAT", "")).upper() for a in _attendees(event) if _address(a) in authors}
     changed = False
     for attendee in _attendees(master):
@@ -415,9 +429,10 @@ def do_apply_invitation(account: Account, raw: bytes, *, authenticated: bool = T
             attendee.params["PARTSTAT"] = partstat
             changed = True
     if not changed:
-        raise AgendaError("Cette personne n'est pas parmi les invités de l'événement.")
+        raise AgendaError(_("Cette personne n'est pas parmi les invités de l'événement : sa réponse n'est "
+                            "pas enregistrée. Invitez-la depuis l'événement si elle doit y participer."))
     events.do_put_event(account, name, href, ical)
-    return "Réponse enregistrée dans votre agenda."
+    return _("Réponse enregistrée dans votre agenda.")
 
 
 def do_send_invitations(account: Account, calendar: str, href: str, addresses: list[str], *,
@@ -431,17 +446,19 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
     ``sent_by``: a delegate inviting for the person (ORGANIZER;SENT-BY)."""
     wanted = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))[:MAX_ATTENDEES]
     if any("@" not in a or any(c in a for c in " ,;<>\"") for a in wanted):
-        raise AgendaError("Une des adresses des invités n'est pas valide.")
+        raise AgendaError(_("Une des adresses des invités n'est pas valide : corrigez-la "
+                            "(des adresses complètes, séparées par des virgules)."))
     stored = events.access_stored(account, calendar, href)
     if stored is None:
-        raise AgendaError("Cet événement n'existe pas ou plus.")
+        raise AgendaError(events.EVENT_GONE)
     master = _master(stored)
     me = account.address.lower()
     organizer = _address(master.get("ORGANIZER"))
     if not wanted and (organizer != me or not _attendees(master)):
         return  # nobody invited, or an event the person does not organise: nothing to mail
     if organizer and organizer != me:
-        raise AgendaError("Seul l'organisateur de l'événement peut inviter.")
+        raise AgendaError(_("Seul l'organisateur de l'événement peut inviter : "
+                            "demandez-lui d'ajouter ces invités."))
     if moved:
         for attendee in _attendees(master):
             if _address(attendee) != me:
@@ -467,7 +484,7 @@ def do_send_invitations(account: Account, calendar: str, href: str, addresses: l
     for component in outgoing.walk("VEVENT"):
         component.subcomponents = [c for c in component.subcomponents if c.name != "VALARM"]
     summary = str(master.get("SUMMARY", ""))
-    start, _, all_day = events.bounds(master)
+    start, _end, all_day = events.bounds(master)
     when = start.strftime("%d/%m/%Y") if all_day else start.strftime("%d/%m/%Y à %H:%M")
     _send(account, "REQUEST", outgoing, sorted(recipients), f"Invitation : {summary}",
           f"{account.address} vous invite à « {summary} », le {when}"

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 import icalendar
+from django.utils.translation import gettext as _
 
 from academail.accounts.models import Account
 from academail.calendar import dav
@@ -33,26 +34,28 @@ class ImportReport:
 def check_import_ics(account: Account, calendar: str, data: bytes) -> ImportReport:
     """Store the events of ``data`` in the account's ``calendar``."""
     if calendar not in {c.name for c in access_calendars(account)}:
-        raise AgendaError("Choisissez un de vos agendas.")
+        raise AgendaError(_("Choisissez un de vos agendas."))
     if len(data) > MAX_IMPORT_BYTES:
-        raise AgendaError("Ce fichier dépasse 2 Mo : exportez une période plus courte et réessayez.")
+        raise AgendaError(_("Ce fichier dépasse 2 Mo : exportez une période plus courte et réessayez."))
     try:
         parsed = icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError):
-        raise AgendaError("Ce fichier n'est pas un agenda au format iCalendar (.ics) lisible.") from None
+        raise AgendaError(_("Ce fichier n'est pas un agenda au format iCalendar (.ics) lisible : exportez-le "
+                            "à nouveau depuis votre logiciel d'agenda, au format .ics.")) from None
     method = str(parsed.get("METHOD", "")).upper()
     if method in {"REQUEST", "CANCEL", "REPLY", "COUNTER", "ADD"}:
-        raise AgendaError("Ce fichier est une invitation : répondez-y depuis le message qui l'accompagne.")
+        raise AgendaError(_("Ce fichier est une invitation : répondez-y depuis le message qui l'accompagne."))
     by_uid: dict[str, list[icalendar.cal.Component]] = {}
     for event in parsed.walk("VEVENT"):
         uid = str(event.get("UID", "")).strip()
         if uid and "DTSTART" in event:
             by_uid.setdefault(uid, []).append(event)
         if len(by_uid) > MAX_IMPORT_EVENTS:
-            raise AgendaError(
-                f"Ce fichier contient plus de {MAX_IMPORT_EVENTS} événements : importez-le en plusieurs fois.")
+            raise AgendaError(_("Ce fichier contient plus de %(count)s événements : importez-le en plusieurs fois.")
+                              % {"count": MAX_IMPORT_EVENTS})
     if not by_uid:
-        raise AgendaError("Ce fichier ne contient aucun événement.")
+        raise AgendaError(_("Ce fichier ne contient aucun événement : vérifiez que vous avez exporté "
+                            "le bon agenda."))
     zones = [c for c in parsed.subcomponents if c.name == "VTIMEZONE"]
     added = refused = 0
     for uid, components in by_uid.items():
@@ -64,8 +67,8 @@ def check_import_ics(account: Account, calendar: str, data: bytes) -> ImportRepo
         for component in components:
             single.add_component(component)
         href = hashlib.sha256(uid.encode()).hexdigest()[:32] + ".ics"
-        status, _, _ = dav.call(account.identifier, "PUT", f"/{account.identifier}/{calendar}/{href}",
-                                single.to_ical(), {"Content-Type": "text/calendar; charset=utf-8"})
+        status = dav.call(account.identifier, "PUT", f"/{account.identifier}/{calendar}/{href}",
+                          single.to_ical(), {"Content-Type": "text/calendar; charset=utf-8"})[0]
         if status in (200, 201, 204):
             added += 1
         else:

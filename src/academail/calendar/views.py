@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -57,19 +58,19 @@ def _caller(request: HttpRequest) -> Account | HttpResponse:
             return found.account
         if found.retry_after:
             refusal = _unauthorized(
-                "Trop de tentatives de connexion : réessayez dans quelques minutes.",
+                _("Trop de tentatives de connexion : réessayez dans quelques minutes."),
                 retry_after=found.retry_after,
             )
         else:
             refusal = _unauthorized(
-                "Identifiant ou mot de passe refusé. Utilisez un mot de passe d'application "
-                "créé dans « Mon compte »."
+                _("Identifiant ou mot de passe refusé. Utilisez un mot de passe d'application "
+                  "créé dans « Mon compte »."),
             )
         return slowdown.mark(refusal, found.slow_down)
     user = request.user
     if isinstance(user, Account) and user.is_authenticated and request.method in SESSION_METHODS:
         return user
-    return _unauthorized("Connectez-vous avec votre identifiant et un mot de passe d'application.")
+    return _unauthorized(_("Connectez-vous avec votre identifiant et un mot de passe d'application."))
 
 
 def _environ(request: HttpRequest) -> dict[str, object]:
@@ -111,7 +112,8 @@ def dav(request: HttpRequest) -> HttpResponse:
         return found
     body = _read_body(request, settings.DAV_MAX_REQUEST_BYTES)
     if body is None:
-        return HttpResponse("Requête trop volumineuse.", status=413, content_type="text/plain; charset=utf-8")
+        return HttpResponse(_("Requête trop volumineuse : envoyez moins d'événements à la fois."), status=413,
+                            content_type="text/plain; charset=utf-8")
     path = request.path[len(DAV_PREFIX):] or "/"
     if request.method == "REPORT":
         # Time-range queries read the event index (calendar.report), not every file.
@@ -161,9 +163,7 @@ def _agenda(request: HttpRequest, *, write: bool = False) -> delegated.Agenda:
     address = request.POST.get("de") if request.method == "POST" else request.GET.get("de")
     try:
         return delegated.access_agenda(requester(request), address, write=write)
-    except events.AgendaError as problem:
-        if write and str(problem) != delegated.NOT_FOUND:
-            raise
+    except delegated.NotDelegated as problem:
         raise Http404(str(problem)) from None
 
 
@@ -285,9 +285,13 @@ def import_ics(request: HttpRequest) -> HttpResponse:
     except events.AgendaError as problem:
         messages.error(request, str(problem))
     else:
-        text = _("%(added)s événement(s) ajouté(s) à votre agenda.") % {"added": report.added}
+        text = ngettext("%(added)s événement ajouté à votre agenda.", "%(added)s événements ajoutés à votre agenda.",
+                        report.added) % {"added": report.added}
         if report.refused:
-            text += " " + _("%(refused)s refusé(s) : dates ou répétition illisibles.") % {"refused": report.refused}
+            text += " " + ngettext(
+                "%(refused)s refusé : dates ou répétition illisibles, corrigez-les dans le fichier d'origine.",
+                "%(refused)s refusés : dates ou répétition illisibles, corrigez-les dans le fichier d'origine.",
+                report.refused) % {"refused": report.refused}
         messages.success(request, text)
     return redirect("calendar:agenda")
 
