@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import _common as c
@@ -42,10 +43,13 @@ QUERIES = (
 
 def measure(
     name: str, port: int, user: str, password: str, expected: int, runs: int,
-    queries: tuple[tuple[str, bytes], ...] = QUERIES,
+    queries: tuple[tuple[str, bytes], ...] = QUERIES, server: Callable[[], list[int]] = list,
 ) -> dict[str, float]:
-    """Each query's median time and the count of numbers in its answer
-    (``* SEARCH``, ``* SORT`` or ``* THREAD``: bench/imap_sort.py uses it too)."""
+    """Each query's median time, the median CPU time the server spent on it
+    (every thread of the processes ``server()`` names and of their children:
+    on a shared machine the wall clock is mostly the wait for a core) and the
+    count of numbers in its answer (``* SEARCH``, ``* SORT`` or ``* THREAD``:
+    bench/imap_sort.py uses it too)."""
     client = sync.Client(port)
     client.cmd(f'LOGIN "{user}" "{password}"')
     response, first_select = client.cmd("SELECT INBOX")
@@ -60,23 +64,43 @@ def measure(
         exists = int(re.search(rb"\* (\d+) EXISTS", response).group(1))  # type: ignore[union-attr]
     print(f"{name:9} SELECT sees {exists} messages", flush=True)
     figures: dict[str, float] = {"messages seen by SELECT": exists}
+    print(f"{name:9} load average {_load()}", flush=True)
     for label, command in queries:
         times = []
+        cpu = []
         hits = 0
         for _ in range(runs + 1):
+            pids = server()
+            before = c.tree_run_ns(pids)
             response, took = client.cmd(command)
+            cpu.append((c.tree_run_ns(pids) - before) / 1e6)
             times.append(took)
             line = next(ln for ln in response.split(b"\r\n") if re.match(rb"\* (SEARCH|SORT|THREAD)\b", ln))
             hits = len(re.findall(rb"\d+", line))
         figures[f"{label} (ms)"] = statistics.median(times[1:]) * 1000
+        figures[f"{label} server CPU (ms)"] = statistics.median(cpu[1:])
         figures[f"{label} hits"] = hits
         if line.startswith(b"* THREAD"):
             # Threads at the top level: a difference in threading shows here.
             figures[f"{label} threads"] = _top_level(line)
-        print(f"{name:9} {label}: {figures[f'{label} (ms)']:.0f} ms, {hits} hits", flush=True)
+        print(f"{name:9} {label}: {figures[f'{label} (ms)']:.0f} ms wall, "
+              f"{figures[f'{label} server CPU (ms)']:.0f} ms server CPU, {hits} hits", flush=True)
+    print(f"{name:9} load average {_load()}", flush=True)
     client.cmd("LOGOUT")
     client.close()
     return figures
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1, 5, 15 min; {os.cpu_count()} CPU)"
+
+
+def _academail_pids(process: subprocess.Popen[bytes]) -> Callable[[], list[int]]:
+    """The server process and, on PostgreSQL, the backends serving its
+    database (they run its queries: their CPU is the server's too)."""
+    def pids() -> list[int]:
+        return [process.pid, *c.pg_backend_cpu()]
+    return pids
 
 
 def _top_level(line: bytes) -> int:
@@ -102,22 +126,26 @@ def main(
     parser.add_argument("--dovecot", action=argparse.BooleanOptionalAction, default=os.path.exists(sync.DOVECOT))
     parser.add_argument("--keep", action="store_true", help="keep the filled homes (printed) for --reuse")
     parser.add_argument("--reuse", metavar="HOME[,DOVECOT_ROOT]", help="the homes an earlier --keep run printed: no fill")
+    parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]: PostgreSQL instead of SQLite "
+                        "(with --reuse: the database the --keep run printed)")
     args = parser.parse_args()
     c.banner(f"bench/{script}: {what} over {args.messages} messages")
 
     def run(args: argparse.Namespace, home: Path, dove_root: Path | None) -> int:
         filled = sync.setup_and_fill(home, args.messages, dove_root, threaded=threaded)
         ports = {name: c.free_port() for name in ("imaps", "imap", "smtp", "sub", "subs")}
-        with sync.academail_server(ports):
-            ours = measure("academail", ports["imaps"], filled.user, filled.secret, args.messages, args.runs, queries)
+        with sync.academail_server(ports) as process:
+            ours = measure("academail", ports["imaps"], filled.user, filled.secret, args.messages, args.runs, queries,
+                           _academail_pids(process))
         theirs: dict[str, float] | None = None
         if dove_root is not None:
             port = c.free_port()
             config = sync.dovecot_config(dove_root, port, filled.user, filled.cert, filled.key)
             version = subprocess.run([sync.DOVECOT, "--version"], capture_output=True, text=True).stdout.strip()
             print(f"dovecot  {version} on 127.0.0.1:{port}{dovecot_note}")
-            with sync.dovecot_server(config, port):
-                theirs = measure("Dovecot", port, filled.user, sync.PASSWORD, args.messages, args.runs, queries)
+            with sync.dovecot_server(config, port) as master:
+                theirs = measure("Dovecot", port, filled.user, sync.PASSWORD, args.messages, args.runs, queries,
+                                 lambda: [master])
         sync.table(f"{what} over {args.messages} messages (median of {args.runs} after a warm-up)", ours, theirs)
         return 0
 

@@ -428,11 +428,11 @@ def dovecot_server(config: Path, port: int) -> Iterator[int]:
 
 def table(title: str, ours: dict[str, float], theirs: dict[str, float] | None) -> None:
     print(f"\n{title}")
-    print(f"  {'':44} {'academail':>12} {'Dovecot':>12} {'ratio':>7}")
+    print(f"  {'':52} {'academail':>12} {'Dovecot':>12} {'ratio':>7}")
     for key, value in ours.items():
         other = theirs.get(key) if theirs else None
         ratio = f"{value / other:7.2f}" if other and "hits" not in key and "samples" not in key else ""
-        print(f"  {key:44} {value:12.3f} {other if other is not None else float('nan'):12.3f} {ratio}")
+        print(f"  {key:52} {value:12.3f} {other if other is not None else float('nan'):12.3f} {ratio}")
 
 
 def main() -> int:
@@ -462,11 +462,14 @@ def with_homes(args: argparse.Namespace, body: Callable[[argparse.Namespace, Pat
         home_text, _, dove_text = reuse.partition(",")
         os.environ["ACADEMAIL_HOME"] = home_text
         os.environ["ACADEMAIL_DOMAINS"] = c.DOMAIN
-        os.environ.pop("DATABASE_URL", None)
+        if getattr(args, "database_url", None):
+            os.environ["DATABASE_URL"] = args.database_url  # the kept database, as printed
+        else:
+            os.environ.pop("DATABASE_URL", None)
         return body(args, Path(home_text), Path(dove_text) if dove_text and args.dovecot else None)
     dove_root = Path(tempfile.mkdtemp(prefix="academail-dovecot-")) if args.dovecot else None
     try:
-        with c.bench_home(None, keep=args.keep) as home:
+        with c.bench_home(getattr(args, "database_url", None), keep=args.keep) as home:
             return body(args, home, dove_root)
     finally:
         if dove_root is not None and not args.keep:

@@ -3,13 +3,19 @@ TLS and imapclient's ``thread()``."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from imapclient import IMAPClient
 
 from academail.imap import threads
-from academail.store.imap import ThreadRow as Row
+from academail.store import sortkeys
+from academail.store.imap import ThreadRows
+from tests.imap import thread_reference as reference
 from tests.imap.conftest import PASSWORD, client_context
 from tests.imap.helpers import deliver_to
+
+Row = reference.Row
 
 # (uid, subject, Message-ID, References): every message a day after the one before.
 CASES = [
@@ -32,12 +38,32 @@ def _rows() -> list[Row]:
     ]
 
 
+def _columns(rows: list[Row]) -> ThreadRows:
+    """What ``store.imap.thread_rows`` gives for these messages: columns in
+    sent order, with the keys delivery computes (``sortkeys.thread_keys``)."""
+    rows = sorted(rows, key=lambda row: row.sent_rank)
+    keys = [sortkeys.thread_keys(row.subject, row.message_id, row.in_reply_to, row.references) for row in rows]
+    return ThreadRows(
+        [row.uid for row in rows], [row.base_subject for row in rows], [k.reply for k in keys],
+        [k.message_id for k in keys], [sortkeys.unpack_keys(k.references) for k in keys],
+    )
+
+
+def _threaded(algorithm: str, rows: list[Row]) -> str:
+    """The thread list of ``rows`` (UIDs), checked against the reference
+    implementation on the same messages."""
+    columns = _columns(rows)
+    text = threads.render(threads.thread(algorithm, columns), columns.uids)
+    by_uid = sorted(rows, key=lambda row: row.uid)
+    assert text == reference.render(reference.thread(algorithm, by_uid), int)
+    return text
+
+
 def test_references_algorithm():
     """RFC 5256 §2.2: chains by References, the last reference as parent, an
     absent parent kept as a dummy root with its two children, a reply without
     references under the non-reply of the same base subject (step 5)."""
-    roots = threads.thread("REFERENCES", _rows())
-    assert threads.render(roots, lambda uid: uid) == "(1 (2 3)(4))(5 6)((7)(8))"
+    assert _threaded("REFERENCES", _rows()) == "(1 (2 3)(4))(5 6)((7)(8))"
 
 
 def test_references_without_ids_loops_and_duplicates():
@@ -49,8 +75,7 @@ def test_references_without_ids_loops_and_duplicates():
         Row(3, 2, "c", "c", "", "", ""),
         Row(4, 3, "d", "d", "<x>", "<x>", ""),  # duplicate id
     ]
-    text = threads.render(threads.thread("REFERENCES", rows), lambda uid: uid)
-    assert text == "(2 1 4)(3)"  # 4 answers "x" (its In-Reply-To)
+    assert _threaded("REFERENCES", rows) == "(2 1 4)(3)"  # 4 answers "x" (its In-Reply-To)
 
 
 def test_a_long_reply_chain_is_no_deeper_than_one_message():
@@ -60,15 +85,47 @@ def test_a_long_reply_chain_is_no_deeper_than_one_message():
     rows = [Row(1, 0, "x", "x", "<m0>", "", "")] + [
         Row(i + 1, i, "x", "Re: x", f"<m{i}>", f"<m{i - 1}>", f"<m{i - 1}>") for i in range(1, 5000)
     ]
+    columns = _columns(rows)
     expected = "(" + " ".join(str(uid) for uid in range(1, 5001)) + ")"
-    assert threads.render(threads.thread("REFERENCES", rows), lambda uid: uid) == expected
+    assert threads.render(threads.thread("REFERENCES", columns), columns.uids) == expected
 
 
 def test_ordered_subject_algorithm():
     """RFC 5256 §2.1: by base subject; the first (by sent date) is the parent of
     the others, threads by their first message's date."""
-    roots = threads.thread("ORDEREDSUBJECT", _rows())
-    assert threads.render(roots, lambda uid: uid) == "(1 (2)(3)(4))(5 6)(7 8)"
+    assert _threaded("ORDEREDSUBJECT", _rows()) == "(1 (2)(3)(4))(5 6)(7 8)"
+
+
+def _random_mailbox(rng: random.Random) -> list[Row]:
+    """Small mailboxes full of what breaks threading: ids shared, missing or
+    absent, chains through absent messages, loops, self-references, replies
+    without references, subjects shared by unrelated messages, UIDs in
+    another order than the dates."""
+    count = rng.randint(1, 40)
+    pool = [f"<m{i}>" for i in range(count + 8)]
+    subjects = ["Plan", "Re: Plan", "Sortie", "TR : Sortie", "Jury", "Re: Jury", "", "Fwd: Plan"]
+    ranks = list(range(count))
+    rng.shuffle(ranks)
+    rows = []
+    for uid in range(1, count + 1):
+        own = rng.choice(pool) if rng.random() < 0.9 else ""
+        chain = " ".join(rng.sample(pool, rng.randint(0, 4))) if rng.random() < 0.6 else ""
+        reply_to = rng.choice(pool) if rng.random() < 0.3 else ""
+        subject = rng.choice(subjects)
+        base = sortkeys.base_subject(subject)
+        rows.append(Row(uid * 3, ranks[uid - 1], base, subject, own, reply_to, chain))
+    return rows
+
+
+def test_same_threads_as_the_reference_on_random_mailboxes():
+    """The int containers and 63-bit id keys give, mailbox for mailbox, the
+    threads of the object-per-container implementation over the ids as text
+    (tests/imap/thread_reference.py), for both algorithms."""
+    rng = random.Random(5256)
+    for _ in range(600):
+        rows = _random_mailbox(rng)
+        _threaded("REFERENCES", rows)
+        _threaded("ORDEREDSUBJECT", rows)
 
 
 def _raw(subject: str, message_id: str, references: str, day: int) -> bytes:
@@ -126,3 +183,25 @@ def test_imapclient_thread(imap, mailbox):
         client.select_folder("INBOX")
         assert client.thread("REFERENCES") == ((1, (2, 3), (4,)), (5, 6), ((7,), (8,)))
         assert client.thread("ORDEREDSUBJECT", ["SUBJECT", "jury"]) == ((7, 8),)
+
+
+def test_thread_reads_a_chain_too_long_for_the_row(user, session):
+    """A References chain longer than ``sortkeys.MAX_THREAD_REFS`` ids is not
+    kept in the message's index entry: THREAD reads it from the content, and
+    §2.2 step (1)(B) still links it whole (the absent ids before "a" become
+    dummies that step (3) prunes, leaving 2 under 1)."""
+    absent = " ".join(f"<absent{i}@x.fr>" for i in range(sortkeys.MAX_THREAD_REFS + 50))
+    deliver_to(user, _raw("Plan", "a@x.fr", "", 1))
+    deliver_to(user, _raw("Autre chose", "b@x.fr", f"{absent} <a@x.fr>", 2))
+    assert session.cmd("SELECT INBOX").ok
+    assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 2)"
+
+
+def test_copied_messages_keep_their_thread_keys(mailbox, session):
+    """COPY gives the copies the keys delivery gave (``store.messages.do_copy``):
+    the same threads in the other mailbox."""
+    assert session.cmd('CREATE "Projets"').ok
+    assert session.cmd("SELECT INBOX").ok
+    assert session.cmd('COPY 1:* "Projets"').ok
+    assert session.cmd('SELECT "Projets"').ok
+    assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5 6)((7)(8))"

@@ -1,6 +1,7 @@
 """Data migrations of the IMAP sort and search tables: 0016 gives every message
 its RFC 5256 §3 DATE sort key (the content's Date header, else INTERNALDATE),
-0018 gives every content its SearchIds row."""
+0018 gives every content its SearchIds row, 0019 every message its RFC 5256
+§2.2 thread keys."""
 
 from __future__ import annotations
 
@@ -65,4 +66,46 @@ def test_existing_contents_get_their_message_id_row(migrator):
         ids["c" * 64]: ("<a1@x.fr>", "<a1@x.fr>", "<r2@x.fr>", "<r1@x.fr> <r2@x.fr>"),
         ids["d" * 64]: ("<b@x.fr> (ancien)", None, "", ""),
         ids["e" * 64]: ("", "", "", ""),
+    }
+
+
+def test_existing_messages_get_their_thread_keys(migrator, make_account):
+    """Migration 0019: every message the keys delivery gives its content (the
+    Message-ID's, whether the subject is a reply, the References chain, else
+    the first In-Reply-To), so THREAD reads the same threads as before it."""
+    from academail.store import sortkeys
+
+    account = make_account()
+    apps = migrator.migrate([("store", "0018_search_ids")])
+    Mailbox = apps.get_model("store", "Mailbox")
+    Content = apps.get_model("store", "Content")
+    Message = apps.get_model("store", "Message")
+    inbox = Mailbox.objects.get(account_id=account.pk, special_use="inbox")
+    arrived = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
+    fields = {
+        1: ("Plan", "<a@x.fr>", "", ""),
+        2: ("RE : Plan", "<b@x.fr>", "<a@x.fr>", "<z@x.fr> <a@x.fr>"),
+        3: ("Re: Plan", "<c@x.fr>", "<b@x.fr> <a@x.fr>", ""),
+        4: ("", "", "", ""),
+    }
+    for uid, (subject, message_id, in_reply_to, references) in fields.items():
+        content = Content.objects.create(
+            sha256=f"{uid:064d}", size=10, refcount=1, subject=subject, message_id=message_id,
+            in_reply_to=in_reply_to, references=references,
+        )
+        Message.objects.create(mailbox=inbox, uid=uid, modseq=1, content=content, size=10, internaldate=arrived)
+    apps = migrator.migrate([("store", "0019_thread_keys")])
+    Message = apps.get_model("store", "Message")
+    got = {
+        uid: (msgid, reply, sortkeys.unpack_keys(bytes(refs)).tolist())
+        for uid, msgid, reply, refs in Message.objects.filter(mailbox_id=inbox.pk).values_list(
+            "uid", "thread_msgid", "thread_reply", "thread_refs"
+        )
+    }
+    key = sortkeys.id_hash
+    assert got == {
+        1: (key("<a@x.fr>"), False, []),
+        2: (key("<b@x.fr>"), True, [key("<z@x.fr>"), key("<a@x.fr>")]),  # References first
+        3: (key("<c@x.fr>"), True, [key("<b@x.fr>")]),  # else the first In-Reply-To
+        4: (0, False, []),
     }

@@ -1,288 +1,259 @@
-"""THREAD (RFC 5256 §2): ORDEREDSUBJECT and REFERENCES over the rows the store
-gives (``store.imap.ThreadRow``), and the thread-list text of §4.
+"""THREAD (RFC 5256 §2): ORDEREDSUBJECT and REFERENCES over the columns the
+store gives (``store.imap.ThreadRows``), and the thread-list text of §4.
 
 Pure functions: no database, no I/O. No maintained Python library implements
 RFC 5256's variant of the JWZ algorithm (``jwzthreading`` is Python 2, 2005),
 so the steps are here, numbered as in the RFC.
 
-Written for 100,000 messages in well under 200 ms of CPU (bench/imap_sort.py):
-the store gives each row's rank in sent-date order (an int compares faster than
-a date) and Message-IDs already normalised at delivery (``mime.headers.
-message_ids``: no parsing here); step (1) keeps parent links only, children are
-gathered once at the end, no list is searched or edited in the middle, and no
-step recurses, so a chain of 10,000 replies is no deeper for Python than one.
+Written for 100,000 messages well under 200 ms of CPU (bench/imap_sort.py),
+so there are no objects per message: a container is an int. The store gives
+the messages in sent-date order (ties by UID), so container ``r`` < n is the
+message of rank ``r`` and compares by its number; a dummy is a number >= n.
+Message-IDs are 63-bit keys computed at delivery (``store.sortkeys``): no
+text is parsed or hashed here. Step (1) keeps parent links only; children
+are gathered once, in rank order, so every level is born sorted (step 4);
+no step recurses, so a chain of 10,000 replies is no deeper for Python than
+one message.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
 
-from academail.store.imap import ThreadRow as Row
-
-
-class Node:
-    """A container (§2.2 REFERENCES step 1): a message, or none (a dummy)."""
-
-    __slots__ = ("children", "has_child", "key", "parent", "row")
-
-    def __init__(self, row: Row | None = None) -> None:
-        self.row = row
-        self.parent: Node | None = None
-        self.children: list[Node] = []
-        # Whether step (1) ever made it a parent: a node that never was is
-        # nobody's ancestor, and the loop check needs no walk up the chain.
-        self.has_child = False
-        # The §2.2 step (4) sort key: the message's sent rank (unique: ties
-        # in date are ranked by UID), or a dummy's first child's once its
-        # children are sorted.
-        self.key = row.sent_rank if row is not None else 0
-
-    def first_row(self) -> Row | None:
-        """The message, or a dummy's first child's (children sorted)."""
-        node: Node | None = self
-        while node is not None and node.row is None:
-            node = node.children[0] if node.children else None
-        return node.row if node is not None else None
+from academail.store.imap import ThreadRows
 
 
-def _key(node: Node) -> int:
-    return node.key
+class Threads(NamedTuple):
+    """The threads, as containers: ``roots`` in order, ``children[c]`` of each
+    container in order (None: none). Containers below ``messages`` are the
+    messages by rank; the others are dummies (§2.2: a message not there)."""
+
+    roots: list[int]
+    children: list[list[int] | None]
+    messages: int
 
 
-def _rank(row: Row) -> int:
-    return row.sent_rank
-
-
-def ordered_subject(rows: Sequence[Row]) -> list[Node]:
+def ordered_subject(rows: ThreadRows) -> Threads:
     """§2.1 ORDEREDSUBJECT: group by base subject, each group by sent date; the
     first message is the parent of all the others; threads by their first date."""
-    groups: dict[str, Node] = {}
-    for row in sorted(rows, key=_rank):
-        node = Node(row)
-        first = groups.get(row.base_subject)
-        if first is None:
-            groups[row.base_subject] = node
+    subjects = rows.subjects
+    n = len(subjects)
+    # The first message of each subject: built from the last to the first, so
+    # the earliest is written last (a dict built in C, not a loop).
+    first = dict(zip(reversed(subjects), range(n - 1, -1, -1), strict=True))
+    children: list[list[int] | None] = [None] * n
+    for rank in [rank for rank, subject in enumerate(subjects) if first[subject] != rank]:  # in sent order
+        parent = first[subjects[rank]]
+        level = children[parent]
+        if level is None:
+            children[parent] = [rank]
         else:
-            node.parent = first
-            first.children.append(node)  # in sent order already
-    return list(groups.values())  # first seen = earliest first message
+            level.append(rank)
+    return Threads(sorted(first.values()), children, n)
 
 
-def references(rows: Sequence[Row]) -> list[Node]:
+def references(rows: ThreadRows) -> Threads:  # noqa: C901, PLR0912, PLR0915 (the RFC's steps, in order)
     """§2.2 REFERENCES (after JWZ): link by Message-ID, prune dummies, sort,
     merge roots by base subject, sort again."""
-    by_id: dict[str, Node] = {}
+    n = len(rows.uids)
+    ids = rows.message_ids
+    chains = rows.references
+    # Step (1) reads the messages in UID order (as Dovecot does: which of two
+    # messages with one Message-ID keeps it, and which link is made first).
+    order = sorted(range(n), key=rows.uids.__getitem__)
+    # (A): the first message with an id owns its container (the dict is built
+    # from the last to the first, so the first is written last); a message
+    # without one, or with a duplicate, has a container no id leads to.
+    backwards = order[::-1]
+    by_id = dict(zip([ids[rank] for rank in backwards], backwards, strict=True))
+    by_id.pop(0, None)
+    parent = [-1] * n
+    # Whether a container was ever made a parent: one that never was is
+    # nobody's ancestor, and the loop check needs no walk up the chain.
+    has_child = bytearray(n)
 
-    def container(message_id: str) -> Node:
-        node = by_id.get(message_id)
-        if node is None:
-            node = by_id[message_id] = Node()
-        return node
-
-    def is_ancestor(node: Node, other: Node | None) -> bool:
-        if not node.has_child:
-            return node is other
-        while other is not None:
-            if other is node:
+    def is_ancestor(node: int, other: int) -> bool:
+        if not has_child[node]:
+            return node == other
+        while other >= 0:
+            if other == node:
                 return True
-            other = other.parent
+            other = parent[other]
         return False
 
-    # Step (1)(A): a container per Message-ID; a missing or duplicate one gets a unique id.
-    for row in rows:
-        message_id = row.message_id
-        if not message_id or (message_id in by_id and by_id[message_id].row is not None):
-            message_id = f"\0{row.uid}"
-        node = container(message_id)
-        node.row = row
-        node.key = row.sent_rank
-        # (B): link the References chain (else In-Reply-To's first id), keeping
-        # existing links and never making a loop.
-        chain = row.references.split() or row.in_reply_to.split()[:1]
-        if message_id in chain:
-            chain = [ref for ref in chain if ref != message_id]
-        parent: Node | None = None
-        for ref in chain:
-            child = container(ref)
-            if parent is not None and child.parent is None and not is_ancestor(child, parent):
-                child.parent = parent
-                parent.has_child = True
-            parent = child
+    for rank in [rank for rank in order if chains[rank]]:
+        chain = chains[rank]
+        own = ids[rank]
+        if own and own in chain and by_id[own] == rank:
+            chain = [key for key in chain if key != own]  # never its own parent
+        # (B): link the References chain, keeping existing links and never
+        # making a loop.
+        previous = -1
+        for key in chain:
+            node = by_id.get(key)
+            if node is None:
+                node = by_id[key] = len(parent)  # a dummy
+                parent.append(-1)
+                has_child.append(0)
+            if previous >= 0 and parent[node] < 0 and not is_ancestor(node, previous):
+                parent[node] = previous
+                has_child[previous] = 1
+            previous = node
         # (C): the last reference is the parent, replacing any other, unless a loop.
-        if parent is not None and not is_ancestor(node, parent):
-            node.parent = parent
-            parent.has_child = True
-    # The children, gathered once from the final parent links (their order
-    # before the sort of step (4) does not matter: every key is distinct).
-    for node in by_id.values():
-        if node.parent is not None:
-            node.parent.children.append(node)
-    # Step (2): the root set.
-    roots = [node for node in by_id.values() if node.parent is None]
-    # Step (3): prune dummies.
-    roots = _prune(roots)
-    # Step (4): sort by sent date.
-    _sort_trees(roots)
-    # Step (5): merge the roots sharing a base subject; (6) sort again.
-    return _merge_subjects(roots)
+        if previous >= 0 and not is_ancestor(rank, previous):
+            parent[rank] = previous
+            has_child[previous] = 1
+    total = len(parent)
+    # Steps (2) and (3): the roots have no parent; a dummy that is not a root
+    # gives its children to its parent (up through dummies), so each message
+    # hangs from a message or from a dummy root; a dummy root goes with no
+    # child, gives way to its child with one, stays with more.
+    lifted = parent[:n]
+    kept = [0] * (total - n)  # children of each dummy root
+    for rank in [rank for rank, up in enumerate(lifted) if up >= n]:
+        up = lifted[rank]
+        if parent[up] >= 0:
+            path = []
+            while up >= n and parent[up] >= 0:
+                path.append(up)
+                up = parent[up]
+            for dummy in path:  # the next message under these dummies goes straight up
+                parent[dummy] = up
+            lifted[rank] = up
+        if up >= n:
+            kept[up - n] += 1
+    children: list[list[int] | None] = [None] * total
+    roots = [rank for rank, up in enumerate(lifted) if up < 0]
+    alone = False  # a dummy root with one child gives way to it
+    for rank in [rank for rank, up in enumerate(lifted) if up >= 0]:  # in rank order: born sorted (step 4)
+        up = lifted[rank]
+        if up >= n and kept[up - n] == 1:
+            roots.append(rank)
+            alone = True
+            continue
+        level = children[up]
+        if level is None:
+            children[up] = [rank]
+        else:
+            level.append(rank)
+    # Step (4): a dummy root sorts by its first child, which is a message.
+    sort_key = list(range(total))
+    dummies = [dummy for dummy in range(n, total) if kept[dummy - n] > 1]
+    for dummy in dummies:
+        sort_key[dummy] = children[dummy][0]  # type: ignore[index]
+    if dummies or alone:
+        roots.extend(dummies)
+        roots.sort(key=sort_key.__getitem__)
+    # Steps (5) and (6).
+    return _merge_subjects(rows, Threads(roots, children, n), sort_key)
 
 
-def _bottom_up(roots: list[Node]) -> list[Node]:
-    """Every node of the trees, each after all of its descendants (a reversed
-    pre-order, without recursion)."""
-    order: list[Node] = []
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(node.children)
-    order.reverse()
-    return order
+def _merge_subjects(rows: ThreadRows, threads: Threads, sort_key: list[int]) -> Threads:  # noqa: C901
+    """§2.2 step (5)(A)-(C): the roots sharing a base subject are gathered,
+    then step (6) sorts again what changed."""
+    roots, children, n = threads
+    subjects = rows.subjects
+    replies = rows.replies
 
+    def is_reply(node: int) -> bool:
+        return node < n and bool(replies[node])
 
-def _prune(roots: list[Node]) -> list[Node]:
-    """§2.2 step (3): an empty dummy goes; a dummy with children gives them to
-    its level, except at the root where it stays if it has more than one.
-    Bottom-up: each node's children are pruned before it."""
-    for node in _bottom_up(roots):
-        if node.children and any(child.row is None for child in node.children):
-            kept: list[Node] = []
-            for child in node.children:
-                if child.row is not None:
-                    kept.append(child)
-                else:  # a dummy below the root: its (pruned) children take its place
-                    for grandchild in child.children:
-                        grandchild.parent = node
-                    kept.extend(child.children)
-            node.children = kept
-    out: list[Node] = []
-    for node in roots:
-        if node.row is not None or len(node.children) > 1:
-            out.append(node)
-        elif node.children:  # a dummy with one child: the child is the root
-            child = node.children[0]
-            child.parent = None
-            out.append(child)
-    return out
-
-
-def _sort_trees(roots: list[Node]) -> None:
-    """§2.2 step (4)/(6): every level by sent date, a dummy by its first child's
-    (children sorted first, bottom-up)."""
-    for node in _bottom_up(roots):
-        if len(node.children) > 1:
-            node.children.sort(key=_key)
-        if node.row is None and node.children:
-            node.key = node.children[0].key
-    roots.sort(key=_key)
-
-
-# RFC 5256 §2.1 steps (2)-(5): a "Re:"/"Fwd:" leader (after any "[tag]"), a
-# "(fwd)" trailer or a "[Fwd: ...]" wrapper marks a reply or forward.
-_REPLY = re.compile(
-    r"^\s*(?:\[[^\[\]]*\]\s*)*(?:re|fwd?|tr|ref\.?|r[eé]p|aw|wg|sv|antw)\s*(?:\[\d+\])?\s*:|\(fwd\)\s*$|^\s*\[fwd:",
-    re.IGNORECASE,
-)
-
-
-def _is_reply(node: Node) -> bool:
-    # Asked only of roots that share a base subject: the regular expression
-    # runs on a few rows, not on every message.
-    return node.row is not None and bool(_REPLY.search(node.row.subject))
-
-
-def _subject(node: Node) -> str:
-    row = node.first_row()
-    return row.base_subject if row is not None else ""
-
-
-def _merge_subjects(roots: list[Node]) -> list[Node]:
-    """§2.2 step (5)(A)-(C), then step (6) for what changed."""
-    table: dict[str, Node] = {}
-    shared: set[str] = set()
-    for node in roots:  # (B)
-        key = _subject(node)
-        if not key:
+    # (A): a dummy's subject is its first child's (a message).
+    keys = [subjects[node] if node < n else subjects[children[node][0]] for node in roots]  # type: ignore[index]
+    # Most subjects are one root's: only those shared by several go through (B).
+    counts = Counter(keys)
+    shared = {key for key, count in counts.items() if count > 1 and key}
+    if not shared:
+        return threads
+    table: dict[str, int] = {}
+    for node, key in zip(roots, keys, strict=True):  # (B)
+        if key not in shared:
             continue
         old = table.get(key)
         if old is None:
             table[key] = node
-            continue
-        shared.add(key)
-        if (node.row is None and old.row is not None) or (_is_reply(old) and not _is_reply(node)):
+        elif (node >= n and old < n) or (is_reply(old) and not is_reply(node)):
             table[key] = node
-    if not shared:
-        return roots
-    out: list[Node | None] = list(roots)
-    position = {id(node): index for index, node in enumerate(roots)}
-    changed: list[Node] = []
-    for index, node in enumerate(roots):  # (C)
-        key = _subject(node)
+    out: list[int] = list(roots)
+    position = {node: index for index, node in enumerate(roots)}
+    changed: list[int] = []
+    for index, (node, key) in enumerate(zip(roots, keys, strict=True)):  # (C)
         if key not in shared:
             continue
         kept = table[key]
-        if kept is node:
+        if kept == node:
             continue
-        out[index] = None
-        if kept.row is None and node.row is None:
-            for child in node.children:
-                child.parent = kept
-                kept.children.append(child)
-        elif kept.row is None or (_is_reply(node) and not _is_reply(kept)):
-            node.parent = kept
-            kept.children.append(node)
-        else:
-            dummy = Node()
-            out[position[id(kept)]] = dummy
-            kept.parent = dummy
-            node.parent = dummy
-            dummy.children = [kept, node]
+        out[index] = -1
+        if kept >= n and node >= n:  # two dummies: one takes the other's children
+            children[kept].extend(children[node])  # type: ignore[union-attr, arg-type]
+        elif kept >= n or (is_reply(node) and not is_reply(kept)):
+            level = children[kept]
+            if level is None:
+                children[kept] = [node]
+            else:
+                level.append(node)
+        else:  # neither a reply of the other: both under a new dummy
+            dummy = len(children)
+            children.append([kept, node])
+            sort_key.append(0)
+            out[position[kept]] = dummy
             table[key] = dummy
             kept = dummy
         changed.append(kept)
     # Step (6): the levels that changed, then the roots, sorted again.
     for node in changed:
-        node.children.sort(key=_key)
-        if node.row is None:
-            node.key = node.children[0].key
-    merged = [node for node in out if node is not None]
-    merged.sort(key=_key)
-    return merged
+        children[node].sort(key=sort_key.__getitem__)  # type: ignore[union-attr]
+        if node >= n:
+            sort_key[node] = sort_key[children[node][0]]  # type: ignore[index]
+    merged = [node for node in out if node >= 0]
+    merged.sort(key=sort_key.__getitem__)
+    return Threads(merged, children, n)
 
 
-def render(roots: Sequence[Node], number: Callable[[int], int]) -> str:
-    """§4 thread-list: "(3 6 (4 23)(44 7 96))"; ``number`` maps a UID to what
-    the client asked for (UID or sequence number). Without recursion: a chain
-    of messages is one run of numbers, a fork opens one parenthesis per child."""
+def render(threads: Threads, numbers: Sequence[int]) -> str:
+    """§4 thread-list: "(3 6 (4 23)(44 7 96))"; ``numbers[r]`` is what the
+    client asked for (UID or sequence number) of the message of rank r.
+    Without recursion: a chain of messages is one run of numbers, a fork
+    opens one parenthesis per child."""
+    roots, children, n = threads
+    labels = list(map(str, numbers))
     out: list[str] = []
-    # The stack holds text to emit and nodes to open; a node starts a run.
-    stack: list[str | Node] = []
-    for root in reversed(roots):
-        stack.extend((")", root, "("))
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
+    for root in roots:
+        if root < n and children[root] is None:  # most threads: one message
+            out.append(f"({labels[root]})")
             continue
-        node = item
-        parts: list[str] = []
-        while node.row is not None and len(node.children) == 1:
-            parts.append(str(number(node.row.uid)))
-            node = node.children[0]
-        if node.row is not None:
-            parts.append(str(number(node.row.uid)))
-        out.append(" ".join(parts))
-        if node.children:
-            if parts:
-                out.append(" ")
-            for child in reversed(node.children):
-                stack.extend((")", child, "("))
+        # The stack holds text to emit and containers to open.
+        stack: list[str | int] = [")", root, "("]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                out.append(item)
+                continue
+            node = item
+            parts: list[str] = []
+            level = children[node]
+            while node < n and level is not None and len(level) == 1:
+                parts.append(labels[node])
+                node = level[0]
+                level = children[node]
+            if node < n:
+                parts.append(labels[node])
+            out.append(" ".join(parts))
+            if level:
+                if parts:
+                    out.append(" ")
+                for child in reversed(level):
+                    if child < n and children[child] is None:
+                        stack.append(f"({labels[child]})")
+                    else:
+                        stack.extend((")", child, "("))
     return "".join(out)
 
 
-def thread(algorithm: str, rows: Sequence[Row]) -> list[Node]:
+def thread(algorithm: str, rows: ThreadRows) -> Threads:
     return ordered_subject(rows) if algorithm == "ORDEREDSUBJECT" else references(rows)
 
 
-__all__ = ["Node", "render", "thread"]
+__all__ = ["Threads", "render", "thread"]

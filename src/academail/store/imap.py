@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import operator
 import re
 from array import array
 from bisect import bisect_left
@@ -28,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from academail.mime.headers import decode_words, split_header
-from academail.store import acl, search, seen
+from academail.store import acl, search, seen, sortkeys
 from academail.store.blobs import blob_store
 from academail.store.errors import InvalidMailboxName, MailboxNotFound
 from academail.store.mailboxes import (
@@ -959,42 +958,67 @@ def sort_uids(
     return [(int(uid), int(modseq)) for uid, modseq in rows]
 
 
-class ThreadRow(NamedTuple):
-    """What RFC 5256 §2 threading reads of one message: the rank of its sent
-    date (or INTERNALDATE, §2.2) among the rows, ties by UID (so unique; a
-    tuple: 100,000 of them are made per THREAD); its base subject
-    (§2.1, stored folded) and subject as written (whether it is a reply); its
-    Message-ID, In-Reply-To and References, normalised at delivery
-    (``mime.headers.message_ids``: "<id>" without white space, separated by
-    spaces)."""
+class ThreadRows(NamedTuple):
+    """What RFC 5256 §2 threading reads of the messages, as columns in the
+    order of their sent date (or INTERNALDATE, §2.2), ties by UID: a
+    message's index is its rank, and threading compares ints. Per message:
+    its UID; its base subject (§2.1, stored folded); whether its subject is
+    a reply or a forward; the keys of its Message-ID (0: none) and of its
+    References chain (``store.sortkeys.thread_keys``: ids normalised at
+    delivery, 63-bit keys). ORDEREDSUBJECT reads only the first two."""
 
-    uid: int
-    sent_rank: int
-    base_subject: str
-    subject: str
-    message_id: str
-    in_reply_to: str
-    references: str
+    uids: Sequence[int]
+    subjects: Sequence[str]
+    replies: Sequence[bool] = ()
+    message_ids: Sequence[int] = ()
+    references: Sequence[Sequence[int]] = ()
 
 
 def thread_rows(
     mailbox_id: int, criterion: Criterion, *, seen_for: int | None = None, links: bool = True,
-) -> list[ThreadRow]:
-    """The threading data of the messages matching ``criterion``, by UID; one
-    query. The sent-date order is the indexed ``date_sort`` column: the rows
-    come in that order and are numbered, so threading compares ints.
-    ``links=False`` (ORDEREDSUBJECT, RFC 5256 §2.1, needs only the base
-    subject and the date): no subject text nor Message-IDs, so the query reads
-    ``store_message`` alone, not the wide content rows."""
-    columns = 'm.uid, m.subject_sort, c.subject, c.message_id, c.in_reply_to, c."references"'
+) -> ThreadRows:
+    """The threading data of the messages matching ``criterion``; one query,
+    one range of the ``message_thread`` index (mailbox, date_sort, uid,
+    subject_sort, thread keys), which holds every column read: no table row
+    is visited for ALL. ``links=False`` (ORDEREDSUBJECT, RFC 5256 §2.1, needs
+    only the base subject and the date) reads no thread keys."""
     if not links:
-        columns = "m.uid, m.subject_sort, '', '', '', ''"
-    rows = _matching(mailbox_id, criterion, columns, ("m.date_sort ASC",), links, seen_for)
-    out = [
-        ThreadRow(uid, rank, base, subject, message_id, in_reply_to, references)
-        for rank, (uid, base, subject, message_id, in_reply_to, references) in enumerate(rows)
-    ]
-    out.sort(key=operator.itemgetter(0))  # §2.2 step (1) reads the messages in UID order
+        rows = _matching(mailbox_id, criterion, "m.uid, m.subject_sort", ("m.date_sort ASC",), False, seen_for)
+        uids, subjects = zip(*rows, strict=True) if rows else ((), ())
+        return ThreadRows(uids, subjects)
+    columns = "m.uid, m.subject_sort, m.thread_reply, m.thread_msgid, m.thread_refs"
+    rows = _matching(mailbox_id, criterion, columns, ("m.date_sort ASC",), False, seen_for)
+    if not rows:
+        return ThreadRows((), (), (), (), ())
+    uids, subjects, replies, message_ids, packed = zip(*rows, strict=True)
+    unpack = sortkeys.unpack_keys
+    # A packed chain is 8 bytes a key; any other length is the mark of a chain
+    # kept only on the content (``sortkeys.THREAD_REFS_ELSEWHERE``).
+    chains: list[Sequence[int]] = [() if not keys or len(keys) & 7 else unpack(keys) for keys in packed]
+    elsewhere = [rank for rank, keys in enumerate(packed) if len(keys) & 7]
+    if elsewhere:
+        for rank, chain in _long_chains(mailbox_id, {uids[rank]: rank for rank in elsewhere}).items():
+            chains[rank] = chain
+    return ThreadRows(uids, subjects, replies, message_ids, chains)
+
+
+def _long_chains(mailbox_id: int, ranks: dict[int, int]) -> dict[int, list[int]]:
+    """The References keys of the messages (UID -> rank) whose chain is too
+    long for their row (``sortkeys.MAX_THREAD_REFS``), from their contents."""
+    out: dict[int, list[int]] = {}
+    uids = sorted(ranks)
+    for start in range(0, len(uids), 500):
+        batch = uids[start : start + 500]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'SELECT m.uid, c.in_reply_to, c."references" FROM store_message m'  # noqa: S608
+                f" JOIN store_content c ON c.id = m.content_id WHERE m.mailbox_id = %s"
+                f" AND m.uid IN ({','.join(['%s'] * len(batch))})",
+                [mailbox_id, *batch],
+            )
+            for uid, in_reply_to, references in cursor.fetchall():
+                chain = sortkeys.reference_chain(in_reply_to or "", references or "")
+                out[ranks[int(uid)]] = [sortkeys.id_hash(ref) for ref in chain]
     return out
 
 
@@ -1026,6 +1050,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_messages", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRow", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRows", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
     "vanished_uids",
 ]

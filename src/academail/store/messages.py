@@ -28,7 +28,7 @@ from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMa
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import access_mailbox, release_messages, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
-from academail.store.sortkeys import sender_key, subject_key
+from academail.store.sortkeys import sender_key, subject_key, thread_keys
 
 # Ranges of UIDs, inclusive; a client's "1:*" arrives as (1, MAX_UID).
 UidRanges = Sequence[tuple[int, int]]
@@ -59,9 +59,15 @@ def prepare_content(raw: bytes, *, parsed: ParsedMessage | None = None) -> Prepa
     return PreparedContent(sha256=sha256, size=len(raw), parsed=parsed, index=search.index_rows(parsed))
 
 
+def _id_fields(parsed: ParsedMessage) -> tuple[str, str, str]:
+    """The Message-ID, In-Reply-To and References as the content row keeps them."""
+    return (parsed.message_id or "")[:998], (parsed.in_reply_to or "")[:998], " ".join(parsed.references)[:20000]
+
+
 def _content_row(prepared: PreparedContent) -> Content:
     parsed = prepared.parsed
     sender = parsed.from_[0] if parsed.from_ else None
+    message_id, in_reply_to, references = _id_fields(parsed)
     return Content(
         sha256=prepared.sha256,
         size=prepared.size,
@@ -72,9 +78,9 @@ def _content_row(prepared: PreparedContent) -> Content:
         cc_text=", ".join(a.addr for a in parsed.cc)[:10000],
         date=parsed.date,
         sent_day=parsed.date.date() if parsed.date else None,
-        message_id=(parsed.message_id or "")[:998],
-        in_reply_to=(parsed.in_reply_to or "")[:998],
-        references=" ".join(parsed.references)[:20000],
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
         preview=parsed.preview[:256],
         has_attachments=parsed.has_attachments,
         thread_key=parsed.thread_key[:64],
@@ -212,6 +218,7 @@ def do_store(
         return results
     content_id = _attach_content(prepared, len(accepted))
     sender_sort, subject_sort = _sort_keys(prepared.parsed)  # once per content, not per recipient
+    thread = thread_keys(prepared.parsed.subject[:10000], *_id_fields(prepared.parsed))
     # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
     box_ids = sorted({p.mailbox_id for _, p in accepted})
     marks = ",".join(["%s"] * len(box_ids))
@@ -247,6 +254,9 @@ def do_store(
             sender_sort=sender_sort,
             subject_sort=subject_sort,
             date_sort=prepared.parsed.date or internaldate,  # RFC 5256 §3 DATE
+            thread_msgid=thread.message_id,
+            thread_reply=thread.reply,
+            thread_refs=thread.references,
         )
         counters = added[placement.mailbox_id]
         counters[0] += 1
@@ -635,7 +645,8 @@ def do_copy(
                     prefix=message.prefix, size=message.size, internaldate=message.internaldate,
                     saved_at=saved_at, flags=message.flags, keywords=message.keywords,
                     sender_sort=message.sender_sort, subject_sort=message.subject_sort,
-                    date_sort=message.date_sort,
+                    date_sort=message.date_sort, thread_msgid=message.thread_msgid,
+                    thread_reply=message.thread_reply, thread_refs=message.thread_refs,
                 )
             )
         Message.objects.bulk_create(copies, batch_size=1000)

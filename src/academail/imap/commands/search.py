@@ -173,11 +173,11 @@ def _thread_text(
     try:
         links = algorithm == "REFERENCES"  # ORDEREDSUBJECT reads no Message-ID
         rows = store.thread_rows(mailbox_id, criterion, seen_for=seen_for, links=links)
-        roots = threads.thread(algorithm, rows)
+        tree = threads.thread(algorithm, rows)
         if uids is None:
-            return threads.render(roots, int)
+            return threads.render(tree, rows.uids)
         sequence = {uid: seq for seq, uid in enumerate(uids, 1)}
-        return threads.render(roots, sequence.__getitem__)
+        return threads.render(tree, [sequence[uid] for uid in rows.uids])
     finally:
         if paused:
             gc.enable()
