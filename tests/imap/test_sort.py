@@ -62,6 +62,21 @@ def test_sort_keys(three, session, criteria, expected):
     assert _sort(session, f"SORT ({criteria}) UTF-8 ALL") == expected
 
 
+def test_sort_from_compares_local_parts_ascii_case_insensitively(user, session):
+    """RFC 5256 §3 FROM: the first address's addr-mailbox under
+    i;ascii-casemap ("BOB" sorts as "bob", after "alice" and before "Carl"),
+    the domain and display name ignored; COPY keeps the key."""
+    deliver_to(user, _raw("Zoé <Carl@a.fr>, <aaron@a.fr>", "x@y.fr", "Un", None, "a"))
+    deliver_to(user, _raw("<BOB@z.fr>", "x@y.fr", "Deux", None, "b"))
+    deliver_to(user, _raw("Yves <alice@zz.fr>", "x@y.fr", "Trois", None, "c"))
+    assert session.cmd("SELECT INBOX").ok
+    assert _sort(session, "SORT (FROM) UTF-8 ALL") == [3, 2, 1]
+    assert _sort(session, "SORT (REVERSE FROM) UTF-8 ALL") == [1, 2, 3]
+    assert session.cmd('CREATE "Copie"').ok and session.cmd('COPY 1:* "Copie"').ok
+    assert session.cmd('SELECT "Copie"').ok
+    assert _sort(session, "SORT (FROM) UTF-8 ALL") == [3, 2, 1]
+
+
 def test_sort_with_search_criteria_and_uid_sort(three, session):
     """RFC 5256 §3: the searching criteria are SEARCH's; UID SORT answers UIDs."""
     assert session.cmd("SELECT INBOX").ok

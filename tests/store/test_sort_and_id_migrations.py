@@ -1,7 +1,7 @@
 """Data migrations of the IMAP sort and search tables: 0016 gives every message
 its RFC 5256 §3 DATE sort key (the content's Date header, else INTERNALDATE),
 0018 gives every content its SearchIds row, 0019 every message its RFC 5256
-§2.2 thread keys."""
+§2.2 thread keys, 0020 its §3 FROM key."""
 
 from __future__ import annotations
 
@@ -109,3 +109,21 @@ def test_existing_messages_get_their_thread_keys(migrator, make_account):
         3: (key("<c@x.fr>"), True, [key("<b@x.fr>")]),  # else the first In-Reply-To
         4: (0, False, []),
     }
+
+
+def test_existing_messages_get_their_from_key(migrator, make_account):
+    """Migration 0020: the first From address's local part, ASCII-lowered."""
+    account = make_account()
+    apps = migrator.migrate([("store", "0019_thread_keys")])
+    Mailbox = apps.get_model("store", "Mailbox")
+    Content = apps.get_model("store", "Content")
+    Message = apps.get_model("store", "Message")
+    inbox = Mailbox.objects.get(account_id=account.pk, special_use="inbox")
+    arrived = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
+    for uid, address in ((1, "Julie.MARTIN@ac-demo.fr"), (2, ""), (3, "no-domain")):
+        content = Content.objects.create(sha256=f"{uid:064d}", size=10, refcount=1, from_addr=address)
+        Message.objects.create(mailbox=inbox, uid=uid, modseq=1, content=content, size=10, internaldate=arrived)
+    apps = migrator.migrate([("store", "0020_from_sort")])
+    Message = apps.get_model("store", "Message")
+    keys = dict(Message.objects.filter(mailbox_id=inbox.pk).values_list("uid", "from_sort"))
+    assert keys == {1: "julie.martin", 2: "", 3: "no-domain"}

@@ -901,7 +901,7 @@ def _local_part(column: str) -> str:
 def _sort_expression(key: str) -> tuple[str, bool]:
     """The SQL of one RFC 5256 §3 sort key, and whether it reads store_content.
     SUBJECT, SIZE and DISPLAYFROM are the indexed (mailbox, key, uid) columns
-    kept at delivery (``store.sortkeys``)."""
+    kept at delivery (``store.sortkeys``), and FROM's local part."""
     if key == "ARRIVAL":
         return "m.internaldate", False
     if key == "DATE":
@@ -914,7 +914,9 @@ def _sort_expression(key: str) -> tuple[str, bool]:
         return "m.size", False
     if key == "DISPLAYFROM":
         return "m.sender_sort", False  # RFC 5957 §3: display name, else the address
-    columns = {"FROM": "c.from_addr", "TO": "c.to_text", "CC": "c.cc_text"}
+    if key == "FROM":
+        return "m.from_sort", False  # the first address's local part, kept at delivery
+    columns = {"TO": "c.to_text", "CC": "c.cc_text"}
     return _local_part(columns[key]), True
 
 

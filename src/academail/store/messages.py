@@ -28,7 +28,7 @@ from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMa
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import access_mailbox, release_messages, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
-from academail.store.sortkeys import sender_key, subject_key, thread_keys
+from academail.store.sortkeys import from_key, sender_key, subject_key, thread_keys
 
 # Ranges of UIDs, inclusive; a client's "1:*" arrives as (1, MAX_UID).
 UidRanges = Sequence[tuple[int, int]]
@@ -219,6 +219,7 @@ def do_store(
     content_id = _attach_content(prepared, len(accepted))
     sender_sort, subject_sort = _sort_keys(prepared.parsed)  # once per content, not per recipient
     thread = thread_keys(prepared.parsed.subject[:10000], *_id_fields(prepared.parsed))
+    from_sort = from_key(prepared.parsed.from_[0].addr[:320] if prepared.parsed.from_ else "")
     # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
     box_ids = sorted({p.mailbox_id for _, p in accepted})
     marks = ",".join(["%s"] * len(box_ids))
@@ -257,6 +258,7 @@ def do_store(
             thread_msgid=thread.message_id,
             thread_reply=thread.reply,
             thread_refs=thread.references,
+            from_sort=from_sort,
         )
         counters = added[placement.mailbox_id]
         counters[0] += 1
@@ -647,6 +649,7 @@ def do_copy(
                     sender_sort=message.sender_sort, subject_sort=message.subject_sort,
                     date_sort=message.date_sort, thread_msgid=message.thread_msgid,
                     thread_reply=message.thread_reply, thread_refs=message.thread_refs,
+                    from_sort=message.from_sort,
                 )
             )
         Message.objects.bulk_create(copies, batch_size=1000)

@@ -209,6 +209,9 @@ class Message(models.Model):
     thread_msgid = models.BigIntegerField(default=0)
     thread_reply = models.BooleanField(default=False)
     thread_refs = models.BinaryField(default=b"", blank=True)
+    # RFC 5256 §3 FROM (``store.sortkeys.from_key``): the first From address's
+    # local part, ASCII-lowered, so SORT (FROM) is an index range like DATE.
+    from_sort = models.CharField(max_length=320, default="", blank=True)
 
     class Meta:
         constraints = [
@@ -221,6 +224,7 @@ class Message(models.Model):
             models.Index(fields=["mailbox", "sender_sort", "uid"], name="message_sender_sort"),
             models.Index(fields=["mailbox", "subject_sort", "uid"], name="message_subject_sort"),
             models.Index(fields=["mailbox", "size", "uid"], name="message_size_sort"),
+            models.Index(fields=["mailbox", "from_sort", "uid"], name="message_from_sort"),
             # SORT (DATE) reads its first three columns; THREAD ORDEREDSUBJECT
             # (§2.1) the first four, REFERENCES (§2.2) all: one index range each.
             models.Index(

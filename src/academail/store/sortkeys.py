@@ -67,6 +67,16 @@ def subject_key(subject: str) -> str:
     return base_subject(subject)
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def from_key(address: str) -> str:
+    """RFC 5256 §3 FROM: the addr-mailbox (local part) of the first From
+    address, for the i;ascii-casemap collation (ASCII letters lowered, no
+    other change), so SORT (FROM) is an index range."""
+    return address.partition("@")[0].translate(_ASCII_LOWER)[:320]
+
+
 # RFC 5256 §2.2 step (5)(B)/(C): whether a subject, as written, is a reply or
 # a forward: a "Re:"/"Fwd:" leader (after any "[tag]"), a "(fwd)" trailer or a
 # "[Fwd: ...]" wrapper (§2.1 steps (2)-(5)), with the French markers.
@@ -137,6 +147,6 @@ def unpack_keys(data: bytes) -> array[int]:
 
 
 __all__ = [
-    "MAX_THREAD_REFS", "SORT_KEY_LENGTH", "THREAD_REFS_ELSEWHERE", "ThreadKeys", "base_subject", "id_hash",
+    "MAX_THREAD_REFS", "SORT_KEY_LENGTH", "THREAD_REFS_ELSEWHERE", "ThreadKeys", "base_subject", "from_key", "id_hash",
     "is_reply", "pack_keys", "reference_chain", "sender_key", "subject_key", "thread_keys", "unpack_keys",
 ]
