@@ -10,13 +10,17 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from academail.delivery.dns import FakeResolver
 from academail.mime.parse import parse_message
 from academail.protection.authresults import Auth
-from academail.protection.models import DomainHistory
+from academail.protection.models import DomainHistory, SenderRule
 from academail.protection.phishing import analyse
+from academail.protection.spam import screen, verdicts
 from academail.protection.warnings import for_message
 from academail.store.models import Message
 from tests.conftest import build_message
@@ -46,6 +50,38 @@ def test_an_outside_sender_with_a_colleagues_name(make_account):
     assert "DISPLAY_NAME_STAFF" not in codes_of("Julie Durand <julie@messagerie-gratuite.example>")
     assert "DISPLAY_NAME_STAFF" not in codes_of("Martin <martin@messagerie-gratuite.example>")
     assert codes_of("Julie Martin <julie.martin@ac-demo.fr>") == []
+
+
+@pytest.mark.django_db
+def test_screening_reads_name_history_totals_and_lists_in_one_statement(make_account):
+    julie, paul = make_account("Julie", "Martin"), make_account("Paul", "Durand")
+    SenderRule.objects.create(account=paul, sender="@parents.example", kind=SenderRule.Kind.REFUSE)
+    raw = build_message(sender='"Julie Martin" <maman@parents.example>')
+    prefix = f"Authentication-Results: {settings.MAIL_HOSTNAME};\r\n\tspf=pass smtp.mailfrom=parents.example\r\n".encode()
+    with CaptureQueriesContext(connection) as reads:
+        screening = screen(parse_message(raw), prefix, raw=raw,
+                           recipients=[(julie.address, julie.pk), (paul.address, paul.pk)])
+    assert len(reads.captured_queries) == 1, [q["sql"] for q in reads.captured_queries]
+    assert screening.findings is not None
+    staff = next(w for w in screening.findings.warnings if w.code == "DISPLAY_NAME_STAFF")
+    assert staff.params["name"] == "Julie Martin"  # the directory's answer, not the worker's "to look up"
+    assert "NEW_DOMAIN" in [w.code for w in screening.findings.warnings]
+    assert "DOMAIN_FIRST_SEEN" in [r.code for r in screening.reasons]
+    with CaptureQueriesContext(connection) as more:
+        judged = verdicts(screening, [julie.pk, paul.pk])
+    assert not more.captured_queries  # the lists came with the screening's read
+    assert "USER_REFUSE" in [r.code for r in judged[paul.pk].reasons] and judged[paul.pk].junk
+    assert "USER_REFUSE" not in [r.code for r in judged[julie.pk].reasons] and not judged[julie.pk].junk
+    # A known domain and nobody of that name: the same one statement, no staff warning.
+    DomainHistory.objects.create(domain="parents.example", first_seen=timezone.now() - timedelta(days=8),
+                                 last_seen=timezone.now(), messages=12, verified=12, failed=0)
+    other = build_message(sender='"Zoé Inconnue" <maman@parents.example>')
+    with CaptureQueriesContext(connection) as reads:
+        screening = screen(parse_message(other), prefix, raw=other, recipients=[(julie.address, julie.pk)])
+    assert len(reads.captured_queries) == 1
+    assert screening.findings is not None
+    assert [w.code for w in screening.findings.warnings] == ["EXTERNAL"]
+    assert "DOMAIN_GOOD_HISTORY" in [r.code for r in screening.reasons]
 
 
 def send(mx, account, raw: bytes) -> Message:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -497,22 +497,38 @@ def staff_named(pairs: Iterable[tuple[str, str]]) -> str | None:
     compared without case, accents, spaces or hyphens (``naming.name_key``:
     "Helene MARTIN" is Hélène Martin), or None: the phishing warning for an
     outside sender using a colleague's name. One query on the name key's
-    index, whatever the number of accounts."""
+    index, whatever the number of accounts (``staff_named_query`` and
+    ``staff_named_in``, which a delivery sends with its other reads in one
+    statement: ``protection.spam.screen``)."""
+    query = staff_named_query(pairs)
+    if query is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return staff_named_in(cursor.fetchall())
+
+
+def staff_named_query(pairs: Iterable[tuple[str, str]]) -> tuple[str, list[str]] | None:
+    """``staff_named``'s query and parameters (columns ``c1`` first name,
+    ``c2`` last name, ``c3`` status), or None when no pair can name anyone."""
     keys = sorted({name_key(first, last) for first, last in pairs if first.strip() and last.strip()})
     keys = [k for k in keys if not k.startswith(" ") and not k.endswith(" ")]  # a name with no letter
     if not keys:
         return None
-    # The status is checked here, not in SQL: given it, SQLite's planner may
-    # walk the status index (every active account) instead of the names'.
-    # Raw SQL: compiling the ORM query cost more than running it.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT first_name, last_name, status FROM {Account._meta.db_table} "  # noqa: S608
-            f"WHERE name_key IN ({','.join(['%s'] * len(keys))}) LIMIT 200",
-            keys,
-        )
-        found = cursor.fetchall()
-    for first, last, status in found:
+    # The status is checked in ``staff_named_in``, not in SQL: given it,
+    # SQLite's planner may walk the status index (every active account)
+    # instead of the names'. Raw SQL: compiling the ORM query cost more
+    # than running it.
+    return (
+        f"SELECT first_name AS c1, last_name AS c2, status AS c3 FROM {Account._meta.db_table} "  # noqa: S608
+        f"WHERE name_key IN ({','.join(['%s'] * len(keys))}) LIMIT 200",
+        keys,
+    )
+
+
+def staff_named_in(rows: Iterable[Sequence[object]]) -> str | None:
+    """``staff_named``'s answer from the rows of ``staff_named_query``."""
+    for first, last, status in rows:
         if status in RECEIVING_STATUSES:
             return f"{first} {last}"
     return None

@@ -351,7 +351,7 @@ def do_deliver_prepared(
         placements = [Placement(a, inboxes[a]) for a in unique if a in inboxes]
         decisions, forwards, learn = {}, [], []
     if screening is not None:
-        do_remember_warnings(prepared.sha256, prefix, screening.findings)
+        do_remember_warnings(prepared.sha256, prefix, screening.findings, screening.auth)
         spam.do_count(screening)
     if own_prefix:
         placements = [

@@ -13,7 +13,7 @@ Indésirables undoes it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -75,24 +75,31 @@ def probability(counts: Counts) -> float | None:
     return (1.0 + h - s) / 2.0
 
 
-def read_counts(tokens: Sequence[int], scopes: Iterable[int] = (ACADEMIE_SCOPE,)) -> dict[int, Counts]:
+def read_counts(
+    tokens: Sequence[int], scopes: Iterable[int] = (ACADEMIE_SCOPE,),
+    totals: Mapping[int, tuple[float, float]] | None = None,
+) -> dict[int, Counts]:
     """Counts of ``tokens`` per scope: one query for the totals, one for the
     tokens (raw SQL over the (scope, token) unique index: the ORM's per-value
     work was most of the cost of 500 tokens), per ``SCOPE_CHUNK`` scopes (a
-    circular to 40,000 people stays under SQLite's 32,766 parameters)."""
+    circular to 40,000 people stays under SQLite's 32,766 parameters).
+    ``totals``: every scope's totals, already read (``totals_query``, sent
+    with a delivery's other reads: ``spam.screen``); a scope missing there
+    learned nothing. Then only scopes that learned cost a query."""
     wanted = sorted(set(scopes))
     per_scope: dict[int, dict[int, tuple[float, float]]] = {scope: {} for scope in wanted}
-    totals: dict[int, tuple[float, float]] = {}
+    read: dict[int, tuple[float, float]] = {}
+    if totals is not None and not (tokens and any(scope in totals for scope in wanted)):
+        return {scope: Counts(*totals.get(scope, (0.0, 0.0)), {}) for scope in wanted}  # nothing to read
     with connection.cursor() as cursor:
         for start in range(0, len(wanted), SCOPE_CHUNK):
             chunk = wanted[start:start + SCOPE_CHUNK]
-            marks = ",".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT scope, spam, ham FROM {TrainingTotals._meta.db_table} WHERE scope IN ({marks})",  # noqa: S608
-                chunk,
-            )
-            found = {int(scope): (float(spam), float(ham)) for scope, spam, ham in cursor.fetchall()}
-            totals.update(found)
+            if totals is None:
+                cursor.execute(*totals_query(chunk))
+                found = totals_in(cursor.fetchall())
+            else:
+                found = {scope: totals[scope] for scope in chunk if scope in totals}
+            read.update(found)
             # Only scopes that learned something can hold tokens: usually the académie's alone.
             present = [scope for scope in chunk if scope in found]
             if present and tokens:
@@ -105,7 +112,24 @@ def read_counts(tokens: Sequence[int], scopes: Iterable[int] = (ACADEMIE_SCOPE,)
                 )
                 for scope, token, spam, ham in cursor.fetchall():
                     per_scope[int(scope)][int(token)] = (float(spam), float(ham))
-    return {scope: Counts(*totals.get(scope, (0.0, 0.0)), per_scope[scope]) for scope in wanted}
+    return {scope: Counts(*read.get(scope, (0.0, 0.0)), per_scope[scope]) for scope in wanted}
+
+
+def totals_query(scopes: Sequence[int]) -> tuple[str, list[int]]:
+    """The training totals of ``scopes`` (at most ``SCOPE_CHUNK``): query and
+    parameters (columns ``c1`` scope, ``c2`` spam, ``c3`` ham)."""
+    marks = ",".join(["%s"] * len(scopes))
+    return (
+        f"SELECT scope AS c1, spam AS c2, ham AS c3 FROM {TrainingTotals._meta.db_table} "  # noqa: S608
+        f"WHERE scope IN ({marks})",
+        list(scopes),
+    )
+
+
+def totals_in(rows: Iterable[Sequence[object]]) -> dict[int, tuple[float, float]]:
+    """{scope: (spam, ham)} from the rows of ``totals_query`` (as the
+    database gives them, or as text)."""
+    return {int(str(scope)): (float(str(spam)), float(str(ham))) for scope, spam, ham in rows}
 
 
 def combine(academie: Counts, personal: Counts | None) -> Counts:

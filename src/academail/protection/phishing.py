@@ -28,7 +28,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,7 +117,10 @@ class Findings:
 
     def to_json(self) -> dict[str, object]:
         """What ``warnings.do_remember`` stores: codes and parameters, no text."""
-        return {"warnings": [asdict(w) for w in self.warnings], "links": self.flagged_links}
+        # Built here rather than by ``dataclasses.asdict``, whose deep copy of
+        # each warning's parameters was a third of storing them (bench/protection.py).
+        return {"warnings": [{"code": w.code, "level": w.level, "params": w.params} for w in self.warnings],
+                "links": self.flagged_links}
 
 
 def _fold(text: str) -> str:
@@ -161,30 +164,43 @@ def _is_ip(host: str) -> bool:
         return bool(re.fullmatch(r"\d{8,10}|0x[0-9a-f]{6,8}", host))  # decimal / hex IPv4 tricks
 
 
-# What ``later`` answers in place of a staff member's name: ``settle`` asks
-# the directory afterwards (a delivery worker process reads no database).
+# What ``later`` answers in place of a staff member's name: the serving process
+# asks the directory afterwards (``pending_staff``, ``settled``): a delivery worker
+# process reads no database.
 PENDING_STAFF = "\x00pending"
 
 
 def later(pairs: list[tuple[str, str]]) -> str | None:
     """A stand-in for ``staff_named`` where no database is at hand: a
-    DISPLAY_NAME_STAFF warning that ``settle`` confirms or removes."""
+    DISPLAY_NAME_STAFF warning that ``settled`` confirms or removes."""
     return PENDING_STAFF if pairs else None
 
 
-def settle(findings: Findings, parsed: ParsedMessage) -> Findings:
-    """``findings`` with a pending staff-name warning (``later``) looked up in
-    the directory (``staff_named``): filled in with the colleague's name, or
-    removed when nobody has that name. One query at most."""
+def pending_staff(findings: Findings | None, parsed: ParsedMessage) -> list[tuple[str, str]] | None:
+    """The (first, last) splits of the display name that a pending
+    staff-name warning (``later``) asks about, or None when none is pending:
+    what the caller looks up in the directory (``staff_named``) before
+    ``settled``. ``spam.screen`` sends that lookup with its other reads."""
+    if findings is not None and any(_pending(w) for w in findings.warnings):
+        return name_splits(parsed.from_[0].name if parsed.from_ else "")
+    return None
+
+
+def settled(findings: Findings, staff: str | None) -> Findings:
+    """``findings`` with its pending staff-name warning (``later``) filled in
+    with the colleague's name ``staff`` (the directory's answer for
+    ``pending_staff``), or removed when nobody has that name (None)."""
     for index, warning in enumerate(findings.warnings):
-        if warning.code == "DISPLAY_NAME_STAFF" and warning.params.get("name") == PENDING_STAFF:
-            name = parsed.from_[0].name if parsed.from_ else ""
-            staff = staff_named(name_splits(name))
+        if _pending(warning):
             rest = findings.warnings[:index] + findings.warnings[index + 1:]
             if staff is not None:
                 rest.insert(index, Warning(warning.code, warning.level, {**warning.params, "name": staff}))
             return Findings(rest, findings.flagged_links)
     return findings
+
+
+def _pending(warning: Warning) -> bool:
+    return warning.code == "DISPLAY_NAME_STAFF" and warning.params.get("name") == PENDING_STAFF
 
 
 def analyse(

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from academail.accounts.services import staff_named_in, staff_named_query
 from academail.mime.parse import ParsedMessage
-from academail.protection import classifier, domains, phishing, rspamd
+from academail.protection import classifier, domains, phishing, rspamd, together
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import (
     ACADEMIE_SCOPE,
@@ -142,6 +143,11 @@ class Screening:
     findings: Findings | None = None  # phishing warnings, to store with the message
     outside: dict[str, object] | None = None  # rspamd's answer, when it decided
     personal: dict[int, classifier.Counts] = field(default_factory=dict)  # recipients known to ``screen``
+    # The lists, correspondents and reported senders of the recipients known
+    # to ``screen`` ((account, kind, key) rows, ``_standing``), read with its
+    # other reads; ``verdicts`` reads only the others'.
+    standing: tuple[tuple[int, str, str], ...] = ()
+    standing_of: frozenset[int] = frozenset()
 
     @property
     def sender_domain(self) -> str:
@@ -214,7 +220,7 @@ class Look:
     auth: Auth
     reasons: tuple[Reason, ...]  # the rules that need no learning
     tokens: list[int]
-    findings: Findings | None  # phishing warnings, the staff-name one pending (``phishing.settle``)
+    findings: Findings | None  # phishing warnings, the staff-name one pending (``phishing.settled``)
 
 
 def look(parsed: ParsedMessage, prefix: bytes = b"", raw: bytes | None = None) -> Look:
@@ -254,24 +260,49 @@ def screen(
         looked = look(parsed, prefix, raw)
     sender, auth = looked.sender, looked.auth
     reasons = list(looked.reasons)
-    findings = phishing.settle(looked.findings, parsed) if looked.findings is not None else None
     domain = sender.rpartition("@")[2]
     # Domain history: mail through our MX only (the one with our authentication results).
     outside = auth.present and bool(domain) and not phishing.is_academie(domain)
-    past = domains.history(domain) if outside else None
+    accounts = sorted({account_id for _, account_id in recipients})
+    scopes = [ACADEMIE_SCOPE, *accounts]
+    # Every read below in one statement (``together``): a delivery from
+    # outside paid one statement each (bench/README.md, issue 13).
+    parts: dict[str, together.Part] = {}
+    pairs = phishing.pending_staff(looked.findings, parsed)
+    staff = staff_named_query(pairs) if pairs else None
+    if staff is not None:
+        parts["staff"] = (*staff, 3)
+    if outside:
+        parts["domain"] = (*domains.history_query(domain), 4)
+    small = len(scopes) <= classifier.SCOPE_CHUNK  # a circular's recipients: the usual chunked reads
+    if small and not rspamd.enabled():
+        parts["totals"] = (*classifier.totals_query(scopes), 3)
+    if small and sender and accounts:
+        parts["standing"] = (*_standing_query(accounts, sender, domain), 3)
+    found = together.select_together(parts)
+    findings = (
+        phishing.settled(looked.findings, staff_named_in(found["staff"]) if staff else None)
+        if looked.findings is not None else None
+    )
+    past = domains.history_in(found["domain"]) if outside else None
     if outside:
         reasons.extend(_domain_reasons(past))
     if findings is not None and outside and past is None:
         findings.warnings.append(phishing.Warning("NEW_DOMAIN", phishing.INFO, {"domain": domain[:253]}))
+    standing = tuple((int(str(a)), str(k), str(v)) for a, k, v in found.get("standing", ()))
+    standing_of = frozenset(accounts) if "standing" in parts else frozenset()
     if raw is not None and rspamd.enabled():
         answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from,
                               recipients=[address for address, _ in recipients])
         if answer is not None:
-            return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer)
+            return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer,
+                             standing=standing, standing_of=standing_of)
     tokens = looked.tokens
-    counts = classifier.read_counts(tokens, [ACADEMIE_SCOPE, *(account_id for _, account_id in recipients)])
+    totals = classifier.totals_in(found["totals"]) if "totals" in parts else None
+    counts = classifier.read_counts(tokens, scopes, totals=totals)
     academie = counts.pop(ACADEMIE_SCOPE)
-    return Screening(sender, auth, tuple(reasons), tokens, academie, findings, personal=counts)
+    return Screening(sender, auth, tuple(reasons), tokens, academie, findings, personal=counts,
+                     standing=standing, standing_of=standing_of)
 
 
 def _domain_reasons(past: domains.History | None) -> list[Reason]:
@@ -334,28 +365,34 @@ def _standing(accounts: Sequence[int], sender: str, domain: str) -> list[tuple[i
     """(account, kind, key) of the recipients' list entries, correspondents
     and reported senders for this sender, in one query per
     ``classifier.SCOPE_CHUNK`` recipients."""
-    rule, known, reported = (m._meta.db_table for m in (SenderRule, Correspondent, ReportedSender))
     found: list[tuple[int, str, str]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(accounts), classifier.SCOPE_CHUNK):
-            chunk = accounts[start:start + classifier.SCOPE_CHUNK]
-            marks = ",".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT account_id, kind, sender FROM {rule} WHERE account_id IN ({marks}) "  # noqa: S608
-                f"AND sender IN (%s, %s) "
-                f"UNION ALL SELECT account_id, 'correspondent', address FROM {known} "
-                f"WHERE account_id IN ({marks}) AND address = %s "
-                f"UNION ALL SELECT account_id, 'reported', address FROM {reported} "
-                f"WHERE account_id IN ({marks}) AND address = %s",
-                [*chunk, sender, "@" + domain, *chunk, sender, *chunk, sender],
-            )
+            cursor.execute(*_standing_query(accounts[start:start + classifier.SCOPE_CHUNK], sender, domain))
             found.extend((int(a), str(k), str(v)) for a, k, v in cursor.fetchall())
     return found
 
 
+def _standing_query(accounts: Sequence[int], sender: str, domain: str) -> tuple[str, list[object]]:
+    """``_standing``'s query for at most ``classifier.SCOPE_CHUNK`` accounts
+    (columns ``c1`` account, ``c2`` kind, ``c3`` key)."""
+    rule, known, reported = (m._meta.db_table for m in (SenderRule, Correspondent, ReportedSender))
+    marks = ",".join(["%s"] * len(accounts))
+    return (
+        f"SELECT account_id AS c1, kind AS c2, sender AS c3 FROM {rule} WHERE account_id IN ({marks}) "  # noqa: S608
+        f"AND sender IN (%s, %s) "
+        f"UNION ALL SELECT account_id, 'correspondent', address FROM {known} "
+        f"WHERE account_id IN ({marks}) AND address = %s "
+        f"UNION ALL SELECT account_id, 'reported', address FROM {reported} "
+        f"WHERE account_id IN ({marks}) AND address = %s",
+        [*accounts, sender, "@" + domain, *accounts, sender, *accounts, sender],
+    )
+
+
 def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verdict]:
     """Each recipient's verdict. Queries: the lists, correspondents and
-    reported senders (one per ``classifier.SCOPE_CHUNK`` recipients), plus the personal
+    reported senders of the recipients ``screen`` did not know (one per
+    ``classifier.SCOPE_CHUNK`` recipients), plus the personal
     counts of the recipients ``screen`` did not know (two per chunk),
     whatever the number of recipients."""
     accounts = sorted(set(account_ids))
@@ -368,7 +405,10 @@ def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verd
     if sender:
         # An address's own entry wins over its domain's; "refuse" wins a tie.
         found: dict[int, tuple[tuple[bool, bool], str]] = {}
-        for account_id, kind, key in _standing(accounts, sender, domain):
+        wanted = set(accounts)
+        unread = [a for a in accounts if a not in screening.standing_of]
+        rows = [r for r in screening.standing if r[0] in wanted]
+        for account_id, kind, key in [*rows, *(_standing(unread, sender, domain) if unread else [])]:
             if kind == "correspondent":
                 known.add(account_id)
             elif kind == "reported":

@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from academail.mime.parse import Part
-from academail.protection.authresults import read_auth
+from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import MessageWarnings
 from academail.protection.phishing import Findings, name_warnings
 from academail.protection.texts import describe
@@ -30,14 +30,18 @@ from academail.protection.texts import describe
 _LINK_SALT = "academail.protection.link"
 
 
-def warnings_key(sha256: str, prefix: bytes) -> str:
-    auth = read_auth(prefix)
+def warnings_key(sha256: str, prefix: bytes, auth: Auth | None = None) -> str:
+    """The key of a message's warnings: its content and the authentication
+    results of its ``prefix`` (``auth``: those results, already read)."""
+    if auth is None:
+        auth = read_auth(prefix)
     return hashlib.sha256(f"{sha256}|{auth!r}".encode()).hexdigest()
 
 
-def do_remember(sha256: str, prefix: bytes, findings: Findings | None) -> None:
-    """Store the warnings of a delivered message (nothing when there are none).
-    Precondition: inside the delivery transaction."""
+def do_remember(sha256: str, prefix: bytes, findings: Findings | None, auth: Auth | None = None) -> None:
+    """Store the warnings of a delivered message (nothing when there are none);
+    ``auth``: the authentication results of ``prefix``, when the screening
+    already read them. Precondition: inside the delivery transaction."""
     if findings is None or not findings.warnings:
         return
     # Raw SQL: once per delivery from outside, where the ORM's bulk_create
@@ -47,7 +51,7 @@ def do_remember(sha256: str, prefix: bytes, findings: Findings | None) -> None:
         cursor.execute(
             f"INSERT INTO {MessageWarnings._meta.db_table} (key, level, data, created_at)"  # noqa: S608
             " VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            [warnings_key(sha256, prefix), findings.level, json.dumps(findings.to_json()),
+            [warnings_key(sha256, prefix, auth), findings.level, json.dumps(findings.to_json()),
              connection.ops.adapt_datetimefield_value(timezone.now())],
         )
 
