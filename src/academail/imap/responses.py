@@ -30,6 +30,7 @@ CODE_SERVERBUG = "SERVERBUG"
 CODE_CLOSED = "CLOSED"
 CODE_EXPUNGEISSUED = "EXPUNGEISSUED"
 CODE_NOPERM = "NOPERM"  # RFC 5530 §3: the ACL does not allow it (RFC 4314)
+CODE_NOTIFICATIONOVERFLOW = "NOTIFICATIONOVERFLOW"  # RFC 5465 §5.8
 CODE_NOUPDATE = "NOUPDATE"  # RFC 5267 §4.3.1: followed by the search's tag, quoted
 
 # Texts. Protocol replies are in English; what a person may read is also French.
@@ -70,6 +71,7 @@ NO_CONTEXT_DROPPED = "Search no longer updated / la recherche n'est plus suivie"
 NO_UNKNOWN_CONTEXT = "No updating search with that tag"
 BAD_TAG_REUSE = "Tag reuse: an updating search already has this tag"
 OK_NO_MORE_UPDATES = "No further updates"
+OK_NOTIFICATION_OVERFLOW = "Too many changes: notifications stopped, resynchronise / trop de changements"
 
 # Spellings NFKD does not reduce to ASCII; French quotes lose the spaces inside them.
 _ASCII_SPELLINGS = str.maketrans({

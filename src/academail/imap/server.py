@@ -8,6 +8,7 @@ autologout of RFC 9051 §5.4, the greeting and refusals, the per-address cap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
@@ -120,6 +121,28 @@ class Connection(LineConnection):
 
     def write_timeout(self) -> float:
         return WRITE_TIMEOUT_SECONDS
+
+    async def read_command(self) -> bytes | None:
+        """The next command; with NOTIFY (RFC 5465) set, notifications are
+        sent while waiting for it, as IDLE does (one future per wait)."""
+        session = self.session
+        if session.notify is None or session.subscription is None:
+            return await super().read_command()
+        reading = asyncio.ensure_future(super().read_command())
+        try:
+            while not reading.done() and session.notify is not None:
+                await session.wait_event_or(reading)
+                if not reading.done():
+                    await session.between_commands()
+                    await self.flush()
+                    if session.state is State.LOGOUT:
+                        return None
+            return await reading
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
 
     # -- one command ---------------------------------------------------------------
     async def handle(self, data: bytes) -> None:

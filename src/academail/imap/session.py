@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 
-from academail.imap import contexts, limits
+from academail.imap import contexts, limits, notify
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.parsing.lexer import SequenceSet
@@ -63,6 +63,7 @@ def capabilities(*, tls: bool, authenticated: bool, starttls_offered: bool) -> s
         "UTF8=ACCEPT", "ACL", "RIGHTS=kxte",  # RFC 4314 §2.1 and §3
         "SORT", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",  # RFC 5256, RFC 5267 §3
         "CONTEXT=SEARCH", "CONTEXT=SORT",  # RFC 5267 §4
+        "NOTIFY",  # RFC 5465
         "MULTIAPPEND", "BINARY", "COMPRESS=DEFLATE", "CATENATE",  # RFC 3502, 3516, 4978, 4469
     ]
     return " ".join(caps)
@@ -109,6 +110,7 @@ class Session:
         self.client_name = ""  # the "name" the client gave in ID (RFC 2971), if before LOGIN
         self.counted_account: int | None = None  # counted in limits.by_account
         self.last_event: MailEvent | None = None  # newest event seen for the selected mailbox
+        self.notify: notify.Notifying | None = None  # NOTIFY SET in force (RFC 5465)
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -182,13 +184,63 @@ class Session:
 
     # -- announcing other sessions' changes ----------------------------------------
     def _drain_events(self) -> None:
-        if self.subscription is None or self.view is None:
+        """Take the bus's events: the selected mailbox's poke its view, the
+        others' are kept for NOTIFY when it is set (RFC 5465), else dropped
+        (SELECT reads a fresh snapshot anyway)."""
+        if self.subscription is None:
             return
         queue = self.subscription.queue
         while not queue.empty():
             event = queue.get_nowait()
-            if event.mailbox_id == self.view.mailbox_id:
+            if self.view is not None and event.mailbox_id == self.view.mailbox_id:
                 self.poke(event)
+                if event.kind == "mailbox" and self.notify is not None:
+                    self.notify.note(event.mailbox_id, event.kind)  # a rename of the selected one
+            elif self.notify is not None:
+                self.notify.note(event.mailbox_id, event.kind)
+
+    def pending_events(self) -> bool:
+        return self.subscription is not None and not self.subscription.queue.empty()
+
+    async def wait_event_or(self, other: asyncio.Future[Any]) -> None:
+        """Until the bus has an event for this session or ``other`` is done
+        (the client's next line): one future per wait, resolved by either, no
+        task per event and no asyncio.wait, which mattered when a delivery
+        wakes a thousand idling sessions at once (IDLE, NOTIFY)."""
+        subscription = self.subscription
+        assert subscription is not None
+        if not subscription.queue.empty() or other.done():
+            return
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake_up(_: object) -> None:
+            if not wake.done():
+                wake.set_result(None)
+
+        subscription.wakeup = wake
+        other.add_done_callback(wake_up)
+        try:
+            await wake
+        finally:
+            subscription.wakeup = None
+            other.remove_done_callback(wake_up)
+
+    async def between_commands(self) -> None:
+        """NOTIFY (RFC 5465) while the client sends nothing: the selected
+        mailbox's changes when its filter asks for message events (EXPUNGE
+        too with SELECTED, not with SELECTED-DELAYED, §5.1), and the rest."""
+        notifying = self.notify
+        if notifying is None:
+            return
+        self._drain_events()
+        selected = notifying.selected_filter()
+        if self.state is State.SELECTED and selected is not None and "MessageNew" in selected.events:
+            new = await self._announce_selected(
+                expunge_ok=selected.kind == "SELECTED", flags="FlagChange" in selected.events,
+            )
+            if new and selected.fetch and self.state is State.SELECTED:
+                await notify.fetch_new(self, new, selected.fetch)
+        await notify.deliver(self)
 
     def poke(self, event: MailEvent) -> None:
         assert self.view is not None
@@ -245,10 +297,18 @@ class Session:
     async def announce(self, *, expunge_ok: bool) -> None:
         """Tell the client what changed in the selected mailbox. EXPUNGE (or
         VANISHED with QRESYNC) only when ``expunge_ok``: never while answering
-        FETCH, STORE or SEARCH, whose sequence numbers would shift (RFC 3501 §7.4.1)."""
-        if self.state is not State.SELECTED:
-            return
+        FETCH, STORE or SEARCH, whose sequence numbers would shift (RFC 3501 §7.4.1).
+        Then, with NOTIFY, what happened elsewhere (RFC 5465)."""
         self._drain_events()
+        if self.state is State.SELECTED:
+            await self._announce_selected(expunge_ok=expunge_ok)
+        await notify.deliver(self)
+
+    async def _announce_selected(self, *, expunge_ok: bool, flags: bool = True) -> list[int]:
+        """``announce`` for the selected mailbox; the UIDs that became new.
+        Without ``flags`` (NOTIFY without FlagChange, between commands) flag
+        changes wait: the view's MODSEQ stays, so the next command tells them."""
+        new_uids: list[int] = []
         view = self.selected
         candidates: set[int] = set()  # UIDs to test again against live searches
         if view.poked:
@@ -258,24 +318,30 @@ class Session:
             except MailboxNotFound:
                 await self.untagged(f"BYE {R.BYE_MAILBOX_GONE}")
                 self.state = State.LOGOUT
-                return
+                return []
             for uid in changes.expunged:
                 if view.seq_of(uid) is not None:
                     view.pending_expunge.add(uid)
             candidates.update(row.uid for row in changes.changed)
             candidates.update(changes.new_uids)
-            for row in changes.changed:
-                seq = view.seq_of(row.uid)
-                if seq is None or row.uid in view.pending_expunge or view.reported.get(row.uid, 0) >= row.modseq:
-                    continue
-                await self.note_keywords(row.keywords)
-                await self.untagged(self.flags_fetch(seq, row.uid, row.flags, row.keywords, row.modseq))
-            view.modseq = max(view.modseq, changes.highestmodseq)
-            view.reported = {u: m for u, m in view.reported.items() if m > view.modseq}
+            if flags or not changes.changed:
+                for row in changes.changed:
+                    seq = view.seq_of(row.uid)
+                    if seq is None or row.uid in view.pending_expunge or view.reported.get(row.uid, 0) >= row.modseq:
+                        continue
+                    await self.note_keywords(row.keywords)
+                    await self.untagged(self.flags_fetch(seq, row.uid, row.flags, row.keywords, row.modseq))
+                view.modseq = max(view.modseq, changes.highestmodseq)
+                view.reported = {u: m for u, m in view.reported.items() if m > view.modseq}
+            else:
+                view.poked = True  # read again at the next command
+                # New messages' own MODSEQ is not a flag change to tell then.
+                view.reported.update(dict.fromkeys((u for u in changes.new_uids if u > view.last_uid), changes.highestmodseq))
             view.uidnext = max(view.uidnext, changes.uidnext)
             if expunge_ok:
                 await self.send_expunged(sorted(view.pending_expunge))
             if changes.new_uids:
+                new_uids = [u for u in changes.new_uids if u > view.last_uid]
                 view.add(changes.new_uids)
                 if not view.readonly:
                     # RFC 3501 §2.3.2: the first session told of new mail gets its \Recent.
@@ -286,6 +352,7 @@ class Session:
             await self.send_expunged(sorted(view.pending_expunge))
         if view.contexts.live and self.state is State.SELECTED:
             await contexts.refresh(self, candidates)  # after EXISTS (RFC 5267 §4.3.3)
+        return new_uids
 
     async def send_expunged(self, uids: list[int]) -> None:
         """EXPUNGE responses in descending order, or one VANISHED (RFC 7162 §3.2.10)."""

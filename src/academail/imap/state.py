@@ -34,6 +34,7 @@ ALLOWED: dict[str, frozenset[State]] = {
     "SORT": SELECTED, "THREAD": SELECTED,  # RFC 5256 §3, §4
     "CANCELUPDATE": SELECTED,  # RFC 5267 §4.3.5 (command-select)
     "COMPRESS": AUTH,  # RFC 4978 §3: after authentication
+    "NOTIFY": AUTH,  # RFC 5465 §3: authenticated and selected states
 }
 
 

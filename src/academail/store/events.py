@@ -58,6 +58,7 @@ class Subscription:
         # Set by a waiter that prefers one future to a task on queue.get()
         # (IMAP IDLE: a thousand sessions of one account wake per delivery).
         self.wakeup: asyncio.Future[None] | None = None
+        self.dropped = 0  # events lost to a full queue (IMAP NOTIFY reports an overflow)
 
     async def get(self) -> MailEvent:
         return await self.queue.get()
@@ -67,6 +68,7 @@ class Subscription:
         # without bound; it will resynchronise from MODSEQ anyway.
         if self.queue.full():
             self.queue.get_nowait()
+            self.dropped += 1
         self.queue.put_nowait(event)
         wakeup = self.wakeup
         if wakeup is not None and not wakeup.done():

@@ -265,14 +265,18 @@ def subscribed_names(account_id: int) -> set[str]:
 def do_subscribe(account_id: int, name: str) -> None:
     """SUBSCRIBE an existing mailbox (RFC 3501 §6.3.6 lets the server check that
     it exists: a typo then gets NO instead of a phantom entry); MailboxNotFound
-    otherwise."""
-    _add_subscriptions(account_id, [access_mailbox_by_name(account_id, name).name])
+    otherwise. Publishes "mailbox" (IMAP NOTIFY's SubscriptionChange)."""
+    box = access_mailbox_by_name(account_id, name)
+    _add_subscriptions(account_id, [box.name])
+    publish_on_commit([MailEvent(account_id, box.pk, "mailbox")])
 
 
 def do_unsubscribe(account_id: int, name: str) -> None:
     """UNSUBSCRIBE ``name``, whether or not the mailbox still exists: a name left
-    by a deleted mailbox must be removable (RFC 3501 §6.3.7). Idempotent."""
-    Subscription.objects.filter(account_id=account_id, name=canonical_name(name)).delete()
+    by a deleted mailbox must be removable (RFC 3501 §6.3.7). Idempotent.
+    Publishes "mailbox" with mailbox id 0 when something was removed."""
+    if Subscription.objects.filter(account_id=account_id, name=canonical_name(name)).delete()[0]:
+        publish_on_commit([MailEvent(account_id, 0, "mailbox")])
 
 
 def release_messages(account_id: int, messages: QuerySet[Message]) -> None:

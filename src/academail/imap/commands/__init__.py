@@ -15,6 +15,7 @@ from academail.imap.commands import (
     general,
     idle,
     mailbox,
+    notify,
     search,
     select,
 )
@@ -48,6 +49,7 @@ HANDLERS.add(C.GetQuotaRoot, mailbox.do_getquotaroot)
 HANDLERS.add(C.GetQuota, mailbox.do_getquota)
 HANDLERS.add(C.Append, append.do_append)
 HANDLERS.add(C.Idle, idle.do_idle)
+HANDLERS.add(C.Notify, notify.do_notify)  # RFC 5465
 # RFC 4314 §3: access control lists.
 HANDLERS.add(C.GetAcl, acl.do_getacl)
 HANDLERS.add(C.SetAcl, acl.do_setacl)

@@ -18,33 +18,12 @@ async def do_idle(session: Session, command: C.Idle) -> None:
     await session.conn.flush()
     subscription = session.subscription
     assert subscription is not None
-    loop = asyncio.get_running_loop()
     reader = asyncio.ensure_future(session.conn.next_line())
     try:
         while True:
-            # One future per wait, resolved by a new event or by the
-            # client's line: no task per event and no asyncio.wait, which
-            # mattered when a delivery wakes a thousand sessions at once.
-            if subscription.queue.empty() and not reader.done():
-                wake: asyncio.Future[None] = loop.create_future()
-
-                def wake_up(_: object, wake: asyncio.Future[None] = wake) -> None:
-                    if not wake.done():
-                        wake.set_result(None)
-
-                subscription.wakeup = wake
-                reader.add_done_callback(wake_up)
-                try:
-                    await wake
-                finally:
-                    subscription.wakeup = None
-                    reader.remove_done_callback(wake_up)
+            await session.wait_event_or(reader)
             if not subscription.queue.empty():
-                while not subscription.queue.empty():
-                    event = subscription.queue.get_nowait()
-                    if session.view is not None and event.mailbox_id == session.view.mailbox_id:
-                        session.poke(event)
-                await session.announce(expunge_ok=True)
+                await session.announce(expunge_ok=True)  # drains the queue (and NOTIFY's events)
                 await session.conn.flush()
                 if session.state is State.LOGOUT:
                     return

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from academail.imap.parsing import utf7
 from academail.imap.parsing.errors import ParseError
-from academail.imap.parsing.fetch import FetchItem, parse_items
+from academail.imap.parsing.fetch import FetchItem, parse_item, parse_items
 from academail.imap.parsing.lexer import Lexer, SequenceSet
 from academail.imap.parsing.search import MONTHS, SearchKey, parse_keys
 
@@ -281,6 +281,24 @@ class Sort(Command):
     key: SearchKey
     returns: tuple[str, ...] | None = None  # ESORT (RFC 5267 §3); None: plain SORT
     partial: tuple[int, int] | None = None  # RFC 5267 §4.4 PARTIAL range, as written
+
+
+@dataclass(frozen=True)
+class NotifyFilter:
+    """One ``(filter-mailboxes events)`` of NOTIFY SET (RFC 5465 §3.1, §6)."""
+
+    kind: str  # SELECTED, SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES
+    mailboxes: tuple[str, ...]  # SUBTREE's and MAILBOXES' names
+    events: tuple[str, ...]  # as the RFC spells them (MessageNew ...); () for NONE
+    fetch: tuple[FetchItem, ...] = ()  # MessageNew's fetch attributes (SELECTED only)
+
+
+@dataclass(frozen=True)
+class Notify(Command):
+    """RFC 5465 §3: NOTIFY NONE (``filters`` None) or NOTIFY SET [STATUS] filters."""
+
+    filters: tuple[NotifyFilter, ...] | None
+    status: bool = False
 
 
 @dataclass(frozen=True)
@@ -672,6 +690,69 @@ def _sort(lx: Lexer, tag: str, name: str, utf8: bool, uid: bool = False) -> Comm
     return Sort(tag, name, uid, tuple(keys), charset, key, returns, partial)
 
 
+NOTIFY_FILTERS = frozenset({"SELECTED", "SELECTED-DELAYED", "INBOXES", "PERSONAL", "SUBSCRIBED", "SUBTREE", "MAILBOXES"})
+# RFC 5465 §5: every event name the RFC defines, case-insensitive on the wire.
+NOTIFY_EVENTS = {
+    name.upper(): name
+    for name in ("MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "MailboxName",
+                 "SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange")
+}
+
+
+def _notify(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
+    """RFC 5465 §3 and §8: ``NOTIFY NONE`` or ``NOTIFY SET [STATUS] 1*(SP
+    "(" filter-mailboxes SP events ")")``. Unknown event names (event-ext)
+    are kept as written, for the handler's NO [BADEVENT]."""
+    lx.sp()
+    word = lx.keyword()
+    if word == "NONE":
+        return Notify(tag, name, None)
+    if word != "SET":
+        raise lx.error("expected NOTIFY SET or NOTIFY NONE")
+    lx.sp()
+    status = lx.maybe(b"STATUS ")
+    filters: list[NotifyFilter] = []
+    while True:
+        filters.append(_notify_filter(lx, utf8))
+        if lx.at_end():
+            return Notify(tag, name, tuple(filters), status)
+        lx.sp()
+        if len(filters) >= 50:
+            raise lx.error("too many NOTIFY filters")
+
+
+def _notify_filter(lx: Lexer, utf8: bool) -> NotifyFilter:
+    lx.expect(b"(")
+    kind = lx.keyword()
+    if kind not in NOTIFY_FILTERS:
+        raise lx.error(f"unknown NOTIFY filter {kind[:40]}")
+    mailboxes: list[str] = []
+    if kind in ("SUBTREE", "MAILBOXES"):
+        lx.sp()
+        if lx.peek() == b"(":
+            mailboxes = lx.paren_list(lambda: _mailbox(lx, utf8), allow_empty=False)
+        else:
+            mailboxes = [_mailbox(lx, utf8)]
+    lx.sp()
+    events: list[str] = []
+    fetch: list[FetchItem] = []
+    if lx.maybe(b"NONE"):
+        lx.expect(b")")
+        return NotifyFilter(kind, tuple(mailboxes), ())
+
+    def event() -> str:
+        word = lx.atom()
+        spelled = NOTIFY_EVENTS.get(word.upper(), word)
+        if spelled == "MessageNew" and lx.peek(2) == b" (":
+            lx.sp()
+            fetch.extend(lx.paren_list(lambda: parse_item(lx), allow_empty=False))
+        return spelled
+
+    events = lx.paren_list(event, allow_empty=False)
+    lx.expect(b")")
+    return NotifyFilter(kind, tuple(mailboxes), tuple(events), tuple(fetch))
+
+
 def _cancelupdate(lx: Lexer, tag: str, name: str, utf8: bool) -> Command:
     """RFC 5267 §4.3.5: ``CANCELUPDATE 1*(SP quoted)``, the searches' tags."""
     tags: list[str] = []
@@ -804,6 +885,7 @@ _PARSERS = {
     "MOVE": _copy, "GETACL": _one_mailbox, "MYRIGHTS": _one_mailbox, "SETACL": _setacl,
     "DELETEACL": _deleteacl, "LISTRIGHTS": _listrights, "SORT": _sort,
     "THREAD": _thread, "COMPRESS": _compress, "CANCELUPDATE": _cancelupdate,
+    "NOTIFY": _notify,
 }
 _UID_PARSERS = {"SEARCH": _search, "SORT": _sort, "THREAD": _thread, "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy}
 KNOWN_COMMANDS = frozenset(_PARSERS) | SIMPLE_COMMANDS | {"UID"}
