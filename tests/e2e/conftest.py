@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,8 +15,9 @@ CHROMIUM = os.environ.get("ACADEMAIL_CHROMIUM", "/usr/bin/chromium")
 DRIVER = os.environ.get("ACADEMAIL_CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
 
-@pytest.fixture(scope="session")
-def browser():
+def chromium(lang: str = "fr-FR", prefs: dict | None = None):
+    """A headless Chromium with its driver (the caller quits it): French unless
+    ``lang`` says otherwise; ``prefs``: Chromium preferences (JavaScript off...)."""
     # `make test` installs them (make system-deps): a missing browser is a failure, not a skip.
     assert os.path.exists(CHROMIUM) and os.path.exists(DRIVER), (
         "chromium and chromium-driver are missing: run `make system-deps` (apt-get install chromium chromium-driver)"
@@ -26,10 +29,18 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=fr-FR"):
+                 "--disable-dev-shm-usage", "--window-size=1200,1000", f"--lang={lang}"):
         options.add_argument(flag)
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.implicitly_wait(3)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def browser():
+    driver = chromium()
     yield driver
     driver.quit()
 
@@ -43,15 +54,52 @@ def page(browser, live_server, settings):
     yield browser
 
 
+@contextmanager
+def screen_size(driver, width: int, height: int, *, scale: int = 1, touch: bool = False) -> Iterator[None]:
+    """The browser's viewport as a ``width`` x ``height`` screen (a phone's
+    below 600 px), for the time of the block."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": width < 600})
+    if touch:
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+    try:
+        yield
+    finally:
+        if touch:
+            driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 @pytest.fixture
 def phone(page):
     """The browser as a 390x844 phone with a touch screen."""
-    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                         {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
-    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
-    yield page
-    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    with screen_size(page, 390, 844, scale=3, touch=True):
+        yield page
+
+
+# Issue 20's two screens: a desktop and a phone.
+SCREENS = {"bureau": (1366, 900), "telephone": (390, 844)}
+
+
+@pytest.fixture(params=sorted(SCREENS))
+def screen(request, page):
+    """The test runs twice: on a desktop screen, then on a phone's."""
+    with screen_size(page, *SCREENS[request.param]):
+        yield page
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    from tests.e2e.pagechecks import axe_text
+
+    return axe_text()
+
+
+@pytest.fixture
+def dav_dir(settings, tmp_path):
+    """The agenda's DAV collections in this test's own folder."""
+    settings.DAV_DIR = tmp_path / "dav"
+    return settings.DAV_DIR
 
 
 # --- helpers for the webmail browser tests (test_webmail_browser, test_xss_browser,

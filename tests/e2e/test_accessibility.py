@@ -12,8 +12,6 @@ audited: axe runs on the webmail's page around it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
@@ -21,46 +19,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browserwait import left
 from tests.e2e.conftest import PASSWORD, deliver, fill_demo_mailbox, make_person, sign_in, wait_text
+from tests.e2e.pagechecks import AXE, audit, report  # noqa: F401 - also imported from here by other modules
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-BLOCKING = {"serious", "critical"}
 VIEWPORTS = {"bureau": (1280, 900), "telephone": (390, 844)}
-
-_RUN_AXE = """
-const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, iframes: false, resultTypes: ['violations']})
-  .then(r => done({violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary.replace(/\\s+/g, ' ').slice(0, 300))}))}),
-        e => done({error: String(e)}));
-"""
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
     assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
     return AXE.read_text()
-
-
-def audit(driver, source: str) -> list[dict]:
-    """The blocking violations of the page open in ``driver``."""
-    if not driver.execute_script("return typeof window.axe === 'object'"):
-        driver.execute_script(source + "\n;window.axe = axe;")
-    driver.set_script_timeout(60)
-    result = driver.execute_async_script(_RUN_AXE, TAGS)
-    assert "error" not in result, result
-    return [v for v in result["violations"] if v["impact"] in BLOCKING]
-
-
-def report(found: dict[str, list[dict]]) -> str:
-    lines = []
-    for page, violations in found.items():
-        for v in violations:
-            lines.append(f"{page}: [{v['impact']}] {v['id']} — {v['help']}")
-            lines += [f"    {node}" for node in v["nodes"][:5]]
-    return "\n".join(lines)
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))

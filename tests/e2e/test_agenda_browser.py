@@ -11,82 +11,52 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import PASSWORD, make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import audit, axe_source, report  # noqa: F401 - axe_source is a fixture
+from tests.e2e.pagechecks import PageChecks, click, set_value, submit
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SIZES = {"bureau": (1366, 900), "telephone": (390, 844)}
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("dav_dir")]
 
 
-@pytest.fixture(params=sorted(SIZES))
-def sized(request, page, settings, tmp_path):
-    settings.DAV_DIR = tmp_path / "dav"
-    width, height = SIZES[request.param]
-    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-    yield page
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
-
-def _no_horizontal_scroll(driver):
-    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"), \
-        driver.current_url
-
-
-def _set(driver, name, value):
-    field = driver.find_element(By.NAME, name)
-    driver.execute_script("arguments[0].value = arguments[1]", field, value)
-
-
-def test_create_an_event_and_see_it_in_every_view(sized, live_server, axe_source):  # noqa: F811
+def test_create_an_event_and_see_it_in_every_view(screen, live_server, axe_source):
     julie = make_person("Julie", "Martin")
-    sign_in(sized, live_server, julie.identifier, PASSWORD)
+    sign_in(screen, live_server, julie.identifier, PASSWORD)
     day = dt.date.today() + dt.timedelta(days=1)
-    sized.get(live_server.url + reverse("calendar:agenda"))
-    sized.find_element(By.LINK_TEXT, "Nouvel événement").click()
-    wait_text(sized, "Nouvel événement", css="h1")
-    found = {}
-    if violations := audit(sized, axe_source):
-        found["formulaire"] = violations
-    sized.find_element(By.NAME, "summary").send_keys("Conseil de classe 3eB")
-    sized.find_element(By.NAME, "location").send_keys("Salle 12")
-    _set(sized, "start_date", day.isoformat())
-    _set(sized, "end_date", day.isoformat())
-    _set(sized, "start_time", "17:00")
-    _set(sized, "end_time", "18:30")
-    button = sized.find_element(By.CSS_SELECTOR, "form.agenda-form button[type=submit]")
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
-    wait_text(sized, "Événement enregistré.")
+    screen.get(live_server.url + reverse("calendar:agenda"))
+    screen.find_element(By.LINK_TEXT, "Nouvel événement").click()
+    wait_text(screen, "Nouvel événement", css="h1")
+    checks = PageChecks(screen, axe_source)
+    checks("formulaire")
+    screen.find_element(By.NAME, "summary").send_keys("Conseil de classe 3eB")
+    screen.find_element(By.NAME, "location").send_keys("Salle 12")
+    set_value(screen, "start_date", day.isoformat())
+    set_value(screen, "end_date", day.isoformat())
+    set_value(screen, "start_time", "17:00")
+    set_value(screen, "end_time", "18:30")
+    submit(screen, "form.agenda-form button[type=submit]")
+    wait_text(screen, "Événement enregistré.")
     for view in ("semaine", "mois", "jour", "liste"):
-        sized.get(f"{live_server.url}{reverse('calendar:agenda')}?vue={view}&date={day.isoformat()}")
-        wait_text(sized, "Conseil de classe 3eB", css="main")
-        _no_horizontal_scroll(sized)
-        if violations := audit(sized, axe_source):
-            found[view] = violations
-    assert not found, "\n" + report(found)
+        screen.get(f"{live_server.url}{reverse('calendar:agenda')}?vue={view}&date={day.isoformat()}")
+        wait_text(screen, "Conseil de classe 3eB", css="main")
+        checks(view)
+    checks.assert_clean()
     # Open it from the week view and move it to the next day.
-    sized.get(f"{live_server.url}{reverse('calendar:agenda')}?date={day.isoformat()}")
-    sized.find_element(By.PARTIAL_LINK_TEXT, "Conseil de classe 3eB").click()
-    wait_text(sized, "Modifier l'événement", css="h1")
+    screen.get(f"{live_server.url}{reverse('calendar:agenda')}?date={day.isoformat()}")
+    screen.find_element(By.PARTIAL_LINK_TEXT, "Conseil de classe 3eB").click()
+    wait_text(screen, "Modifier l'événement", css="h1")
     following = day + dt.timedelta(days=1)
-    _set(sized, "start_date", following.isoformat())
-    _set(sized, "end_date", following.isoformat())
-    button = sized.find_element(By.CSS_SELECTOR, "form.agenda-form button[type=submit]")
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
-    wait_text(sized, "Événement enregistré.")
-    sized.get(f"{live_server.url}{reverse('calendar:agenda')}?vue=jour&date={following.isoformat()}")
-    wait_text(sized, "Conseil de classe 3eB", css="main")
+    set_value(screen, "start_date", following.isoformat())
+    set_value(screen, "end_date", following.isoformat())
+    submit(screen, "form.agenda-form button[type=submit]")
+    wait_text(screen, "Événement enregistré.")
+    screen.get(f"{live_server.url}{reverse('calendar:agenda')}?vue=jour&date={following.isoformat()}")
+    wait_text(screen, "Conseil de classe 3eB", css="main")
     # Colleagues' availability (busy slots only), same checks.
-    sized.get(f"{live_server.url}{reverse('calendar:availability')}?avec={julie.address}&date={following.isoformat()}")
-    wait_text(sized, "Occupé", css="main")
-    _no_horizontal_scroll(sized)
-    violations = audit(sized, axe_source)
-    assert not violations, "\n" + report({"disponibilités": violations})
+    screen.get(f"{live_server.url}{reverse('calendar:availability')}?avec={julie.address}&date={following.isoformat()}")
+    wait_text(screen, "Occupé", css="main")
+    checks("disponibilités")
+    checks.assert_clean()
 
 
-def test_a_delegate_opens_and_changes_the_principals_agenda(sized, live_server, axe_source):  # noqa: F811
+def test_a_delegate_opens_and_changes_the_principals_agenda(screen, live_server, axe_source):
     """Issue 19 §2: from the switcher of the agenda, the delegate opens the
     principal's week, opens an event and moves it; the page says whose
     agenda it is, with no horizontal scroll and no serious axe violation."""
@@ -103,32 +73,23 @@ def test_a_delegate_opens_and_changes_the_principals_agenda(sized, live_server, 
                                                          end=start + dt.timedelta(hours=2)))
     check_delegate(principal, secretary.identifier, timezone.localdate() + dt.timedelta(days=14),
                    on_behalf=False, agenda="write")
-    sign_in(sized, live_server, secretary.identifier, PASSWORD)
-    sized.get(f"{live_server.url}{reverse('calendar:agenda')}?date={day.isoformat()}")
-    link = sized.find_element(By.LINK_TEXT, "Paul Girard")
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
-    link.click()
-    wait_text(sized, "Agenda de Paul Girard", css="main")
-    wait_text(sized, "Conseil d'administration", css="main")
-    _no_horizontal_scroll(sized)
-    found = {}
-    if violations := audit(sized, axe_source):
-        found["agenda délégué"] = violations
-    event = sized.find_element(By.PARTIAL_LINK_TEXT, "Conseil d'administration")
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", event)
-    event.click()
-    wait_text(sized, "Modifier l'événement", css="h1")
-    if violations := audit(sized, axe_source):
-        found["événement délégué"] = violations
-    assert not found, "\n" + report(found)
+    sign_in(screen, live_server, secretary.identifier, PASSWORD)
+    screen.get(f"{live_server.url}{reverse('calendar:agenda')}?date={day.isoformat()}")
+    click(screen, screen.find_element(By.LINK_TEXT, "Paul Girard"))
+    wait_text(screen, "Agenda de Paul Girard", css="main")
+    wait_text(screen, "Conseil d'administration", css="main")
+    checks = PageChecks(screen, axe_source)
+    checks("agenda délégué")
+    click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Conseil d'administration"))
+    wait_text(screen, "Modifier l'événement", css="h1")
+    checks("événement délégué")
+    checks.assert_clean()
     following = day + dt.timedelta(days=1)
-    _set(sized, "start_date", following.isoformat())
-    _set(sized, "end_date", following.isoformat())
-    button = sized.find_element(By.CSS_SELECTOR, "form.agenda-form button[type=submit]")
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
-    wait_text(sized, "Événement enregistré.")
-    wait_text(sized, "Agenda de Paul Girard", css="main")  # back on the principal's agenda
+    set_value(screen, "start_date", following.isoformat())
+    set_value(screen, "end_date", following.isoformat())
+    submit(screen, "form.agenda-form button[type=submit]")
+    wait_text(screen, "Événement enregistré.")
+    wait_text(screen, "Agenda de Paul Girard", css="main")  # back on the principal's agenda
     moved = events.access_occurrences(principal, dt.datetime.combine(following, dt.time(), events.PARIS),
                                       dt.datetime.combine(following, dt.time(23), events.PARIS))
     assert [o.summary for o in moved] == ["Conseil d'administration"]

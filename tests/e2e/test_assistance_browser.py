@@ -16,7 +16,7 @@ from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import make_person, wait_text
-from tests.e2e.test_accessibility import audit, axe_source, report, screen  # noqa: F401 - fixtures
+from tests.e2e.pagechecks import audit, no_horizontal_scroll, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,20 +32,15 @@ def _signed_in_as(driver, live_server, account) -> None:
     driver.add_cookie({"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"})
 
 
-def _no_horizontal_scroll(driver) -> bool:
-    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 def _check(driver, source, found: dict, name: str) -> None:
     assert "Erreur du serveur" not in driver.title, name
     if violations := audit(driver, source):
         found[name] = violations
-    width = driver.execute_script("return window.innerWidth")
-    if width < 600:
-        assert _no_horizontal_scroll(driver), f"{name}: horizontal scroll at {width}px"
+    if driver.execute_script("return window.innerWidth") < 600:
+        no_horizontal_scroll(driver)
 
 
-def test_requester_agent_and_secretary(screen, live_server, axe_source):  # noqa: F811
+def test_requester_agent_and_secretary(screen, live_server, axe_source):
     from academail.accounts.models import EventKind, JournalEntry
 
     claire = make_person("Claire", "Moreau", numen="11E1234567ABC")

@@ -13,28 +13,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import build_message
 from tests.e2e.conftest import make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import (
-    AXE,
-    audit,
-    report,
-    screen,  # noqa: F401 (desktop and phone sizes, the fixture)
-)
+from tests.e2e.pagechecks import PageChecks, click, no_horizontal_scroll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 UAI = "0341234X"
 
 
-def _no_horizontal_scroll(driver) -> None:
-    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def _click(driver, element) -> None:
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
-
-
-def test_moderate_a_post_then_read_it_in_the_archive(screen, live_server):  # noqa: F811
+def test_moderate_a_post_then_read_it_in_the_archive(screen, live_server, axe_source):
     from academail.accounts.models import Role
     from academail.delivery.route import deliver
     from academail.lists.models import MailingList, Member, Post, PostStatus
@@ -50,20 +36,18 @@ def test_moderate_a_post_then_read_it_in_the_archive(screen, live_server):  # no
         moderate_others=True, owner_uai=UAI,
     )
     Member.objects.create(mailing_list=team, address=member.address, account=member)
-    axe = AXE.read_text()
-    found: dict[str, list[dict]] = {}
+    checks = PageChecks(screen, axe_source)
 
     # The secretariat names the moderator on the list's managing page.
     sign_in(screen, live_server, secretary.identifier)
     screen.get(f"{live_server.url}/courrier/listes/{team.pk}/gerer/")
     field = WebDriverWait(screen, 20).until(EC.presence_of_element_located((By.ID, "add-moderator")))
-    if violations := audit(screen, axe):
-        found["gestion"] = violations
+    checks("gestion")
     field.send_keys(moderator.address)
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=add_moderator]"))
+    click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=add_moderator]"))
     wait_text(screen, "Adresse ajoutée.", timeout=20)
     wait_text(screen, moderator.address, timeout=20, css="main")
-    _no_horizontal_scroll(screen)
+    no_horizontal_scroll(screen)
 
     # A parent outside the list writes: the post waits.
     deliver(build_message(subject="Sortie au musée Fabre", sender="parent@exemple.org", to=team.address,
@@ -76,19 +60,14 @@ def test_moderate_a_post_then_read_it_in_the_archive(screen, live_server):  # no
     screen.get(live_server.url + "/courrier/listes/")
     link = WebDriverWait(screen, 20).until(EC.element_to_be_clickable((By.LINK_TEXT, "Parents et équipe de 3eB")))
     assert "1" in screen.find_element(By.CSS_SELECTOR, "main table tbody").text  # one post waiting
-    _no_horizontal_scroll(screen)
-    if violations := audit(screen, axe):
-        found["mes listes"] = violations
-    _click(screen, link)
+    checks("mes listes")
+    click(screen, link)
     wait_text(screen, "Sortie au musée Fabre", timeout=20, css="#list-held")
-    if violations := audit(screen, axe):
-        found["modération"] = violations
-    _click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Sortie au musée Fabre"))
+    checks("modération")
+    click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Sortie au musée Fabre"))
     wait_text(screen, "La sortie au musée Fabre est confirmée pour jeudi.", timeout=20, css="#post-text")
-    _no_horizontal_scroll(screen)
-    if violations := audit(screen, axe):
-        found["message en attente"] = violations
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=approve]"))
+    checks("message en attente")
+    click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=approve]"))
     wait_text(screen, "Message accepté", timeout=20)
     wait_text(screen, "Aucun message n'attend votre accord.", timeout=20, css="#list-held")
     assert Post.objects.get().status == PostStatus.DISTRIBUTED
@@ -99,7 +78,5 @@ def test_moderate_a_post_then_read_it_in_the_archive(screen, live_server):  # no
     screen.get(f"{live_server.url}/courrier/listes/{team.pk}/")
     wait_text(screen, "Sortie au musée Fabre", timeout=20, css="#list-archive")
     assert not screen.find_elements(By.ID, "list-held")  # a member does not moderate
-    if violations := audit(screen, axe):
-        found["archives"] = violations
-    _no_horizontal_scroll(screen)
-    assert not found, report(found)
+    checks("archives")
+    checks.assert_clean()

@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
-from tests.e2e.conftest import PASSWORD, make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import VIEWPORTS, audit, axe_source, report  # noqa: F401 (fixture)
+from tests.e2e.conftest import PASSWORD, SCREENS, make_person, screen_size, sign_in, wait_text
+from tests.e2e.pagechecks import PageChecks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,29 +35,21 @@ def teacher():
     return account
 
 
-def _no_sideways_scroll(driver) -> bool:
-    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def test_space_and_exports_pages_are_accessible(page, live_server, axe_source, teacher):  # noqa: F811
+def test_space_and_exports_pages_are_accessible(page, live_server, axe_source, teacher):
     from academail.store.space import do_count_space
 
     do_count_space(teacher.pk)  # the tables by year and by sender are audited too
     sign_in(page, live_server, teacher.identifier, PASSWORD)
-    found = {}
-    for name, (width, height) in sorted(VIEWPORTS.items()):
-        page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-        for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports")),
-                            ("imports", reverse("archive:imports")), ("ancienne", reverse("archive:migrate"))):
-            page.get(live_server.url + path)
-            if label == "espace":
-                assert page.find_elements(By.CSS_SELECTOR, "table[aria-labelledby=wm-space-senders] tbody tr")
-            if violations := audit(page, axe_source):
-                found[f"{label} {name}"] = violations
-            assert _no_sideways_scroll(page), f"{label} scrolls sideways on {name}"
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    assert not found, "\n" + report(found)
+    checks = PageChecks(page, axe_source)
+    for name, (width, height) in sorted(SCREENS.items()):
+        with screen_size(page, width, height):
+            for label, path in (("espace", reverse("archive:space")), ("exports", reverse("archive:exports")),
+                                ("imports", reverse("archive:imports")), ("ancienne", reverse("archive:migrate"))):
+                page.get(live_server.url + path)
+                if label == "espace":
+                    assert page.find_elements(By.CSS_SELECTOR, "table[aria-labelledby=wm-space-senders] tbody tr")
+                checks(f"{label} {name}")
+    checks.assert_clean()
 
 
 def test_the_done_when_story(page, live_server, teacher):

@@ -11,25 +11,11 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import (
-    AXE,
-    audit,
-    report,
-    screen,  # noqa: F401 (desktop and phone sizes, the fixture)
-)
+from tests.e2e.pagechecks import PageChecks, click, no_horizontal_scroll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCHOOL_ADDRESS = "ce.0341234x@ac-demo.fr"
-
-
-def _no_horizontal_scroll(driver) -> None:
-    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def _click(driver, element) -> None:
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
 
 
 def _open_drawer(driver) -> None:
@@ -39,7 +25,7 @@ def _open_drawer(driver) -> None:
         summary.click()
 
 
-def test_create_then_read_and_answer_from_the_switcher(screen, live_server):  # noqa: F811
+def test_create_then_read_and_answer_from_the_switcher(screen, live_server, axe_source):
     from academail.accounts.models import Role
     from academail.store.messages import special_mailbox
     from tests.imap.helpers import deliver_to
@@ -49,25 +35,21 @@ def test_create_then_read_and_answer_from_the_switcher(screen, live_server):  # 
     secretary.save()
     member = make_person("Sophie", "Leroy")
     parent = make_person("Claire", "Parent")
-    axe = AXE.read_text()
-    found: dict[str, list[dict]] = {}
+    checks = PageChecks(screen, axe_source)
 
     # The secretariat creates the mailbox in the browser.
     sign_in(screen, live_server, secretary.identifier)
     screen.get(live_server.url + "/courrier/partage/")
-    _click(screen, screen.find_element(By.LINK_TEXT, "Créer ou importer des boîtes fonctionnelles"))
+    click(screen, screen.find_element(By.LINK_TEXT, "Créer ou importer des boîtes fonctionnelles"))
     WebDriverWait(screen, 20).until(EC.presence_of_element_located((By.ID, "fn-uai")))
-    if violations := audit(screen, axe):
-        found["création"] = violations
+    checks("création")
     screen.find_element(By.ID, "fn-uai").send_keys("0341234X")
     screen.find_element(By.ID, "fn-name").send_keys("Collège Jean Moulin")
     screen.find_element(By.ID, "fn-members").send_keys(member.identifier)
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=create]"))
+    click(screen, screen.find_element(By.CSS_SELECTOR, "button[value=create]"))
     wait_text(screen, SCHOOL_ADDRESS, timeout=20, css="main")
     wait_text(screen, "Sophie Leroy", timeout=20, css="#fm-members")
-    _no_horizontal_scroll(screen)
-    if violations := audit(screen, axe):
-        found["membres"] = violations
+    checks("membres")
 
     from academail.accounts.models import Account
 
@@ -80,31 +62,28 @@ def test_create_then_read_and_answer_from_the_switcher(screen, live_server):  # 
     switch = WebDriverWait(screen, 20).until(
         EC.visibility_of_element_located((By.CSS_SELECTOR, f'.wm-switcher [data-owner="{box.pk}"] a')))
     assert "Collège Jean Moulin" in switch.text and "1" in switch.text
-    if violations := audit(screen, axe):
-        found["sélecteur"] = violations
-    _click(screen, switch)
+    checks("sélecteur")
+    click(screen, switch)
     wait_text(screen, "Absence de mon fils", timeout=20, css="main")
-    _no_horizontal_scroll(screen)
-    _click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Absence de mon fils"))
+    no_horizontal_scroll(screen)
+    click(screen, screen.find_element(By.PARTIAL_LINK_TEXT, "Absence de mon fils"))
     wait_text(screen, "Absence de mon fils", timeout=20, css="main h1")
     assert special_mailbox(box.pk, "inbox").unseen == 0
-    if violations := audit(screen, axe):
-        found["lecture"] = violations
+    checks("lecture")
     reply = screen.find_element(By.CSS_SELECTOR, "a[href*='mode=reply']")
-    _click(screen, reply)
+    click(screen, reply)
     sender = WebDriverWait(screen, 20).until(EC.presence_of_element_located((By.ID, "wm-from")))
     assert sender.get_attribute("value") == SCHOOL_ADDRESS
-    if violations := audit(screen, axe):
-        found["réponse"] = violations
+    checks("réponse")
     body = screen.find_element(By.ID, "wm-body")
     body.send_keys("Bien noté, merci.")
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "#wm-compose button[type=submit]:not([name])"))
+    click(screen, screen.find_element(By.CSS_SELECTOR, "#wm-compose button[type=submit]:not([name])"))
     wait_text(screen, "Message envoyé", timeout=20)
     assert special_mailbox(box.pk, "sent").messages == 1
-    assert not found, report(found)
+    checks.assert_clean()
 
 
-def test_share_a_folder_then_the_colleague_opens_it(screen, live_server):  # noqa: F811
+def test_share_a_folder_then_the_colleague_opens_it(screen, live_server, axe_source):
     from selenium.webdriver.support.ui import Select
 
     from academail.store.mailboxes import do_create_mailbox
@@ -117,34 +96,29 @@ def test_share_a_folder_then_the_colleague_opens_it(screen, live_server):  # noq
     folder = do_create_mailbox(owner.pk, "Conseils de classe")
     deliver_to(owner, subject="Conseil de classe de 3eB")
     do_message_action(owner.pk, special_mailbox(owner.pk, "inbox").pk, [1], "move", target_id=folder.pk)
-    axe = AXE.read_text()
-    found: dict[str, list[dict]] = {}
+    checks = PageChecks(screen, axe_source)
 
     sign_in(screen, live_server, owner.identifier)
     screen.get(live_server.url + "/courrier/partage/")
     Select(screen.find_element(By.ID, "sh-mailbox")).select_by_visible_text("Conseils de classe")
     screen.find_element(By.ID, "sh-identifier").send_keys(colleague.identifier)
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "label[for=sh-level-read]"))  # the DSFR draws the radio in its label
-    _click(screen, screen.find_element(By.CSS_SELECTOR, "#sh-share button[value=share]"))
+    click(screen, screen.find_element(By.CSS_SELECTOR, "label[for=sh-level-read]"))  # the DSFR draws the radio in its label
+    click(screen, screen.find_element(By.CSS_SELECTOR, "#sh-share button[value=share]"))
     wait_text(screen, "« Conseils de classe » avec Hugo Petit", timeout=20, css="#sh-shares")
-    _no_horizontal_scroll(screen)
-    if violations := audit(screen, axe):
-        found["partage"] = violations
+    checks("partage")
 
     sign_in(screen, live_server, colleague.identifier)
     _open_drawer(screen)
     switch = WebDriverWait(screen, 20).until(
         EC.visibility_of_element_located((By.CSS_SELECTOR, f'.wm-switcher [data-owner="{owner.pk}"] a')))
     assert "Claire Dumas" in switch.text
-    _click(screen, switch)
+    click(screen, switch)
     wait_text(screen, "Conseil de classe de 3eB", timeout=20, css="main")
     _open_drawer(screen)
     listed = screen.find_elements(By.CSS_SELECTOR, f'.wm-folders [data-mailbox="{folder.pk}"]')
     assert listed and len(screen.find_elements(By.CSS_SELECTOR, ".wm-folders li")) == 1  # only the shared folder
-    _no_horizontal_scroll(screen)
-    if violations := audit(screen, axe):
-        found["dossier partagé"] = violations
-    assert not found, report(found)
+    checks("dossier partagé")
+    checks.assert_clean()
 
 
 def test_live_state_and_quick_search_follow_the_shared_mailbox(page, live_server):
@@ -162,7 +136,7 @@ def test_live_state_and_quick_search_follow_the_shared_mailbox(page, live_server
     deliver_to(member, subject="Réunion de l'équipe")
     sign_in(page, live_server, member.identifier)
     assert not page.find_elements(By.CSS_SELECTOR, "form.wm-search input[name=boite]")
-    _click(page, page.find_element(By.CSS_SELECTOR, f'.wm-switcher [data-owner="{box.pk}"] a'))
+    click(page, page.find_element(By.CSS_SELECTOR, f'.wm-switcher [data-owner="{box.pk}"] a'))
     wait_text(page, "Absence de mon fils", timeout=20, css="main")
     field = WebDriverWait(page, 20).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, "form.wm-search input[name=boite]")))
