@@ -1,17 +1,13 @@
 /* academail webmail — move messages by dragging them from the list onto a
    folder of the folder pane. The drop posts the list's own "move" action (the
    same request as the "Déplacer" menu, which stays the keyboard way). A
-   dragged row that is checked takes every checked row with it. */
+   dragged row that is checked takes every checked row with it. The rows come
+   draggable from the server (partials/message_rows.html): marking them here
+   after each in-place swap re-styled all fifty rows a second time. */
 (function () {
   "use strict";
 
   var TYPE = "application/x-academail-uids";
-
-  function markRows() {
-    document.querySelectorAll(".wm-list tbody tr[data-uid]").forEach(function (row) {
-      if (document.getElementById("wm-bulk")) { row.setAttribute("draggable", "true"); }
-    });
-  }
 
   function draggedUids(row) {
     var box = row.querySelector("input[name=uid]");
@@ -52,8 +48,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (!document.getElementById("wm-bulk")) { return; }
-    markRows();
-    document.addEventListener("wm:list-updated", markRows);
     document.addEventListener("dragstart", function (event) {
       var row = event.target.closest && event.target.closest(".wm-list tbody tr[data-uid]");
       if (!row) { return; }
