@@ -65,7 +65,12 @@ def signed_in(browser, base: str, account, path: str = "/courrier/"):
 
 
 def wait(browser, condition, timeout: float = 10):
-    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition)
+    # An in-place swap may replace the element a condition just found before its
+    # text is read: that is "not yet", so the wait polls again instead of failing.
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return WebDriverWait(browser, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def press(browser, *keys: str) -> None:
