@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from academail.archive import importing
 from academail.archive.export import ExportRequest, check_and_queue_export, export_path
 from academail.archive.importing import check_and_queue_import, report_of
 from academail.jobs.models import Job, JobState
-from academail.jobs.runner import run_pending
+from academail.jobs.runner import LEASE, claim, run_pending
 from academail.store.mailboxes import do_create_mailbox
 from academail.store.messages import do_append, read_raw
 from academail.store.models import Flag, Mailbox, Message, Usage
@@ -82,7 +83,9 @@ def test_round_trip_same_bytes_flags_dates_then_nothing_twice(person, other, fil
     assert Message.objects.filter(mailbox=box).count() == 3
 
 
-def test_mbox_quoting_line_endings_and_truncation(person):
+@pytest.mark.parametrize("block", [3, 4 * 1024 * 1024])  # 3: every boundary straddles two reads
+def test_mbox_quoting_line_endings_and_truncation(person, monkeypatch, block):
+    monkeypatch.setattr(importing, "_READ", block)
     crlf = build_message(subject="CRLF").replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
     mixed = b"From: a@b.fr\r\nSubject: mixte\nMessage-ID: <m@b.fr>\r\n\r\nligne\n>From la\n>>From deux\n"
     data = (
@@ -98,6 +101,16 @@ def test_mbox_quoting_line_endings_and_truncation(person):
     assert stored[0][0] == crlf
     assert stored[0][3] == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert stored[1][0] == mixed
+
+
+def test_mbox_message_too_large_is_measured_and_the_next_one_read(monkeypatch):
+    monkeypatch.setattr(importing, "_READ", 7)
+    monkeypatch.setattr(importing, "MAX_MESSAGE", 200)
+    data = (b"From a Mon Mar  2 08:30:00 2026\nSubject: gros\n\n" + b"ligne\n" * 100
+            + b"\nFrom b Mon Mar  2 08:30:00 2026\nSubject: petit\n\nbonjour\n")
+    big, small = importing.read_mbox(io.BytesIO(data), "f.mbox")
+    assert "trop gros" in big.refused and not big.raw
+    assert small.raw == b"Subject: petit\n\nbonjour\n" and not small.refused
 
 
 def test_not_mail_and_not_mbox_are_refused(person):
@@ -137,6 +150,57 @@ def test_full_mailbox_stops_with_a_clear_report(person):
     report = report_of(job)
     assert report.imported == 2
     assert "boîte est pleine" in job.result
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crash_between_batches_resumes_without_duplicates_and_a_right_report(person, monkeypatch):
+    """Batches of 3, each stored while the next one is read and prepared; a
+    message repeated in the next batch (not committed yet when that batch is
+    checked), refusals in each batch; the worker dies storing the third
+    batch, the resumed job goes on from the second batch's checkpoint."""
+    monkeypatch.setattr(importing, "BATCH", 3)
+    inbox = box_of(person, "inbox")
+    first = build_message(subject="Premier")
+
+    def mbox(raw: bytes) -> bytes:
+        return b"From a@b.fr Mon Mar  2 08:30:00 2026\n" + raw + b"\n"
+
+    garbage = b"pas un message\n"
+    messages = [first, build_message(subject="Deux"), garbage,  # batch 1
+                first, garbage, build_message(subject="Trois"),  # batch 2: "first" again
+                build_message(subject="Quatre"), garbage, build_message(subject="Cinq"),  # batch 3
+                first, build_message(subject="Six")]  # batch 4
+    job = check_and_queue_import(person.pk, io.BytesIO(b"".join(mbox(m) for m in messages)), "a.mbox",
+                                 mailbox_id=inbox.pk)
+    now = timezone.now()
+    claimed = claim(now, "worker-a")
+    real = importing.do_store_many
+    calls = []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            real(*args, **kwargs)  # stored in the transaction that the crash rolls back
+            raise Crash
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "do_store_many", dying)
+    with pytest.raises(Crash):
+        importing.run_import(claimed)
+    claimed.refresh_from_db()
+    assert claimed.state == JobState.RUNNING and claimed.done == 6
+    assert report_of(claimed).imported == 3 and report_of(claimed).skipped == 1 and report_of(claimed).refused == 2
+    later = now + LEASE + timedelta(seconds=1)
+    assert run_pending(clock=lambda: later) == 1
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    report = report_of(job)
+    assert (report.imported, report.skipped, report.refused) == (6, 2, 3)
+    subjects = sorted(Message.objects.filter(mailbox=inbox).values_list("content__subject", flat=True))
+    assert subjects == ["Cinq", "Deux", "Premier", "Quatre", "Six", "Trois"]
 
 
 def test_page_uploads_and_shows_the_report(web, person):

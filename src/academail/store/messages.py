@@ -28,7 +28,7 @@ from academail.store.errors import MailboxNotFound, MessageNotFound, ProtectedMa
 from academail.store.events import MailEvent, publish_on_commit
 from academail.store.mailboxes import access_mailbox, release_messages, special_mailbox
 from academail.store.models import Content, Expunged, Flag, Mailbox, Message, SpecialUse, Usage
-from academail.store.sortkeys import from_key, sender_key, subject_key, thread_keys
+from academail.store.sortkeys import ThreadKeys, from_key, sender_key, subject_key, thread_keys
 
 # Ranges of UIDs, inclusive; a client's "1:*" arrives as (1, MAX_UID).
 UidRanges = Sequence[tuple[int, int]]
@@ -92,50 +92,80 @@ def _content_row(prepared: PreparedContent) -> Content:
     )
 
 
+_CONTENT_COLUMNS = (
+    "sha256, size, refcount, released_at, subject, from_name, from_addr, to_text, cc_text, date, sent_day,"
+    ' message_id, in_reply_to, "references", preview, has_attachments, thread_key, structure, parse_defects,'
+    " created_at"
+)
+_CONTENT_MARKS = "(%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROWS_PER_INSERT = 200  # rows of one multi-row INSERT: 19 parameters each, far below either engine's limit
+
+
 def _attach_content(prepared: PreparedContent, references: int) -> int:
     """The id of the Content row for ``prepared`` with ``references`` more users,
-    created (and indexed) if new. Precondition: inside a transaction.
+    created (and indexed) if new. Precondition: inside a transaction."""
+    return _attach_contents([(prepared, references)])[prepared.sha256]
 
-    Raw SQL: this runs once per delivery on the hottest path of the platform."""
+
+def _add_references(cursor: Any, references: dict[str, int]) -> dict[str, int]:
+    """``refcount += n`` on the existing rows among ``references`` (sha256 ->
+    n), in one statement; returns their ids by sha256."""
+    shas = list(references)
+    cases = " ".join("WHEN %s THEN %s" for _ in shas)
+    marks = ",".join(["%s"] * len(shas))
+    cursor.execute(
+        f"UPDATE store_content SET refcount = refcount + CASE sha256 {cases} END, released_at = NULL"  # noqa: S608
+        f" WHERE sha256 IN ({marks}) RETURNING id, sha256",
+        [*(x for sha in shas for x in (sha, references[sha])), *shas],
+    )
+    return {str(sha): int(pk) for pk, sha in cursor.fetchall()}
+
+
+def _attach_contents(wanted: Sequence[tuple[PreparedContent, int]]) -> dict[str, int]:
+    """The Content id of each ``prepared`` (by sha256), with its ``references``
+    more users: the existing rows counted up in one UPDATE, the new ones
+    inserted in multi-row INSERTs and indexed together. Precondition: inside a
+    transaction.
+
+    Raw SQL: this runs once per delivery and once per import batch, on the
+    hottest path of the platform."""
+    references: dict[str, int] = {}
+    contents: dict[str, PreparedContent] = {}
+    for prepared, count in wanted:
+        references[prepared.sha256] = references.get(prepared.sha256, 0) + count
+        contents.setdefault(prepared.sha256, prepared)
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    indexed: list[tuple[int, PreparedContent]] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE store_content SET refcount = refcount + %s, released_at = NULL"
-            " WHERE sha256 = %s RETURNING id",
-            [references, prepared.sha256],
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            return int(row[0])
-        content = _content_row(prepared)
-        ops = connection.ops
-        # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
-        cursor.execute(
-            "INSERT INTO store_content (sha256, size, refcount, released_at, subject, from_name,"
-            " from_addr, to_text, cc_text, date, sent_day, message_id, in_reply_to, \"references\", preview,"
-            " has_attachments, thread_key, structure, parse_defects, created_at)"
-            " VALUES (%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (sha256) DO NOTHING RETURNING id",
-            [
-                content.sha256, content.size, references, content.subject, content.from_name,
-                content.from_addr, content.to_text, content.cc_text,
-                ops.adapt_datetimefield_value(content.date), ops.adapt_datefield_value(content.sent_day),
-                content.message_id,
-                content.in_reply_to, content.references, content.preview, content.has_attachments,
-                content.thread_key, json.dumps(content.structure), json.dumps(content.parse_defects),
-                ops.adapt_datetimefield_value(timezone.now()),
-            ],
-        )
-        row = cursor.fetchone()
-        if row is None:
+        ids = _add_references(cursor, references)
+        new = [sha for sha in references if sha not in ids]
+        for start in range(0, len(new), _ROWS_PER_INSERT):
+            chunk = new[start : start + _ROWS_PER_INSERT]
+            values: list[Any] = []
+            for sha in chunk:
+                row = _content_row(contents[sha])
+                values += [
+                    row.sha256, row.size, references[sha], row.subject, row.from_name, row.from_addr,
+                    row.to_text, row.cc_text, ops.adapt_datetimefield_value(row.date),
+                    ops.adapt_datefield_value(row.sent_day), row.message_id, row.in_reply_to, row.references,
+                    row.preview, row.has_attachments, row.thread_key, json.dumps(row.structure),
+                    json.dumps(row.parse_defects), now,
+                ]
+            # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
             cursor.execute(
-                "UPDATE store_content SET refcount = refcount + %s, released_at = NULL"
-                " WHERE sha256 = %s RETURNING id",
-                [references, prepared.sha256],
+                f"INSERT INTO store_content ({_CONTENT_COLUMNS}) VALUES {', '.join([_CONTENT_MARKS] * len(chunk))}"  # noqa: S608
+                " ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256",
+                values,
             )
-            return int(cursor.fetchone()[0])
-    content_id = int(row[0])
-    search.do_index_message(content_id, prepared.parsed, prepared.index)
-    return content_id
+            created = {str(sha): int(pk) for pk, sha in cursor.fetchall()}
+            ids.update(created)
+            indexed += [(pk, contents[sha]) for sha, pk in created.items()]
+        raced = {sha: references[sha] for sha in new if sha not in ids}
+        if raced:
+            ids.update(_add_references(cursor, raced))
+    search.do_index_contents([(pk, prepared.parsed, prepared.index) for pk, prepared in indexed])
+    return ids
 
 
 def _quota_room(account_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -176,6 +206,17 @@ class Placement:
     prefix: bytes | None = None
 
 
+@dataclass(frozen=True)
+class StoreRequest:
+    """One message to store (``do_store_many``): its prepared content, where it
+    goes, its delivery prefix and INTERNALDATE (None: now)."""
+
+    prepared: PreparedContent
+    placements: Sequence[Placement]
+    prefix: bytes = b""
+    internaldate: datetime | None = None
+
+
 def do_store(
     prepared: PreparedContent,
     placements: Sequence[Placement],
@@ -185,43 +226,70 @@ def do_store(
     enforce_quota: bool = True,
 ) -> list[Message | QuotaExceeded]:
     """Store one message into several mailboxes at once (a delivery to many
-    recipients, an append): the content and blob once, a Message row each.
+    recipients, an append): ``do_store_many`` with one request.
 
     Returns, in the order of ``placements``, the new Message or the QuotaExceeded
-    that kept it out; the others are stored regardless. ``enforce_quota=False``
-    stores past the quota (the platform's own full-mailbox notice,
-    ``store.quota``); the usage still counts it.
-    Precondition: inside ``transaction.atomic()``; the blob is already durable
-    (``prepare_content``). Locks the usage and mailbox rows involved, in id order.
-    Publishes "exists" per mailbox on commit."""
-    if not placements:  # every copy discarded by filters
-        return []
-    saved_at = timezone.now()
-    internaldate = internaldate or saved_at
-    room = _quota_room(p.account_id for p in placements)
-    results: list[Message | QuotaExceeded] = []
-    accepted: list[tuple[int, Placement]] = []
+    that kept it out; the others are stored regardless. Preconditions, locks and
+    events: ``do_store_many``'s."""
+    (results,) = do_store_many(
+        [StoreRequest(prepared, placements, prefix, internaldate)], enforce_quota=enforce_quota
+    )
+    return results
+
+
+def do_store_many(
+    requests: Sequence[StoreRequest], *, enforce_quota: bool = True, stop_when_full: bool = False,
+) -> list[list[Message | QuotaExceeded]]:
+    """Store several messages (an import batch), each into one or more
+    mailboxes: each content and blob once, a Message row per placement, in
+    a fixed number of statements whatever the count (the contents counted up
+    in one UPDATE and the new ones inserted and indexed together, the
+    messages in one bulk insert, one counter update per mailbox and per
+    account). The one place where a message enters a mailbox.
+
+    Returns, per request and in the order of its placements, the new Message
+    or the QuotaExceeded that kept it out; the others are stored regardless,
+    unless ``stop_when_full``: from the first refusal on, every later request
+    is refused whole (an import stops at the first message that does not
+    fit, so its checkpoint stays exact). Requests are counted against the
+    quota in order. ``enforce_quota=False`` stores past the quota (the
+    platform's own full-mailbox notice, ``store.quota``); the usage still
+    counts it. Each mailbox's new messages share one MODSEQ (one change,
+    RFC 7162 §3.1.1) and get UIDs in request order.
+
+    Precondition: inside ``transaction.atomic()``; the blobs are already
+    durable (``prepare_content``). Locks the usage rows, then the mailbox
+    rows involved, each in id order. Publishes "exists" per mailbox on commit."""
+    results: list[list[Message | QuotaExceeded]] = [[] for _ in requests]
+    accounts = [p.account_id for request in requests for p in request.placements]
+    room = _quota_room(accounts) if accounts else {}
+    accepted: list[tuple[int, int, Placement, int]] = []  # request, placement index, placement, size
     extra: dict[int, int] = {}  # bytes added per account
     extra_count: dict[int, int] = {}
-    for index, placement in enumerate(placements):
-        size = len(prefix if placement.prefix is None else placement.prefix) + prepared.size
-        used, limit = room[placement.account_id]
-        used += extra.get(placement.account_id, 0)
-        if enforce_quota and not fits_quota(used, limit, size):
-            results.append(QuotaExceeded(QUOTA_FULL_TEXT))
-            continue
-        extra[placement.account_id] = extra.get(placement.account_id, 0) + size
-        extra_count[placement.account_id] = extra_count.get(placement.account_id, 0) + 1
-        accepted.append((index, placement))
-        results.append(None)  # type: ignore[arg-type]
+    refused = False
+    for number, request in enumerate(requests):
+        for index, placement in enumerate(request.placements):
+            size = len(request.prefix if placement.prefix is None else placement.prefix) + request.prepared.size
+            used, limit = room[placement.account_id]
+            used += extra.get(placement.account_id, 0)
+            if (refused and stop_when_full) or (enforce_quota and not fits_quota(used, limit, size)):
+                results[number].append(QuotaExceeded(QUOTA_FULL_TEXT))
+                refused = True
+                continue
+            extra[placement.account_id] = extra.get(placement.account_id, 0) + size
+            extra_count[placement.account_id] = extra_count.get(placement.account_id, 0) + 1
+            accepted.append((number, index, placement, size))
+            results[number].append(None)  # type: ignore[arg-type]
     if not accepted:
         return results
-    content_id = _attach_content(prepared, len(accepted))
-    sender_sort, subject_sort = _sort_keys(prepared.parsed)  # once per content, not per recipient
-    thread = thread_keys(prepared.parsed.subject[:10000], *_id_fields(prepared.parsed))
-    from_sort = from_key(prepared.parsed.from_[0].addr[:320] if prepared.parsed.from_ else "")
+    uses: dict[int, int] = {}
+    for number, _index, _placement, _size in accepted:
+        uses[number] = uses.get(number, 0) + 1
+    content_ids = _attach_contents([(requests[number].prepared, count) for number, count in uses.items()])
+    # Once per content, not per recipient.
+    keys = {number: _message_keys(requests[number].prepared.parsed) for number in uses}
     # Lock the mailboxes in id order: two deliveries never wait on each other in a cycle.
-    box_ids = sorted({p.mailbox_id for _, p in accepted})
+    box_ids = sorted({placement.mailbox_id for _n, _i, placement, _s in accepted})
     marks = ",".join(["%s"] * len(box_ids))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
@@ -235,18 +303,20 @@ def do_store(
     next_uid = dict(first_uid)
     modseq = {pk: boxes[pk][2] + 1 for pk in box_ids}
     added: dict[int, list[int]] = {pk: [0, 0, 0] for pk in box_ids}  # count, unseen, size
+    saved_at = timezone.now()
     rows: list[Message] = []
-    for index, placement in accepted:
-        own_prefix = prefix if placement.prefix is None else placement.prefix
-        size = len(own_prefix) + prepared.size
+    for number, index, placement, size in accepted:
+        request = requests[number]
+        internaldate = request.internaldate or saved_at
         uid = next_uid[placement.mailbox_id]
         next_uid[placement.mailbox_id] = uid + 1
+        sender_sort, subject_sort, thread, from_sort = keys[number]
         message = Message(
             mailbox_id=placement.mailbox_id,
             uid=uid,
             modseq=modseq[placement.mailbox_id],
-            content_id=content_id,
-            prefix=own_prefix,
+            content_id=content_ids[request.prepared.sha256],
+            prefix=request.prefix if placement.prefix is None else placement.prefix,
             size=size,
             internaldate=internaldate,
             saved_at=saved_at,
@@ -254,7 +324,7 @@ def do_store(
             keywords=placement.keywords,
             sender_sort=sender_sort,
             subject_sort=subject_sort,
-            date_sort=prepared.parsed.date or internaldate,  # RFC 5256 §3 DATE
+            date_sort=request.prepared.parsed.date or internaldate,  # RFC 5256 §3 DATE
             thread_msgid=thread.message_id,
             thread_reply=thread.reply,
             thread_refs=thread.references,
@@ -265,7 +335,7 @@ def do_store(
         counters[1] += 0 if placement.flags & Flag.SEEN else 1
         counters[2] += size
         rows.append(message)
-        results[index] = message
+        results[number][index] = message
     Message.objects.bulk_create(rows)
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -284,6 +354,14 @@ def do_store(
         ]
     )
     return results
+
+
+def _message_keys(parsed: ParsedMessage) -> tuple[str, str, ThreadKeys, str]:
+    """What each Message row of a content keeps for SORT and THREAD: the
+    sender and subject sort keys, the thread keys and the From sort key."""
+    sender_sort, subject_sort = _sort_keys(parsed)
+    thread = thread_keys(parsed.subject[:10000], *_id_fields(parsed))
+    return sender_sort, subject_sort, thread, from_key(parsed.from_[0].addr[:320] if parsed.from_ else "")
 
 
 def _sort_keys(parsed: ParsedMessage) -> tuple[str, str]:
@@ -917,8 +995,9 @@ def read_columns(
 
 
 __all__ = [
-    "Flag", "FlagChange", "MAX_UID", "Message", "Placement", "PreparedContent", "access_message", "do_append",
-    "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "fits_quota", "inbox_ids",
+    "Flag", "FlagChange", "MAX_UID", "Message", "Placement", "PreparedContent", "StoreRequest", "access_message",
+    "do_append", "do_copy", "do_expunge", "do_expunge_saved_before", "do_set_flags", "do_store", "do_store_many",
+    "fits_quota", "inbox_ids",
     "page_messages", "prepare_content", "quota_usage", "quota_usages", "read_columns", "read_raw", "recount_usage",
     "search_messages", "special_mailbox",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -150,15 +151,15 @@ def id_columns(header_text: str) -> dict[str, str | None]:
 
 def do_index_ids(content_id: int, header_text: str) -> None:
     """The ``SearchIds`` row of a new Content. Precondition: in its creating transaction."""
-    _insert_ids(content_id, id_columns(header_text))
+    _insert_ids([(content_id, id_columns(header_text))])
 
 
-def _insert_ids(content_id: int, columns: dict[str, str | None]) -> None:
+def _insert_ids(entries: Sequence[tuple[int, dict[str, str | None]]]) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
+        cursor.executemany(
             'INSERT INTO store_searchids (content_id, message_id, message_id_key, in_reply_to, "references")'
             " VALUES (%s, %s, %s, %s, %s)",
-            [content_id, columns["message_id"], columns["message_id_key"], columns["in_reply_to"], columns["references"]],
+            [(pk, c["message_id"], c["message_id_key"], c["in_reply_to"], c["references"]) for pk, c in entries],
         )
 
 
@@ -203,14 +204,24 @@ def index_rows(parsed: ParsedMessage) -> IndexRows:
 def do_index_rows(content_id: int, rows: IndexRows) -> None:
     """Insert a new Content's index rows (``index_rows``). Precondition:
     inside its creating transaction."""
+    do_index_many([(content_id, rows)])
+
+
+def do_index_many(entries: Sequence[tuple[int, IndexRows]]) -> None:
+    """``do_index_rows`` for several new Contents: one ``executemany`` per
+    table (an import batch's 200 contents in four statements). Precondition:
+    inside their creating transaction."""
+    if not entries:
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("INSERT INTO store_search(rowid, text) VALUES (%s, %s)", [content_id, rows.document])
+            cursor.executemany("INSERT INTO store_search(rowid, text) VALUES (%s, %s)",
+                               [(pk, rows.document) for pk, rows in entries])
         else:
-            cursor.execute("INSERT INTO store_search(content_id, doc) VALUES (%s, to_tsvector('simple', %s))",
-                           [content_id, rows.document])
-    _insert_columns(content_id, rows.columns)
-    _insert_ids(content_id, rows.ids)
+            cursor.executemany("INSERT INTO store_search(content_id, doc) VALUES (%s, to_tsvector('simple', %s))",
+                               [(pk, rows.document) for pk, rows in entries])
+    _insert_columns([(pk, rows.columns) for pk, rows in entries])
+    _insert_ids([(pk, rows.ids) for pk, rows in entries])
 
 
 def do_index(content_id: int, text: str, *, header_text: str, body_text: str) -> None:
@@ -218,21 +229,21 @@ def do_index(content_id: int, text: str, *, header_text: str, body_text: str) ->
     body for SEARCH (``SearchFields``, ``SearchText``). Precondition: inside its
     creating transaction."""
     do_index_words(content_id, text)
-    _insert_columns(content_id, search_columns(header_text, body_text))
+    _insert_columns([(content_id, search_columns(header_text, body_text))])
     do_index_ids(content_id, header_text)
 
 
-def _insert_columns(content_id: int, columns: dict[str, str]) -> None:
+def _insert_columns(entries: Sequence[tuple[int, dict[str, str]]]) -> None:
+    fields = list(FIELD_COLUMNS.values())
     with connection.cursor() as cursor:
-        fields = list(FIELD_COLUMNS.values())
-        cursor.execute(
+        cursor.executemany(
             f"INSERT INTO store_searchfields (content_id, {', '.join(fields)})"  # noqa: S608 (fixed names)
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            [content_id, *(columns[name] for name in fields)],
+            [(pk, *(columns[name] for name in fields)) for pk, columns in entries],
         )
-        cursor.execute(
+        cursor.executemany(
             "INSERT INTO store_searchtext (content_id, headers, body) VALUES (%s, %s, %s)",
-            [content_id, columns["headers"], columns["body"]],
+            [(pk, columns["headers"], columns["body"]) for pk, columns in entries],
         )
 
 
@@ -243,6 +254,12 @@ def do_index_message(content_id: int, parsed: ParsedMessage, rows: IndexRows | N
     computed beforehand (``index_rows``). Precondition: inside the Content's
     creating transaction."""
     do_index_rows(content_id, rows if rows is not None else index_rows(parsed))
+
+
+def do_index_contents(entries: Sequence[tuple[int, ParsedMessage, IndexRows | None]]) -> None:
+    """``do_index_message`` for several new Contents at once (``do_index_many``).
+    Precondition: inside their creating transaction."""
+    do_index_many([(pk, rows if rows is not None else index_rows(parsed)) for pk, parsed, rows in entries])
 
 
 def index_text(parsed: ParsedMessage) -> str:
