@@ -186,6 +186,64 @@ def test_dns_rebinding_between_the_check_and_the_connection_reaches_nothing_priv
     assert not MigrationCredential.objects.exists()
 
 
+def test_each_resolved_address_is_checked_and_tried_in_turn_ipv6_first(settings, monkeypatch):
+    """Every address the name resolves to is checked (one private among
+    public ones refuses the server) and the connection tries each checked
+    address, IPv6 first, then the IPv4 fallback. Stand-in DNS and connect."""
+    settings.MIGRATION_ALLOWED_HOSTS = []
+    answers = [(socket.AF_INET, "8.8.8.8"), (socket.AF_INET6, "2001:4860:4860::8888"), (socket.AF_INET, "8.8.4.4"),
+               (socket.AF_INET6, "2001:4860:4860::8844")]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (family, socket.SOCK_STREAM, 6, "", (address, port)) for family, address in answers])
+    server = migration_jobs.Server("ancien.example", 993, "implicit")
+    addresses = migration_jobs.check_reachable(server)
+    assert addresses == ("2001:4860:4860::8888", "2001:4860:4860::8844", "8.8.8.8", "8.8.4.4")
+    connected = []
+
+    def refuse(address, *args, **kwargs):
+        connected.append(address[0])
+        raise ConnectionRefusedError(111, "refused")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with pytest.raises(SourceError, match="Impossible de joindre ancien.example:993"):
+        connect(Source(host="ancien.example", port=993, tls="implicit", login="x", password="y", addresses=addresses))
+    assert connected == list(addresses)
+    answers.append((socket.AF_INET, "10.0.0.1"))  # last, and private: the whole server is refused
+    with pytest.raises(migration_jobs.MigrationRequestError, match="réseau privé"):
+        migration_jobs.check_reachable(server)
+
+
+def test_an_address_that_does_not_answer_falls_back_to_the_next_one(old_platform, make_account, settings, monkeypatch):
+    """Against the real Dovecot (it listens on 127.0.0.1 only): the name
+    resolves to ::1 and 127.0.0.1, ::1 is tried first and refuses, the job
+    goes on over 127.0.0.1."""
+    settings.MIGRATION_ALLOWED_HOSTS = ["localhost"]
+    person = make_account("Yves", "Repli")
+    seed(old_platform, "yrepli", "secret-yves", inbox=2)
+    real_connect, real_resolve, tried = socket.create_connection, socket.getaddrinfo, []
+
+    def resolve(host, port, *args, **kwargs):
+        if host != "localhost":  # create_connection resolves the address it is given
+            return real_resolve(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0))]
+
+    def counted(address, *args, **kwargs):
+        tried.append(address[0])
+        return real_connect(address, *args, **kwargs)
+
+    answer = _signed_in(person).post(reverse("archive:migrate"), {
+        "host": "localhost", "port": str(old_platform.imaps), "tls": "implicit", "login": "yrepli",
+        "password": "secret-yves"})
+    assert answer.status_code == 302
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", counted)
+    assert run_pending() == 1
+    job = Job.objects.get(account=person)
+    assert job.state == "done", job.result
+    assert tried == ["::1", "127.0.0.1"]
+
+
 @pytest.mark.parametrize(("address", "public"), [
     ("8.8.8.8", True), ("2001:4860:4860::8888", True), ("64:ff9b::808:808", True), ("2002:808:808::1", True),
     ("10.0.0.1", False), ("169.254.169.254", False), ("100.64.0.1", False), ("::1", False), ("fe80::1%2", False),
@@ -202,7 +260,7 @@ def test_only_public_addresses_are_connected_to_without_the_allow_list(address, 
     server = migration_jobs.Server("ancien.example", 993, "implicit")
     assert migration_jobs.is_public(address) is public
     if public:
-        assert migration_jobs.check_reachable(server) == address
+        assert migration_jobs.check_reachable(server) == (address,)
     else:
         with pytest.raises(migration_jobs.MigrationRequestError, match="réseau privé"):
             migration_jobs.check_reachable(server)
@@ -213,13 +271,13 @@ def test_a_connection_to_a_checked_address_still_checks_the_name(dovecot, tls):
     dovecot.add_user("nom", "secret-nom")
     port = dovecot.imaps if tls == "implicit" else dovecot.imap
     good = Source(host="localhost", port=port, tls=tls, login="nom", password="secret-nom",
-                  ca_file=str(dovecot.cert), address="127.0.0.1")
+                  ca_file=str(dovecot.cert), addresses=("127.0.0.1",))
     connect(good).logout()
     # The certificate names localhost and 127.0.0.1: had the address been
     # handed to TLS as the server's name, this one would pass.
     with pytest.raises(SourceError, match="certificat de imap.ailleurs.example n'est pas reconnu"):
         connect(Source(host="imap.ailleurs.example", port=port, tls=tls, login="nom", password="secret-nom",
-                       ca_file=str(dovecot.cert), address="127.0.0.1"))
+                       ca_file=str(dovecot.cert), addresses=("127.0.0.1",)))
 
 
 def test_a_credential_past_its_time_is_neither_readable_nor_kept(old_platform, make_account, settings):

@@ -14,6 +14,7 @@ the server listed, so the mapping is tested on its own.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+
+log = logging.getLogger(__name__)
 
 # RFC 6154 §2 special-use attributes -> academail's special folders.
 SPECIAL_USE_FLAGS = {
@@ -73,11 +76,11 @@ class Source:
     ca_file: str = ""
     verify: bool = True
     timeout: float = 60.0
-    # Connect to this IP address (resolved and checked by the caller,
-    # ``migration_jobs.check_reachable``) rather than resolving ``host`` again,
-    # which DNS rebinding could send elsewhere between the check and the
-    # connection; TLS still checks the certificate against ``host``.
-    address: str = ""
+    # Connect to these IP addresses, each tried in turn (resolved and checked
+    # by the caller, ``migration_jobs.check_reachable``) rather than resolving
+    # ``host`` again, which DNS rebinding could send elsewhere between the
+    # check and the connection; TLS still checks the certificate against ``host``.
+    addresses: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Source({self.host}:{self.port} {self.tls} {self.login} master={self.master_user or '-'})"
@@ -91,7 +94,7 @@ class Source:
 class _NamedContext(ssl.SSLContext):
     """A client context that checks the certificate against ``name`` (SNI
     too) whatever the connection was opened to: IMAPClient hands the address
-    it connected to (``Source.address``) as the server's name."""
+    it connected to (one of ``Source.addresses``) as the server's name."""
 
     name = ""
 
@@ -102,7 +105,7 @@ class _NamedContext(ssl.SSLContext):
 
 def _context(source: Source) -> ssl.SSLContext:
     context: ssl.SSLContext
-    if source.address:
+    if source.addresses:
         named = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)  # as create_default_context: verifies, checks the name
         named.name = source.host
         if source.ca_file:
@@ -135,19 +138,31 @@ def _abandon(client: IMAPClient) -> None:
         pass
 
 
+def _open(source: Source) -> IMAPClient:
+    """A connection to the first of ``source.addresses`` that answers, in
+    their order (the checked addresses, IPv6 first: RFC 8305 §4's fallback
+    without the racing), or to ``host`` when none were given. A certificate
+    that fails is final: another address would present the same name."""
+    error: OSError | None = None
+    for address in source.addresses or (source.host,):
+        try:
+            return IMAPClient(
+                address, port=source.port, ssl=source.tls == "implicit",
+                ssl_context=_context(source) if source.tls == "implicit" else None, timeout=source.timeout,
+            )
+        except ssl.SSLCertVerificationError as refused:
+            raise _unknown_certificate(source, refused) from None
+        except OSError as failed:
+            log.info("migration: %s:%s unreachable at %s (%s)", source.host, source.port, address, failed)
+            error = failed
+    raise SourceError(f"Impossible de joindre {source.host}:{source.port} ({error}) : vérifiez l'adresse, "
+                      "le port et le mode TLS.")
+
+
 def connect(source: Source) -> IMAPClient:
     """A signed-in client, or SourceError (French). INTERNALDATE values come
     back as aware datetimes (``normalise_times`` off)."""
-    try:
-        client = IMAPClient(
-            source.address or source.host, port=source.port, ssl=source.tls == "implicit",
-            ssl_context=_context(source) if source.tls == "implicit" else None, timeout=source.timeout,
-        )
-    except ssl.SSLCertVerificationError as error:
-        raise _unknown_certificate(source, error) from None
-    except OSError as error:
-        raise SourceError(f"Impossible de joindre {source.host}:{source.port} ({error}) : vérifiez l'adresse, "
-                          "le port et le mode TLS.") from None
+    client = _open(source)
     client.normalise_times = False
     try:
         if source.tls == "starttls":

@@ -26,9 +26,10 @@ The password is never logged, never in ``Job.params``, never shown again.
 that from being a way into the private network (SSRF), a host must be in
 ``MIGRATION_ALLOWED_HOSTS``, or, when that list is empty, resolve to public
 addresses only. Checked when queued and again just before connecting, and
-the connection goes to the address that check resolved (``Source.address``)
-rather than to the name, which DNS rebinding could point at a private
-address between the check and the connection; TLS still checks the name.
+the connection goes to the addresses that check resolved and checked
+(``Source.addresses``, each tried in turn, IPv6 first) rather than to the
+name, which DNS rebinding could point at a private address between the
+check and the connection; TLS still checks the name.
 """
 
 from __future__ import annotations
@@ -170,19 +171,25 @@ def is_public(text: str) -> bool:
     return True
 
 
-def check_reachable(server: Server) -> str:
-    """The address to connect to (every address the host resolves to was
-    checked; connect to this one, not to the name: module docstring), or
-    MigrationRequestError unless the host may be connected to."""
+def check_reachable(server: Server) -> tuple[str, ...]:
+    """The addresses to connect to, to be tried in this order: every address
+    the host resolves to, each one checked, IPv6 ones first then IPv4 (the
+    fallback), each family in the resolver's order (RFC 6724); connect to
+    these, not to the name (module docstring). MigrationRequestError unless
+    the host may be connected to."""
     allowed = settings.MIGRATION_ALLOWED_HOSTS
     if allowed and server.host not in allowed:
         raise MigrationRequestError(
             _("Ce serveur n'est pas celui de l'ancienne messagerie de l'académie : vérifiez son nom (%(hosts)s).")
             % {"hosts": ", ".join(allowed)})
     try:
-        addresses = [str(info[4][0]) for info in socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)]
+        found = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        addresses = []
+        found = []
+    resolved = [(family, str(info[0])) for family, _type, _proto, _name, info in found]
+    addresses = list(dict.fromkeys(
+        [a for family, a in resolved if family == socket.AF_INET6] + [a for family, a in resolved if family != socket.AF_INET6]
+    ))
     if not addresses:
         raise MigrationRequestError(_("Le serveur %(host)s est introuvable : vérifiez son nom.")
                                     % {"host": server.host})
@@ -192,14 +199,14 @@ def check_reachable(server: Server) -> str:
                 raise MigrationRequestError(
                     _("Le serveur %(host)s est sur un réseau privé : l'administrateur doit l'autoriser.")
                     % {"host": server.host})
-    return addresses[0]
+    return tuple(addresses)
 
 
-def _source(params: dict[str, Any], password: str, address: str) -> Source:
+def _source(params: dict[str, Any], password: str, addresses: tuple[str, ...]) -> Source:
     return Source(
         host=params["host"], port=int(params["port"]), tls=params["tls"], login=params["login"], password=password,
         master_user=params.get("master_user", ""), master_method=params.get("master_method", "plain"),
-        ca_file=settings.MIGRATION_CA_FILE, address=address,
+        ca_file=settings.MIGRATION_CA_FILE, addresses=addresses,
     )
 
 
@@ -312,7 +319,7 @@ def run_migration(job: Job) -> str:
                 % {"hours": settings.MIGRATION_CREDENTIAL_HOURS}, {})
         params = job.params
         try:
-            address = check_reachable(Server(params["host"], int(params["port"]), params["tls"]))
+            addresses = check_reachable(Server(params["host"], int(params["port"]), params["tls"]))
         except MigrationRequestError as refused:
             return _end(job, account_id, MigrationState.FAILED, refused.message, {})
 
@@ -322,7 +329,7 @@ def run_migration(job: Job) -> str:
                 job.done = moment.overall_done
                 job.checkpoint = {**(job.checkpoint or {}), "folder": moment.folder}
 
-        report = migrate_account(account_id, str(params.get("label", "")), _source(params, password, address),
+        report = migrate_account(account_id, str(params.get("label", "")), _source(params, password, addresses),
                                  Options(progress=progress))
         details = {"copied": report.copied, "already": report.already, "failed": report.failed,
                    "folders": report.folders, "failures": report.failures[:FAILURES_KEPT],
