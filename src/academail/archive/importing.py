@@ -2,8 +2,8 @@
 (our own export included) into one folder of the account, as a background
 job (``jobs``, kind ``archive.import``).
 
-Each message is stored through ``store.messages.do_append`` (what IMAP
-APPEND uses): the bytes unchanged, the INTERNALDATE from the mbox ``From ``
+Each message is stored through ``store.messages.do_store_many``, 200 to a
+transaction (the entry point IMAP APPEND's ``do_store`` also uses): the bytes unchanged, the INTERNALDATE from the mbox ``From ``
 line (RFC 4155 §2), else the export's ``manifest.csv``, else the ``Date``
 header; the flags from the flag headers the export puts first
 (``X-Mozilla-Status``/``-Status2``/``-Keys``, ``Status``, ``X-Status`` —
