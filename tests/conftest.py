@@ -197,3 +197,22 @@ def both_search_paths(request, monkeypatch):
 
         monkeypatch.setattr(search, "PROBE_LIMIT", -1)
     return request.param
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    """A real Dovecot (tests/dovecot.py) for the migration tests of one
+    module: the "old server" they copy from."""
+    from tests.dovecot import running_dovecot
+
+    with running_dovecot() as server:
+        yield server
+
+
+@pytest.fixture
+def old_platform(settings, dovecot):
+    """The académie names its old server (``dovecot``, on a loopback
+    address) in the migration allow-list, with its CA."""
+    settings.MIGRATION_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.MIGRATION_CA_FILE = str(dovecot.cert)
+    return dovecot

@@ -36,7 +36,7 @@ from academail.archive.migration import (
 from academail.archive.models import ImapMigration, MigrationFolder
 from academail.store.messages import Criteria, read_raw, search_messages
 from academail.store.models import Flag, Mailbox, Message, Usage
-from tests.dovecot import MASTER, MASTER_PASSWORD, running_dovecot
+from tests.dovecot import MASTER, MASTER_PASSWORD
 from tests.servers import child_env
 
 PARIS = timezone(timedelta(hours=1))
@@ -56,12 +56,6 @@ EXPECTED = {
     "Pièces jointes": "Pièces jointes",
     "Vide": "Vide",
 }
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    with running_dovecot() as server:
-        yield server
 
 
 def message(n: int, subject: str, *, size: int = 0, rng: random.Random | None = None) -> bytes:

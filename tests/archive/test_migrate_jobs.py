@@ -23,23 +23,9 @@ from academail.jobs.models import Job
 from academail.jobs.runner import run_pending
 from academail.store.models import Message
 from tests.archive.test_migrate_imap import seed
-from tests.dovecot import MASTER, MASTER_PASSWORD, running_dovecot
+from tests.dovecot import MASTER, MASTER_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    with running_dovecot() as server:
-        yield server
-
-
-@pytest.fixture
-def old_platform(settings, dovecot):
-    """The académie names its old server (a loopback address here) and its CA."""
-    settings.MIGRATION_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.MIGRATION_CA_FILE = str(dovecot.cert)
-    return dovecot
 
 
 def _signed_in(account) -> Client:

@@ -16,23 +16,10 @@ from selenium.webdriver.common.by import By
 from academail.jobs.runner import run_pending
 from academail.store.models import Message
 from tests.archive.test_migrate_imap import seed
-from tests.dovecot import MASTER, MASTER_PASSWORD, running_dovecot
+from tests.dovecot import MASTER, MASTER_PASSWORD
 from tests.e2e.conftest import PASSWORD, make_person, sign_in, wait_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def dovecot():
-    with running_dovecot() as server:
-        yield server
-
-
-@pytest.fixture
-def old_platform(settings, dovecot):
-    settings.MIGRATION_ALLOWED_HOSTS = ["127.0.0.1"]
-    settings.MIGRATION_CA_FILE = str(dovecot.cert)
-    return dovecot
 
 
 def _worker() -> None:
