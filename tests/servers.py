@@ -8,6 +8,7 @@ module can import that fixture alone."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -19,6 +20,26 @@ import pytest
 Server = asyncio.base_events.Server
 T = TypeVar("T")
 _SERVERS = pytest.StashKey[dict[str, Any]]()
+PASSWORD = "Corr3ct-cheval-batterie"
+
+
+def with_password(account):
+    """``account`` (active, from ``make_account``) with ``PASSWORD``, what a mail client signs in with."""
+    account.set_password(PASSWORD)
+    account.save()
+    return account
+
+
+def read_line(file) -> bytes:
+    """One line from ``file``, with the literals it announces (``{n}`` at
+    its end: RFC 9051 §4.3 for IMAP, RFC 5804 §4 for ManageSieve) read inline."""
+    line = file.readline()
+    out = line
+    while m := re.search(rb"\{(\d+)\}\r\n$", line):
+        out += file.read(int(m.group(1)))
+        line = file.readline()
+        out += line
+    return out
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

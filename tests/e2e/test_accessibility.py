@@ -1,12 +1,10 @@
-"""Accessibility of every page with axe-core (from npm, pinned by
-tests/e2e/axe/package-lock.json, installed by `make node-deps`), on a desktop
-and on a phone-sized screen: no violation of impact "serious" or "critical"
-for the WCAG 2.0 A/AA and 2.1 AA rules (what RGAA 4 builds on).
+"""Accessibility of every page with axe-core (tests/e2e/pagechecks.py), on a
+desktop and on a phone-sized screen: no violation of impact "serious" or
+"critical" for the WCAG 2.0 A/AA and 2.1 AA rules (what RGAA 4 builds on).
 
-The pages' CSP forbids inline script; axe is injected through WebDriver, whose
-scripts the CSP does not govern (test_axe_runs_despite_the_csp checks it runs
-and finds a planted violation, so a silent axe cannot pass the others).
-The message's own HTML, third-party content in its sandboxed frame, is not
+axe is injected through WebDriver, which the pages' CSP does not govern:
+test_axe_runs_despite_the_csp checks it runs and finds a planted violation,
+so a silent axe cannot pass the others. The message's own HTML, third-party content in its sandboxed frame, is not
 audited: axe runs on the webmail's page around it.
 """
 
@@ -19,26 +17,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browserwait import left
 from tests.e2e.conftest import PASSWORD, deliver, fill_demo_mailbox, make_person, sign_in, wait_text
-from tests.e2e.pagechecks import AXE, audit, report  # noqa: F401 - also imported from here by other modules
+from tests.e2e.pagechecks import audit, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-VIEWPORTS = {"bureau": (1280, 900), "telephone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
-    return AXE.read_text()
-
-
-@pytest.fixture(params=sorted(VIEWPORTS))
-def screen(request, page):
-    width, height = VIEWPORTS[request.param]
-    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-    yield page
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def audit_pages(driver, source: str, live_server, paths: dict[str, str]) -> dict[str, list[dict]]:

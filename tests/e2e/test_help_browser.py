@@ -17,23 +17,11 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from tests.e2e.conftest import PASSWORD, make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import audit, axe_source, report  # noqa: F401 - axe_source is a fixture
+from tests.e2e.pagechecks import audit, report
 from tests.imap.conftest import Client as IMAPClient
 from tests.imap.conftest import imap  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SCREENS = {"bureau": (1366, 900), "telephone": (390, 844)}
-
-
-@pytest.fixture(params=sorted(SCREENS))
-def screen(request, page):
-    width, height = SCREENS[request.param]
-    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-    yield page
-    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
 
 def signed_in_as(driver, live_server, account) -> None:
     """A web session for ``account`` (helpdesk agents must otherwise enrol a
@@ -74,7 +62,7 @@ def _session(trainer, *, capacity=12, title="Prise en main de la messagerie"):
     ))
 
 
-def test_help_pages_are_accessible_on_desktop_and_phone(screen, live_server, axe_source):  # noqa: F811
+def test_help_pages_are_accessible_on_desktop_and_phone(screen, live_server, axe_source):
     from academail.help.models import Trainer
     from academail.help.training import check_add_resource, check_sign_up
 

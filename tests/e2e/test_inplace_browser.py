@@ -20,15 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import fill_demo_mailbox, make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import AXE, audit, report
+from tests.e2e.pagechecks import audit, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
-    return AXE.read_text()
 
 
 def test_delete_and_flag_without_a_page_load(page, live_server):

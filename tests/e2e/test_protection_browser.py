@@ -23,7 +23,7 @@ from academail.protection.spam import GTUBE
 from academail.store.models import Message
 from tests.conftest import build_message
 from tests.e2e.conftest import make_person, sign_in, wait_text
-from tests.e2e.test_accessibility import AXE, audit, report
+from tests.e2e.pagechecks import audit, report
 from tests.protection.test_download_check import with_files
 from tests.protection.test_warnings_webmail import REPLY
 
@@ -104,7 +104,7 @@ def test_done_when(page, live_server, settings):
                                       mailbox__account__in=[julie, paul]).exists()
 
 
-def test_the_conversation_view_shows_each_messages_warnings(page, live_server):
+def test_the_conversation_view_shows_each_messages_warnings(page, live_server, axe_source):
     julie = make_person("Julie", "Martin")
     inbound(LURE, julie.address)
     deliver(REPLY, [julie.address])
@@ -121,7 +121,7 @@ def test_the_conversation_view_shows_each_messages_warnings(page, live_server):
     page.switch_to.frame(first.find_element(By.CSS_SELECTOR, "iframe.wm-frame"))
     assert "/courrier/protection/quitter/" in page.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
     page.switch_to.default_content()
-    found = {"conversation": audit(page, AXE.read_text())}
+    found = {"conversation": audit(page, axe_source)}
     assert not any(found.values()), report(found)
 
 
@@ -176,9 +176,8 @@ def test_a_dangerous_attachment_asks_before_downloading(page, live_server, tmp_p
 
 
 @pytest.mark.parametrize("viewport", [(1366, 900), (390, 844)])
-def test_protection_pages_are_accessible(page, live_server, settings, viewport):
-    assert AXE.exists(), f"{AXE} is missing: run `make node-deps` (npm ci in tests/e2e/axe)"
-    source = AXE.read_text()
+def test_protection_pages_are_accessible(page, live_server, settings, viewport, axe_source):
+    source = axe_source
     julie = make_person("Julie", "Martin")
     julie.role = "security"
     julie.save()

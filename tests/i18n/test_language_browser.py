@@ -6,42 +6,24 @@ the sign-in and the webmail until "Français" is pressed."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from django.urls import reverse
 
 from tests.browserwait import left
 from tests.conftest import build_message
+from tests.e2e.conftest import chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("ACADEMAIL_CHROMIUM", "/usr/bin/chromium")
-DRIVER = os.environ.get("ACADEMAIL_CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 PASSWORD = "Vache-Rouge7!Orage"
 
 
 @pytest.fixture(scope="module")
 def english_browser():
-    assert os.path.exists(CHROMIUM) and os.path.exists(DRIVER), (
-        "chromium and chromium-driver are missing: run `make system-deps` (apt-get install chromium chromium-driver)"
-    )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1200,1000", "--lang=en-GB"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {
+    driver = chromium("en-GB", {
         "intl.accept_languages": "en-GB,en",
         "profile.managed_default_content_settings.javascript": 2,  # no JavaScript at all
     })
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
-    driver.implicitly_wait(3)
     yield driver
     driver.quit()
 

@@ -15,9 +15,7 @@ import pytest
 
 from academail.imap.server import start_imap, stop_store_threads
 from academail.server.tls import server_context
-from tests.servers import Server, free_port, per_module, serving
-
-PASSWORD = "Corr3ct-cheval-batterie"
+from tests.servers import PASSWORD, Server, free_port, per_module, read_line, serving, with_password
 
 
 def client_context() -> ssl.SSLContext:
@@ -57,20 +55,9 @@ def imap(transactional_db, request) -> RunningIMAP:
     return per_module(request, "imap", _imap_server)
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    # Argon2 is the point in production and in tests/accounts; here it only
-    # slowed each test's account and sign-in (the server threads read the same settings).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def user(make_account):
-    """An active account with a known password: (account, login identifier)."""
-    account = make_account()
-    account.set_password(PASSWORD)
-    account.save()
-    return account
+    return with_password(make_account())
 
 
 @dataclass
@@ -115,13 +102,7 @@ class Client:
         return client
 
     def readline(self) -> bytes:
-        line = self.file.readline()
-        out = line
-        while m := re.search(rb"\{(\d+)\}\r\n$", line):
-            out += self.file.read(int(m.group(1)))
-            line = self.file.readline()
-            out += line
-        return out
+        return read_line(self.file)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)

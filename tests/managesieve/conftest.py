@@ -18,9 +18,7 @@ import pytest
 
 from academail.managesieve.server import start_managesieve, stop_store_threads
 from academail.server.tls import ensure_certificate, server_context
-from tests.servers import Server, free_port, per_module, serving
-
-PASSWORD = "Corr3ct-cheval-batterie"
+from tests.servers import PASSWORD, Server, free_port, per_module, read_line, serving, with_password
 
 
 def certificate() -> str:
@@ -56,17 +54,9 @@ def sieve_server(transactional_db, request) -> RunningSieve:
     return per_module(request, "managesieve", _sieve_server)
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def user(make_account):
-    account = make_account()
-    account.set_password(PASSWORD)
-    account.save()
-    return account
+    return with_password(make_account())
 
 
 @dataclass
@@ -101,13 +91,7 @@ class Client:
         self.greeting = self.read_reply()
 
     def readline(self) -> bytes:
-        line = self.file.readline()
-        out = line
-        while m := re.search(rb"\{(\d+)\}\r\n$", line):
-            out += self.file.read(int(m.group(1)))
-            line = self.file.readline()
-            out += line
-        return out
+        return read_line(self.file)
 
     def read_reply(self) -> Reply:
         lines: list[bytes] = []
