@@ -334,6 +334,14 @@ def test_the_secretariat_migrates_its_accounts_from_a_csv_with_a_master_user(
     assert _signed_in(paul).get(page).status_code == 404
     assert Client().get(page).status_code == 302  # to the sign-in
 
+    # The secretary who started them moves to another établissement: the jobs
+    # of the accounts they left go from their page and their polling.
+    secretary.establishment = "Collège Voltaire"
+    secretary.save()
+    assert paul.identifier not in _signed_in(secretary).get(page).content.decode()
+    assert _signed_in(secretary).get(
+        reverse("assistance:secretariat_migration_status", args=[claire_job.pk])).status_code == 404
+
 
 def test_an_administrator_may_name_any_account(old_platform, make_account):
     admin = make_account("Ada", "Admin", role="admin")

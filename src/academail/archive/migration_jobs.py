@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -384,17 +385,26 @@ def own_migrations(account_id: int, *, limit: int = 10) -> list[Job]:
     return list(Job.objects.filter(account_id=account_id, kind=KIND).order_by("-created_at", "-pk")[:limit])
 
 
-def access_operator_migration(operator_id: int, job_id: int) -> Job:
-    """A job this operator started (the bulk page's polling); else JobNotFound."""
-    job = Job.objects.filter(pk=job_id, kind=KIND, params__by=operator_id).first()
+def _operator_jobs(operator_id: int, in_scope: Iterable[int] | None) -> QuerySet[Job]:
+    """The jobs this operator started, on accounts still within their scope:
+    a secretary moved to another établissement no longer sees (or polls) the
+    migrations of the accounts they left. ``in_scope`` as in check_and_queue_bulk."""
+    jobs = Job.objects.filter(kind=KIND, params__by=operator_id)
+    return jobs if in_scope is None else jobs.filter(account_id__in=list(in_scope))
+
+
+def access_operator_migration(operator_id: int, in_scope: Iterable[int] | None, job_id: int) -> Job:
+    """A job this operator started on an account within their scope (the bulk
+    page's polling); else JobNotFound."""
+    job = _operator_jobs(operator_id, in_scope).filter(pk=job_id).first()
     if job is None:
         raise JobNotFound(_("Ce traitement n'existe pas."))
     return job
 
 
-def operator_migrations(operator_id: int, *, limit: int = 200) -> list[Job]:
-    """The jobs this operator started, newest first (one per account)."""
-    return list(Job.objects.filter(kind=KIND, params__by=operator_id).order_by("-created_at", "-pk")[:limit])
+def operator_migrations(operator_id: int, in_scope: Iterable[int] | None, *, limit: int = 200) -> list[Job]:
+    """The jobs this operator started on accounts within their scope, newest first."""
+    return list(_operator_jobs(operator_id, in_scope).order_by("-created_at", "-pk")[:limit])
 
 
 __all__ = [

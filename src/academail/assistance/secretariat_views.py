@@ -232,7 +232,7 @@ def migration_page(request: HttpRequest, operator: Account, scope: list[int] | N
                                             "s'affiche ci-dessous.") % {"n": len(result.queued)})
             if not refused:
                 return redirect("assistance:secretariat_migration")
-    rows = [(job, migration_jobs.status(job)) for job in migration_jobs.operator_migrations(operator.pk)]
+    rows = [(job, migration_jobs.status(job)) for job in migration_jobs.operator_migrations(operator.pk, scope)]
     return render(request, "assistance/secretariat/migration.html", {
         "form": form, "error": error, "refused": refused, "rows": rows, "operator": operator,
         "tls_modes": migration_jobs.TLS_LABELS, "help_url": migration_jobs.help_url(),
@@ -243,7 +243,7 @@ def migration_page(request: HttpRequest, operator: Account, scope: list[int] | N
 def migration_status(request: HttpRequest, operator: Account, scope: list[int] | None, job_id: int) -> HttpResponse:
     """One account's migration progress as JSON (progress.js), for the operator who started it."""
     try:
-        job = migration_jobs.access_operator_migration(operator.pk, job_id)
+        job = migration_jobs.access_operator_migration(operator.pk, scope, job_id)
     except JobError:
         raise Http404() from None
     return JsonResponse(migration_jobs.status(job))
