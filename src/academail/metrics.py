@@ -29,6 +29,27 @@ def count_deliveries(copies: int, mailbox_full: int) -> None:
     DELIVERIES.inc(copies)
     if mailbox_full:
         REFUSALS.labels("full").inc(mailbox_full)
+DELIVERY_COMMITS = Counter(
+    "academail_delivery_commits", "Group commits of the delivery writer (delivery.batcher)", registry=REGISTRY,
+)
+DELIVERY_JOBS = Counter(
+    "academail_delivery_jobs", "Units of work (one SMTP message each) in the delivery writer's commits",
+    registry=REGISTRY,
+)
+DELIVERY_STATEMENTS = Counter(
+    "academail_delivery_statements",
+    "SQL statements the delivery writer sent, BEGIN, savepoints and COMMIT included (one round trip each)",
+    registry=REGISTRY,
+)
+
+
+def count_group_commit(jobs: int, statements: int) -> None:
+    """One group commit of the delivery writer: ``jobs`` units of work, ``statements`` sent."""
+    DELIVERY_COMMITS.inc()
+    DELIVERY_JOBS.inc(jobs)
+    DELIVERY_STATEMENTS.inc(statements)
+
+
 BLOB_ERRORS = Counter(
     "academail_blob_store_errors", "Blob store operations that failed, per operation", ["operation"],
     registry=REGISTRY,

@@ -180,3 +180,20 @@ def test_an_import_parses_in_the_workers_as_inline(transactional_db, make_accoun
 def test_workers_zero_analyse_nothing():
     assert run(Workers(0).analyse(b"Subject: x\r\n\r\nx\r\n")) is None
     assert issubclass(WorkerCrashed, RuntimeError)
+
+
+def test_default_workers_take_this_process_share_of_the_cores(monkeypatch, settings):
+    """One worker per core but one of the process's share: two MX processes
+    on 2 cores start none each (not 4 busy processes on 2 cores)."""
+    from academail.delivery.workers import default_count
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(2)), raising=False)
+    settings.SERVE_PROCESSES = 1
+    assert default_count() == 1
+    settings.SERVE_PROCESSES = 2
+    assert default_count() == 0
+    assert Workers(-1).count == 0
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert default_count() == 3
+    assert default_count(processes=1) == 7
+    assert default_count(processes=16) == 0

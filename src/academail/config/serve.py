@@ -228,8 +228,10 @@ async def _serve(wanted: set[str]) -> None:
         log.info("metrics listening on http://%s:%d/metrics", host, settings.METRICS_PORT)
     listener_stop = threading.Event()
     listener: threading.Thread | None = None
-    if connection.vendor == "postgresql":
-        # Other processes' store events reach this one's IDLE sessions.
+    if connection.vendor == "postgresql" and wanted & {"imap", "web"}:
+        # Other processes' store events reach this one's IDLE sessions and
+        # live pages. Only those subscribe: an MX or worker process would
+        # decode every other process's notifications for nobody.
         listener = threading.Thread(target=listen_forever, args=(listener_stop,), name="academail-events", daemon=True)
         listener.start()
     if "worker" in wanted:

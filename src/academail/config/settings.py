@@ -86,9 +86,14 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 # Indésirables, and at and above which mail that also fails authentication is
 # refused at SMTP time (550 5.7.1).
 # Delivery worker processes for the CPU work of a delivery (parse, spam look,
-# phishing warnings: delivery/workers.py); -1: from the cores, 0: none (all in
-# the serving process).
+# phishing warnings: delivery/workers.py); -1: from the cores and
+# SERVE_PROCESSES, 0: none (all in the serving process).
 DELIVERY_WORKERS = env_int("ACADEMAIL_DELIVERY_WORKERS", -1)
+# How many ``serve`` processes share this machine's cores (several
+# ``--only smtp`` behind SO_REUSEPORT): each takes its share of the cores for
+# its default delivery workers, so two MX processes on 2 cores start none
+# instead of one each (4 busy processes on 2 cores).
+SERVE_PROCESSES = max(1, env_int("ACADEMAIL_SERVE_PROCESSES", 1))
 SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
 SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
 SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)

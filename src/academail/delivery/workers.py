@@ -72,13 +72,17 @@ def analyse(raw: bytes, prefix: bytes = b"", *, screen: bool = False) -> Analysi
     return Analysis(parsed, spam.look(parsed, prefix, raw) if screen else None)
 
 
-def default_count() -> int:
-    """One worker per core but one: the serving process keeps a core for the
+def default_count(processes: int | None = None) -> int:
+    """One worker per core but one, of this process's share of the cores
+    (``processes``: the ``serve`` processes on this machine, default
+    ``settings.SERVE_PROCESSES``): the serving process keeps a core for the
     event loop, the store and the commits (on 2 cores, one worker: two were
-    slower, bench/README.md); none on a single core, where a worker only adds
-    the cost of sending the message across."""
+    slower, bench/README.md); none when its share is a single core, where a
+    worker only adds the cost of sending the message across and one more
+    process competing for the cores (two MX processes on 2 cores)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(0, cores - 1)
+    share = cores // max(1, settings.SERVE_PROCESSES if processes is None else processes)
+    return max(0, share - 1)
 
 
 class Workers:
