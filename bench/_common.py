@@ -204,19 +204,22 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 
 @contextlib.contextmanager
-def smtp_server(port: int, *, profile: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def smtp_server(
+    port: int, *, profile: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """``academail serve --only smtp`` on 127.0.0.1:port, stopped with SIGTERM;
-    with ``profile``, under cProfile writing to that file."""
-    env = os.environ.copy()
+    with ``profile``, under cProfile writing to that file; ``env``: more
+    variables for this server (its own metrics port)."""
+    env = {**os.environ, **(env or {})}
     env["ACADEMAIL_SMTP_PORT"] = str(port)
     env["ACADEMAIL_BIND"] = "127.0.0.1"
-    log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "wb")
+    log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "ab")
     command = [ACADEMAIL, "serve", "--only", "smtp"]
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_port(port, process)
+        wait_port(port, process, timeout=180)
         yield process
     finally:
         if process.poll() is None:

@@ -10,13 +10,25 @@ at the end), creates the recipients through ``check_create_account``, sends,
 prints messages/s and the latency from the end of DATA to the 250 reply, then
 checks that every message acknowledged with 250 is in the database.
 
-Goal (BENCHMARKS.md): >= 200 msg/s accepted, stored before 250.
+``--servers 1,2`` measures one and two ``serve --only smtp`` processes
+sharing the port (SO_REUSEPORT) side by side in the same run, each in a fresh
+home and database; ``--rounds 2`` alternates them (1, 2, 1, 2) so that a
+change in the machine's load does not favour one. On a shared machine the
+wall-clock ratio says as much about the other jobs as about us: each run also
+prints its CPU per message (serving processes, their delivery worker
+processes, their PostgreSQL backends), the statements the delivery writer
+sent per message (from each server's own counters, ``/metrics``) and the load
+average before and after.
+
+Goal (BENCHMARKS.md): >= 200 msg/s accepted, stored before 250; issue 21:
+two MX processes >= 1.7x one on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import queue
 import random
@@ -26,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 
 import _common as c
@@ -156,6 +169,8 @@ def main() -> int:
     parser.add_argument("--workers", default="",
                         help="ACADEMAIL_DELIVERY_WORKERS of the servers (default: theirs, from the cores); "
                         "a list (0,2) runs each, one after the other, in this run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with several variants: run them all this many times, alternating (1,2,1,2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     parser.add_argument("--blobs", default="file", choices=["file", "s3", "file,s3"],
                         help="blob store: files, S3 (moto's server, started here), or both one after the other")
@@ -169,48 +184,75 @@ def main() -> int:
     c.banner(f"bench/deliver.py: SMTP inbound, real MX, blobs in {args.blobs}")
     variants = [(servers, workers) for servers in args.servers.split(",")
                 for workers in (args.workers.split(",") if args.workers else [""])]
-    if len(variants) == 1:
+    if len(variants) == 1 and args.rounds == 1:
         args.server_count = int(variants[0][0])
+        # Each server takes its share of the cores for its default delivery workers.
+        os.environ["ACADEMAIL_SERVE_PROCESSES"] = variants[0][0]
         if variants[0][1]:
             os.environ["ACADEMAIL_DELIVERY_WORKERS"] = variants[0][1]
-        all_ok, _, _ = run(args, args.blobs)
+        figures = run(args, args.blobs)
+        print("figures  " + json.dumps(figures))
+        all_ok = figures["ok"]
     else:  # each in its own process, one after the other: settings are read once, at import
-        figures = []
-        for servers, workers in variants:
-            label = f"{servers} server{'s' if servers != '1' else ''}, workers {workers or 'default'}"
-            print(f"variant  {label}", flush=True)
-            figures.append((label, *_run_variant(servers, workers)))
-        all_ok = all(rate for _, rate, _ in figures)
-        base = figures[0][1] or 1.0
-        for label, rate, cpu_ms in figures:
-            print(f"compare  {label}: {rate:.0f} msg/s ({rate / base:.2f}x the first), "
-                  f"serving processes' CPU {cpu_ms:.1f} ms/msg (worker processes apart)")
+        runs = []
+        for round_ in range(args.rounds):
+            for servers, workers in variants:
+                label = f"{servers} server{'s' if servers != '1' else ''}, workers {workers or 'default'}"
+                print(f"variant  {label}" + (f" (round {round_ + 1})" if args.rounds > 1 else ""), flush=True)
+                runs.append((round_, label, _run_variant(servers, workers)))
+        all_ok = all(f.get("ok") for _, _, f in runs)
+        print("compare  side by side (CPU ms per accepted message; statements: the delivery writer's, "
+              "BEGIN/COMMIT and savepoints included)")
+        print(f"compare  {'round':>5} {'variant':<28} {'msg/s':>6} {'ratio':>6} {'serving':>8} {'workers':>8} "
+              f"{'postgres':>8} {'stmts':>6} {'per commit':>10} {'load':>11}")
+        for round_, label, f in runs:
+            if not f.get("ok"):
+                print(f"compare  {round_ + 1:>5} {label:<28} failed")
+                continue
+            first = next((g for r, _, g in runs if r == round_ and g.get("ok")), f)
+            print(f"compare  {round_ + 1:>5} {label:<28} {f['rate']:>6.0f} {f['rate'] / first['rate']:>5.2f}x "
+                  f"{f['serving_ms']:>8.1f} {f['workers_ms']:>8.1f} {f['postgres_ms']:>8.1f} "
+                  f"{f['statements']:>6.1f} {f['jobs_per_commit']:>10.1f} "
+                  f"{f['load_before']:>5.1f}-{f['load_after']:<5.1f}")
+        print("compare  ratio: msg/s over the first variant of the same round; load: 1-minute load average "
+              "at the start and the end of the run")
     print(f"peer     {PEER} (BENCHMARKS.md, same machine kind, not this run)")
     return 0 if all_ok else 1
 
 
-def _run_variant(servers: str, workers: str) -> tuple[float, float]:
-    """This script again for one variant; its (accepted msg/s, serving
-    processes' CPU ms/msg, worker processes apart), zeros if it failed."""
+def _run_variant(servers: str, workers: str) -> dict[str, float]:
+    """This script again for one variant; its figures (``run``), {} if it failed."""
     argv, skip = [], False
     for arg in sys.argv[1:]:
         if skip:
             skip = False
-        elif arg in ("--servers", "--workers"):
+        elif arg in ("--servers", "--workers", "--rounds"):
             skip = True
-        elif not arg.startswith(("--servers=", "--workers=")):
+        elif not arg.startswith(("--servers=", "--workers=", "--rounds=")):
             argv.append(arg)
     argv += ["--servers", servers] + (["--workers", workers] if workers else [])
     done = subprocess.run([sys.executable, __file__, *argv],  # noqa: S603
                           capture_output=True, text=True, check=False)
     print(done.stdout, end="", flush=True)
-    rate = re.search(r"^result   (\d+) msg/s accepted", done.stdout, re.M)
-    cpu = re.search(r"^cpu      server [\d.]+ s \(\d+ % of one core, [\d.]+ ms/msg: serving process ([\d.]+)",
-                    done.stdout, re.M)
-    if not rate or not cpu or done.returncode != 0:
+    found = re.search(r"^figures  (.*)$", done.stdout, re.M)
+    if not found or done.returncode != 0:
         print(done.stderr[-3000:])
-        return 0.0, 0.0
-    return float(rate.group(1)), float(cpu.group(1))
+        return {}
+    return dict(json.loads(found.group(1)))
+
+
+def _writer_counters(port: int) -> dict[str, float]:
+    """The delivery writer's counters of one server (its ``/metrics``)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    wanted = {"academail_delivery_commits_total": "commits", "academail_delivery_jobs_total": "jobs",
+              "academail_delivery_statements_total": "statements"}
+    counters = dict.fromkeys(wanted.values(), 0.0)
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            counters[wanted[name]] = float(value)
+    return counters
 
 
 def _run_child(blobs: str) -> float:
@@ -226,9 +268,12 @@ def _run_child(blobs: str) -> float:
     return float(rate.group(1)) if rate and done.returncode == 0 else 0.0
 
 
-def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
-    """One measured run with blobs in files or in object storage;
-    (verified, msg/s, serving processes' CPU ms per accepted message)."""
+def run(args: argparse.Namespace, blobs: str) -> dict[str, float]:
+    """One measured run with blobs in files or in object storage; its
+    figures: ok (every 250 stored), rate (msg/s), CPU ms per accepted
+    message (serving processes, their workers, their PostgreSQL backends),
+    the writer's statements per message and messages per commit, the load
+    average before and after."""
     with c.bench_home(args.database_url, keep=args.keep) as home, contextlib.ExitStack() as s3:
         moto = s3.enter_context(c.s3_blobs()) if blobs == "s3" else None
         if moto is not None:
@@ -251,8 +296,21 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
 
         connections.close_all()
         port = c.free_port()
+        metrics_ports = [c.free_port() for _ in range(args.server_count)]
+        metrics_env = {"ACADEMAIL_METRICS_ALLOW": "127.0.0.1"}
         with contextlib.ExitStack() as stack:
-            servers = [stack.enter_context(c.smtp_server(port, profile=args.profile)) for _ in range(args.server_count)]
+            servers = [
+                stack.enter_context(c.smtp_server(
+                    port, profile=args.profile, env={**metrics_env, "ACADEMAIL_METRICS_PORT": str(metrics_port)}
+                ))
+                for metrics_port in metrics_ports
+            ]
+            # With SO_REUSEPORT the SMTP port answers as soon as the first server
+            # listens: wait for each one's own metrics port (opened after its MX).
+            for server, metrics_port in zip(servers, metrics_ports, strict=True):
+                c.wait_port(metrics_port, server, timeout=120)
+            writer_before = [_writer_counters(mp) for mp in metrics_ports]
+            load_before = os.getloadavg()[0]
             work: queue.Queue[Item | None] = queue.Queue()
             for item in items:
                 work.put(item)
@@ -281,9 +339,13 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
                          if seconds == seconds)  # NaN: the backend ended meanwhile
             cpu_moto = c.process_cpu_seconds(moto.pid) - cpu_moto if moto is not None else 0.0
             cpu_client = time.process_time() - cpu_client
+            load_after = os.getloadavg()[0]
+            writer_after = [_writer_counters(mp) for mp in metrics_ports]
+            writer = {key: sum(a[key] - b[key] for a, b in zip(writer_after, writer_before, strict=True))
+                      for key in ("commits", "jobs", "statements")}
             if any(t.is_alive() for t in threads):
                 print("clients still running after 600 s: giving up")
-                return False, 0.0, 0.0
+                return {"ok": False}
             accepted = len(result.accepted)
             accepted_bytes = sum(len(i.raw) for i, _ in result.accepted)
             ms = [t * 1000 for t in result.data_to_250]
@@ -305,6 +367,10 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
             if cpu_pg:
                 print(f"cpu      PostgreSQL backends of the servers {cpu_pg:.1f} s "
                       f"({cpu_pg * 1000 / max(accepted, 1):.1f} ms/msg)")
+            print(f"writer   {writer['statements'] / max(accepted, 1):.1f} statements per message "
+                  f"(BEGIN/COMMIT and savepoints included), {writer['jobs']:.0f} messages in "
+                  f"{writer['commits']:.0f} group commits ({writer['jobs'] / max(writer['commits'], 1):.1f} per commit); "
+                  f"load average {load_before:.1f} at the start, {load_after:.1f} at the end")
             for item, error in result.refused[:5]:
                 print(f"refused  {item.message_id}: {error}")
             ok = verify(result)
@@ -316,7 +382,14 @@ def run(args: argparse.Namespace, blobs: str) -> tuple[bool, float, float]:
             connections.close_all()
         if not ok or result.refused:
             print("--- server log (tail) ---\n" + c.server_log_tail())
-        return ok, accepted / elapsed, cpu_main * 1000 / max(accepted, 1)
+        per_message = 1000 / max(accepted, 1)
+        return {
+            "ok": ok, "rate": accepted / elapsed, "serving_ms": cpu_main * per_message,
+            "workers_ms": (cpu_server - cpu_main) * per_message, "postgres_ms": cpu_pg * per_message,
+            "statements": writer["statements"] / max(accepted, 1),
+            "jobs_per_commit": writer["jobs"] / max(writer["commits"], 1),
+            "load_before": load_before, "load_after": load_after,
+        }
 
 
 if __name__ == "__main__":
