@@ -21,7 +21,10 @@ from tests.conftest import build_message
 from tests.lists.test_mx_post import inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
-EVENING = dt.datetime(2026, 12, 7, 18, 0, tzinfo=digests.PARIS)
+# Tomorrow at 18:00 in Paris: after every post the test makes now, whatever
+# the day and hour the suite runs (a fixed date broke once the clock passed it).
+EVENING = dt.datetime.combine(dt.datetime.now(digests.PARIS).date() + dt.timedelta(days=1), dt.time(18),
+                              digests.PARIS)
 
 
 def _post(team, author, subject: str, body: str = "Bonjour à tous.") -> None:
@@ -57,7 +60,7 @@ def test_a_member_chooses_a_daily_digest(client, make_account, settings):
     messages = inbox(reader)
     assert len(messages) == 2
     parsed = email.message_from_bytes(messages[-1], policy=email.policy.default)
-    assert parsed["Subject"] == "[Équipe] Résumé du 07/12/2026 : 2 messages"
+    assert parsed["Subject"] == f"[Équipe] Résumé du {EVENING:%d/%m/%Y} : 2 messages"
     assert parsed["List-Id"].endswith("<equipe.ac-demo.fr>") and parsed["Precedence"] == "list"
     assert "Avant le choix" not in parsed.get_body(("plain",)).get_content()  # already received
     (digest,) = [p for p in parsed.walk() if p.get_content_type() == "multipart/digest"]
