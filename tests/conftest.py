@@ -65,6 +65,17 @@ def _fast_password_hashing(request):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_thread_answer_from_another_test():
+    """THREAD answers are kept per mailbox state (``imap.threadcache``), which
+    never goes back in one database; between tests it does (each test's data
+    is emptied, and ids and a UIDVALIDITY of the same second come again), so
+    every test starts with none kept."""
+    from academail.imap import threadcache
+
+    threadcache.ANSWERS.clear()
+
+
 def make_numen() -> str:
     """A fresh well-formed NUMEN (académie 11, letter E, 10 digits), from
     11E5000000000 up, so that it never meets the small NUMENs tests write by

@@ -8,7 +8,7 @@ import random
 import pytest
 from imapclient import IMAPClient
 
-from academail.imap import threads
+from academail.imap import threadcache, threads
 from academail.store import sortkeys
 from academail.store.imap import ThreadRows
 from tests.imap import thread_reference as reference
@@ -205,3 +205,52 @@ def test_copied_messages_keep_their_thread_keys(mailbox, session):
     assert session.cmd('COPY 1:* "Projets"').ok
     assert session.cmd('SELECT "Projets"').ok
     assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5 6)((7)(8))"
+
+
+def test_a_kept_answer_follows_every_change(mailbox, session, make_account):
+    """The THREAD answer is kept per mailbox state (``imap.threadcache``, as
+    Dovecot's thread index): asked again, the same text comes from the cache;
+    after a flag change, an EXPUNGE, a new message or another session's
+    numbering, the answer is computed again and is the new one."""
+    assert session.cmd("SELECT INBOX").ok
+    first = _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED")
+    assert first == b"* THREAD (1 (2 3)(4))(5 6)((7)(8))"
+    assert len(threadcache.ANSWERS) == 1
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED") == first
+    assert len(threadcache.ANSWERS) == 1  # the same entry answered
+    assert _thread(session, "THREAD REFERENCES UTF-8 UNDELETED") == first  # sequence numbers: 1-8 are UIDs 1-8
+    assert len(threadcache.ANSWERS) == 2
+    # A flag change moves HIGHESTMODSEQ: UNDELETED no longer finds 1.
+    assert session.cmd("UID STORE 1 +FLAGS.SILENT (\\Deleted)").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED") == b"* THREAD ((2 3)(4))(5 6)((7)(8))"
+    assert len(threadcache.ANSWERS) == 1  # the entries of the older state are gone
+    assert session.cmd("UID STORE 1 -FLAGS.SILENT (\\Deleted)").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED") == first
+    # EXPUNGE, then sequence numbers shift.
+    assert session.cmd("UID STORE 5 +FLAGS.SILENT (\\Deleted)").ok and session.cmd("EXPUNGE").ok
+    assert _thread(session, "THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5)((6)(7))"
+    # A new message delivered while selected: seen after the NOOP that announces it.
+    deliver_to(mailbox, _raw("Re: Sortie", "i@x.fr", "<f@x.fr>", 9))
+    assert session.cmd("NOOP").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(6 9)((7)(8))"
+    assert _thread(session, "THREAD ORDEREDSUBJECT UTF-8 ALL") == b"* THREAD (1 (2)(3)(4))(5 8)(6 7)"
+
+
+def test_kept_answers_are_bounded():
+    """At most ``entries`` answers and ``chars`` characters, least recently
+    used first out; an answer over a quarter of the budget is not kept; a
+    mailbox's answers of an older state go at its next look-up."""
+    answers = threadcache.ThreadAnswers(entries=3, chars=40)
+    for box in (1, 2, 3):
+        answers.put(box, (1, 1), "q", "(1)")
+    assert answers.get(1, (1, 1), "q") == "(1)"  # 1 is now the most recent
+    answers.put(4, (1, 1), "q", "(2)")
+    assert len(answers) == 3 and answers.get(2, (1, 1), "q") is None  # 2 was the oldest
+    answers.put(5, (1, 1), "q", "(1 2 3 4 5 6 7)")  # 15 characters: over 40 / 4
+    assert answers.get(5, (1, 1), "q") is None
+    answers.put(6, (1, 1), "q", "(1 2 3 4)")
+    answers.put(7, (1, 1), "q", "(1 2 3 4)")
+    answers.put(8, (1, 1), "q", "(1 2 3 4)")
+    answers.put(9, (1, 1), "q", "(1 2 3 4)")
+    assert len(answers) == 3  # 27 characters, and 3 entries
+    assert answers.get(9, (1, 2), "q") is None and len(answers) == 2  # 9 moved on: its old answer went

@@ -45,6 +45,11 @@ class UidRuns:
             end = starts[r + 1] if r + 1 < len(starts) else total
             yield from range(first, first + end - starts[r])
 
+    def key(self) -> tuple[bytes, bytes, int]:
+        """A small value equal for two equal lists of UIDs (the runs), to key
+        what depends on them (``imap.threadcache``: sequence numbers)."""
+        return self._firsts.tobytes(), self._starts.tobytes(), self._len
+
     def _run_length(self, r: int) -> int:
         end = self._starts[r + 1] if r + 1 < len(self._starts) else self._len
         return end - self._starts[r]

@@ -960,6 +960,17 @@ def sort_uids(
     return [(int(uid), int(modseq)) for uid, modseq in rows]
 
 
+def mailbox_state(mailbox_id: int) -> tuple[int, int, int, int] | None:
+    """(UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, message count) of the mailbox;
+    None when it is gone. Every change to its messages or their flags moves
+    one of them in the transaction that makes it (APPEND and COPY: UIDNEXT;
+    STORE, a person's own \\Seen included, and EXPUNGE: HIGHESTMODSEQ; the
+    count for any removal), and neither goes back, so two equal states are
+    the same messages with the same flags: ``imap.threadcache`` keys on it."""
+    row = Mailbox.objects.filter(pk=mailbox_id).values_list("uidvalidity", "highestmodseq", "uidnext", "messages").first()
+    return None if row is None else (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
 class ThreadRows(NamedTuple):
     """What RFC 5256 §2 threading reads of the messages, as columns in the
     order of their sent date (or INTERNALDATE, §2.2), ties by UID: a
@@ -1052,6 +1063,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_messages", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRows", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "mailbox_state", "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRows", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
     "vanished_uids",
 ]

@@ -7,10 +7,10 @@ of CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 §4, the live searches in
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from academail.imap import contexts, threads
+from academail.imap import contexts, threadcache, threads
 from academail.imap import responses as R
 from academail.imap.parsing import commands as C
 from academail.imap.parsing import search as S
@@ -143,12 +143,13 @@ async def do_thread(session: Session, command: C.Thread) -> None:
     """RFC 5256 §4: ``* THREAD`` with the messages SEARCH would find, threaded
     by the algorithm asked for (§2), as sequence numbers or UIDs."""
     view = session.selected
-    # Sequence numbers from a copy of the view's UIDs, taken here in the loop.
-    uids = None if command.uid else list(view.uids)
+    # Sequence numbers from a copy of the view's UIDs, taken here in the loop
+    # (with their key: the answer in sequence numbers depends on them).
+    numbering = None if command.uid else (list(view.uids), view.uids.key())
     condition = await _condition(session, command, command.charset, command.key)
     if condition is None:
         return
-    text = await _query(session, command, condition, _thread_text, command.algorithm, uids)
+    text = await _query(session, command, condition, _thread_text, command.algorithm, numbering)
     if text is None:
         return
     await session.untagged(f"THREAD {text}" if text else "THREAD")
@@ -157,30 +158,43 @@ async def do_thread(session: Session, command: C.Thread) -> None:
 
 
 def _thread_text(
-    mailbox_id: int, criterion: store.Criterion, algorithm: str, uids: list[int] | None, *, seen_for: int | None = None,
+    mailbox_id: int, criterion: store.Criterion, algorithm: str, numbering: tuple[list[int], Hashable] | None, *,
+    seen_for: int | None = None,
 ) -> str:
     """In the store's thread, off the event loop: the rows, the threads and
-    their text (100,000 messages cost a few hundred ms of CPU). ``uids``: the
-    view's UIDs, to answer sequence numbers; None for UIDs. ``seen_for``:
-    whose \\Seen the criteria test (``SelectedView.seen_for``).
+    their text (100,000 messages cost a few hundred ms of CPU), or the same
+    text kept from an earlier command on the same state of the mailbox
+    (``imap.threadcache``). ``numbering``: the view's UIDs and their key, to
+    answer sequence numbers; None for UIDs. ``seen_for``: whose \\Seen the
+    criteria test (``SelectedView.seen_for``).
 
     The cyclic garbage collector is paused meanwhile: the hundreds of
     thousands of rows and containers made here would otherwise trigger
     repeated full collections over them (half of the CPU time at 100,000
     messages, bench/imap_sort.py); none of them is garbage until the end."""
+    state = store.mailbox_state(mailbox_id)
+    query = (algorithm, criterion, seen_for, None if numbering is None else numbering[1])
+    if state is not None and (text := threadcache.ANSWERS.get(mailbox_id, state, query)) is not None:
+        return text
     paused = gc.isenabled()
     gc.disable()
     try:
         links = algorithm == "REFERENCES"  # ORDEREDSUBJECT reads no Message-ID
         rows = store.thread_rows(mailbox_id, criterion, seen_for=seen_for, links=links)
         tree = threads.thread(algorithm, rows)
-        if uids is None:
-            return threads.render(tree, rows.uids)
-        sequence = {uid: seq for seq, uid in enumerate(uids, 1)}
-        return threads.render(tree, [sequence[uid] for uid in rows.uids])
+        if numbering is None:
+            text = threads.render(tree, rows.uids)
+        else:
+            sequence = {uid: seq for seq, uid in enumerate(numbering[0], 1)}
+            text = threads.render(tree, [sequence[uid] for uid in rows.uids])
     finally:
         if paused:
             gc.enable()
+    # Kept only if no change committed while it was computed (the state is
+    # read again): then it is the answer for that state.
+    if state is not None and store.mailbox_state(mailbox_id) == state:
+        threadcache.ANSWERS.put(mailbox_id, state, query, text)
+    return text
 
 
 async def _condition(session: Session, command: C.Command, charset: str, key: S.SearchKey) -> store.Criterion | None:

@@ -1,0 +1,82 @@
+"""The THREAD answers (RFC 5256 §4) of this process's recent commands, as
+Dovecot keeps ``dovecot.index.thread`` beside a mailbox: a webmail such as
+Roundcube asks ``UID THREAD REFERENCES UTF-8 ALL`` again on every page of a
+threaded list, and at 100,000 messages each answer costs a few hundred ms
+of CPU (bench/imap_sort.py).
+
+An entry is keyed by the mailbox's state (``store.imap.mailbox_state``:
+UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, message count), with the algorithm,
+the search criterion, whose \\Seen it tests and, for sequence numbers, the
+session's UIDs. Every change to a mailbox's messages or flags moves that
+state in the transaction that makes it, and a message's threading data
+never changes, so an entry can only ever answer for the very messages it
+was computed from: nothing is invalidated by hand, and an answer is stored
+only when the state read after computing it is still the one read before
+(no change committed in between). When a mailbox's state moves, its older
+entries are dropped at the next look-up, since no command can ask for them
+again. Bounded in entries and in characters; shared by the store threads,
+hence the lock."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+
+class ThreadAnswers:
+    """Least recently used answers, at most ``entries`` of them and
+    ``chars`` characters in all (an answer alone larger than a quarter of
+    that is not kept)."""
+
+    def __init__(self, entries: int, chars: int) -> None:
+        self.entries = entries
+        self.chars = chars
+        self._data: OrderedDict[tuple[int, Hashable, Hashable], str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, mailbox_id: int, state: Hashable, query: Hashable) -> str | None:
+        with self._lock:
+            self._see(mailbox_id, state)
+            key = (mailbox_id, state, query)
+            text = self._data.get(key)
+            if text is not None:
+                self._data.move_to_end(key)
+            return text
+
+    def put(self, mailbox_id: int, state: Hashable, query: Hashable, text: str) -> None:
+        if len(text) > self.chars // 4:
+            return
+        with self._lock:
+            self._see(mailbox_id, state)
+            key = (mailbox_id, state, query)
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+            self._data[key] = text
+            self._size += len(text)
+            while len(self._data) > self.entries or self._size > self.chars:
+                _, dropped = self._data.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._size = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def _see(self, mailbox_id: int, state: Hashable) -> None:
+        """Drop the mailbox's entries of another state: no command asks for
+        them again (HIGHESTMODSEQ and UIDNEXT only grow)."""
+        for key in [key for key in self._data if key[0] == mailbox_id and key[1] != state]:
+            self._size -= len(self._data.pop(key))
+
+
+# A 100,000-message answer is ~0.7 million characters: 16 MB keeps a few
+# large mailboxes' answers and many small ones', and bounds the memory.
+ANSWERS = ThreadAnswers(64, 16_000_000)
+
+__all__ = ["ANSWERS", "ThreadAnswers"]
