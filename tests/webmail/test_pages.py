@@ -260,3 +260,28 @@ def test_paging_links_are_the_dsfr_pagination(web, person):
     # A list that fits on one page has no pagination at all.
     trash = box_of(person, "trash")
     assert "fr-pagination" not in web.get(reverse("webmail:folder", args=[trash.pk])).content.decode()
+
+
+def test_a_list_row_says_everything_once_written_in_python(web, person):
+    """The rows are written by webmail.rows, not per-row template filters
+    (issue 20): the same link, marks, date, size and selection name as before."""
+    message = deliver(person, build_message(subject="Réunion de rentrée", attachment=b"%PDF-1.4 " + b"x" * 4000))
+    url = reverse("webmail:folder", args=[message.mailbox_id])
+    page = web.get(url).content.decode()
+    row = page[page.index(f'data-uid="{message.uid}"'):]
+    row = row[: row.index("</tr>")]
+    href = reverse("webmail:message", args=[message.mailbox_id, message.uid])
+    assert f'<a href="{href}">Réunion de rentrée</a>' in row
+    assert 'aria-label="Sélectionner Réunion de rentrée"' in row
+    assert '<span class="wm-mark wm-mark--unread" title="Non lu">●<span class="fr-sr-only">Non lu</span></span>' in row
+    assert 'title="Pièce jointe"' in row and 'title="Suivi"' not in row
+    # Date: header, shown in Paris time ("Thu, 26 Nov 2026 10:00:00 +0100").
+    assert '<time datetime="2026-11-26T10:00:00+01:00">26 novembre 2026, 10:00</time>' in row
+    assert "\xa0Ko</td>" in row
+    assert "direction@college-exemple.fr" in row
+
+    found = web.get(reverse("webmail:search") + "?q=reunion").content.decode()
+    row = found[found.index(f'data-uid="{message.uid}"'):]
+    row = row[: row.index("</tr>")]
+    assert f'<a href="{href}"><mark>Réunion</mark> de rentrée</a>' in row
+    assert "<td>Boîte de réception</td>" in row

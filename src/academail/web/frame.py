@@ -59,12 +59,14 @@ def parse_int(value: str | None) -> int | None:
 FRAGMENT_HEADER = "X-Academail-Fragment"
 
 
-def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None) -> HttpResponse:
-    """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder).
+def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, current: int | None = None,
+                pane: store.FolderPane | None = None) -> HttpResponse:
+    """Render ``webmail/pages/<template>`` with the folder pane (``current``: the open folder;
+    ``pane``: the one the view already read for ``current``, not read again).
     Another package's page names its own template in full (``lists/pages/index.html``).
     With the ``X-Academail-Fragment: 1`` request header, a page built on the
     webmail layout comes without the site's header, footer, styles and scripts."""
-    pane = store.folder_pane(signed_in_id(request), current)
+    pane = pane or store.folder_pane(signed_in_id(request), current)
     path = template if "/" in template else f"webmail/pages/{template}"
     fragment = request.headers.get(FRAGMENT_HEADER) == "1"
     response = render(

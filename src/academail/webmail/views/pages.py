@@ -20,7 +20,7 @@ from academail.store import webmail as store
 from academail.store.errors import NoPermission, QuotaExceeded
 from academail.web.frame import parse_int, render_page, signed_in_id, webmail_view
 from academail.web.helplinks import Articles, message_tag
-from academail.webmail import preferences, searching
+from academail.webmail import preferences, rows, searching
 
 
 @webmail_view
@@ -81,8 +81,9 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render_page(
         request,
         "folder.html",
-        {"page": page, "title": store.display_name(page.mailbox), "rows": page.messages, "sort_links": _sort_links(page),
-         "flagged": protection.flagged_ids(page.messages), "paging": _folder_paging(request, page)},
+        {"page": page, "title": store.display_name(page.mailbox), "sort_links": _sort_links(page),
+         "rows": rows.message_rows(page.messages, phishing=protection.flagged_ids(page.messages)),
+         "paging": _folder_paging(request, page)},
         current=mailbox_id,
     )
 
@@ -208,6 +209,7 @@ def search(request: HttpRequest) -> HttpResponse:
         if criteria else None
     )
     query_string = form.query_string()
+    terms = form.highlight_terms()
     context = {
         "paging": Paging.of(
             first_url=f"?{query_string}" if found and request.GET.get("avant") else "",
@@ -218,7 +220,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "query": request.GET.get("q", "").strip()[:200],
         "form": form,
         "found": found,
-        "terms": form.highlight_terms(),
+        "rows": rows.message_rows(found.messages, terms=terms, show_folder=True) if found else [],
         "title": _("Recherche"),
     }
-    return render_page(request, "search.html", context, current=entry)
+    return render_page(request, "search.html", context, current=entry, pane=pane)
