@@ -117,3 +117,28 @@ def test_highlight_escapes_and_ignores_accents():
     # Overlapping or touching matches make one mark; the text between is escaped.
     assert highlight("Réunion & réunions", ["re", "reunion"]) == "<mark>Réunion</mark> &amp; <mark>réunion</mark>s"
     assert highlight("Rentrée R&D", ["rentree r"]) == "<mark>Rentrée R</mark>&amp;D"
+
+
+def test_newest_matches_first_across_probe_windows(person, monkeypatch):
+    """SQLite's probe search reads the scope newest first by windows and stops
+    once a page is found (issue 20): with windows of 3, the matches spread over
+    several windows, folders and pages come out as one search of everything
+    would give them, newest first, each once."""
+    from academail.store import messages as store_messages
+    from academail.store.messages import Placement, do_store, prepare_content
+    from academail.store.models import Message
+
+    monkeypatch.setattr(store_messages, "PROBE_WINDOW", 3)
+    boxes = [box_of(person, "inbox").pk, box_of(person, "archive").pk]
+    for n in range(20):
+        subject = f"Conseil pédagogique {n}" if n % 3 == 0 else f"Cantine {n}"
+        do_store(prepare_content(build_message(subject=subject, body="Bonjour.\n")), [Placement(person.pk, boxes[n % 2])])
+    expected = list(Message.objects.filter(mailbox__account=person, content__subject__startswith="Conseil")
+                    .order_by("-id").values_list("id", flat=True))
+    assert len(expected) == 7
+    first = [m.pk for m in search_messages(person.pk, "conseil", limit=4)]
+    rest = [m.pk for m in search_messages(person.pk, "conseil", limit=4, before_id=first[-1])]
+    assert first + rest == expected
+    assert [m.pk for m in search_messages(person.pk, "conseil", mailbox_id=boxes[1])] == [
+        i for i in expected if Message.objects.get(pk=i).mailbox_id == boxes[1]]
+    assert search_messages(person.pk, "introuvable") == []

@@ -856,11 +856,15 @@ def search_messages(
     mailbox_ids: Sequence[int] | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    related: Sequence[str] = (),
 ) -> list[Message]:
     """Full-text or advanced search over an account (or one of its mailboxes),
     newest first. Keyset-paginated on Message.id (``before_id``); accents and
     case ignored. Empty criteria find nothing. ``mailbox_ids``: only those
-    folders (the ones someone else may read of a shared mailbox)."""
+    folders (the ones someone else may read of a shared mailbox). ``related``:
+    what to load with each message in the same query (``select_related``), so
+    that a caller showing them reads each row once. No COUNT: a page asks for
+    one more than it shows to know whether there is a next one."""
     criteria = query if isinstance(query, Criteria) else Criteria(words=query)
     if criteria.empty:
         return []
@@ -911,28 +915,74 @@ def search_messages(
     if criteria.until is not None:
         where.append("m.internaldate < %s")
         args.append(criteria.until)
+    # Which messages are looked at (the scope's own rows, below the page's start).
+    bounds: list[str] = ["b.account_id = %s"]
+    bound_args: list[object] = [account_id]
     if mailbox_id is not None:
-        where.append("m.mailbox_id = %s")
-        args.append(mailbox_id)
+        bounds.append("m.mailbox_id = %s")
+        bound_args.append(mailbox_id)
     if mailbox_ids is not None:
         if not mailbox_ids:
             return []
-        where.append(f"m.mailbox_id IN ({', '.join(['%s'] * len(mailbox_ids))})")
-        args.extend(mailbox_ids)
+        bounds.append(f"m.mailbox_id IN ({', '.join(['%s'] * len(mailbox_ids))})")
+        bound_args.extend(mailbox_ids)
     if before_id is not None:
-        where.append("m.id < %s")
-        args.append(before_id)
+        bounds.append("m.id < %s")
+        bound_args.append(before_id)
+    where += bounds[1:]
+    args += bound_args[1:]
     sql.append("WHERE " + " AND ".join(where))
     if fenced and condition is not None:
         sql = [f"WITH scope AS MATERIALIZED ({' '.join(sql)}) SELECT m.id FROM scope m WHERE {condition[0]}"]  # noqa: S608 (fixed text)
         args.extend(condition[1])
-    sql.append("ORDER BY m.id DESC LIMIT %s")
-    args.append(limit)
-    with connection.cursor() as cursor:
-        cursor.execute(" ".join(sql), args)
-        ids = [row[0] for row in cursor.fetchall()]
-    found = Message.objects.in_bulk(ids)
+    if join == "CROSS JOIN" and condition is not None:
+        ids = _probe_newest_first(" ".join(sql), args, " AND ".join(bounds), bound_args, limit)
+    else:
+        sql.append("ORDER BY m.id DESC LIMIT %s")
+        args.append(limit)
+        with connection.cursor() as cursor:
+            cursor.execute(" ".join(sql), args)
+            ids = [row[0] for row in cursor.fetchall()]
+    found = Message.objects.select_related(*related).in_bulk(ids)
     return [found[i] for i in ids if i in found]
+
+
+# The first window of SQLite's probe search (``_probe_newest_first``): enough
+# for a page of a common word; each next window is four times the last.
+PROBE_WINDOW = 200
+
+
+def _probe_newest_first(sql: str, args: list[object], bounds: str, bound_args: list[object], limit: int) -> list[int]:
+    """SQLite's probe search (``search.match_sql``'s per-document test, a
+    Python function) tested only as far down the scope as a page needs.
+
+    In one statement SQLite tests every message of the scope, then sorts by
+    id and keeps ``limit``: the whole mailbox paid for the 50 newest matches
+    (8 µs a message: 8 ms at 1,000 messages, 160 ms at 20,000; issue 20). So
+    the scope is read newest first by windows (``bounds``: its conditions, an
+    index-only walk of each mailbox's (mailbox, uid) index, whose entries hold
+    the id), and ``sql`` (the search, conditions included) runs on each
+    window's id range until ``limit`` ids are found: a common word tests
+    about one window; a rare one tests the scope once, over a few windows."""
+    window_sql = (
+        "SELECT m.id FROM store_mailbox b CROSS JOIN store_message m ON b.id = m.mailbox_id"  # noqa: S608 (fixed text)
+        f" WHERE {bounds} AND m.id < %s ORDER BY m.id DESC LIMIT %s"
+    )
+    found: list[int] = []
+    below, size = 2**63 - 1, PROBE_WINDOW  # SQLite's largest rowid: no bound yet
+    with connection.cursor() as cursor:
+        while len(found) < limit:
+            cursor.execute(window_sql, [*bound_args, below, size])
+            window = [row[0] for row in cursor.fetchall()]
+            if not window:
+                break
+            cursor.execute(f"{sql} AND m.id >= %s AND m.id < %s ORDER BY m.id DESC LIMIT %s",
+                           [*args, window[-1], below, limit - len(found)])
+            found += [row[0] for row in cursor.fetchall()]
+            if len(window) < size:
+                break
+            below, size = window[-1], size * 4
+    return found
 
 
 def _scope(account_id: int, mailbox_id: int | None) -> tuple[int, list[int]]:

@@ -466,10 +466,9 @@ def search_page(
         readable = [s.mailbox.pk for s in acl.visible_shared(account_id, owner_id=owner_id) if "r" in s.rights]
         if isinstance(query, Criteria) and query.mailbox_id is not None and query.mailbox_id not in readable:
             return Found([], None)
-    hits = search_messages(owner_id, query, mailbox_ids=readable, before_id=before_id, limit=PAGE_SIZE + 1)
-    ids = [m.pk for m in hits[:PAGE_SIZE]]
-    loaded = Message.objects.select_related("content", "mailbox").in_bulk(ids)
-    rows = [loaded[i] for i in ids if i in loaded and loaded[i].mailbox.account_id == owner_id]
+    hits = search_messages(owner_id, query, mailbox_ids=readable, before_id=before_id, limit=PAGE_SIZE + 1,
+                           related=("content", "mailbox"))
+    rows = [m for m in hits[:PAGE_SIZE] if m.mailbox.account_id == owner_id]
     if readable is not None:
         by_folder: dict[int, list[Message]] = {}
         for row in rows:
