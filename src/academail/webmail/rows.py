@@ -11,6 +11,7 @@ What the rows show is unchanged: the same texts, dates as "7 décembre 2026,
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,10 +62,20 @@ class Row:
 
 
 def cut(text: str | None, length: int) -> str:
-    """``truncatechars``, with the common case first: most texts of a row are
-    already short enough, and Django's Truncator walks every character."""
+    """``truncatechars``, with the common cases first: most texts of a row are
+    already short enough; a longer one (a preview, 256 characters) with no
+    combining character in the part kept is cut by slicing, where Django's
+    Truncator walks it character by character in Python and asks the
+    catalogue for its ellipsis on each call."""
     text = text or ""
-    return text if len(text) <= length else Truncator(text).chars(length)
+    if len(text) <= length:
+        return text
+    text = unicodedata.normalize("NFC", text)
+    if len(text) <= length:
+        return text
+    if not any(map(unicodedata.combining, text[: length + 1])):
+        return text[: length - 1] + "…"
+    return Truncator(text).chars(length)
 
 
 def date_words() -> Callable[[datetime], tuple[str, str]]:
