@@ -43,16 +43,16 @@ QUERIES = (
 
 def measure(
     name: str, port: int, user: str, password: str, expected: int, runs: int,
-    queries: tuple[tuple[str, bytes] | tuple[str, bytes, tuple[bytes, ...]], ...] = QUERIES, server: Callable[[], list[int]] = list,
+    queries: tuple[tuple[str, bytes] | tuple[str, bytes, Callable[[sync.Client], object]], ...] = QUERIES, server: Callable[[], list[int]] = list,
 ) -> dict[str, float]:
     """Each query's median time, the median CPU time the server spent on it
     (every thread of the processes ``server()`` names and of their children:
     on a shared machine the wall clock is mostly the wait for a core) and the
     count of numbers in its answer (``* SEARCH``, ``* SORT`` or ``* THREAD``:
     bench/imap_sort.py uses it too). A query given as (label, command,
-    before) has one of the ``before`` commands, in turn, sent ahead of each
-    of its runs, neither timed nor counted (bench/imap_sort.py: a flag set
-    then cleared, so that no answer kept from the run before can serve)."""
+    before) has ``before(client)`` run ahead of each of its runs, neither
+    timed nor counted (bench/imap_sort.py: a message appended and expunged,
+    so that no answer kept from the run before can serve)."""
     client = sync.Client(port)
     client.cmd(f'LOGIN "{user}" "{password}"')
     response, first_select = client.cmd("SELECT INBOX")
@@ -68,14 +68,13 @@ def measure(
     print(f"{name:9} SELECT sees {exists} messages", flush=True)
     figures: dict[str, float] = {"messages seen by SELECT": exists}
     print(f"{name:9} load average {_load()}", flush=True)
-    for label, command, *cycle in queries:
-        prepare: tuple[bytes, ...] = cycle[0] if cycle else ()
+    for label, command, *setup in queries:
         times = []
         cpu = []
         hits = 0
-        for run in range(runs + 1):
-            if prepare:
-                client.cmd(prepare[run % len(prepare)])
+        for _ in range(runs + 1):
+            for prepare in setup:
+                prepare(client)
             pids = server()
             before = c.tree_run_ns(pids)
             response, took = client.cmd(command)
@@ -121,7 +120,7 @@ def _top_level(line: bytes) -> int:
 
 
 def main(
-    queries: tuple[tuple[str, bytes] | tuple[str, bytes, tuple[bytes, ...]], ...] = QUERIES, what: str = "SEARCH string keys",
+    queries: tuple[tuple[str, bytes] | tuple[str, bytes, Callable[[sync.Client], object]], ...] = QUERIES, what: str = "SEARCH string keys",
     doc: str | None = __doc__,
     script: str = "imap_search.py", dovecot_note: str = " (no FTS plugin: it scans, as RFC 3501 substrings need)",
     threaded: bool = False,

@@ -236,21 +236,55 @@ def test_a_kept_answer_follows_every_change(mailbox, session, make_account):
     assert _thread(session, "THREAD ORDEREDSUBJECT UTF-8 ALL") == b"* THREAD (1 (2)(3)(4))(5 8)(6 7)"
 
 
+def test_a_flag_change_keeps_the_answer_of_a_criterion_without_flags(mailbox, session, monkeypatch):
+    """A criterion that reads no flag (ALL, as webmails send it) is kept
+    across flag changes: reading a message (\\Seen) does not throw the thread
+    list away. The one reading flags (UNDELETED) is computed again; an
+    EXPUNGE or a new message changes both."""
+    from academail.store import imap as store_imap
+
+    assert session.cmd("SELECT INBOX").ok
+    everything = _thread(session, "UID THREAD REFERENCES UTF-8 ALL")
+    undeleted = _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED")
+    assert len(threadcache.ANSWERS) == 2
+    assert session.cmd("UID STORE 1:3 +FLAGS.SILENT (\\Seen)").ok
+    computed = store_imap.thread_rows
+    with monkeypatch.context() as patched:
+        def refused(*args, **kwargs):
+            raise AssertionError("computed again")
+        patched.setattr(store_imap, "thread_rows", refused)
+        assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == everything  # the kept answer
+    assert len(threadcache.ANSWERS) == 1  # UNDELETED's, of the older MODSEQ, is gone
+    assert store_imap.thread_rows is computed
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED") == undeleted
+    assert session.cmd("UID STORE 8 +FLAGS.SILENT (\\Deleted)").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == everything
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 UNDELETED") == b"* THREAD (1 (2 3)(4))(5 6)(7)"
+    assert session.cmd("EXPUNGE").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5 6)(7)"
+    deliver_to(mailbox, _raw("Re: Jury", "i@x.fr", "<g@x.fr>", 9))
+    assert session.cmd("NOOP").ok
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == b"* THREAD (1 (2 3)(4))(5 6)(7 9)"
+
+
 def test_kept_answers_are_bounded():
     """At most ``entries`` answers and ``chars`` characters, least recently
     used first out; an answer over a quarter of the budget is not kept; a
     mailbox's answers of an older state go at its next look-up."""
     answers = threadcache.ThreadAnswers(entries=3, chars=40)
+    state = (7, 1, 1, 0)
     for box in (1, 2, 3):
-        answers.put(box, (1, 1), "q", "(1)")
-    assert answers.get(1, (1, 1), "q") == "(1)"  # 1 is now the most recent
-    answers.put(4, (1, 1), "q", "(2)")
-    assert len(answers) == 3 and answers.get(2, (1, 1), "q") is None  # 2 was the oldest
-    answers.put(5, (1, 1), "q", "(1 2 3 4 5 6 7)")  # 15 characters: over 40 / 4
-    assert answers.get(5, (1, 1), "q") is None
-    answers.put(6, (1, 1), "q", "(1 2 3 4)")
-    answers.put(7, (1, 1), "q", "(1 2 3 4)")
-    answers.put(8, (1, 1), "q", "(1 2 3 4)")
-    answers.put(9, (1, 1), "q", "(1 2 3 4)")
+        answers.put(box, state, "q", "(1)", flags=True)
+    assert answers.get(1, state, "q", flags=True) == "(1)"  # 1 is now the most recent
+    answers.put(4, state, "q", "(2)", flags=True)
+    assert len(answers) == 3 and answers.get(2, state, "q", flags=True) is None  # 2 was the oldest
+    answers.put(5, state, "q", "(1 2 3 4 5 6 7)", flags=True)  # 15 characters: over 40 / 4
+    assert answers.get(5, state, "q", flags=True) is None
+    for box in (6, 7, 8, 9):
+        answers.put(box, state, "q", "(1 2 3 4)", flags=True)
     assert len(answers) == 3  # 27 characters, and 3 entries
-    assert answers.get(9, (1, 2), "q") is None and len(answers) == 2  # 9 moved on: its old answer went
+    assert answers.get(9, (7, 2, 1, 0), "q", flags=True) is None and len(answers) == 2  # 9 moved on: its answer went
+    # Without flags, only UIDVALIDITY, UIDNEXT and the count outdate an answer.
+    answers.put(9, (7, 2, 1, 0), "all", "(1)", flags=False)
+    assert answers.get(9, (7, 5, 1, 0), "all", flags=False) == "(1)"
+    assert answers.get(9, (7, 5, 2, 0), "all", flags=False) is None and len(answers) == 2

@@ -12,16 +12,23 @@ state in the transaction that makes it, and a message's threading data
 never changes, so an entry can only ever answer for the very messages it
 was computed from: nothing is invalidated by hand, and an answer is stored
 only when the state read after computing it is still the one read before
-(no change committed in between). When a mailbox's state moves, its older
-entries are dropped at the next look-up, since no command can ask for them
-again. Bounded in entries and in characters; shared by the store threads,
-hence the lock."""
+(no change committed in between). A criterion that reads no flag and no
+MODSEQ (``ALL``, the usual webmail's) is keyed without HIGHESTMODSEQ: the
+set of messages is then (UIDVALIDITY, UIDNEXT, count), since an APPEND or
+COPY raises UIDNEXT and, for one UIDNEXT, each EXPUNGE lowers the count;
+so reading a message (\\Seen) does not throw its thread list away. When a
+mailbox's state moves, the entries it outdates are dropped at the next
+look-up, since no command can ask for them again. Bounded in entries and
+in characters; shared by the store threads, hence the lock."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+
+State = tuple[int, int, int, int]  # store.imap.mailbox_state
+Kept = tuple[int, int | None, int, int]  # the same, HIGHESTMODSEQ None for a criterion reading no flag
 
 
 class ThreadAnswers:
@@ -32,25 +39,27 @@ class ThreadAnswers:
     def __init__(self, entries: int, chars: int) -> None:
         self.entries = entries
         self.chars = chars
-        self._data: OrderedDict[tuple[int, Hashable, Hashable], str] = OrderedDict()
+        self._data: OrderedDict[tuple[int, Kept, Hashable], str] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, mailbox_id: int, state: Hashable, query: Hashable) -> str | None:
+    def get(self, mailbox_id: int, state: State, query: Hashable, *, flags: bool) -> str | None:
+        """The answer kept for ``query`` on the mailbox in ``state``; ``flags``:
+        whether the query's criterion reads flags or MODSEQ."""
         with self._lock:
             self._see(mailbox_id, state)
-            key = (mailbox_id, state, query)
+            key = (mailbox_id, _kept(state, flags), query)
             text = self._data.get(key)
             if text is not None:
                 self._data.move_to_end(key)
             return text
 
-    def put(self, mailbox_id: int, state: Hashable, query: Hashable, text: str) -> None:
+    def put(self, mailbox_id: int, state: State, query: Hashable, text: str, *, flags: bool) -> None:
         if len(text) > self.chars // 4:
             return
         with self._lock:
             self._see(mailbox_id, state)
-            key = (mailbox_id, state, query)
+            key = (mailbox_id, _kept(state, flags), query)
             old = self._data.pop(key, None)
             if old is not None:
                 self._size -= len(old)
@@ -68,15 +77,24 @@ class ThreadAnswers:
     def __len__(self) -> int:
         return len(self._data)
 
-    def _see(self, mailbox_id: int, state: Hashable) -> None:
-        """Drop the mailbox's entries of another state: no command asks for
-        them again (HIGHESTMODSEQ and UIDNEXT only grow)."""
-        for key in [key for key in self._data if key[0] == mailbox_id and key[1] != state]:
+    def _see(self, mailbox_id: int, state: State) -> None:
+        """Drop the mailbox's entries that ``state`` outdates: no command asks
+        for them again (HIGHESTMODSEQ and UIDNEXT only grow, the count only
+        falls for one UIDNEXT)."""
+        for key in [key for key in self._data if key[0] == mailbox_id and _outdated(key[1], state)]:
             self._size -= len(self._data.pop(key))
+
+
+def _kept(state: State, flags: bool) -> Kept:
+    return state if flags else (state[0], None, state[2], state[3])
+
+
+def _outdated(kept: Kept, state: State) -> bool:
+    return any(part is not None and part != now for part, now in zip(kept, state, strict=True))
 
 
 # A 100,000-message answer is ~0.7 million characters: 16 MB keeps a few
 # large mailboxes' answers and many small ones', and bounds the memory.
 ANSWERS = ThreadAnswers(64, 16_000_000)
 
-__all__ = ["ANSWERS", "ThreadAnswers"]
+__all__ = ["ANSWERS", "State", "ThreadAnswers"]

@@ -960,6 +960,21 @@ def sort_uids(
     return [(int(uid), int(modseq)) for uid, modseq in rows]
 
 
+def reads_flags(criterion: Criterion) -> bool:
+    """Whether ``criterion``'s answer can change with a STORE: it tests a flag
+    or keyword (\\Seen per person included) or a MODSEQ. Every other key reads
+    what never changes on a message (content, dates, size, UID)."""
+    if isinstance(criterion, HasFlag | ModseqAtLeast):
+        return True
+    if isinstance(criterion, Negation):
+        return reads_flags(criterion.criterion)
+    if isinstance(criterion, Either):
+        return reads_flags(criterion.left) or reads_flags(criterion.right)
+    if isinstance(criterion, Conjunction):
+        return any(reads_flags(part) for part in criterion.criteria)
+    return False
+
+
 def mailbox_state(mailbox_id: int) -> tuple[int, int, int, int] | None:
     """(UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, message count) of the mailbox;
     None when it is gone. Every change to its messages or their flags moves
@@ -1069,6 +1084,6 @@ __all__ = [
     "Snapshot", "TextMatch", "UidIn", "append_messages", "changes_since",
     "content_structures", "copy_messages", "create_mailbox", "delete_mailbox", "fetch_rows", "flag_rows",
     "list_mailbox_infos", "list_shared_infos", "mailbox_info", "rights_on", "read_blob", "rename_mailbox",
-    "mailbox_state", "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRows", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
+    "mailbox_state", "reads_flags", "search_uids", "select_snapshot", "sort_uids", "thread_rows", "ThreadRows", "claim_recent", "recent_count", "subscribe_mailbox", "subscription_names",
     "vanished_uids",
 ]

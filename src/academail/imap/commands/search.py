@@ -174,7 +174,8 @@ def _thread_text(
     messages, bench/imap_sort.py); none of them is garbage until the end."""
     state = store.mailbox_state(mailbox_id)
     query = (algorithm, criterion, seen_for, None if numbering is None else numbering[1])
-    if state is not None and (text := threadcache.ANSWERS.get(mailbox_id, state, query)) is not None:
+    flags = store.reads_flags(criterion)
+    if state is not None and (text := threadcache.ANSWERS.get(mailbox_id, state, query, flags=flags)) is not None:
         return text
     paused = gc.isenabled()
     gc.disable()
@@ -193,7 +194,7 @@ def _thread_text(
     # Kept only if no change committed while it was computed (the state is
     # read again): then it is the answer for that state.
     if state is not None and store.mailbox_state(mailbox_id) == state:
-        threadcache.ANSWERS.put(mailbox_id, state, query, text)
+        threadcache.ANSWERS.put(mailbox_id, state, query, text, flags=flags)
     return text
 
 
