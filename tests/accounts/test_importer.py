@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from academail.accounts import services
+from academail.accounts import importer, services
 from academail.accounts.importer import decode, format_report, import_accounts, sniff_delimiter
 from academail.accounts.models import Account, Role
 from academail.accounts.secrets import decrypt_numen, numen_hash
-from academail.store.models import Mailbox, Usage
+from academail.store.mailboxes import DEFAULT_MAILBOXES
+from academail.store.models import Mailbox, Subscription, Usage
 
 pytestmark = pytest.mark.django_db
 
@@ -179,14 +180,14 @@ def test_dry_run_creates_nothing_but_reports_real_identifiers(data_dir: Path) ->
 
 
 def test_a_line_failing_halfway_leaves_no_half_account(data_dir: Path, monkeypatch) -> None:
-    real_provision = services.do_provision_account
+    real_provision = services.do_provision_new_accounts
 
-    def provision_then_fail(account: Account) -> None:
-        real_provision(account)  # mailboxes written, then the line fails
-        if account.last_name == "De La Fontaine":
+    def provision_then_fail(account_ids: list[int]) -> None:
+        real_provision(account_ids)  # mailboxes written, then the line fails
+        if Account.objects.filter(pk__in=account_ids, last_name="De La Fontaine").exists():
             raise ValueError("Panne simulée du stockage.")
 
-    monkeypatch.setattr(services, "do_provision_account", provision_then_fail)
+    monkeypatch.setattr(services, "do_provision_new_accounts", provision_then_fail)
     report = import_accounts(data_dir / "good_utf8.csv", dry_run=False)
     assert report.created == 4
     assert [(r.line_number, r.reason_fr) for r in report.rejected] == [(4, "Panne simulée du stockage.")]
@@ -233,3 +234,95 @@ def test_management_command(data_dir: Path, capsys) -> None:
     assert not Account.objects.exists()
     with pytest.raises(SystemExit):
         call_command("import_accounts", str(data_dir / "missing_numen.csv"))
+
+
+# --- the batched path: several lines created together, each still judged alone ----------
+
+MIXED = (
+    "nom;prenom;numen;role;quota_mo\n"
+    "Martin;Julie;11E9501234BAA;;\n"        # 2: jmartin1 (the existing Jules Martin has jmartin)
+    "Martin;Julie;11E9501234BAB;;zéro\n"    # 3: bad quota
+    "Martin;Julie;11E9501234BAC;;\n"        # 4: jmartin2
+    "Martin;Jules;11E9501234ABC;;4096\n"    # 5: the existing account, updated
+    "Martin;Julie;11E9501234BAD;;\n"        # 6: jmartin3
+    "Roux;Noah;11E9501234BAE;;\n"           # 7: nroux
+    "Martin;Julie;11E9501234BAA;;\n"        # 8: the NUMEN of line 2 again
+    "###;Hugo;11E9501234BAF;;\n"            # 9: a name without letters
+    "Martin;Julie;11E9501234BAG;;\n"        # 10: jmartin4
+)
+
+
+@pytest.fixture
+def jules() -> Account:
+    return services.check_create_account(first_name="Jules", last_name="Martin", numen="11E9501234ABC")
+
+
+@pytest.mark.parametrize("batch", [1, 3, 200])
+def test_batches_give_what_one_line_at_a_time_gives(jules: Account, batch: int, monkeypatch) -> None:
+    monkeypatch.setattr(importer, "COMMIT_EVERY", batch)
+    report = import_accounts(MIXED.encode(), dry_run=False)
+    assert [(c.line_number, c.identifier, c.address) for c in report.created_accounts] == [
+        (2, "jmartin1", "julie.martin@ac-demo.fr"),
+        (4, "jmartin2", "julie.martin1@ac-demo.fr"),
+        (6, "jmartin3", "julie.martin2@ac-demo.fr"),
+        (7, "nroux", "noah.roux@ac-demo.fr"),
+        (10, "jmartin4", "julie.martin3@ac-demo.fr"),
+    ]
+    assert (report.created, report.updated, report.unchanged) == (5, 1, 0)
+    reasons = [(r.line_number, r.reason_fr) for r in report.rejected]
+    assert [n for n, _ in reasons] == [3, 8, 9]
+    assert "Quota « zéro » illisible" in reasons[0][1]
+    assert "figure déjà ligne 2" in reasons[1][1]
+    assert "aucune lettre" in reasons[2][1]
+    jules.refresh_from_db()
+    assert (jules.identifier, jules.quota_bytes) == ("jmartin", 4096 * 1024 * 1024)
+    assert Account.objects.count() == 6
+    for account in Account.objects.all():
+        assert Mailbox.objects.filter(account=account).count() == len(DEFAULT_MAILBOXES)
+        assert Subscription.objects.filter(account_id=account.pk).count() == len(DEFAULT_MAILBOXES)
+    assert Usage.objects.count() == 6
+
+
+def test_a_batched_file_run_again_changes_nothing(jules: Account, monkeypatch) -> None:
+    monkeypatch.setattr(importer, "COMMIT_EVERY", 3)
+    first = import_accounts(MIXED.encode(), dry_run=False)
+    rows = {a.pk: (a.identifier, a.address, a.updated_at) for a in Account.objects.all()}
+    counts = (Mailbox.objects.count(), Subscription.objects.count(), Usage.objects.count())
+
+    for dry_run in (True, False):
+        again = import_accounts(MIXED.encode(), dry_run=dry_run)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 6)
+        assert [r.line_number for r in again.rejected] == [r.line_number for r in first.rejected]
+    assert {a.pk: (a.identifier, a.address, a.updated_at) for a in Account.objects.all()} == rows
+    assert (Mailbox.objects.count(), Subscription.objects.count(), Usage.objects.count()) == counts
+
+
+def test_a_conflict_in_a_batch_rejects_its_line_alone(jules: Account, monkeypatch) -> None:
+    # Another process creates the person of line 6 between the batch's lookup
+    # of its NUMENs and its insert: the batch's insert fails on the unique
+    # NUMEN, is rolled back, and its lines are created one at a time.
+    real_clean, real_create = importer.clean_new_account, importer.do_create_accounts
+    calls: list[int] = []
+
+    def someone_else_meanwhile(**fields: object) -> services.NewAccount:
+        if not Account.objects.filter(last_name="Durand").exists():
+            services.check_create_account(first_name="Paul", last_name="Durand", numen="11E9501234BAD")
+        return real_clean(**fields)
+
+    def counted(new: list[services.NewAccount]) -> list[Account]:
+        calls.append(len(new))
+        return real_create(new)
+
+    monkeypatch.setattr(importer, "clean_new_account", someone_else_meanwhile)
+    monkeypatch.setattr(importer, "do_create_accounts", counted)
+    report = import_accounts(MIXED.encode(), dry_run=False)
+    assert calls == [5]  # the batch; then its lines one at a time (check_create_new_account)
+    assert [(c.line_number, c.identifier) for c in report.created_accounts] == [
+        (2, "jmartin1"), (4, "jmartin2"), (7, "nroux"), (10, "jmartin3")]
+    assert [(r.line_number, r.reason_fr) for r in report.rejected][1] == (
+        6, "Ce NUMEN est déjà attribué à un autre compte.")
+    assert [r.line_number for r in report.rejected] == [3, 6, 8, 9]
+    assert by_numen("11E9501234BAD").identifier == "pdurand"
+    assert Account.objects.count() == 6
+    assert not Mailbox.objects.exclude(account__in=Account.objects.all()).exists()
+    assert Usage.objects.count() == 6

@@ -13,10 +13,12 @@ from academail.accounts.services import (
     authenticate,
     check_create_account,
     check_update_account,
+    clean_new_account,
+    do_create_accounts,
     find_by_numen,
     resolve_address,
 )
-from academail.store.models import Mailbox, Usage
+from academail.store.models import Mailbox, Subscription, Usage
 
 pytestmark = pytest.mark.django_db
 
@@ -143,10 +145,10 @@ def test_numen_is_not_stored_in_clear() -> None:
 
 
 def test_failure_in_provisioning_leaves_nothing(monkeypatch) -> None:
-    def broken(account: Account) -> None:
+    def broken(account_ids: list[int]) -> None:
         raise RuntimeError("store down")
 
-    monkeypatch.setattr("academail.accounts.services.do_provision_account", broken)
+    monkeypatch.setattr("academail.accounts.services.do_provision_new_accounts", broken)
     with pytest.raises(RuntimeError):
         create()
     assert not Account.objects.exists()
@@ -227,3 +229,46 @@ class TestAuthenticate:
         create(status=Status.ACTIVE)
         assert authenticate("jmartin", "", protocol="web", remote_addr="192.0.2.1") is None
         assert authenticate("jmartin", "!", protocol="web", remote_addr="192.0.2.1") is None
+
+
+def test_a_batch_numbers_homonyms_as_one_at_a_time_would() -> None:
+    # Taken before the batch: jmartin (account), julie.martin1 (an alias).
+    other = create("Jules", "Martin", numen=NUMEN_1)
+    Alias.objects.create(account=other, address="julie.martin1@ac-demo.fr")
+    new = [
+        clean_new_account(first_name="Julie", last_name="Martin", numen=f"11E95012{n:03d}AB")
+        for n in range(35)  # more homonyms than one query's candidates
+    ]
+    new.insert(1, clean_new_account(first_name="Léa", last_name="Roux", numen=None,
+                                    identifier="direction", address="direction@ac-demo.fr"))
+    accounts = do_create_accounts(new)
+    assert [a.identifier for a in accounts[:4]] == ["jmartin1", "direction", "jmartin2", "jmartin3"]
+    assert [a.address for a in accounts[:4]] == [
+        "julie.martin@ac-demo.fr", "direction@ac-demo.fr", "julie.martin2@ac-demo.fr", "julie.martin3@ac-demo.fr"]
+    assert (accounts[-1].identifier, accounts[-1].address) == ("jmartin35", "julie.martin35@ac-demo.fr")
+    # Then one more, alone, goes on from there.
+    assert (create(numen=NUMEN_2).identifier, Account.objects.count()) == ("jmartin36", 38)
+
+
+def test_a_batch_stores_what_one_creation_stores() -> None:
+    alone = create("Hélène", "Müller", numen=NUMEN_1, uai="0341234x", function="teacher")
+    [batched] = do_create_accounts([clean_new_account(
+        first_name="Hélène", last_name="Müller", numen=NUMEN_2, uai="0341234x", function="teacher")])
+
+    def stored(account: Account) -> dict:
+        row = Account.objects.filter(pk=account.pk).values().get()
+        for varying in ("id", "identifier", "address", "numen_ciphertext", "numen_hash", "password",
+                        "created_at", "updated_at"):
+            row.pop(varying)
+        boxes = list(Mailbox.objects.filter(account=account).order_by("uidvalidity")
+                     .values_list("name", "special_use", "uidvalidity"))
+        usage = Usage.objects.get(account=account)
+        subscribed = set(Subscription.objects.filter(account_id=account.pk).values_list("name", flat=True))
+        assert usage.uidvalidity_high == boxes[-1][2]  # no UIDVALIDITY handed out twice
+        return {**row, "boxes": [(name, use) for name, use, _ in boxes], "subscribed": subscribed,
+                "usage": (usage.bytes, usage.messages)}
+
+    assert stored(batched) == stored(alone)
+    assert stored(batched)["name_key"] == "helene muller"
+    assert decrypt_numen(Account.objects.get(pk=batched.pk).numen_ciphertext) == NUMEN_2
+    assert not Account.objects.get(pk=batched.pk).has_usable_password()

@@ -8,11 +8,16 @@ BOM (spreadsheets' "Unicode text"), otherwise Windows-1252 (what French Excel
 writes). Delimiter: ``;``, ``,`` or tab, whichever the header row uses most.
 
 What it does: the NUMEN is the key. A NUMEN not yet known creates an account
-(``services.check_create_account``); a known one updates the names, role,
+(checked by ``services.clean_new_account``, the rules of
+``check_create_account``); a known one updates the names, role,
 establishment, UAI code, function and quota of that account, never its identifier, address or
-password, so running the same file twice changes nothing. Each line runs in its
-own savepoint, so a bad line is rejected whole (with its line number and a
-French reason) and never leaves half an account. A file whose header lacks a
+password, so running the same file twice changes nothing. A bad line is
+rejected whole (with its line number and a French reason) and never leaves
+half an account: each line is checked alone before anything is written, each
+update runs in its own savepoint, and the new accounts of a batch of
+``COMMIT_EVERY`` lines are created together (``services.do_create_accounts``:
+a few queries for the batch, not some twenty a person) in one savepoint, which,
+if it fails, is rolled back and replayed one line at a time. A file whose header lacks a
 required column is rejected whole, before anything is written. A dry run does
 all of it inside one transaction rolled back at the end, so the identifiers it
 reports are the ones a real run would give.
@@ -44,9 +49,12 @@ from academail.accounts.numen import NumenError, validate_numen
 from academail.accounts.secrets import mask_numen, numen_hash
 from academail.accounts.services import (
     AccountError,
-    check_create_account,
+    NewAccount,
+    check_create_new_account,
     check_update_account,
+    clean_new_account,
     clean_secondary_address,
+    do_create_accounts,
 )
 
 MEBIBYTE = 1024 * 1024
@@ -298,52 +306,72 @@ def _check_scope(
     return establishment
 
 
-def _import_row(
-    row: list[str], columns: dict[str, int], line_number: int, report: ImportReport,
-    scope: list[str] | None = None,
-) -> None:
-    """Create or update the account of one line. Caller holds a savepoint."""
+@dataclass(frozen=True)
+class _Line:
+    """One data line, its cells read and checked, before any query."""
+
+    number: int
+    row: list[str]
+    values: dict[str, str]
+    numen: str
+    numen_hash: str
+    role: str | None
+    quota: int | None
+    establishment: str | None
+    uai: str | None
+    function: str | None
+
+
+def _read_line(row: list[str], columns: dict[str, int], line_number: int) -> _Line:
+    """The cells of one line, checked; raises ``_LineRejected`` or ``NumenError``."""
     values = {name: _cell(row, columns, name) for name in _FIELD_LABELS}
     for name in REQUIRED_FIELDS:
         if not values[name]:
             raise _LineRejected(f"La colonne « {_FIELD_LABELS[name]} » est vide.")
     numen = validate_numen(values["numen"])
-    role = _parse_role(values["role"])
-    quota = _parse_quota(values["quota_mb"])
-    establishment = values["establishment"] or None
-    uai = values["uai"] or None  # an empty cell never erases (module docstring)
-    function = _parse_function(values["function"])
+    return _Line(
+        number=line_number,
+        row=row,
+        values=values,
+        numen=numen,
+        numen_hash=numen_hash(numen),
+        role=_parse_role(values["role"]),
+        quota=_parse_quota(values["quota_mb"]),
+        establishment=values["establishment"] or None,
+        uai=values["uai"] or None,  # an empty cell never erases (module docstring)
+        function=_parse_function(values["function"]),
+    )
 
-    account = Account.objects.filter(numen_hash=numen_hash(numen)).first()
-    if scope is not None:
-        establishment = _check_scope(scope, establishment, role, account)
-    if account is None:
-        created = check_create_account(
-            first_name=values["first_name"],
-            last_name=values["last_name"],
-            numen=numen,
-            role=role or str(Role.STAFF),
-            establishment=establishment or "",
-            secondary_address=values["secondary_address"],
-            quota_bytes=quota,
-            uai=uai or "",
-            function=function or "",
-        )
-        report.created += 1
-        report.created_accounts.append(CreatedLine(line_number, created.identifier, created.address))
-        return
 
+def _new_account(line: _Line, establishment: str | None) -> NewAccount:
+    """The account a line creates, checked by the one set of rules
+    (``services.clean_new_account``); raises its errors."""
+    return clean_new_account(
+        first_name=line.values["first_name"],
+        last_name=line.values["last_name"],
+        numen=line.numen,
+        role=line.role or str(Role.STAFF),
+        establishment=establishment or "",
+        secondary_address=line.values["secondary_address"],
+        quota_bytes=line.quota,
+        uai=line.uai or "",
+        function=line.function or "",
+    )
+
+
+def _update(account: Account, line: _Line, establishment: str | None, report: ImportReport) -> None:
+    """Update the account a line names. Caller holds a savepoint."""
     changed = check_update_account(
         account,
-        first_name=values["first_name"],
-        last_name=values["last_name"],
-        role=role,
+        first_name=line.values["first_name"],
+        last_name=line.values["last_name"],
+        role=line.role,
         establishment=establishment,
-        quota_bytes=quota,
-        uai=uai,
-        function=function,
+        quota_bytes=line.quota,
+        uai=line.uai,
+        function=line.function,
     )
-    secondary = clean_secondary_address(values["secondary_address"])
+    secondary = clean_secondary_address(line.values["secondary_address"])
     if secondary and not account.secondary_address:
         account.secondary_address = secondary
         account.secondary_verified = False
@@ -419,25 +447,49 @@ def _import_rows(
     # NUMEN hash -> line number, to refuse the same person twice in one file.
     seen: dict[str, int] = {}
     for first in range(0, len(rows), COMMIT_EVERY):
-        # One commit per COMMIT_EVERY lines, each line still in its own
-        # savepoint: a commit per line made 60,000 people wait for 60,000
-        # fsyncs (bench/load_academie.py). A crash loses at most the lines
-        # since the last commit, and a re-run creates only those.
+        # One commit per COMMIT_EVERY lines: a commit per line made 60,000
+        # people wait for 60,000 fsyncs (bench/load_academie.py). A crash
+        # loses at most the lines since the last commit, and a re-run creates
+        # only those.
         with transaction.atomic():
-            _import_batch(rows, first, columns, width, report, progress, scope, seen)
+            _import_batch(rows[first:first + COMMIT_EVERY], columns, width, report, scope, seen)
+        if progress is not None:
+            for done in range(first + 1, min(first + COMMIT_EVERY, len(rows)) + 1):
+                progress(done, len(rows))
+    # A batch that fell back to one line at a time reported its creations
+    # and rejections after the others: the report follows the file.
+    report.rejected.sort(key=lambda rejected: rejected.line_number)
+    report.created_accounts.sort(key=lambda created: created.line_number)
+
+
+# What rejects one line, its reason being ``_reason``.
+_LINE_ERRORS = (_LineRejected, NumenError, AccountError, IntegrityError, ValueError)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, _LineRejected):
+        return exc.reason
+    if isinstance(exc, IntegrityError):
+        return "Conflit avec un compte créé au même moment : relancez l'import."
+    # NumenError, AccountError, and ValueError for a name without usable
+    # letters (accounts.naming): French sentences.
+    return str(exc)
 
 
 def _import_batch(
-    rows: list[tuple[int, list[str]]],
-    first: int,
+    batch: list[tuple[int, list[str]]],
     columns: dict[str, int],
     width: int,
     report: ImportReport,
-    progress: Callable[[int, int], None] | None,
     scope: list[str] | None,
     seen: dict[str, int],
 ) -> None:
-    for done, (line_number, row) in enumerate(rows[first:first + COMMIT_EVERY], start=first + 1):
+    """The lines of one commit: each is read and checked alone (a bad line
+    is rejected alone, with its reason), their accounts looked up with one
+    query, the known ones updated each in its own savepoint, the new ones
+    created together (``_create``). Caller holds the transaction."""
+    lines: list[_Line] = []
+    for line_number, row in batch:
         try:
             if any(cell.strip() for cell in row[width:]):
                 raise _LineRejected(
@@ -453,22 +505,57 @@ def _import_batch(
                         "ligne ignorée (une personne, une ligne)."
                     )
                 seen[key] = line_number
-            with transaction.atomic():
-                _import_row(row, columns, line_number, report, scope)
-        except _LineRejected as exc:
-            _reject(report, line_number, exc.reason, row, columns)
-        except (NumenError, AccountError) as exc:
-            _reject(report, line_number, str(exc), row, columns)
-        except IntegrityError:
-            _reject(
-                report, line_number,
-                "Conflit avec un compte créé au même moment : relancez l'import.",
-                row, columns,
-            )
-        except ValueError as exc:  # a name without usable letters (accounts.naming)
-            _reject(report, line_number, str(exc), row, columns)
-        if progress is not None:
-            progress(done, len(rows))
+            lines.append(_read_line(row, columns, line_number))
+        except _LINE_ERRORS as exc:
+            _reject(report, line_number, _reason(exc), row, columns)
+
+    known = Account.objects.in_bulk([line.numen_hash for line in lines], field_name="numen_hash")
+    new: list[tuple[_Line, NewAccount]] = []
+    for line in lines:
+        account = known.get(line.numen_hash)
+        try:
+            establishment = line.establishment
+            if scope is not None:
+                establishment = _check_scope(scope, establishment, line.role, account)
+            if account is None:
+                new.append((line, _new_account(line, establishment)))
+            else:
+                with transaction.atomic():
+                    _update(account, line, establishment, report)
+        except _LINE_ERRORS as exc:
+            _reject(report, line.number, _reason(exc), line.row, columns)
+    _create(new, columns, report)
+
+
+def _create(new: list[tuple[_Line, NewAccount]], columns: dict[str, int], report: ImportReport) -> None:
+    """Create the accounts of checked lines, all in one savepoint
+    (``services.do_create_accounts``). When that fails (an account created
+    meanwhile took a NUMEN or a name: IntegrityError; or any line's own
+    error), it is rolled back and each line is created alone in its own
+    savepoint (``services.check_create_new_account``), so only the line at
+    fault is rejected, with its reason, and the others get the identifiers
+    they would have had anyway."""
+    if not new:
+        return
+    try:
+        with transaction.atomic():
+            accounts = do_create_accounts([account for _, account in new])
+    except _LINE_ERRORS:
+        for line, account in new:
+            try:
+                created = check_create_new_account(account)
+            except _LINE_ERRORS as exc:
+                _reject(report, line.number, _reason(exc), line.row, columns)
+            else:
+                _created(report, line, created)
+        return
+    for (line, _), created in zip(new, accounts, strict=True):
+        _created(report, line, created)
+
+
+def _created(report: ImportReport, line: _Line, account: Account) -> None:
+    report.created += 1
+    report.created_accounts.append(CreatedLine(line.number, account.identifier, account.address))
 
 
 def _reject(

@@ -162,12 +162,18 @@ class Account(AbstractBaseUser, PermissionsMixin):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def normalize_stored_fields(self) -> None:
+        """What every row holds: identifier and addresses lower-cased, the UAI
+        code upper-cased, ``name_key`` in step with the names. ``save`` calls
+        it; a bulk insert (``services.do_create_accounts``) must call it too."""
         self.identifier = self.identifier.strip().lower()
         self.address = self.address.strip().lower()
         self.secondary_address = self.secondary_address.strip().lower()
         self.uai = self.uai.strip().upper()
         self.name_key = name_key(self.first_name, self.last_name)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.normalize_stored_fields()
         fields = kwargs.get("update_fields")
         if fields is not None and {"first_name", "last_name"} & set(fields):  # type: ignore[call-overload]
             kwargs["update_fields"] = [*fields, "name_key"]  # type: ignore[misc]

@@ -49,7 +49,7 @@ from academail.accounts.notices import send_new_device_alert
 from academail.accounts.numen import validate_numen
 from academail.accounts.secrets import encrypt_numen, numen_hash
 from academail.metrics import count_throttled
-from academail.store.mailboxes import do_provision_account
+from academail.store.mailboxes import do_provision_account, do_provision_new_accounts
 
 # Who still gets mail delivered. A pending account (created, not yet activated
 # by its owner) and a suspended one (locked for a while, e.g. after an incident)
@@ -65,6 +65,8 @@ _IDENTIFIER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _NAME_MAX_LENGTH = 150
 # How many homonym candidates one query checks; beyond that, one query per name.
 _CANDIDATE_BATCH = 32
+# Values per IN query (SQLite's bound on parameters is 32,766).
+_IN_CHUNK = 5000
 _CREATE_ATTEMPTS = 3
 
 
@@ -194,58 +196,148 @@ def address_taken(address: str) -> bool:
 def _existing(fields: Iterable[tuple[type[models.Model], str]], values: list[str]) -> set[str]:
     found: set[str] = set()
     for model, field in fields:
-        found.update(
-            model._default_manager.filter(**{f"{field}__in": values}).values_list(field, flat=True)
-        )
+        for start in range(0, len(values), _IN_CHUNK):
+            found.update(
+                model._default_manager.filter(**{f"{field}__in": values[start:start + _IN_CHUNK]})
+                .values_list(field, flat=True)
+            )
     return found
 
 
 def _pick_free(
-    base: str,
+    bases: Sequence[str],
     to_value: Callable[[str], str],
     fields: list[tuple[type[models.Model], str]],
     max_length: int,
-) -> str:
-    """``to_value`` of the first free candidate, ``next_free`` over the
-    database (``to_value`` turns a candidate into the stored value, e.g. a local
-    part into an address). The first batch of candidates is checked
-    with one indexed ``IN`` query per column, further ones one at a time (only
-    a name with more than 32 homonyms gets there)."""
-    first = list(islice(candidates(base, max_length=max_length), _CANDIDATE_BATCH))
-    values = {name: to_value(name) for name in first}
-    known = _existing(fields, list(values.values()))
+) -> list[str]:
+    """For each of ``bases`` in turn, ``to_value`` of its first free candidate,
+    ``next_free`` over the database and over the values picked for the bases
+    before it (``to_value`` turns a candidate into the stored value, e.g. a
+    local part into an address): two homonyms of one batch get ``jmartin``
+    and ``jmartin1``, as if created one after the other. The first
+    ``_CANDIDATE_BATCH`` candidates of every base are checked together, with
+    one indexed ``IN`` query per column whatever the number of bases; further
+    ones one at a time (only a name with more than 32 homonyms gets there)."""
+    first: dict[str, str] = {}
+    for base in dict.fromkeys(bases):
+        for name in islice(candidates(base, max_length=max_length), _CANDIDATE_BATCH):
+            first[name] = to_value(name)
+    known = _existing(fields, list(dict.fromkeys(first.values())))
 
     def taken(name: str) -> bool:
-        if name in values:
-            return values[name] in known
-        value = to_value(name)
+        value = first.get(name) or to_value(name)
+        if value in known:
+            return True
+        if name in first:
+            return False
         return any(
             model._default_manager.filter(**{field: value}).exists() for model, field in fields
         )
 
-    return to_value(next_free(base, taken, max_length=max_length))
+    picked: list[str] = []
+    for base in bases:
+        value = to_value(next_free(base, taken, max_length=max_length))
+        known.add(value)  # taken from now on, by this batch
+        picked.append(value)
+    return picked
 
 
-def new_identifier(first_name: str, last_name: str) -> str:
-    return _pick_free(
-        base_identifier(first_name, last_name),
-        lambda name: name,
-        [(Account, "identifier")],
-        max_length=64,
-    )
+def _identifiers(bases: Sequence[str]) -> list[str]:
+    return _pick_free(bases, lambda name: name, [(Account, "identifier")], max_length=64)
 
 
-def new_address(first_name: str, last_name: str) -> str:
+def _addresses(local_bases: Sequence[str]) -> list[str]:
     domain = settings.MAIL_DOMAINS[0]
     return _pick_free(
-        base_local_part(first_name, last_name),
+        local_bases,
         lambda local: f"{local}@{domain}",
         [(Account, "address"), (Alias, "address")],
         max_length=64,
     )
 
 
+def new_identifier(first_name: str, last_name: str) -> str:
+    return _identifiers([base_identifier(first_name, last_name)])[0]
+
+
+def new_address(first_name: str, last_name: str) -> str:
+    return _addresses([base_local_part(first_name, last_name)])[0]
+
+
 # --- creation -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """An account checked by ``clean_new_account``, not created yet: the
+    cleaned fields, the NUMEN (normalised) and its keyed hash, the wanted
+    identifier and address if any (``None``: made from the names when
+    created), and the bases those are made from."""
+
+    first_name: str
+    last_name: str
+    role: str
+    status: str
+    establishment: str
+    uai: str
+    function: str
+    secondary_address: str
+    quota_bytes: int
+    numen: str | None
+    numen_hash: str | None
+    identifier: str | None
+    address: str | None
+    identifier_base: str
+    local_part_base: str
+
+
+def clean_new_account(
+    *,
+    first_name: str,
+    last_name: str,
+    numen: str | None,
+    role: str = str(Role.STAFF),
+    establishment: str = "",
+    secondary_address: str = "",
+    quota_bytes: int | None = None,
+    identifier: str | None = None,
+    address: str | None = None,
+    status: str = str(Status.PENDING),
+    uai: str = "",
+    function: str = "",
+) -> NewAccount:
+    """Every rule on a new account's fields, without a query: see
+    ``check_create_account`` for the arguments and the exceptions."""
+    first_name = _clean_name(first_name, "prénom", "first_name")
+    last_name = _clean_name(last_name, "nom", "last_name")
+    role = _clean_role(role)
+    status = _clean_status(status)
+    establishment = " ".join(establishment.split())
+    uai = clean_uai(uai)
+    function = _clean_function(function)
+    secondary = clean_secondary_address(secondary_address)
+    quota = _clean_quota(quota_bytes)
+    wanted_identifier = _clean_identifier(identifier) if identifier is not None else None
+    wanted_address = clean_own_address(address) if address is not None else None
+    numen_value = validate_numen(numen) if numen is not None and numen.strip() else None
+    return NewAccount(
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        status=status,
+        establishment=establishment,
+        uai=uai,
+        function=function,
+        secondary_address=secondary,
+        quota_bytes=quota,
+        numen=numen_value,
+        numen_hash=numen_hash(numen_value) if numen_value else None,
+        identifier=wanted_identifier,
+        address=wanted_address,
+        # Raised here, before any query, so a name without letters is reported as such.
+        identifier_base=base_identifier(first_name, last_name),
+        local_part_base=base_local_part(first_name, last_name),
+    )
 
 
 def check_create_account(
@@ -274,66 +366,88 @@ def check_create_account(
 
     Raises ``NumenError`` for a malformed NUMEN, ``AccountError`` for anything
     else the caller can fix, ``ValueError`` (French message) when a name has no
-    usable letter. Everything, including ``store.do_provision_account``, runs in
+    usable letter. Everything, including ``store.do_provision_new_accounts``, runs in
     one transaction: on error, nothing is left behind.
     """
-    first_name = _clean_name(first_name, "prénom", "first_name")
-    last_name = _clean_name(last_name, "nom", "last_name")
-    role = _clean_role(role)
-    status = _clean_status(status)
-    establishment = " ".join(establishment.split())
-    uai = clean_uai(uai)
-    function = _clean_function(function)
-    secondary = clean_secondary_address(secondary_address)
-    quota = _clean_quota(quota_bytes)
-    wanted_identifier = _clean_identifier(identifier) if identifier is not None else None
-    wanted_address = clean_own_address(address) if address is not None else None
-    numen_value = validate_numen(numen) if numen is not None and numen.strip() else None
-    hashed = numen_hash(numen_value) if numen_value else None
-    # Raised before any query, so a name without letters is reported as such.
-    base_identifier(first_name, last_name)
-    base_local_part(first_name, last_name)
+    return check_create_new_account(
+        clean_new_account(
+            first_name=first_name, last_name=last_name, numen=numen, role=role,
+            establishment=establishment, secondary_address=secondary_address,
+            quota_bytes=quota_bytes, identifier=identifier, address=address,
+            status=status, uai=uai, function=function,
+        )
+    )
 
+
+def check_create_new_account(new: NewAccount) -> Account:
+    """``check_create_account`` of an account already cleaned
+    (``clean_new_account``): refuses a NUMEN, identifier or address already
+    held (``AccountError``), then ``do_create_accounts``. One transaction."""
     with transaction.atomic():
         for attempt in range(_CREATE_ATTEMPTS):
-            if hashed is not None and Account.objects.filter(numen_hash=hashed).exists():
+            if new.numen_hash is not None and Account.objects.filter(numen_hash=new.numen_hash).exists():
                 raise AccountError("Ce NUMEN est déjà attribué à un autre compte.", field="numen")
-            if wanted_identifier is not None and identifier_taken(wanted_identifier):
+            if new.identifier is not None and identifier_taken(new.identifier):
                 raise AccountError(
-                    f"L'identifiant « {wanted_identifier} » est déjà utilisé.", field="identifier"
+                    f"L'identifiant « {new.identifier} » est déjà utilisé.", field="identifier"
                 )
-            if wanted_address is not None and address_taken(wanted_address):
+            if new.address is not None and address_taken(new.address):
                 raise AccountError(
-                    f"L'adresse « {wanted_address} » est déjà utilisée.", field="address"
+                    f"L'adresse « {new.address} » est déjà utilisée.", field="address"
                 )
-            account = Account(
-                identifier=wanted_identifier or new_identifier(first_name, last_name),
-                address=wanted_address or new_address(first_name, last_name),
-                first_name=first_name,
-                last_name=last_name,
-                numen_ciphertext=encrypt_numen(numen_value) if numen_value else None,
-                numen_hash=hashed,
-                secondary_address=secondary,
-                role=role,
-                status=status,
-                establishment=establishment,
-                uai=uai,
-                function=function,
-                quota_bytes=quota,
-            )
-            account.set_unusable_password()
             try:
                 # A savepoint: a concurrent creation that took the same name
                 # (possible on PostgreSQL under READ COMMITTED) makes us pick again.
                 with transaction.atomic():
-                    account.save()
+                    return do_create_accounts([new])[0]
             except IntegrityError:
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
-                continue
-            do_provision_account(account)
-            return account
     raise AssertionError("unreachable")
+
+
+def do_create_accounts(new: Sequence[NewAccount]) -> list[Account]:
+    """Create accounts cleaned by ``clean_new_account``, with their folders
+    and quota rows, in a handful of queries whatever their number (the
+    import's batches): the identifiers and addresses not given are picked for
+    all of them at once (``_pick_free``: homonyms numbered in the order given,
+    past every existing identifier, address and alias), the rows inserted
+    together, then ``store.do_provision_new_accounts``. Returns the accounts
+    in the order given.
+
+    Preconditions: inside a transaction, and the caller has checked that no
+    NUMEN, wanted identifier or wanted address is already held
+    (``check_create_new_account``; the import looks the NUMENs up by the
+    hundred). A conflict with a creation committed meanwhile raises
+    ``IntegrityError``: the caller's savepoint rolls back and it tries again,
+    or one account at a time."""
+    made = iter(_identifiers([n.identifier_base for n in new if n.identifier is None]))
+    identifiers = [n.identifier if n.identifier is not None else next(made) for n in new]
+    made = iter(_addresses([n.local_part_base for n in new if n.address is None]))
+    addresses = [n.address if n.address is not None else next(made) for n in new]
+    accounts = []
+    for n, identifier, address in zip(new, identifiers, addresses, strict=True):
+        account = Account(
+            identifier=identifier,
+            address=address,
+            first_name=n.first_name,
+            last_name=n.last_name,
+            numen_ciphertext=encrypt_numen(n.numen) if n.numen else None,
+            numen_hash=n.numen_hash,
+            secondary_address=n.secondary_address,
+            role=n.role,
+            status=n.status,
+            establishment=n.establishment,
+            uai=n.uai,
+            function=n.function,
+            quota_bytes=n.quota_bytes,
+        )
+        account.set_unusable_password()
+        account.normalize_stored_fields()  # what save() would do
+        accounts.append(account)
+    Account.objects.bulk_create(accounts)
+    do_provision_new_accounts([account.pk for account in accounts])
+    return accounts
 
 
 def check_create_functional_account(

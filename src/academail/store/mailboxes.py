@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -52,9 +53,22 @@ def _next_uidvalidity(account_id: int, count: int = 1) -> int:
     Precondition: inside a transaction (the account's Usage row is locked)."""
     usage, _ = Usage.objects.select_for_update().get_or_create(account_id=account_id)
     latest = Mailbox.objects.filter(account_id=account_id).aggregate(m=Max("uidvalidity"))["m"] or 0
-    first = max(int(time.time()), latest + 1, usage.uidvalidity_high + 1)
+    first = _first_uidvalidity(latest, usage.uidvalidity_high)
     Usage.objects.filter(account_id=account_id).update(uidvalidity_high=first + count - 1)
     return first
+
+
+def _first_uidvalidity(latest: int, high: int) -> int:
+    # The rule of ``_next_uidvalidity``, given the account's highest values.
+    return max(int(time.time()), latest + 1, high + 1)
+
+
+def _default_mailboxes(account_id: int, first_uidvalidity: int, skip: set[str]) -> list[Mailbox]:
+    return [
+        Mailbox(account_id=account_id, name=name, special_use=use, uidvalidity=first_uidvalidity + i)
+        for i, (use, name) in enumerate(DEFAULT_MAILBOXES)
+        if use not in skip
+    ]
 
 
 def do_provision_account(account: Any) -> None:
@@ -68,14 +82,30 @@ def do_provision_account(account: Any) -> None:
         )
     )
     base = _next_uidvalidity(account.pk, len(DEFAULT_MAILBOXES))
-    created = Mailbox.objects.bulk_create(
-        [
-            Mailbox(account=account, name=name, special_use=use, uidvalidity=base + i)
-            for i, (use, name) in enumerate(DEFAULT_MAILBOXES)
-            if use not in existing
-        ]
-    )
+    created = Mailbox.objects.bulk_create(_default_mailboxes(account.pk, base, existing))
     _add_subscriptions(account.pk, [box.name for box in created])
+
+
+def do_provision_new_accounts(account_ids: Sequence[int]) -> None:
+    """``do_provision_account`` for accounts created in this very transaction
+    (so none has a folder, a subscription or a quota row yet), in three
+    inserts whatever their number: the import creates accounts by the
+    hundred (``accounts.services.do_create_accounts``). Each gets the same
+    folders and fresh UIDVALIDITY values (``_next_uidvalidity``'s rule with
+    nothing handed out before).
+
+    Precondition: inside the transaction that inserted the accounts; not
+    idempotent (a second call breaks the unique constraints: IntegrityError)."""
+    if not account_ids:
+        return
+    first = _first_uidvalidity(0, 0)
+    Usage.objects.bulk_create(
+        [Usage(account_id=pk, uidvalidity_high=first + len(DEFAULT_MAILBOXES) - 1) for pk in account_ids]
+    )
+    boxes = [box for pk in account_ids for box in _default_mailboxes(pk, first, set())]
+    Mailbox.objects.bulk_create(boxes)
+    # CREATE subscribes (docs/design.md), as ``_add_subscriptions``.
+    Subscription.objects.bulk_create([Subscription(account_id=box.account_id, name=box.name) for box in boxes])
 
 
 def _add_subscriptions(account_id: int, names: list[str]) -> None:
