@@ -10,6 +10,7 @@ mailbox, and that every IDLE session was told of its deliveries.
     .venv/bin/python bench/load_academie.py --quick                 # smoke run, ~2 min
     .venv/bin/python bench/load_academie.py                         # 60,000 accounts, 2,000 IDLE
     .venv/bin/python bench/load_academie.py --idle 5000 --web-seconds 600
+    .venv/bin/python bench/load_academie.py --import-only           # the 60,000-line import alone
 
 Phases run one after the other (import; IDLE sessions opened and held; SMTP
 peak with the sessions held; webmail views with the sessions held), so each
@@ -399,6 +400,8 @@ def main() -> int:
     parser.add_argument("--import-lines", type=int, default=0,
                         help="import only this many through import-accounts (its rate is printed), the rest of "
                              "--accounts by bulk inserts; 0: import them all")
+    parser.add_argument("--import-only", action="store_true",
+                        help="run the import phase alone (no servers): its figures, then stop")
     parser.add_argument("--idle", type=int, default=2_000, help="IDLE sessions, spread over the IMAP processes")
     parser.add_argument("--imap", type=int, default=2, help="`serve --only imap` processes")
     parser.add_argument("--mx", type=int, default=1, help="`serve --only smtp` processes (senders alternate)")
@@ -433,6 +436,13 @@ def main() -> int:
               f"command CPU {cpu:.0f} s, {cpu / lines * 1000:.1f} ms a person); goal for 60,000: < 300 s"
               + (f" (at this rate 60,000 take {60_000 / lines * wall:.0f} s)" if lines != 60_000 else "")
               + f"; load {os.getloadavg()[0]:.1f}")
+        if args.import_only:
+            from academail.accounts.models import Account
+
+            imported = Account.objects.count()
+            print(f"import   {imported:,} accounts in the database"
+                  + ("" if imported == lines else f": MISMATCH, {lines:,} expected"))
+            return 0 if imported == lines else 1
         if lines < args.accounts:
             spent = bulk_accounts(args.accounts - lines, lines)
             print(f"bulk     the other {args.accounts - lines:,} accounts by bulk inserts in {spent:.0f} s "
