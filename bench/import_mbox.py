@@ -11,6 +11,7 @@ messages/s and that process's peak memory (ru_maxrss).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -40,6 +41,17 @@ def build_mbox(path: Path, owner: str, count: int) -> int:
     return total
 
 
+def _worker_startup() -> float:
+    """CPU of starting then stopping one delivery worker process (spawn, Django set-up)."""
+    from academail.delivery.workers import Workers
+
+    before = _children_cpu()
+    workers = Workers(1)
+    list(workers.map(abs, [1]))
+    workers.close()
+    return _children_cpu() - before
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -50,6 +62,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2_000)
     parser.add_argument("--database-url", help="postgres://user@host:port[/newdb]")
     parser.add_argument("--profile", metavar="FILE", help="run the job under pyinstrument, its text report written to FILE")
+    parser.add_argument("--spy", metavar="FILE", help="run the job under py-spy (CPU samples of every thread of the job "
+                        "process, not its workers), collapsed stacks written to FILE")
     parser.add_argument("--workers", type=int, help="ACADEMAIL_DELIVERY_WORKERS for the job (default: one per core but one)")
     args = parser.parse_args()
     c.banner(f"bench/import_mbox.py: one mbox of {args.messages} messages of ~{SIZE // 1000} KB")
@@ -69,10 +83,15 @@ def main() -> int:
         load_before = Path("/proc/loadavg").read_text().split()[:3]
         t0 = time.perf_counter()
         cpu_before = _children_cpu()
-        command = [c.ACADEMAIL, "jobs", "run"]
+        split = home / "cpu.json"
+        command = [sys.executable, str(c.BENCH_DIR / "_job_run.py"), str(split)]
         if args.profile:
             command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", args.profile, *command]
-        subprocess.run(command, check=True, capture_output=True, env=env)
+        elif args.spy:
+            spy = str(Path(sys.executable).parent / "py-spy")
+            command = [spy, "record", "-r", "250", "-f", "raw", "-o", args.spy, "--threads",
+                       "--", *command]
+        done = subprocess.run(command, check=True, capture_output=True, env=env)
         seconds = time.perf_counter() - t0
         cpu = _children_cpu() - cpu_before
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -84,15 +103,22 @@ def main() -> int:
         load_after = Path("/proc/loadavg").read_text().split()[:3]
         job = Job.objects.get(pk=job.pk)
         report = report_of(job)
-        assert report.imported == args.messages, job.result
+        assert report.imported == args.messages, (job.result, done.stderr.decode(errors="replace")[:3000])
         assert job.started_at and job.finished_at
         work = (job.finished_at - job.started_at).total_seconds()
         n = report.imported
         print(f"import   {n} messages: job wall {work:.1f} s = {n / work:.0f} msg/s; process wall with start-up "
               f"{seconds:.1f} s = {n / seconds:.0f} msg/s (target >= 500); peak RSS {peak / 1024:.0f} MiB; {c.db_label()}")
-        print(f"cpu      job process and its delivery workers {cpu:.1f} s = {cpu * 1000 / n:.2f} ms/msg; less an idle "
-              f"`jobs run` ({startup:.1f} s): {(cpu - startup) * 1000 / n:.2f} ms/msg = {n / max(cpu - startup, 1e-9):.0f} "
-              f"msg per CPU second (target >= 500 msg/s)")
+        parts = json.loads(split.read_text()) if split.exists() else {"own": cpu, "workers": 0.0}
+        spawn = _worker_startup() if parts["workers"] else 0.0
+        busy = cpu - startup - spawn
+        print(f"cpu      job process and its delivery workers {cpu:.1f} s = {cpu * 1000 / n:.2f} ms/msg; less the "
+              f"start-ups (an idle `jobs run` {startup:.1f} s, a worker process {spawn:.1f} s): "
+              f"{busy * 1000 / n:.2f} ms/msg = {n / max(busy, 1e-9):.0f} msg per CPU second")
+        own, workers = parts["own"] - startup, parts["workers"] - spawn
+        print(f"split    job process {own * 1000 / n:.2f} ms/msg, its delivery workers {workers * 1000 / n:.2f} "
+              f"ms/msg: on 2 free cores the busier one bounds the import at {n / max(own, workers, 1e-9):.0f} msg/s "
+              f"(target >= 500)")
         print(f"load     /proc/loadavg before {' '.join(load_before)}, after {' '.join(load_after)} "
               f"({os.cpu_count()} cores shared: wall figures are inflated, compare CPU)")
         print("peer     none run here: no mbox importer of Dovecot's is set up by the benches (doveadm import "

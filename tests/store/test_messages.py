@@ -218,3 +218,57 @@ def test_gc_removes_released_content_and_blob(make_account):
     assert report.contents == 1 and report.blobs == 1
     assert not blob_store().exists(sha)
     assert ms.search_messages(account.pk, "ephemere") == []
+
+
+def test_message_fields_are_the_models_columns_in_order():
+    """``do_store_many`` inserts Message rows by hand and builds the objects
+    positionally (``Message.from_db``): its column list must be the model's."""
+    assert ms.MESSAGE_FIELDS == tuple(field.attname for field in Message._meta.concrete_fields)
+
+
+def test_a_record_stores_what_the_parse_gives(make_account):
+    """An import stores ``ContentRecord``s computed in a worker process
+    (``parse_record``) rather than ``PreparedContent``s: the Content and
+    Message rows are those of the parse, and the returned Messages are the
+    rows as read back."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from academail.mime.parse import parse_message
+    from academail.store.search import index_rows
+
+    account = make_account()
+    box = inbox(account)
+    corpus = sorted(Path(__file__).resolve().parent.parent.joinpath("data", "messages").glob("*.eml"))
+    raws = [path.read_bytes() for path in corpus]
+    requests = []
+    for number, raw in enumerate(raws):
+        blob_store().put(raw)
+        flags = Flag.SEEN if number % 2 else 0
+        placement = ms.Placement(account.pk, box.pk, flags, "$Projet" if number % 3 == 0 else "")
+        when = datetime(2020, 1, 1 + number % 28, 8, number, tzinfo=UTC)
+        requests.append(ms.StoreRequest(ms.parse_record(raw), [placement], internaldate=when))
+    with transaction.atomic():
+        results = ms.do_store_many(requests)
+    stored = {m.pk: m for m in Message.objects.filter(mailbox=box).select_related("content")}
+    assert len(stored) == len(raws)
+    for raw, request, (result,) in zip(raws, requests, results, strict=True):
+        assert isinstance(result, Message) and not result._state.adding
+        row = stored[result.pk]
+        for name in ms.MESSAGE_FIELDS:
+            read, returned = getattr(row, name), getattr(result, name)
+            if name in ("prefix", "thread_refs"):  # memoryview on PostgreSQL
+                read, returned = bytes(read), bytes(returned)
+            assert read == returned, name
+        parsed = parse_message(raw)
+        content = row.content
+        assert content.structure == {"root": parsed.root.to_dict(), "envelope": parsed.envelope.to_dict()}
+        assert (content.subject, content.preview, content.message_id, content.thread_key, content.date) == (
+            parsed.subject[:10000], parsed.preview[:256], (parsed.message_id or "")[:998], parsed.thread_key[:64],
+            parsed.date)
+        assert (row.internaldate, row.flags, row.keywords) == (request.internaldate, request.placements[0].flags,
+                                                               request.placements[0].keywords)
+        assert row.date_sort == (parsed.date or request.internaldate)
+        assert request.prepared.index == index_rows(parsed)
+    box.refresh_from_db()
+    assert box.messages == len(raws) and box.uidnext == len(raws) + 1

@@ -50,17 +50,17 @@ from academail.delivery.workers import shared as shared_workers
 from academail.jobs.models import Job, JobState
 from academail.jobs.runner import Clock, do_queue, step
 from academail.mime.headers import message_ids, split_header
-from academail.mime.parse import ParsedMessage, parse_message
 from academail.store.archiving import do_folder_for_label, held_messages
+from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
 from academail.store.mailboxes import access_mailbox, do_create_mailbox, special_mailbox
 from academail.store.messages import (
+    ContentRecord,
     Flag,
     Placement,
-    PreparedContent,
     StoreRequest,
     do_store_many,
-    prepare_content,
+    parse_record,
 )
 
 log = logging.getLogger(__name__)
@@ -482,21 +482,20 @@ Key = tuple[str, str]  # (Message-ID, SHA-256 of the bytes): the duplicate test
 class _Batch:
     """``BATCH`` consecutive positions of the upload (position, item), their
     keys, and the contents being prepared for the fresh ones (blobs durable,
-    parsed). Nothing is counted in the report before the batch is stored:
+    ``ContentRecord`` computed). Nothing is counted in the report before the batch is stored:
     a resumed job reads it again."""
 
     entries: list[tuple[int, Item]]
     keys: list[Key | None] = field(default_factory=list)  # None: refused
     held: set[Key] = field(default_factory=set)
-    prepared: Future[dict[str, PreparedContent]] | None = None
+    prepared: Future[dict[str, ContentRecord]] | None = None
 
 
 def _check_batch(account_id: int, batch: _Batch, earlier: set[Key], preparing: ThreadPoolExecutor) -> None:
     """Find the batch's duplicates (one query, ``held_messages``) and start
-    preparing the others in the background: the parse in the delivery worker
-    processes (when there are some), the blobs written and fsynced by a few
-    threads, while the previous batch is stored. ``earlier``: the keys of
-    the batch being stored meanwhile, not committed yet, so not in ``held``."""
+    preparing the others in the background (``_prepare_all``) while the
+    previous batch is stored. ``earlier``: the keys of the batch being
+    stored meanwhile, not committed yet, so not in ``held``."""
     batch.keys = [
         None if item.refused else (item.message_id, hashlib.sha256(item.raw).hexdigest())
         for _position, item in batch.entries
@@ -509,11 +508,20 @@ def _check_batch(account_id: int, batch: _Batch, earlier: set[Key], preparing: T
     batch.prepared = preparing.submit(_prepare_all, list(fresh.values()))
 
 
-def _prepare_all(raws: list[bytes]) -> dict[str, PreparedContent]:
-    workers = shared_workers()
-    parsed: Iterable[ParsedMessage | None] = workers.map(parse_message, raws) if workers.count else [None] * len(raws)
-    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        return {content.sha256: content for content in pool.map(_prepare, raws, parsed)}
+def _prepare_all(raws: list[bytes]) -> dict[str, ContentRecord]:
+    """The ``ContentRecord`` of each of ``raws`` by SHA-256, its blob durable:
+    the parse, the search text and the row values in the delivery worker
+    processes when there are some (``parse_record``: the CPU of a message,
+    the other core's work while this process stores), and meanwhile the
+    blobs written and fsynced by a few threads of this process (the workers
+    write nothing, ``delivery.workers``). Returns once every blob is durable."""
+    store = blob_store()
+    with ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="academail-import-blob") as writers:
+        written = writers.map(store.put, raws)  # all submitted now
+        records = {record.sha256: record for record in shared_workers().map(parse_record, raws)}
+        for _sha in written:  # raises the first write's error, if any
+            pass
+    return records
 
 
 def _store_batch(job: Job, report: Report, batch: _Batch, target: Callable[[Item], int]) -> bool:
@@ -556,10 +564,6 @@ def _store_batch(job: Job, report: Report, batch: _Batch, target: Callable[[Item
             last = position
         _save(job, report, last)
     return not report.stopped
-
-
-def _prepare(raw: bytes, parsed: ParsedMessage | None) -> PreparedContent:
-    return prepare_content(raw, parsed=parsed)
 
 
 def run_import(job: Job, *, clock: Clock = datetime.now) -> str:

@@ -10,6 +10,8 @@ Part offsets in ``Content.structure`` are relative to the blob; add
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,24 @@ _RANGES_PER_QUERY = 400
 
 
 @dataclass(frozen=True)
+class ContentRecord:
+    """What the store writes for a content, computed from its parse before any
+    transaction (``content_record``): the ``store_content`` column values
+    (``_CONTENT_VALUES``, JSON already dumped), the Date, what each Message
+    row keeps for SORT and THREAD, and the search index rows. Plain values,
+    small and picklable: an import's delivery worker process computes it
+    next to the parse, so the parse itself never crosses back to the process
+    that stores (unpickling a ``ParsedMessage`` cost more than the insert)."""
+
+    sha256: str
+    size: int
+    values: tuple[Any, ...]  # _CONTENT_VALUES, in that order
+    date: datetime | None
+    keys: tuple[str, str, ThreadKeys, str]  # sender sort, subject sort, thread keys, from sort
+    index: search.IndexRows
+
+
+@dataclass(frozen=True)
 class PreparedContent:
     """A message whose blob is durable and which is parsed, ready to be stored."""
 
@@ -45,6 +65,11 @@ class PreparedContent:
     size: int
     parsed: ParsedMessage
     index: search.IndexRows | None = None  # its search index rows, if the content turns out to be new
+
+    @functools.cached_property
+    def record(self) -> ContentRecord:
+        """What ``do_store_many`` writes of it (computed once)."""
+        return content_record(self.sha256, self.size, self.parsed, self.index)
 
 
 def prepare_content(raw: bytes, *, parsed: ParsedMessage | None = None) -> PreparedContent:
@@ -59,52 +84,58 @@ def prepare_content(raw: bytes, *, parsed: ParsedMessage | None = None) -> Prepa
     return PreparedContent(sha256=sha256, size=len(raw), parsed=parsed, index=search.index_rows(parsed))
 
 
+def parse_record(raw: bytes) -> ContentRecord:
+    """Parse ``raw`` and compute its ``ContentRecord``, writing nothing: pure
+    CPU, so an import runs it in a delivery worker process
+    (``delivery.workers``) while its own threads write the blob
+    (``blob_store().put``), which must be durable before the record is stored."""
+    parsed = parse_message(raw)
+    return content_record(hashlib.sha256(raw).hexdigest(), len(raw), parsed, search.index_rows(parsed))
+
+
+def content_record(sha256: str, size: int, parsed: ParsedMessage, index: search.IndexRows | None = None) -> ContentRecord:
+    """The ``ContentRecord`` of a parsed message (``index``: its search index
+    rows, when already folded). Needs no database."""
+    sender = parsed.from_[0] if parsed.from_ else None
+    message_id, in_reply_to, references = _id_fields(parsed)
+    values = (
+        parsed.subject[:10000],
+        (sender.name if sender else "")[:256],
+        (sender.addr if sender else "")[:320],
+        ", ".join(a.addr for a in parsed.to)[:10000],
+        ", ".join(a.addr for a in parsed.cc)[:10000],
+        message_id,
+        in_reply_to,
+        references,
+        parsed.preview[:256],
+        parsed.has_attachments,
+        parsed.thread_key[:64],
+        json.dumps({"root": parsed.root.to_dict(), "envelope": parsed.envelope.to_dict()}),
+        json.dumps(list(parsed.defects)[:100]),
+    )
+    return ContentRecord(
+        sha256, size, values, parsed.date, _message_keys(parsed),
+        index if index is not None else search.index_rows(parsed),
+    )
+
+
 def _id_fields(parsed: ParsedMessage) -> tuple[str, str, str]:
     """The Message-ID, In-Reply-To and References as the content row keeps them."""
     return (parsed.message_id or "")[:998], (parsed.in_reply_to or "")[:998], " ".join(parsed.references)[:20000]
 
 
-def _content_row(prepared: PreparedContent) -> Content:
-    parsed = prepared.parsed
-    sender = parsed.from_[0] if parsed.from_ else None
-    message_id, in_reply_to, references = _id_fields(parsed)
-    return Content(
-        sha256=prepared.sha256,
-        size=prepared.size,
-        subject=parsed.subject[:10000],
-        from_name=(sender.name if sender else "")[:256],
-        from_addr=(sender.addr if sender else "")[:320],
-        to_text=", ".join(a.addr for a in parsed.to)[:10000],
-        cc_text=", ".join(a.addr for a in parsed.cc)[:10000],
-        date=parsed.date,
-        sent_day=parsed.date.date() if parsed.date else None,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references,
-        preview=parsed.preview[:256],
-        has_attachments=parsed.has_attachments,
-        thread_key=parsed.thread_key[:64],
-        structure={
-            "root": parsed.root.to_dict(),
-            "envelope": parsed.envelope.to_dict(),
-        },
-        parse_defects=list(parsed.defects)[:100],
-    )
-
-
 _CONTENT_COLUMNS = (
-    "sha256, size, refcount, released_at, subject, from_name, from_addr, to_text, cc_text, date, sent_day,"
+    "sha256, size, refcount, released_at, date, sent_day, subject, from_name, from_addr, to_text, cc_text,"
     ' message_id, in_reply_to, "references", preview, has_attachments, thread_key, structure, parse_defects,'
     " created_at"
 )
+# ``ContentRecord.values``: the columns from ``subject`` to ``parse_defects``.
+_CONTENT_VALUES = (
+    "subject", "from_name", "from_addr", "to_text", "cc_text", "message_id", "in_reply_to", "references",
+    "preview", "has_attachments", "thread_key", "structure", "parse_defects",
+)
 _CONTENT_MARKS = "(%s, %s, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _ROWS_PER_INSERT = 200  # rows of one multi-row INSERT: 19 parameters each, far below either engine's limit
-
-
-def _attach_content(prepared: PreparedContent, references: int) -> int:
-    """The id of the Content row for ``prepared`` with ``references`` more users,
-    created (and indexed) if new. Precondition: inside a transaction."""
-    return _attach_contents([(prepared, references)])[prepared.sha256]
 
 
 def _add_references(cursor: Any, references: dict[str, int]) -> dict[str, int]:
@@ -121,8 +152,8 @@ def _add_references(cursor: Any, references: dict[str, int]) -> dict[str, int]:
     return {str(sha): int(pk) for pk, sha in cursor.fetchall()}
 
 
-def _attach_contents(wanted: Sequence[tuple[PreparedContent, int]]) -> dict[str, int]:
-    """The Content id of each ``prepared`` (by sha256), with its ``references``
+def _attach_contents(wanted: Sequence[tuple[ContentRecord, int]]) -> dict[str, int]:
+    """The Content id of each content (by sha256), with its ``references``
     more users: the existing rows counted up in one UPDATE, the new ones
     inserted in multi-row INSERTs and indexed together. Precondition: inside a
     transaction.
@@ -130,13 +161,13 @@ def _attach_contents(wanted: Sequence[tuple[PreparedContent, int]]) -> dict[str,
     Raw SQL: this runs once per delivery and once per import batch, on the
     hottest path of the platform."""
     references: dict[str, int] = {}
-    contents: dict[str, PreparedContent] = {}
-    for prepared, count in wanted:
-        references[prepared.sha256] = references.get(prepared.sha256, 0) + count
-        contents.setdefault(prepared.sha256, prepared)
+    contents: dict[str, ContentRecord] = {}
+    for record, count in wanted:
+        references[record.sha256] = references.get(record.sha256, 0) + count
+        contents.setdefault(record.sha256, record)
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
-    indexed: list[tuple[int, PreparedContent]] = []
+    indexed: list[tuple[int, search.IndexRows]] = []
     with connection.cursor() as cursor:
         ids = _add_references(cursor, references)
         new = [sha for sha in references if sha not in ids]
@@ -144,13 +175,10 @@ def _attach_contents(wanted: Sequence[tuple[PreparedContent, int]]) -> dict[str,
             chunk = new[start : start + _ROWS_PER_INSERT]
             values: list[Any] = []
             for sha in chunk:
-                row = _content_row(contents[sha])
+                record = contents[sha]
                 values += [
-                    row.sha256, row.size, references[sha], row.subject, row.from_name, row.from_addr,
-                    row.to_text, row.cc_text, ops.adapt_datetimefield_value(row.date),
-                    ops.adapt_datefield_value(row.sent_day), row.message_id, row.in_reply_to, row.references,
-                    row.preview, row.has_attachments, row.thread_key, json.dumps(row.structure),
-                    json.dumps(row.parse_defects), now,
+                    sha, record.size, references[sha], ops.adapt_datetimefield_value(record.date),
+                    ops.adapt_datefield_value(record.date.date() if record.date else None), *record.values, now,
                 ]
             # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
             cursor.execute(
@@ -160,11 +188,11 @@ def _attach_contents(wanted: Sequence[tuple[PreparedContent, int]]) -> dict[str,
             )
             created = {str(sha): int(pk) for pk, sha in cursor.fetchall()}
             ids.update(created)
-            indexed += [(pk, contents[sha]) for sha, pk in created.items()]
+            indexed += [(pk, contents[sha].index) for sha, pk in created.items()]
         raced = {sha: references[sha] for sha in new if sha not in ids}
         if raced:
             ids.update(_add_references(cursor, raced))
-    search.do_index_contents([(pk, prepared.parsed, prepared.index) for pk, prepared in indexed])
+    search.do_index_many(indexed)
     return ids
 
 
@@ -208,10 +236,11 @@ class Placement:
 
 @dataclass(frozen=True)
 class StoreRequest:
-    """One message to store (``do_store_many``): its prepared content, where it
-    goes, its delivery prefix and INTERNALDATE (None: now)."""
+    """One message to store (``do_store_many``): its prepared content (or only
+    its ``ContentRecord``, the blob durable), where it goes, its delivery
+    prefix and INTERNALDATE (None: now)."""
 
-    prepared: PreparedContent
+    prepared: PreparedContent | ContentRecord
     placements: Sequence[Placement]
     prefix: bytes = b""
     internaldate: datetime | None = None
@@ -244,8 +273,10 @@ def do_store_many(
     mailboxes: each content and blob once, a Message row per placement, in
     a fixed number of statements whatever the count (the contents counted up
     in one UPDATE and the new ones inserted and indexed together, the
-    messages in one bulk insert, one counter update per mailbox and per
-    account). The one place where a message enters a mailbox.
+    messages in multi-row INSERTs, one counter update per mailbox and per
+    account). The one place where a message enters a mailbox. A request's
+    content may be its ``ContentRecord`` alone (an import's, computed in a
+    delivery worker process) rather than a ``PreparedContent``.
 
     Returns, per request and in the order of its placements, the new Message
     or the QuotaExceeded that kept it out; the others are stored regardless,
@@ -285,9 +316,8 @@ def do_store_many(
     uses: dict[int, int] = {}
     for number, _index, _placement, _size in accepted:
         uses[number] = uses.get(number, 0) + 1
-    content_ids = _attach_contents([(requests[number].prepared, count) for number, count in uses.items()])
-    # Once per content, not per recipient.
-    keys = {number: _message_keys(requests[number].prepared.parsed) for number in uses}
+    records = {number: _record(requests[number].prepared) for number in uses}
+    content_ids = _attach_contents([(records[number], count) for number, count in uses.items()])
     added: dict[int, list[int]] = {}  # mailbox -> count, unseen, size
     for _number, _index, placement, size in accepted:
         counters = added.setdefault(placement.mailbox_id, [0, 0, 0])
@@ -315,35 +345,25 @@ def do_store_many(
             owners[pk], first_uid[pk], modseq[pk] = int(owner), int(uidnext) - count, int(highestmodseq)
     next_uid = dict(first_uid)
     saved_at = timezone.now()
-    rows: list[Message] = []
+    rows: list[tuple[Any, ...]] = []  # MESSAGE_FIELDS after the id
+    places: list[tuple[int, int]] = []  # (request, placement index) of each row
     for number, index, placement, size in accepted:
         request = requests[number]
+        record = records[number]
         internaldate = request.internaldate or saved_at
         uid = next_uid[placement.mailbox_id]
         next_uid[placement.mailbox_id] = uid + 1
-        sender_sort, subject_sort, thread, from_sort = keys[number]
-        message = Message(
-            mailbox_id=placement.mailbox_id,
-            uid=uid,
-            modseq=modseq[placement.mailbox_id],
-            content_id=content_ids[request.prepared.sha256],
-            prefix=request.prefix if placement.prefix is None else placement.prefix,
-            size=size,
-            internaldate=internaldate,
-            saved_at=saved_at,
-            flags=placement.flags,
-            keywords=placement.keywords,
-            sender_sort=sender_sort,
-            subject_sort=subject_sort,
-            date_sort=request.prepared.parsed.date or internaldate,  # RFC 5256 §3 DATE
-            thread_msgid=thread.message_id,
-            thread_reply=thread.reply,
-            thread_refs=thread.references,
-            from_sort=from_sort,
-        )
-        rows.append(message)
+        sender_sort, subject_sort, thread, from_sort = record.keys
+        rows.append((
+            placement.mailbox_id, uid, modseq[placement.mailbox_id], content_ids[record.sha256],
+            request.prefix if placement.prefix is None else placement.prefix, size, internaldate, saved_at,
+            placement.flags, placement.keywords, sender_sort, subject_sort,
+            record.date or internaldate,  # RFC 5256 §3 DATE
+            thread.message_id, thread.reply, thread.references, from_sort,
+        ))
+        places.append((number, index))
+    for (number, index), message in zip(places, _insert_messages(rows), strict=True):
         results[number][index] = message
-    Message.objects.bulk_create(rows)
     with connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE store_usage SET bytes = bytes + %s, messages = messages + %s WHERE account_id = %s",
@@ -356,6 +376,55 @@ def do_store_many(
         ]
     )
     return results
+
+
+def _record(prepared: PreparedContent | ContentRecord) -> ContentRecord:
+    return prepared if isinstance(prepared, ContentRecord) else prepared.record
+
+
+# store_message's columns in the model's order, the id first: ``Message.from_db``
+# builds the objects positionally from them (a test checks the order).
+MESSAGE_FIELDS = (
+    "id", "mailbox_id", "uid", "modseq", "content_id", "prefix", "size", "internaldate", "saved_at", "flags",
+    "keywords", "sender_sort", "subject_sort", "date_sort", "thread_msgid", "thread_reply", "thread_refs",
+    "from_sort",
+)
+_MESSAGE_DATES = frozenset(("internaldate", "saved_at", "date_sort"))
+
+
+def _insert_messages(rows: Sequence[tuple[Any, ...]]) -> list[Message]:
+    """Insert Message rows (``MESSAGE_FIELDS`` after the id, Python values)
+    in multi-row INSERTs, and return them as saved Messages, in order.
+
+    Raw SQL rather than ``bulk_create``: the ORM's per-field preparation of
+    17 columns cost more than the insert itself (bench/README.md, import)."""
+    names = MESSAGE_FIELDS[1:]
+    dates = [i for i, name in enumerate(names) if name in _MESSAGE_DATES]
+    adapt = connection.ops.adapt_datetimefield_value
+    marks = "(" + ", ".join(["%s"] * len(names)) + ")"
+    columns = ", ".join(connection.ops.quote_name(name) for name in names)
+    per_insert = max(1, 3000 // len(names))  # far below either engine's parameter limit
+    messages: list[Message] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_insert):
+            chunk = rows[start : start + per_insert]
+            values: list[Any] = []
+            for row in chunk:
+                adapted = list(row)
+                for i in dates:
+                    adapted[i] = adapt(adapted[i])
+                values += adapted
+            cursor.execute(
+                f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES {', '.join([marks] * len(chunk))}"  # noqa: S608
+                " RETURNING id, mailbox_id, uid",
+                values,
+            )
+            # Matched by (mailbox, uid), unique, not by the order RETURNING gives.
+            ids = {(int(box), int(uid)): int(pk) for pk, box, uid in cursor.fetchall()}
+            messages += [
+                Message.from_db(connection.alias, MESSAGE_FIELDS, (ids[(row[0], row[1])], *row)) for row in chunk
+            ]
+    return messages
 
 
 def _message_keys(parsed: ParsedMessage) -> tuple[str, str, ThreadKeys, str]:
@@ -1118,7 +1187,7 @@ def do_hold_content(prepared: PreparedContent) -> int:
     the blob stays while the holder lasts (``store.gc`` collects at zero).
     Returns the content id for ``do_release_content``.
     Precondition: inside a transaction; the blob is already durable."""
-    return _attach_content(prepared, 1)
+    return _attach_contents([(prepared.record, 1)])[prepared.sha256]
 
 
 def do_release_content(content_id: int) -> None:
