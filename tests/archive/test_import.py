@@ -245,3 +245,16 @@ def test_whole_mailbox_export_goes_back_into_its_folders(person, other, filled, 
     for name, stored in before.items():
         target = Mailbox.objects.get(account=other, name=name)
         assert sorted(_as_stored(target), key=lambda r: r[3]) == sorted(stored, key=lambda r: r[3])
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    (b"From a@b.fr Mon Mar  2 08:30:00 2026\n", datetime(2026, 3, 2, 8, 30, tzinfo=UTC)),
+    (b"From MAILER-DAEMON tue mar 03 9:05:07 2026\r\n", datetime(2026, 3, 3, 9, 5, 7, tzinfo=UTC)),
+    (b"From a@b.fr Mon Feb 30 08:30:00 2026\n", None),  # no such day: the Date header is used
+    (b"From a@b.fr Mon Mar  2 08:30:00 +0100 2026\n", None),
+    (b"From a@b.fr Mon Mar  2 08:30 2026\n", None),
+    (b"From a@b.fr\n", None),
+])
+def test_the_from_line_date_is_read_as_asctime_or_not_at_all(line, expected):
+    """RFC 4155 §2: the ``From `` line ends with an asctime date (UTC)."""
+    assert importing._from_line_date(line) == expected

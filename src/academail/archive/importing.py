@@ -33,7 +33,6 @@ import io
 import logging
 import os
 import re
-import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -121,14 +120,26 @@ class Report:
 # --- reading -----------------------------------------------------------------------
 
 
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_DAYS = frozenset(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+
+
 def _from_line_date(line: bytes) -> datetime | None:
-    """The asctime date at the end of ``From sender date`` (RFC 4155 §2), as UTC."""
-    text = line.decode("ascii", "replace").rstrip("\r\n")
-    try:
-        stamp = time.strptime(" ".join(text.split()[-5:]), "%a %b %d %H:%M:%S %Y")
-    except ValueError:
+    """The asctime date at the end of ``From sender date`` (RFC 4155 §2:
+    ``Mon Dec  7 17:36:40 2026``), as UTC; None if it is not one. By hand:
+    ``time.strptime`` cost 80 µs a message (it looks the locale up each time)."""
+    fields = line.decode("ascii", "replace").split()[-5:]
+    if len(fields) != 5 or fields[0].lower() not in _DAYS or fields[1].lower() not in _MONTHS:
         return None
-    return datetime(*stamp[:6], tzinfo=UTC)
+    clock = fields[3].split(":")
+    try:
+        if len(clock) != 3 or not all(f.isdigit() for f in (fields[2], fields[4], *clock)):
+            return None
+        hour, minute, second = (int(f) for f in clock)
+        return datetime(int(fields[4]), _MONTHS[fields[1].lower()], int(fields[2]), hour, minute, second, tzinfo=UTC)
+    except ValueError:  # 31 February, 25 o'clock...
+        return None
 
 
 def _split_flags(raw: bytes) -> tuple[bytes, int, str]:
@@ -205,7 +216,8 @@ def _finish(where: str, chunk: bytes, size: int, complete: bool) -> Item:
     if size > MAX_MESSAGE:
         return Item(where, refused=_("message trop gros (plus de %(n)d Mo)") % {"n": MAX_MESSAGE // 1048576})
     from_line, _newline, raw = chunk.partition(b"\n")
-    raw = _QUOTED_FROM.sub(rb"\1", raw)
+    if b">From " in raw:  # the usual message has none: no regular expression over it
+        raw = _QUOTED_FROM.sub(rb"\1", raw)
     if not complete and not raw.endswith(b"\n"):
         return Item(where, refused=_("message coupé : le fichier s'arrête au milieu (fichier tronqué ?)"))
     if raw.endswith((b"\n\n", b"\r\n\r\n")):
