@@ -113,6 +113,7 @@ def main() -> int:
     with c.django_home(args.database_url, keep=args.keep) as (home, took):
         print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
         from django.conf import settings
+        from django.core.management import call_command
         from django.db import connection, connections
         from django.test import Client
 
@@ -122,6 +123,7 @@ def main() -> int:
         # The test client's host name; not setup_test_environment(), whose template
         # instrumentation (context copies for assertions) would double the figures.
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        call_command("collectstatic", interactive=False, verbosity=0)  # the pages name hashed static files
         account = c.bench_account()
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         seconds = fill(inbox.pk, account.pk, account.address, args.messages, args.batch, args.workers)
