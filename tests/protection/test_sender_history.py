@@ -125,3 +125,70 @@ def test_mail_from_the_academie_keeps_no_domain_history(mx, make_account):
         client.ehlo("mta.parents.example")
         client.sendmail("maman@parents.example", [account.address], build_message(sender=colleague.address))
     assert not DomainHistory.objects.exists()
+
+
+def test_the_batcher_counts_a_domain_once_per_commit_and_only_what_held(transactional_db):
+    """Through the group commit, the sender domains' counts and the warnings
+    rows of the deliveries that held are written once, before the commit:
+    a delivery that raised or rolled back its savepoint counts nothing, and
+    a lone delivery's rollback neither."""
+    import asyncio
+    import threading
+
+    from django.db import transaction
+
+    from academail.delivery.batcher import DeliveryBatcher
+    from academail.protection import domains
+    from academail.protection.models import MessageWarnings
+    from academail.protection.phishing import INFO, Findings, Warning
+    from academail.protection.warnings import do_remember
+
+    passing, failing = Auth(present=True, spf="pass"), Auth(present=True, spf="fail", dmarc="fail")
+    findings = Findings([Warning("EXTERNAL", INFO, {"address": "x@lettres.example"})], [])
+    release = threading.Event()
+
+    def blocker() -> None:  # holds the writer so that the next jobs wait together
+        release.wait(10)
+
+    def held(name: str, auth: Auth) -> object:
+        def work() -> str:
+            domains.do_count("lettres.example", auth)
+            do_remember(name * 64, b"", findings, auth)
+            return name
+        return work
+
+    def raising() -> None:
+        domains.do_count("lettres.example", passing)
+        do_remember("e" * 64, b"", findings, passing)
+        raise RuntimeError("a delivery that fails after counting")
+
+    def rolled_back() -> None:
+        domains.do_count("lettres.example", passing)
+        do_remember("f" * 64, b"", findings, passing)
+        transaction.set_rollback(True)
+
+    batcher = DeliveryBatcher(processes=0)
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(batcher.commit(blocker))
+        await asyncio.sleep(0.2)  # the writer took the blocker alone
+        rest = [asyncio.ensure_future(batcher.commit(work)) for work in (
+            held("a", passing), raising, held("b", passing), rolled_back, held("c", failing))]
+        await asyncio.sleep(0.2)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+        assert outcomes[1:4:2] == ["a", "b"] and outcomes[5] == "c"
+        assert isinstance(outcomes[2], RuntimeError)
+        row = DomainHistory.objects.get(domain="lettres.example")
+        assert (row.messages, row.verified, row.failed) == (3, 2, 1)
+        stored = set(MessageWarnings.objects.values_list("level", flat=True))
+        assert MessageWarnings.objects.count() == 3 and stored == {"info"}
+        # A delivery alone in its commit, rolled back: nothing counted.
+        asyncio.run(batcher.commit(rolled_back))
+        assert DomainHistory.objects.get(domain="lettres.example").messages == 3
+        assert MessageWarnings.objects.count() == 3
+    finally:
+        batcher.close()

@@ -26,6 +26,8 @@ from django.db import close_old_connections, connection, transaction
 
 from academail import metrics
 from academail.delivery.workers import Analysis, Workers
+from academail.protection.gathered import Gathered, gathering
+from academail.protection.spam import do_write_gathered
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +120,25 @@ class DeliveryBatcher:
         # transaction back, which holds nothing else): two round trips fewer.
         savepoint = len(batch) > 1
         statements = _StatementCount()
+        # The spam protection's per-delivery writes (sender domain counts,
+        # warnings rows) of the deliveries that held, written once just before
+        # the commit: a busy domain's row is then locked for the commit only,
+        # not from one delivery to the end of the batch (``protection.gathered``).
+        notes = Gathered()
         try:
             with connection.execute_wrapper(statements), transaction.atomic():
                 for job in batch:
+                    mine = Gathered()
                     try:
-                        with transaction.atomic(savepoint=savepoint):
+                        with transaction.atomic(savepoint=savepoint), gathering(mine):
                             results.append((job, job.work()))
+                            if not transaction.get_rollback():  # its savepoint holds: so do its notes
+                                notes.add(mine)
                     except Exception as error:  # one bad delivery must not sink the batch
                         log.exception("delivery failed")
                         results.append((job, error))
+                if notes:
+                    do_write_gathered(notes)
         except Exception as error:  # the commit itself failed: nobody is acknowledged
             log.exception("delivery batch commit failed")
             results = [(job, error) for job in batch]

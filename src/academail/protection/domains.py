@@ -5,14 +5,16 @@ authenticated mail and no failure gets a few points off; one whose mail
 mostly fails authentication gets points on.
 
 Read before the message is stored (``history``, one indexed query) and
-counted in the delivery transaction (``do_count``, one upsert sharing the
-delivery's commit), so a message refused or lost is not counted twice and
-nothing adds a commit per message.
+counted in the delivery transaction (``do_count``), so a message refused or
+lost is not counted twice and nothing adds a commit per message. Through the
+MX's group commit the counts of the whole batch are one upsert just before
+the commit (``protection.gathered``), which keeps a busy domain's row locked
+only for the commit itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from academail.protection import gathered
 from academail.protection.authresults import Auth
 from academail.protection.models import DomainHistory
 
@@ -83,19 +86,42 @@ def history_in(rows: Sequence[Sequence[object]]) -> History | None:
 
 def do_count(domain: str, auth: Auth) -> None:
     """Count one message from ``domain`` (authenticated or failing, from our
-    MX's results in ``auth``). Precondition: inside the delivery
-    transaction (the upsert shares its commit)."""
+    MX's results in ``auth``): noted for the batch inside
+    ``gathered.gathering``, otherwise one upsert now. Precondition: inside
+    the delivery transaction (either way the count shares its commit)."""
     if not domain:
         return
-    now = timezone.now()
     verified, failed = int(auth.present and auth.passing), int(auth.present and auth.failing)
+    notes = gathered.current()
+    if notes is not None:
+        notes.add_domain(domain[:253], verified, failed)
+        return
+    do_count_many({domain[:253]: [1, verified, failed]})
+
+
+CHUNK = 500  # domains per statement (6 parameters each, far below SQLite's limit)
+
+
+def do_count_many(counts: Mapping[str, Sequence[int]]) -> None:
+    """Add ``counts`` (domain -> (messages, verified, failed)) to the domains'
+    history, creating the rows of new domains: one statement per ``CHUNK``
+    domains, in domain order (two writers lock the rows in the same order:
+    no deadlock). Precondition: inside a transaction."""
+    if not counts:
+        return
+    now = timezone.now()
     table = DomainHistory._meta.db_table
+    rows = sorted(counts.items())
     with connection.cursor() as cursor:
-        # INSERT ... ON CONFLICT DO UPDATE: SQLite >= 3.24 and PostgreSQL alike.
-        cursor.execute(
-            f"INSERT INTO {table} (domain, first_seen, last_seen, messages, verified, failed) "  # noqa: S608
-            f"VALUES (%s, %s, %s, 1, %s, %s) ON CONFLICT (domain) DO UPDATE SET last_seen = excluded.last_seen, "
-            f"messages = {table}.messages + 1, verified = {table}.verified + excluded.verified, "
-            f"failed = {table}.failed + excluded.failed",
-            [domain[:253], now, now, verified, failed],
-        )
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            # INSERT ... ON CONFLICT DO UPDATE: SQLite >= 3.24 and PostgreSQL alike.
+            cursor.execute(
+                f"INSERT INTO {table} (domain, first_seen, last_seen, messages, verified, failed) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+                + f" ON CONFLICT (domain) DO UPDATE SET last_seen = excluded.last_seen, "
+                f"messages = {table}.messages + excluded.messages, verified = {table}.verified + excluded.verified, "
+                f"failed = {table}.failed + excluded.failed",
+                [value for domain, (messages, verified, failed) in chunk
+                 for value in (domain, now, now, messages, verified, failed)],
+            )

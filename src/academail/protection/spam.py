@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from academail.accounts.services import staff_named_in, staff_named_query
 from academail.mime.parse import ParsedMessage
-from academail.protection import classifier, domains, phishing, rspamd, together
+from academail.protection import classifier, domains, gathered, phishing, rspamd, together, warnings
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import (
     ACADEMIE_SCOPE,
@@ -314,6 +314,15 @@ def _domain_reasons(past: domains.History | None) -> list[Reason]:
     if past.good(timezone.now()):
         return [RULES["DOMAIN_GOOD_HISTORY"]]
     return []
+
+
+def do_write_gathered(notes: gathered.Gathered) -> None:
+    """Write what deliveries noted inside ``gathered.gathering``: the sender
+    domains' counts (one upsert) and the warnings rows (one insert).
+    Precondition: inside the transaction of those deliveries, as its last
+    statements (the domain rows then stay locked only for the commit)."""
+    domains.do_count_many(notes.domains)
+    warnings.do_remember_many(notes.warnings)
 
 
 def do_count(screening: Screening) -> None:

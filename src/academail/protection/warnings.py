@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from academail.mime.parse import Part
+from academail.protection import gathered
 from academail.protection.authresults import Auth, read_auth
 from academail.protection.models import MessageWarnings
 from academail.protection.phishing import Findings, name_warnings
@@ -39,21 +40,43 @@ def warnings_key(sha256: str, prefix: bytes, auth: Auth | None = None) -> str:
 
 
 def do_remember(sha256: str, prefix: bytes, findings: Findings | None, auth: Auth | None = None) -> None:
-    """Store the warnings of a delivered message (nothing when there are none);
-    ``auth``: the authentication results of ``prefix``, when the screening
-    already read them. Precondition: inside the delivery transaction."""
+    """Store the warnings of a delivered message (nothing when there are none):
+    noted for the batch inside ``gathered.gathering``, otherwise one insert
+    now. ``auth``: the authentication results of ``prefix``, when the
+    screening already read them. Precondition: inside the delivery
+    transaction (either way the row shares its commit)."""
     if findings is None or not findings.warnings:
         return
+    key = warnings_key(sha256, prefix, auth)
+    row = (findings.level, json.dumps(findings.to_json()))
+    notes = gathered.current()
+    if notes is not None:
+        notes.warnings.setdefault(key, row)
+        return
+    do_remember_many({key: row})
+
+
+CHUNK = 500  # rows per statement (4 parameters each)
+
+
+def do_remember_many(rows: Mapping[str, tuple[str, str]]) -> None:
+    """Store warnings rows (key -> (level, JSON data)), one statement per
+    ``CHUNK``. Precondition: inside a transaction."""
+    if not rows:
+        return
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    items = sorted(rows.items())
     # Raw SQL: once per delivery from outside, where the ORM's bulk_create
     # cost 0.9 ms of the serving process's CPU (bench/README.md, issue 21).
     # ON CONFLICT: the same message (a circular) is remembered once.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {MessageWarnings._meta.db_table} (key, level, data, created_at)"  # noqa: S608
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            [warnings_key(sha256, prefix, auth), findings.level, json.dumps(findings.to_json()),
-             connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            cursor.execute(
+                f"INSERT INTO {MessageWarnings._meta.db_table} (key, level, data, created_at) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)) + " ON CONFLICT (key) DO NOTHING",
+                [value for key, (level, data) in chunk for value in (key, level, data, now)],
+            )
 
 
 @dataclass(frozen=True)
