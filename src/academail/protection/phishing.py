@@ -381,9 +381,11 @@ def _link_checks(parsed: ParsedMessage, raw: bytes) -> tuple[list[Warning], list
 
 
 def _lure_checks(parsed: ParsedMessage, external: bool, outside_link: bool) -> list[Warning]:
+    if not external:
+        return []
     text = _fold(f"{parsed.subject}\n{parsed.search_text[:20_000]}")
     asks = [t for t in CREDENTIAL_TERMS if t in text]
-    if not asks or not external:
+    if not asks:
         return []
     urgent = [t for t in URGENCY_TERMS if t in text]
     if outside_link:
