@@ -48,6 +48,7 @@ def fill(mailbox_id: int, account_id: int, owner: str, count: int, batch: int = 
     from django.db import connections, transaction
 
     from academail.store.messages import Placement, do_store
+    from academail.store.models import Message
 
     placement = [Placement(account_id, mailbox_id, flags=1)]
     jobs = [(first, min(count, first + batch), owner) for first in range(0, count, batch)]
@@ -58,7 +59,9 @@ def fill(mailbox_id: int, account_id: int, owner: str, count: int, batch: int = 
         for prepared, size in pool.imap(_prepare_batch, jobs):
             with transaction.atomic():
                 for item in prepared:
-                    do_store(item, placement, internaldate=item.parsed.date)
+                    (stored,) = do_store(item, placement, internaldate=item.parsed.date)
+                    if not isinstance(stored, Message):  # QuotaExceeded is returned, not raised
+                        raise SystemExit(f"fill: message not stored: {stored!r}")
             total += size
     return time.perf_counter() - began, total
 
@@ -103,7 +106,7 @@ def main() -> int:
         from academail.store.models import Mailbox
         from academail.store.space import space_report
 
-        account = c.bench_account()
+        account = c.bench_account(unlimited=True)  # 100,000 x 25 KB is over the 2 GiB default quota
         inbox = Mailbox.objects.get(account=account, special_use="inbox")
         took, size = fill(inbox.pk, account.pk, account.address, args.messages)
         print(f"fill     {args.messages} messages, {c.human_bytes(size)} in {took:.0f} s; {c.db_label()}")
@@ -120,8 +123,11 @@ def main() -> int:
             check_and_queue_export(account.pk, ExportRequest(format=fmt))
             seconds, peak_kib = _run_job(f"{args.profile}-{fmt}" if args.profile else None)
             export = Export.objects.select_related("job").order_by("-pk").first()
-            assert export is not None and export.job is not None and export.messages >= args.messages, export
-            job = export.job  # + the previous export's notice, hence >=
+            assert export is not None and export.job is not None, "the export was not queued"
+            job = export.job
+            if export.messages < args.messages:  # + the previous export's notice, hence >=
+                raise SystemExit(f"export {fmt}: {export.messages} of {args.messages} messages; job {job.state}: "
+                                 f"{job.result} {job.error}")
             assert job.started_at and job.finished_at
             work = (job.finished_at - job.started_at).total_seconds()
             print(f"export   {fmt:4}: {export.messages} messages, job {work:.1f} s = {export.messages / work:.0f} msg/s "
