@@ -11,7 +11,10 @@ import pytest
 from django.db import connection
 
 from academail.mime.parse import parse_message
+from academail.store import messages as ms
 from academail.store import search
+from academail.store.models import Mailbox
+from tests.conftest import build_message
 
 
 def document_at_store_time(parsed) -> str:
@@ -59,3 +62,27 @@ def test_postgresql_lexemes_are_those_its_parser_would_make():
             parsed, stored = cursor.fetchone()
             assert sorted(stored) == sorted(parsed)
             assert len(stored) == len(document.split())
+
+
+@pytest.mark.django_db
+def test_postgresql_compresses_the_search_text_with_lz4(make_account):
+    """The folded body SEARCH compares with is a delivery's largest row: on
+    PostgreSQL it is compressed with LZ4 (migration 0021), cheaper in the
+    storing transaction than the default pglz, and read back unchanged."""
+    if connection.vendor != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's; SQLite stores the text as it is")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        if not cursor.fetchone()[0]:
+            pytest.skip("this PostgreSQL server was built without LZ4: the migration keeps pglz")
+    account = make_account()
+    body = " ".join(f"réunion{i % 300} conseil de classe" for i in range(3000))  # ~80 KB, compressible
+    raw = build_message(body=body)
+    inbox = Mailbox.objects.get(account=account, special_use="inbox")
+    message = ms.do_append(account.pk, inbox.pk, raw)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_column_compression(body), body FROM store_searchtext WHERE content_id = %s",
+                       [message.content_id])
+        method, stored = cursor.fetchone()
+    assert method == "lz4"
+    assert stored == search.search_columns("", parse_message(raw).search_text)["body"]
