@@ -70,9 +70,25 @@ WEB_LATENCY = Histogram(
     ["method", "status"], registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+IMAP_COMMAND_SECONDS = Histogram(
+    "academail_imap_command_seconds",
+    "IMAP command time in the server, from its complete line (literals included) to its tagged reply written, per command"
+    " (IDLE, which lasts as long as the client wants, is not observed)",
+    ["command"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+UNTIMED_IMAP_COMMANDS = frozenset({"IDLE"})
+
+
 def count_imap_command(name: str) -> None:
     """A parsed IMAP command about to run (the parser bounds the names: unknown ones never get here)."""
     IMAP_COMMANDS.labels(name).inc()
+
+
+def observe_imap_command(name: str, seconds: float) -> None:
+    """The server time of one IMAP command that ran (``count_imap_command``'s names)."""
+    if name not in UNTIMED_IMAP_COMMANDS:
+        IMAP_COMMAND_SECONDS.labels(name).observe(seconds)
 
 
 def count_throttled(protocol: str) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import re
 import ssl
+import time
 
 from django.conf import settings
 
@@ -22,7 +23,7 @@ from academail.imap.parsing import ParseError, parse_command
 from academail.imap.parsing.commands import KNOWN_COMMANDS, read_tag
 from academail.imap.session import Session
 from academail.imap.state import ALLOWED, SELECTED, State, allowed
-from academail.metrics import count_imap_command
+from academail.metrics import count_imap_command, observe_imap_command
 from academail.server.lineserver import (
     MAX_DISCARD,
     Disconnect,
@@ -146,6 +147,7 @@ class Connection(LineConnection):
 
     # -- one command ---------------------------------------------------------------
     async def handle(self, data: bytes) -> None:
+        started = time.perf_counter()  # the server time of the command (metrics), parsing included
         session = self.session
         try:
             command = parse_command(data, utf8=session.utf8)
@@ -175,6 +177,8 @@ class Connection(LineConnection):
         except Exception:
             log.exception("imap command %s failed", command.name)
             await session.no(command, R.NO_SERVER_ERROR, R.CODE_SERVERBUG)
+        finally:
+            observe_imap_command(command.name, time.perf_counter() - started)
 
 
 async def start_imap(
