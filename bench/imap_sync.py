@@ -333,7 +333,7 @@ def send_one(port: int, address: str, n: int) -> float:
 
 
 @contextlib.contextmanager
-def academail_server(ports: dict[str, int]) -> Iterator[subprocess.Popen[bytes]]:
+def academail_server(ports: dict[str, int], extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     env = os.environ.copy()
     env.update({
         "ACADEMAIL_BIND": "127.0.0.1", "ACADEMAIL_IMAPS_PORT": str(ports["imaps"]),
@@ -342,6 +342,7 @@ def academail_server(ports: dict[str, int]) -> Iterator[subprocess.Popen[bytes]]
         # One address and one account hold every bench connection.
         "ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_ACCOUNT": "0", "ACADEMAIL_IMAP_MAX_CONNECTIONS_PER_IP": "0",
     })
+    env.update(extra_env or {})
     log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "wb")
     process = subprocess.Popen([c.ACADEMAIL, "serve", "--only", "imap,smtp"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
