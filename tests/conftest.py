@@ -67,13 +67,16 @@ def _fast_password_hashing(request):
 
 @pytest.fixture(autouse=True)
 def _no_thread_answer_from_another_test():
-    """THREAD answers are kept per mailbox state (``imap.threadcache``), which
-    never goes back in one database; between tests it does (each test's data
-    is emptied, and ids and a UIDVALIDITY of the same second come again), so
-    every test starts with none kept."""
+    """THREAD answers and large mailboxes' threading rows are kept per mailbox
+    state (``imap.threadcache``, ``store.threadindex``), which never goes back
+    in one database; between tests it does (each test's data is emptied, and
+    ids and a UIDVALIDITY of the same second come again), so every test
+    starts with none kept."""
     from academail.imap import threadcache
+    from academail.store import threadindex
 
     threadcache.ANSWERS.clear()
+    threadindex.ROWS.clear()
 
 
 def make_numen() -> str:

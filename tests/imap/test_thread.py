@@ -288,3 +288,111 @@ def test_kept_answers_are_bounded():
     answers.put(9, (7, 2, 1, 0), "all", "(1)", flags=False)
     assert answers.get(9, (7, 5, 1, 0), "all", flags=False) == "(1)"
     assert answers.get(9, (7, 5, 2, 0), "all", flags=False) is None and len(answers) == 2
+
+
+# What breaks threading, delivered for real: (subject, Message-ID, References,
+# In-Reply-To, day of December). Delivered in this order (UIDs 1, 2...).
+TRICKY = [
+    ("Conseil de classe", "cc1", "", "", 3),
+    ("Re: Conseil de classe", "cc2", "<cc1@x.fr>", "", 4),
+    ("Re: Conseil de classe", "cc3", "<absent1@x.fr> <cc2@x.fr>", "", 5),  # an absent id first
+    ("Fwd: Conseil de classe", "cc4", "", "", 6),  # a forward without references: merged by subject
+    ("Sortie", "s1", "<s2@x.fr>", "", 7),  # a loop: s1 answers s2, s2 answers s1
+    ("Re: Sortie", "s2", "<s1@x.fr>", "", 8),
+    ("Jury", "dup", "", "", 9),
+    ("Re: Jury", "dup", "<dup@x.fr>", "", 10),  # a duplicate Message-ID, referencing itself
+    ("Voyage", "v1", "<gone1@x.fr> <gone2@x.fr>", "", 11),  # dummy parents
+    ("Re: Voyage", "v2", "<gone1@x.fr> <gone2@x.fr>", "", 12),
+    ("Re: Voyage", "v3", "<gone1@x.fr>", "", 2),  # sent before the others
+    ("TR : Réunion", "r1", "", "", 13),
+    ("Réunion", "r2", "", "", 14),
+    ("[Fwd: Réunion]", "r3", "", "", 15),
+    ("Re: Réunion", "r4", "", "<r2@x.fr> <autre@x.fr>", 16),  # In-Reply-To only: its first id
+    ("Moi", "self", "<self@x.fr>", "", 17),  # its own parent
+    ("", "vide1", "", "", 18),  # empty subjects are never merged
+    ("", "vide2", "", "", 19),
+    ("Sans identifiant", None, "<cc1@x.fr>", "", 20),
+]
+
+
+def _tricky_raw(subject: str, message_id: str | None, references: str, in_reply_to: str, day: int) -> bytes:
+    lines = ["From: direction@college-exemple.fr", "To: julie.martin@ac-demo.fr", f"Subject: {subject}"]
+    lines += [f"Message-ID: <{message_id}@x.fr>"] if message_id else []
+    lines += [f"References: {references}"] if references else []
+    lines += [f"In-Reply-To: {in_reply_to}"] if in_reply_to else []
+    lines += [f"Date: {day:d} Dec 2026 10:00:00 +0100", "", "Texte.", ""]
+    return "\r\n".join(lines).encode()
+
+
+def _reference_text(algorithm: str, messages: dict[int, tuple]) -> str:
+    """The reference implementation's thread list (UIDs) of the messages,
+    from their header fields as delivery stores them (ids as "<id>")."""
+    by_date = sorted(messages, key=lambda uid: (messages[uid][4], uid))
+    rows = [
+        Row(uid, by_date.index(uid), sortkeys.base_subject(subject), subject, f"<{mid}@x.fr>" if mid else "",
+            in_reply_to, references)
+        for uid, (subject, mid, references, in_reply_to, _day) in sorted(messages.items())
+    ]
+    return reference.render(reference.thread(algorithm, rows), int)
+
+
+def test_kept_rows_give_the_reference_threads_through_every_change(user, session, monkeypatch):
+    """THREAD REFERENCES over the wire, from the kept rows of the mailbox
+    (``store.threadindex``, brought up to date with the new messages and the
+    expunged UIDs), is byte for byte the reference implementation's answer
+    (tests/imap/thread_reference.py) on messages with absent parents, loops
+    in References, a duplicate Message-ID, Re:/Fwd:/TR: subjects merged,
+    dummy parents and dates out of UID order; and so after each change: an
+    EXPUNGE, new messages, one dated before the others (the rows read again)."""
+    from academail.store import imap as store_imap
+    from academail.store import threadindex
+
+    monkeypatch.setattr(threadindex.ROWS, "smallest", 0)
+    since = []
+    original = store_imap._thread_rows_since
+    monkeypatch.setattr(store_imap, "_thread_rows_since", lambda *args: since.append(1) or original(*args))
+    messages = {}
+    for uid, fields in enumerate(TRICKY, 1):
+        deliver_to(user, _tricky_raw(*fields))
+        messages[uid] = fields
+    assert session.cmd("SELECT INBOX").ok
+
+    def check() -> None:
+        for algorithm in ("REFERENCES", "ORDEREDSUBJECT"):
+            expected = _reference_text(algorithm, messages)
+            assert _thread(session, f"UID THREAD {algorithm} UTF-8 ALL") == f"* THREAD {expected}".encode()
+        # The same rows read in full by the criterion give the same answer.
+        threadcache.ANSWERS.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(threadindex.ROWS, "smallest", 10**9)
+            expected = _reference_text("REFERENCES", messages)
+            assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == f"* THREAD {expected}".encode()
+
+    check()
+    assert len(threadindex.ROWS) == 1 and not since
+    # EXPUNGE a parent (cc1), one of the duplicates (the first "dup") and a loop member.
+    for uid in (1, 7, 5):
+        assert session.cmd(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)").ok
+        del messages[uid]
+    assert session.cmd("EXPUNGE").ok
+    check()
+    assert since
+    # New messages dated after every other one: appended to the kept rows.
+    more = [
+        ("Re: Conseil de classe", "cc5", "<cc1@x.fr> <cc2@x.fr>", "", 21),
+        ("Re: Sortie", "s3", "<s1@x.fr> <s2@x.fr>", "", 22),
+        ("Fwd: Voyage", "v4", "", "", 23),
+        ("Jury", "dup", "", "", 24),
+    ]
+    for fields in more:
+        deliver_to(user, _tricky_raw(*fields))
+        messages[max(messages) + 1] = fields
+    assert session.cmd("NOOP").ok
+    since.clear()
+    check()
+    assert since
+    # A message sent before the last kept one: the rows are read again, in order.
+    deliver_to(user, _tricky_raw("Re: Réunion", "r5", "<r1@x.fr>", "", 1))
+    messages[max(messages) + 1] = ("Re: Réunion", "r5", "<r1@x.fr>", "", 1)
+    assert session.cmd("NOOP").ok
+    check()

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from academail.mime.headers import decode_words, split_header
-from academail.store import acl, search, seen, sortkeys
+from academail.store import acl, search, seen, sortkeys, threadindex
 from academail.store.blobs import blob_store
 from academail.store.errors import InvalidMailboxName, MailboxNotFound
 from academail.store.mailboxes import (
@@ -1009,17 +1009,33 @@ def thread_rows(
     one range of the ``message_thread`` index (mailbox, date_sort, uid,
     subject_sort, thread keys), which holds every column read: no table row
     is visited for ALL. ``links=False`` (ORDEREDSUBJECT, RFC 5256 §2.1, needs
-    only the base subject and the date) reads no thread keys."""
+    only the base subject and the date) reads no thread keys.
+
+    For the whole mailbox (ALL over every UID, as webmails ask), the rows of
+    a large mailbox are kept (``store.threadindex``) and brought up to date
+    by reading only the messages added and the UIDs expunged since."""
     if not links:
         rows = _matching(mailbox_id, criterion, "m.uid, m.subject_sort", ("m.date_sort ASC",), False, seen_for)
         uids, subjects = zip(*rows, strict=True) if rows else ((), ())
         return ThreadRows(uids, subjects)
+    upto = _whole_mailbox(criterion)
+    if upto is not None:
+        kept = _kept_thread_rows(mailbox_id, upto)
+        if kept is not None:
+            return kept
+    return _thread_columns(mailbox_id, _matching(mailbox_id, criterion, _thread_select(), ("m.date_sort ASC",), False, seen_for))
+
+
+def _thread_select(prefix: str = "") -> str:
     # On SQLite the flag is read as an expression ("+"): a column declared
     # "bool" goes through Django's converter, a Python call per row (~10 % of
     # the query at 100,000 messages); 0 and 1 are what threading reads.
     reply = "+m.thread_reply" if connection.vendor == "sqlite" else "m.thread_reply"
-    columns = f"m.uid, m.subject_sort, {reply}, m.thread_msgid, m.thread_refs"
-    rows = _matching(mailbox_id, criterion, columns, ("m.date_sort ASC",), False, seen_for)
+    return f"{prefix}m.uid, m.subject_sort, {reply}, m.thread_msgid, m.thread_refs"
+
+
+def _thread_columns(mailbox_id: int, rows: Sequence[tuple[Any, ...]]) -> ThreadRows:
+    """``ThreadRows`` from rows of ``_thread_select()``, in sent order."""
     if not rows:
         return ThreadRows((), (), (), (), ())
     uids, subjects, replies, message_ids, packed = zip(*rows, strict=True)
@@ -1033,7 +1049,100 @@ def thread_rows(
         elsewhere = [rank for rank, keys in enumerate(packed) if keys == mark]
         for rank, chain in _long_chains(mailbox_id, {uids[rank]: rank for rank in elsewhere}).items():
             chains[rank] = chain
-    return ThreadRows(uids, subjects, replies, message_ids, chains)
+    return ThreadRows(uids, subjects, replies, message_ids, tuple(chains))
+
+
+def _whole_mailbox(criterion: Criterion) -> int | None:
+    """The last UID when ``criterion`` is every message up to it (ALL as the
+    IMAP session bounds it to the UIDs it knows, ``_known``); None otherwise."""
+    if isinstance(criterion, Conjunction) and len(criterion.criteria) == 2:
+        first, second = criterion.criteria
+        if first == Everything(True) and isinstance(second, UidIn) and len(second.ranges) == 1:
+            low, high = second.ranges[0]
+            return high if low <= 1 else None
+    return None
+
+
+def _kept_thread_rows(mailbox_id: int, upto: int) -> ThreadRows | None:
+    """The whole mailbox's ``ThreadRows`` from the kept ones plus what changed
+    since they were read (``store.threadindex``), or read in full and kept;
+    None when they cannot be told exact (a change committed meanwhile, or
+    messages above ``upto`` the session does not know yet): then the caller
+    reads them by the criterion as always.
+
+    Exact because of what ``mailbox_state`` guarantees: the state is read
+    before and after the reads, and equal, no commit came in between; the
+    rows kept at an earlier state, minus the UIDs expunged since its
+    HIGHESTMODSEQ, plus the messages at or above its UIDNEXT, are the
+    mailbox's, which the message count then confirms."""
+    state = mailbox_state(mailbox_id)
+    if state is None or upto < state[2] - 1 or state[3] < threadindex.ROWS.smallest:
+        return None
+    kept = threadindex.ROWS.get(mailbox_id)
+    rows: ThreadRows | None = None
+    last = None
+    if kept is not None and kept.state[0] == state[0] and kept.state[1] <= state[1] and kept.state[2] <= state[2]:
+        if kept.state == state:
+            return kept.rows
+        rows, last = _thread_rows_since(mailbox_id, kept)
+    if rows is None:
+        rows = _thread_columns(
+            mailbox_id, _matching(mailbox_id, Everything(True), _thread_select(), ("m.date_sort ASC",), False)
+        )
+        last = _last_sent(mailbox_id)
+    if mailbox_state(mailbox_id) != state or len(rows.uids) != state[3]:
+        return None
+    threadindex.ROWS.put(mailbox_id, threadindex.Kept(state, rows, last))
+    return rows
+
+
+def _thread_rows_since(mailbox_id: int, kept: threadindex.Kept) -> tuple[ThreadRows | None, Any]:
+    """``kept``'s rows brought up to now: the UIDs expunged since dropped, the
+    new messages appended when they all sort after the last kept one (the
+    usual case: new mail is dated now); (None, None) otherwise."""
+    _, modseq, uidnext, _ = kept.state
+    rows = kept.rows
+    gone = set(
+        Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lt=uidnext).values_list("uid", flat=True)
+    )
+    if gone and not gone.isdisjoint(rows.uids):
+        ranks = [rank for rank, uid in enumerate(rows.uids) if uid not in gone]
+        rows = ThreadRows(*([column[rank] for rank in ranks] for column in rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_thread_select(_date_sort() + ', ')} FROM store_message m"  # noqa: S608
+            " WHERE m.mailbox_id = %s AND m.uid >= %s ORDER BY m.date_sort ASC, m.uid ASC",
+            [mailbox_id, uidnext],
+        )
+        added = cursor.fetchall()
+    last = kept.last
+    if added:
+        first = (added[0][0], int(added[0][1]))
+        if first[0] is None or last is None or last[0] is None or first <= last:
+            return None, None
+        last = (added[-1][0], int(added[-1][1]))
+        more = _thread_columns(mailbox_id, [row[1:] for row in added])
+        rows = ThreadRows(*(tuple(column) + tuple(new) for column, new in zip(rows, more, strict=True)))
+    return rows, last
+
+
+def _last_sent(mailbox_id: int) -> tuple[Any, int] | None:
+    """(sent date, UID) of the mailbox's last message in sent order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_date_sort()}, m.uid FROM store_message m WHERE m.mailbox_id = %s"  # noqa: S608
+            " ORDER BY m.date_sort DESC, m.uid DESC LIMIT 1",
+            [mailbox_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], int(row[1]))
+
+
+def _date_sort() -> str:
+    """``date_sort`` as the index orders it: on SQLite the stored text, read
+    as an expression so that no converter parses it (text compares as the
+    index does); on PostgreSQL the timestamp."""
+    return "+m.date_sort" if connection.vendor == "sqlite" else "m.date_sort"
 
 
 def _long_chains(mailbox_id: int, ranks: dict[int, int]) -> dict[int, list[int]]:
