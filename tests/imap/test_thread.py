@@ -384,13 +384,17 @@ def test_kept_rows_give_the_reference_threads_through_every_change(user, session
         ("Fwd: Voyage", "v4", "", "", 23),
         ("Jury", "dup", "", "", 24),
     ]
+    known = dict(messages)
     for fields in more:
         deliver_to(user, _tricky_raw(*fields))
         messages[max(messages) + 1] = fields
-    assert session.cmd("NOOP").ok
+    # Not announced yet: not in this session's answer (RFC 3501 §7.4.1).
+    expected = _reference_text("REFERENCES", known)
     since.clear()
+    assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == f"* THREAD {expected}".encode()
+    assert since  # the kept rows were brought up to date, and not given to this session
+    assert session.cmd("NOOP").ok
     check()
-    assert since
     # A message sent before the last kept one: the rows are read again, in order.
     deliver_to(user, _tricky_raw("Re: Réunion", "r5", "<r1@x.fr>", "", 1))
     messages[max(messages) + 1] = ("Re: Réunion", "r5", "<r1@x.fr>", "", 1)

@@ -1067,7 +1067,7 @@ def _kept_thread_rows(mailbox_id: int, upto: int) -> ThreadRows | None:
     """The whole mailbox's ``ThreadRows`` from the kept ones plus what changed
     since they were read (``store.threadindex``), or read in full and kept;
     None when they cannot be told exact (a change committed meanwhile, or
-    messages above ``upto`` the session does not know yet): then the caller
+    messages above ``upto``, which the session does not know yet): then the caller
     reads them by the criterion as always.
 
     Exact because of what ``mailbox_state`` guarantees: the state is read
@@ -1076,38 +1076,44 @@ def _kept_thread_rows(mailbox_id: int, upto: int) -> ThreadRows | None:
     HIGHESTMODSEQ, plus the messages at or above its UIDNEXT, are the
     mailbox's, which the message count then confirms."""
     state = mailbox_state(mailbox_id)
-    if state is None or upto < state[2] - 1 or state[3] < threadindex.ROWS.smallest:
+    if state is None or state[3] < threadindex.ROWS.smallest:
         return None
     kept = threadindex.ROWS.get(mailbox_id)
     rows: ThreadRows | None = None
     last = None
+    top = 0
     if kept is not None and kept.state[0] == state[0] and kept.state[1] <= state[1] and kept.state[2] <= state[2]:
         if kept.state == state:
-            return kept.rows
-        rows, last = _thread_rows_since(mailbox_id, kept)
+            return kept.rows if kept.top <= upto else None
+        rows, last, top = _thread_rows_since(mailbox_id, kept)
     if rows is None:
         rows = _thread_columns(
             mailbox_id, _matching(mailbox_id, Everything(True), _thread_select(), ("m.date_sort ASC",), False)
         )
         last = _last_sent(mailbox_id)
+        top = max(rows.uids, default=0)
     if mailbox_state(mailbox_id) != state or len(rows.uids) != state[3]:
         return None
-    threadindex.ROWS.put(mailbox_id, threadindex.Kept(state, rows, last))
-    return rows
+    threadindex.ROWS.put(mailbox_id, threadindex.Kept(state, rows, last, top))
+    # Messages above ``upto`` are not the session's yet (``_known``).
+    return rows if top <= upto else None
 
 
-def _thread_rows_since(mailbox_id: int, kept: threadindex.Kept) -> tuple[ThreadRows | None, Any]:
-    """``kept``'s rows brought up to now: the UIDs expunged since dropped, the
-    new messages appended when they all sort after the last kept one (the
-    usual case: new mail is dated now); (None, None) otherwise."""
+def _thread_rows_since(mailbox_id: int, kept: threadindex.Kept) -> tuple[ThreadRows | None, Any, int]:
+    """``kept``'s rows brought up to now, with the (sent date, UID) of the
+    last and the highest UID: the UIDs expunged since dropped, the new
+    messages appended when they all sort after the last kept one (the usual
+    case: new mail is dated now); (None, None, 0) otherwise."""
     _, modseq, uidnext, _ = kept.state
     rows = kept.rows
+    top = kept.top
     gone = set(
         Expunged.objects.filter(mailbox_id=mailbox_id, modseq__gt=modseq, uid__lt=uidnext).values_list("uid", flat=True)
     )
     if gone and not gone.isdisjoint(rows.uids):
         ranks = [rank for rank, uid in enumerate(rows.uids) if uid not in gone]
         rows = ThreadRows(*([column[rank] for rank in ranks] for column in rows))
+        top = max(rows.uids, default=0)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {_thread_select(_date_sort() + ', ')} FROM store_message m"  # noqa: S608
@@ -1119,11 +1125,12 @@ def _thread_rows_since(mailbox_id: int, kept: threadindex.Kept) -> tuple[ThreadR
     if added:
         first = (added[0][0], int(added[0][1]))
         if first[0] is None or last is None or last[0] is None or first <= last:
-            return None, None
+            return None, None, 0
         last = (added[-1][0], int(added[-1][1]))
+        top = max(top, *(int(row[1]) for row in added))
         more = _thread_columns(mailbox_id, [row[1:] for row in added])
         rows = ThreadRows(*(tuple(column) + tuple(new) for column, new in zip(rows, more, strict=True)))
-    return rows, last
+    return rows, last, top
 
 
 def _last_sent(mailbox_id: int) -> tuple[Any, int] | None:

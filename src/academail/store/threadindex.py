@@ -30,13 +30,15 @@ from typing import Any, NamedTuple
 
 class Kept(NamedTuple):
     """A mailbox's threading rows (``store.imap.ThreadRows``, the whole
-    mailbox) at ``state`` (``store.imap.mailbox_state``), and the sort key
-    (sent date, UID) of the last row: a new message sorting after it is
-    appended to the rows, any other makes them read again."""
+    mailbox) at ``state`` (``store.imap.mailbox_state``), the sort key
+    (sent date, UID) of the last row (a new message sorting after it is
+    appended to the rows, any other makes them read again) and the highest
+    UID (a session that does not know it yet cannot be given these rows)."""
 
     state: tuple[int, int, int, int]
     rows: Any
     last: tuple[Any, int] | None
+    top: int
 
 
 class KeptRows:
