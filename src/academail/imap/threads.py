@@ -18,6 +18,8 @@ one message.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -62,12 +64,16 @@ def references(rows: ThreadRows) -> Threads:  # noqa: C901, PLR0912, PLR0915 (th
     chains = rows.references
     # Step (1) reads the messages in UID order (as Dovecot does: which of two
     # messages with one Message-ID keeps it, and which link is made first).
-    order = sorted(range(n), key=rows.uids.__getitem__)
+    # Most often sent order is UID order too (mail arrives as it is sent):
+    # then the ranks are that order, found by one pass in C.
+    uids = rows.uids
+    ordered = all(map(operator.lt, uids, itertools.islice(uids, 1, None)))
+    order: Sequence[int] = range(n) if ordered else sorted(range(n), key=uids.__getitem__)
     # (A): the first message with an id owns its container (the dict is built
     # from the last to the first, so the first is written last); a message
     # without one, or with a duplicate, has a container no id leads to.
     backwards = order[::-1]
-    by_id = dict(zip([ids[rank] for rank in backwards], backwards, strict=True))
+    by_id = dict(zip(reversed(ids) if ordered else [ids[rank] for rank in backwards], backwards, strict=True))
     by_id.pop(0, None)
     parent = [-1] * n
     # Whether a container was ever made a parent: one that never was is
@@ -83,7 +89,7 @@ def references(rows: ThreadRows) -> Threads:  # noqa: C901, PLR0912, PLR0915 (th
             other = parent[other]
         return False
 
-    for rank in [rank for rank in order if chains[rank]]:
+    for rank in itertools.compress(range(n), chains) if ordered else [rank for rank in order if chains[rank]]:
         chain = chains[rank]
         own = ids[rank]
         if own and own in chain and by_id[own] == rank:
@@ -216,37 +222,38 @@ def render(threads: Threads, numbers: Sequence[int]) -> str:
     """§4 thread-list: "(3 6 (4 23)(44 7 96))"; ``numbers[r]`` is what the
     client asked for (UID or sequence number) of the message of rank r.
     Without recursion: a chain of messages is one run of numbers, a fork
-    opens one parenthesis per child."""
+    opens one parenthesis per child. Each number is formatted as it is
+    written (no list of every message's text made first)."""
     roots, children, n = threads
-    labels = list(map(str, numbers))
     out: list[str] = []
+    append = out.append
     for root in roots:
         if root < n and children[root] is None:  # most threads: one message
-            out.append(f"({labels[root]})")
+            append(f"({numbers[root]})")
             continue
         # The stack holds text to emit and containers to open.
         stack: list[str | int] = [")", root, "("]
         while stack:
             item = stack.pop()
             if isinstance(item, str):
-                out.append(item)
+                append(item)
                 continue
             node = item
             parts: list[str] = []
             level = children[node]
             while node < n and level is not None and len(level) == 1:
-                parts.append(labels[node])
+                parts.append(str(numbers[node]))
                 node = level[0]
                 level = children[node]
             if node < n:
-                parts.append(labels[node])
-            out.append(" ".join(parts))
+                parts.append(str(numbers[node]))
+            append(" ".join(parts))
             if level:
                 if parts:
-                    out.append(" ")
+                    append(" ")
                 for child in reversed(level):
                     if child < n and children[child] is None:
-                        stack.append(f"({labels[child]})")
+                        stack.append(f"({numbers[child]})")
                     else:
                         stack.extend((")", child, "("))
     return "".join(out)
