@@ -246,16 +246,19 @@ async def _lean_connection(port: int, items: Iterator[Item], per_connection: int
             writer.close()
 
 
-def lean_send(port: int, items: list[Item], clients: int, per_connection: int, result: Result) -> None:
+def lean_send(port: int | list[int], items: list[Item], clients: int, per_connection: int, result: Result) -> None:
     """The lean load generator: ``clients`` SMTP connections at once driven by
     one thread's event loop, writing pre-encoded, pipelined transactions
     (RFC 2920). An académie's senders are other machines; here they share the
     2 cores with the MX and PostgreSQL, so they should cost as little as they
-    can (smtplib threads cost several times more a message: ``--client``)."""
+    can (smtplib threads cost twice as much a message: ``--client``). With a
+    list of ports, connection i goes to ``port[i % n]``, as a balancer would."""
+    ports = port if isinstance(port, list) else [port]
     shared = iter(items)  # one thread: each sender takes the next message when it is free
 
     async def all_senders() -> None:
-        await asyncio.gather(*(_lean_connection(port, shared, per_connection, result) for _ in range(clients)))
+        await asyncio.gather(*(_lean_connection(ports[i % len(ports)], shared, per_connection, result)
+                               for i in range(clients)))
 
     asyncio.run(all_senders())
 
@@ -375,7 +378,7 @@ def main() -> int:
         print("compare  side by side (CPU ms per accepted message; statements: the delivery writer's, "
               "BEGIN/COMMIT and savepoints included)")
         print(f"compare  {'round':>5} {'variant':<36} {'msg/s':>6} {'ratio':>6} {'serving':>8} {'workers':>8} "
-              f"{'postgres':>8} {'sender':>7} {'bound':>6} {'ratio':>6} {'stmts':>6} {'per commit':>10} {'load':>11}")
+              f"{'postgres':>8} {'sender':>7} {'bound':>6} {'ratio':>6} {'MX only':>7} {'ratio':>6} {'stmts':>6} {'per commit':>10} {'load':>11}")
         for round_, label, f in runs:
             if not f.get("ok"):
                 print(f"compare  {round_ + 1:>5} {label:<36} failed")
@@ -384,12 +387,14 @@ def main() -> int:
             print(f"compare  {round_ + 1:>5} {label:<36} {f['rate']:>6.0f} {f['rate'] / first['rate']:>5.2f}x "
                   f"{f['serving_ms']:>8.1f} {f['workers_ms']:>8.1f} {f['postgres_ms']:>8.1f} {f['sender_ms']:>7.2f} "
                   f"{cpu_bound(f):>6.0f} {cpu_bound(f) / cpu_bound(first):>5.2f}x "
+                  f"{mx_bound(f):>7.0f} {mx_bound(f) / mx_bound(first):>5.2f}x "
                   f"{f['statements']:>6.1f} {f['jobs_per_commit']:>10.1f} "
                   f"{f['load_before']:>5.1f}-{f['load_after']:<5.1f}")
         print("compare  ratio: msg/s over the first variant of the same round; bound: the msg/s this run's CPU per "
               "message allows on 2 cores of our own (each serving process on at most one core, everything on at "
               "most two: serving, workers, PostgreSQL backends and the sender), and its ratio, which the other "
-              "jobs' load does not move; load: 1-minute load average at the start and the end of the run")
+              "jobs' load does not move; MX only: the same bound with PostgreSQL and the senders on other "
+              "machines (an académie's deployment); load: 1-minute load average at the start and the end of the run")
     print(f"peer     {PEER} (BENCHMARKS.md, same machine kind, not this run)")
     return 0 if all_ok else 1
 
@@ -402,6 +407,12 @@ def cpu_bound(figures: dict[str, float], cores: int = 2) -> float:
     this bound does not."""
     everything = figures["serving_ms"] + figures["workers_ms"] + figures["postgres_ms"] + figures["sender_ms"]
     return min(figures["servers"] * 1000 / figures["serving_ms"], cores * 1000 / everything)
+
+
+def mx_bound(figures: dict[str, float], cores: int = 2) -> float:
+    """``cpu_bound`` with PostgreSQL and the senders on other machines, as at
+    an académie: the MX processes and their workers alone on ``cores``."""
+    return cpu_bound({**figures, "postgres_ms": 0.0, "sender_ms": 0.0}, cores)
 
 
 def _run_variant(servers: str, workers: str, kind: str) -> dict[str, float]:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import http.cookiejar
 import os
-import queue
 import random
 import re
 import resource
@@ -298,24 +298,21 @@ class IdleHolder:
 # --- SMTP peak ------------------------------------------------------------------------
 
 
-def smtp_peak(port: int, addresses: list[str], messages: int, senders: int) -> tuple[deliver.Result, float]:
-    """``messages`` of 10-100 KB from ``senders`` concurrent clients (bench/deliver.py's)."""
+def peak_messages(addresses: list[str], messages: int) -> list[deliver.Item]:
+    """``messages`` of 10-100 KB to ``addresses``, pre-encoded (before the clock and the CPU count start)."""
     args = argparse.Namespace(seed=3, messages=messages, multi_share=0.1, min_kb=10, max_kb=100, attachment_share=0.3)
-    items = deliver.generate(args, addresses)
-    work: queue.Queue[deliver.Item | None] = queue.Queue()
-    for item in items:
-        work.put(item)
-    for _ in range(senders):
-        work.put(None)
+    return deliver.generate(args, addresses)
+
+
+def smtp_peak(ports: list[int], items: list[deliver.Item], senders: int) -> tuple[deliver.Result, float]:
+    """``items`` from ``senders`` concurrent connections, bench/deliver.py's
+    lean generator (pre-encoded, pipelined, one thread), spread over the MX
+    processes' ports."""
     result = deliver.Result()
-    lock = threading.Lock()
-    threads = [threading.Thread(target=deliver.client, args=(port, work, 50, result, lock), daemon=True)
-               for _ in range(senders)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=1800)
+    thread = threading.Thread(target=deliver.lean_send, args=(ports, items, senders, 50, result), daemon=True)
+    thread.start()
+    thread.join(timeout=1800)
     return result, time.perf_counter() - started
 
 
@@ -343,46 +340,68 @@ def verify_stored(result: deliver.Result) -> tuple[int, int]:
 # --- webmail --------------------------------------------------------------------------
 
 
-def web_views(port: int, people: list[tuple[str, str]], clients: int, seconds: float) -> tuple[list[float], Counter[str]]:
-    """``clients`` signed-in people each loading their inbox page in a loop."""
-    base = f"http://127.0.0.1:{port}"
+def sign_in(base: str, person: tuple[str, str]) -> tuple[str, str]:
+    """Sign in through the real form (GET, then POST with the CSRF token);
+    (the inbox's path, the Cookie header the browser would send)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/connexion/", timeout=60).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = urllib.parse.urlencode({"identifier": person[0], "password": PASSWORD,
+                                   "csrfmiddlewaretoken": token}).encode()
+    signed_in = opener.open(urllib.request.Request(f"{base}/connexion/", data=form,
+                                                   headers={"Referer": f"{base}/connexion/"}), timeout=60)
+    inbox = signed_in.geturl()
+    if "/connexion" in inbox:
+        raise RuntimeError("sign-in refused")
+    return urllib.parse.urlsplit(inbox).path, "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def web_views(ports: list[int], people: list[tuple[str, str]], clients: int,
+              seconds: float) -> tuple[list[float], Counter[str]]:
+    """``clients`` signed-in people each loading their inbox page in a loop,
+    over one kept-alive HTTP/1.1 connection each, as a browser does (a new
+    connection per view, as urllib makes, cost both sides a TCP handshake
+    and the server an accept per view). Client i talks to ``ports[i % n]``,
+    as a balancer would spread them over the web processes."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
-    def one(person: tuple[str, str]) -> None:
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    def one(person: tuple[str, str], port: int) -> None:
         try:
-            page = opener.open(f"{base}/connexion/", timeout=60).read().decode()
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-            form = urllib.parse.urlencode({"identifier": person[0], "password": PASSWORD,
-                                           "csrfmiddlewaretoken": token}).encode()
-            signed_in = opener.open(urllib.request.Request(f"{base}/connexion/", data=form,
-                                                           headers={"Referer": f"{base}/connexion/"}), timeout=60)
-            inbox = signed_in.geturl()
-            if "/connexion" in inbox:
-                raise RuntimeError("sign-in refused")
+            path, cookie = sign_in(f"http://127.0.0.1:{port}", person)
         except Exception as error:  # noqa: BLE001 (counted and printed)
             with lock:
                 errors[f"sign-in: {type(error).__name__} {getattr(error, 'code', '')}".strip()] += 1
             return
+        headers = {"Cookie": cookie, "Accept": "text/html"}
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while time.monotonic() < deadline:
             started = time.perf_counter()
             try:
-                with opener.open(inbox, timeout=60) as response:
-                    response.read()
-                    ok = response.status == 200
-            except (urllib.error.URLError, OSError) as error:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+                if not ok:
+                    with lock:
+                        errors[f"HTTP {response.status}"] += 1
+                if response.will_close:
+                    connection.close()
+            except (OSError, http.client.HTTPException) as error:
                 ok = False
+                connection.close()
                 with lock:
                     errors[type(error).__name__] += 1
-            with lock:
-                if ok:
+            if ok:
+                with lock:
                     latencies.append(time.perf_counter() - started)
+        connection.close()
 
-    threads = [threading.Thread(target=one, args=(people[i % len(people)],), daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=one, args=(people[i % len(people)], ports[i % len(ports)]), daemon=True)
+               for i in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -391,6 +410,29 @@ def web_views(port: int, people: list[tuple[str, str]], clients: int, seconds: f
 
 
 # --- main -----------------------------------------------------------------------------
+
+
+def cpu_now(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> dict[str, float]:
+    """CPU seconds so far: each kind of server process (with its workers),
+    their PostgreSQL backends, and this process (the load generators)."""
+    seconds: dict[str, float] = Counter()
+    for kind, process in processes:
+        seconds[kind] += c.tree_cpu_seconds(process.pid)
+    seconds["postgres"] = sum(v for v in c.pg_backend_cpu().values() if v == v)  # NaN: a backend that ended
+    seconds["generators"] = time.process_time()
+    return seconds
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], count: int, unit: str, wall: float) -> str:
+    """CPU of each party during a phase, per ``unit`` and in % of one core."""
+    parts = []
+    for key in after:
+        used = after[key] - before.get(key, 0.0)
+        if used > 0.05:
+            parts.append(f"{key} {used:.1f} s ({used * 1000 / max(count, 1):.1f} ms/{unit}, {used / wall * 100:.0f} %)")
+    total = sum(after[k] - before.get(k, 0.0) for k in after)
+    return (", ".join(parts) + f"; all {total / wall * 100:.0f} % of one core (2 cores: 200 %), "
+            f"load {os.getloadavg()[0]:.1f}")
 
 
 def main() -> int:
@@ -408,6 +450,7 @@ def main() -> int:
     parser.add_argument("--signed-in", type=int, default=200, help="accounts with a password, used by IMAP and web")
     parser.add_argument("--messages", type=int, default=3_000, help="SMTP peak: messages of 10-100 KB")
     parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--web", type=int, default=1, help="`serve --only web` processes (clients alternate)")
     parser.add_argument("--web-clients", type=int, default=8)
     parser.add_argument("--web-seconds", type=float, default=60.0)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432",
@@ -462,10 +505,10 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             imap = [stack.enter_context(serve("imap", i)) for i in range(args.imap)]
             mx = [stack.enter_context(serve("smtp", i)) for i in range(args.mx)]
-            web = [stack.enter_context(serve("web", 0))]
+            web = [stack.enter_context(serve("web", i)) for i in range(args.web)]
             processes = [("imap", p) for p, _ in imap] + [("smtp", p) for p, _ in mx] + [("web", p) for p, _ in web]
             cpu_start = {p.pid: c.process_cpu_seconds(p.pid) for _, p in processes}
-            print(f"serve    {args.imap} imap, {args.mx} smtp, 1 web process(es) on PostgreSQL; "
+            print(f"serve    {args.imap} imap, {args.mx} smtp, {args.web} web process(es) on PostgreSQL; "
                   f"load {os.getloadavg()[0]:.1f}")
 
             holder = IdleHolder([ports["IMAPS_PORT"] for _, ports in imap], people, args.idle)
@@ -478,11 +521,15 @@ def main() -> int:
             rng = random.Random(5)
             watched = [a for _, a in people]
             targets = [rng.choice(watched) if rng.random() < 0.33 else rng.choice(addresses) for _ in range(5_000)]
-            result, elapsed = smtp_peak(mx[0][1]["SMTP_PORT"], targets, args.messages, args.senders)
+            items = peak_messages(targets, args.messages)
+            cpu_before = cpu_now(processes)
+            result, elapsed = smtp_peak([ports["SMTP_PORT"] for _, ports in mx], items, args.senders)
+            cpu_after = cpu_now(processes)
             accepted = len(result.accepted)
             print(f"smtp     {accepted:,} accepted, {len(result.refused)} refused in {elapsed:.0f} s: "
                   f"{accepted / elapsed:.0f} msg/s (issue: a 100 msg/s peak); transaction p50/p95/p99 "
                   f"{pcts(result.transaction)}, end of DATA to 250 {pcts(result.data_to_250)}")
+            print(f"smtp     CPU during the peak: {cpu_line(cpu_before, cpu_after, accepted, 'msg', elapsed)}")
             if result.refused:
                 print(f"smtp     refusals: {Counter(r for _, r in result.refused).most_common(3)}")
                 failures += 1
@@ -500,10 +547,15 @@ def main() -> int:
                   f"(EXISTS) within 30 s of the peak's end")
             failures += bool(behind) + bool(idle.errors)
 
-            latencies, web_errors = web_views(web[0][1]["WEB_PORT"], people, args.web_clients, args.web_seconds)
+            cpu_before = cpu_now(processes)
+            latencies, web_errors = web_views([ports["WEB_PORT"] for _, ports in web], people, args.web_clients,
+                                              args.web_seconds)
+            cpu_after = cpu_now(processes)
             print(f"web      {len(latencies):,} inbox page views in {args.web_seconds:.0f} s by {args.web_clients} "
                   f"signed-in clients: {len(latencies) / args.web_seconds:.1f}/s (issue: 50/s); p50/p95/p99 "
                   f"{pcts(latencies)}; errors {dict(web_errors) or 0}")
+            print(f"web      CPU during the views (sign-ins included): "
+                  f"{cpu_line(cpu_before, cpu_after, len(latencies), 'view', args.web_seconds)}")
             failures += bool(web_errors)
 
             if failures:
