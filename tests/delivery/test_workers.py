@@ -79,6 +79,8 @@ def test_the_corpus_analysed_in_workers_is_stored_as_analysed_inline(workers, tr
                 refused += 1
                 continue
             assert pooled.prepared.parsed == inline.prepared.parsed
+            assert pooled.prepared.index is analysis.index  # folded in the worker, not again here
+            assert pooled.prepared.index == inline.prepared.index
             assert pooled.screening.findings == inline.screening.findings
             # The screening differs only by whom it was read for (each one's own counts).
             assert (pooled.screening.reasons, pooled.screening.tokens, pooled.screening.academie) == (

@@ -39,6 +39,7 @@ from academail.store.messages import (
     prepare_content,
     quota_usages,
 )
+from academail.store.search import IndexRows
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +278,12 @@ def check_size(size: int) -> None:
         raise DeliveryRefused(Refusal.TOO_BIG, f"Message trop volumineux (limite : {limit_mb} Mo).")
 
 
-def prepare(raw: bytes, *, parsed: ParsedMessage | None = None) -> PreparedContent:
+def prepare(raw: bytes, *, parsed: ParsedMessage | None = None, index: IndexRows | None = None) -> PreparedContent:
     """Check the size, write the blob durably and parse (``parsed``: that
-    parse, made by a delivery worker process). Needs no transaction."""
+    parse, and ``index`` its search index rows, made by a delivery worker
+    process). Needs no transaction."""
     check_size(len(raw))
-    return prepare_content(raw, parsed=parsed)
+    return prepare_content(raw, parsed=parsed, index=index)
 
 
 def check_spam(

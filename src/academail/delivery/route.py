@@ -169,7 +169,9 @@ def prepare_route(
     the parse (and with ``screen`` the spam look) that a delivery worker
     process made of ``raw`` with ``trace`` (``workers.analyse``). Raises
     DeliveryRefused (too big; spam refused). Needs no transaction."""
-    prepared = prepare(raw, parsed=analysis.parsed if analysis else None) if local or lists else None
+    prepared = (
+        prepare(raw, parsed=analysis.parsed, index=analysis.index) if analysis else prepare(raw)
+    ) if local or lists else None
     screening = (
         check_spam(
             prepared, trace, envelope_from=mail_from, raw=raw, recipients=local,

@@ -72,16 +72,20 @@ class PreparedContent:
         return content_record(self.sha256, self.size, self.parsed, self.index)
 
 
-def prepare_content(raw: bytes, *, parsed: ParsedMessage | None = None) -> PreparedContent:
+def prepare_content(
+    raw: bytes, *, parsed: ParsedMessage | None = None, index: search.IndexRows | None = None
+) -> PreparedContent:
     """Write the blob (durable on return), parse the message once (``parsed``:
     that parse, when a delivery worker process made it) and fold its search
-    index rows.
+    index rows (``index``: those of ``parsed``, when the worker folded them).
 
     Needs no transaction and touches no table: call it from any thread, before
     opening the transaction that stores the message."""
     sha256 = blob_store().put(raw)
-    parsed = parse_message(raw) if parsed is None else parsed
-    return PreparedContent(sha256=sha256, size=len(raw), parsed=parsed, index=search.index_rows(parsed))
+    if parsed is None:
+        parsed, index = parse_message(raw), None
+    return PreparedContent(sha256=sha256, size=len(raw), parsed=parsed,
+                           index=search.index_rows(parsed) if index is None else index)
 
 
 def parse_record(raw: bytes) -> ContentRecord:
