@@ -82,9 +82,9 @@ class KeptRows:
         return len(self._data)
 
 
-# ~20 MB of Python objects per 100,000 rows (the subjects most): 300,000
-# rows keep three such mailboxes. Under 5,000 messages the rows are read
-# in a few ms and not kept.
-ROWS = KeptRows(300_000, 5_000)
+# ~29 MB of Python objects per 100,000 rows (tracemalloc, bench/imap_sort.py's
+# mailbox; the subjects most): 200,000 rows keep two such mailboxes per
+# process. Under 5,000 messages the rows are read in a few ms and not kept.
+ROWS = KeptRows(200_000, 5_000)
 
 __all__ = ["ROWS", "Kept", "KeptRows"]
