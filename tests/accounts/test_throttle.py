@@ -196,3 +196,16 @@ def test_administrators_see_and_clear_throttles(client, person, clock):
 def test_purge_forgets_idle_buckets(person, clock):
     guess(addr="203.0.113.1")
     assert throttle.do_purge_throttles(clock.now + timedelta(days=2)) == 3  # address, pair, identifier
+
+
+def test_a_success_reopens_a_delayed_bucket_but_not_one_closed_for_the_day(clock, settings):
+    daily = settings.THROTTLE_DAILY_FAILURES
+    until = clock.now + timedelta(hours=3)
+    Throttle.objects.create(key="id:delayed", failures=6, window_failures=6, blocked_until=until)
+    Throttle.objects.create(key="id:daily", failures=3, window_failures=daily, blocked_until=until)
+    Throttle.objects.create(key="addr:192.0.2.1", failures=6, window_failures=6)
+    throttle.record_success(["id:delayed", "id:daily", "addr:192.0.2.1"])
+    delayed, day = Throttle.objects.get(key="id:delayed"), Throttle.objects.get(key="id:daily")
+    assert (delayed.failures, delayed.blocked_until, delayed.window_failures) == (0, None, 6)
+    assert (day.failures, day.blocked_until, day.window_failures) == (0, until, daily)
+    assert Throttle.objects.get(key="addr:192.0.2.1").failures == 6  # the address ceiling is never reset

@@ -25,7 +25,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
 
 from academail.accounts import apppasswords, authcache, journal, throttle
-from academail.accounts.devices import describe_client, device_key, do_note_device, is_known
+from academail.accounts.devices import describe_client, device_key, do_note_device, known_device
 from academail.accounts.lazycommit import lazy_commit
 from academail.accounts.models import (
     UAI_PATTERN,
@@ -753,7 +753,8 @@ def check_sign_in(
     ident = normalize_identifier(identifier)
     account = Account.objects.filter(identifier=ident).first() if ident else None
     key = device_key(protocol, device=device, client_name=client_name, remote_addr=remote_addr)
-    if account is not None and is_known(account, key):
+    known = known_device(account, key) if account is not None else None
+    if account is not None and known is not None:
         buckets = [throttle.device_bucket_key(account.pk, key)]
     else:
         raw = unicodedata.normalize("NFKC", identifier).strip().lower()
@@ -796,7 +797,8 @@ def check_sign_in(
     # pay two disk flushes per LOGIN, most of a cached LOGIN's time.
     with lazy_commit():
         if key:
-            seen = do_note_device(account, key, protocol=protocol, label=label, remote_addr=remote_addr)
+            seen = do_note_device(account, key, protocol=protocol, label=label, remote_addr=remote_addr,
+                                  known=known)
         is_new = seen is not None and seen.is_new
         journal.do_record(account, EventKind.NEW_DEVICE if is_new and seen and seen.had_devices else EventKind.SIGNIN,
                           protocol=protocol, remote_addr=remote_addr, device=label,
