@@ -100,11 +100,13 @@ def observe_web_request(method: str, status: int, seconds: float) -> None:
 
 
 AUTH_CACHE = Counter(
-    "academail_auth_cache", "Mail-protocol password checks, per result: hit (remembered success) or miss (Argon2)",
+    "academail_auth_cache",
+    "Mail-protocol password checks, per result: hit (remembered success), miss (Argon2), joined (the same"
+    " check already running for another connection, waited for)",
     ["result"], registry=REGISTRY,
 )
 
 
 def count_auth_cache(result: str) -> None:
-    """One account-password check of a mail protocol: ``hit`` or ``miss`` (``accounts.authcache``)."""
+    """One account-password check of a mail protocol: ``hit``, ``miss`` or ``joined`` (``accounts.authcache``)."""
     AUTH_CACHE.labels(result).inc()

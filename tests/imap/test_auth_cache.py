@@ -75,3 +75,51 @@ def test_wrong_password_after_a_cached_success_fails_and_is_throttled(connect, u
     assert throttled.status == "NO" and b"UNAVAILABLE" in throttled.tagged
     assert _count("hit") == hits
 
+
+
+@pytest.fixture
+def held_checks(monkeypatch):
+    """Argon2 checks that wait until ``release`` is set; ``entered`` once one began."""
+    import threading
+
+    calls: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+    real = authcache.check_password
+
+    def held(password, encoded, *args):
+        calls.append(password)
+        entered.set()
+        release.wait(30)
+        return real(password, encoded, *args)
+
+    monkeypatch.setattr(authcache, "check_password", held)
+    yield calls, entered, release
+    release.set()
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["right-password", "wrong-password"])
+def test_logins_arriving_together_share_one_argon2_check(connect, user, held_checks, right):
+    import time
+
+    calls, entered, release = held_checks
+    password = PASSWORD if right else "Pas-le-b0n-secret"
+    misses, joined = _count("miss"), _count("joined")
+    clients = [connect() for _ in range(4)]
+    clients[0].send(f'a LOGIN {user.identifier} "{password}"\r\n'.encode())
+    assert entered.wait(30)
+    for client in clients[1:]:
+        client.send(f'a LOGIN {user.identifier} "{password}"\r\n'.encode())
+    deadline = time.monotonic() + 30
+    while _count("joined") < joined + 3 and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the three others wait on the first check
+    release.set()
+    statuses = [client.read_until("a").status for client in clients]
+    assert statuses == (["OK"] * 4 if right else ["NO"] * 4)
+    assert len(calls) == 1
+    assert (_count("miss"), _count("joined")) == (misses + 1, joined + 3)
+    # Each attempt is still the caller's: journalled (and, failing, throttled).
+    kinds = [EventKind.SIGNIN, EventKind.NEW_DEVICE] if right else [EventKind.SIGNIN_FAILED]
+    assert JournalEntry.objects.filter(account=user, kind__in=kinds, protocol="imap").count() == 4
+    # A failure shared is not remembered: the next attempt is checked again.
+    assert _login(connect, user, password).status == ("OK" if right else "NO")
+    assert len(calls) == (1 if right else 2)

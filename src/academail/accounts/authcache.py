@@ -11,10 +11,13 @@ password hash at the time. A hit requires that stored hash to be unchanged, so
 a password change or reset made by any process (the web runs apart from the
 mail listeners) makes the old password go through Argon2 again, and fail, at
 once. Only successes are remembered; a wrong password is never a hit and goes
-through Argon2 and the caller's throttle like any other. The account's status,
-throttling and the journal are the caller's (``services.check_sign_in``),
-checked on every attempt, hit or not. App passwords are not cached: they are a
-keyed hash already (``accounts.apppasswords``).
+through Argon2 and the caller's throttle like any other. A check already
+running for the same (account, stored hash, password) is joined, not run
+again: connections arriving together on a cold cache (after a restart) cost
+one verification. The account's status, throttling and the journal are the
+caller's (``services.check_sign_in``), checked on every attempt, hit, joined
+or not. App passwords are not cached: they are a keyed hash already
+(``accounts.apppasswords``).
 
 Protocols that send credentials with every request (CalDAV/CardDAV: a phone
 sync is tens of requests) remember a whole sign-in too (``remembered_sign_in``,
@@ -41,7 +44,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -53,6 +56,8 @@ _key = secrets.token_bytes(32)  # per process: the cache never leaves memory
 _lock = threading.Lock()
 # account id -> (HMAC of the password, stored password hash, expiry on the monotonic clock)
 _entries: OrderedDict[int, tuple[bytes, str, float]] = OrderedDict()
+# (account id, stored password hash, HMAC of the password) -> the verification running
+_running: dict[tuple[int, str, bytes], Future[bool]] = {}
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -106,21 +111,42 @@ def decoy_hash(password: str) -> None:
 def password_matches(account: Account, password: str) -> bool:
     """Is ``password`` the account's password? A remembered success, or one
     Argon2 verification in the bounded pool (remembered if it succeeds).
-    Called from a worker thread, never from the event loop."""
+    The same check already running for another connection (same account,
+    stored hash and password) is joined rather than run again: a phone's or
+    a shared mailbox's connections arriving together on a cold cache cost
+    one verification, not one each. Called from a worker thread, never from
+    the event loop."""
     digest = _digest(account.pk, password)
     if _remembered(account, digest):
         count_auth_cache("hit")
         return True
-    count_auth_cache("miss")
+    key = (account.pk, account.password, digest)
     upgrades: list[str] = []
-    ok = _hashing_pool().submit(check_password, password, account.password, upgrades.append).result()
+    with _lock:
+        running = _running.get(key)
+        if running is None:
+            running = _running[key] = _hashing_pool().submit(
+                check_password, password, account.password, upgrades.append
+            )
+            joined = False
+        else:
+            joined = True
+    if joined:
+        count_auth_cache("joined")
+        return running.result()  # the same answer its own check would give; the caller journals and throttles
+    count_auth_cache("miss")
+    try:
+        ok = running.result()
+        if ok:
+            _remember(account, digest)  # before the check stops being joinable: no second verification
+    finally:
+        with _lock:
+            _running.pop(key, None)
     if ok and upgrades:
         # Django's own upgrade (hasher parameters changed), done here on the
         # caller's thread and database connection rather than in the pool.
         account.set_password(password)
         account.save(update_fields=["password"])
-    if ok:
-        _remember(account, digest)
     return ok
 
 
