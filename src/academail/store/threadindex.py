@@ -1,9 +1,9 @@
 """The threading rows of large mailboxes, kept per process between THREAD
-commands, as Dovecot keeps ``dovecot.index.thread`` beside a mailbox: the
-Message-ID graph (here: every message's UID, base subject, reply mark and
-thread keys, in sent order) is kept, and the tree is still built per
-command (RFC 5256 §2.2: which containers are dummies depends on the
-messages the command threads).
+commands, in the spirit of Dovecot's ``dovecot.index.thread`` (kept, like
+it, only for THREAD over all messages): every message's UID, base subject,
+reply mark and thread keys, in sent order. Dovecot also keeps the links;
+here the tree is still built per command (RFC 5256 §2.2: which containers
+are dummies depends on the messages the command threads).
 
 Reading those rows is the largest part of a THREAD over a whole mailbox
 (~125 ms of CPU at 100,000 messages, a Python object per value), and a
