@@ -277,7 +277,8 @@ def server_log_tail(lines: int = 20) -> str:
 
 def tree_cpu_seconds(pid: int) -> float:
     """``process_cpu_seconds`` of a process and of its living descendants
-    (a server's delivery worker processes)."""
+    (a server's delivery worker processes). A descendant that ends while it
+    is read counts nothing (Dovecot's per-session processes come and go)."""
     total = process_cpu_seconds(pid)
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
@@ -288,7 +289,10 @@ def tree_cpu_seconds(pid: int) -> float:
             children = (task / "children").read_text().split()
         except OSError:
             continue
-        total += sum(tree_cpu_seconds(int(child)) for child in children)
+        for child in children:
+            seconds = tree_cpu_seconds(int(child))
+            if seconds == seconds:  # not NaN: the child was still there
+                total += seconds
     return total
 
 

@@ -293,6 +293,10 @@ def open_sessions(port: int, user: str, password: str, count: int, in_flight: in
         pss = imap.pss_kb(pids)
         if errors:
             print(f"  {len(errors)} sessions failed, first: {errors[0]}")
+        if writers:
+            tls = writers[0].get_extra_info("ssl_object")
+            print(f"  (port {port}: {tls.version()}, {tls.cipher()[0]}, server certificate"
+                  f" {len(tls.getpeercert(binary_form=True))} bytes)")
         await _close_all(writers)
         await asyncio.sleep(1)  # Dovecot's imap processes end
         return {
