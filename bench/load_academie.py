@@ -357,13 +357,13 @@ def sign_in(base: str, person: tuple[str, str]) -> tuple[str, str]:
     return urllib.parse.urlsplit(inbox).path, "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def web_views(ports: list[int], people: list[tuple[str, str]], clients: int,
-              seconds: float) -> tuple[list[float], Counter[str]]:
+def web_views(ports: list[int], people: list[tuple[str, str]], clients: int, seconds: float,
+              *, kept: bool = True) -> tuple[list[float], Counter[str]]:
     """``clients`` signed-in people each loading their inbox page in a loop,
-    over one kept-alive HTTP/1.1 connection each, as a browser does (a new
-    connection per view, as urllib makes, cost both sides a TCP handshake
-    and the server an accept per view). Client i talks to ``ports[i % n]``,
-    as a balancer would spread them over the web processes."""
+    over one kept-alive HTTP/1.1 connection each, as a browser does
+    (``kept``), or a new connection a view (``Connection: close``, as the
+    urllib clients before did). Client i talks to ``ports[i % n]``, as a
+    balancer would spread them over the web processes."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     lock = threading.Lock()
@@ -376,7 +376,7 @@ def web_views(ports: list[int], people: list[tuple[str, str]], clients: int,
             with lock:
                 errors[f"sign-in: {type(error).__name__} {getattr(error, 'code', '')}".strip()] += 1
             return
-        headers = {"Cookie": cookie, "Accept": "text/html"}
+        headers = {"Cookie": cookie, "Accept": "text/html", **({} if kept else {"Connection": "close"})}
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while time.monotonic() < deadline:
             started = time.perf_counter()
@@ -452,6 +452,9 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--web", type=int, default=1, help="`serve --only web` processes (clients alternate)")
     parser.add_argument("--web-clients", type=int, default=8)
+    parser.add_argument("--web-connections", default="kept",
+                        help="kept: one HTTP/1.1 connection per client; new: a connection a view; "
+                        "a list (kept,new) runs the web phase once each, one after the other")
     parser.add_argument("--web-seconds", type=float, default=60.0)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432",
                         help="PostgreSQL server: a fresh database is made, and dropped at the end")
@@ -547,16 +550,17 @@ def main() -> int:
                   f"(EXISTS) within 30 s of the peak's end")
             failures += bool(behind) + bool(idle.errors)
 
-            cpu_before = cpu_now(processes)
-            latencies, web_errors = web_views([ports["WEB_PORT"] for _, ports in web], people, args.web_clients,
-                                              args.web_seconds)
-            cpu_after = cpu_now(processes)
-            print(f"web      {len(latencies):,} inbox page views in {args.web_seconds:.0f} s by {args.web_clients} "
-                  f"signed-in clients: {len(latencies) / args.web_seconds:.1f}/s (issue: 50/s); p50/p95/p99 "
-                  f"{pcts(latencies)}; errors {dict(web_errors) or 0}")
-            print(f"web      CPU during the views (sign-ins included): "
-                  f"{cpu_line(cpu_before, cpu_after, len(latencies), 'view', args.web_seconds)}")
-            failures += bool(web_errors)
+            for mode in args.web_connections.split(","):
+                cpu_before = cpu_now(processes)
+                latencies, web_errors = web_views([ports["WEB_PORT"] for _, ports in web], people, args.web_clients,
+                                                  args.web_seconds, kept=mode == "kept")
+                cpu_after = cpu_now(processes)
+                print(f"web      {len(latencies):,} inbox page views in {args.web_seconds:.0f} s by {args.web_clients} "
+                      f"signed-in clients, connections {mode}: {len(latencies) / args.web_seconds:.1f}/s "
+                      f"(issue: 50/s); p50/p95/p99 {pcts(latencies)}; errors {dict(web_errors) or 0}")
+                print(f"web      CPU during the views (sign-ins included): "
+                      f"{cpu_line(cpu_before, cpu_after, len(latencies), 'view', args.web_seconds)}")
+                failures += bool(web_errors)
 
             if failures:
                 for path in sorted(home.glob("serve-*.log")):
