@@ -13,8 +13,11 @@ Indésirables undoes it.
 from __future__ import annotations
 
 import math
+import secrets
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -26,6 +29,7 @@ STRENGTH = 1.0  # Robinson's s: how much an unseen token's 0.5 weighs
 INTERESTING = 150  # most telling tokens combined
 MIN_DEVIATION = 0.1  # |f - 0.5| below this says nothing
 SCOPE_CHUNK = 5000  # scopes per query (SQLite allows 32,766 parameters)
+CACHE_TOKENS = 200_000  # token counts kept per process, all scopes together (~30 MB)
 
 
 @dataclass(frozen=True)
@@ -56,41 +60,126 @@ def probability(counts: Counts) -> float | None:
     if not counts.trained:
         return None
     nspam, nham = counts.spam_messages, counts.ham_messages
-    scored: list[float] = []
+    # Robinson's f(w) = (s/2 + n p) / (s + n), with p = spam rate / (spam
+    # rate + ham rate) = spam nham / (spam nham + ham nspam); kept by its
+    # distance from 0.5 (one tuple per token: the loop is most of the cost).
+    half = STRENGTH * 0.5
+    scored: list[tuple[float, float]] = []
     for spam, ham in counts.tokens.values():
-        if spam + ham <= 0:
-            continue
-        spam_rate, ham_rate = spam / nspam, ham / nham
-        p = spam_rate / (spam_rate + ham_rate)
         n = spam + ham
-        f = (STRENGTH * 0.5 + n * p) / (STRENGTH + n)
-        if abs(f - 0.5) >= MIN_DEVIATION:
-            scored.append(min(max(f, 0.0001), 0.9999))
+        if n <= 0:
+            continue
+        weighted = spam * nham
+        f = (half + n * weighted / (weighted + ham * nspam)) / (STRENGTH + n)
+        distance = abs(f - 0.5)
+        if distance >= MIN_DEVIATION:
+            scored.append((distance, f))
     if not scored:
         return 0.5
-    scored.sort(key=lambda f: abs(f - 0.5), reverse=True)
-    chosen = scored[:INTERESTING]
-    h = _chi2q(-2.0 * sum(math.log(f) for f in chosen), 2 * len(chosen))
-    s = _chi2q(-2.0 * sum(math.log(1.0 - f) for f in chosen), 2 * len(chosen))
+    if len(scored) > INTERESTING:
+        scored.sort(reverse=True)
+        del scored[INTERESTING:]
+    chosen = [min(max(f, 0.0001), 0.9999) for _, f in scored]
+    h = _chi2q(-2.0 * sum(map(math.log, chosen)), 2 * len(chosen))
+    s = _chi2q(-2.0 * sum(map(math.log, [1.0 - f for f in chosen])), 2 * len(chosen))
     return (1.0 + h - s) / 2.0
+
+
+class Totals(NamedTuple):
+    """A scope's row of ``TrainingTotals``."""
+
+    spam: float
+    ham: float
+    generation: int = 0
+
+
+@dataclass
+class _Cached:
+    """One scope's token counts as read at ``generation`` or later; a token
+    the scope never counted is kept as (0, 0)."""
+
+    scope: int
+    generation: int
+    tokens: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+# Process-local: scope -> its cached counts (``read_counts``). Correct across
+# processes because each read first takes the scope's generation from the
+# database (``totals_query``), which every write bumps in its transaction.
+_cache: dict[int, _Cached] = {}
+_cache_lock = threading.Lock()
+_cache_size = [0]  # tokens held, all scopes
+
+
+def _cached(scope: int, generation: int) -> _Cached:
+    """The cache of ``scope`` for a reader that saw ``generation``: a new,
+    empty one when the scope has learned since (the old one is dropped)."""
+    found = _cache.get(scope)
+    if found is not None and found.generation == generation:
+        return found
+    with _cache_lock:
+        found = _cache.get(scope)
+        if found is not None and found.generation == generation:
+            return found
+        if found is not None:
+            _cache_size[0] -= len(found.tokens)
+        fresh = _cache[scope] = _Cached(scope, generation)
+        return fresh
+
+
+def _keep(entry: _Cached, counts: Mapping[int, tuple[int, int]]) -> None:
+    """Add ``counts`` to ``entry`` unless a newer generation replaced it;
+    past ``CACHE_TOKENS`` in all, the other scopes' caches are dropped first
+    (a process serving many people's own classifiers refills what it uses)."""
+    with _cache_lock:
+        if _cache.get(entry.scope) is not entry:
+            return
+        if _cache_size[0] + len(counts) > CACHE_TOKENS:
+            _cache.clear()
+            _cache[entry.scope] = entry
+            _cache_size[0] = len(entry.tokens)
+            if _cache_size[0] + len(counts) > CACHE_TOKENS:
+                entry.tokens.clear()
+                _cache_size[0] = 0
+        before = len(entry.tokens)
+        entry.tokens.update(counts)
+        _cache_size[0] += len(entry.tokens) - before
+
+
+def cached_generation(scope: int) -> int | None:
+    """The generation of ``scope`` whose counts this process holds, if any
+    (tests, diagnostics)."""
+    found = _cache.get(scope)
+    return None if found is None else found.generation
 
 
 def read_counts(
     tokens: Sequence[int], scopes: Iterable[int] = (ACADEMIE_SCOPE,),
-    totals: Mapping[int, tuple[float, float]] | None = None,
+    totals: Mapping[int, Totals] | None = None,
 ) -> dict[int, Counts]:
-    """Counts of ``tokens`` per scope: one query for the totals, one for the
-    tokens (raw SQL over the (scope, token) unique index: the ORM's per-value
-    work was most of the cost of 500 tokens), per ``SCOPE_CHUNK`` scopes (a
-    circular to 40,000 people stays under SQLite's 32,766 parameters).
-    ``totals``: every scope's totals, already read (``totals_query``, sent
-    with a delivery's other reads: ``spam.screen``); a scope missing there
-    learned nothing. Then only scopes that learned cost a query."""
+    """Counts of ``tokens`` per scope: one query for the totals (with each
+    scope's generation), then one for the tokens no cache holds (raw SQL over
+    the (scope, token) index: the ORM's per-value work was most of the cost of
+    500 tokens), per ``SCOPE_CHUNK`` scopes (a circular to 40,000 people stays
+    under SQLite's 32,766 parameters). ``totals``: every scope's totals,
+    already read (``totals_query``, sent with a delivery's other reads:
+    ``spam.screen``); a scope missing there learned nothing. Then only scopes
+    that learned cost a query, and none when every token's count is cached.
+
+    The cache (``_cached``): a scope's counts change only when it learns,
+    and every learning gives its totals row a new random generation in the
+    same transaction (``do_count``). Counts read after seeing generation g
+    are g's (or newer, and then the next reader sees another generation and
+    drops them). So the message after
+    a "Signaler" or an IMAP move into Indésirables, in this process or
+    another, is judged on the new counts. Inside a transaction (which may
+    have learned and may roll back) the cache is neither read nor filled."""
     wanted = sorted(set(scopes))
     per_scope: dict[int, dict[int, tuple[float, float]]] = {scope: {} for scope in wanted}
-    read: dict[int, tuple[float, float]] = {}
+    read: dict[int, Totals] = {}
     if totals is not None and not (tokens and any(scope in totals for scope in wanted)):
-        return {scope: Counts(*totals.get(scope, (0.0, 0.0)), {}) for scope in wanted}  # nothing to read
+        return {scope: _counts(totals.get(scope), {}) for scope in wanted}  # nothing to read
+    use_cache = not connection.in_atomic_block
     with connection.cursor() as cursor:
         for start in range(0, len(wanted), SCOPE_CHUNK):
             chunk = wanted[start:start + SCOPE_CHUNK]
@@ -100,38 +189,79 @@ def read_counts(
             else:
                 found = {scope: totals[scope] for scope in chunk if scope in totals}
             read.update(found)
+            if not tokens:
+                continue
             # Only scopes that learned something can hold tokens: usually the académie's alone.
-            present = [scope for scope in chunk if scope in found]
-            if present and tokens:
-                scope_marks = ",".join(["%s"] * len(present))
-                token_marks = ",".join(["%s"] * len(tokens))
-                cursor.execute(
-                    f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
-                    f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
-                    [*present, *tokens],
-                )
-                # The driver's integers as they come (no float() per row: 500
-                # to 1,000 rows a message; the arithmetic takes ints alike).
-                for scope, token, spam, ham in cursor.fetchall():
-                    per_scope[scope][token] = (spam, ham)
-    return {scope: Counts(*read.get(scope, (0.0, 0.0)), per_scope[scope]) for scope in wanted}
+            missing: dict[int, list[int]] = {}
+            entries: dict[int, _Cached] = {}
+            for scope in chunk:
+                if scope not in found:
+                    continue
+                if not use_cache:
+                    missing[scope] = list(tokens)
+                    continue
+                entry = _cached(scope, found[scope].generation)
+                entries[scope] = entry
+                held, own = entry.tokens, per_scope[scope]
+                lacking = []
+                for token in tokens:
+                    counts = held.get(token)
+                    if counts is None:
+                        lacking.append(token)
+                    elif counts[0] or counts[1]:
+                        own[token] = counts
+                if lacking:
+                    missing[scope] = lacking
+            if not missing:
+                continue
+            asked = sorted({token for lacking in missing.values() for token in lacking})
+            scope_marks = ",".join(["%s"] * len(missing))
+            token_marks = ",".join(["%s"] * len(asked))
+            cursor.execute(
+                f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
+                f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
+                [*missing, *asked],
+            )
+            # The driver's integers as they come (no float() per row: 500
+            # to 1,000 rows a message; the arithmetic takes ints alike).
+            rows: dict[int, dict[int, tuple[int, int]]] = {scope: {} for scope in missing}
+            for scope, token, spam, ham in cursor.fetchall():
+                rows[scope][token] = (spam, ham)
+            for scope, lacking in missing.items():
+                got = rows[scope]
+                own = per_scope[scope]
+                for token in lacking:
+                    counts = got.get(token)
+                    if counts is not None and (counts[0] or counts[1]):
+                        own[token] = counts
+                if scope in entries:
+                    _keep(entries[scope], {token: got.get(token, (0, 0)) for token in lacking})
+    return {scope: _counts(read.get(scope), per_scope[scope]) for scope in wanted}
+
+
+def _counts(totals: Totals | None, tokens: dict[int, tuple[float, float]]) -> Counts:
+    return Counts(totals.spam, totals.ham, tokens) if totals is not None else Counts(0.0, 0.0, tokens)
 
 
 def totals_query(scopes: Sequence[int]) -> tuple[str, list[int]]:
     """The training totals of ``scopes`` (at most ``SCOPE_CHUNK``): query and
-    parameters (columns ``c1`` scope, ``c2`` spam, ``c3`` ham)."""
+    parameters (columns ``c1`` scope, ``c2`` spam, ``c3`` ham, ``c4``
+    generation)."""
     marks = ",".join(["%s"] * len(scopes))
     return (
-        f"SELECT scope AS c1, spam AS c2, ham AS c3 FROM {TrainingTotals._meta.db_table} "  # noqa: S608
-        f"WHERE scope IN ({marks})",
+        f"SELECT scope AS c1, spam AS c2, ham AS c3, generation AS c4 "  # noqa: S608
+        f"FROM {TrainingTotals._meta.db_table} WHERE scope IN ({marks})",
         list(scopes),
     )
 
 
-def totals_in(rows: Iterable[Sequence[object]]) -> dict[int, tuple[float, float]]:
-    """{scope: (spam, ham)} from the rows of ``totals_query`` (as the
-    database gives them, or as text)."""
-    return {int(str(scope)): (float(str(spam)), float(str(ham))) for scope, spam, ham in rows}
+def totals_in(rows: Iterable[Sequence[object]]) -> dict[int, Totals]:
+    """{scope: Totals} from the rows of ``totals_query`` (as the database
+    gives them, or as text)."""
+    return {
+        int(str(scope)): Totals(float(str(spam)), float(str(ham)), int(str(generation)))
+        for scope, spam, ham, generation in rows
+    }
 
 
 def combine(academie: Counts, personal: Counts | None) -> Counts:
@@ -153,13 +283,17 @@ def combine(academie: Counts, personal: Counts | None) -> Counts:
 def do_count(scopes: Sequence[int], tokens: Sequence[int], *, spam: int, ham: int) -> None:
     """Add ``spam`` and ``ham`` (each -1, 0 or 1: learn, unlearn) to every
     token of ``scopes`` and to their totals; counts never go below zero.
-    Precondition: inside ``transaction.atomic()``."""
+    Each scope gets a new generation in the same transaction (the caches
+    of ``read_counts``, in every process, then drop that scope's counts). Precondition: inside ``transaction.atomic()``."""
     if not tokens or not (spam or ham):
         return
     table = TokenCount._meta.db_table
     totals = TrainingTotals._meta.db_table
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     add_spam, add_ham = max(spam, 0), max(ham, 0)
+    # Random rather than a counter: a restored backup or a test database
+    # flushed and trained again never gives back a generation a cache holds.
+    generation = secrets.randbits(62)
     with connection.cursor() as cursor:
         if add_spam or add_ham:
             # INSERT ... ON CONFLICT DO UPDATE: SQLite >= 3.24 and PostgreSQL alike.
@@ -170,10 +304,10 @@ def do_count(scopes: Sequence[int], tokens: Sequence[int], *, spam: int, ham: in
                 [(scope, token, add_spam, add_ham) for scope in scopes for token in tokens],
             )
             cursor.executemany(
-                f"INSERT INTO {totals} (scope, spam, ham) VALUES (%s, %s, %s) "  # noqa: S608
+                f"INSERT INTO {totals} (scope, spam, ham, generation) VALUES (%s, %s, %s, %s) "  # noqa: S608
                 f"ON CONFLICT (scope) DO UPDATE SET spam = {totals}.spam + excluded.spam, "
-                f"ham = {totals}.ham + excluded.ham",
-                [(scope, add_spam, add_ham) for scope in scopes],
+                f"ham = {totals}.ham + excluded.ham, generation = excluded.generation",
+                [(scope, add_spam, add_ham, generation) for scope in scopes],
             )
         take_spam, take_ham = max(-spam, 0), max(-ham, 0)
         if take_spam or take_ham:
@@ -185,7 +319,7 @@ def do_count(scopes: Sequence[int], tokens: Sequence[int], *, spam: int, ham: in
                     [take_spam, take_ham, scope, *tokens],
                 )
                 cursor.execute(
-                    f"UPDATE {totals} SET spam = {greatest}(0, spam - %s), ham = {greatest}(0, ham - %s) "  # noqa: S608
-                    "WHERE scope = %s",
-                    [take_spam, take_ham, scope],
+                    f"UPDATE {totals} SET spam = {greatest}(0, spam - %s), ham = {greatest}(0, ham - %s), "  # noqa: S608
+                    "generation = %s WHERE scope = %s",
+                    [take_spam, take_ham, generation, scope],
                 )

@@ -32,11 +32,16 @@ class TokenCount(models.Model):
 
 
 class TrainingTotals(models.Model):
-    """Messages learned per scope (the denominators of the classifier)."""
+    """Messages learned per scope (the denominators of the classifier), and
+    the scope's generation: a new random value at every write to its counts,
+    in the same statement as its totals (``classifier.do_count``), so a process
+    that cached the scope's token counts knows from this row alone whether
+    they still hold (``classifier.read_counts``), whichever process learned."""
 
     scope = models.BigIntegerField(primary_key=True)
     spam = models.IntegerField(default=0)
     ham = models.IntegerField(default=0)
+    generation = models.BigIntegerField(default=0)
 
 
 class SenderRule(models.Model):

@@ -276,7 +276,7 @@ def screen(
         parts["domain"] = (*domains.history_query(domain), 4)
     small = len(scopes) <= classifier.SCOPE_CHUNK  # a circular's recipients: the usual chunked reads
     if small and not rspamd.enabled():
-        parts["totals"] = (*classifier.totals_query(scopes), 3)
+        parts["totals"] = (*classifier.totals_query(scopes), 4)
     if small and sender and accounts:
         parts["standing"] = (*_standing_query(accounts, sender, domain), 3)
     found = together.select_together(parts)
