@@ -17,7 +17,7 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -158,22 +158,29 @@ def read_counts(
     totals: Mapping[int, Totals] | None = None,
 ) -> dict[int, Counts]:
     """Counts of ``tokens`` per scope: one query for the totals (with each
-    scope's generation), then one for the tokens no cache holds (raw SQL over
-    the (scope, token) index: the ORM's per-value work was most of the cost of
-    500 tokens), per ``SCOPE_CHUNK`` scopes (a circular to 40,000 people stays
-    under SQLite's 32,766 parameters). ``totals``: every scope's totals,
-    already read (``totals_query``, sent with a delivery's other reads:
-    ``spam.screen``); a scope missing there learned nothing. Then only scopes
-    that learned cost a query, and none when every token's count is cached.
+    scope's generation), then the tokens no cache holds (raw SQL over the
+    (scope, token) index: the ORM's per-value work was most of the cost of
+    500 tokens): the académie's first, then people's own for the tokens the
+    académie knows only, per ``SCOPE_CHUNK`` scopes (a circular to 40,000
+    people stays under SQLite's 32,766 parameters). ``totals``: every
+    scope's totals, already read (``totals_query``, sent with a delivery's
+    other reads: ``spam.screen``); a scope missing there learned nothing.
+    Then only scopes that learned cost a query, and none when every token's
+    count is cached.
+
+    A person's count of a token never exceeds the académie's (every
+    learning counts in both: ``do_count``), so a token the académie never
+    counted is not asked of anyone: of a message's 500 tokens, the words and
+    bigrams nobody has learned yet cost one probe, not one per recipient.
 
     The cache (``_cached``): a scope's counts change only when it learns,
     and every learning gives its totals row a new random generation in the
     same transaction (``do_count``). Counts read after seeing generation g
     are g's (or newer, and then the next reader sees another generation and
-    drops them). So the message after
-    a "Signaler" or an IMAP move into Indésirables, in this process or
-    another, is judged on the new counts. Inside a transaction (which may
-    have learned and may roll back) the cache is neither read nor filled."""
+    drops them). So the message after a "Signaler" or an IMAP move into
+    Indésirables, in this process or another, is judged on the new counts.
+    Inside a transaction (which may have learned and may roll back) the
+    cache is neither read nor filled."""
     wanted = sorted(set(scopes))
     per_scope: dict[int, dict[int, tuple[float, float]]] = {scope: {} for scope in wanted}
     read: dict[int, Totals] = {}
@@ -192,51 +199,64 @@ def read_counts(
             if not tokens:
                 continue
             # Only scopes that learned something can hold tokens: usually the académie's alone.
-            missing: dict[int, list[int]] = {}
-            entries: dict[int, _Cached] = {}
-            for scope in chunk:
-                if scope not in found:
-                    continue
-                if not use_cache:
-                    missing[scope] = list(tokens)
-                    continue
-                entry = _cached(scope, found[scope].generation)
-                entries[scope] = entry
-                held, own = entry.tokens, per_scope[scope]
-                lacking = []
-                for token in tokens:
-                    counts = held.get(token)
-                    if counts is None:
-                        lacking.append(token)
-                    elif counts[0] or counts[1]:
-                        own[token] = counts
-                if lacking:
-                    missing[scope] = lacking
-            if not missing:
-                continue
-            asked = sorted({token for lacking in missing.values() for token in lacking})
-            scope_marks = ",".join(["%s"] * len(missing))
-            token_marks = ",".join(["%s"] * len(asked))
-            cursor.execute(
-                f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
-                f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
-                [*missing, *asked],
-            )
-            # The driver's integers as they come (no float() per row: 500
-            # to 1,000 rows a message; the arithmetic takes ints alike).
-            rows: dict[int, dict[int, tuple[int, int]]] = {scope: {} for scope in missing}
-            for scope, token, spam, ham in cursor.fetchall():
-                rows[scope][token] = (spam, ham)
-            for scope, lacking in missing.items():
-                got = rows[scope]
-                own = per_scope[scope]
-                for token in lacking:
-                    counts = got.get(token)
-                    if counts is not None and (counts[0] or counts[1]):
-                        own[token] = counts
-                if scope in entries:
-                    _keep(entries[scope], {token: got.get(token, (0, 0)) for token in lacking})
+            people = [scope for scope in chunk if scope in found and scope != ACADEMIE_SCOPE]
+            if ACADEMIE_SCOPE in found:
+                _fill(cursor, [ACADEMIE_SCOPE], tokens, found, per_scope, use_cache=use_cache)
+            if people:
+                known = per_scope.get(ACADEMIE_SCOPE)
+                asked = tokens if known is None else [token for token in tokens if token in known]
+                if asked:
+                    _fill(cursor, people, asked, found, per_scope, use_cache=use_cache)
     return {scope: _counts(read.get(scope), per_scope[scope]) for scope in wanted}
+
+
+def _fill(
+    cursor: Any, scopes: Sequence[int], tokens: Sequence[int], found: Mapping[int, Totals],
+    per_scope: dict[int, dict[int, tuple[float, float]]], *, use_cache: bool,
+) -> None:
+    """Put the non-zero counts of ``tokens`` in ``scopes`` (each one that
+    learned) into ``per_scope``: from this process's cache where it holds
+    them at the generation in ``found``, the rest in one query (then cached)."""
+    missing: dict[int, Sequence[int]] = {}
+    entries: dict[int, _Cached] = {}
+    for scope in scopes:
+        if not use_cache:
+            missing[scope] = tokens
+            continue
+        entry = entries[scope] = _cached(scope, found[scope].generation)
+        held, own = entry.tokens, per_scope[scope]
+        lacking = []
+        for token in tokens:
+            counts = held.get(token)
+            if counts is None:
+                lacking.append(token)
+            elif counts[0] or counts[1]:
+                own[token] = counts
+        if lacking:
+            missing[scope] = lacking
+    if not missing:
+        return
+    asked = sorted({token for lacking in missing.values() for token in lacking})
+    scope_marks = ",".join(["%s"] * len(missing))
+    token_marks = ",".join(["%s"] * len(asked))
+    cursor.execute(
+        f"SELECT scope, token, spam, ham FROM {TokenCount._meta.db_table} "  # noqa: S608
+        f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
+        [*missing, *asked],
+    )
+    # The driver's integers as they come (no float() per row: 500 to 1,000
+    # rows a message; the arithmetic takes ints alike).
+    rows: dict[int, dict[int, tuple[int, int]]] = {scope: {} for scope in missing}
+    for scope, token, spam, ham in cursor.fetchall():
+        rows[scope][token] = (spam, ham)
+    for scope, unknown in missing.items():
+        got, own = rows[scope], per_scope[scope]
+        for token in unknown:
+            counts = got.get(token)
+            if counts is not None and (counts[0] or counts[1]):
+                own[token] = counts
+        if scope in entries:
+            _keep(entries[scope], {token: got.get(token, (0, 0)) for token in unknown})
 
 
 def _counts(totals: Totals | None, tokens: dict[int, tuple[float, float]]) -> Counts:
@@ -284,7 +304,11 @@ def do_count(scopes: Sequence[int], tokens: Sequence[int], *, spam: int, ham: in
     """Add ``spam`` and ``ham`` (each -1, 0 or 1: learn, unlearn) to every
     token of ``scopes`` and to their totals; counts never go below zero.
     Each scope gets a new generation in the same transaction (the caches
-    of ``read_counts``, in every process, then drop that scope's counts). Precondition: inside ``transaction.atomic()``."""
+    of ``read_counts``, in every process, then drop that scope's counts).
+    ``scopes`` hold the académie's whenever they hold a person's:
+    ``read_counts`` relies on a person's count never exceeding the
+    académie's. Precondition: inside ``transaction.atomic()``."""
+    assert ACADEMIE_SCOPE in scopes or not scopes, "a person's learning counts for the académie too"
     if not tokens or not (spam or ham):
         return
     table = TokenCount._meta.db_table
