@@ -17,7 +17,8 @@ import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from itertools import compress
+from typing import Any, NamedTuple, cast
 
 from django.db import connection
 
@@ -95,12 +96,12 @@ class Totals(NamedTuple):
 
 @dataclass
 class _Cached:
-    """One scope's token counts as read at ``generation`` or later; a token
-    the scope never counted is kept as (0, 0)."""
+    """One scope's token counts as read at ``generation`` or later: (spam,
+    ham), or () for a token the scope never counted (or counts 0 and 0)."""
 
     scope: int
     generation: int
-    tokens: dict[int, tuple[int, int]] = field(default_factory=dict)
+    tokens: dict[int, tuple[float, float] | tuple[()]] = field(default_factory=dict)
 
 
 # Process-local: scope -> its cached counts (``read_counts``). Correct across
@@ -127,7 +128,7 @@ def _cached(scope: int, generation: int) -> _Cached:
         return fresh
 
 
-def _keep(entry: _Cached, counts: Mapping[int, tuple[int, int]]) -> None:
+def _keep(entry: _Cached, counts: Mapping[int, tuple[float, float] | tuple[()]]) -> None:
     """Add ``counts`` to ``entry`` unless a newer generation replaced it;
     past ``CACHE_TOKENS`` in all, the other scopes' caches are dropped first
     (a process serving many people's own classifiers refills what it uses)."""
@@ -204,7 +205,7 @@ def read_counts(
                 _fill(cursor, [ACADEMIE_SCOPE], tokens, found, per_scope, use_cache=use_cache)
             if people:
                 known = per_scope.get(ACADEMIE_SCOPE)
-                asked = tokens if known is None else [token for token in tokens if token in known]
+                asked = tokens if known is None else list(filter(known.__contains__, tokens))
                 if asked:
                     _fill(cursor, people, asked, found, per_scope, use_cache=use_cache)
     return {scope: _counts(read.get(scope), per_scope[scope]) for scope in wanted}
@@ -224,14 +225,12 @@ def _fill(
             missing[scope] = tokens
             continue
         entry = entries[scope] = _cached(scope, found[scope].generation)
-        held, own = entry.tokens, per_scope[scope]
-        lacking = []
-        for token in tokens:
-            counts = held.get(token)
-            if counts is None:
-                lacking.append(token)
-            elif counts[0] or counts[1]:
-                own[token] = counts
+        # In C where it can be (``map``, ``compress``): 500 tokens a scope.
+        held = list(map(entry.tokens.get, tokens))  # None: not cached; (): counted nowhere
+        # ``compress`` keeps the tokens with counts (None and () are false).
+        per_scope[scope].update(cast("Iterable[tuple[int, tuple[float, float]]]",
+                                     compress(zip(tokens, held, strict=True), held)))
+        lacking = [token for token, counts in zip(tokens, held, strict=True) if counts is None]
         if lacking:
             missing[scope] = lacking
     if not missing:
@@ -256,7 +255,7 @@ def _fill(
             if counts is not None and (counts[0] or counts[1]):
                 own[token] = counts
         if scope in entries:
-            _keep(entries[scope], {token: got.get(token, (0, 0)) for token in unknown})
+            _keep(entries[scope], {token: own.get(token, ()) for token in unknown})
 
 
 def _counts(totals: Totals | None, tokens: dict[int, tuple[float, float]]) -> Counts:
