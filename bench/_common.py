@@ -208,15 +208,15 @@ def smtp_server(
     port: int, *, profile: str | None = None, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``academail serve --only smtp`` on 127.0.0.1:port, stopped with SIGTERM;
-    with ``profile``, under cProfile writing to that file; ``env``: more
+    with ``profile``, under cProfile in every thread, writing to that file; ``env``: more
     variables for this server (its own metrics port)."""
     env = {**os.environ, **(env or {})}
     env["ACADEMAIL_SMTP_PORT"] = str(port)
     env["ACADEMAIL_BIND"] = "127.0.0.1"
     log = open(Path(env["ACADEMAIL_HOME"]) / "serve.log", "ab")
     command = [ACADEMAIL, "serve", "--only", "smtp"]
-    if profile:
-        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    if profile:  # every thread's profile (the MX's work runs in its executor and writer threads)
+        command = [sys.executable, str(BENCH_DIR / "_profile_threads.py"), profile, *command]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port, process, timeout=180)
