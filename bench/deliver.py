@@ -540,7 +540,7 @@ def run(args: argparse.Namespace, blobs: str) -> dict[str, float]:
             print(f"result   {accepted / elapsed:.0f} msg/s accepted ({accepted_bytes / elapsed / 1e6:.1f} MB/s); "
                   f"DATA end -> 250: p50 {c.percentile(ms, 50):.1f} ms, p90 {c.percentile(ms, 90):.1f} ms, "
                   f"p99 {c.percentile(ms, 99):.1f} ms, max {max(ms, default=0):.1f} ms")
-            print(f"result   whole transaction (MAIL..250, sendmail): p50 {c.percentile(tx, 50):.1f} ms, "
+            print(f"result   whole transaction (MAIL..250): p50 {c.percentile(tx, 50):.1f} ms, "
                   f"p99 {c.percentile(tx, 99):.1f} ms")
             print(f"cpu      server {cpu_server:.1f} s ({cpu_server / elapsed * 100:.0f} % of one core, "
                   f"{cpu_server * 1000 / max(accepted, 1):.1f} ms/msg: serving process "
