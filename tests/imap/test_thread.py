@@ -403,3 +403,82 @@ def test_kept_rows_give_the_reference_threads_through_every_change(user, session
     messages[max(messages) + 1] = ("Re: Réunion", "r5", "<r1@x.fr>", "", 1)
     assert session.cmd("NOOP").ok
     check()
+
+
+def test_the_rows_file_gives_the_reference_threads_after_a_restart(user, session, monkeypatch, settings, tmp_path):
+    """The first THREAD after a restart (this process's memory emptied, as a
+    new server process over the same data has it) starts from the rows
+    file (``store.threadindex.save``/``load``) and answers byte for byte as
+    the reference implementation, whatever the file: present and current,
+    stale (mail delivered and expunged since it was written, by this server
+    before its restart or by another process), truncated, altered, of
+    another version, or of another UIDVALIDITY (a mailbox re-created, whose
+    file would otherwise give the old messages' threads)."""
+    from academail.store import imap as store_imap
+    from academail.store import threadindex
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(threadindex.ROWS, "smallest", 0)
+    monkeypatch.setattr(threadindex.ROWS, "every", 0)  # written after every change
+    calls = {"since": 0, "full": 0}
+    since, last_sent = store_imap._thread_rows_since, store_imap._last_sent
+    monkeypatch.setattr(store_imap, "_thread_rows_since", lambda *a: calls.__setitem__("since", calls["since"] + 1) or since(*a))
+    monkeypatch.setattr(store_imap, "_last_sent", lambda *a: calls.__setitem__("full", calls["full"] + 1) or last_sent(*a))
+    messages = {}
+    for uid, fields in enumerate(TRICKY, 1):
+        deliver_to(user, _tricky_raw(*fields))
+        messages[uid] = fields
+    assert session.cmd("SELECT INBOX").ok
+
+    def restart_and_check(read: str) -> None:
+        threadindex.ROWS.clear()
+        threadcache.ANSWERS.clear()
+        calls.update(since=0, full=0)
+        expected = _reference_text("REFERENCES", messages)
+        assert _thread(session, "UID THREAD REFERENCES UTF-8 ALL") == f"* THREAD {expected}".encode()
+        # "file": taken as is; "delta": taken and brought up to date; "full": ignored.
+        assert (calls["since"] > 0, calls["full"] > 0) == {"file": (False, False), "delta": (True, False), "full": (False, True)}[read]
+
+    restart_and_check("full")  # no file yet: read in full, then written
+    (path,) = (tmp_path / "cache" / "thread").iterdir()
+    assert path == threadindex.path_of(int(path.name))
+    restart_and_check("file")
+    old = path.read_bytes()
+
+    # Stale: mail expunged and delivered after the file was written.
+    for uid in (1, 7):
+        assert session.cmd(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)").ok
+        del messages[uid]
+    assert session.cmd("EXPUNGE").ok
+    for fields in [("Re: Sortie", "s3", "<s1@x.fr> <s2@x.fr>", "", 22), ("Jury", "dup", "", "", 24)]:
+        deliver_to(user, _tricky_raw(*fields))
+        messages[max(messages) + 1] = fields
+    assert session.cmd("NOOP").ok
+    path.write_bytes(old)
+    restart_and_check("delta")
+    # Written again once brought up to date.
+    assert path.read_bytes() != old
+    current = path.read_bytes()
+    restart_and_check("file")
+
+    # Truncated, altered, empty, another version: ignored, the rows read in full.
+    middle = len(current) // 2
+    altered = current[:middle] + bytes([current[middle] ^ 1]) + current[middle + 1 :]
+    for broken in (current[:middle], current[:-1], b"", current[:-5] + bytes(5), altered, current + b"\0"):
+        path.write_bytes(broken)
+        restart_and_check("full")
+    good = threadindex.load(int(path.name), ThreadRows)
+    assert good is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(threadindex, "VERSION", threadindex.VERSION + 1)
+        threadindex.save(int(path.name), good)
+    restart_and_check("full")
+
+    # Another UIDVALIDITY, the rest of the state the mailbox's: the old rows
+    # (before the expunge) would answer wrongly if it were not compared.
+    path.write_bytes(old)
+    stale = threadindex.load(int(path.name), ThreadRows)
+    state = store_imap.mailbox_state(int(path.name))
+    threadindex.save(int(path.name), stale._replace(state=(state[0] - 1, *state[1:])))
+    assert threadindex.load(int(path.name), ThreadRows).state[1:] == state[1:]
+    restart_and_check("full")

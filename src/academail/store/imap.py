@@ -1079,6 +1079,11 @@ def _kept_thread_rows(mailbox_id: int, upto: int) -> ThreadRows | None:
     if state is None or state[3] < threadindex.ROWS.smallest:
         return None
     kept = threadindex.ROWS.get(mailbox_id)
+    if kept is None:
+        # This process's first THREAD of the mailbox: the rows its file
+        # keeps (another process's, or this server's before a restart), held
+        # to the same checks below as rows kept in memory.
+        kept = threadindex.take_file(mailbox_id, ThreadRows)
     rows: ThreadRows | None = None
     last = None
     top = 0
@@ -1094,7 +1099,9 @@ def _kept_thread_rows(mailbox_id: int, upto: int) -> ThreadRows | None:
         top = max(rows.uids, default=0)
     if mailbox_state(mailbox_id) != state or len(rows.uids) != state[3]:
         return None
-    threadindex.ROWS.put(mailbox_id, threadindex.Kept(state, rows, last, top))
+    fresh = threadindex.Kept(state, rows, last, top)
+    threadindex.ROWS.put(mailbox_id, fresh)
+    threadindex.save_due(mailbox_id, fresh)
     # Messages above ``upto`` are not the session's yet (``_known``).
     return rows if top <= upto else None
 
