@@ -71,12 +71,15 @@ def _no_thread_answer_from_another_test():
     state (``imap.threadcache``, ``store.threadindex``), which never goes back
     in one database; between tests it does (each test's data is emptied, and
     ids and a UIDVALIDITY of the same second come again), so every test
-    starts with none kept."""
+    starts with none kept, in memory or in the rows' files."""
+    import shutil
+
     from academail.imap import threadcache
     from academail.store import threadindex
 
     threadcache.ANSWERS.clear()
     threadindex.ROWS.clear()
+    shutil.rmtree(threadindex.path_of(0).parent, ignore_errors=True)
 
 
 def make_numen() -> str:
