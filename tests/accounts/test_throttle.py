@@ -209,3 +209,18 @@ def test_a_success_reopens_a_delayed_bucket_but_not_one_closed_for_the_day(clock
     assert (delayed.failures, delayed.blocked_until, delayed.window_failures) == (0, None, 6)
     assert (day.failures, day.blocked_until, day.window_failures) == (0, until, daily)
     assert Throttle.objects.get(key="addr:192.0.2.1").failures == 6  # the address ceiling is never reset
+
+
+def test_a_success_forgets_the_failures_it_read_and_writes_nothing_when_there_were_none(person, clock):
+    # The read before the password says whether there is anything to forget:
+    # with failures, the success still resets them; with none, nothing is written.
+    for _ in range(3):
+        assert guess(addr="192.0.2.1").account is None
+    pair = Throttle.objects.get(key="pair:192.0.2.1:jmartin")
+    assert pair.failures == 3
+    assert guess(password=PASSWORD, addr="192.0.2.1").account == person
+    pair.refresh_from_db()
+    assert (pair.failures, pair.window_failures) == (0, 3)
+    assert Throttle.objects.get(key="id:jmartin").failures == 0
+    assert Throttle.objects.get(key="addr:192.0.2.1").failures == 3  # never reset by a success
+    assert throttle.check(["pair:192.0.2.1:jmartin", "id:jmartin"]) == (0, False)

@@ -751,7 +751,8 @@ def check_sign_in(
     its second factor is the caller's next step (``accounts.totp``).
     """
     ident = normalize_identifier(identifier)
-    account = Account.objects.filter(identifier=ident).first() if ident else None
+    # ``[:1]``, not ``first()``: the identifier is unique, no ORDER BY to build.
+    account = next(iter(Account.objects.filter(identifier=ident)[:1]), None) if ident else None
     key = device_key(protocol, device=device, client_name=client_name, remote_addr=remote_addr)
     known = known_device(account, key) if account is not None else None
     if account is not None and known is not None:
@@ -759,7 +760,7 @@ def check_sign_in(
     else:
         raw = unicodedata.normalize("NFKC", identifier).strip().lower()
         buckets = throttle.sign_in_buckets(remote_addr, ident or "#" + raw)
-    wait = throttle.retry_after(buckets)
+    wait, failed_before = throttle.check(buckets)
     label = describe_client(protocol, client_name)
     if wait:
         count_throttled(protocol)
@@ -790,7 +791,8 @@ def check_sign_in(
             journal.do_record(account, EventKind.SIGNIN_FAILED, protocol=protocol,
                               remote_addr=remote_addr, device=label, detail=reason)
         return SignInResult(None, slow_down=throttle.slow_down(remote_addr))
-    throttle.record_success(buckets)
+    if failed_before:
+        throttle.record_success(buckets)
     seen = None
     # The device's sighting and the journal line: one commit, which waits for
     # no fsync (``lazy_commit``): a phone reconnecting all day would otherwise

@@ -129,6 +129,27 @@ def retry_after(keys: Iterable[str], now: datetime | None = None) -> int:
     return wait
 
 
+def check(keys: Iterable[str], now: datetime | None = None) -> tuple[int, bool]:
+    """``retry_after`` and whether a success would have a failure to forget,
+    from one read: ``(seconds to wait, any bucket with failures)``. A sign-in
+    that succeeds calls ``record_success`` only when the second is true: a
+    phone reconnecting all day writes nothing here (a failure counted by
+    another attempt after this read stays counted: the safe side)."""
+    now = now or timezone.now()
+    keys = [key for key in keys if not key.startswith(ADDRESS_PREFIX)]
+    wait, failed, closed = 0, False, []
+    for key, blocked_until, failures in Throttle.objects.filter(key__in=keys).values_list(
+        "key", "blocked_until", "failures"
+    ):
+        failed = failed or failures > 0
+        if blocked_until is not None and blocked_until > now:
+            closed.append(key)
+            wait = max(wait, int((blocked_until - now).total_seconds()) + 1)
+    if closed:
+        Throttle.objects.filter(key__in=closed, blocked_until__gt=now).update(refused=F("refused") + 1)
+    return wait, failed
+
+
 def slow_down(remote_addr: str, now: datetime | None = None) -> float:
     """Seconds to wait before answering a refused attempt from ``remote_addr``
     (0 below the address ceiling). Never a reason to refuse."""
