@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from academail.accounts.devices import SEEN_INTERVAL
 from academail.accounts.models import Device, EventKind, JournalEntry, WebSession
 from academail.accounts.services import check_create_account, check_sign_in
 from tests.accounts.conftest import PASSWORD, link_in
@@ -61,6 +64,30 @@ def test_imap_client_on_a_new_network_alerts(person):
     check_sign_in("jmartin", PASSWORD, protocol="imap", remote_addr="198.51.100.4", client_name="Thunderbird")
     assert len(mail.outbox) == 1 and "Thunderbird (IMAP)" in mail.outbox[0].body
     assert settings.PUBLIC_URL in mail.outbox[0].body
+
+
+def test_known_device_sighting_written_at_most_once_per_interval(person):
+    """A phone reconnecting all day: its device row is rewritten only when
+    ``SEEN_INTERVAL`` has passed (or its address changed); every sign-in is
+    still journalled, and a new device still alerts at its first sign-in."""
+    imap = {"protocol": "imap", "client_name": "K-9 Mail"}
+    check_sign_in("jmartin", PASSWORD, remote_addr="192.0.2.1", **imap)
+    device = Device.objects.get(account=person)
+    first = device.last_seen
+    with CaptureQueriesContext(connection) as queries:
+        result = check_sign_in("jmartin", PASSWORD, remote_addr="192.0.2.1", **imap)
+    assert result.account == person and not result.new_device
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes == [w for w in writes if "accounts_journalentry" in w] and len(writes) == 1  # the journal line only
+    device.refresh_from_db()
+    assert device.last_seen == first
+    assert JournalEntry.objects.filter(account=person, kind=EventKind.SIGNIN).count() == 2
+    Device.objects.filter(pk=device.pk).update(last_seen=first - SEEN_INTERVAL)
+    check_sign_in("jmartin", PASSWORD, remote_addr="192.0.2.1", **imap)
+    device.refresh_from_db()
+    assert device.last_seen > first  # the interval passed: written again
+    check_sign_in("jmartin", PASSWORD, remote_addr="198.51.100.4", **imap)  # another network: a new device
+    assert len(mail.outbox) == 1 and Device.objects.filter(account=person).count() == 2
 
 
 def test_sessions_page_lists_and_closes(person):

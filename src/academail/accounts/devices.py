@@ -18,7 +18,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -96,9 +96,19 @@ class Seen:
     had_devices: bool  # the account already knew another device
 
 
+# A known device's ``last_seen`` / ``last_addr`` are written at most once per
+# this interval (or when its address changes): a phone reconnecting every few
+# minutes would otherwise write its row at every LOGIN. The journal keeps
+# every sign-in's exact time; a new device is still created, and alerted
+# about, at its first sign-in (docs/design.md, "Cheap logins").
+SEEN_INTERVAL = timedelta(minutes=5)
+
+
 def known_device(account: Account, key: str) -> Device | None:
     """The account's device ``key``, if it signed in before."""
-    return Device.objects.filter(account=account, key=key).first() if key else None
+    if not key:
+        return None
+    return next(iter(Device.objects.filter(account=account, key=key)[:1]), None)
 
 
 def do_note_device(account: Account, key: str, *, protocol: str, label: str, remote_addr: str,
@@ -108,6 +118,9 @@ def do_note_device(account: Account, key: str, *, protocol: str, label: str, rem
     check (saves reading it again: one LOGIN of a phone is a few queries)."""
     now = now or timezone.now()
     addr = remote_addr if network_of(remote_addr) != "unknown" else None
+    if (known is not None and known.key == key and known.account_id == account.pk
+            and known.last_addr == addr and now - known.last_seen < SEEN_INTERVAL):
+        return Seen(known, False, True)  # seen here less than SEEN_INTERVAL ago: nothing to write
     updated = Device.objects.filter(account=account, key=key).update(last_seen=now, last_addr=addr)
     if updated:
         if known is None or known.key != key or known.account_id != account.pk:
