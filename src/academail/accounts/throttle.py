@@ -114,27 +114,18 @@ def _delay(failures: int) -> timedelta:
 
 
 def retry_after(keys: Iterable[str], now: datetime | None = None) -> int:
-    """Seconds before an attempt may be checked (0: go ahead). A refused
-    attempt is counted in ``refused`` for the administrators. The address
-    ceiling never refuses (see ``slow_down``)."""
-    now = now or timezone.now()
-    keys = [key for key in keys if not key.startswith(ADDRESS_PREFIX)]
-    closed = Throttle.objects.filter(key__in=keys, blocked_until__gt=now)
-    wait = 0
-    for row in closed.only("key", "blocked_until"):
-        assert row.blocked_until is not None
-        wait = max(wait, int((row.blocked_until - now).total_seconds()) + 1)
-    if wait:
-        closed.update(refused=F("refused") + 1)
-    return wait
+    """Seconds before an attempt may be checked (0: go ahead): ``check``'s wait."""
+    return check(keys, now)[0]
 
 
 def check(keys: Iterable[str], now: datetime | None = None) -> tuple[int, bool]:
-    """``retry_after`` and whether a success would have a failure to forget,
-    from one read: ``(seconds to wait, any bucket with failures)``. A sign-in
-    that succeeds calls ``record_success`` only when the second is true: a
-    phone reconnecting all day writes nothing here (a failure counted by
-    another attempt after this read stays counted: the safe side)."""
+    """``(seconds before an attempt may be checked, any bucket with failures)``,
+    from one read. A refused attempt (a wait above 0) is counted in
+    ``refused`` for the administrators; the address ceiling never refuses
+    (see ``slow_down``). A sign-in that succeeds calls ``record_success``
+    only when the second is true: a phone reconnecting all day writes nothing
+    here (a failure counted by another attempt after this read stays counted:
+    the safe side)."""
     now = now or timezone.now()
     keys = [key for key in keys if not key.startswith(ADDRESS_PREFIX)]
     wait, failed, closed = 0, False, []
