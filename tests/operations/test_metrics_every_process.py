@@ -79,7 +79,7 @@ def test_an_mx_process_exposes_its_own_metrics_and_logs_json(tmp_path: Path) -> 
 def test_throttled_sign_ins_are_counted(make_account, monkeypatch) -> None:
     account = make_account()
     before = _value("academail_throttled_sign_ins_total", {"protocol": "imap"})
-    monkeypatch.setattr(throttle, "retry_after", lambda buckets: 30)
+    monkeypatch.setattr(throttle, "check", lambda buckets: (30, False))  # closed for 30 s, no failure to forget
     result = services.check_sign_in(account.identifier, "peu importe", protocol="imap", remote_addr="192.0.2.8")
     assert result.retry_after == 30
     assert _value("academail_throttled_sign_ins_total", {"protocol": "imap"}) == before + 1
