@@ -25,3 +25,18 @@ def left(element: Any) -> Callable[[Any], bool]:
         return False
 
     return gone
+
+
+def text_shown(text: str) -> Callable[[Any], bool]:
+    """A ``WebDriverWait`` condition: true once the page's body holds ``text``.
+    Read in one script call rather than by finding ``body`` and then asking
+    for its text: after a form is submitted, the body found may belong to the
+    page being left by the time its text is asked ("Node with given id does
+    not belong to the document", which ``text_to_be_present_in_element`` lets
+    through)."""
+
+    def shown(driver: Any) -> bool:
+        return bool(driver.execute_script(
+            "return document.body !== null && document.body.innerText.includes(arguments[0]);", text))
+
+    return shown

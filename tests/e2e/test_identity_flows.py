@@ -8,8 +8,9 @@ import re
 import pytest
 from django.core import mail
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browserwait import text_shown
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "Vache-Rouge7!Orage"
@@ -27,7 +28,7 @@ def submit(driver):
 
 
 def wait_for_text(driver, text, timeout=5):
-    WebDriverWait(driver, timeout).until(EC.text_to_be_present_in_element((By.TAG_NAME, "body"), text))
+    WebDriverWait(driver, timeout).until(text_shown(text))
 
 
 def active_person():
