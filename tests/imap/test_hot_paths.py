@@ -43,7 +43,7 @@ def test_cached_fetch_is_byte_identical_to_the_first(session, user):
     assert session.cmd("SELECT INBOX").ok
     clear_caches()
     cold = session.cmd(f"FETCH 1:* {ITEMS}").untagged
-    assert len(render.ENVELOPES._data) == 2 and len(render.HEADERS._data) == 2
+    assert len(render.ENVELOPES) == 2 and len(render.HEADERS) == 2
     warm = session.cmd(f"FETCH 1:* {ITEMS}").untagged
     assert warm == cold
     assert b"ENVELOPE (" in cold[0] and b"BODYSTRUCTURE (" in cold[0] and b"BODY[HEADER.FIELDS (FROM SUBJECT DATE)]" in cold[1]

@@ -6,14 +6,13 @@ never by re-parsing or re-serialising a message."""
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from academail.imap.parsing.fetch import FetchItem, Section
 from academail.imap.responses import imap_date_time, nstring, quoted, string
+from academail.lru import LRU
 from academail.mime.parse import Part, find_part
 from academail.mime.text import transfer_decode
 from academail.store.imap import FetchRow, Flag
@@ -37,43 +36,18 @@ def flags_item(flags: int, keywords: str, recent: bool = False) -> bytes:
 # --- rendered pieces, per content --------------------------------------------------
 
 
-class RenderedCache:
-    """A bounded LRU of bytes rendered once per content (keyed by its SHA-256:
-    the same bytes always give the same ENVELOPE, BODYSTRUCTURE and header).
-
-    Rendering an ENVELOPE (and decoding the stored JSON it comes from) was most
-    of an initial sync's cost; a second device, or a client that syncs again,
-    now gets the bytes as they were. Shared by the store threads, hence the lock."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: bytes) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
+# Bytes rendered once per content, keyed by its SHA-256 (the same bytes always
+# give the same ENVELOPE, BODYSTRUCTURE and header), least recently used out
+# first (``academail.lru``, one weight an entry). Rendering an ENVELOPE (and
+# decoding the stored JSON it comes from) was most of an initial sync's cost;
+# a second device, or a client that syncs again, now gets the bytes as they
+# were. Shared by the store threads: the LRU has its lock.
+#
 # About 0.3-1 KB an entry: ~20 MB for ENVELOPEs and BODYSTRUCTUREs of 50,000
 # messages, ~10 MB of top-level headers for the newest messages of many boxes.
-ENVELOPES = RenderedCache(50_000)
-STRUCTURES = RenderedCache(50_000)  # key: "S" (BODYSTRUCTURE) or "B" (BODY) + sha256
-HEADERS = RenderedCache(10_000)  # the blob's top-level header (the prefix is per message)
+ENVELOPES: LRU[str, bytes] = LRU(50_000)
+STRUCTURES: LRU[str, bytes] = LRU(50_000)  # key: "S" (BODYSTRUCTURE) or "B" (BODY) + sha256
+HEADERS: LRU[str, bytes] = LRU(10_000)  # the blob's top-level header (the prefix is per message)
 
 
 @dataclass
@@ -452,4 +426,4 @@ def _root(row: FetchRow) -> Part:
     return Part.from_dict(row.root)
 
 
-__all__ = ["ENVELOPES", "HEADERS", "STRUCTURES", "Pinned", "UnknownTransferEncoding", "RenderedCache", "pin", "bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]
+__all__ = ["ENVELOPES", "HEADERS", "STRUCTURES", "Pinned", "UnknownTransferEncoding", "pin", "bodystructure", "envelope", "fetch_items", "flags_item", "header_fields", "quoted", "section_bytes"]

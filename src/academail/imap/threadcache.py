@@ -19,13 +19,14 @@ COPY raises UIDNEXT and, for one UIDNEXT, each EXPUNGE lowers the count;
 so reading a message (\\Seen) does not throw its thread list away. When a
 mailbox's state moves, the entries it outdates are dropped at the next
 look-up, since no command can ask for them again. Bounded in entries and
-in characters; shared by the store threads, hence the lock."""
+in characters (``academail.lru``); shared by the store threads, the LRU
+has its lock."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
+
+from academail.lru import LRU
 
 State = tuple[int, int, int, int]  # store.imap.mailbox_state
 Kept = tuple[int, int | None, int, int]  # the same, HIGHESTMODSEQ None for a criterion reading no flag
@@ -33,56 +34,39 @@ Kept = tuple[int, int | None, int, int]  # the same, HIGHESTMODSEQ None for a cr
 
 class ThreadAnswers:
     """Least recently used answers, at most ``entries`` of them and
-    ``chars`` characters in all (an answer alone larger than a quarter of
-    that is not kept)."""
+    ``chars`` characters in all (``academail.lru``, weighed in characters;
+    an answer alone larger than a quarter of that is not kept)."""
 
     def __init__(self, entries: int, chars: int) -> None:
         self.entries = entries
         self.chars = chars
-        self._data: OrderedDict[tuple[int, Kept, Hashable], str] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._answers: LRU[tuple[int, Kept, Hashable], str] = LRU(chars, len, entries=entries)
 
     def get(self, mailbox_id: int, state: State, query: Hashable, *, flags: bool) -> str | None:
         """The answer kept for ``query`` on the mailbox in ``state``; ``flags``:
         whether the query's criterion reads flags or MODSEQ."""
-        with self._lock:
-            self._see(mailbox_id, state)
-            key = (mailbox_id, _kept(state, flags), query)
-            text = self._data.get(key)
-            if text is not None:
-                self._data.move_to_end(key)
-            return text
+        self._see(mailbox_id, state)
+        return self._answers.get((mailbox_id, _kept(state, flags), query))
 
     def put(self, mailbox_id: int, state: State, query: Hashable, text: str, *, flags: bool) -> None:
         if len(text) > self.chars // 4:
             return
-        with self._lock:
-            self._see(mailbox_id, state)
-            key = (mailbox_id, _kept(state, flags), query)
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._size -= len(old)
-            self._data[key] = text
-            self._size += len(text)
-            while len(self._data) > self.entries or self._size > self.chars:
-                _, dropped = self._data.popitem(last=False)
-                self._size -= len(dropped)
+        self._see(mailbox_id, state)
+        self._answers.put((mailbox_id, _kept(state, flags), query), text)
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._size = 0
+        self._answers.clear()
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._answers)
 
     def _see(self, mailbox_id: int, state: State) -> None:
         """Drop the mailbox's entries that ``state`` outdates: no command asks
         for them again (HIGHESTMODSEQ and UIDNEXT only grow, the count only
-        falls for one UIDNEXT)."""
-        for key in [key for key in self._data if key[0] == mailbox_id and _outdated(key[1], state)]:
-            self._size -= len(self._data.pop(key))
+        falls for one UIDNEXT). Another thread may put between this and the
+        look-up that follows: harmless, an entry answers only for its exact
+        key, and the next look-up of the mailbox drops what is outdated."""
+        self._answers.discard_where(lambda key: key[0] == mailbox_id and _outdated(key[1], state))
 
 
 def _kept(state: State, flags: bool) -> Kept:

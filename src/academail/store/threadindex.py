@@ -29,8 +29,9 @@ UIDVALIDITY, state not ahead of the mailbox's, the message count after the
 update), so it can never change an answer; when it cannot be brought up
 to date the rows are read in full.
 
-This module is only the bounded container and its file; the rules are in
-``store.imap.thread_rows``. Shared by the store threads, hence the lock."""
+This module is only the bounded container (an ``academail.lru.LRU``
+weighed in rows) and its file; the rules are in ``store.imap.thread_rows``.
+Shared by the store threads: the LRU has its lock, the file times theirs."""
 
 from __future__ import annotations
 
@@ -42,13 +43,13 @@ import threading
 import time
 import zlib
 from array import array
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
 
+from academail.lru import LRU
 from academail.store import sortkeys
 
 
@@ -66,43 +67,34 @@ class Kept(NamedTuple):
 
 
 class KeptRows:
-    """Least recently used mailboxes' rows, at most ``rows`` rows in all;
-    a mailbox under ``smallest`` messages is not kept (reading it is cheap)."""
+    """Least recently used mailboxes' rows, at most ``rows`` rows in all
+    (``academail.lru``, weighed in rows); a mailbox under ``smallest``
+    messages is not kept (reading it is cheap), nor one over ``rows``."""
 
     def __init__(self, rows: int, smallest: int) -> None:
-        self.rows = rows
         self.smallest = smallest
-        self._data: OrderedDict[int, Kept] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._kept: LRU[int, Kept] = LRU(rows, _row_count)
+        self._lock = threading.Lock()  # for ``_saved``
         self._saved: dict[int, float] = {}  # mailbox id -> when its file was last written
         self.every = 30.0
 
+    @property
+    def rows(self) -> int:
+        return self._kept.bound
+
     def get(self, mailbox_id: int) -> Kept | None:
-        with self._lock:
-            kept = self._data.get(mailbox_id)
-            if kept is not None:
-                self._data.move_to_end(mailbox_id)
-            return kept
+        return self._kept.get(mailbox_id)
 
     def put(self, mailbox_id: int, kept: Kept) -> None:
-        size = len(kept.rows.uids)
-        with self._lock:
-            old = self._data.pop(mailbox_id, None)
-            if old is not None:
-                self._size -= len(old.rows.uids)
-            if size < self.smallest or size > self.rows:
-                return
-            self._data[mailbox_id] = kept
-            self._size += size
-            while self._size > self.rows:
-                _, dropped = self._data.popitem(last=False)
-                self._size -= len(dropped.rows.uids)
+        count = _row_count(kept)
+        if count < self.smallest:
+            self._kept.pop(mailbox_id)
+        else:
+            self._kept.put(mailbox_id, kept, count)
 
     def clear(self) -> None:
+        self._kept.clear()
         with self._lock:
-            self._data.clear()
-            self._size = 0
             self._saved.clear()
 
     def saved_due(self, mailbox_id: int, now: float) -> bool:
@@ -118,7 +110,11 @@ class KeptRows:
             return True
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._kept)
+
+
+def _row_count(kept: Kept) -> int:
+    return len(kept.rows.uids)
 
 
 # The file: MAGIC, then the CRC-32 and the length of the marshal body (a
