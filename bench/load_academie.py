@@ -38,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,10 +68,14 @@ def memory(pid: int) -> str:
 
 
 @contextlib.contextmanager
-def serve(kind: str, index: int) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, int]]]:
-    """``academail serve --only kind`` on its own ports; yields once it says ready."""
+def serve(kind: str, index: int, *, env: dict[str, str] | None = None,
+          prefix: list[str] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, int]]]:
+    """``academail serve --only kind`` on its own ports; yields once it says
+    ready. ``env``: more environment (bench/web_views.py's PYTHONPATH);
+    ``prefix``: a command that runs the script (a profiler)."""
+    extra = env or {}
     ports = {key: c.free_port() for key in PORT_SETTINGS}
-    env = os.environ.copy()
+    env = os.environ.copy() | extra
     env.update({f"ACADEMAIL_{key}": str(value) for key, value in ports.items()})
     env.update({"ACADEMAIL_BIND": "127.0.0.1", "ACADEMAIL_INBOUND_CHECKS": "0"})
     # Dovecot's auth_cache_ttl default, one hour: with our 300 s default, on
@@ -80,7 +84,7 @@ def serve(kind: str, index: int) -> Iterator[tuple[subprocess.Popen[bytes], dict
     env.setdefault("ACADEMAIL_AUTH_CACHE_SECONDS", "3600")
     log = Path(env["ACADEMAIL_HOME"]) / f"serve-{kind}-{index}.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([c.ACADEMAIL, "serve", "--only", kind], env=env, stdout=sink,  # noqa: S603
+        process = subprocess.Popen([*(prefix or []), c.ACADEMAIL, "serve", "--only", kind], env=env, stdout=sink,  # noqa: S603
                                    stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
@@ -358,16 +362,25 @@ def sign_in(base: str, person: tuple[str, str]) -> tuple[str, str]:
 
 
 def web_views(ports: list[int], people: list[tuple[str, str]], clients: int, seconds: float,
-              *, kept: bool = True) -> tuple[list[float], Counter[str]]:
+              *, kept: bool = True, signed_in: Callable[[], object] | None = None) -> tuple[list[float], Counter[str]]:
     """``clients`` signed-in people each loading their inbox page in a loop,
     over one kept-alive HTTP/1.1 connection each, as a browser does
     (``kept``), or a new connection a view (``Connection: close``, as the
     urllib clients before did). Client i talks to ``ports[i % n]``, as a
-    balancer would spread them over the web processes."""
+    balancer would spread them over the web processes. Every client signs in
+    first; then ``signed_in`` is called (to start a CPU count that leaves the
+    sign-ins' Argon2 out) and the ``seconds`` of views begin."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    deadline = [0.0]
+
+    def start() -> None:
+        if signed_in:
+            signed_in()
+        deadline[0] = time.monotonic() + seconds
+
+    barrier = threading.Barrier(clients, action=start)
 
     def one(person: tuple[str, str], port: int) -> None:
         try:
@@ -375,10 +388,12 @@ def web_views(ports: list[int], people: list[tuple[str, str]], clients: int, sec
         except Exception as error:  # noqa: BLE001 (counted and printed)
             with lock:
                 errors[f"sign-in: {type(error).__name__} {getattr(error, 'code', '')}".strip()] += 1
+            barrier.wait()
             return
+        barrier.wait()
         headers = {"Cookie": cookie, "Accept": "text/html", **({} if kept else {"Connection": "close"})}
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline[0]:
             started = time.perf_counter()
             try:
                 connection.request("GET", path, headers=headers)
@@ -405,7 +420,7 @@ def web_views(ports: list[int], people: list[tuple[str, str]], clients: int, sec
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=seconds + 300)
+        thread.join(timeout=seconds + 600)
     return latencies, errors
 
 
@@ -551,15 +566,16 @@ def main() -> int:
             failures += bool(behind) + bool(idle.errors)
 
             for mode in args.web_connections.split(","):
-                cpu_before = cpu_now(processes)
+                web_cpu_before: dict[str, float] = {}
                 latencies, web_errors = web_views([ports["WEB_PORT"] for _, ports in web], people, args.web_clients,
-                                                  args.web_seconds, kept=mode == "kept")
+                                                  args.web_seconds, kept=mode == "kept",
+                                                  signed_in=lambda b=web_cpu_before: b.update(cpu_now(processes)))
                 cpu_after = cpu_now(processes)
                 print(f"web      {len(latencies):,} inbox page views in {args.web_seconds:.0f} s by {args.web_clients} "
                       f"signed-in clients, connections {mode}: {len(latencies) / args.web_seconds:.1f}/s "
                       f"(issue: 50/s); p50/p95/p99 {pcts(latencies)}; errors {dict(web_errors) or 0}")
-                print(f"web      CPU during the views (sign-ins included): "
-                      f"{cpu_line(cpu_before, cpu_after, len(latencies), 'view', args.web_seconds)}")
+                print(f"web      CPU during the views (sign-ins apart): "
+                      f"{cpu_line(web_cpu_before, cpu_after, len(latencies), 'view', args.web_seconds)}")
                 failures += bool(web_errors)
 
             if failures:
