@@ -150,12 +150,20 @@ def test_web_colleagues_behind_an_attacked_address_are_not_refused(school):
 
 def test_web_refusals_from_a_noisy_address_are_answered_late(person, settings, monkeypatch):
     """The web's delay is the middleware's, so it never holds the thread of
-    Django's synchronous views under ASGI; under the test client it sleeps."""
+    Django's synchronous views under ASGI. Under the test client the chain
+    above ServeStatic (async only) runs async too, so it awaits the delay."""
+    from types import SimpleNamespace
+
     from academail.accounts import slowdown
 
     settings.THROTTLE_ADDRESS_FREE_FAILURES = 3
     slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
     monkeypatch.setattr(slowdown.time, "sleep", slept.append)
+    monkeypatch.setattr(slowdown, "asyncio", SimpleNamespace(sleep=sleep))
     client = WebClient(REMOTE_ADDR="192.0.2.50")
     for n in range(4):
         client.post(reverse("accounts:login"), {"identifier": f"x{n}", "password": "mauvais"})

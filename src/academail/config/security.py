@@ -7,9 +7,8 @@ left unset, so a new page is covered without having to remember it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.deprecation import MiddlewareMixin
 
 # No inline script or style anywhere: scripts and stylesheets come from our
 # origin; message bodies are shown in a sandboxed frame of our origin.
@@ -22,19 +21,18 @@ PAGE_CSP = (
 _ADMIN_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
-class StrictHeadersMiddleware:
+class StrictHeadersMiddleware(MiddlewareMixin):
     """Default Content-Security-Policy for HTML answers.
 
     Referrer-Policy is Django's ``SECURE_REFERRER_POLICY`` ("same-origin"):
     never "no-referrer" on our pages, or Chromium posts ``Origin: null`` and
     CSRF refuses the form.
+
+    A ``MiddlewareMixin``, sync and async alike: under ASGI it is in
+    ``EDGE_MIDDLEWARE``, its hook called in the event loop (``config.asgi``).
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if response.get("Content-Type", "").startswith("text/html"):
             policy = _ADMIN_CSP if request.path.startswith("/admin/") else PAGE_CSP
             response.setdefault("Content-Security-Policy", policy)

@@ -41,6 +41,10 @@ CSRF_TRUSTED_ORIGINS = env_list("ACADEMAIL_CSRF_TRUSTED_ORIGINS", [])
 # Listeners: local-run defaults (production uses the standard ports).
 BIND_ADDRESS = env_str("ACADEMAIL_BIND", "127.0.0.1")
 WEB_PORT = env_int("ACADEMAIL_WEB_PORT", 8000)
+# Threads that run web requests' synchronous code (config.asgi), each keeping
+# its database connection: the most requests one process runs at once, and
+# its database connections for the web.
+WEB_THREADS = env_int("ACADEMAIL_WEB_THREADS", 8)
 SMTP_PORT = env_int("ACADEMAIL_SMTP_PORT", 2525)
 IMAP_PORT = env_int("ACADEMAIL_IMAP_PORT", 1143)  # STARTTLS
 IMAPS_PORT = env_int("ACADEMAIL_IMAPS_PORT", 1993)  # implicit TLS
@@ -172,18 +176,26 @@ INSTALLED_APPS = [
     "academail.lists",
 ]
 
-MIDDLEWARE = [
+# Under ASGI (``serve``), these run in the event loop, before the request's
+# one thread hop (config.asgi): nothing here touches the database or blocks.
+EDGE_MIDDLEWARE = [
     # The web latency histogram (/metrics), less the throttling delay below.
     "academail.operations.metrics.RequestLatencyMiddleware",
     # Waits out the address ceiling's delay without holding a thread.
     "academail.accounts.slowdown.SlowDownMiddleware",
     # The client address and scheme, from ACADEMAIL_TRUSTED_PROXIES only.
     "academail.config.proxies.TrustedProxyMiddleware",
+    # Django's SecurityMiddleware (HTTPS redirect, HSTS, nosniff, ...) and our
+    # CSP, on every answer, static files included.
     "django.middleware.security.SecurityMiddleware",
     "academail.config.security.StrictHeadersMiddleware",
     # Static files (hashed names, compressed, cached for a year): before
     # sessions, so an asset request touches no database.
     "servestatic.middleware.ServeStaticMiddleware",
+]
+# The request's thread: sessions, language, CSRF, the signed-in person, the view.
+MIDDLEWARE = [
+    *EDGE_MIDDLEWARE,
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before anything that renders: French unless chosen otherwise.
     "academail.config.language.ChosenLanguageMiddleware",

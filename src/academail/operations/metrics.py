@@ -116,9 +116,9 @@ async def start_metrics_listener(host: str, port: int) -> asyncio.base_events.Se
 class RequestLatencyMiddleware:
     """Observes each web request's duration (``academail_web_request_seconds``),
     less the delay a throttled answer waits on purpose (``accounts.slowdown``).
-    First in ``MIDDLEWARE`` and async only: ``serve`` runs the web under ASGI,
-    where the whole chain is async; under WSGI or the test client Django adapts
-    this one alone, and the chain below keeps its synchronous mode."""
+    First in ``EDGE_MIDDLEWARE`` and async only: under ASGI (``serve``) it runs
+    in the event loop, around the request's one thread hop (``config.asgi``);
+    under WSGI or the test client Django adapts it to the synchronous chain."""
 
     sync_capable = False
     async_capable = True
