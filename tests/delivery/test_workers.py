@@ -2,7 +2,9 @@
 inline and in worker processes gives the same parse, the same spam
 verdicts and phishing warnings and the same stored rows; a worker that dies
 costs its delivery a 451 4.3.0 with nothing stored, and the next delivery
-goes through a new pool; a worker never reaches the database."""
+goes through a new pool; a worker reads the classifier's counts over a
+read-only connection and writes nothing, and one whose read fails leaves
+the reading to the serving process."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import os
 import signal
 import smtplib
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,17 @@ from academail.delivery.authcheck import Verdict as AuthVerdict
 from academail.delivery.dns import FakeResolver
 from academail.delivery.door import DeliveryRefused, Recipient, Refusal
 from academail.delivery.route import do_route, prepare_route
-from academail.delivery.workers import WorkerCrashed, Workers, shared
+from academail.delivery.workers import (
+    WorkerCrashed,
+    Workers,
+    _analyse,
+    _start_worker,
+    read_only,
+    shared,
+)
+from academail.mime.parse import parse_message
+from academail.protection import classifier, spam
+from academail.protection.models import ACADEMIE_SCOPE, TrainingTotals
 from academail.smtp import codes
 from academail.store.models import Content, Message
 from tests.conftest import build_message
@@ -47,7 +60,7 @@ def run(coroutine):
 
 
 @pytest.fixture(scope="module")
-def workers():
+def workers(django_db_setup):  # the test database made first: the workers read it
     pool = Workers(2)
     run(pool.start())
     yield pool
@@ -83,8 +96,8 @@ def test_the_corpus_analysed_in_workers_is_stored_as_analysed_inline(workers, tr
             assert pooled.prepared.index == inline.prepared.index
             assert pooled.screening.findings == inline.screening.findings
             # The screening differs only by whom it was read for (each one's own counts).
-            assert (pooled.screening.reasons, pooled.screening.tokens, pooled.screening.academie) == (
-                inline.screening.reasons, inline.screening.tokens, inline.screening.academie)
+            assert (pooled.screening.reasons, pooled.screening.tokens, pooled.screening.judged.academie) == (
+                inline.screening.reasons, inline.screening.tokens, inline.screening.judged.academie)
             looked_at += bool(inline.screening.findings.warnings)
             with transaction.atomic():
                 for route in (inline, pooled):
@@ -113,15 +126,84 @@ def test_a_colleagues_name_is_looked_up_in_the_serving_process(workers, db, make
         assert staff == ([expected] if expected else [])
 
 
-def test_a_worker_never_reaches_the_database(workers):
-    with pytest.raises(RuntimeError, match="do not touch the database"):
-        run(workers.run(_count_accounts))
+def test_a_worker_reads_the_database_and_cannot_write_it(workers, transactional_db, make_account):
+    make_account()
+    assert run(workers.run(_count_accounts)) == 1
+    refused = run(workers.run(_try_to_write))
+    assert refused is not None and "read" in refused.lower(), refused  # "readonly" / "read-only transaction"
+    assert not TrainingTotals.objects.filter(scope=_NEVER).exists()
+
+
+def test_a_worker_judges_the_recipients_as_the_serving_process_would(workers, transactional_db, make_account):
+    """The worker's ``classifier.judge`` (its own connection, its own cache)
+    gives the serving process's probabilities, for the académie and each
+    recipient who learned, and says whom it judged."""
+    trained, untrained = make_account("Paul", "Durand"), make_account("Anne", "Petit")
+    spammy = build_message(subject="Gagnez un iPhone", body="Cliquez vite pour gagner un iPhone gratuit.\n")
+    hammy = build_message(subject="Conseil de classe", body="Le conseil de classe aura lieu jeudi en salle 12.\n")
+    tokens = {raw: spam.message_tokens(parse_message(raw), PASSING) for raw in (spammy, hammy)}
+    with transaction.atomic():
+        for _ in range(classifier.MIN_TRAINING):
+            classifier.do_count([ACADEMIE_SCOPE, trained.pk], tokens[spammy], spam=1, ham=0)
+            classifier.do_count([ACADEMIE_SCOPE, trained.pk], tokens[hammy], spam=0, ham=1)
+    accounts = sorted([trained.pk, untrained.pk])
+    for raw in (spammy, hammy, spammy):  # the second sight of a message comes from the worker's cache
+        analysis = run(workers.analyse(raw, PASSING, screen=True, accounts=accounts))
+        judged = analysis.judged
+        assert judged == classifier.judge(analysis.looked.tokens, accounts)
+        assert judged.accounts == frozenset(accounts) and set(judged.personal) == {trained.pk}
+        assert judged.academie is not None and (judged.academie > 0.9) == (raw == spammy)
+    assert run(workers.analyse(spammy, PASSING, screen=True)).judged is None  # no recipients given: not judged
+
+
+def test_a_worker_whose_read_fails_leaves_it_to_the_serving_process(tmp_path, transactional_db, make_account):
+    """A worker whose database cannot be opened answers without ``judged``;
+    the serving process then reads the counts itself (``spam.screen``)."""
+    account = make_account()
+    missing = read_only({"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "absent.sqlite3"),
+                         "OPTIONS": {}, **_DEFAULTS})
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                               initargs=({}, missing))
+    try:
+        analysis = pool.submit(_analyse, STRANGER, PASSING, True, [account.pk]).result(60)
+    finally:
+        pool.shutdown()
+    assert analysis.looked is not None and analysis.judged is None
+    route = prepare_route(STRANGER, [Recipient(account.address, account.pk)], [], mail_from="x@exemple.example",
+                          trace=PASSING, sign=False, screen=True, analysis=analysis)
+    assert route.screening.judged is not None and route.screening.judged.accounts == {account.pk}
+
+
+def test_a_database_only_this_process_sees_is_not_given_to_workers():
+    assert read_only({"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "OPTIONS": {}}) is None
+    kept = read_only({"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/a b.sqlite3",
+                      "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}})
+    assert kept["NAME"] == "file:/srv/a%20b.sqlite3?mode=ro"
+    assert kept["OPTIONS"] == {"init_command": "PRAGMA query_only=ON; PRAGMA busy_timeout=30000;"}
+    postgres = read_only({"ENGINE": "django.db.backends.postgresql", "NAME": "acad", "OPTIONS": {}})
+    assert postgres["OPTIONS"] == {"options": "-c default_transaction_read_only=on"}
+
+
+_NEVER = -424242
+_DEFAULTS = {"ATOMIC_REQUESTS": False, "AUTOCOMMIT": True, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False,
+             "TIME_ZONE": None, "USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "TEST": {}}
 
 
 def _count_accounts() -> int:
     from academail.accounts.models import Account
 
     return Account.objects.count()
+
+
+def _try_to_write() -> str | None:
+    """A write from a worker: the database's refusal, as text (None: it wrote)."""
+    from django.db import DatabaseError
+
+    try:
+        TrainingTotals.objects.create(scope=_NEVER, spam=1, ham=1, generation=1)
+    except DatabaseError as error:
+        return str(error)
+    return None
 
 
 def test_a_worker_that_dies_costs_one_451_and_the_pool_is_made_anew(transactional_db, make_account):

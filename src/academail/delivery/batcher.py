@@ -5,8 +5,8 @@ see BENCHMARKS.md). The batcher's writer thread takes every delivery waiting,
 stores each in its own savepoint inside one transaction, commits once, and only
 then resolves the callers' futures, so SMTP still answers 250 after the message
 is durable, but eight clients share one fsync. Blob writes happen before, in a
-thread pool, in parallel; the parse and spam look in delivery worker
-processes (``delivery.workers``), on the other cores.
+thread pool, in parallel; the parse, the spam look and the classifier's
+reads in delivery worker processes (``delivery.workers``), on the other cores.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -62,11 +62,14 @@ class DeliveryBatcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(_in_thread, function, *args, **kwargs))
 
-    async def analyse(self, raw: bytes, prefix: bytes = b"", *, screen: bool = False) -> Analysis | None:
-        """``workers.analyse`` in a worker process; None without worker
+    async def analyse(
+        self, raw: bytes, prefix: bytes = b"", *, screen: bool = False, accounts: Sequence[int] | None = None,
+    ) -> Analysis | None:
+        """``workers.analyse`` in a worker process (``accounts``: the
+        recipients whose classifiers it judges as well); None without worker
         processes (the caller's thread then parses, as it did before).
         Raises WorkerCrashed."""
-        return await self.workers.analyse(raw, prefix, screen=screen)
+        return await self.workers.analyse(raw, prefix, screen=screen, accounts=accounts)
 
     async def commit(self, work: Callable[[], T]) -> T:
         """Run ``work`` in its own savepoint inside the writer's next group

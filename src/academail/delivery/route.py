@@ -76,6 +76,7 @@ from academail.delivery.workers import Analysis
 from academail.forwarding import sending
 from academail.forwarding.policy import domain_of
 from academail.mime.parse import parse_message
+from academail.protection import rspamd
 from academail.protection.learning import do_note_correspondents
 from academail.protection.spam import Screening
 from academail.store.blobs import blob_store
@@ -166,8 +167,9 @@ def prepare_route(
     (``door.check_spam``), once for all local recipients. ``helpdesk``: the
     helpdesk's addresses among the recipients (``door.do_helpdesk``);
     ``lists``: distribution lists' (``door.do_list_posts``). ``analysis``:
-    the parse (and with ``screen`` the spam look) that a delivery worker
-    process made of ``raw`` with ``trace`` (``workers.analyse``). Raises
+    the parse (and with ``screen`` the spam look, and the classifier's
+    judgement of it for ``local``) that a delivery worker process made of
+    ``raw`` with ``trace`` (``workers.analyse``). Raises
     DeliveryRefused (too big; spam refused). Needs no transaction."""
     prepared = (
         prepare(raw, parsed=analysis.parsed, index=analysis.index) if analysis else prepare(raw)
@@ -175,7 +177,7 @@ def prepare_route(
     screening = (
         check_spam(
             prepared, trace, envelope_from=mail_from, raw=raw, recipients=local,
-            looked=analysis.looked if analysis else None,
+            looked=analysis.looked if analysis else None, judged=analysis.judged if analysis else None,
         ) if prepared and screen else None
     )
     queued = b""
@@ -519,11 +521,13 @@ async def deliver_batched(
     unsigned) into the queue, the helpdesk's addresses to ``assistance`` and
     the lists' to ``lists``,
     all or nothing, in the batcher's next group commit; durable when it
-    returns. The message's parse and spam look run in a delivery worker
-    process (``batcher.analyse``). Raises DeliveryRefused (too big, spam
+    returns. The message's parse, spam look and classifier reads run in a
+    delivery worker process (``batcher.analyse``). Raises DeliveryRefused (too big, spam
     refused), WorkerCrashed or storage errors."""
     check_size(len(raw))
-    analysis = await batcher.analyse(raw, prefix, screen=screen) if local or lists else None
+    # The classifier's reads go to the worker with the recipients (rspamd's judge instead when set).
+    accounts = sorted({r.account_id for r in local}) if screen and not rspamd.enabled() else None
+    analysis = await batcher.analyse(raw, prefix, screen=screen, accounts=accounts) if local or lists else None
     route = await batcher.in_pool(
         prepare_route, raw, local, relays, mail_from=envelope_from, trace=prefix, sign=False, screen=screen,
         helpdesk=helpdesk, lists=lists, analysis=analysis,

@@ -1,16 +1,31 @@
-"""Delivery worker processes: the pure CPU part of a delivery (the MIME parse,
-the spam rules, the classifier's tokens, the phishing warnings) runs in a
-pool of other processes, so that one ``serve`` process uses every core
-instead of one GIL.
+"""Delivery worker processes: the CPU part of a delivery that decides
+nothing (the MIME parse, the spam rules, the classifier's tokens, the
+phishing warnings, and the classifier's token counts and probabilities)
+runs in a pool of other processes, so that one ``serve`` process uses every
+core instead of one GIL.
 
-What crosses to a worker is the message's bytes and our per-delivery prefix;
-what comes back is an ``Analysis`` (the parsed message, its search index
-rows folded and ``spam.Look``), all picklable. Workers never open a database connection (their Django
-connection refuses to, ``_no_database``), write no blob and ask no DNS: the
-blob write, the classifier's counts, the domain history and the directory
-lookup of a display name stay in the serving process, which alone decides
-and commits, so a message is durable before ``250`` exactly as without
-workers.
+What crosses to a worker is the message's bytes, our per-delivery prefix
+and the recipients' account ids (known at RCPT time); what comes back is an
+``Analysis`` (the parsed message, its search index rows folded,
+``spam.Look`` and ``classifier.Judged``), all picklable. A worker writes
+nothing: no blob, no row, no DNS question. Its one database connection is
+read-only (``read_only``: SQLite opened with ``mode=ro`` and
+``query_only``, PostgreSQL sessions with ``default_transaction_read_only``)
+and serves only ``classifier.judge``, in autocommit, outside any
+transaction: each worker keeps its own generation-checked cache of token
+counts (``classifier.read_counts``), so a learning committed before a
+message's screening starts is seen by it, in whichever process. The blob
+write, the domain history, the directory lookup of a display name, the
+recipients' lists and every write stay in the serving process, which alone
+decides and commits, so a message is durable before ``250`` exactly as
+without workers.
+
+Why the counts are read here (they were not, until the trained filter was
+measured): the MX's rate is bound by the serving process's GIL, and with
+trained classifiers the count reads and probabilities were most of what
+the filter added to it (about 5 ms of 14 a message, bench/README.md, issue
+13), while the worker had a core to spare. A worker whose read fails
+returns no ``Judged``; the serving process then reads as without workers.
 
 A worker that dies (killed, out of memory, a crash in C) breaks the pool:
 the deliveries it held fail with ``WorkerCrashed`` (the MX answers
@@ -23,21 +38,25 @@ determinism).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from academail.mime.parse import ParsedMessage, parse_message
 
 if TYPE_CHECKING:
+    from academail.protection.classifier import Judged
     from academail.protection.spam import Look
     from academail.store.search import IndexRows
 
@@ -61,19 +80,38 @@ class Analysis:
     parsed: ParsedMessage
     looked: Look | None  # with ``screen`` only
     index: IndexRows | None = None  # the search index rows (``search.index_rows``), should the content be new
+    judged: Judged | None = None  # with ``accounts`` (and a worker whose read succeeded) only
 
 
-def analyse(raw: bytes, prefix: bytes = b"", *, screen: bool = False) -> Analysis:
+def analyse(
+    raw: bytes, prefix: bytes = b"", *, screen: bool = False, accounts: Sequence[int] | None = None,
+) -> Analysis:
     """Parse ``raw`` once, fold its search index rows (1.7 ms of a bench
     message's CPU, issue 21) and, with ``screen``, ``spam.look`` at it (rules,
-    tokens, phishing warnings). Pure: no database, no DNS, no file."""
+    tokens, phishing warnings); with ``accounts`` too (the recipients'
+    account ids), ``classifier.judge`` its tokens for them (reads only; no
+    ``Judged`` when the read fails: the caller then reads). No write, no DNS,
+    no file."""
     # Imported here: a new worker imports this module before Django's apps
     # are ready (``_start_worker``), and protection's and store's models need them.
     from academail.protection import spam
     from academail.store import search
 
     parsed = parse_message(raw)
-    return Analysis(parsed, spam.look(parsed, prefix, raw) if screen else None, search.index_rows(parsed))
+    looked = spam.look(parsed, prefix, raw) if screen else None
+    judged = _judge(looked.tokens, accounts) if looked is not None and accounts is not None else None
+    return Analysis(parsed, looked, search.index_rows(parsed), judged)
+
+
+def _judge(tokens: Sequence[int], accounts: Sequence[int]) -> Judged | None:
+    from academail.protection import classifier
+
+    try:
+        return classifier.judge(tokens, accounts)
+    except DatabaseError:
+        log.exception("a delivery worker could not read the classifier's counts; the serving process reads them")
+        connection.close()  # the next message connects anew
+        return None
 
 
 def default_count(processes: int | None = None) -> int:
@@ -97,6 +135,9 @@ class Workers:
 
     def __init__(self, count: int) -> None:
         self.count = default_count() if count < 0 else count
+        # Whether a worker can read the classifier's counts: not from a
+        # database only this process sees (SQLite in memory).
+        self.reads = read_only(connection.settings_dict) is not None
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -104,9 +145,11 @@ class Workers:
         with self._lock:
             if self._pool is None:
                 snapshot = {name: getattr(settings, name) for name in WORKER_SETTINGS if hasattr(settings, name)}
+                # This process's database as it is now (a test database's name included).
+                database = read_only(connection.settings_dict)
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker, initargs=(snapshot,),
+                    initializer=_start_worker, initargs=(snapshot, database),
                 )
             return self._pool
 
@@ -124,13 +167,16 @@ class Workers:
         pool = self._current()
         await asyncio.gather(*(asyncio.wrap_future(pool.submit(os.getpid)) for _ in range(self.count)))
 
-    async def analyse(self, raw: bytes, prefix: bytes = b"", *, screen: bool = False) -> Analysis | None:
-        """``analyse`` in a worker process; None with no workers. Raises
-        WorkerCrashed when the worker died (the pool is made anew for the
-        next call)."""
+    async def analyse(
+        self, raw: bytes, prefix: bytes = b"", *, screen: bool = False, accounts: Sequence[int] | None = None,
+    ) -> Analysis | None:
+        """``analyse`` in a worker process; None with no workers. ``accounts``
+        is dropped when the workers cannot read the database (``reads``).
+        Raises WorkerCrashed when the worker died (the pool is made anew for
+        the next call)."""
         if not self.count:
             return None
-        return await self.run(_analyse, raw, prefix, screen)
+        return await self.run(_analyse, raw, prefix, screen, accounts if self.reads else None)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker process (a module-level function,
@@ -186,21 +232,57 @@ def shared() -> Workers:
         return _shared[wanted]
 
 
-def _analyse(raw: bytes, prefix: bytes, screen: bool) -> Analysis:
-    return analyse(raw, prefix, screen=screen)
+def _analyse(raw: bytes, prefix: bytes, screen: bool, accounts: Sequence[int] | None = None) -> Analysis:
+    return analyse(raw, prefix, screen=screen, accounts=accounts)
 
 
-def _start_worker(snapshot: dict[str, Any]) -> None:
+def read_only(database: dict[str, Any]) -> dict[str, Any] | None:
+    """A worker's settings for ``database`` (a Django ``DATABASES`` entry):
+    the same database, read-only, kept open (no age, no health check: a
+    failed read closes it, ``_judge``); None when another process cannot
+    open it (SQLite in memory). SQLite: opened ``mode=ro`` (RFC 8089 file
+    URI; Django's backend opens every name as a URI) and ``query_only``,
+    with no transaction mode (a worker never opens a transaction);
+    PostgreSQL: every transaction of the session read-only
+    (``default_transaction_read_only``)."""
+    config = {**database, "OPTIONS": dict(database.get("OPTIONS") or {}), "CONN_MAX_AGE": None,
+              "CONN_HEALTH_CHECKS": False}
+    options = config["OPTIONS"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(database["NAME"])
+        if not name or name == ":memory:" or "mode=memory" in name:
+            return None
+        if not name.startswith("file:"):
+            name = "file:" + urllib.parse.quote(str(os.path.abspath(name)))
+        config["NAME"] = name + ("&" if "?" in name else "?") + "mode=ro"
+        options.pop("transaction_mode", None)
+        options["init_command"] = "PRAGMA query_only=ON; PRAGMA busy_timeout=30000;"
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        options["options"] = (str(options.get("options", "")) + " -c default_transaction_read_only=on").strip()
+    else:
+        return None
+    return config
+
+
+def _start_worker(snapshot: dict[str, Any], database: dict[str, Any] | None = None) -> None:
     """In each new worker: Django's settings and apps (the parser and the
     protection code read settings), the serving process's values of
-    ``WORKER_SETTINGS``, and a database that refuses to connect."""
+    ``WORKER_SETTINGS``, and its database, read-only (``read_only``), or
+    none at all (a database that refuses to connect)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academail.config.settings")
     django.setup()
     for name, value in snapshot.items():
         setattr(settings, name, value)
-    _no_database()
+    if database is None:
+        _no_database()
+        return
+    from django.db import connections
+
+    connections.settings["default"] = database
+    with contextlib.suppress(AttributeError):  # a wrapper made from the old settings: none yet, as a rule
+        del connections["default"]
 
 
 def _no_database() -> None:

@@ -262,6 +262,36 @@ def _counts(totals: Totals | None, tokens: dict[int, tuple[float, float]]) -> Co
     return Counts(totals.spam, totals.ham, tokens) if totals is not None else Counts(0.0, 0.0, tokens)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The classifier's probabilities for one message (picklable: a delivery
+    worker process computes it, ``delivery.workers``): the académie's, and
+    for each recipient who learned something the académie's and their own
+    counts combined; None where the scope has not learned enough
+    (``probability``). ``accounts``: every recipient judged, learned or not
+    (``spam.verdicts`` reads the others)."""
+
+    academie: float | None
+    personal: dict[int, float | None]
+    accounts: frozenset[int]
+
+
+def judge(tokens: Sequence[int], accounts: Iterable[int] = (), totals: Mapping[int, Totals] | None = None) -> Judged:
+    """``tokens`` judged for the académie and each of ``accounts``: their
+    counts (``read_counts``, ``totals`` as there), then the probabilities.
+    Reads only: a delivery worker runs it on its read-only connection, the
+    serving process without workers. Outside a transaction, the next-message
+    guarantee of ``read_counts`` holds."""
+    wanted = sorted(set(accounts))
+    counts = read_counts(tokens, [ACADEMIE_SCOPE, *wanted], totals=totals)
+    academie = counts.pop(ACADEMIE_SCOPE)
+    personal = {
+        scope: probability(combine(academie, own)) for scope, own in counts.items()
+        if own.spam_messages or own.ham_messages
+    }
+    return Judged(probability(academie), personal, frozenset(wanted))
+
+
 def totals_query(scopes: Sequence[int]) -> tuple[str, list[int]]:
     """The training totals of ``scopes`` (at most ``SCOPE_CHUNK``): query and
     parameters (columns ``c1`` scope, ``c2`` spam, ``c3`` ham, ``c4``

@@ -139,10 +139,11 @@ class Screening:
     auth: Auth
     reasons: tuple[Reason, ...]
     tokens: list[int] = field(default_factory=list)
-    academie: classifier.Counts | None = None
+    # The classifier's probabilities for the académie and the recipients
+    # known to ``screen``; None when rspamd decided.
+    judged: classifier.Judged | None = None
     findings: Findings | None = None  # phishing warnings, to store with the message
     outside: dict[str, object] | None = None  # rspamd's answer, when it decided
-    personal: dict[int, classifier.Counts] = field(default_factory=dict)  # recipients known to ``screen``
     # The lists, correspondents and reported senders of the recipients known
     # to ``screen`` ((account, kind, key) rows, ``_standing``), read with its
     # other reads; ``verdicts`` reads only the others'.
@@ -163,8 +164,8 @@ class Screening:
 
     def academie_verdict(self) -> Verdict:
         reasons = list(self.reasons)
-        if self.academie is not None:
-            bayes = bayes_reason(classifier.probability(self.academie))
+        if self.judged is not None:
+            bayes = bayes_reason(self.judged.academie)
             if bayes is not None:
                 reasons.append(bayes)
         return _verdict(reasons, engine=self.engine)
@@ -247,15 +248,18 @@ def screen(
     raw: bytes | None = None,
     recipients: Sequence[tuple[str, int]] = (),
     looked: Look | None = None,
+    judged: classifier.Judged | None = None,
 ) -> Screening:
     """Look at one message once, before storing it: spam rules, the
-    classifier's counts of the académie and of the ``recipients``
+    classifier's probabilities for the académie and the ``recipients``
     ((address, account id) pairs, when known: one query for all their
-    scopes, two with the totals) and, given the message's ``raw`` bytes, its
-    phishing warnings. With rspamd, the recipients go with the message
-    (``rspamd.check``). ``looked``: ``look``'s result for these very
-    arguments, when a worker process computed it (otherwise computed here).
-    Needs no transaction; never raises for a message's content."""
+    scopes' counts, the totals read with the other reads) and, given the
+    message's ``raw`` bytes, its phishing warnings. With rspamd, the
+    recipients go with the message (``rspamd.check``). ``looked``:
+    ``look``'s result for these very arguments, and ``judged``
+    (``classifier.judge`` of its tokens), when a delivery worker process
+    computed them (otherwise computed here). Needs no transaction; never
+    raises for a message's content."""
     if looked is None:
         looked = look(parsed, prefix, raw)
     sender, auth = looked.sender, looked.auth
@@ -275,7 +279,7 @@ def screen(
     if outside:
         parts["domain"] = (*domains.history_query(domain), 4)
     small = len(scopes) <= classifier.SCOPE_CHUNK  # a circular's recipients: the usual chunked reads
-    if small and not rspamd.enabled():
+    if small and judged is None and not rspamd.enabled():
         parts["totals"] = (*classifier.totals_query(scopes), 4)
     if small and sender and accounts:
         parts["standing"] = (*_standing_query(accounts, sender, domain), 3)
@@ -298,10 +302,10 @@ def screen(
             return Screening(sender, auth, tuple(_rspamd_reasons(answer, reasons)), findings=findings, outside=answer,
                              standing=standing, standing_of=standing_of)
     tokens = looked.tokens
-    totals = classifier.totals_in(found["totals"]) if "totals" in parts else None
-    counts = classifier.read_counts(tokens, scopes, totals=totals)
-    academie = counts.pop(ACADEMIE_SCOPE)
-    return Screening(sender, auth, tuple(reasons), tokens, academie, findings, personal=counts,
+    if judged is None:
+        totals = classifier.totals_in(found["totals"]) if "totals" in parts else None
+        judged = classifier.judge(tokens, accounts, totals=totals)
+    return Screening(sender, auth, tuple(reasons), tokens, judged, findings,
                      standing=standing, standing_of=standing_of)
 
 
@@ -427,28 +431,24 @@ def verdicts(screening: Screening, account_ids: Sequence[int]) -> dict[int, Verd
                 if account_id not in found or rank > found[account_id][0]:
                     found[account_id] = (rank, kind)
         rules = {account_id: kind for account_id, (_, kind) in found.items()}
-    personal: dict[int, classifier.Counts] = {}
-    if screening.academie is not None:
-        unread = [a for a in accounts if a not in screening.personal]
-        read = classifier.read_counts(screening.tokens, unread) if unread else {}
-        personal = {
-            scope: counts for scope, counts in (*screening.personal.items(), *read.items())
-            if counts.spam_messages or counts.ham_messages
-        }
+    judged = screening.judged
+    personal: dict[int, float | None] = {}
+    if judged is not None:
+        unread = [a for a in accounts if a not in judged.accounts]
+        personal = {**judged.personal, **(classifier.judge(screening.tokens, unread).personal if unread else {})}
     base = list(screening.reasons)
     shared: Verdict | None = None
     results: dict[int, Verdict] = {}
     for account_id in accounts:
         rule = rules.get(account_id)
-        own = personal.get(account_id)
-        if rule is None and account_id not in known and account_id not in reported and own is None:
+        if rule is None and account_id not in known and account_id not in reported and account_id not in personal:
             if shared is None:
                 shared = screening.academie_verdict()
             results[account_id] = shared
             continue
         reasons = list(base)
-        if screening.academie is not None:
-            bayes = bayes_reason(classifier.probability(classifier.combine(screening.academie, own)))
+        if judged is not None:
+            bayes = bayes_reason(personal[account_id] if account_id in personal else judged.academie)
             if bayes is not None:
                 reasons.append(bayes)
         trusted = not screening.failing_auth
