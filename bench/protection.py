@@ -8,7 +8,11 @@
    ``--runs`` distinct 50 KB French messages (half plain text, half HTML
    newsletters with 80 links), after training on 400 messages. Goal: < 5 ms
    per 50 KB message. Then the whole in-process delivery of those messages
-   with the filter off and on (CPU median of each).
+   with the filter off and on (CPU median of each). Then the serving
+   process's share of a delivery when a delivery worker made the analysis,
+   filter off, on with the classifier judged in the worker, and on with it
+   judged in the serving process (as before issue 13's move): the share
+   that bounds the MX's rate on 2 cores.
    With ``--rspamd``: the same screening through a real rspamd beside the
    built-in engine (wall time, our CPU, rspamd's CPU per message).
 2. The display-name check ("Julie Martin" <outside address>) against
@@ -127,6 +131,58 @@ def per_message(runs: int) -> None:
     off_ms, on_ms = c.percentile(sorted(whole[False]), 50), c.percentile(sorted(whole[True]), 50)
     print(f"result   whole delivery of a 50 KB message (one recipient): CPU median filter off {off_ms:.2f} ms, "
           f"filter on {on_ms:.2f} ms ({on_ms - off_ms:+.2f} ms)")
+    serving_share(rng, address, account_id, runs)
+
+
+def serving_share(rng: random.Random, address: str, account_id: int, runs: int) -> None:
+    """The MX serving process's CPU per delivery when a delivery worker
+    process made the analysis (as ``serve`` on 2 cores does): filter off;
+    filter on with the classifier judged in the worker (``accounts`` given);
+    filter on with the serving process reading the counts itself (as before
+    issue 13's move). Each message delivered once, the three ways taking
+    turns; the worker's own CPU is not counted (it runs on the other core)."""
+    import asyncio
+
+    from django.db import transaction
+
+    from academail.delivery.door import Recipient
+    from academail.delivery.route import do_route, prepare_route
+    from academail.delivery.workers import Workers
+    from academail.protection.gathered import Gathered, gathering
+    from academail.protection.spam import do_write_gathered
+
+    ways = ("off", "on, judged in the worker", "on, judged here")
+    samples = distinct_messages(rng, address, runs * len(ways))
+    local = [Recipient(address, account_id)]
+    cpu: dict[str, list[float]] = {way: [] for way in ways}
+    pool = Workers(1)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(pool.start())
+        for index, raw in enumerate(samples):
+            way = ways[index % len(ways)]
+            raw = raw.replace(b"Subject: ", b"Subject: (s%d) " % index, 1)
+            screen = way != "off"
+            accounts = [account_id] if way == ways[1] else None
+            analysis = loop.run_until_complete(pool.analyse(raw, PREFIX, screen=screen, accounts=accounts))
+            c0 = time.thread_time()
+            route = prepare_route(raw, local, [], mail_from="x@exemple-ecole.fr", trace=PREFIX, sign=False,
+                                  screen=screen, analysis=analysis)
+            notes = Gathered()
+            with transaction.atomic():
+                with gathering(notes):
+                    do_route(route, savepoint=False)
+                if notes:
+                    do_write_gathered(notes)
+            cpu[way].append((time.thread_time() - c0) * 1000)
+    finally:
+        pool.close()
+        loop.close()
+    medians = {way: c.percentile(sorted(cpu[way]), 50) for way in ways}
+    print(f"result   serving process's CPU per delivery with a worker's analysis, {runs} messages each way, median: "
+          + ", ".join(f"{way} {ms:.2f} ms" for way, ms in medians.items())
+          + f" (on minus off: {medians[ways[1]] - medians[ways[0]]:+.2f} ms in the worker, "
+          f"{medians[ways[2]] - medians[ways[0]]:+.2f} ms here); load {os.getloadavg()[0]:.1f}")
 
 
 def staff_lookup(accounts: int, runs: int = 500) -> None:
