@@ -151,6 +151,27 @@ def pg_backend_cpu() -> dict[int, float]:
     return {pid: process_cpu_seconds(pid) for pid in pids}
 
 
+def pg_server_cpu() -> float:
+    """CPU seconds so far of the whole PostgreSQL server on this machine,
+    every database: the postmaster, its living processes, and those that
+    ended (the postmaster's reaped children). Backends that live for one
+    connection are counted too, which ``pg_backend_cpu`` cannot see; other
+    databases' work is in it as well (NaN on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return float("nan")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = int(cursor.fetchone()[0])
+    connection.close()
+    postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    own_and_reaped = sum(int(f) for f in fields[11:15]) / ticks
+    return own_and_reaped + tree_cpu_seconds(postmaster) - process_cpu_seconds(postmaster)
+
+
 def db_size_bytes() -> int:
     """The database's size: SQLite file (after a WAL checkpoint) or pg_database_size."""
     from django.db import connection
