@@ -272,3 +272,38 @@ def test_a_record_stores_what_the_parse_gives(make_account):
         assert request.prepared.index == index_rows(parsed)
     box.refresh_from_db()
     assert box.messages == len(raws) and box.uidnext == len(raws) + 1
+
+
+def test_a_new_content_and_its_index_rows_take_one_statement_on_postgresql(make_account):
+    """A delivery's content is nearly always new: it is inserted first, and on
+    PostgreSQL its four index rows go in the same statement (``search.pg_index_with``),
+    the usage row is counted up by the statement that inserts the message.
+    A content already stored is found by that INSERT and counted up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from academail.store.models import SearchFields, SearchIds, SearchText
+
+    account = make_account()
+    box = inbox(account)
+    raw = build_message(subject="Réunion parents-professeurs", body="Ordre du jour: bulletins trimestriels")
+    prepared = ms.prepare_content(raw)
+    placement = ms.Placement(account.pk, box.pk)
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic(), CaptureQueriesContext(connection) as new:
+        (first,) = ms.do_store(prepared, [placement])
+    with transaction.atomic(), CaptureQueriesContext(connection) as known:
+        (second,) = ms.do_store(prepared, [placement])
+    # Without BEGIN/COMMIT: quota read, content (+ index rows), mailbox, messages
+    # (+ usage), NOTIFY; a known content adds its count-up. SQLite: the index
+    # rows and the usage in statements of their own, and no NOTIFY.
+    assert (len(new), len(known)) == ((5, 6) if postgres else (9, 6))
+    content = Content.objects.get()
+    assert first.content_id == second.content_id == content.pk and content.refcount == 2
+    assert (first.uid, second.uid) == (1, 2)
+    assert SearchFields.objects.get(content_id=content.pk).subject == "reunion parents-professeurs"
+    assert "bulletins trimestriels" in SearchText.objects.get(content_id=content.pk).body
+    assert SearchIds.objects.filter(content_id=content.pk).count() == 1
+    assert sorted(m.uid for m in ms.search_messages(account.pk, "trimestriels")) == [1, 2]
+    usage = Usage.objects.get(account=account)
+    assert (usage.bytes, usage.messages) == (2 * len(raw), 2)

@@ -158,45 +158,67 @@ def _add_references(cursor: Any, references: dict[str, int]) -> dict[str, int]:
 
 def _attach_contents(wanted: Sequence[tuple[ContentRecord, int]]) -> dict[str, int]:
     """The Content id of each content (by sha256), with its ``references``
-    more users: the existing rows counted up in one UPDATE, the new ones
-    inserted in multi-row INSERTs and indexed together. Precondition: inside a
-    transaction.
+    more users: the new ones inserted in multi-row INSERTs and indexed
+    together, the existing rows counted up in one UPDATE. Precondition:
+    inside a transaction.
 
-    Raw SQL: this runs once per delivery and once per import batch, on the
-    hottest path of the platform."""
+    Insert first: a delivery's content is nearly always new, so it costs one
+    statement on PostgreSQL, the content row and its index rows together
+    (``search.pg_index_with``; on SQLite, the INSERT then the index's
+    ``executemany``); a known content costs the INSERT that finds it plus
+    the count-up. Raw SQL: this runs once per delivery and once per import
+    batch, on the hottest path of the platform."""
     references: dict[str, int] = {}
     contents: dict[str, ContentRecord] = {}
     for record, count in wanted:
         references[record.sha256] = references.get(record.sha256, 0) + count
         contents.setdefault(record.sha256, record)
+    with connection.cursor() as cursor:
+        ids = _insert_contents(cursor, contents, references, list(references))
+        known = {sha: n for sha, n in references.items() if sha not in ids}
+        if known:
+            ids.update(_add_references(cursor, known))
+            # A row the collector deleted between the INSERT and the count-up.
+            collected = [sha for sha in known if sha not in ids]
+            if collected:
+                ids.update(_insert_contents(cursor, contents, references, collected))
+    return ids
+
+
+def _insert_contents(
+    cursor: Any, contents: dict[str, ContentRecord], references: dict[str, int], shas: Sequence[str],
+) -> dict[str, int]:
+    """Insert the Content rows of ``shas`` that do not exist yet, with their
+    index rows; returns the ids of those inserted, by sha256. ON CONFLICT:
+    another transaction (a node, an import) may insert the same content
+    meanwhile; it indexes it."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
-    indexed: list[tuple[int, search.IndexRows]] = []
-    with connection.cursor() as cursor:
-        ids = _add_references(cursor, references)
-        new = [sha for sha in references if sha not in ids]
-        for start in range(0, len(new), _ROWS_PER_INSERT):
-            chunk = new[start : start + _ROWS_PER_INSERT]
-            values: list[Any] = []
-            for sha in chunk:
-                record = contents[sha]
-                values += [
-                    sha, record.size, references[sha], ops.adapt_datetimefield_value(record.date),
-                    ops.adapt_datefield_value(record.date.date() if record.date else None), *record.values, now,
-                ]
-            # ON CONFLICT: another node may insert the same content meanwhile (PostgreSQL).
-            cursor.execute(
-                f"INSERT INTO store_content ({_CONTENT_COLUMNS}) VALUES {', '.join([_CONTENT_MARKS] * len(chunk))}"  # noqa: S608
-                " ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256",
-                values,
-            )
+    postgres = connection.vendor == "postgresql"
+    ids: dict[str, int] = {}
+    for start in range(0, len(shas), _ROWS_PER_INSERT):
+        chunk = shas[start : start + _ROWS_PER_INSERT]
+        values: list[Any] = []
+        for sha in chunk:
+            record = contents[sha]
+            values += [
+                sha, record.size, references[sha], ops.adapt_datetimefield_value(record.date),
+                ops.adapt_datefield_value(record.date.date() if record.date else None), *record.values, now,
+            ]
+        insert = (
+            f"INSERT INTO store_content ({_CONTENT_COLUMNS}) VALUES {', '.join([_CONTENT_MARKS] * len(chunk))}"  # noqa: S608
+            " ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256"
+        )
+        if postgres:
+            index_sql, index_params = search.pg_index_with("created", [(sha, contents[sha].index) for sha in chunk])
+            cursor.execute(f"WITH created AS ({insert}){index_sql} SELECT id, sha256 FROM created",  # noqa: S608
+                           values + index_params)
             created = {str(sha): int(pk) for pk, sha in cursor.fetchall()}
-            ids.update(created)
-            indexed += [(pk, contents[sha].index) for sha, pk in created.items()]
-        raced = {sha: references[sha] for sha in new if sha not in ids}
-        if raced:
-            ids.update(_add_references(cursor, raced))
-    search.do_index_many(indexed)
+        else:
+            cursor.execute(insert, values)
+            created = {str(sha): int(pk) for pk, sha in cursor.fetchall()}
+            search.do_index_many([(pk, contents[sha].index) for sha, pk in created.items()])
+        ids.update(created)
     return ids
 
 
@@ -366,13 +388,18 @@ def do_store_many(
             thread.message_id, thread.reply, thread.references, from_sort,
         ))
         places.append((number, index))
-    for (number, index), message in zip(places, _insert_messages(rows), strict=True):
+    usage = [(extra[a], extra_count[a], a) for a in sorted(extra)]
+    counted = connection.vendor == "postgresql"
+    # On PostgreSQL the usage rows (locked by ``_quota_room``) are counted up
+    # in the statement that inserts the messages: one round trip fewer.
+    inserted = _insert_messages(rows, with_usage=usage if counted else ())
+    for (number, index), message in zip(places, inserted, strict=True):
         results[number][index] = message
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE store_usage SET bytes = bytes + %s, messages = messages + %s WHERE account_id = %s",
-            [(extra[a], extra_count[a], a) for a in sorted(extra)],
-        )
+    if not counted:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE store_usage SET bytes = bytes + %s, messages = messages + %s WHERE account_id = %s", usage,
+            )
     publish_on_commit(
         [
             MailEvent(owners[pk], pk, "exists", modseq[pk], tuple(range(first_uid[pk], next_uid[pk])))
@@ -396,9 +423,13 @@ MESSAGE_FIELDS = (
 _MESSAGE_DATES = frozenset(("internaldate", "saved_at", "date_sort"))
 
 
-def _insert_messages(rows: Sequence[tuple[Any, ...]]) -> list[Message]:
+def _insert_messages(
+    rows: Sequence[tuple[Any, ...]], *, with_usage: Sequence[tuple[int, int, int]] = (),
+) -> list[Message]:
     """Insert Message rows (``MESSAGE_FIELDS`` after the id, Python values)
     in multi-row INSERTs, and return them as saved Messages, in order.
+    ``with_usage``: (bytes, messages, account id) added to the accounts'
+    usage rows by the first INSERT (PostgreSQL: a data-modifying WITH).
 
     Raw SQL rather than ``bulk_create``: the ORM's per-field preparation of
     17 columns cost more than the insert itself (bench/README.md, import)."""
@@ -418,8 +449,17 @@ def _insert_messages(rows: Sequence[tuple[Any, ...]]) -> list[Message]:
                 for i in dates:
                     adapted[i] = adapt(adapted[i])
                 values += adapted
+            counting = ""
+            if with_usage and not start:
+                counting = (
+                    "WITH counted AS (UPDATE store_usage u"  # noqa: S608 (placeholders only)
+                    " SET bytes = u.bytes + v.bytes, messages = u.messages + v.messages"
+                    f" FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::bigint)'] * len(with_usage))})"
+                    " v (bytes, messages, account_id) WHERE u.account_id = v.account_id) "
+                )
+                values = [x for row in with_usage for x in row] + values
             cursor.execute(
-                f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES {', '.join([marks] * len(chunk))}"  # noqa: S608
+                f"{counting}INSERT INTO {Message._meta.db_table} ({columns}) VALUES {', '.join([marks] * len(chunk))}"  # noqa: S608
                 " RETURNING id, mailbox_id, uid",
                 values,
             )

@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -118,7 +119,11 @@ def index_words(text: str) -> str:
 # of the database's CPU for a 42 KB message (bench/README.md) and gives the
 # same lexemes (tests/store/test_index_rows.py); no positions, which no search
 # of ours uses (no phrase or ranking).
-PG_DOCUMENT_SQL = "array_to_tsvector(string_to_array(%s, ' '))"
+def _pg_document(words: str) -> str:
+    return f"array_to_tsvector(string_to_array({words}, ' '))"
+
+
+PG_DOCUMENT_SQL = _pg_document("%s")
 
 
 def _distinct_words(folded: str) -> str:
@@ -177,6 +182,41 @@ def _insert_ids(entries: Sequence[tuple[int, dict[str, str | None]]]) -> None:
             " VALUES (%s, %s, %s, %s, %s)",
             [(pk, c["message_id"], c["message_id_key"], c["in_reply_to"], c["references"]) for pk, c in entries],
         )
+
+
+_PG_INDEX_COLUMNS = (
+    "sha256, doc, subject, from_field, to_field, cc_field, bcc_field, headers, body,"
+    " message_id, message_id_key, in_reply_to, refs"
+)
+
+
+def pg_index_with(source: str, entries: Sequence[tuple[str, IndexRows]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: the index rows of new Contents (sha256, rows) as WITH items
+    that insert them, to append to a statement whose WITH item ``source``
+    returns ``(id, sha256)`` of the Contents it inserted: the content row and
+    its four index rows in one statement, one round trip instead of five
+    (``store.messages``). Only the contents ``source`` returns get rows: one
+    another transaction inserted meanwhile (``ON CONFLICT DO NOTHING``) was
+    indexed by it. The same rows ``do_index_many`` inserts."""
+    fields = list(FIELD_COLUMNS.values())
+    marks = "(" + ", ".join(["%s"] * 13) + ")"
+    params: list[Any] = []
+    for sha, rows in entries:
+        ids = rows.ids
+        params += [sha, rows.document, *(rows.columns[name] for name in fields), rows.columns["headers"],
+                   rows.columns["body"], ids["message_id"], ids["message_id_key"], ids["in_reply_to"],
+                   ids["references"]]
+    sql = (
+        f", index_rows ({_PG_INDEX_COLUMNS}) AS (VALUES {', '.join([marks] * len(entries))})"  # noqa: S608
+        f", indexed AS (SELECT c.id, r.* FROM {source} c JOIN index_rows r ON r.sha256 = c.sha256)"
+        f", index_doc AS (INSERT INTO store_search (content_id, doc) SELECT id, {_pg_document('doc')} FROM indexed)"
+        f", index_fields AS (INSERT INTO store_searchfields (content_id, {', '.join(fields)})"
+        f" SELECT id, {', '.join(fields)} FROM indexed)"
+        ", index_text AS (INSERT INTO store_searchtext (content_id, headers, body) SELECT id, headers, body FROM indexed)"
+        ', index_ids AS (INSERT INTO store_searchids (content_id, message_id, message_id_key, in_reply_to, "references")'
+        " SELECT id, message_id, message_id_key, in_reply_to, refs FROM indexed)"
+    )
+    return sql, params
 
 
 def do_index_words(content_id: int, text: str) -> None:
