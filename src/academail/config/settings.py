@@ -98,6 +98,10 @@ DELIVERY_WORKERS = env_int("ACADEMAIL_DELIVERY_WORKERS", -1)
 # its default delivery workers, so two MX processes on 2 cores start none
 # instead of one each (4 busy processes on 2 cores).
 SERVE_PROCESSES = max(1, env_int("ACADEMAIL_SERVE_PROCESSES", 1))
+# PostgreSQL: the delivery writer's connection prepares each statement it has
+# run this many times (delivery/batcher.py); -1: none, for a PgBouncer older
+# than 1.21 in transaction mode between the MX and PostgreSQL.
+DB_PREPARE_THRESHOLD = env_int("ACADEMAIL_DB_PREPARE_THRESHOLD", 5)
 SPAM_FILTER = env_bool("ACADEMAIL_SPAM_FILTER", True)  # off: no verdicts at all (benchmarks, a relay that filters)
 SPAM_JUNK_SCORE = env_float("ACADEMAIL_SPAM_JUNK_SCORE", 5.0)
 SPAM_REJECT_SCORE = env_float("ACADEMAIL_SPAM_REJECT_SCORE", 15.0)

@@ -117,6 +117,7 @@ class DeliveryBatcher:
         # The writer keeps its connection across batches (CONN_MAX_AGE); one that
         # broke or aged is dropped here and made anew.
         close_old_connections()
+        _prepare_statements()
         results: list[tuple[_Job, Any]] = []
         # A savepoint per job keeps one bad delivery from sinking the others;
         # a job alone in its batch needs none (its failure rolls the whole
@@ -162,6 +163,27 @@ class _StatementCount:
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         self.count += len(params) if many and isinstance(params, (list, tuple)) else 1
         return execute(sql, params, many, context)
+
+
+def _prepare_statements() -> None:
+    """On PostgreSQL, the writer's connection binds parameters in the server
+    and prepares each statement it has run ``DB_PREPARE_THRESHOLD`` times
+    (psycopg's ``prepare_threshold``): the writer runs the same dozen
+    statements for every delivery, and a prepared one is neither parsed nor
+    planned again (docs/design.md, "Prepared statements for the delivery
+    writer"). Only this connection: Django's default, client-side binding and
+    no prepared statement, stays for every other one. Set again after a
+    reconnection (a new psycopg connection)."""
+    threshold = settings.DB_PREPARE_THRESHOLD
+    if connection.vendor != "postgresql" or threshold < 0:
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor  # psycopg, PostgreSQL only
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.cursor_factory is not ServerBindingCursor:
+        raw.cursor_factory = ServerBindingCursor
+        raw.prepare_threshold = threshold
 
 
 def _in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
