@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import parseaddr
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -244,12 +245,21 @@ def compiled_for(account_id: int) -> Program | ScriptError | None:
 
 def accounts_with_filters(account_ids: list[int]) -> set[int]:
     """Which of these accounts have an active script (one query): a circular
-    to 10,000 people only runs the filters of those who wrote some."""
-    return set(
-        SieveScript.objects.filter(account_id__in=account_ids, active=True)
-        .exclude(content="")
-        .values_list("account_id", flat=True)
-    )
+    to 10,000 people only runs the filters of those who wrote some.
+
+    Raw SQL: the delivery writer asks it for every message, and the ORM's
+    query building cost 0.58 ms of Python a call against 0.05 for the query
+    itself (bench/README.md, issue 21 item 2)."""
+    if not account_ids:
+        return set()
+    marks = ", ".join(["%s"] * len(account_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account_id FROM {SieveScript._meta.db_table}"  # noqa: S608 (fixed name, placeholders)
+            f" WHERE account_id IN ({marks}) AND active AND content <> ''",
+            list(account_ids),
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
 
 
 def decide(

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from academail.accounts.models import Account, Role, Status
@@ -47,14 +47,22 @@ class ActiveForward:
 
 def forwards_for(account_ids: Iterable[int]) -> dict[int, ActiveForward]:
     """The confirmed forwards among these accounts: one query (the unique
-    account index, joined to the account for its address)."""
+    account index, joined to the account for its address). Raw SQL: the
+    delivery writer asks it for every message, and the ORM's query building
+    cost 0.68 ms of Python a call, ten times the query (bench/README.md)."""
     ids = list(account_ids)
     if not ids:
         return {}
-    rows = Forwarding.objects.filter(account_id__in=ids, confirmed_at__isnull=False).values_list(
-        "account_id", "account__address", "target", "keep_copy"
-    )
-    return {row[0]: ActiveForward(*row) for row in rows}
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.account_id, a.address, f.target, f.keep_copy FROM {Forwarding._meta.db_table} f"  # noqa: S608
+            f" JOIN {Account._meta.db_table} a ON a.id = f.account_id"
+            f" WHERE f.account_id IN ({marks}) AND f.confirmed_at IS NOT NULL",
+            ids,
+        )
+        rows = cursor.fetchall()
+    return {int(row[0]): ActiveForward(int(row[0]), row[1], row[2], bool(row[3])) for row in rows}
 
 
 def already_forwarded(fields: Iterable[tuple[str, str]], address: str) -> bool:
