@@ -15,7 +15,9 @@ mailbox, and that every IDLE session was told of its deliveries.
 Phases run one after the other (import; IDLE sessions opened and held; SMTP
 peak with the sessions held; webmail views with the sessions held), so each
 protocol's figures are its own. The machine is shared: the load average is
-printed, and CPU seconds per process beside the wall clock.
+printed, and CPU seconds per process beside the wall clock. PostgreSQL's CPU
+is the whole server's (``pg server``, every database on it), since backends
+end and start during a phase.
 """
 
 from __future__ import annotations
@@ -427,13 +429,20 @@ def web_views(ports: list[int], people: list[tuple[str, str]], clients: int, sec
 # --- main -----------------------------------------------------------------------------
 
 
+PG_SERVER_NOTE = ("pg server: the whole PostgreSQL server's CPU (postmaster, living and ended backends, "
+                  "other databases' work included)")
+
+
 def cpu_now(processes: list[tuple[str, subprocess.Popen[bytes]]]) -> dict[str, float]:
     """CPU seconds so far: each kind of server process (with its workers),
-    their PostgreSQL backends, and this process (the load generators)."""
+    the whole PostgreSQL server (``c.pg_server_cpu``: the web process keeps
+    its connections for CONN_MAX_AGE while backends come and go, so counting
+    the backends alive at the end of a phase missed most of its work), and
+    this process (the load generators)."""
     seconds: dict[str, float] = Counter()
     for kind, process in processes:
         seconds[kind] += c.tree_cpu_seconds(process.pid)
-    seconds["postgres"] = sum(v for v in c.pg_backend_cpu().values() if v == v)  # NaN: a backend that ended
+    seconds["pg server"] = c.pg_server_cpu()
     seconds["generators"] = time.process_time()
     return seconds
 
@@ -490,6 +499,7 @@ def main() -> int:
         took = c.migrate()
         c.setup_django()
         print(f"setup    {c.db_label()}; {c.machine_label()}; migrate {took:.1f} s; load {os.getloadavg()[0]:.1f}")
+        print(f"note     {PG_SERVER_NOTE}")
 
         lines = min(args.import_lines or args.accounts, args.accounts)
         wall, cpu = import_accounts(lines, home)

@@ -50,15 +50,6 @@ def fill_inboxes(people: list[tuple[str, str]], each: int) -> None:
                 do_store(prepared, [Placement(account.pk, inbox.pk)], internaldate=prepared.parsed.date)
 
 
-def cpu(process: subprocess.Popen[bytes]) -> dict[str, float]:
-    """load_academie's CPU counts for one web process and the generators, with
-    the whole PostgreSQL server's in place of its living backends' (``pg
-    server``: backends that ended are in it, and other databases' work too)."""
-    counts = dict(load.cpu_now([("web", process)]))
-    counts.pop("postgres", None)
-    return {**counts, "pg server": c.pg_server_cpu()}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", action="append", help="a checkout to serve (repeat: one web process each); "
@@ -88,6 +79,7 @@ def main() -> int:
         connections.close_all()
         print(f"setup    {c.db_label()}; {c.machine_label()}; migrate {took:.1f} s; {args.accounts:,} accounts, "
               f"{args.signed_in} signed in with {args.messages_each} messages each; load {os.getloadavg()[0]:.1f}")
+        print(f"note     {load.PG_SERVER_NOTE}")
         with contextlib.ExitStack() as stack:
             servers = []
             for n, source in enumerate(sources):
@@ -106,8 +98,9 @@ def main() -> int:
                                                 "-d", str(int(args.seconds + 15))], stdout=subprocess.DEVNULL)
                     before: dict[str, float] = {}
                     latencies, errors = load.web_views([port], people, args.clients, args.seconds,
-                                                       signed_in=lambda b=before, p=process: b.update(cpu(p)))
-                    after = cpu(process)
+                                                       signed_in=lambda b=before, p=process: b.update(
+                                                           load.cpu_now([("web", p)])))
+                    after = load.cpu_now([("web", process)])
                     if spy:
                         spy.wait()
                     print(f"round {round_} {source.name:>12}: {len(latencies) / args.seconds:5.1f} views/s, "
