@@ -22,18 +22,23 @@ from tests.webmail.conftest import box_of, deliver
 
 
 @contextlib.contextmanager
-def running_asgi() -> Iterator[str]:
-    """uvicorn serving ``academail.config.asgi`` on loopback, in a thread; yields its base URL."""
+def running_asgi(*, keep_connections: bool = False) -> Iterator[str]:
+    """uvicorn serving ``academail.config.asgi`` on loopback, in a thread; yields its base URL.
+
+    The web threads (``config.asgi``) keep their database connection between
+    requests, as in production, only with ``keep_connections``; otherwise
+    each request closes it (CONN_MAX_AGE 0), so that no connection made for
+    one test outlives it. Either way they are closed at the end: a test
+    database cannot be dropped while a connection to it is open."""
     import uvicorn
     from django.db import connections
 
     from academail.config.asgi import application
 
-    # Django's advice under ASGI: no persistent connections (each request runs in
-    # a thread of its own, whose connection would outlive it until collected).
     database = connections.settings["default"]
     saved_age = database.get("CONN_MAX_AGE", 0)
-    database["CONN_MAX_AGE"] = 0
+    if not keep_connections:
+        database["CONN_MAX_AGE"] = 0
     port = free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                             timeout_graceful_shutdown=1)
@@ -49,6 +54,9 @@ def running_asgi() -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+        for executor in application.threads.executors:
+            # A lambda: ``connection`` resolves to the calling thread's connection.
+            executor.submit(lambda: connection.close()).result(10)
         database["CONN_MAX_AGE"] = saved_age
 
 
