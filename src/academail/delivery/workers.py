@@ -180,7 +180,8 @@ class Workers:
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker process (a module-level function,
-        picklable arguments, no database). Raises WorkerCrashed when the
+        picklable arguments; the database only through ``read_only``'s
+        connection, for reads). Raises WorkerCrashed when the
         worker died (the pool is made anew for the next call)."""
         pool = self._current()
         loop = asyncio.get_running_loop()
