@@ -19,7 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from academail.delivery.authcheck import Verdict as AuthVerdict
 from academail.delivery.dns import FakeResolver
@@ -34,8 +35,9 @@ from academail.delivery.workers import (
     shared,
 )
 from academail.mime.parse import parse_message
-from academail.protection import classifier, spam
-from academail.protection.models import ACADEMIE_SCOPE, TrainingTotals
+from academail.protection import classifier, domains, spam
+from academail.protection.authresults import read_auth
+from academail.protection.models import ACADEMIE_SCOPE, Correspondent, SenderRule, TrainingTotals
 from academail.smtp import codes
 from academail.store.models import Content, Message
 from tests.conftest import build_message
@@ -156,6 +158,44 @@ def test_a_worker_judges_the_recipients_as_the_serving_process_would(workers, tr
     assert run(workers.analyse(spammy, PASSING, screen=True)).judged is None  # no recipients given: not judged
 
 
+def test_a_worker_reads_what_the_screening_needs_and_the_serving_process_reads_nothing(
+    workers, transactional_db, make_account,
+):
+    """Given the recipients, the worker also makes the screening's reads
+    (``spam.read``: a colleague's name, the sender domain's history, the
+    recipient's lists and correspondents, the classifiers' totals) in one
+    statement; the serving process then decides without a query, and
+    decides as it would have reading them itself."""
+    make_account("Julie", "Martin")
+    recipient = make_account("Paul", "Durand")
+    sender = "julie.martin@messagerie-gratuite.example"
+    with transaction.atomic():
+        SenderRule.objects.create(account=recipient, sender=sender, kind=SenderRule.Kind.ACCEPT)
+        Correspondent.objects.create(account=recipient, address=sender)
+        domains.do_count("messagerie-gratuite.example", read_auth(PASSING))
+        for _ in range(classifier.MIN_TRAINING):
+            classifier.do_count([ACADEMIE_SCOPE, recipient.pk], spam.message_tokens(parse_message(STRANGER)),
+                                spam=1, ham=1)
+    analysis = run(workers.analyse(COLLEAGUE, PASSING, screen=True, accounts=[recipient.pk]))
+    assert analysis.reads is not None and analysis.reads.accounts == (recipient.pk,)
+    assert set(analysis.reads.found) == {"staff", "domain", "totals", "standing"}
+    assert analysis.reads == spam.read(parse_message(COLLEAGUE), analysis.looked, [recipient.pk], totals=True)
+    local = [Recipient(recipient.address, recipient.pk)]
+    with CaptureQueriesContext(connection) as queries:
+        pooled = prepare_route(COLLEAGUE, local, [], mail_from=sender, trace=PASSING, sign=False, screen=True,
+                               analysis=analysis)
+    assert [q["sql"] for q in queries.captured_queries] == []
+    inline = prepare_route(COLLEAGUE, local, [], mail_from=sender, trace=PASSING, sign=False, screen=True)
+    assert pooled.screening == inline.screening
+    staff = [w.params["name"] for w in pooled.screening.findings.warnings if w.code == "DISPLAY_NAME_STAFF"]
+    assert staff == ["Julie Martin"]
+    # The domain's history was read: not its first message, no DOMAIN_FIRST_SEEN nor NEW_DOMAIN.
+    assert not {r.code for r in pooled.screening.reasons} & {"DOMAIN_FIRST_SEEN"}
+    assert "NEW_DOMAIN" not in {w.code for w in pooled.screening.findings.warnings}
+    (verdict,) = spam.verdicts(pooled.screening, [recipient.pk]).values()
+    assert {"USER_ACCEPT"} <= {r.code for r in verdict.reasons}
+
+
 def test_a_worker_whose_read_fails_leaves_it_to_the_serving_process(tmp_path, transactional_db, make_account):
     """A worker whose database cannot be opened answers without ``judged``;
     the serving process then reads the counts itself (``spam.screen``)."""
@@ -168,7 +208,7 @@ def test_a_worker_whose_read_fails_leaves_it_to_the_serving_process(tmp_path, tr
         analysis = pool.submit(_analyse, STRANGER, PASSING, True, [account.pk]).result(60)
     finally:
         pool.shutdown()
-    assert analysis.looked is not None and analysis.judged is None
+    assert analysis.looked is not None and analysis.judged is None and analysis.reads is None
     route = prepare_route(STRANGER, [Recipient(account.address, account.pk)], [], mail_from="x@exemple.example",
                           trace=PASSING, sign=False, screen=True, analysis=analysis)
     assert route.screening.judged is not None and route.screening.judged.accounts == {account.pk}

@@ -27,7 +27,7 @@ from academail.forwarding import srs
 from academail.mime.parse import ParsedMessage
 from academail.protection import spam
 from academail.protection.classifier import Judged
-from academail.protection.spam import Look, Screening
+from academail.protection.spam import Look, Reads, Screening
 from academail.protection.warnings import do_remember as do_remember_warnings
 from academail.store.blobs import blob_store
 from academail.store.errors import QuotaExceeded
@@ -296,6 +296,7 @@ def check_spam(
     recipients: Sequence[Recipient] = (),
     looked: Look | None = None,
     judged: Judged | None = None,
+    reads: Reads | None = None,
 ) -> Screening:
     """Screen mail from outside once, before storing it (``protection.spam``):
     raises DeliveryRefused (``Refusal.SPAM``) for mail above the reject score
@@ -304,14 +305,16 @@ def check_spam(
     message's phishing warnings (computed from ``raw``, the message's bytes,
     read from the blob when not given). ``recipients``, when known, have
     their own classifiers read in the same query (and go to rspamd).
-    ``looked``: the pure part (``spam.look``), and ``judged``, the
-    classifier's probabilities for ``recipients``, made by a delivery worker
-    process. Needs no transaction (reads the classifier's counts)."""
+    ``looked``: the pure part (``spam.look``), ``judged``, the
+    classifier's probabilities for ``recipients``, and ``reads``, the rows
+    the screening needs (``spam.read``), made by a delivery worker process.
+    Needs no transaction (reads the classifier's counts)."""
     if raw is None:
         raw = blob_store().get(prepared.sha256)
     screening = spam.screen(
         prepared.parsed, prefix, envelope_from=envelope_from, raw=raw,
         recipients=[(r.address, r.account_id) for r in recipients], looked=looked, judged=judged,
+        reads=reads,
     )
     if screening.reject:
         raise DeliveryRefused(Refusal.SPAM, spam.REJECT_TEXT)

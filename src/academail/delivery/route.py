@@ -178,6 +178,7 @@ def prepare_route(
         check_spam(
             prepared, trace, envelope_from=mail_from, raw=raw, recipients=local,
             looked=analysis.looked if analysis else None, judged=analysis.judged if analysis else None,
+            reads=analysis.reads if analysis else None,
         ) if prepared and screen else None
     )
     queued = b""

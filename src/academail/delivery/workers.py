@@ -7,25 +7,28 @@ core instead of one GIL.
 What crosses to a worker is the message's bytes, our per-delivery prefix
 and the recipients' account ids (known at RCPT time); what comes back is an
 ``Analysis`` (the parsed message, its search index rows folded,
-``spam.Look`` and ``classifier.Judged``), all picklable. A worker writes
-nothing: no blob, no row, no DNS question. Its one database connection is
-read-only (``read_only``: SQLite opened with ``mode=ro`` and
+``spam.Look``, ``spam.Reads`` and ``classifier.Judged``), all picklable. A
+worker writes nothing: no blob, no row, no DNS question. Its one database
+connection is read-only (``read_only``: SQLite opened with ``mode=ro`` and
 ``query_only``, PostgreSQL sessions with ``default_transaction_read_only``)
-and serves only ``classifier.judge``, in autocommit, outside any
-transaction: each worker keeps its own generation-checked cache of token
-counts (``classifier.read_counts``), so a learning committed before a
-message's screening starts is seen by it, in whichever process. The blob
-write, the domain history, the directory lookup of a display name, the
-recipients' lists and every write stay in the serving process, which alone
-decides and commits, so a message is durable before ``250`` exactly as
-without workers.
+and serves only the screening's reads (``spam.read``: the directory's staff
+of a display name, the sender domain's history, the recipients' lists and
+correspondents, the classifiers' totals, in one statement) and
+``classifier.judge``, in autocommit, outside any transaction: each worker
+keeps its own generation-checked cache of token counts
+(``classifier.read_counts``), so a learning committed before a message's
+screening starts is seen by it, in whichever process. The blob write and
+every write stay in the serving process, which alone decides and commits,
+so a message is durable before ``250`` exactly as without workers.
 
 Why the counts are read here (they were not, until the trained filter was
 measured): the MX's rate is bound by the serving process's GIL, and with
 trained classifiers the count reads and probabilities were most of what
 the filter added to it (about 5 ms of 14 a message, bench/README.md, issue
-13), while the worker had a core to spare. A worker whose read fails
-returns no ``Judged``; the serving process then reads as without workers.
+13), while the worker had a core to spare; the screening's other reads
+followed for the same reason (issue 13, eighth session). A worker whose
+read fails returns neither ``Reads`` nor ``Judged``; the serving process
+then reads as without workers.
 
 A worker that dies (killed, out of memory, a crash in C) breaks the pool:
 the deliveries it held fail with ``WorkerCrashed`` (the MX answers
@@ -57,7 +60,7 @@ from academail.mime.parse import ParsedMessage, parse_message
 
 if TYPE_CHECKING:
     from academail.protection.classifier import Judged
-    from academail.protection.spam import Look
+    from academail.protection.spam import Look, Reads
     from academail.store.search import IndexRows
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,7 @@ class Analysis:
     looked: Look | None  # with ``screen`` only
     index: IndexRows | None = None  # the search index rows (``search.index_rows``), should the content be new
     judged: Judged | None = None  # with ``accounts`` (and a worker whose read succeeded) only
+    reads: Reads | None = None  # likewise: ``spam.read``'s rows, the totals behind ``judged`` among them
 
 
 def analyse(
@@ -99,19 +103,27 @@ def analyse(
 
     parsed = parse_message(raw)
     looked = spam.look(parsed, prefix, raw) if screen else None
-    judged = _judge(looked.tokens, accounts) if looked is not None and accounts is not None else None
-    return Analysis(parsed, looked, search.index_rows(parsed), judged)
+    reads, judged = (
+        _read_and_judge(parsed, looked, accounts) if looked is not None and accounts is not None else (None, None)
+    )
+    return Analysis(parsed, looked, search.index_rows(parsed), judged, reads)
 
 
-def _judge(tokens: Sequence[int], accounts: Sequence[int]) -> Judged | None:
-    from academail.protection import classifier
+def _read_and_judge(parsed: ParsedMessage, looked: Look, accounts: Sequence[int]) -> tuple[Reads | None, Judged | None]:
+    """``spam.read`` (the totals with the other reads, one statement) and
+    ``classifier.judge`` for ``accounts``; (None, None) when a read fails
+    (the serving process then reads)."""
+    from academail.protection import classifier, spam
 
+    wanted = tuple(sorted(set(accounts)))
     try:
-        return classifier.judge(tokens, accounts)
+        reads = spam.read(parsed, looked, wanted, totals=True)
+        totals = classifier.totals_in(reads.found["totals"]) if "totals" in reads.found else None
+        return reads, classifier.judge(looked.tokens, wanted, totals=totals)
     except DatabaseError:
-        log.exception("a delivery worker could not read the classifier's counts; the serving process reads them")
+        log.exception("a delivery worker could not read the screening's rows; the serving process reads them")
         connection.close()  # the next message connects anew
-        return None
+        return None, None
 
 
 def default_count(processes: int | None = None) -> int:

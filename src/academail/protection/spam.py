@@ -240,6 +240,50 @@ def look(parsed: ParsedMessage, prefix: bytes = b"", raw: bytes | None = None) -
     return Look(sender, auth, tuple(reasons), tokens, findings)
 
 
+@dataclass(frozen=True)
+class Reads:
+    """The rows ``screen`` reads for one message, all in one statement
+    (``read``): picklable, so that a delivery worker process reads them on
+    its read-only connection and the serving process only decides.
+    ``found``: each part's rows as ``together.select_together`` gives them
+    (a part that was not asked is absent); ``accounts``: the recipients
+    they were read for."""
+
+    found: dict[str, list[tuple[str | None, ...]]]
+    accounts: tuple[int, ...]
+
+
+def _from_outside(auth: Auth, domain: str) -> bool:
+    # Domain history: mail through our MX only (the one with our authentication results).
+    return auth.present and bool(domain) and not phishing.is_academie(domain)
+
+
+def read(parsed: ParsedMessage, looked: Look, accounts: Sequence[int], *, totals: bool) -> Reads:
+    """Everything ``screen`` needs from the database for ``looked`` and the
+    recipients' ``accounts`` (sorted, distinct), in one statement
+    (``together``; a delivery from outside paid one statement each,
+    bench/README.md, issue 13): the directory's staff of a display name, the
+    sender domain's history, with ``totals`` the classifiers' totals, and
+    the recipients' lists, correspondents and reported senders. Reads only:
+    a delivery worker runs it on its read-only connection, the serving
+    process without workers. Needs no transaction."""
+    sender = looked.sender
+    domain = sender.rpartition("@")[2]
+    parts: dict[str, together.Part] = {}
+    pairs = phishing.pending_staff(looked.findings, parsed)
+    staff = staff_named_query(pairs) if pairs else None
+    if staff is not None:
+        parts["staff"] = (*staff, 3)
+    if _from_outside(looked.auth, domain):
+        parts["domain"] = (*domains.history_query(domain), 4)
+    small = len(accounts) + 1 <= classifier.SCOPE_CHUNK  # a circular's recipients: the usual chunked reads
+    if small and totals:
+        parts["totals"] = (*classifier.totals_query([ACADEMIE_SCOPE, *accounts]), 4)
+    if small and sender and accounts:
+        parts["standing"] = (*_standing_query(accounts, sender, domain), 3)
+    return Reads(together.select_together(parts), tuple(accounts))
+
+
 def screen(
     parsed: ParsedMessage,
     prefix: bytes = b"",
@@ -249,6 +293,7 @@ def screen(
     recipients: Sequence[tuple[str, int]] = (),
     looked: Look | None = None,
     judged: classifier.Judged | None = None,
+    reads: Reads | None = None,
 ) -> Screening:
     """Look at one message once, before storing it: spam rules, the
     classifier's probabilities for the académie and the ``recipients``
@@ -256,45 +301,31 @@ def screen(
     scopes' counts, the totals read with the other reads) and, given the
     message's ``raw`` bytes, its phishing warnings. With rspamd, the
     recipients go with the message (``rspamd.check``). ``looked``:
-    ``look``'s result for these very arguments, and ``judged``
-    (``classifier.judge`` of its tokens), when a delivery worker process
-    computed them (otherwise computed here). Needs no transaction; never
-    raises for a message's content."""
+    ``look``'s result for these very arguments, ``judged``
+    (``classifier.judge`` of its tokens) and ``reads`` (``read``), when a
+    delivery worker process made them (otherwise made here). Needs no
+    transaction; never raises for a message's content."""
     if looked is None:
         looked = look(parsed, prefix, raw)
     sender, auth = looked.sender, looked.auth
     reasons = list(looked.reasons)
     domain = sender.rpartition("@")[2]
-    # Domain history: mail through our MX only (the one with our authentication results).
-    outside = auth.present and bool(domain) and not phishing.is_academie(domain)
-    accounts = sorted({account_id for _, account_id in recipients})
-    scopes = [ACADEMIE_SCOPE, *accounts]
-    # Every read below in one statement (``together``): a delivery from
-    # outside paid one statement each (bench/README.md, issue 13).
-    parts: dict[str, together.Part] = {}
-    pairs = phishing.pending_staff(looked.findings, parsed)
-    staff = staff_named_query(pairs) if pairs else None
-    if staff is not None:
-        parts["staff"] = (*staff, 3)
-    if outside:
-        parts["domain"] = (*domains.history_query(domain), 4)
-    small = len(scopes) <= classifier.SCOPE_CHUNK  # a circular's recipients: the usual chunked reads
-    if small and judged is None and not rspamd.enabled():
-        parts["totals"] = (*classifier.totals_query(scopes), 4)
-    if small and sender and accounts:
-        parts["standing"] = (*_standing_query(accounts, sender, domain), 3)
-    found = together.select_together(parts)
+    outside = _from_outside(auth, domain)
+    accounts = tuple(sorted({account_id for _, account_id in recipients}))
+    if reads is None or reads.accounts != accounts:
+        reads = read(parsed, looked, accounts, totals=judged is None and not rspamd.enabled())
+    found = reads.found
     findings = (
-        phishing.settled(looked.findings, staff_named_in(found["staff"]) if staff else None)
+        phishing.settled(looked.findings, staff_named_in(found["staff"]) if "staff" in found else None)
         if looked.findings is not None else None
     )
-    past = domains.history_in(found["domain"]) if outside else None
+    past = domains.history_in(found.get("domain", ())) if outside else None
     if outside:
         reasons.extend(_domain_reasons(past))
     if findings is not None and outside and past is None:
         findings.warnings.append(phishing.Warning("NEW_DOMAIN", phishing.INFO, {"domain": domain[:253]}))
     standing = tuple((int(str(a)), str(k), str(v)) for a, k, v in found.get("standing", ()))
-    standing_of = frozenset(accounts) if "standing" in parts else frozenset()
+    standing_of = frozenset(accounts) if "standing" in found else frozenset()
     if raw is not None and rspamd.enabled():
         answer = rspamd.check(raw, prefix=prefix, envelope_from=envelope_from,
                               recipients=[address for address, _ in recipients])
@@ -303,7 +334,7 @@ def screen(
                              standing=standing, standing_of=standing_of)
     tokens = looked.tokens
     if judged is None:
-        totals = classifier.totals_in(found["totals"]) if "totals" in parts else None
+        totals = classifier.totals_in(found["totals"]) if "totals" in found else None
         judged = classifier.judge(tokens, accounts, totals=totals)
     return Screening(sender, auth, tuple(reasons), tokens, judged, findings,
                      standing=standing, standing_of=standing_of)
