@@ -55,26 +55,47 @@ def _chi2q(x2: float, freedom: int) -> float:
     return min(total, 1.0)
 
 
+# A token's f(w) and its distance from 0.5 depend on its two counts and its
+# scope's totals alone, and a message's 500 tokens share a few dozen count
+# pairs: per totals, each pair is computed once (``_scored_pairs``).
+_scored: dict[tuple[float, float], dict[tuple[float, float], tuple[float, float] | None]] = {}
+SCORED_TABLES = 256  # totals kept (the académie's and recent people's), then all dropped
+SCORED_PAIRS = 100_000  # pairs kept per totals, then that table dropped
+
+
+def _scored_pairs(nspam: float, nham: float) -> dict[tuple[float, float], tuple[float, float] | None]:
+    table = _scored.get((nspam, nham))
+    if table is None or len(table) > SCORED_PAIRS:
+        if len(_scored) >= SCORED_TABLES:
+            _scored.clear()
+        table = _scored[(nspam, nham)] = {}
+    return table
+
+
 def probability(counts: Counts) -> float | None:
     """Spam probability in [0, 1] from the counts of a message's tokens, or
     None while the scope has not learned enough."""
     if not counts.trained:
         return None
     nspam, nham = counts.spam_messages, counts.ham_messages
+    table = _scored_pairs(nspam, nham)
+    pairs = counts.tokens.values()
     # Robinson's f(w) = (s/2 + n p) / (s + n), with p = spam rate / (spam
-    # rate + ham rate) = spam nham / (spam nham + ham nspam); kept by its
-    # distance from 0.5 (one tuple per token: the loop is most of the cost).
+    # rate + ham rate) = spam nham / (spam nham + ham nspam); kept with its
+    # distance from 0.5 when that is at least MIN_DEVIATION.
     half = STRENGTH * 0.5
-    scored: list[tuple[float, float]] = []
-    for spam, ham in counts.tokens.values():
+    for pair in set(pairs).difference(table):  # a dict argument: only this message's pairs are walked
+        spam, ham = pair
         n = spam + ham
         if n <= 0:
+            table[pair] = None
             continue
         weighted = spam * nham
         f = (half + n * weighted / (weighted + ham * nspam)) / (STRENGTH + n)
         distance = abs(f - 0.5)
-        if distance >= MIN_DEVIATION:
-            scored.append((distance, f))
+        table[pair] = (distance, f) if distance >= MIN_DEVIATION else None
+    # In C: each token's entry, the Nones dropped.
+    scored = list(filter(None, map(table.__getitem__, pairs)))
     if not scored:
         return 0.5
     if len(scored) > INTERESTING:
