@@ -57,12 +57,20 @@ HAM_PHRASES = [
 CORPUS = c.REPO / "tests" / "data" / "protection"
 
 
-def make(rng: random.Random, spam: bool, index: int) -> bytes:
+def make(rng: random.Random, spam: bool, index: int, long: bool = False) -> bytes:
     subjects, phrases = (SPAM_SUBJECTS, SPAM_PHRASES) if spam else (HAM_SUBJECTS, HAM_PHRASES)
     other = HAM_PHRASES if spam else SPAM_PHRASES
     body = [rng.choice(phrases) for _ in range(rng.randint(3, 8))]
     if rng.random() < 0.3:  # a borrowed phrase from the other side
         body.insert(rng.randrange(len(body)), rng.choice(other))
+    if long:
+        # Real-length mail: 4 to 40 KB of prose both sides share (the bench's
+        # French vocabulary), the message's own phrases spread through it,
+        # some of them past the characters the tokens read (protection.tokens.TEXT_BUDGET).
+        prose = c.french_lines(rng, rng.randint(4_000, 40_000))
+        for phrase in body:
+            prose.insert(rng.randrange(len(prose) + 1), phrase)
+        body = prose
     message = EmailMessage(policy=SMTP)
     domain = rng.choice(["promo-flash.example", "gains.example", "colis-suivi.example"]) if spam else rng.choice(
         ["famille.example", "mairie-villeneuve.example", "education.gouv.fr", "college-exemple.fr"])
@@ -77,9 +85,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--train", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--long", action="store_true",
+                        help="real-length messages: 4-40 KB of shared prose with each message's phrases spread through it")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    items = [(make(rng, i % 2 == 0, i), i % 2 == 0) for i in range(args.messages)]
+    items = [(make(rng, i % 2 == 0, i, args.long), i % 2 == 0) for i in range(args.messages)]
     for path in sorted(CORPUS.glob("*.eml")):
         items.append((path.read_bytes(), path.name.startswith("lure-")))
     rng.shuffle(items)

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
+from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from django.db import connection
@@ -55,15 +56,17 @@ def _chi2q(x2: float, freedom: int) -> float:
     return min(total, 1.0)
 
 
-# A token's f(w) and its distance from 0.5 depend on its two counts and its
-# scope's totals alone, and a message's 500 tokens share a few dozen count
-# pairs: per totals, each pair is computed once (``_scored_pairs``).
-_scored: dict[tuple[float, float], dict[tuple[float, float], tuple[float, float] | None]] = {}
+# A token's f(w), its distance from 0.5 and the logarithms the combining
+# adds depend on its two counts and its scope's totals alone, and a
+# message's 300 tokens share a few dozen count pairs: per totals, each pair
+# is computed once (``_scored_pairs``).
+Scored = tuple[float, float, float, float]  # distance from 0.5, f(w), log f and log (1 - f), f bounded
+_scored: dict[tuple[float, float], dict[tuple[float, float], Scored | None]] = {}
 SCORED_TABLES = 256  # totals kept (the académie's and recent people's), then all dropped
 SCORED_PAIRS = 100_000  # pairs kept per totals, then that table dropped
 
 
-def _scored_pairs(nspam: float, nham: float) -> dict[tuple[float, float], tuple[float, float] | None]:
+def _scored_pairs(nspam: float, nham: float) -> dict[tuple[float, float], Scored | None]:
     table = _scored.get((nspam, nham))
     if table is None or len(table) > SCORED_PAIRS:
         if len(_scored) >= SCORED_TABLES:
@@ -93,17 +96,18 @@ def probability(counts: Counts) -> float | None:
         weighted = spam * nham
         f = (half + n * weighted / (weighted + ham * nspam)) / (STRENGTH + n)
         distance = abs(f - 0.5)
-        table[pair] = (distance, f) if distance >= MIN_DEVIATION else None
-    # In C: each token's entry, the Nones dropped.
+        bounded = min(max(f, 0.0001), 0.9999)
+        table[pair] = (distance, f, math.log(bounded), math.log(1.0 - bounded)) if distance >= MIN_DEVIATION else None
+    # In C: each token's entry, the Nones dropped; the most telling first
+    # when there are more than INTERESTING.
     scored = list(filter(None, map(table.__getitem__, pairs)))
     if not scored:
         return 0.5
     if len(scored) > INTERESTING:
         scored.sort(reverse=True)
         del scored[INTERESTING:]
-    chosen = [min(max(f, 0.0001), 0.9999) for _, f in scored]
-    h = _chi2q(-2.0 * sum(map(math.log, chosen)), 2 * len(chosen))
-    s = _chi2q(-2.0 * sum(map(math.log, [1.0 - f for f in chosen])), 2 * len(chosen))
+    h = _chi2q(-2.0 * sum(map(itemgetter(2), scored)), 2 * len(scored))
+    s = _chi2q(-2.0 * sum(map(itemgetter(3), scored)), 2 * len(scored))
     return (1.0 + h - s) / 2.0
 
 
@@ -182,7 +186,7 @@ def read_counts(
     """Counts of ``tokens`` per scope: one query for the totals (with each
     scope's generation), then the tokens no cache holds (raw SQL over the
     (scope, token) index: the ORM's per-value work was most of the cost of
-    500 tokens): the académie's first, then people's own for the tokens the
+    300 tokens): the académie's first, then people's own for the tokens the
     académie knows only, per ``SCOPE_CHUNK`` scopes (a circular to 40,000
     people stays under SQLite's 32,766 parameters). ``totals``: every
     scope's totals, already read (``totals_query``, sent with a delivery's
@@ -192,7 +196,7 @@ def read_counts(
 
     A person's count of a token never exceeds the académie's (every
     learning counts in both: ``do_count``), so a token the académie never
-    counted is not asked of anyone: of a message's 500 tokens, the words and
+    counted is not asked of anyone: of a message's 300 tokens, the words and
     bigrams nobody has learned yet cost one probe, not one per recipient.
 
     The cache (``_cached``): a scope's counts change only when it learns,
@@ -246,7 +250,7 @@ def _fill(
             missing[scope] = tokens
             continue
         entry = entries[scope] = _cached(scope, found[scope].generation)
-        # In C where it can be (``map``, ``compress``): 500 tokens a scope.
+        # In C where it can be (``map``, ``compress``): 300 tokens a scope.
         held = list(map(entry.tokens.get, tokens))  # None: not cached; (): counted nowhere
         # ``compress`` keeps the tokens with counts (None and () are false).
         per_scope[scope].update(cast("Iterable[tuple[int, tuple[float, float]]]",
@@ -264,7 +268,7 @@ def _fill(
         f"WHERE scope IN ({scope_marks}) AND token IN ({token_marks})",
         [*missing, *asked],
     )
-    # The driver's integers as they come (no float() per row: 500 to 1,000
+    # The driver's integers as they come (no float() per row: 300 to 600
     # rows a message; the arithmetic takes ints alike).
     rows: dict[int, dict[int, tuple[int, int]]] = {scope: {} for scope in missing}
     for scope, token, spam, ham in cursor.fetchall():

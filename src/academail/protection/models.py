@@ -25,7 +25,7 @@ class TokenCount(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "token"], name="protection_token_once")]
-        # Screening reads (scope, token) -> (spam, ham) for 500 tokens per
+        # Screening reads (scope, token) -> (spam, ham) for 300 tokens per
         # scope: from this index alone, without a second seek into the table
         # per token (half the cost on SQLite; an index-only scan on PostgreSQL).
         indexes = [models.Index(fields=["scope", "token", "spam", "ham"], name="protection_token_counts")]
