@@ -71,6 +71,10 @@ CREDENTIAL_TERMS = ("mot de passe", "numen", "identifiant", "code d'acces", "vos
                     "boite pleine", "boite aux lettres est pleine", "quota", "espace de stockage",
                     "compte desactive", "compte sera desactive", "compte suspendu", "compte sera suspendu",
                     "compte bloque", "mettre a jour vos informations")
+# Words most CREDENTIAL_TERMS contain: a term is looked for only where its
+# word is (one scan of the text instead of eight when "compte" is absent).
+_TERM_WORDS = ("compte", "identifiant", "boite")
+_TERM_WORD = {term: next((w for w in _TERM_WORDS if w in term), None) for term in CREDENTIAL_TERMS}
 URGENCY_TERMS = ("urgent", "immediatement", "sans delai", "24 heures", "24h", "48 heures", "48h",
                  "dernier avertissement", "derniere relance", "sous peine")
 RTL_OVERRIDE = ("\u202e", "\u202d", "\u2066", "\u2067", "\u2068")
@@ -384,7 +388,8 @@ def _lure_checks(parsed: ParsedMessage, external: bool, outside_link: bool) -> l
     if not external:
         return []
     text = _fold(f"{parsed.subject}\n{parsed.search_text[:20_000]}")
-    asks = [t for t in CREDENTIAL_TERMS if t in text]
+    words = {w: w in text for w in _TERM_WORDS}
+    asks = [t for t in CREDENTIAL_TERMS if (_TERM_WORD[t] is None or words[_TERM_WORD[t]]) and t in text]
     if not asks:
         return []
     urgent = [t for t in URGENCY_TERMS if t in text]
