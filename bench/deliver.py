@@ -34,14 +34,18 @@ import os
 import queue
 import random
 import re
+import shutil
 import smtplib
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import _common as c
 
@@ -346,8 +350,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary ACADEMAIL_HOME")
     parser.add_argument("--blobs", default="file", choices=["file", "s3", "file,s3"],
                         help="blob store: files, S3 (moto's server, started here), or both one after the other")
+    parser.add_argument("--filter-ab", type=int, default=0, metavar="PAIRS",
+                        help="the spam filter's cost: two servers (filter off, on) on one home, PAIRS pairs of "
+                        "--messages bursts sent to each in turn (filter_ab)")
     args = parser.parse_args()
 
+    if args.filter_ab:
+        c.banner("bench/deliver.py --filter-ab: the spam filter's cost to MX inbound, interleaved bursts")
+        return 0 if filter_ab(args) else 1
     if "," in args.blobs:  # each in its own process: settings are read once, at import
         figures = {name: _run_child(name) for name in args.blobs.split(",")}
         print("compare  " + ", ".join(f"{name} blobs {rate:.0f} msg/s" for name, rate in figures.items())
@@ -577,6 +587,107 @@ def run(args: argparse.Namespace, blobs: str) -> dict[str, float]:
             "jobs_per_commit": writer["jobs"] / max(writer["commits"], 1),
             "load_before": load_before, "load_after": load_after,
         }
+
+
+def filter_ab(args: argparse.Namespace) -> bool:
+    """The spam filter's cost to inbound throughput, measured so that the
+    machine's drift cancels: two MX servers on one home (same database, same
+    accounts, same trained classifiers), ``ACADEMAIL_SPAM_FILTER=0`` and
+    ``=1``, both started first; then ``--filter-ab`` pairs of bursts of
+    ``--messages`` distinct messages each, one burst to each server in turn
+    (off/on, then on/off: a linear drift cancels too), the idle server doing
+    nothing meanwhile. A pair's two bursts are a few seconds apart, where
+    separate runs were a quarter of a minute apart and this machine's rate
+    moves by 10-20 % from one minute to the next. Prints each pair's rates
+    and on/off ratio, their median, and each side's median CPU per message
+    (serving process, workers); verifies every 250 is stored."""
+    pairs, burst = args.filter_ab, args.messages
+    if args.database_url:
+        raise SystemExit("--filter-ab runs on SQLite: each server gets its own copy of the trained home")
+    with c.bench_home(keep=args.keep) as home, tempfile.TemporaryDirectory(prefix="academail-bench-on-") as other:
+        took = c.migrate()
+        c.setup_django()
+        print(f"setup    home {home}; {c.db_label()}; migrate {took:.1f} s")
+        addresses = c.create_accounts_checked(args.accounts)
+        if args.train:
+            train(args.train, addresses)
+        args.messages = burst * (2 * pairs + 2)  # a warm-up burst each, then the pairs
+        items = generate(args, addresses)
+        print(f"setup    {len(items)} messages generated: {pairs} pairs of bursts of {burst}, "
+              f"after a warm-up burst of {burst} to each server")
+        from django.db import connections
+
+        connections.close_all()
+        # SQLite serves one instance per home: the filter-on server gets a
+        # copy of this one, made now, trained alike.
+        homes = {"off": home, "on": Path(other) / "home"}
+        shutil.copytree(home, homes["on"], ignore=shutil.ignore_patterns("*.lock", "*.log"))
+        os.environ["ACADEMAIL_SERVE_PROCESSES"] = "1"  # one server receives at a time: each its default workers
+        ports = {label: c.free_port() for label in ("off", "on")}
+        metrics = {label: c.free_port() for label in ("off", "on")}
+        everything = {"off": Result(), "on": Result()}
+        figures: dict[str, list[tuple[float, float, float]]] = {"off": [], "on": []}  # rate, serving, workers
+        with contextlib.ExitStack() as stack:
+            servers = {
+                label: stack.enter_context(c.smtp_server(ports[label], env={
+                    "ACADEMAIL_HOME": str(homes[label]), "ACADEMAIL_SPAM_FILTER": "1" if label == "on" else "0",
+                    "ACADEMAIL_METRICS_ALLOW": "127.0.0.1", "ACADEMAIL_METRICS_PORT": str(metrics[label]),
+                }))
+                for label in ("off", "on")
+            }
+            for label, server in servers.items():
+                c.wait_port(metrics[label], server, timeout=120)
+            chunks = iter(items[i:i + burst] for i in range(0, len(items), burst))
+
+            def one_burst(label: str) -> tuple[float, float, float] | None:
+                result = Result()
+                send = _senders(args.client, ports[label], next(chunks), args.clients, args.per_connection, result)
+                pid = servers[label].pid
+                cpu_tree, cpu_main = c.tree_cpu_seconds(pid), c.process_cpu_seconds(pid)
+                started = time.perf_counter()
+                if not send(600):
+                    return None
+                elapsed = time.perf_counter() - started
+                cpu_tree, cpu_main = c.tree_cpu_seconds(pid) - cpu_tree, c.process_cpu_seconds(pid) - cpu_main
+                everything[label].accepted.extend(result.accepted)
+                everything[label].refused.extend(result.refused)
+                accepted = max(len(result.accepted), 1)
+                return len(result.accepted) / elapsed, cpu_main * 1000 / accepted, (cpu_tree - cpu_main) * 1000 / accepted
+
+            for label in ("off", "on"):  # warm-up: worker caches, first connections
+                if one_burst(label) is None:
+                    print("warm-up did not finish in 600 s")
+                    return False
+            ratios = []
+            for pair in range(pairs):
+                order = ("off", "on") if pair % 2 == 0 else ("on", "off")
+                got = {}
+                for label in order:
+                    measured = one_burst(label)
+                    if measured is None:
+                        print("a burst did not finish in 600 s")
+                        return False
+                    got[label] = measured
+                    figures[label].append(measured)
+                ratios.append(got["on"][0] / got["off"][0])
+                print(f"pair     {pair + 1:>2} ({order[0]} first): filter off {got['off'][0]:.0f} msg/s "
+                      f"(serving {got['off'][1]:.1f}, workers {got['off'][2]:.1f} ms/msg), on {got['on'][0]:.0f} msg/s "
+                      f"(serving {got['on'][1]:.1f}, workers {got['on'][2]:.1f} ms/msg): "
+                      f"{(ratios[-1] - 1) * 100:+.1f} %; load {os.getloadavg()[0]:.1f}", flush=True)
+        ok = verify(everything["off"]) and not everything["off"].refused
+        connections.close_all()
+        connections["default"].settings_dict["NAME"] = str(homes["on"] / "academail.sqlite3")
+        ok = verify(everything["on"]) and not everything["on"].refused and ok
+        median = statistics.median(ratios)
+        side = {label: [statistics.median(f[i] for f in figures[label]) for i in range(3)] for label in figures}
+        print(f"result   filter on vs off, {pairs} pairs of {burst}-message bursts: median {(median - 1) * 100:+.1f} % "
+              f"(pairs from {(min(ratios) - 1) * 100:+.1f} to {(max(ratios) - 1) * 100:+.1f} %; "
+              f"goal: no worse than -10 %)")
+        print(f"result   medians: filter off {side['off'][0]:.0f} msg/s, serving {side['off'][1]:.1f} ms/msg, workers "
+              f"{side['off'][2]:.1f}; filter on {side['on'][0]:.0f} msg/s, serving {side['on'][1]:.1f} ms/msg, workers "
+              f"{side['on'][2]:.1f}")
+        connections.close_all()
+        return ok
 
 
 if __name__ == "__main__":

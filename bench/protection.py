@@ -1,6 +1,6 @@
 """Spam protection costs, filter off vs on in the same run.
 
-    .venv/bin/python bench/protection.py [--runs 200] [--messages 600]
+    .venv/bin/python bench/protection.py [--runs 200] [--messages 200] [--pairs 6]
 
 1. Per message: ``protection.spam.screen`` (rules, tokens, the académie's
    and the recipient's classifier counts, the phishing warnings) plus
@@ -17,13 +17,14 @@
    built-in engine (wall time, our CPU, rspamd's CPU per message).
 2. The display-name check ("Julie Martin" <outside address>) against
    ``--accounts`` staff names: one query on the (last_name, first_name) index.
-3. Inbound throughput of the real MX (``bench/deliver.py``, a fresh server
-   each time) with ACADEMAIL_SPAM_FILTER=0 then =1, ``--pairs`` times (4),
-   same machine, same run, the classifiers trained first on ``--train``
-   messages (600: the académie's and each recipient's own; 0 leaves them
-   untrained, which skips the token counts and understates the filter).
-   The figure is the median of the pairs' on/off ratios. Goal: at most
-   10 % lower with the filter on.
+3. Inbound throughput of the real MX (``bench/deliver.py --filter-ab``):
+   two servers, ACADEMAIL_SPAM_FILTER=0 and =1, on copies of one home whose
+   classifiers learned ``--train`` messages first (600: the académie's and
+   each recipient's own; 0 leaves them untrained, which skips the token
+   counts and understates the filter), then ``--pairs`` (6) pairs of
+   ``--messages`` (200) message bursts, one to each server in turn. The
+   figure is the median of the pairs' on/off ratios. Goal: at most 10 %
+   lower with the filter on.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -280,61 +279,37 @@ def rspamd_cost(runs: int) -> None:
               f"{c.percentile(cpu, 50):.2f} ms{extra}; load {os.getloadavg()[0]:.1f}")
 
 
-def throughput(messages: int, workers: str = "", train: int = 0, pairs: int = 4) -> None:
-    """MX inbound, filter off then on, ``pairs`` times: msg/s and the CPU
-    per message of the whole server (serving process and its delivery
-    worker processes), which the machine's load moves less than the rate.
-    The headline is the median of each pair's on/off ratio: on this machine
-    the same run's rate moves by 10-20 % from one minute to the next, and a
-    pair's two runs are a few seconds apart, so the drift cancels within a
-    pair (the best of each side, as before, is printed too).
-    ``workers``: ACADEMAIL_DELIVERY_WORKERS of the server (default: its own);
-    ``train``: messages the classifiers learn first (``deliver.py --train``),
-    both ways, so the filter reads token counts as in an académie in use."""
-    rates: dict[str, list[float]] = {"off": [], "on": []}
-    cpus: dict[str, list[float]] = {"off": [], "on": []}
-    serving: dict[str, list[float]] = {"off": [], "on": []}  # the serving process alone: its GIL bounds the rate
-    for label in ("off", "on") * pairs:
-        env = dict(os.environ, ACADEMAIL_SPAM_FILTER="1" if label == "on" else "0")
-        out = subprocess.run(
-            [sys.executable, str(c.BENCH_DIR / "deliver.py"), "--messages", str(messages), "--min-kb", "10",
-             "--max-kb", "60", *(["--workers", workers] if workers else []),
-             *(["--train", str(train)] if train else [])],
-            env=env, capture_output=True, text=True, check=False,
-        )
-        found = re.search(r"result\s+(\d+) msg/s accepted", out.stdout)
-        if not found or "verify   OK" not in out.stdout:
-            print(out.stdout[-2000:], out.stderr[-2000:])
-            raise SystemExit(f"deliver.py failed with the filter {label}")
-        rates[label].append(float(found.group(1)))
-        cpu = re.search(r"^cpu      server [\d.]+ s \(\d+ % of one core, ([\d.]+) ms/msg: serving process ([\d.]+)",
-                        out.stdout, re.M)
-        cpus[label].append(float(cpu.group(1)) if cpu else float("nan"))
-        serving[label].append(float(cpu.group(2)) if cpu else float("nan"))
-        print(f"run      filter {label:3}: {found.group(1)} msg/s, server CPU {cpu.group(1) if cpu else '?'} ms/msg "
-              f"(serving process {cpu.group(2) if cpu else '?'}); load {os.getloadavg()[0]:.1f}", flush=True)
-    ratios = sorted(on / off for off, on in zip(rates["off"], rates["on"], strict=True))
-    median = statistics.median(ratios)
-    print(f"result   MX inbound, classifiers trained on {train} messages, {pairs} pairs of runs: filter on / off "
-          f"per pair {', '.join(f'{(r - 1) * 100:+.1f} %' for r in ratios)}; median {(median - 1) * 100:+.1f} % "
-          f"(goal: no worse than -10 %)")
-    off, on = max(rates["off"]), max(rates["on"])
-    print(f"result   best of {pairs}: filter off {off:.0f} msg/s, filter on {on:.0f} msg/s ({(on - off) / off * 100:+.1f} %)")
-    cpu_off, cpu_on = min(cpus["off"]), min(cpus["on"])
-    print(f"result   server CPU per message, best of {pairs}: filter off {cpu_off:.1f} ms, on {cpu_on:.1f} ms "
-          f"({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %); serving process alone: off {min(serving['off']):.1f} ms, "
-          f"on {min(serving['on']):.1f} ms ({(min(serving['on']) - min(serving['off'])) / min(serving['off']) * 100:+.1f} %); "
-          f"load {os.getloadavg()[0]:.1f}")
+def throughput(messages: int, workers: str = "", train: int = 0, pairs: int = 6) -> None:
+    """MX inbound, filter off vs on: ``bench/deliver.py --filter-ab``, two
+    servers on copies of one trained home, ``pairs`` pairs of bursts of
+    ``messages`` sent to each in turn, so the machine's minute-to-minute
+    drift (10-20 % of the rate here) cancels within a pair; the figure is
+    the median of the pairs' on/off ratios, with each side's CPU per
+    message (serving process, workers). ``workers``:
+    ACADEMAIL_DELIVERY_WORKERS of the servers (default: their own);
+    ``train``: messages the classifiers learn first, so the filter reads
+    token counts as in an académie in use."""
+    env = dict(os.environ, **({"ACADEMAIL_DELIVERY_WORKERS": workers} if workers else {}))
+    out = subprocess.run(
+        [sys.executable, str(c.BENCH_DIR / "deliver.py"), "--filter-ab", str(pairs), "--messages", str(messages),
+         "--min-kb", "10", "--max-kb", "60", *(["--train", str(train)] if train else [])],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("pair", "result", "verify"))]
+    print("\n".join(lines))
+    if out.returncode or not any(line.startswith("result") for line in lines):
+        print(out.stdout[-2000:], out.stderr[-2000:])
+        raise SystemExit("deliver.py --filter-ab failed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--messages", type=int, default=200, help="messages per MX burst (each pair: one burst each way)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--throughput-only", action="store_true", help="only the MX inbound runs")
     parser.add_argument("--workers", default="", help="ACADEMAIL_DELIVERY_WORKERS for the MX runs (default: its own)")
-    parser.add_argument("--pairs", type=int, default=4, help="MX runs with the filter off then on (default 4 pairs)")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs of MX bursts, filter off and on (default 6)")
     parser.add_argument("--train", type=int, default=600,
                         help="messages the classifiers learn before each MX run (0: untrained, as before)")
     parser.add_argument("--accounts", type=int, default=60_000, help="staff names for the display-name lookup")
