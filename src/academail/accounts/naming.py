@@ -55,6 +55,8 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-
 def _to_ascii_lower(name: str) -> str:
     # Identifiers: differs on purpose from store.search.fold (spelled-out letters
     # such as ß -> ss and Ø -> o, dashes unified, ASCII only).
+    if name.isascii():  # NFKC, NFKD, the tables and the accents leave ASCII as it is
+        return name.lower()
     text = unicodedata.normalize("NFKC", name).translate(_SPELLED_OUT).translate(_DASHES)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
