@@ -214,21 +214,6 @@ def test_a_worker_whose_read_fails_leaves_it_to_the_serving_process(tmp_path, tr
     assert route.screening.judged is not None and route.screening.judged.accounts == {account.pk}
 
 
-def test_workers_run_below_the_serving_process_priority(settings):
-    """The workers' CPU priority is ``DELIVERY_WORKER_NICE`` steps below the
-    serving process's (0: the same), so the serving process goes first
-    when both want a core."""
-    mine = os.nice(0)
-    assert settings.DELIVERY_WORKER_NICE == 10  # the default
-    for step in (10, 0):
-        settings.DELIVERY_WORKER_NICE = step
-        pool = Workers(1)
-        try:
-            assert run(pool.run(os.nice, 0)) == min(19, mine + step)
-        finally:
-            pool.close()
-
-
 def test_a_database_only_this_process_sees_is_not_given_to_workers():
     assert read_only({"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "OPTIONS": {}}) is None
     kept = read_only({"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/a b.sqlite3",

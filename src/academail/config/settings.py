@@ -93,10 +93,6 @@ INBOUND_CHECKS = env_bool("ACADEMAIL_INBOUND_CHECKS", True)
 # phishing warnings: delivery/workers.py); -1: from the cores and
 # SERVE_PROCESSES, 0: none (all in the serving process).
 DELIVERY_WORKERS = env_int("ACADEMAIL_DELIVERY_WORKERS", -1)
-# How much lower the delivery workers' CPU priority is than the serving
-# process's (nice(2) increment): the serving process, which holds the GIL and
-# commits, goes first when both want a core (issue 13). 0: the same priority.
-DELIVERY_WORKER_NICE = env_int("ACADEMAIL_DELIVERY_WORKER_NICE", 10)
 # How many ``serve`` processes share this machine's cores (several
 # ``--only smtp`` behind SO_REUSEPORT): each takes its share of the cores for
 # its default delivery workers, so two MX processes on 2 cores start none

@@ -161,7 +161,7 @@ class Workers:
                 database = read_only(connection.settings_dict)
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.count, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker, initargs=(snapshot, database, settings.DELIVERY_WORKER_NICE),
+                    initializer=_start_worker, initargs=(snapshot, database),
                 )
             return self._pool
 
@@ -277,17 +277,11 @@ def read_only(database: dict[str, Any]) -> dict[str, Any] | None:
     return config
 
 
-def _start_worker(snapshot: dict[str, Any], database: dict[str, Any] | None = None, nice: int = 0) -> None:
-    """In each new worker: a CPU priority ``nice`` steps below the serving
-    process's (``settings.DELIVERY_WORKER_NICE``), Django's settings and
-    apps (the parser and the protection code read settings), the serving
-    process's values of ``WORKER_SETTINGS``, and its database, read-only
-    (``read_only``), or none at all (a database that refuses to connect)."""
-    if nice > 0:
-        # The serving process holds the GIL and commits: when both want a
-        # core, it goes first. With the filter on, the worker's CPU slowed
-        # the serving process's threads on 2 cores (bench/README.md, issue 13).
-        os.nice(nice)
+def _start_worker(snapshot: dict[str, Any], database: dict[str, Any] | None = None) -> None:
+    """In each new worker: Django's settings and apps (the parser and the
+    protection code read settings), the serving process's values of
+    ``WORKER_SETTINGS``, and its database, read-only (``read_only``), or
+    none at all (a database that refuses to connect)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academail.config.settings")
