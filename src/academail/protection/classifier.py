@@ -32,6 +32,7 @@ INTERESTING = 150  # most telling tokens combined
 MIN_DEVIATION = 0.1  # |f - 0.5| below this says nothing
 SCOPE_CHUNK = 5000  # scopes per query (SQLite allows 32,766 parameters)
 CACHE_TOKENS = 200_000  # token counts kept per process, all scopes together (~30 MB)
+WHOLE_SCOPE = 5_000  # a person's counts are read whole, once a generation, when they are at most this many rows
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class _Cached:
     scope: int
     generation: int
     tokens: dict[int, tuple[float, float] | tuple[()]] = field(default_factory=dict)
+    # True: ``tokens`` holds every token the scope counts (``_read_whole``),
+    # so a token it lacks is counted nowhere; False: the scope has more than
+    # WHOLE_SCOPE rows; None: not tried yet.
+    whole: bool | None = None
 
 
 # Process-local: scope -> its cached counts (``read_counts``). Correct across
@@ -153,10 +158,11 @@ def _cached(scope: int, generation: int) -> _Cached:
         return fresh
 
 
-def _keep(entry: _Cached, counts: Mapping[int, tuple[float, float] | tuple[()]]) -> None:
-    """Add ``counts`` to ``entry`` unless a newer generation replaced it;
-    past ``CACHE_TOKENS`` in all, the other scopes' caches are dropped first
-    (a process serving many people's own classifiers refills what it uses)."""
+def _keep(entry: _Cached, counts: Mapping[int, tuple[float, float] | tuple[()]], *, whole: bool = False) -> None:
+    """Add ``counts`` to ``entry`` unless a newer generation replaced it
+    (``whole``: they are every count of the scope); past ``CACHE_TOKENS`` in
+    all, the other scopes' caches are dropped first (a process serving many
+    people's own classifiers refills what it uses)."""
     with _cache_lock:
         if _cache.get(entry.scope) is not entry:
             return
@@ -166,10 +172,30 @@ def _keep(entry: _Cached, counts: Mapping[int, tuple[float, float] | tuple[()]])
             _cache_size[0] = len(entry.tokens)
             if _cache_size[0] + len(counts) > CACHE_TOKENS:
                 entry.tokens.clear()
+                entry.whole = None
                 _cache_size[0] = 0
         before = len(entry.tokens)
         entry.tokens.update(counts)
         _cache_size[0] += len(entry.tokens) - before
+        if whole:
+            entry.whole = True
+
+
+def _read_whole(cursor: Any, entry: _Cached) -> None:
+    """Cache every count of a person's scope in one query when it has at
+    most ``WHOLE_SCOPE`` rows (most people report a few dozen messages):
+    their next messages then cost no probe at all until they learn again.
+    Read after the generation was seen, as a probe would be: the same
+    guarantee (``read_counts``)."""
+    cursor.execute(
+        f"SELECT token, spam, ham FROM {TokenCount._meta.db_table} WHERE scope = %s LIMIT %s",  # noqa: S608
+        [entry.scope, WHOLE_SCOPE + 1],
+    )
+    rows = cursor.fetchall()
+    if len(rows) > WHOLE_SCOPE:
+        entry.whole = False
+        return
+    _keep(entry, {token: (spam, ham) for token, spam, ham in rows if spam or ham}, whole=True)
 
 
 def cached_generation(scope: int) -> int | None:
@@ -250,11 +276,15 @@ def _fill(
             missing[scope] = tokens
             continue
         entry = entries[scope] = _cached(scope, found[scope].generation)
+        if scope != ACADEMIE_SCOPE and entry.whole is None:
+            _read_whole(cursor, entry)
         # In C where it can be (``map``, ``compress``): 300 tokens a scope.
         held = list(map(entry.tokens.get, tokens))  # None: not cached; (): counted nowhere
         # ``compress`` keeps the tokens with counts (None and () are false).
         per_scope[scope].update(cast("Iterable[tuple[int, tuple[float, float]]]",
                                      compress(zip(tokens, held, strict=True), held)))
+        if entry.whole:
+            continue  # what it does not hold, the scope counts nowhere
         lacking = [token for token, counts in zip(tokens, held, strict=True) if counts is None]
         if lacking:
             missing[scope] = lacking
