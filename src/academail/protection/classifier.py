@@ -185,8 +185,9 @@ def _read_whole(cursor: Any, entry: _Cached) -> None:
     """Cache every count of a person's scope in one query when it has at
     most ``WHOLE_SCOPE`` rows (most people report a few dozen messages):
     their next messages then cost no probe at all until they learn again.
-    Read after the generation was seen, as a probe would be: the same
-    guarantee (``read_counts``)."""
+    A bigger scope costs this read of ``WHOLE_SCOPE`` + 1 rows once a
+    generation, then probes token by token. Read after the generation was
+    seen, as a probe would be: the same guarantee (``read_counts``)."""
     cursor.execute(
         f"SELECT token, spam, ham FROM {TokenCount._meta.db_table} WHERE scope = %s LIMIT %s",  # noqa: S608
         [entry.scope, WHOLE_SCOPE + 1],
