@@ -389,8 +389,8 @@ def _lure_checks(parsed: ParsedMessage, external: bool, outside_link: bool) -> l
     if not external:
         return []
     text = _fold(f"{parsed.subject}\n{parsed.search_text[:20_000]}")
-    words = {w: w in text for w in _TERM_WORDS}
-    asks = [t for t in CREDENTIAL_TERMS if (_TERM_WORD[t] is None or words[_TERM_WORD[t]]) and t in text]
+    present: dict[str | None, bool] = {None: True, **{w: w in text for w in _TERM_WORDS}}
+    asks = [t for t in CREDENTIAL_TERMS if present[_TERM_WORD[t]] and t in text]
     if not asks:
         return []
     urgent = [t for t in URGENCY_TERMS if t in text]
