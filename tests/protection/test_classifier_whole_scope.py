@@ -2,7 +2,8 @@
 few (``classifier.WHOLE_SCOPE``): their next messages then cost no probe of
 their scope, and the counts are the ones a token-by-token read gives. A
 scope with more rows keeps the token-by-token probes; a learning drops the
-whole read like any cached count."""
+whole read like any cached count; a message to many trained people reads at
+most ``WHOLE_READS`` scopes whole, the others in one probe."""
 
 from __future__ import annotations
 
@@ -66,3 +67,16 @@ def test_a_scope_above_the_bound_keeps_its_probes_and_learning_drops_the_whole_r
     assert classifier.read_counts(first, [ACADEMIE_SCOPE, person]) == uncached(first, [ACADEMIE_SCOPE, person])
     learn(person, tokens("ici"), spam=True)  # a new generation: the whole read is dropped and made anew
     assert classifier.read_counts(again, [ACADEMIE_SCOPE, person])[person].tokens == {again[1]: (1, 0)}
+
+
+def test_a_circular_reads_few_scopes_whole_and_probes_the_others_together(make_account):
+    people = [make_account().pk for _ in range(classifier.WHOLE_READS + 2)]
+    for person in people:
+        learn(person, tokens("gratuit", "cadeau"), spam=True)
+    words = tokens("gratuit", "cadeau", "inconnu")
+    scopes = [ACADEMIE_SCOPE, *people]
+    with CaptureQueriesContext(connection) as queries:
+        counts = classifier.read_counts(words, scopes)
+    assert counts == uncached(words, scopes)
+    # The académie's probe, WHOLE_READS whole reads, one probe for the two others.
+    assert probes(queries) == 1 + classifier.WHOLE_READS + 1

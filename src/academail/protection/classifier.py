@@ -33,6 +33,7 @@ MIN_DEVIATION = 0.1  # |f - 0.5| below this says nothing
 SCOPE_CHUNK = 5000  # scopes per query (SQLite allows 32,766 parameters)
 CACHE_TOKENS = 200_000  # token counts kept per process, all scopes together (~30 MB)
 WHOLE_SCOPE = 5_000  # a person's counts are read whole, once a generation, when they are at most this many rows
+WHOLE_READS = 3  # people's scopes read whole per message at most: a circular's other recipients share one probe
 
 
 @dataclass(frozen=True)
@@ -272,12 +273,14 @@ def _fill(
     them at the generation in ``found``, the rest in one query (then cached)."""
     missing: dict[int, Sequence[int]] = {}
     entries: dict[int, _Cached] = {}
+    whole_reads = WHOLE_READS  # one statement each: a circular to thousands must not pay one per person
     for scope in scopes:
         if not use_cache:
             missing[scope] = tokens
             continue
         entry = entries[scope] = _cached(scope, found[scope].generation)
-        if scope != ACADEMIE_SCOPE and entry.whole is None:
+        if scope != ACADEMIE_SCOPE and entry.whole is None and whole_reads:
+            whole_reads -= 1
             _read_whole(cursor, entry)
         # In C where it can be (``map``, ``compress``): 300 tokens a scope.
         held = list(map(entry.tokens.get, tokens))  # None: not cached; (): counted nowhere
